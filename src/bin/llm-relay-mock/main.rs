@@ -1,0 +1,378 @@
+//! llm-relay-mock: a small, fast, scripted mock of the Anthropic Messages and
+//! OpenAI Chat Completions APIs, used by the tests, the demo config and the
+//! benchmarks. It deliberately does not use the `llm_relay` library: it is an
+//! independent witness of the wire protocols.
+//!
+//! Behaviour is chosen by `[[directive]]` markers in the last message; see
+//! `script.rs`. `GET /_mock/requests`, `GET /_mock/stats` and `POST /_mock/reset`
+//! expose what was received.
+
+mod body;
+mod script;
+mod wire;
+
+use std::collections::{HashMap, VecDeque};
+use std::io::{self, Write as _};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use clap::Parser;
+use http::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
+use http::{HeaderMap, Method, Request, Response, StatusCode, Uri};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use log::debug;
+use tokio::net::TcpListener;
+
+use body::{MockBody, SseBody};
+use wire::{Ctx, Dialect};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+const RING: usize = 64;
+const JSON: &str = "application/json";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "llm-relay-mock",
+    about = "Scripted mock of the Anthropic Messages and OpenAI Chat Completions APIs"
+)]
+struct Cli {
+    /// Address to listen on; port 0 picks a free port (printed on stdout).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: String,
+    /// Sleep between streamed content deltas, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    token_delay_ms: u64,
+    /// Worker threads (default: number of CPUs).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+#[derive(Clone)]
+struct Entry {
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+#[derive(Default)]
+struct Log {
+    ring: VecDeque<Entry>,
+    total: u64,
+    by_key: HashMap<String, u64>,
+}
+
+struct State {
+    log: Mutex<Log>,
+    delay: Duration,
+    ids: AtomicU64,
+    tool_ids: AtomicU64,
+}
+
+impl State {
+    fn log(&self) -> MutexGuard<'_, Log> {
+        self.log.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn record(&self, entry: Entry, key: Option<&str>) {
+        let mut log = self.log();
+        if log.ring.len() >= RING {
+            log.ring.pop_front();
+        }
+        log.ring.push_back(entry);
+        log.total += 1;
+        if let Some(k) = key {
+            match log.by_key.get_mut(k) {
+                Some(n) => *n += 1,
+                None => {
+                    log.by_key.insert(k.to_string(), 1);
+                }
+            }
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    let cli = Cli::parse();
+    let threads = cli
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+        .max(1);
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("llm-relay-mock: cannot start runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("llm-relay-mock: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> io::Result<()> {
+    let listener = TcpListener::bind(&cli.listen).await?;
+    let addr = listener.local_addr()?;
+    {
+        let mut out = io::stdout().lock();
+        writeln!(out, "listening on {addr}")?;
+        out.flush()?;
+    }
+    let state = Arc::new(State {
+        log: Mutex::new(Log::default()),
+        delay: Duration::from_millis(cli.token_delay_ms),
+        ids: AtomicU64::new(0),
+        tool_ids: AtomicU64::new(0),
+    });
+    loop {
+        let stream = match listener.accept().await {
+            Ok((s, _)) => s,
+            Err(e) => {
+                debug!("accept: {e}");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let state = state.clone();
+        tokio::spawn(async move {
+            let svc = service_fn(move |req| handle(req, state.clone()));
+            let conn = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .keep_alive(true)
+                .serve_connection(TokioIo::new(stream), svc);
+            if let Err(e) = conn.await {
+                debug!("connection: {e}");
+            }
+        });
+    }
+}
+
+fn respond(status: StatusCode, ctype: &'static str, body: impl Into<Bytes>) -> Response<MockBody> {
+    let mut resp = Response::new(MockBody::full(body));
+    *resp.status_mut() = status;
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(ctype));
+    resp
+}
+
+fn status(code: u16) -> StatusCode {
+    StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+/// The caller's key: `x-api-key`, else the `Authorization: Bearer` token.
+fn api_key(headers: &HeaderMap) -> Option<&str> {
+    if let Some(k) = headers.get("x-api-key").and_then(|v| v.to_str().ok()) {
+        return Some(k);
+    }
+    let auth = headers.get(AUTHORIZATION)?.to_str().ok()?;
+    auth.strip_prefix("Bearer ")
+        .or_else(|| auth.strip_prefix("bearer "))
+        .map(str::trim)
+}
+
+async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Response<MockBody>, BoxError> {
+    let (parts, incoming) = req.into_parts();
+    let path = parts.uri.path();
+    match (&parts.method, path) {
+        (&Method::GET, "/health") => return Ok(respond(StatusCode::OK, "text/plain", "ok")),
+        (&Method::GET, "/_mock/requests") => return Ok(requests_json(&state)),
+        (&Method::GET, "/_mock/stats") => return Ok(stats_json(&state)),
+        (&Method::POST, "/_mock/reset") => {
+            *state.log() = Log::default();
+            return Ok(respond(StatusCode::OK, JSON, r#"{"ok":true}"#));
+        }
+        _ => {}
+    }
+    enum Route {
+        Api(Dialect),
+        CountTokens,
+        NotFound,
+    }
+    let route = match (&parts.method, path) {
+        (&Method::POST, "/v1/messages") => Route::Api(Dialect::Anthropic),
+        (&Method::POST, "/v1/chat/completions") => Route::Api(Dialect::OpenAi),
+        (&Method::POST, "/v1/messages/count_tokens") => Route::CountTokens,
+        _ => Route::NotFound,
+    };
+    let body = incoming.collect().await?.to_bytes();
+    let key = api_key(&parts.headers).map(str::to_string);
+    state.record(
+        Entry {
+            method: parts.method,
+            uri: parts.uri,
+            headers: parts.headers,
+            body: body.clone(),
+        },
+        key.as_deref(),
+    );
+    match route {
+        Route::Api(d) => api(d, &body, key.as_deref(), &state).await,
+        Route::CountTokens => Ok(respond(
+            StatusCode::OK,
+            JSON,
+            format!(r#"{{"input_tokens":{}}}"#, body.len() / 4),
+        )),
+        Route::NotFound => Ok(respond(
+            StatusCode::NOT_FOUND,
+            JSON,
+            wire::error_body(Dialect::OpenAi, 404, "mock: no such route"),
+        )),
+    }
+}
+
+fn error_response(d: Dialect, code: u16, message: &str) -> Response<MockBody> {
+    let st = status(code);
+    let mut resp = respond(st, JSON, wire::error_body(d, code, message));
+    if st.canonical_reason().is_none() {
+        // hyper writes `<none>` for statuses without a canonical reason (529).
+        let reason: &[u8] = if code == 529 { b"Overloaded" } else { b"Error" };
+        if let Ok(r) = hyper::ext::ReasonPhrase::try_from(reason) {
+            resp.extensions_mut().insert(r);
+        }
+    }
+    if code == 429 {
+        resp.headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    resp
+}
+
+async fn api(
+    d: Dialect,
+    body: &Bytes,
+    key: Option<&str>,
+    state: &State,
+) -> Result<Response<MockBody>, BoxError> {
+    match (key, d) {
+        (Some("bad-key"), Dialect::Anthropic) => {
+            let b = wire::anthropic_error("authentication_error", "invalid x-api-key");
+            return Ok(respond(StatusCode::UNAUTHORIZED, JSON, b));
+        }
+        (Some("bad-key"), Dialect::OpenAi) => {
+            let msg = "Incorrect API key provided: bad-key.";
+            let b = wire::openai_error("invalid_request_error", Some("invalid_api_key"), msg);
+            return Ok(respond(StatusCode::UNAUTHORIZED, JSON, b));
+        }
+        (Some("quota-key"), Dialect::Anthropic) => {
+            let msg = "Your credit balance is too low";
+            let b = wire::anthropic_error("invalid_request_error", msg);
+            return Ok(respond(StatusCode::BAD_REQUEST, JSON, b));
+        }
+        (Some("quota-key"), Dialect::OpenAi) => {
+            let msg = "You exceeded your current quota";
+            let b = wire::openai_error("insufficient_quota", Some("insufficient_quota"), msg);
+            return Ok(respond(StatusCode::TOO_MANY_REQUESTS, JSON, b));
+        }
+        _ => {}
+    }
+    let req = match script::parse_request(body) {
+        Ok(r) => r,
+        Err(e) => {
+            return Ok(error_response(
+                d,
+                400,
+                &format!("mock: invalid JSON body: {e}"),
+            ))
+        }
+    };
+    let dir = &req.directives;
+    if let Some(ms) = dir.slow_ms {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+    if let Some(code) = dir.error {
+        return Ok(error_response(d, code, &format!("mock error {code}")));
+    }
+    if dir.disconnect && !req.stream {
+        // Returning an error makes hyper drop the connection without a response.
+        return Err("mock disconnect".into());
+    }
+    let plan = script::build_plan(&req, &state.tool_ids);
+    let n = state.ids.fetch_add(1, Ordering::Relaxed) + 1;
+    let (id, id_header) = match d {
+        Dialect::Anthropic => (format!("msg_mock_{n}"), "request-id"),
+        Dialect::OpenAi => (format!("chatcmpl-mock{n}"), "x-request-id"),
+    };
+    let ctx = Ctx {
+        dialect: d,
+        id,
+        model_json: wire::q(&req.model),
+        created: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |t| t.as_secs()),
+        include_usage: req.include_usage,
+        input_tokens: (body.len() / 4) as u64,
+    };
+    let mut resp = if req.stream {
+        let mut resp = Response::new(MockBody::Sse(Box::new(SseBody::new(
+            ctx,
+            plan,
+            state.delay,
+        ))));
+        let h = resp.headers_mut();
+        h.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+        h.insert("cache-control", HeaderValue::from_static("no-cache"));
+        resp
+    } else {
+        respond(StatusCode::OK, JSON, wire::full_body(&ctx, &plan))
+    };
+    if let Ok(v) = HeaderValue::try_from(format!("req_mock_{n}")) {
+        resp.headers_mut().insert(id_header, v);
+    }
+    Ok(resp)
+}
+
+fn requests_json(state: &State) -> Response<MockBody> {
+    let entries: Vec<Entry> = state.log().ring.iter().cloned().collect();
+    let list: Vec<serde_json::Value> = entries
+        .iter()
+        .map(|e| {
+            let mut headers = serde_json::Map::new();
+            for name in e.headers.keys() {
+                let vals: Vec<String> = e
+                    .headers
+                    .get_all(name)
+                    .iter()
+                    .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                    .collect();
+                headers.insert(name.as_str().to_string(), vals.join(", ").into());
+            }
+            serde_json::json!({
+                "method": e.method.as_str(),
+                "path": e.uri.path(),
+                "query": e.uri.query(),
+                "headers": headers,
+                "body": String::from_utf8_lossy(&e.body),
+            })
+        })
+        .collect();
+    let body = serde_json::to_vec(&list).unwrap_or_else(|_| b"[]".to_vec());
+    respond(StatusCode::OK, JSON, body)
+}
+
+fn stats_json(state: &State) -> Response<MockBody> {
+    let (total, by_key) = {
+        let log = state.log();
+        (log.total, log.by_key.clone())
+    };
+    let v = serde_json::json!({"total": total, "by_key": by_key});
+    let body = serde_json::to_vec(&v).unwrap_or_else(|_| b"{}".to_vec());
+    respond(StatusCode::OK, JSON, body)
+}

@@ -1,0 +1,458 @@
+//! Request parsing, directive scanning and the dialect-neutral response plan.
+
+use std::borrow::Cow;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::Value;
+
+/// Thinking text, split into its two `thinking_delta` / `reasoning_content` fragments.
+pub const THINKING_PARTS: [&str; 2] = ["Let me", " think."];
+/// Signature closing the thinking block (Anthropic `signature_delta`).
+pub const SIGNATURE: &str = "sig_mock_1";
+/// Tool name used when the request declares no tools.
+pub const DEFAULT_TOOL: &str = "get_weather";
+
+/// Directives found in the text of the last message (`[[...]]` markers).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Directives {
+    pub tool: bool,
+    pub tools2: bool,
+    pub think: bool,
+    pub error: Option<u16>,
+    pub midstream_error: bool,
+    pub first_event_error: bool,
+    pub disconnect: bool,
+    pub slow_ms: Option<u64>,
+    pub long: Option<u32>,
+}
+
+/// Scans `text` for directives by plain substring search.
+pub fn parse_directives(text: &str) -> Directives {
+    if !text.contains("[[") {
+        return Directives::default();
+    }
+    Directives {
+        tool: text.contains("[[tool]]"),
+        tools2: text.contains("[[tools2]]"),
+        think: text.contains("[[think]]"),
+        error: num_arg::<u16>(text, "[[error:").filter(|s| (400..=599).contains(s)),
+        midstream_error: text.contains("[[midstream-error]]"),
+        first_event_error: text.contains("[[first-event-error]]"),
+        disconnect: text.contains("[[disconnect]]"),
+        slow_ms: num_arg(text, "[[slow:"),
+        long: num_arg(text, "[[long:"),
+    }
+}
+
+/// Parses the number in `PREFIX<number>]]`, if present and well formed.
+fn num_arg<T: std::str::FromStr>(text: &str, prefix: &str) -> Option<T> {
+    let start = text.find(prefix)? + prefix.len();
+    let rest = text.get(start..)?;
+    let end = rest.find("]]")?;
+    rest.get(..end)?.trim().parse().ok()
+}
+
+#[derive(Deserialize)]
+struct RawReq<'a> {
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    stream: Option<bool>,
+    #[serde(default)]
+    stream_options: Option<StreamOptions>,
+    #[serde(default, borrow)]
+    messages: Option<Vec<&'a RawValue>>,
+    #[serde(default)]
+    tools: Option<Vec<ToolDef>>,
+}
+
+#[derive(Deserialize)]
+struct StreamOptions {
+    #[serde(default)]
+    include_usage: Option<bool>,
+}
+
+#[derive(Deserialize)]
+struct ToolDef {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    function: Option<FnDef>,
+}
+
+#[derive(Deserialize)]
+struct FnDef {
+    #[serde(default)]
+    name: Option<String>,
+}
+
+/// What the mock needs from a Messages / Chat Completions request body.
+#[derive(Debug, Default)]
+pub struct Req {
+    pub model: String,
+    pub stream: bool,
+    pub include_usage: bool,
+    /// Names of the first two declared tools.
+    pub tools: Vec<String>,
+    /// Text of the tool result(s) if the last message carries one.
+    pub tool_result: Option<String>,
+    pub directives: Directives,
+}
+
+/// Parses a request body of either dialect.
+pub fn parse_request(body: &[u8]) -> Result<Req, serde_json::Error> {
+    let raw: RawReq = serde_json::from_slice(body)?;
+    let tools = raw
+        .tools
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|t| t.name.or_else(|| t.function.and_then(|f| f.name)))
+        .take(2)
+        .collect();
+    let mut req = Req {
+        model: raw.model.unwrap_or_default(),
+        stream: raw.stream.unwrap_or(false),
+        include_usage: raw
+            .stream_options
+            .and_then(|o| o.include_usage)
+            .unwrap_or(false),
+        tools,
+        ..Req::default()
+    };
+    if let Some(last) = raw.messages.as_ref().and_then(|m| m.last()) {
+        let msg: Value = serde_json::from_str(last.get())?;
+        let (text, tool_result) = last_message_text(&msg);
+        req.directives = parse_directives(&text);
+        req.tool_result = tool_result;
+    }
+    Ok(req)
+}
+
+/// All text of a message (string content, text blocks/parts, tool results), and
+/// the tool result text if the message is a tool result.
+pub fn last_message_text(msg: &Value) -> (String, Option<String>) {
+    let mut text = String::new();
+    let content = msg.get("content");
+    if let Some(c) = content {
+        collect_text(c, &mut text);
+    }
+    let role = msg.get("role").and_then(Value::as_str).unwrap_or("");
+    let tool_result = if role == "tool" {
+        Some(text.clone())
+    } else if let Some(Value::Array(blocks)) = content {
+        let mut out = String::new();
+        let mut found = false;
+        for b in blocks {
+            if b.get("type").and_then(Value::as_str) == Some("tool_result") {
+                found = true;
+                if let Some(c) = b.get("content") {
+                    collect_text(c, &mut out);
+                }
+            }
+        }
+        found.then_some(out)
+    } else {
+        None
+    };
+    (text, tool_result)
+}
+
+fn collect_text(v: &Value, out: &mut String) {
+    match v {
+        Value::String(s) => {
+            if !out.is_empty() && !s.is_empty() {
+                out.push('\n');
+            }
+            out.push_str(s);
+        }
+        Value::Array(items) => items.iter().for_each(|i| collect_text(i, out)),
+        Value::Object(o) => {
+            if let Some(t) = o.get("text") {
+                collect_text(t, out);
+            }
+            if let Some(c) = o.get("content") {
+                collect_text(c, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Splits text into word deltas: `Hello`, ` from`, ` mock.`; concatenation is the input.
+pub fn split_words(text: &str) -> Vec<String> {
+    text.split(' ')
+        .enumerate()
+        .map(|(i, w)| {
+            if i == 0 {
+                w.to_string()
+            } else {
+                format!(" {w}")
+            }
+        })
+        .collect()
+}
+
+/// The two fragments a tool's arguments JSON is streamed in.
+pub fn tool_fragment(args: &str, k: usize) -> &str {
+    let mut mid = args.len() / 2;
+    while !args.is_char_boundary(mid) {
+        mid += 1;
+    }
+    let (a, b) = args.split_at(mid);
+    if k == 0 {
+        a
+    } else {
+        b
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Text {
+    Words(Vec<String>),
+    /// `w0 `, `w1 `, ... `w{n-1} `.
+    Long(u32),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Block {
+    Thinking,
+    Text(Text),
+    Tool {
+        /// Numeric part of the tool id (`toolu_mock_N` / `call_mock_N`).
+        num: u64,
+        /// Position among the response's tool calls (OpenAI `tool_calls[].index`).
+        index: usize,
+        name: String,
+        args: &'static str,
+    },
+}
+
+impl Block {
+    /// Number of content deltas the block streams.
+    pub fn parts(&self) -> usize {
+        match self {
+            Block::Thinking => THINKING_PARTS.len(),
+            Block::Text(Text::Words(w)) => w.len(),
+            Block::Text(Text::Long(n)) => *n as usize,
+            Block::Tool { .. } => 2,
+        }
+    }
+
+    /// Delta `k` of the block.
+    pub fn part(&self, k: usize) -> Option<Cow<'_, str>> {
+        match self {
+            Block::Thinking => THINKING_PARTS.get(k).map(|s| Cow::Borrowed(*s)),
+            Block::Text(Text::Words(w)) => w.get(k).map(|s| Cow::Borrowed(s.as_str())),
+            Block::Text(Text::Long(n)) => (k < *n as usize).then(|| Cow::Owned(format!("w{k} "))),
+            Block::Tool { args, .. } => (k < 2).then(|| Cow::Borrowed(tool_fragment(args, k))),
+        }
+    }
+
+    /// Full text of a text block (non-stream answers).
+    pub fn full_text(&self) -> String {
+        (0..self.parts()).filter_map(|k| self.part(k)).collect()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fail {
+    None,
+    /// In-band error after the start and one delta.
+    Mid,
+    /// In-band error as the very first event.
+    First,
+    /// Abort the connection after the start and one delta.
+    Disconnect,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub blocks: Vec<Block>,
+    pub tool_use: bool,
+    pub fail: Fail,
+}
+
+impl Plan {
+    /// Output tokens: number of content deltas, at least 1.
+    pub fn output_tokens(&self) -> u64 {
+        let n: usize = self.blocks.iter().map(Block::parts).sum();
+        n.max(1) as u64
+    }
+
+    /// Deltas spent on thinking (OpenAI `reasoning_tokens`).
+    pub fn reasoning_tokens(&self) -> u64 {
+        self.blocks
+            .iter()
+            .filter(|b| matches!(b, Block::Thinking))
+            .map(Block::parts)
+            .sum::<usize>() as u64
+    }
+}
+
+/// Builds the response plan from the parsed request.
+pub fn build_plan(req: &Req, tool_ids: &AtomicU64) -> Plan {
+    let d = &req.directives;
+    let first = req.tools.first().map_or(DEFAULT_TOOL, String::as_str);
+    let second = req.tools.get(1).map_or(first, String::as_str);
+    let tool = |index: usize, name: &str, args: &'static str| Block::Tool {
+        num: tool_ids.fetch_add(1, Ordering::Relaxed) + 1,
+        index,
+        name: name.to_string(),
+        args,
+    };
+    let mut blocks = Vec::with_capacity(3);
+    if d.think {
+        blocks.push(Block::Thinking);
+    }
+    let mut tool_use = false;
+    if d.tools2 {
+        blocks.push(tool(0, first, r#"{"city":"Paris"}"#));
+        blocks.push(tool(1, second, r#"{"city":"Rome"}"#));
+        tool_use = true;
+    } else if d.tool {
+        blocks.push(Block::Text(Text::Words(split_words("Checking."))));
+        blocks.push(tool(0, first, r#"{"city":"Paris","unit":"c"}"#));
+        tool_use = true;
+    } else if let Some(n) = d.long {
+        blocks.push(Block::Text(Text::Long(n.max(1))));
+    } else if let Some(r) = &req.tool_result {
+        let text = format!("Got tool result: {r}");
+        blocks.push(Block::Text(Text::Words(split_words(&text))));
+    } else {
+        blocks.push(Block::Text(Text::Words(split_words("Hello from mock."))));
+    }
+    let fail = if d.first_event_error {
+        Fail::First
+    } else if d.midstream_error {
+        Fail::Mid
+    } else if d.disconnect {
+        Fail::Disconnect
+    } else {
+        Fail::None
+    };
+    Plan {
+        blocks,
+        tool_use,
+        fail,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn directives_none() {
+        assert_eq!(parse_directives("hello there"), Directives::default());
+        assert_eq!(parse_directives("[[unknown]]"), Directives::default());
+    }
+
+    #[test]
+    fn directives_all() {
+        let d = parse_directives(
+            "x [[tool]] [[think]] [[error:429]] [[slow: 250]] [[long:12]] [[disconnect]] \
+             [[midstream-error]] [[first-event-error]]",
+        );
+        assert!(d.tool && d.think && d.disconnect && d.midstream_error && d.first_event_error);
+        assert!(!d.tools2);
+        assert_eq!(d.error, Some(429));
+        assert_eq!(d.slow_ms, Some(250));
+        assert_eq!(d.long, Some(12));
+        assert!(parse_directives("[[tools2]]").tools2);
+        assert!(!parse_directives("[[tools2]]").tool);
+    }
+
+    #[test]
+    fn directives_bad_numbers() {
+        assert_eq!(parse_directives("[[error:abc]]").error, None);
+        assert_eq!(parse_directives("[[error:200]]").error, None);
+        assert_eq!(parse_directives("[[error:529").error, None);
+        assert_eq!(parse_directives("[[error:529]]").error, Some(529));
+        assert_eq!(parse_directives("[[slow:-1]]").slow_ms, None);
+    }
+
+    #[test]
+    fn words() {
+        assert_eq!(
+            split_words("Hello from mock."),
+            ["Hello", " from", " mock."]
+        );
+        assert_eq!(split_words("Checking."), ["Checking."]);
+        assert_eq!(split_words("").concat(), "");
+        assert_eq!(split_words("a  b").concat(), "a  b");
+    }
+
+    #[test]
+    fn fragments() {
+        let args = r#"{"city":"Paris","unit":"c"}"#;
+        let (a, b) = (tool_fragment(args, 0), tool_fragment(args, 1));
+        assert!(!a.is_empty() && !b.is_empty());
+        assert_eq!(format!("{a}{b}"), args);
+        assert_eq!(tool_fragment("é", 0).len() + tool_fragment("é", 1).len(), 2);
+    }
+
+    #[test]
+    fn text_of_anthropic_tool_result() {
+        let msg = json!({"role":"user","content":[
+            {"type":"tool_result","tool_use_id":"toolu_1","content":[{"type":"text","text":"sunny [[think]]"}]},
+            {"type":"text","text":"thanks"}]});
+        let (text, result) = last_message_text(&msg);
+        assert!(text.contains("sunny") && text.contains("thanks"));
+        assert_eq!(result.as_deref(), Some("sunny [[think]]"));
+        assert!(parse_directives(&text).think);
+    }
+
+    #[test]
+    fn text_of_openai_messages() {
+        let tool = json!({"role":"tool","tool_call_id":"call_1","content":"20C"});
+        assert_eq!(last_message_text(&tool).1.as_deref(), Some("20C"));
+        let user = json!({"role":"user","content":[{"type":"text","text":"[[tool]]"},{"type":"image_url","image_url":{"url":"x"}}]});
+        let (text, result) = last_message_text(&user);
+        assert_eq!(text, "[[tool]]");
+        assert_eq!(result, None);
+    }
+
+    #[test]
+    fn request_and_plan() {
+        let body = br#"{"model":"m1","stream":true,"stream_options":{"include_usage":true},
+            "tools":[{"type":"function","function":{"name":"lookup","parameters":{}}}],
+            "messages":[{"role":"user","content":"[[tool]]"},{"role":"user","content":"[[tools2]] [[think]]"}]}"#;
+        let req = parse_request(body).unwrap_or_default();
+        assert_eq!(req.model, "m1");
+        assert!(req.stream && req.include_usage);
+        assert_eq!(req.tools, ["lookup"]);
+        assert!(req.directives.tools2 && req.directives.think && !req.directives.tool);
+        let ids = AtomicU64::new(0);
+        let plan = build_plan(&req, &ids);
+        assert_eq!(plan.blocks.len(), 3);
+        assert!(plan.tool_use);
+        assert_eq!(plan.output_tokens(), 6);
+        assert_eq!(plan.reasoning_tokens(), 2);
+        assert!(
+            matches!(&plan.blocks[2], Block::Tool { num: 2, index: 1, name, .. } if name == "lookup")
+        );
+    }
+
+    #[test]
+    fn default_and_tool_result_plans() {
+        let ids = AtomicU64::new(0);
+        let req = parse_request(br#"{"model":"m","messages":[{"role":"user","content":"hi"}]}"#)
+            .unwrap_or_default();
+        let plan = build_plan(&req, &ids);
+        assert_eq!(plan.blocks[0].full_text(), "Hello from mock.");
+        assert_eq!(plan.output_tokens(), 3);
+        let req = parse_request(
+            br#"{"messages":[{"role":"user","content":[{"type":"tool_result","tool_use_id":"t","content":"sunny"}]}]}"#,
+        )
+        .unwrap_or_default();
+        let plan = build_plan(&req, &ids);
+        assert_eq!(plan.blocks[0].full_text(), "Got tool result: sunny");
+        let req = parse_request(br#"{"messages":[{"role":"user","content":"[[long:3]]"}]}"#)
+            .unwrap_or_default();
+        assert_eq!(build_plan(&req, &ids).blocks[0].full_text(), "w0 w1 w2 ");
+        assert!(parse_request(b"{not json").is_err());
+    }
+}

@@ -1,0 +1,8 @@
+//! llm-relay: an LLM API gateway on Pingora.
+//!
+//! The pure core (`protocol`, `translate`, `sse`, `config`, `routing`) has no Pingora
+//! or tokio in it and is tested directly; `relay` and `proxy` are the network glue.
+
+pub mod protocol;
+pub mod sse;
+pub mod translate;

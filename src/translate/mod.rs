@@ -1,0 +1,105 @@
+//! Hub-and-spoke translation. The canonical model is the Anthropic Messages shape
+//! (`protocol::anthropic`); each dialect converts to and from it. Same-dialect traffic
+//! never comes here: it is passed through with only `model` rewritten (`passthrough`).
+
+pub mod chat_request;
+pub mod chat_response;
+pub mod error;
+pub mod passthrough;
+pub mod stream;
+
+pub use error::{ApiError, ErrorKind};
+
+/// Per-channel facts a request converter needs about its target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetOptions {
+    /// Model name to send upstream.
+    pub model: String,
+    /// `max_tokens` to send to an Anthropic upstream when the client gave none.
+    pub default_max_tokens: u32,
+    /// Upper bound on the output tokens asked of the upstream, if any.
+    pub max_tokens_cap: Option<u32>,
+    /// The upstream accepts reasoning parameters (`reasoning_effort` on OpenAI).
+    pub reasoning: bool,
+}
+
+impl TargetOptions {
+    pub fn new(model: impl Into<String>) -> Self {
+        TargetOptions { model: model.into(), default_max_tokens: 8192, max_tokens_cap: None, reasoning: false }
+    }
+
+    pub(crate) fn cap(&self, n: u32) -> u32 {
+        self.max_tokens_cap.map_or(n, |cap| n.min(cap))
+    }
+}
+
+/// Anthropic `stop_reason` → OpenAI `finish_reason`.
+pub fn finish_reason_from_stop(stop_reason: &str) -> &'static str {
+    match stop_reason {
+        "max_tokens" | "model_context_window_exceeded" => "length",
+        "tool_use" => "tool_calls",
+        "refusal" => "content_filter",
+        _ => "stop", // end_turn, stop_sequence, pause_turn
+    }
+}
+
+/// OpenAI `finish_reason` → Anthropic `stop_reason`. Tool calls decide `tool_use` by
+/// their presence, since forced-tool answers may finish with `stop`.
+pub fn stop_reason_from_finish(finish_reason: &str, has_tool_calls: bool) -> &'static str {
+    if has_tool_calls && matches!(finish_reason, "stop" | "tool_calls" | "function_call") {
+        return "tool_use";
+    }
+    match finish_reason {
+        "length" => "max_tokens",
+        "tool_calls" | "function_call" => "tool_use",
+        "content_filter" => "refusal",
+        _ => "end_turn",
+    }
+}
+
+/// Anthropic usage → OpenAI usage: prompt tokens include cache reads and writes.
+pub fn chat_usage_from_anthropic(u: &crate::protocol::anthropic::Usage) -> crate::protocol::openai_chat::ChatUsage {
+    use crate::protocol::openai_chat::{ChatUsage, PromptTokensDetails};
+    let cache_read = u.cache_read_input_tokens.unwrap_or(0);
+    let cache_write = u.cache_creation_input_tokens.unwrap_or(0);
+    let prompt = u.input_tokens + cache_read + cache_write;
+    ChatUsage {
+        prompt_tokens: prompt,
+        completion_tokens: u.output_tokens,
+        total_tokens: prompt + u.output_tokens,
+        prompt_tokens_details: Some(PromptTokensDetails {
+            cached_tokens: cache_read,
+            cache_write_tokens: (cache_write > 0).then_some(cache_write),
+        }),
+        completion_tokens_details: None,
+    }
+}
+
+/// OpenAI usage → Anthropic usage: input excludes cached reads and writes.
+pub fn anthropic_usage_from_chat(u: &crate::protocol::openai_chat::ChatUsage) -> crate::protocol::anthropic::Usage {
+    let details = u.prompt_tokens_details.unwrap_or_default();
+    let cache_write = details.cache_write_tokens.unwrap_or(0);
+    crate::protocol::anthropic::Usage {
+        input_tokens: u.prompt_tokens.saturating_sub(details.cached_tokens + cache_write),
+        output_tokens: u.completion_tokens,
+        cache_creation_input_tokens: Some(cache_write),
+        cache_read_input_tokens: Some(details.cached_tokens),
+    }
+}
+
+/// Anthropic tool ids must match `^[a-zA-Z0-9_-]+$`; other characters become `_`.
+/// The same mapping is applied to ids in requests, so calls and results still pair.
+pub fn sanitize_tool_id(id: String) -> String {
+    if id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+        return id;
+    }
+    id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' }).collect()
+}
+
+/// Seconds since the Unix epoch, for OpenAI `created` fields.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}

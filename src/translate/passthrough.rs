@@ -1,0 +1,118 @@
+//! Same-dialect traffic: the body goes upstream byte for byte except the value of the
+//! top-level `model`, so prompt-caching markers and fields this gateway does not know
+//! survive untouched.
+
+use super::ApiError;
+use bytes::{Bytes, BytesMut};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+/// What routing needs from a request body, read in one pass without building a tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestPeek {
+    pub model: String,
+    pub stream: bool,
+    /// Anthropic `metadata.user_id` (a natural session-affinity key).
+    pub user_id: Option<String>,
+    /// Byte range of the `model` value (including its quotes) in the body.
+    model_span: (usize, usize),
+}
+
+#[derive(Deserialize)]
+struct Peek<'a> {
+    #[serde(borrow, default)]
+    model: Option<&'a RawValue>,
+    #[serde(default)]
+    stream: Option<bool>,
+    #[serde(default)]
+    metadata: Option<PeekMetadata>,
+}
+
+#[derive(Deserialize)]
+struct PeekMetadata {
+    #[serde(default)]
+    user_id: Option<String>,
+}
+
+impl RequestPeek {
+    pub fn parse(body: &[u8]) -> Result<Self, ApiError> {
+        let peek: Peek<'_> = serde_json::from_slice(body)
+            .map_err(|e| ApiError::invalid(format!("request body is not valid JSON: {e}")))?;
+        let raw = peek.model.ok_or_else(|| ApiError::invalid("model: field required"))?;
+        let model: String = serde_json::from_str(raw.get())
+            .map_err(|_| ApiError::invalid("model: must be a string"))?;
+        if model.is_empty() {
+            return Err(ApiError::invalid("model: must not be empty"));
+        }
+        // `raw` borrows from `body`, so its offset is the distance between the pointers.
+        let start = (raw.get().as_ptr() as usize).wrapping_sub(body.as_ptr() as usize);
+        let end = start + raw.get().len();
+        if end > body.len() {
+            return Err(ApiError::invalid("model: unexpected encoding"));
+        }
+        Ok(RequestPeek {
+            model,
+            stream: peek.stream.unwrap_or(false),
+            user_id: peek.metadata.and_then(|m| m.user_id),
+            model_span: (start, end),
+        })
+    }
+
+    /// The body with `model` replaced by `new_model`; the original bytes when equal.
+    pub fn with_model(&self, body: &Bytes, new_model: &str) -> Bytes {
+        if new_model == self.model {
+            return body.clone();
+        }
+        let quoted = serde_json::to_string(new_model).unwrap_or_else(|_| format!("\"{new_model}\""));
+        let (start, end) = self.model_span;
+        let mut out = BytesMut::with_capacity(body.len() - (end - start) + quoted.len());
+        out.extend_from_slice(&body[..start]);
+        out.extend_from_slice(quoted.as_bytes());
+        out.extend_from_slice(&body[end..]);
+        out.freeze()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_only_the_model_value() {
+        let body = Bytes::from_static(
+            br#"{"messages":[{"role":"user","content":"model"}], "model" : "claude-x","x_unknown":{"model":"keep"},"stream":true}"#,
+        );
+        let peek = RequestPeek::parse(&body).unwrap();
+        assert_eq!(peek.model, "claude-x");
+        assert!(peek.stream);
+        let out = peek.with_model(&body, "gpt-4o");
+        assert_eq!(
+            &out[..],
+            br#"{"messages":[{"role":"user","content":"model"}], "model" : "gpt-4o","x_unknown":{"model":"keep"},"stream":true}"#
+        );
+    }
+
+    #[test]
+    fn escaped_model_names_round_trip() {
+        let body = Bytes::from_static(br#"{"model":"a\"b","metadata":{"user_id":"u1"}}"#);
+        let peek = RequestPeek::parse(&body).unwrap();
+        assert_eq!(peek.model, "a\"b");
+        assert_eq!(peek.user_id.as_deref(), Some("u1"));
+        assert_eq!(&peek.with_model(&body, "c\\d")[..], br#"{"model":"c\\d","metadata":{"user_id":"u1"}}"#);
+    }
+
+    #[test]
+    fn same_model_keeps_the_buffer() {
+        let body = Bytes::from_static(br#"{"model":"m"}"#);
+        let peek = RequestPeek::parse(&body).unwrap();
+        let out = peek.with_model(&body, "m");
+        assert_eq!(out.as_ptr(), body.as_ptr());
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        assert_eq!(RequestPeek::parse(b"{}").unwrap_err().message, "model: field required");
+        assert_eq!(RequestPeek::parse(br#"{"model":3}"#).unwrap_err().message, "model: must be a string");
+        assert!(RequestPeek::parse(b"{").unwrap_err().message.starts_with("request body is not valid JSON"));
+    }
+}

@@ -1,0 +1,240 @@
+//! OpenAI Chat chunks → canonical (Anthropic) stream events.
+//!
+//! Chat streams have no block structure: text, reasoning and tool-call fragments simply
+//! follow each other. The decoder opens and closes Anthropic content blocks around
+//! them, numbering blocks in output order and mapping each Chat `tool_calls[].index` to
+//! its block. Argument fragments are forwarded as they arrive. The stop reason is held
+//! until usage (or `[DONE]`) arrives, so the final `message_delta` carries real counts.
+
+use crate::protocol::anthropic::{
+    BlockDelta, ContentBlock, DeltaUsage, MessageDeltaBody, MessagesResponse, Role, StreamEvent, Usage,
+};
+use crate::protocol::openai_chat::{ChatChunk, ChatUsage, ToolCallDelta};
+use crate::sse::SseFrame;
+use crate::translate::{anthropic_usage_from_chat, sanitize_tool_id, stop_reason_from_finish, ApiError, ErrorKind};
+use serde_json::Value;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Open {
+    None,
+    Text(usize),
+    Thinking(usize),
+    Tool(usize),
+}
+
+#[derive(Debug)]
+pub struct ChatDecoder {
+    started: bool,
+    done: bool,
+    open: Open,
+    next_block: usize,
+    /// Chat tool-call index → Anthropic block index.
+    tool_blocks: Vec<(u32, usize)>,
+    finish_reason: Option<String>,
+    usage: Option<ChatUsage>,
+    generated_ids: u32,
+}
+
+impl Default for ChatDecoder {
+    fn default() -> Self {
+        ChatDecoder {
+            started: false,
+            done: false,
+            open: Open::None,
+            next_block: 0,
+            tool_blocks: Vec::new(),
+            finish_reason: None,
+            usage: None,
+            generated_ids: 0,
+        }
+    }
+}
+
+impl ChatDecoder {
+    pub fn decode(&mut self, frame: &SseFrame, out: &mut Vec<StreamEvent>) {
+        if self.done {
+            return;
+        }
+        let data = frame.data.trim();
+        if data == "[DONE]" {
+            self.complete(out);
+            return;
+        }
+        let chunk: ChatChunk = match serde_json::from_str(data) {
+            Ok(c) => c,
+            Err(e) => {
+                self.fail(ApiError::new(ErrorKind::Api, format!("upstream sent a malformed chunk: {e}")), out);
+                return;
+            }
+        };
+        if let Some(err) = chunk.error {
+            let kind = err
+                .code
+                .as_ref()
+                .and_then(Value::as_str)
+                .or(err.kind.as_deref())
+                .map(kind_of_openai_error)
+                .unwrap_or(ErrorKind::Api);
+            self.fail(ApiError::new(kind, err.message), out);
+            return;
+        }
+        if !self.started {
+            self.started = true;
+            out.push(StreamEvent::MessageStart {
+                message: MessagesResponse {
+                    id: chunk.id.clone(),
+                    kind: "message".to_string(),
+                    role: Role::Assistant,
+                    model: chunk.model.clone(),
+                    content: Vec::new(),
+                    stop_reason: None,
+                    stop_sequence: None,
+                    // Chat streams report input tokens only at the end.
+                    usage: Usage {
+                        input_tokens: 0,
+                        output_tokens: 0,
+                        cache_creation_input_tokens: None,
+                        cache_read_input_tokens: None,
+                    },
+                },
+            });
+        }
+        if let Some(u) = chunk.usage {
+            self.usage = Some(u);
+        }
+        for choice in chunk.choices.into_iter().filter(|c| c.index == 0) {
+            let delta = choice.delta;
+            if let Some(r) = delta.reasoning_content.or(delta.reasoning).filter(|r| !r.is_empty()) {
+                let index = self.ensure_open(Open::Thinking(0), out);
+                out.push(StreamEvent::ContentBlockDelta { index, delta: BlockDelta::ThinkingDelta { thinking: r } });
+            }
+            for text in [delta.content, delta.refusal].into_iter().flatten().filter(|t| !t.is_empty()) {
+                let index = self.ensure_open(Open::Text(0), out);
+                out.push(StreamEvent::ContentBlockDelta { index, delta: BlockDelta::TextDelta { text } });
+            }
+            for call in delta.tool_calls.unwrap_or_default() {
+                self.tool_fragment(call, out);
+            }
+            if let Some(reason) = choice.finish_reason.filter(|r| !r.is_empty()) {
+                self.close_open(out);
+                self.finish_reason = Some(reason);
+            }
+        }
+        if self.finish_reason.is_some() && self.usage.is_some() {
+            self.complete(out);
+        }
+    }
+
+    /// End of body. A stream that got its finish reason but no `[DONE]` is complete;
+    /// one without a finish reason broke off.
+    pub fn finish(&mut self, out: &mut Vec<StreamEvent>) {
+        if self.done {
+            return;
+        }
+        if self.finish_reason.is_some() {
+            self.complete(out);
+        } else {
+            self.fail(ApiError::new(ErrorKind::Api, "upstream stream ended before its finish_reason"), out);
+        }
+    }
+
+    fn tool_fragment(&mut self, call: ToolCallDelta, out: &mut Vec<StreamEvent>) {
+        let function = call.function.unwrap_or_default();
+        let known = self.tool_blocks.iter().find(|(t, _)| *t == call.index).map(|(_, b)| *b);
+        let index = match known {
+            Some(b) => b,
+            None => {
+                self.close_open(out);
+                let index = self.next_block;
+                self.next_block += 1;
+                let id = match call.id.filter(|id| !id.is_empty()) {
+                    Some(id) => sanitize_tool_id(id),
+                    None => {
+                        self.generated_ids += 1;
+                        format!("toolu_relay_{}", self.generated_ids)
+                    }
+                };
+                out.push(StreamEvent::ContentBlockStart {
+                    index,
+                    content_block: ContentBlock::ToolUse {
+                        id,
+                        name: function.name.clone().unwrap_or_default(),
+                        input: Value::Object(Default::default()),
+                        cache_control: None,
+                    },
+                });
+                self.tool_blocks.push((call.index, index));
+                self.open = Open::Tool(index);
+                index
+            }
+        };
+        if let Some(args) = function.arguments.filter(|a| !a.is_empty()) {
+            out.push(StreamEvent::ContentBlockDelta { index, delta: BlockDelta::InputJsonDelta { partial_json: args } });
+        }
+    }
+
+    /// Makes sure a block of `kind` is the open one; returns its index.
+    fn ensure_open(&mut self, kind: Open, out: &mut Vec<StreamEvent>) -> usize {
+        match (self.open, kind) {
+            (Open::Text(i), Open::Text(_)) | (Open::Thinking(i), Open::Thinking(_)) => return i,
+            _ => {}
+        }
+        self.close_open(out);
+        let index = self.next_block;
+        self.next_block += 1;
+        let (open, block) = match kind {
+            Open::Thinking(_) => {
+                (Open::Thinking(index), ContentBlock::Thinking { thinking: String::new(), signature: String::new() })
+            }
+            _ => (Open::Text(index), ContentBlock::text("")),
+        };
+        out.push(StreamEvent::ContentBlockStart { index, content_block: block });
+        self.open = open;
+        index
+    }
+
+    fn close_open(&mut self, out: &mut Vec<StreamEvent>) {
+        match std::mem::replace(&mut self.open, Open::None) {
+            Open::None => {}
+            Open::Text(index) | Open::Thinking(index) | Open::Tool(index) => {
+                out.push(StreamEvent::ContentBlockStop { index });
+            }
+        }
+    }
+
+    fn complete(&mut self, out: &mut Vec<StreamEvent>) {
+        if !self.started {
+            self.fail(ApiError::new(ErrorKind::Api, "upstream stream ended without any chunk"), out);
+            return;
+        }
+        self.close_open(out);
+        let usage = self.usage.as_ref().map(anthropic_usage_from_chat).unwrap_or_default();
+        let reason = stop_reason_from_finish(self.finish_reason.as_deref().unwrap_or("stop"), !self.tool_blocks.is_empty());
+        out.push(StreamEvent::MessageDelta {
+            delta: MessageDeltaBody { stop_reason: Some(reason.to_string()), stop_sequence: None },
+            usage: DeltaUsage {
+                input_tokens: Some(usage.input_tokens),
+                output_tokens: usage.output_tokens,
+                cache_creation_input_tokens: usage.cache_creation_input_tokens,
+                cache_read_input_tokens: usage.cache_read_input_tokens,
+            },
+        });
+        out.push(StreamEvent::MessageStop);
+        self.done = true;
+    }
+
+    fn fail(&mut self, err: ApiError, out: &mut Vec<StreamEvent>) {
+        self.done = true;
+        out.push(err.to_stream_event());
+    }
+}
+
+fn kind_of_openai_error(code_or_type: &str) -> ErrorKind {
+    match code_or_type {
+        "rate_limit_exceeded" | "requests" | "tokens" => ErrorKind::RateLimit,
+        "insufficient_quota" => ErrorKind::Billing,
+        "invalid_request_error" | "context_length_exceeded" => ErrorKind::InvalidRequest,
+        "server_overloaded" | "overloaded" | "overloaded_error" => ErrorKind::Overloaded,
+        _ => ErrorKind::Api,
+    }
+}

@@ -1,0 +1,280 @@
+//! Stream translation: upstream SSE bytes in (split anywhere), client SSE bytes out.
+//!
+//! Each upstream dialect has a decoder that turns SSE frames into canonical (Anthropic)
+//! stream events; each client dialect has an encoder that writes canonical events as its
+//! own frames. Same-dialect streams are decoded only to observe them (usage, terminal
+//! state) and leave frame for frame as they came.
+
+mod anthropic;
+mod chat_decode;
+mod chat_encode;
+
+use crate::protocol::anthropic::{StreamEvent, Usage};
+use crate::protocol::Dialect;
+use crate::sse::{SseDecoder, SseFrame};
+use bytes::{Bytes, BytesMut};
+
+use super::ApiError;
+pub use chat_decode::ChatDecoder;
+pub use chat_encode::ChatEncoder;
+
+/// How a stream ended, as far as the translator has seen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Termination {
+    /// The upstream sent its terminator (`message_stop`, `[DONE]`).
+    Complete,
+    /// An in-band error, or the stream broke off; the client got an error event.
+    Error(ApiError),
+}
+
+/// What the relay needs to know about a stream while and after pumping it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StreamStats {
+    /// Canonical usage: input excludes cache reads and writes.
+    pub usage: Usage,
+    /// Events decoded so far.
+    pub events: u64,
+    /// A content event (text, tool, thinking) has been seen: tokens are flowing.
+    pub first_token_seen: bool,
+    /// An event other than `message_start` or `ping` has been seen; before that an
+    /// in-band error can still be retried invisibly.
+    pub past_start: bool,
+    pub termination: Option<Termination>,
+}
+
+impl StreamStats {
+    fn observe(&mut self, ev: &StreamEvent) {
+        self.events += 1;
+        match ev {
+            StreamEvent::MessageStart { message } => {
+                self.usage.input_tokens = message.usage.input_tokens;
+                self.usage.output_tokens = message.usage.output_tokens;
+                self.usage.cache_read_input_tokens = message.usage.cache_read_input_tokens;
+                self.usage.cache_creation_input_tokens = message.usage.cache_creation_input_tokens;
+            }
+            StreamEvent::Ping | StreamEvent::Other => {}
+            StreamEvent::ContentBlockStart { .. } | StreamEvent::ContentBlockDelta { .. } => {
+                self.first_token_seen = true;
+                self.past_start = true;
+            }
+            StreamEvent::MessageDelta { usage, .. } => {
+                self.past_start = true;
+                self.usage.output_tokens = usage.output_tokens;
+                if let Some(n) = usage.input_tokens {
+                    self.usage.input_tokens = n;
+                }
+                if usage.cache_read_input_tokens.is_some() {
+                    self.usage.cache_read_input_tokens = usage.cache_read_input_tokens;
+                }
+                if usage.cache_creation_input_tokens.is_some() {
+                    self.usage.cache_creation_input_tokens = usage.cache_creation_input_tokens;
+                }
+            }
+            StreamEvent::ContentBlockStop { .. } => self.past_start = true,
+            StreamEvent::MessageStop => {
+                self.past_start = true;
+                self.termination.get_or_insert(Termination::Complete);
+            }
+            StreamEvent::Error { error } => {
+                let kind = super::ErrorKind::from_anthropic_type(&error.kind).unwrap_or(super::ErrorKind::Api);
+                self.termination.get_or_insert(Termination::Error(ApiError::new(kind, error.message.clone())));
+            }
+        }
+    }
+
+    /// The stream's first real event was an error: nothing useful was produced and
+    /// another channel may be tried if the client has not seen a byte.
+    pub fn failed_before_content(&self) -> Option<&ApiError> {
+        match &self.termination {
+            Some(Termination::Error(e)) if !self.past_start => Some(e),
+            _ => None,
+        }
+    }
+}
+
+enum Decoder {
+    Anthropic(anthropic::AnthropicDecoder),
+    Chat(ChatDecoder),
+}
+
+impl Decoder {
+    fn decode(&mut self, frame: &SseFrame, out: &mut Vec<StreamEvent>) {
+        match self {
+            Decoder::Anthropic(d) => d.decode(frame, out),
+            Decoder::Chat(d) => d.decode(frame, out),
+        }
+    }
+
+    fn finish(&mut self, out: &mut Vec<StreamEvent>) {
+        match self {
+            Decoder::Anthropic(d) => d.finish(out),
+            Decoder::Chat(d) => d.finish(out),
+        }
+    }
+}
+
+enum Encoder {
+    /// Same dialect: frames leave as they came; only synthesized events are encoded.
+    Raw(Dialect),
+    Anthropic,
+    Chat(ChatEncoder),
+}
+
+/// Client-side options for the translated stream.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClientStreamOptions {
+    /// Chat clients: emit the trailing usage chunk (`stream_options.include_usage`).
+    pub include_usage: bool,
+}
+
+/// One stream's translator: `push` upstream bytes, get client bytes; `finish` at the
+/// end of the upstream body.
+pub struct StreamTranslator {
+    sse: SseDecoder,
+    frames: Vec<SseFrame>,
+    events: Vec<StreamEvent>,
+    decoder: Decoder,
+    encoder: Encoder,
+    stats: StreamStats,
+    /// After a terminal event nothing more is written.
+    closed: bool,
+}
+
+impl StreamTranslator {
+    pub fn new(upstream: Dialect, client: Dialect, opts: ClientStreamOptions) -> Self {
+        let decoder = match upstream {
+            Dialect::Anthropic => Decoder::Anthropic(anthropic::AnthropicDecoder::default()),
+            Dialect::OpenAiChat => Decoder::Chat(ChatDecoder::default()),
+        };
+        let encoder = if upstream == client {
+            Encoder::Raw(client)
+        } else {
+            match client {
+                Dialect::Anthropic => Encoder::Anthropic,
+                Dialect::OpenAiChat => Encoder::Chat(ChatEncoder::new(opts.include_usage)),
+            }
+        };
+        StreamTranslator {
+            sse: SseDecoder::new(),
+            frames: Vec::new(),
+            events: Vec::new(),
+            decoder,
+            encoder,
+            stats: StreamStats::default(),
+            closed: false,
+        }
+    }
+
+    pub fn stats(&self) -> &StreamStats {
+        &self.stats
+    }
+
+    /// Feeds upstream bytes; returns the client bytes of every frame they completed.
+    pub fn push(&mut self, input: &[u8]) -> Bytes {
+        let mut out = BytesMut::new();
+        if self.closed {
+            return out.freeze();
+        }
+        if let Err(e) = self.sse.push(input, &mut self.frames) {
+            self.frames.clear();
+            self.fail(ApiError::new(super::ErrorKind::Api, format!("upstream stream is broken: {e}")), &mut out);
+            return out.freeze();
+        }
+        self.drain_frames(&mut out);
+        out.freeze()
+    }
+
+    /// End of the upstream body: flushes a final unterminated frame and, when the
+    /// upstream never sent its terminator, an error event in the client's dialect.
+    pub fn finish(&mut self) -> Bytes {
+        let mut out = BytesMut::new();
+        if self.closed {
+            return out.freeze();
+        }
+        self.sse.finish(&mut self.frames);
+        self.drain_frames(&mut out);
+        if !self.closed {
+            self.decoder.finish(&mut self.events);
+            self.emit_events(None, &mut out);
+        }
+        self.closed = true;
+        out.freeze()
+    }
+
+    /// Ends the stream with `err` (e.g. the upstream connection failed mid-body).
+    pub fn abort(&mut self, err: ApiError) -> Bytes {
+        let mut out = BytesMut::new();
+        if !self.closed {
+            self.fail(err, &mut out);
+        }
+        out.freeze()
+    }
+
+    fn fail(&mut self, err: ApiError, out: &mut BytesMut) {
+        self.events.push(err.to_stream_event());
+        self.emit_events(None, out);
+        self.closed = true;
+    }
+
+    fn drain_frames(&mut self, out: &mut BytesMut) {
+        let mut frames = std::mem::take(&mut self.frames);
+        for frame in frames.drain(..) {
+            if self.closed {
+                break;
+            }
+            self.decoder.decode(&frame, &mut self.events);
+            self.emit_events(Some(&frame), out);
+        }
+        self.frames = frames;
+    }
+
+    /// Observes and encodes the pending events. `frame` is the upstream frame they came
+    /// from, which a same-dialect stream writes as is.
+    fn emit_events(&mut self, frame: Option<&SseFrame>, out: &mut BytesMut) {
+        if let (Encoder::Raw(_), Some(f)) = (&self.encoder, frame) {
+            write_raw_frame(f, out);
+        }
+        for ev in self.events.drain(..) {
+            if self.closed {
+                break;
+            }
+            self.stats.observe(&ev);
+            let terminal = matches!(ev, StreamEvent::MessageStop | StreamEvent::Error { .. });
+            match &mut self.encoder {
+                // A same-dialect stream only needs the errors the gateway adds itself.
+                Encoder::Raw(dialect) => {
+                    if frame.is_none() && matches!(ev, StreamEvent::Error { .. }) {
+                        encode_synthesized(*dialect, &ev, out);
+                    }
+                }
+                Encoder::Anthropic => anthropic::encode(&ev, out),
+                Encoder::Chat(enc) => enc.encode(&ev, out),
+            }
+            // A same-dialect stream forwards whatever follows the terminator too (the
+            // `[DONE]` after a Chat usage chunk); only errors end it.
+            let raw = matches!(self.encoder, Encoder::Raw(_));
+            if terminal && !(raw && matches!(ev, StreamEvent::MessageStop)) {
+                self.closed = true;
+            }
+        }
+        self.events.clear();
+    }
+}
+
+fn write_raw_frame(frame: &SseFrame, out: &mut BytesMut) {
+    match &frame.event {
+        Some(name) => crate::sse::write_event(out, name, frame.data.as_bytes()),
+        None => crate::sse::write_data(out, frame.data.as_bytes()),
+    }
+}
+
+/// Events a same-dialect stream did not get from upstream (errors the gateway adds).
+fn encode_synthesized(dialect: Dialect, ev: &StreamEvent, out: &mut BytesMut) {
+    match dialect {
+        Dialect::Anthropic => anthropic::encode(ev, out),
+        Dialect::OpenAiChat => ChatEncoder::new(false).encode(ev, out),
+    }
+}
+
+#[cfg(test)]
+mod tests;

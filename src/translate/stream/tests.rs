@@ -1,0 +1,206 @@
+//! Stream translators on recorded-shape fixtures: golden output, identical output for
+//! every split of the input, and frames leaving as soon as they are complete.
+
+use super::*;
+use std::path::PathBuf;
+
+fn fixture_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/stream")
+}
+
+fn normalize(out: &[u8]) -> String {
+    // `created` is the gateway's clock; everything else must match exactly.
+    let s = String::from_utf8(out.to_vec()).unwrap();
+    let mut result = String::with_capacity(s.len());
+    let mut rest = s.as_str();
+    while let Some(i) = rest.find("\"created\":") {
+        result.push_str(&rest[..i + 10]);
+        rest = &rest[i + 10..];
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        result.push('0');
+        rest = &rest[digits..];
+    }
+    result.push_str(rest);
+    result
+}
+
+fn translate(input: &[u8], cuts: &[usize], upstream: Dialect, client: Dialect, opts: ClientStreamOptions) -> (String, StreamStats) {
+    let mut t = StreamTranslator::new(upstream, client, opts);
+    let mut out = Vec::new();
+    let mut start = 0;
+    for &cut in cuts {
+        out.extend_from_slice(&t.push(&input[start..cut]));
+        start = cut;
+    }
+    out.extend_from_slice(&t.push(&input[start..]));
+    out.extend_from_slice(&t.finish());
+    (normalize(&out), t.stats().clone())
+}
+
+/// Translates `name` whole, checks every two-way split and byte-by-byte feeding give the
+/// same bytes, compares with the golden file and returns the output and stats.
+fn check(name: &str, upstream: Dialect, client: Dialect, opts: ClientStreamOptions) -> (String, StreamStats) {
+    let input = std::fs::read(fixture_dir().join(name)).unwrap();
+    let (whole, stats) = translate(&input, &[], upstream, client, opts);
+    for cut in 0..=input.len() {
+        let (split, split_stats) = translate(&input, &[cut], upstream, client, opts);
+        assert_eq!(split, whole, "{name}: split at byte {cut}");
+        assert_eq!(split_stats, stats, "{name}: stats, split at byte {cut}");
+    }
+    let every: Vec<usize> = (1..input.len()).collect();
+    assert_eq!(translate(&input, &every, upstream, client, opts).0, whole, "{name}: byte by byte");
+
+    let golden = fixture_dir().join("expected").join(format!("{name}.to_{}", client.as_str()));
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::create_dir_all(golden.parent().unwrap()).unwrap();
+        std::fs::write(&golden, &whole).unwrap();
+    }
+    let expected = std::fs::read_to_string(&golden)
+        .unwrap_or_else(|_| panic!("missing golden file {golden:?}; run with UPDATE_GOLDEN=1 and review it"));
+    assert_eq!(whole, expected, "{name} → {}", client.as_str());
+    (whole, stats)
+}
+
+const USAGE: ClientStreamOptions = ClientStreamOptions { include_usage: true };
+const NO_USAGE: ClientStreamOptions = ClientStreamOptions { include_usage: false };
+
+#[test]
+fn anthropic_passthrough_is_frame_exact_and_observed() {
+    let (out, stats) = check("anthropic_tool_use.sse", Dialect::Anthropic, Dialect::Anthropic, NO_USAGE);
+    let input = std::fs::read_to_string(fixture_dir().join("anthropic_tool_use.sse")).unwrap();
+    assert_eq!(out, input);
+    assert_eq!(stats.termination, Some(Termination::Complete));
+    assert_eq!(stats.usage.input_tokens, 472);
+    assert_eq!(stats.usage.cache_read_input_tokens, Some(100));
+    assert_eq!(stats.usage.output_tokens, 89);
+}
+
+#[test]
+fn anthropic_tools_to_chat() {
+    let (out, stats) = check("anthropic_tool_use.sse", Dialect::Anthropic, Dialect::OpenAiChat, USAGE);
+    assert!(out.contains(r#"{"index":1,"id":"toolu_02","type":"function","function":{"name":"get_time","arguments":""}}"#));
+    assert!(out.ends_with("\"finish_reason\":\"tool_calls\"}]}\n\ndata: {\"id\":\"msg_01\",\"object\":\"chat.completion.chunk\",\"created\":0,\"model\":\"claude-sonnet-4-5\",\"choices\":[],\"usage\":{\"prompt_tokens\":572,\"completion_tokens\":89,\"total_tokens\":661,\"prompt_tokens_details\":{\"cached_tokens\":100}}}\n\ndata: [DONE]\n\n"));
+    assert_eq!(stats.termination, Some(Termination::Complete));
+}
+
+#[test]
+fn anthropic_thinking_to_chat_drops_signature_and_unknown_events() {
+    let (out, _) = check("anthropic_thinking.sse", Dialect::Anthropic, Dialect::OpenAiChat, NO_USAGE);
+    assert!(out.contains(r#""delta":{"reasoning_content":"Let me think."}"#));
+    assert!(!out.contains("EqQB"));
+    assert!(!out.contains("some_future_event"));
+    assert!(!out.contains("\"usage\""));
+}
+
+#[test]
+fn anthropic_midstream_error_reaches_chat_client_in_band() {
+    let (out, stats) = check("anthropic_midstream_error.sse", Dialect::Anthropic, Dialect::OpenAiChat, NO_USAGE);
+    assert!(out.ends_with("data: {\"error\":{\"message\":\"Overloaded\",\"type\":\"server_error\",\"param\":null,\"code\":null}}\n\n"));
+    assert!(!out.contains("[DONE]"));
+    assert!(matches!(stats.termination, Some(Termination::Error(_))));
+    assert!(stats.failed_before_content().is_none(), "content came first");
+}
+
+#[test]
+fn chat_text_to_anthropic() {
+    let (out, stats) = check("chat_text.sse", Dialect::OpenAiChat, Dialect::Anthropic, NO_USAGE);
+    let expected = concat!(
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"chatcmpl-A\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"gpt-4o\",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":0,\"output_tokens\":0}}}\n\n",
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n",
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hello\"}}\n\n",
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\" wörld\"}}\n\n",
+        "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n",
+        "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":null},\"usage\":{\"input_tokens\":12,\"output_tokens\":3,\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":8}}\n\n",
+        "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
+    );
+    assert_eq!(out, expected);
+    assert_eq!(stats.usage.input_tokens, 12);
+    assert_eq!(stats.usage.cache_read_input_tokens, Some(8));
+    assert_eq!(stats.termination, Some(Termination::Complete));
+}
+
+#[test]
+fn chat_parallel_tools_to_anthropic_with_crlf_and_comments() {
+    let (out, _) = check("chat_parallel_tools.sse", Dialect::OpenAiChat, Dialect::Anthropic, NO_USAGE);
+    let expected = concat!(
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"chatcmpl-B\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"gpt-4o\",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":0,\"output_tokens\":0}}}\n\n",
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"tool_use\",\"id\":\"call_a\",\"name\":\"get_weather\",\"input\":{}}}\n\n",
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"ci\"}}\n\n",
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"ty\\\":\\\"Paris\\\"}\"}}\n\n",
+        "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n",
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":1,\"content_block\":{\"type\":\"tool_use\",\"id\":\"call_b\",\"name\":\"get_time\",\"input\":{}}}\n\n",
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"tz\\\":\\\"CET\\\"}\"}}\n\n",
+        "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":1}\n\n",
+        "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\",\"stop_sequence\":null},\"usage\":{\"input_tokens\":50,\"output_tokens\":30,\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":0}}\n\n",
+        "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
+    );
+    assert_eq!(out, expected);
+}
+
+#[test]
+fn chat_passthrough_keeps_frames() {
+    let (out, stats) = check("chat_parallel_tools.sse", Dialect::OpenAiChat, Dialect::OpenAiChat, NO_USAGE);
+    assert!(out.starts_with("data: {\"id\":\"chatcmpl-B\""));
+    assert!(!out.contains("keepalive"), "comments are not frames");
+    assert!(out.ends_with("data: [DONE]\n\n"));
+    assert_eq!(stats.usage.output_tokens, 30);
+}
+
+#[test]
+fn chat_reasoning_and_midstream_error_to_anthropic() {
+    let (out, stats) = check("chat_midstream_error.sse", Dialect::OpenAiChat, Dialect::Anthropic, NO_USAGE);
+    assert!(out.contains("\"content_block\":{\"type\":\"thinking\",\"thinking\":\"\",\"signature\":\"\"}"));
+    assert!(out.contains("\"delta\":{\"type\":\"thinking_delta\",\"thinking\":\"Hmm\"}"));
+    assert!(out.ends_with("event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"api_error\",\"message\":\"The server had an error\"}}\n\n"));
+    assert!(!out.contains("message_stop"));
+    assert!(matches!(stats.termination, Some(Termination::Error(_))));
+}
+
+#[test]
+fn broken_off_chat_stream_ends_with_an_error_event() {
+    for client in [Dialect::Anthropic, Dialect::OpenAiChat] {
+        let (out, stats) = check("chat_broken_off.sse", Dialect::OpenAiChat, client, NO_USAGE);
+        assert!(out.contains("upstream stream"), "{out}");
+        assert!(matches!(stats.termination, Some(Termination::Error(_))));
+    }
+}
+
+#[test]
+fn broken_off_anthropic_stream_ends_with_an_error_event() {
+    let input = std::fs::read(fixture_dir().join("anthropic_tool_use.sse")).unwrap();
+    let cut = input.len() / 2;
+    for client in [Dialect::Anthropic, Dialect::OpenAiChat] {
+        let mut t = StreamTranslator::new(Dialect::Anthropic, client, NO_USAGE);
+        let mut out = t.push(&input[..cut]).to_vec();
+        out.extend_from_slice(&t.finish());
+        let out = String::from_utf8(out).unwrap();
+        assert!(out.contains("upstream stream ended before message_stop"), "{out}");
+        // Only whole frames were written before the error.
+        for frame in out.split_terminator("\n\n") {
+            assert!(frame.contains("data: ") || frame.starts_with(": "), "partial frame {frame:?}");
+        }
+    }
+}
+
+#[test]
+fn first_event_error_is_detectable_for_failover() {
+    let input = b"event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n";
+    let mut t = StreamTranslator::new(Dialect::Anthropic, Dialect::OpenAiChat, NO_USAGE);
+    t.push(input);
+    let err = t.stats().failed_before_content().unwrap();
+    assert_eq!(err.kind, crate::translate::ErrorKind::Overloaded);
+}
+
+#[test]
+fn each_frame_leaves_as_soon_as_it_is_complete() {
+    let input = std::fs::read(fixture_dir().join("chat_text.sse")).unwrap();
+    let mut t = StreamTranslator::new(Dialect::OpenAiChat, Dialect::Anthropic, NO_USAGE);
+    let frames: Vec<&[u8]> = input.split_inclusive(|&b| b == b'\n').collect();
+    // The second data line ("Hello") must produce its text_delta on its own.
+    let mut out = String::new();
+    for line in frames.iter().take(4) {
+        out.push_str(std::str::from_utf8(&t.push(line)).unwrap());
+    }
+    assert!(out.contains("\"text\":\"Hello\""), "{out}");
+    assert!(!out.contains("wörld"));
+}
