@@ -3,6 +3,11 @@
 //! The pure core (`protocol`, `translate`, `sse`, `config`, `routing`) has no Pingora
 //! or tokio in it and is tested directly; `relay` and `proxy` are the network glue.
 
+pub mod auth;
+pub mod config;
 pub mod protocol;
+pub mod proxy;
+pub mod relay;
+pub mod routing;
 pub mod sse;
 pub mod translate;

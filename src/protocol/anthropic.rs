@@ -148,15 +148,24 @@ pub enum ContentBlock {
 
 impl ContentBlock {
     pub fn text(text: impl Into<String>) -> Self {
-        ContentBlock::Text { text: text.into(), cache_control: None, citations: None }
+        ContentBlock::Text {
+            text: text.into(),
+            cache_control: None,
+            citations: None,
+        }
     }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ImageSource {
-    Base64 { media_type: String, data: String },
-    Url { url: String },
+    Base64 {
+        media_type: String,
+        data: String,
+    },
+    Url {
+        url: String,
+    },
     #[serde(other)]
     Other,
 }
@@ -205,11 +214,16 @@ pub enum ToolChoice {
 impl ToolChoice {
     pub fn disables_parallel(&self) -> bool {
         match self {
-            ToolChoice::Auto { disable_parallel_tool_use }
-            | ToolChoice::Any { disable_parallel_tool_use }
-            | ToolChoice::Tool { disable_parallel_tool_use, .. } => {
-                disable_parallel_tool_use.unwrap_or(false)
+            ToolChoice::Auto {
+                disable_parallel_tool_use,
             }
+            | ToolChoice::Any {
+                disable_parallel_tool_use,
+            }
+            | ToolChoice::Tool {
+                disable_parallel_tool_use,
+                ..
+            } => disable_parallel_tool_use.unwrap_or(false),
             ToolChoice::None => false,
         }
     }
@@ -332,11 +346,21 @@ impl StreamEvent {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum BlockDelta {
-    TextDelta { text: String },
-    InputJsonDelta { partial_json: String },
-    ThinkingDelta { thinking: String },
-    SignatureDelta { signature: String },
-    CitationsDelta { citation: Value },
+    TextDelta {
+        text: String,
+    },
+    InputJsonDelta {
+        partial_json: String,
+    },
+    ThinkingDelta {
+        thinking: String,
+    },
+    SignatureDelta {
+        signature: String,
+    },
+    CitationsDelta {
+        citation: Value,
+    },
     #[serde(other)]
     Other,
 }

@@ -18,7 +18,9 @@ pub fn canonical_to_chat_response(resp: MessagesResponse) -> ChatResponse {
         match block {
             ContentBlock::Text { text: t, .. } => text.push_str(&t),
             ContentBlock::Thinking { thinking, .. } => reasoning.push_str(&thinking),
-            ContentBlock::ToolUse { id, name, input, .. } => calls.push(ToolCall {
+            ContentBlock::ToolUse {
+                id, name, input, ..
+            } => calls.push(ToolCall {
                 id,
                 kind: "function".to_string(),
                 function: FunctionCall {
@@ -29,7 +31,11 @@ pub fn canonical_to_chat_response(resp: MessagesResponse) -> ChatResponse {
             _ => {}
         }
     }
-    let finish_reason = resp.stop_reason.as_deref().map(finish_reason_from_stop).unwrap_or("stop");
+    let finish_reason = resp
+        .stop_reason
+        .as_deref()
+        .map(finish_reason_from_stop)
+        .unwrap_or("stop");
     let refused = resp.stop_reason.as_deref() == Some("refusal");
     ChatResponse {
         id: resp.id,
@@ -63,8 +69,15 @@ pub fn chat_to_canonical_response(resp: ChatResponse) -> Result<MessagesResponse
         .ok_or_else(|| ApiError::new(super::ErrorKind::Api, "upstream returned no choices"))?;
     let msg = choice.message;
     let mut content = Vec::new();
-    if let Some(r) = msg.reasoning_content.or(msg.reasoning).filter(|r| !r.is_empty()) {
-        content.push(ContentBlock::Thinking { thinking: r, signature: String::new() });
+    if let Some(r) = msg
+        .reasoning_content
+        .or(msg.reasoning)
+        .filter(|r| !r.is_empty())
+    {
+        content.push(ContentBlock::Thinking {
+            thinking: r,
+            signature: String::new(),
+        });
     }
     if let Some(t) = msg.content.filter(|t| !t.is_empty()) {
         content.push(ContentBlock::text(t));
@@ -80,9 +93,15 @@ pub fn chat_to_canonical_response(resp: ChatResponse) -> Result<MessagesResponse
             _ if call.function.arguments.trim().is_empty() => Value::Object(Default::default()),
             _ => serde_json::json!({ "_raw_arguments": call.function.arguments }),
         };
-        content.push(ContentBlock::ToolUse { id: super::sanitize_tool_id(call.id), name: call.function.name, input, cache_control: None });
+        content.push(ContentBlock::ToolUse {
+            id: super::sanitize_tool_id(call.id),
+            name: call.function.name,
+            input,
+            cache_control: None,
+        });
     }
-    let stop_reason = stop_reason_from_finish(choice.finish_reason.as_deref().unwrap_or("stop"), has_calls);
+    let stop_reason =
+        stop_reason_from_finish(choice.finish_reason.as_deref().unwrap_or("stop"), has_calls);
     Ok(MessagesResponse {
         id: resp.id,
         kind: "message".to_string(),
@@ -91,6 +110,10 @@ pub fn chat_to_canonical_response(resp: ChatResponse) -> Result<MessagesResponse
         content,
         stop_reason: Some(stop_reason.to_string()),
         stop_sequence: None,
-        usage: resp.usage.as_ref().map(anthropic_usage_from_chat).unwrap_or(Usage::default()),
+        usage: resp
+            .usage
+            .as_ref()
+            .map(anthropic_usage_from_chat)
+            .unwrap_or(Usage::default()),
     })
 }

@@ -119,7 +119,11 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        ApiError { kind, message: message.into(), status: None }
+        ApiError {
+            kind,
+            message: message.into(),
+            status: None,
+        }
     }
 
     pub fn invalid(message: impl Into<String>) -> Self {
@@ -154,7 +158,9 @@ impl ApiError {
                     message: self.message.clone(),
                     kind: Some(self.kind.openai_type().to_string()),
                     param: None,
-                    code: self.openai_code().map(|c| serde_json::Value::String(c.to_string())),
+                    code: self
+                        .openai_code()
+                        .map(|c| serde_json::Value::String(c.to_string())),
                 },
             }),
         }
@@ -177,7 +183,12 @@ impl ApiError {
         let parsed = match upstream {
             Dialect::Anthropic => serde_json::from_slice::<anthropic::ErrorResponse>(body)
                 .ok()
-                .map(|e| (ErrorKind::from_anthropic_type(&e.error.kind), e.error.message)),
+                .map(|e| {
+                    (
+                        ErrorKind::from_anthropic_type(&e.error.kind),
+                        e.error.message,
+                    )
+                }),
             Dialect::OpenAiChat => serde_json::from_slice::<openai_chat::ErrorResponse>(body)
                 .ok()
                 .map(|e| (None, e.error.message)),
@@ -194,8 +205,16 @@ impl ApiError {
                 (ErrorKind::from_status(status), message)
             }
         };
-        let status = if (400..=599).contains(&status) { Some(status) } else { None };
-        ApiError { kind, message, status }
+        let status = if (400..=599).contains(&status) {
+            Some(status)
+        } else {
+            None
+        };
+        ApiError {
+            kind,
+            message,
+            status,
+        }
     }
 
     /// An error that arrives inside a stream, in the canonical (Anthropic) event shape.
@@ -245,7 +264,8 @@ mod tests {
         let e = ApiError::from_upstream(529, body, Dialect::Anthropic);
         assert_eq!(e.status_for(Dialect::Anthropic), 529);
         assert_eq!(e.status_for(Dialect::OpenAiChat), 503);
-        let openai_503 = ApiError::from_upstream(503, br#"{"error":{"message":"busy"}}"#, Dialect::OpenAiChat);
+        let openai_503 =
+            ApiError::from_upstream(503, br#"{"error":{"message":"busy"}}"#, Dialect::OpenAiChat);
         assert_eq!(openai_503.kind, ErrorKind::Overloaded);
         assert_eq!(openai_503.status_for(Dialect::Anthropic), 529);
         assert_eq!(
@@ -258,7 +278,10 @@ mod tests {
     fn unparseable_body_is_quoted_in_the_message() {
         let e = ApiError::from_upstream(502, b"<html>bad gateway</html>", Dialect::OpenAiChat);
         assert_eq!(e.kind, ErrorKind::Api);
-        assert_eq!(e.message, "upstream returned HTTP 502: <html>bad gateway</html>");
+        assert_eq!(
+            e.message,
+            "upstream returned HTTP 502: <html>bad gateway</html>"
+        );
         assert_eq!(e.status_for(Dialect::Anthropic), 502);
     }
 }

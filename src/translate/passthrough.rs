@@ -38,7 +38,9 @@ impl RequestPeek {
     pub fn parse(body: &[u8]) -> Result<Self, ApiError> {
         let peek: Peek<'_> = serde_json::from_slice(body)
             .map_err(|e| ApiError::invalid(format!("request body is not valid JSON: {e}")))?;
-        let raw = peek.model.ok_or_else(|| ApiError::invalid("model: field required"))?;
+        let raw = peek
+            .model
+            .ok_or_else(|| ApiError::invalid("model: field required"))?;
         let model: String = serde_json::from_str(raw.get())
             .map_err(|_| ApiError::invalid("model: must be a string"))?;
         if model.is_empty() {
@@ -63,7 +65,8 @@ impl RequestPeek {
         if new_model == self.model {
             return body.clone();
         }
-        let quoted = serde_json::to_string(new_model).unwrap_or_else(|_| format!("\"{new_model}\""));
+        let quoted =
+            serde_json::to_string(new_model).unwrap_or_else(|_| format!("\"{new_model}\""));
         let (start, end) = self.model_span;
         let mut out = BytesMut::with_capacity(body.len() - (end - start) + quoted.len());
         out.extend_from_slice(&body[..start]);
@@ -98,7 +101,10 @@ mod tests {
         let peek = RequestPeek::parse(&body).unwrap();
         assert_eq!(peek.model, "a\"b");
         assert_eq!(peek.user_id.as_deref(), Some("u1"));
-        assert_eq!(&peek.with_model(&body, "c\\d")[..], br#"{"model":"c\\d","metadata":{"user_id":"u1"}}"#);
+        assert_eq!(
+            &peek.with_model(&body, "c\\d")[..],
+            br#"{"model":"c\\d","metadata":{"user_id":"u1"}}"#
+        );
     }
 
     #[test]
@@ -111,8 +117,17 @@ mod tests {
 
     #[test]
     fn errors_name_the_field() {
-        assert_eq!(RequestPeek::parse(b"{}").unwrap_err().message, "model: field required");
-        assert_eq!(RequestPeek::parse(br#"{"model":3}"#).unwrap_err().message, "model: must be a string");
-        assert!(RequestPeek::parse(b"{").unwrap_err().message.starts_with("request body is not valid JSON"));
+        assert_eq!(
+            RequestPeek::parse(b"{}").unwrap_err().message,
+            "model: field required"
+        );
+        assert_eq!(
+            RequestPeek::parse(br#"{"model":3}"#).unwrap_err().message,
+            "model: must be a string"
+        );
+        assert!(RequestPeek::parse(b"{")
+            .unwrap_err()
+            .message
+            .starts_with("request body is not valid JSON"));
     }
 }

@@ -129,6 +129,16 @@ impl SseBody {
         self.stage == Stage::Parts && self.part < self.block_parts()
     }
 
+    /// How long to wait before the next event, if at all: the token delay before
+    /// every content delta but the first, and a short pause before an abort so the
+    /// frames already produced reach the client first.
+    fn pause(&self) -> Option<Duration> {
+        if self.stage == Stage::Abort {
+            return Some(self.delay.max(Duration::from_millis(10)));
+        }
+        (self.deltas > 0 && !self.delay.is_zero() && self.delta_next()).then_some(self.delay)
+    }
+
     fn advance(&mut self) -> Next {
         loop {
             match self.stage {
@@ -232,8 +242,8 @@ impl SseBody {
                 }
                 self.sleeping = false;
                 self.slept = true;
-            } else if !self.slept && self.deltas > 0 && !self.delay.is_zero() && self.delta_next() {
-                let deadline = Instant::now() + self.delay;
+            } else if let Some(pause) = self.pause().filter(|_| !self.slept) {
+                let deadline = Instant::now() + pause;
                 match self.sleep.as_mut() {
                     Some(s) => s.as_mut().reset(deadline),
                     None => self.sleep = Some(Box::pin(sleep_until(deadline))),

@@ -156,6 +156,8 @@ async fn run(cli: Cli) -> io::Result<()> {
             let svc = service_fn(move |req| handle(req, state.clone()));
             let conn = http1::Builder::new()
                 .timer(TokioTimer::new())
+                // Idle keep-alive connections stay open until the client closes them.
+                .header_read_timeout(None)
                 .keep_alive(true)
                 .serve_connection(TokioIo::new(stream), svc);
             if let Err(e) = conn.await {

@@ -28,7 +28,13 @@ impl AnthropicDecoder {
             }
             Err(e) => {
                 self.done = true;
-                out.push(ApiError::new(ErrorKind::Api, format!("upstream sent a malformed event: {e}")).to_stream_event());
+                out.push(
+                    ApiError::new(
+                        ErrorKind::Api,
+                        format!("upstream sent a malformed event: {e}"),
+                    )
+                    .to_stream_event(),
+                );
             }
         }
     }
@@ -37,7 +43,8 @@ impl AnthropicDecoder {
         if !self.done {
             self.done = true;
             out.push(
-                ApiError::new(ErrorKind::Api, "upstream stream ended before message_stop").to_stream_event(),
+                ApiError::new(ErrorKind::Api, "upstream stream ended before message_stop")
+                    .to_stream_event(),
             );
         }
     }

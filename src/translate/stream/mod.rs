@@ -76,8 +76,13 @@ impl StreamStats {
                 self.termination.get_or_insert(Termination::Complete);
             }
             StreamEvent::Error { error } => {
-                let kind = super::ErrorKind::from_anthropic_type(&error.kind).unwrap_or(super::ErrorKind::Api);
-                self.termination.get_or_insert(Termination::Error(ApiError::new(kind, error.message.clone())));
+                let kind = super::ErrorKind::from_anthropic_type(&error.kind)
+                    .unwrap_or(super::ErrorKind::Api);
+                self.termination
+                    .get_or_insert(Termination::Error(ApiError::new(
+                        kind,
+                        error.message.clone(),
+                    )));
             }
         }
     }
@@ -169,6 +174,11 @@ impl StreamTranslator {
         &self.stats
     }
 
+    /// The stream has ended: a terminal event was written or the stream was aborted.
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
     /// Feeds upstream bytes; returns the client bytes of every frame they completed.
     pub fn push(&mut self, input: &[u8]) -> Bytes {
         let mut out = BytesMut::new();
@@ -177,7 +187,13 @@ impl StreamTranslator {
         }
         if let Err(e) = self.sse.push(input, &mut self.frames) {
             self.frames.clear();
-            self.fail(ApiError::new(super::ErrorKind::Api, format!("upstream stream is broken: {e}")), &mut out);
+            self.fail(
+                ApiError::new(
+                    super::ErrorKind::Api,
+                    format!("upstream stream is broken: {e}"),
+                ),
+                &mut out,
+            );
             return out.freeze();
         }
         self.drain_frames(&mut out);

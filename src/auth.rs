@@ -1,0 +1,73 @@
+//! Client authentication (pure): the access key comes in `x-api-key` or as an
+//! `Authorization: Bearer` token, and is compared in constant time against every
+//! configured key.
+
+use crate::config::AccessKey;
+
+/// The presented key: `x-api-key` first, then a Bearer token.
+pub fn presented_key<'a>(
+    x_api_key: Option<&'a [u8]>,
+    authorization: Option<&'a [u8]>,
+) -> Option<&'a [u8]> {
+    if let Some(k) = x_api_key.filter(|k| !k.is_empty()) {
+        return Some(k);
+    }
+    let auth = authorization?;
+    let prefix = auth.get(..7)?;
+    if !prefix.eq_ignore_ascii_case(b"bearer ") {
+        return None;
+    }
+    let token = auth[7..].trim_ascii();
+    (!token.is_empty()).then_some(token)
+}
+
+/// The access key matching `presented`. Every key is compared, so the time taken
+/// does not reveal which one (if any) matched.
+pub fn authenticate<'a>(keys: &'a [AccessKey], presented: &[u8]) -> Option<&'a AccessKey> {
+    let mut found = None;
+    for k in keys {
+        if k.key.matches(presented) && found.is_none() {
+            found = Some(k);
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Secret;
+
+    #[test]
+    fn header_forms() {
+        assert_eq!(
+            presented_key(Some(b"k1"), Some(b"Bearer k2")),
+            Some(&b"k1"[..])
+        );
+        assert_eq!(presented_key(None, Some(b"Bearer  k2 ")), Some(&b"k2"[..]));
+        assert_eq!(presented_key(None, Some(b"bearer k3")), Some(&b"k3"[..]));
+        assert_eq!(presented_key(Some(b""), Some(b"Basic abc")), None);
+        assert_eq!(presented_key(None, Some(b"Bearer ")), None);
+        assert_eq!(presented_key(None, None), None);
+    }
+
+    #[test]
+    fn matches_by_key() {
+        let keys = vec![
+            AccessKey {
+                name: "alice".into(),
+                key: Secret::new("alice-key-123456"),
+            },
+            AccessKey {
+                name: "bob".into(),
+                key: Secret::new("bob-key-1234567"),
+            },
+        ];
+        assert_eq!(
+            authenticate(&keys, b"bob-key-1234567").map(|k| k.name.as_str()),
+            Some("bob")
+        );
+        assert!(authenticate(&keys, b"bob-key-123456").is_none());
+        assert!(authenticate(&[], b"x").is_none());
+    }
+}

@@ -1,0 +1,68 @@
+//! The YAML file as written: serde types only, unknown fields rejected. `validate`
+//! turns these into the runtime `Config`.
+
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    #[serde(default)]
+    pub server: RawServer,
+    #[serde(default)]
+    pub access_keys: Vec<RawAccessKey>,
+    #[serde(default)]
+    pub admin_keys: Vec<String>,
+    #[serde(default)]
+    pub channels: Vec<RawChannel>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawServer {
+    pub listen: Option<Vec<String>>,
+    pub metrics_listen: Option<String>,
+    pub max_body_bytes: Option<u64>,
+    pub threads: Option<usize>,
+    pub grace_period_secs: Option<u64>,
+    pub upgrade_sock: Option<String>,
+    pub pid_file: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAccessKey {
+    pub name: String,
+    pub key: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawChannel {
+    pub name: String,
+    pub protocol: String,
+    pub base_url: String,
+    #[serde(default)]
+    pub keys: Vec<String>,
+    #[serde(default)]
+    pub models: Vec<String>,
+    #[serde(default)]
+    pub model_map: serde_yaml::Mapping,
+    pub priority: Option<i64>,
+    pub weight: Option<u64>,
+    #[serde(default)]
+    pub headers: serde_yaml::Mapping,
+    pub default_max_tokens: Option<u32>,
+    pub max_tokens_cap: Option<u32>,
+    pub reasoning: Option<bool>,
+    pub enabled: Option<bool>,
+    #[serde(default)]
+    pub timeouts: RawTimeouts,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTimeouts {
+    pub connect_ms: Option<u64>,
+    pub first_byte_ms: Option<u64>,
+    pub idle_ms: Option<u64>,
+}

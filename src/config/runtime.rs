@@ -1,0 +1,108 @@
+//! The validated, immutable configuration the gateway runs on. No serde here.
+
+use super::secret::Secret;
+use crate::protocol::Dialect;
+use crate::routing::ModelPattern;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug)]
+pub struct Config {
+    pub server: ServerSettings,
+    pub access_keys: Vec<AccessKey>,
+    pub admin_keys: Vec<Secret>,
+    pub channels: Vec<Arc<Channel>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    pub listen: Vec<SocketAddr>,
+    pub metrics_listen: Option<SocketAddr>,
+    pub max_body_bytes: usize,
+    pub threads: usize,
+    pub grace_period_secs: u64,
+    pub upgrade_sock: String,
+    pub pid_file: String,
+}
+
+#[derive(Debug)]
+pub struct AccessKey {
+    pub name: String,
+    pub key: Secret,
+}
+
+#[derive(Debug)]
+pub struct Channel {
+    pub name: String,
+    pub protocol: Dialect,
+    pub upstream: Upstream,
+    pub keys: Vec<ChannelKey>,
+    pub models: Vec<ModelPattern>,
+    /// Client model → upstream model; exact entries are tried before patterns.
+    pub model_map: Vec<(ModelPattern, String)>,
+    pub priority: i64,
+    pub weight: u64,
+    pub headers: Vec<(http::HeaderName, http::HeaderValue)>,
+    pub default_max_tokens: u32,
+    pub max_tokens_cap: Option<u32>,
+    pub reasoning: bool,
+    pub timeouts: Timeouts,
+}
+
+#[derive(Debug)]
+pub struct ChannelKey {
+    pub secret: Secret,
+    /// Masked form (`…abcd`) for logs, metrics and the admin view.
+    pub id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upstream {
+    pub tls: bool,
+    pub host: String,
+    pub port: u16,
+    /// `Host` header value: host, plus the port when it is not the scheme's default.
+    pub authority: String,
+    /// Path the dialect's endpoint is appended to, e.g. `/v1` or `/api/paas/v4`.
+    pub path_prefix: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    pub connect: Duration,
+    /// From sending the request to the response header.
+    pub first_byte: Duration,
+    /// Longest silence between two reads of the response body.
+    pub idle: Duration,
+}
+
+impl Channel {
+    /// Whether this channel serves the client's model.
+    pub fn serves(&self, model: &str) -> bool {
+        self.models.iter().any(|p| p.matches(model))
+    }
+
+    /// The model name to send upstream for the client's model.
+    pub fn upstream_model<'a>(&'a self, model: &'a str) -> &'a str {
+        let exact = self
+            .model_map
+            .iter()
+            .find(|(p, _)| p.is_exact() && p.as_str() == model);
+        let found = exact.or_else(|| {
+            self.model_map
+                .iter()
+                .find(|(p, _)| !p.is_exact() && p.matches(model))
+        });
+        found.map_or(model, |(_, to)| to.as_str())
+    }
+
+    /// Path of the chat endpoint on this upstream.
+    pub fn endpoint_path(&self) -> String {
+        let tail = match self.protocol {
+            Dialect::Anthropic => "/messages",
+            Dialect::OpenAiChat => "/chat/completions",
+        };
+        format!("{}{}", self.upstream.path_prefix, tail)
+    }
+}

@@ -1,0 +1,147 @@
+use super::*;
+use crate::protocol::Dialect;
+
+fn env(name: &str) -> Option<String> {
+    match name {
+        "ALICE_RELAY_KEY" => Some("alice-key-0123456789".into()),
+        "RELAY_ADMIN_KEY" => Some("admin-key-0123456789".into()),
+        "UPSTREAM_KEY_1" => Some("sk-upstream-one-1111".into()),
+        _ => None,
+    }
+}
+
+const ISSUE_EXAMPLE: &str = r#"
+server:
+  listen: ["127.0.0.1:8080"]
+  metrics_listen: "127.0.0.1:9091"
+  max_body_bytes: 33554432
+access_keys:
+  - {name: alice, key: "${ALICE_RELAY_KEY}"}
+admin_keys: ["${RELAY_ADMIN_KEY}"]
+channels:
+  - name: primary
+    protocol: openai
+    base_url: "https://api.example.com"
+    keys: ["${UPSTREAM_KEY_1}", "${UPSTREAM_KEY_2}"]
+    models: ["claude-*"]
+    model_map: {"claude-*": "gpt-4o"}
+    priority: 1
+    weight: 1
+    headers: {}
+"#;
+
+#[test]
+fn loads_the_documented_example() {
+    let loaded = load_str(ISSUE_EXAMPLE, &env).unwrap();
+    let c = &loaded.config;
+    assert_eq!(c.server.listen[0].to_string(), "127.0.0.1:8080");
+    assert_eq!(c.server.max_body_bytes, 33554432);
+    assert_eq!(c.access_keys[0].name, "alice");
+    let ch = &c.channels[0];
+    assert_eq!(ch.protocol, Dialect::OpenAiChat);
+    assert_eq!(ch.keys.len(), 1, "the unset second key is skipped");
+    assert_eq!(ch.keys[0].id, "…1111");
+    assert_eq!(ch.endpoint_path(), "/v1/chat/completions");
+    assert_eq!(ch.upstream.authority, "api.example.com");
+    assert_eq!(ch.upstream.port, 443);
+    assert!(ch.serves("claude-opus-4-8"));
+    assert!(!ch.serves("gpt-4o"));
+    assert_eq!(ch.upstream_model("claude-opus-4-8"), "gpt-4o");
+    assert_eq!(
+        loaded.warnings,
+        vec!["channels[0] (primary): some keys skipped, UPSTREAM_KEY_2 not set"]
+    );
+    // Secrets never print.
+    let dump = format!("{c:?}");
+    assert!(
+        !dump.contains("alice-key-0123456789") && !dump.contains("sk-upstream-one-1111"),
+        "{dump}"
+    );
+}
+
+#[test]
+fn channel_without_any_key_is_skipped_with_a_warning() {
+    let yaml = "channels:\n  - {name: real, protocol: anthropic, base_url: 'https://api.anthropic.com', keys: ['${ANTHROPIC_API_KEY}'], models: ['*']}\n";
+    let loaded = load_str(yaml, &env).unwrap();
+    assert!(loaded.config.channels.is_empty());
+    assert_eq!(
+        loaded.warnings[0],
+        "channels[0] (real): skipped, ANTHROPIC_API_KEY is not set"
+    );
+}
+
+#[test]
+fn every_error_is_reported_with_its_path() {
+    let yaml = r#"
+server: {listen: ["nope"], max_body_bytes: 0}
+access_keys: [{name: "", key: ""}]
+channels:
+  - {name: a, protocol: gemini2, base_url: "ftp://x", keys: [], models: []}
+  - {name: a, protocol: openai, base_url: "http://localhost:9", keys: ["k"], models: ["*"], weight: 0, timeouts: {connect_ms: 0}}
+"#;
+    let errs = load_str(yaml, &env).unwrap_err();
+    let got: Vec<String> = errs.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        got,
+        vec![
+            "server.listen[0]: 'nope' is not an IP:port address",
+            "server.max_body_bytes: must be between 1 and 4294967296",
+            "access_keys[0].name: must not be empty",
+            "access_keys[0].key: must not be empty",
+            "channels[0].protocol: unknown protocol 'gemini2': use anthropic or openai",
+            "channels[0].base_url: 'ftp://x' must start with http:// or https://",
+            "channels[0].models: list the model patterns this channel serves, or [\"*\"] for all",
+            "channels[1].name: duplicate channel name 'a'",
+            "channels[1].weight: must be between 1 and 1000000",
+            "channels[1].timeouts.connect_ms: must be at least 1 ms",
+        ]
+    );
+}
+
+#[test]
+fn unknown_fields_are_errors() {
+    let errs = load_str("server: {listen: [], lsiten: 1}\n", &env).unwrap_err();
+    assert!(
+        errs[0].message.contains("unknown field `lsiten`"),
+        "{}",
+        errs[0]
+    );
+    let errs = load_str("channels:\n  - {name: a, protocol: openai, base_url: 'http://x', models: ['*'], keys: [k], wieght: 2}\n", &env).unwrap_err();
+    assert_eq!(errs[0].path, "channels[0].wieght");
+    assert!(
+        errs[0].message.starts_with("unknown field `wieght`"),
+        "{}",
+        errs[0]
+    );
+}
+
+#[test]
+fn base_url_prefixes() {
+    let u = parse_base_url("https://api.deepseek.com/v1").unwrap();
+    assert_eq!((u.path_prefix.as_str(), u.port, u.tls), ("/v1", 443, true));
+    let u = parse_base_url("https://open.bigmodel.cn/api/paas/v4/").unwrap();
+    assert_eq!(u.path_prefix, "/api/paas/v4");
+    let u = parse_base_url("http://127.0.0.1:9000").unwrap();
+    assert_eq!(
+        (u.path_prefix.as_str(), u.authority.as_str(), u.port),
+        ("/v1", "127.0.0.1:9000", 9000)
+    );
+    let u = parse_base_url("https://gw.example.com/openai").unwrap();
+    assert_eq!(u.path_prefix, "/openai/v1");
+}
+
+#[test]
+fn model_map_prefers_exact_entries() {
+    let yaml = "channels:\n  - {name: a, protocol: openai, base_url: 'http://x', keys: [k], models: ['*'], model_map: {'claude-*': big, 'claude-haiku-4': small}}\n";
+    let loaded = load_str(yaml, &env).unwrap();
+    let ch = &loaded.config.channels[0];
+    assert_eq!(ch.upstream_model("claude-haiku-4"), "small");
+    assert_eq!(ch.upstream_model("claude-opus"), "big");
+    assert_eq!(ch.upstream_model("gpt-4o"), "gpt-4o");
+}
+
+#[test]
+fn unset_variable_outside_keys_is_an_error() {
+    let errs = load_str("channels:\n  - {name: a, protocol: openai, base_url: '${BASE}', keys: [k], models: ['*']}\n", &env).unwrap_err();
+    assert_eq!(errs[0].to_string(), "channels[0].base_url: environment variable BASE is not set (use ${BASE:-default} for a fallback)");
+}

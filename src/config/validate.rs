@@ -1,0 +1,434 @@
+//! Raw YAML types → runtime `Config`. Every problem is collected (not just the first),
+//! each naming its YAML path and what to do about it.
+
+use super::expand::MissingVar;
+use super::raw::{RawChannel, RawConfig, RawServer};
+use super::runtime::{AccessKey, Channel, ChannelKey, Config, ServerSettings, Timeouts, Upstream};
+use super::secret::Secret;
+use crate::protocol::Dialect;
+use crate::routing::ModelPattern;
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// One configuration error: where, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub path: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.path.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.path, self.message)
+        }
+    }
+}
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_MAX_BODY_BYTES: u64 = 32 * 1024 * 1024;
+pub const DEFAULT_GRACE_PERIOD_SECS: u64 = 600;
+pub const DEFAULT_CONNECT_MS: u64 = 5_000;
+pub const DEFAULT_FIRST_BYTE_MS: u64 = 120_000;
+pub const DEFAULT_IDLE_MS: u64 = 300_000;
+pub const DEFAULT_MAX_TOKENS: u32 = 8192;
+
+struct Ctx<'a> {
+    errors: Vec<ConfigError>,
+    warnings: Vec<String>,
+    missing: &'a [MissingVar],
+}
+
+impl Ctx<'_> {
+    fn err(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.errors.push(ConfigError {
+            path: path.into(),
+            message: message.into(),
+        });
+    }
+
+    /// The unset variable a string at `path` referred to, if any.
+    fn missing_at(&self, path: &str) -> Option<&str> {
+        self.missing
+            .iter()
+            .find(|m| m.path == path)
+            .map(|m| m.var.as_str())
+    }
+}
+
+/// Validates; on success returns the config and warnings (skipped channels and keys).
+pub fn validate(
+    raw: RawConfig,
+    missing: &[MissingVar],
+) -> Result<(Config, Vec<String>), Vec<ConfigError>> {
+    let mut cx = Ctx {
+        errors: Vec::new(),
+        warnings: Vec::new(),
+        missing,
+    };
+
+    // Unset variables are fatal except where a key or channel can simply be left out.
+    for m in missing {
+        let optional = m.path.starts_with("access_keys[") && m.path.ends_with(".key")
+            || m.path.starts_with("admin_keys[")
+            || (m.path.starts_with("channels[") && m.path.contains(".keys["));
+        if !optional {
+            cx.err(
+                &m.path,
+                format!(
+                    "environment variable {} is not set (use ${{{}:-default}} for a fallback)",
+                    m.var, m.var
+                ),
+            );
+        }
+    }
+
+    let server = server(&raw.server, &mut cx);
+
+    let mut access_keys = Vec::new();
+    let mut names = HashSet::new();
+    for (i, k) in raw.access_keys.into_iter().enumerate() {
+        let path = format!("access_keys[{i}]");
+        if k.name.trim().is_empty() {
+            cx.err(format!("{path}.name"), "must not be empty");
+        } else if !names.insert(k.name.clone()) {
+            cx.err(
+                format!("{path}.name"),
+                format!("duplicate access key name '{}'", k.name),
+            );
+        }
+        if k.key.is_empty() {
+            match cx.missing_at(&format!("{path}.key")).map(str::to_string) {
+                Some(var) => cx
+                    .warnings
+                    .push(format!("{path} ({}): skipped, {var} is not set", k.name)),
+                None => cx.err(format!("{path}.key"), "must not be empty"),
+            }
+            continue;
+        }
+        access_keys.push(AccessKey {
+            name: k.name,
+            key: Secret::new(k.key),
+        });
+    }
+
+    let mut admin_keys = Vec::new();
+    for (i, k) in raw.admin_keys.into_iter().enumerate() {
+        let path = format!("admin_keys[{i}]");
+        if k.is_empty() {
+            match cx.missing_at(&path).map(str::to_string) {
+                Some(var) => cx
+                    .warnings
+                    .push(format!("{path}: skipped, {var} is not set")),
+                None => cx.err(path, "must not be empty"),
+            }
+            continue;
+        }
+        if access_keys.iter().any(|a: &AccessKey| a.key.expose() == k) {
+            cx.err(path, "an admin key must differ from every access key");
+            continue;
+        }
+        admin_keys.push(Secret::new(k));
+    }
+
+    let mut channels = Vec::new();
+    let mut channel_names = HashSet::new();
+    for (i, c) in raw.channels.into_iter().enumerate() {
+        let path = format!("channels[{i}]");
+        if !c.name.trim().is_empty() && !channel_names.insert(c.name.clone()) {
+            cx.err(
+                format!("{path}.name"),
+                format!("duplicate channel name '{}'", c.name),
+            );
+        }
+        if let Some(ch) = channel(c, &path, &mut cx) {
+            channels.push(Arc::new(ch));
+        }
+    }
+    if channels.is_empty() && cx.errors.is_empty() {
+        cx.warnings
+            .push("no channel is enabled: every API request will fail with 404".to_string());
+    }
+
+    if cx.errors.is_empty() {
+        if let Some(server) = server {
+            return Ok((
+                Config {
+                    server,
+                    access_keys,
+                    admin_keys,
+                    channels,
+                },
+                cx.warnings,
+            ));
+        }
+    }
+    Err(cx.errors)
+}
+
+fn server(raw: &RawServer, cx: &mut Ctx<'_>) -> Option<ServerSettings> {
+    let listen_raw = raw
+        .listen
+        .clone()
+        .unwrap_or_else(|| vec![DEFAULT_LISTEN.to_string()]);
+    if listen_raw.is_empty() {
+        cx.err(
+            "server.listen",
+            "list at least one address, e.g. [\"127.0.0.1:8080\"]",
+        );
+    }
+    let mut listen = Vec::new();
+    for (i, a) in listen_raw.iter().enumerate() {
+        match a.parse::<SocketAddr>() {
+            Ok(addr) => listen.push(addr),
+            Err(_) => cx.err(
+                format!("server.listen[{i}]"),
+                format!("'{a}' is not an IP:port address"),
+            ),
+        }
+    }
+    let metrics_listen = match &raw.metrics_listen {
+        None => None,
+        Some(a) => match a.parse::<SocketAddr>() {
+            Ok(addr) => Some(addr),
+            Err(_) => {
+                cx.err(
+                    "server.metrics_listen",
+                    format!("'{a}' is not an IP:port address"),
+                );
+                None
+            }
+        },
+    };
+    let max_body_bytes = raw.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES);
+    if max_body_bytes == 0 || max_body_bytes > 1 << 32 {
+        cx.err("server.max_body_bytes", "must be between 1 and 4294967296");
+    }
+    let threads = raw
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    if threads == 0 || threads > 1024 {
+        cx.err("server.threads", "must be between 1 and 1024");
+    }
+    Some(ServerSettings {
+        listen,
+        metrics_listen,
+        max_body_bytes: max_body_bytes as usize,
+        threads,
+        grace_period_secs: raw.grace_period_secs.unwrap_or(DEFAULT_GRACE_PERIOD_SECS),
+        upgrade_sock: raw
+            .upgrade_sock
+            .clone()
+            .unwrap_or_else(|| "/tmp/llm-relay.upgrade.sock".to_string()),
+        pid_file: raw
+            .pid_file
+            .clone()
+            .unwrap_or_else(|| "/tmp/llm-relay.pid".to_string()),
+    })
+}
+
+fn channel(c: RawChannel, path: &str, cx: &mut Ctx<'_>) -> Option<Channel> {
+    let errors_before = cx.errors.len();
+    if c.name.trim().is_empty() {
+        cx.err(format!("{path}.name"), "must not be empty");
+    }
+    let protocol = match c.protocol.as_str() {
+        "anthropic" => Some(Dialect::Anthropic),
+        "openai" => Some(Dialect::OpenAiChat),
+        other => {
+            cx.err(
+                format!("{path}.protocol"),
+                format!("unknown protocol '{other}': use anthropic or openai"),
+            );
+            None
+        }
+    };
+    let upstream = match parse_base_url(&c.base_url) {
+        Ok(u) => Some(u),
+        Err(m) => {
+            cx.err(format!("{path}.base_url"), m);
+            None
+        }
+    };
+
+    let mut keys = Vec::new();
+    let mut unset = Vec::new();
+    for (j, k) in c.keys.into_iter().enumerate() {
+        let key_path = format!("{path}.keys[{j}]");
+        if k.is_empty() {
+            match cx.missing_at(&key_path) {
+                Some(var) => unset.push(var.to_string()),
+                None => cx.err(key_path, "must not be empty"),
+            }
+            continue;
+        }
+        let secret = Secret::new(k);
+        keys.push(ChannelKey {
+            id: secret.masked(),
+            secret,
+        });
+    }
+    if keys.is_empty() && unset.is_empty() && cx.errors.len() == errors_before {
+        cx.err(format!("{path}.keys"), "list at least one upstream API key");
+    }
+
+    if c.models.is_empty() {
+        cx.err(
+            format!("{path}.models"),
+            "list the model patterns this channel serves, or [\"*\"] for all",
+        );
+    }
+    let models = c.models.iter().map(ModelPattern::new).collect();
+    let mut model_map = Vec::new();
+    for (from, to) in &c.model_map {
+        match (from.as_str(), to.as_str()) {
+            (Some(f), Some(t)) if !f.is_empty() && !t.is_empty() => {
+                model_map.push((ModelPattern::new(f), t.to_string()));
+            }
+            _ => cx.err(
+                format!("{path}.model_map"),
+                "entries must map a non-empty model name or pattern to a model name",
+            ),
+        }
+    }
+
+    let weight = c.weight.unwrap_or(1);
+    if weight == 0 || weight > 1_000_000 {
+        cx.err(format!("{path}.weight"), "must be between 1 and 1000000");
+    }
+    let mut headers = Vec::new();
+    for (name, value) in &c.headers {
+        let (Some(n), Some(v)) = (name.as_str(), value.as_str()) else {
+            cx.err(
+                format!("{path}.headers"),
+                "header names and values must be strings",
+            );
+            continue;
+        };
+        match (
+            http::HeaderName::from_bytes(n.as_bytes()),
+            http::HeaderValue::from_str(v),
+        ) {
+            (Ok(hn), Ok(hv)) => headers.push((hn, hv)),
+            _ => cx.err(
+                format!("{path}.headers.{n}"),
+                "not a valid HTTP header name or value",
+            ),
+        }
+    }
+    let default_max_tokens = c.default_max_tokens.unwrap_or(DEFAULT_MAX_TOKENS);
+    if default_max_tokens == 0 {
+        cx.err(format!("{path}.default_max_tokens"), "must be at least 1");
+    }
+    if c.max_tokens_cap == Some(0) {
+        cx.err(format!("{path}.max_tokens_cap"), "must be at least 1");
+    }
+    let ms = |v: Option<u64>, d: u64, field: &str, cx: &mut Ctx<'_>| {
+        let v = v.unwrap_or(d);
+        if v == 0 {
+            cx.err(format!("{path}.timeouts.{field}"), "must be at least 1 ms");
+        }
+        Duration::from_millis(v)
+    };
+    let timeouts = Timeouts {
+        connect: ms(c.timeouts.connect_ms, DEFAULT_CONNECT_MS, "connect_ms", cx),
+        first_byte: ms(
+            c.timeouts.first_byte_ms,
+            DEFAULT_FIRST_BYTE_MS,
+            "first_byte_ms",
+            cx,
+        ),
+        idle: ms(c.timeouts.idle_ms, DEFAULT_IDLE_MS, "idle_ms", cx),
+    };
+
+    if cx.errors.len() != errors_before {
+        return None;
+    }
+    if c.enabled == Some(false) {
+        cx.warnings
+            .push(format!("{path} ({}): disabled in the config", c.name));
+        return None;
+    }
+    if keys.is_empty() {
+        cx.warnings.push(format!(
+            "{path} ({}): skipped, {} is not set",
+            c.name,
+            unset.join(", ")
+        ));
+        return None;
+    }
+    if !unset.is_empty() {
+        cx.warnings.push(format!(
+            "{path} ({}): some keys skipped, {} not set",
+            c.name,
+            unset.join(", ")
+        ));
+    }
+    Some(Channel {
+        name: c.name,
+        protocol: protocol?,
+        upstream: upstream?,
+        keys,
+        models,
+        model_map,
+        priority: c.priority.unwrap_or(1),
+        weight,
+        headers,
+        default_max_tokens,
+        max_tokens_cap: c.max_tokens_cap,
+        reasoning: c.reasoning.unwrap_or(false),
+        timeouts,
+    })
+}
+
+/// `https://host[:port][/prefix]`. A prefix ending in a version segment (`/v1`, `/v4`,
+/// `/v1beta`) is used as is; otherwise `/v1` is appended, so both
+/// `https://api.openai.com` and `https://api.deepseek.com/v1` work.
+pub fn parse_base_url(url: &str) -> Result<Upstream, String> {
+    let uri: http::Uri = url.parse().map_err(|_| format!("'{url}' is not a URL"))?;
+    let tls = match uri.scheme_str() {
+        Some("https") => true,
+        Some("http") => false,
+        _ => return Err(format!("'{url}' must start with http:// or https://")),
+    };
+    let host = uri
+        .host()
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| format!("'{url}' has no host"))?;
+    if uri.query().is_some() {
+        return Err(format!("'{url}' must not have a query string"));
+    }
+    let default_port = if tls { 443 } else { 80 };
+    let port = uri.port_u16().unwrap_or(default_port);
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    let authority = match (uri.port_u16(), host.contains(':')) {
+        (Some(p), true) => format!("[{host}]:{p}"),
+        (Some(p), false) => format!("{host}:{p}"),
+        (None, true) => format!("[{host}]"),
+        (None, false) => host.clone(),
+    };
+    let mut prefix = uri.path().trim_end_matches('/').to_string();
+    if !ends_with_version(&prefix) {
+        prefix.push_str("/v1");
+    }
+    Ok(Upstream {
+        tls,
+        host,
+        port,
+        authority,
+        path_prefix: prefix,
+    })
+}
+
+fn ends_with_version(path: &str) -> bool {
+    let last = path.rsplit('/').next().unwrap_or("");
+    let mut chars = last.chars();
+    chars.next() == Some('v') && chars.next().is_some_and(|c| c.is_ascii_digit())
+}

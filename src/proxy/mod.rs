@@ -1,0 +1,234 @@
+//! The Pingora `ProxyHttp` service: route, authenticate, read the body, hand the
+//! request to the relay. Every request is answered in `request_filter`, so Pingora's
+//! own proxy phase never runs.
+
+pub mod routes;
+
+use crate::auth;
+use crate::config::Config;
+use crate::protocol::Dialect;
+use crate::relay::{self, Outcome, Relay};
+use crate::translate::request::PreparedRequest;
+use crate::translate::{ApiError, ErrorKind};
+use arc_swap::ArcSwap;
+use async_trait::async_trait;
+use bytes::{Bytes, BytesMut};
+use pingora::prelude::*;
+use pingora_proxy::{ProxyHttp, Session};
+use routes::Route;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// State shared by every request: the live config and the relay (connection pool).
+pub struct Gateway {
+    pub config: Arc<ArcSwap<Config>>,
+    pub relay: Relay,
+}
+
+/// Per-request state.
+pub struct RequestCtx {
+    started: Instant,
+    dialect: Option<Dialect>,
+    access_key: Option<String>,
+    model: Option<String>,
+    stream: bool,
+    outcome: Option<Outcome>,
+}
+
+#[async_trait]
+impl ProxyHttp for Gateway {
+    type CTX = RequestCtx;
+
+    fn new_ctx(&self) -> RequestCtx {
+        RequestCtx {
+            started: Instant::now(),
+            dialect: None,
+            access_key: None,
+            model: None,
+            stream: false,
+            outcome: None,
+        }
+    }
+
+    async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
+        ctx.started = Instant::now();
+        let route = {
+            let req = session.req_header();
+            routes::classify(req.method.as_str(), req.uri.path())
+        };
+        let dialect = match route {
+            Route::Health => {
+                relay::respond_json(
+                    session,
+                    200,
+                    Bytes::from_static(b"{\"status\":\"ok\"}"),
+                    &[],
+                )
+                .await?;
+                return Ok(true);
+            }
+            Route::Root => {
+                relay::respond_text(session, 200, "llm-relay\n").await?;
+                return Ok(true);
+            }
+            Route::NotFound(d) => {
+                let path = session.req_header().uri.path().to_string();
+                self.reject(
+                    session,
+                    ctx,
+                    d,
+                    ApiError::new(ErrorKind::NotFound, format!("no endpoint at {path}")),
+                )
+                .await?;
+                return Ok(true);
+            }
+            Route::MethodNotAllowed(d) => {
+                let err = ApiError {
+                    kind: ErrorKind::InvalidRequest,
+                    message: "use POST".into(),
+                    status: Some(405),
+                };
+                self.reject(session, ctx, d, err).await?;
+                return Ok(true);
+            }
+            Route::Api(d) => d,
+        };
+        ctx.dialect = Some(dialect);
+        let config = self.config.load_full();
+
+        let authenticated = {
+            let h = &session.req_header().headers;
+            auth::presented_key(
+                h.get("x-api-key").map(|v| v.as_bytes()),
+                h.get("authorization").map(|v| v.as_bytes()),
+            )
+            .and_then(|presented| auth::authenticate(&config.access_keys, presented))
+            .map(|k| k.name.clone())
+        };
+        let Some(key_name) = authenticated else {
+            let err = ApiError::new(ErrorKind::Authentication, "invalid or missing API key");
+            self.reject(session, ctx, dialect, err).await?;
+            return Ok(true);
+        };
+        ctx.access_key = Some(key_name);
+
+        let body = match read_body(session, config.server.max_body_bytes).await? {
+            Ok(b) => b,
+            Err(err) => {
+                // The rest of the body is not read: this connection cannot be reused.
+                session.set_keepalive(None);
+                self.reject(session, ctx, dialect, err).await?;
+                return Ok(true);
+            }
+        };
+        let prepared = match PreparedRequest::new(dialect, body) {
+            Ok(p) => p,
+            Err(err) => {
+                self.reject(session, ctx, dialect, err).await?;
+                return Ok(true);
+            }
+        };
+        ctx.model = Some(prepared.model().to_string());
+        ctx.stream = prepared.stream();
+        let outcome = self
+            .relay
+            .serve(session, &config, prepared, ctx.started)
+            .await?;
+        ctx.outcome = Some(outcome);
+        Ok(true)
+    }
+
+    async fn upstream_peer(
+        &self,
+        _session: &mut Session,
+        _ctx: &mut RequestCtx,
+    ) -> Result<Box<HttpPeer>> {
+        // Every request is answered in request_filter.
+        Err(Error::explain(
+            ErrorType::InternalError,
+            "no upstream peer: requests are relayed in request_filter",
+        ))
+    }
+
+    async fn logging(&self, session: &mut Session, e: Option<&Error>, ctx: &mut RequestCtx) {
+        let Some(dialect) = ctx.dialect else { return };
+        let o = ctx.outcome.take().unwrap_or_default();
+        let status = session
+            .response_written()
+            .map_or(o.status, |r| r.status.as_u16());
+        log::info!(
+            target: "access",
+            "{}",
+            serde_json::json!({
+                "client_dialect": dialect.as_str(),
+                "access_key": ctx.access_key,
+                "model": ctx.model,
+                "upstream_model": o.upstream_model,
+                "channel": o.channel,
+                "key_id": o.key_id,
+                "attempts": o.attempts,
+                "status": status,
+                "stream": ctx.stream,
+                "bytes_out": o.bytes_out,
+                "input_tokens": o.usage.map(|u| u.input_tokens),
+                "output_tokens": o.usage.map(|u| u.output_tokens),
+                "duration_ms": ctx.started.elapsed().as_secs_f64() * 1000.0,
+                "first_byte_ms": o.first_byte.map(|d| d.as_secs_f64() * 1000.0),
+                "first_token_ms": o.first_token.map(|d| d.as_secs_f64() * 1000.0),
+                "error": o.error.or_else(|| e.map(|e| e.etype().as_str().to_string())),
+            })
+        );
+    }
+}
+
+impl Gateway {
+    async fn reject(
+        &self,
+        session: &mut Session,
+        ctx: &mut RequestCtx,
+        dialect: Dialect,
+        err: ApiError,
+    ) -> Result<()> {
+        let status = relay::respond_error(session, dialect, &err).await?;
+        ctx.dialect = Some(dialect);
+        ctx.outcome = Some(Outcome {
+            status,
+            error: Some(err.kind.anthropic_type().to_string()),
+            ..Default::default()
+        });
+        Ok(())
+    }
+}
+
+/// Reads the whole request body, refusing more than `limit` bytes (413).
+async fn read_body(
+    session: &mut Session,
+    limit: usize,
+) -> Result<std::result::Result<Bytes, ApiError>> {
+    let too_large = || {
+        ApiError::new(
+            ErrorKind::RequestTooLarge,
+            format!("request body exceeds the {limit}-byte limit"),
+        )
+    };
+    let declared = session
+        .req_header()
+        .headers
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Ok(Err(too_large()));
+    }
+    let mut buf = BytesMut::with_capacity(declared.unwrap_or(0));
+    while let Some(chunk) = session.read_request_body().await? {
+        if buf.len() + chunk.len() > limit {
+            return Ok(Err(too_large()));
+        }
+        if buf.is_empty() && declared == Some(chunk.len()) {
+            return Ok(Ok(chunk));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(Ok(buf.freeze()))
+}

@@ -1,0 +1,157 @@
+//! Streaming responses: hold the first upstream frames until the stream has proved
+//! itself (an error as its first event can still fail over invisibly), then commit the
+//! header and write every translated frame as soon as it is complete.
+
+use super::{AttemptFailure, Call, Outcome, Relay};
+use crate::config::Channel;
+use crate::translate::request::PreparedRequest;
+use crate::translate::stream::{StreamTranslator, Termination};
+use crate::translate::{ApiError, ErrorKind};
+use bytes::{Bytes, BytesMut};
+use pingora_http::ResponseHeader;
+use pingora_proxy::Session;
+use std::time::Instant;
+use tokio::time::timeout;
+
+impl Relay {
+    pub(super) async fn pump_stream(
+        &self,
+        session: &mut Session,
+        mut call: Call,
+        channel: &Channel,
+        req: &PreparedRequest,
+        started: Instant,
+        outcome: &mut Outcome,
+    ) -> Result<(), AttemptFailure> {
+        let idle = channel.timeouts.idle;
+        let mut tr = StreamTranslator::new(channel.protocol, req.client, req.stream_options());
+        let retry = |kind: ErrorKind, what: String| {
+            AttemptFailure::Retryable(ApiError::new(
+                kind,
+                format!("channel {}: {what}", channel.name),
+            ))
+        };
+
+        // Before the commit nothing has reached the client: failures are retryable.
+        let mut pending = BytesMut::new();
+        let mut upstream_done = false;
+        while !tr.stats().past_start && tr.stats().termination.is_none() {
+            match timeout(idle, call.up.read_response_body()).await {
+                Err(_) => {
+                    return Err(retry(
+                        ErrorKind::Timeout,
+                        format!("stream idle for {idle:?}"),
+                    ))
+                }
+                Ok(Err(e)) => {
+                    return Err(retry(
+                        ErrorKind::Api,
+                        format!("stream failed: {}", e.etype().as_str()),
+                    ))
+                }
+                Ok(Ok(None)) => {
+                    pending.extend_from_slice(&tr.finish());
+                    upstream_done = true;
+                }
+                Ok(Ok(Some(chunk))) => pending.extend_from_slice(&tr.push(&chunk)),
+            }
+        }
+        if let Some(err) = tr.stats().failed_before_content() {
+            let mut err = err.clone();
+            err.message = format!("channel {}: {}", channel.name, err.message);
+            return Err(AttemptFailure::Retryable(err));
+        }
+
+        let written = self
+            .commit(
+                session,
+                &call,
+                pending.freeze(),
+                started,
+                outcome,
+                tr.stats().first_token_seen,
+            )
+            .await;
+        if written.is_err() {
+            outcome.error = Some("client_closed".into());
+            return Ok(());
+        }
+
+        let mut clean_end = upstream_done;
+        while !upstream_done {
+            let out = match timeout(idle, call.up.read_response_body()).await {
+                Err(_) => tr.abort(ApiError::new(
+                    ErrorKind::Timeout,
+                    format!("upstream stream idle for {idle:?}"),
+                )),
+                Ok(Err(e)) => tr.abort(ApiError::new(
+                    ErrorKind::Api,
+                    format!(
+                        "upstream connection failed mid-stream: {}",
+                        e.etype().as_str()
+                    ),
+                )),
+                Ok(Ok(Some(chunk))) => tr.push(&chunk),
+                Ok(Ok(None)) => {
+                    clean_end = true;
+                    tr.finish()
+                }
+            };
+            // Stop at the upstream's end, or when the stream ended in an error.
+            upstream_done =
+                clean_end || matches!(tr.stats().termination, Some(Termination::Error(_)));
+            if outcome.first_token.is_none() && tr.stats().first_token_seen {
+                outcome.first_token = Some(started.elapsed());
+            }
+            if !out.is_empty() {
+                outcome.bytes_out += out.len();
+                if session.write_response_body(Some(out), false).await.is_err() {
+                    outcome.error = Some("client_closed".into());
+                    return Ok(());
+                }
+            }
+        }
+        let _ = session.write_response_body(None, true).await;
+
+        outcome.usage = Some(tr.stats().usage);
+        match &tr.stats().termination {
+            Some(Termination::Error(e)) => {
+                outcome.error = Some(e.kind.anthropic_type().to_string())
+            }
+            _ => outcome.error = None,
+        }
+        if clean_end && call.up.response_done() {
+            self.connector
+                .release_http_session(call.up, &call.peer, None)
+                .await;
+        }
+        Ok(())
+    }
+
+    async fn commit(
+        &self,
+        session: &mut Session,
+        call: &Call,
+        first: Bytes,
+        started: Instant,
+        outcome: &mut Outcome,
+        first_token_seen: bool,
+    ) -> pingora::Result<()> {
+        let mut resp = ResponseHeader::build(call.status, Some(6))?;
+        resp.insert_header("content-type", "text/event-stream; charset=utf-8")?;
+        resp.insert_header("cache-control", "no-cache")?;
+        resp.insert_header("transfer-encoding", "chunked")?;
+        resp.insert_header("x-accel-buffering", "no")?;
+        session.write_response_header(Box::new(resp), false).await?;
+        outcome.status = call.status;
+        outcome.first_byte = Some(started.elapsed());
+        if first_token_seen {
+            outcome.first_token = outcome.first_byte;
+        }
+        if !first.is_empty() {
+            outcome.bytes_out += first.len();
+            session.write_response_body(Some(first), false).await?;
+        }
+        Ok(())
+    }
+}

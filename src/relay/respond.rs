@@ -1,0 +1,48 @@
+//! Local responses written straight to the client.
+
+use crate::protocol::Dialect;
+use crate::translate::ApiError;
+use bytes::Bytes;
+use pingora_http::ResponseHeader;
+use pingora_proxy::Session;
+
+pub async fn json(
+    session: &mut Session,
+    status: u16,
+    body: Bytes,
+    extra: &[(&'static str, String)],
+) -> pingora::Result<()> {
+    let mut resp = ResponseHeader::build(status, Some(4 + extra.len()))?;
+    resp.insert_header("content-type", "application/json")?;
+    resp.insert_header("content-length", body.len().to_string())?;
+    for (k, v) in extra {
+        resp.insert_header(*k, v.as_str())?;
+    }
+    session.write_response_header(Box::new(resp), false).await?;
+    session.write_response_body(Some(body), true).await
+}
+
+pub async fn error(
+    session: &mut Session,
+    dialect: Dialect,
+    err: &ApiError,
+) -> pingora::Result<u16> {
+    let status = err.status_for(dialect);
+    let mut extra = Vec::new();
+    if dialect == Dialect::Anthropic && status == 529 {
+        // The Anthropic SDKs retry on this, as the real API tells them to.
+        extra.push(("x-should-retry", "true".to_string()));
+    }
+    json(session, status, Bytes::from(err.body_for(dialect)), &extra).await?;
+    Ok(status)
+}
+
+pub async fn text(session: &mut Session, status: u16, body: &'static str) -> pingora::Result<()> {
+    let mut resp = ResponseHeader::build(status, Some(2))?;
+    resp.insert_header("content-type", "text/plain")?;
+    resp.insert_header("content-length", body.len().to_string())?;
+    session.write_response_header(Box::new(resp), false).await?;
+    session
+        .write_response_body(Some(Bytes::from_static(body.as_bytes())), true)
+        .await
+}
