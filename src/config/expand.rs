@@ -27,17 +27,13 @@ fn walk(
     missing: &mut Vec<MissingVar>,
 ) {
     match value {
-        Value::String(s) => {
-            if s.contains("${") {
-                match expand_str(s, lookup) {
-                    Ok(expanded) => *s = expanded,
-                    Err(var) => {
-                        missing.push(MissingVar { path, var });
-                        s.clear();
-                    }
-                }
+        Value::String(s) if s.contains("${") => match expand_str(s, lookup) {
+            Ok(expanded) => *s = expanded,
+            Err(var) => {
+                missing.push(MissingVar { path, var });
+                s.clear();
             }
-        }
+        },
         Value::Sequence(items) => {
             for (i, item) in items.iter_mut().enumerate() {
                 walk(item, format!("{path}[{i}]"), lookup, missing);

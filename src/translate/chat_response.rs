@@ -114,6 +114,6 @@ pub fn chat_to_canonical_response(resp: ChatResponse) -> Result<MessagesResponse
             .usage
             .as_ref()
             .map(anthropic_usage_from_chat)
-            .unwrap_or(Usage::default()),
+            .unwrap_or_default(),
     })
 }
