@@ -115,8 +115,6 @@ impl ProxyHttp for Gateway {
         let body = match read_body(session, config.server.max_body_bytes).await? {
             Ok(b) => b,
             Err(err) => {
-                // The rest of the body is not read: this connection cannot be reused.
-                session.set_keepalive(None);
                 self.reject(session, ctx, dialect, err).await?;
                 return Ok(true);
             }
@@ -200,6 +198,10 @@ impl Gateway {
     }
 }
 
+/// Past the limit the body is still read and discarded up to this much, so that the
+/// client, still sending, receives the 413 instead of a reset connection.
+const DISCARD_LIMIT: usize = 64 * 1024 * 1024;
+
 /// Reads the whole request body, refusing more than `limit` bytes (413).
 async fn read_body(
     session: &mut Session,
@@ -218,11 +220,13 @@ async fn read_body(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limit) {
+        discard_body(session, declared.unwrap_or(0)).await;
         return Ok(Err(too_large()));
     }
     let mut buf = BytesMut::with_capacity(declared.unwrap_or(0));
     while let Some(chunk) = session.read_request_body().await? {
         if buf.len() + chunk.len() > limit {
+            discard_body(session, DISCARD_LIMIT).await;
             return Ok(Err(too_large()));
         }
         if buf.is_empty() && declared == Some(chunk.len()) {
@@ -231,4 +235,30 @@ async fn read_body(
         buf.extend_from_slice(&chunk);
     }
     Ok(Ok(buf.freeze()))
+}
+
+/// Reads and drops the rest of a refused body; gives up (and closes the connection
+/// after the response) past `DISCARD_LIMIT` or on any error.
+async fn discard_body(session: &mut Session, declared: usize) {
+    if declared > DISCARD_LIMIT {
+        session.set_keepalive(None);
+        return;
+    }
+    let mut seen = 0usize;
+    loop {
+        match session.read_request_body().await {
+            Ok(Some(chunk)) => {
+                seen += chunk.len();
+                if seen > DISCARD_LIMIT {
+                    session.set_keepalive(None);
+                    return;
+                }
+            }
+            Ok(None) => return,
+            Err(_) => {
+                session.set_keepalive(None);
+                return;
+            }
+        }
+    }
 }

@@ -1,0 +1,264 @@
+//! Black-box harness: the real `llm-relay` binary on a free loopback port, in front of
+//! the bundled mock upstream. Processes are killed when the handles drop.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+pub const ACCESS_KEY: &str = "test-access-key-0123456789";
+pub const ANTHROPIC_UPSTREAM_KEY: &str = "sk-ant-upstream-key-AAAA";
+pub const OPENAI_UPSTREAM_KEY: &str = "sk-oai-upstream-key-BBBB";
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub struct Mock {
+    child: Child,
+    pub url: String,
+}
+
+impl Mock {
+    pub fn start() -> Mock {
+        Self::start_with(&[])
+    }
+
+    pub fn start_with(args: &[&str]) -> Mock {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_llm-relay-mock"))
+            .args(["--listen", "127.0.0.1:0", "--threads", "1"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("mock said {line:?}"))
+            .to_string();
+        Mock {
+            child,
+            url: format!("http://{addr}"),
+        }
+    }
+
+    /// Requests the mock received, oldest first.
+    pub fn requests(&self) -> Vec<serde_json::Value> {
+        let (status, _, body) = get(&format!("{}/_mock/requests", self.url), &[]);
+        assert_eq!(status, 200);
+        serde_json::from_str(&body).unwrap()
+    }
+
+    pub fn last_request(&self) -> serde_json::Value {
+        self.requests().pop().expect("the mock received no request")
+    }
+
+    pub fn reset(&self) {
+        post(&format!("{}/_mock/reset", self.url), &[], "");
+    }
+}
+
+impl Drop for Mock {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub struct Gateway {
+    child: Child,
+    pub url: String,
+    dir: PathBuf,
+}
+
+impl Gateway {
+    /// Starts the gateway with `channels` (a YAML list body, indented by two spaces)
+    /// and `server_extra` lines merged into `server:`.
+    pub fn start(channels: &str, server_extra: &str) -> Gateway {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("llm-relay-test-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let port = free_port();
+        let config = format!(
+            "server:\n  listen: [\"127.0.0.1:{port}\"]\n  threads: 1\n  upgrade_sock: {up}\n  pid_file: {pid}\n{server_extra}\naccess_keys:\n  - {{name: tester, key: \"{ACCESS_KEY}\"}}\nchannels:\n{channels}\n",
+            up = dir.join("upgrade.sock").display(),
+            pid = dir.join("pid").display(),
+        );
+        let path = dir.join("llm-relay.yaml");
+        std::fs::write(&path, config).unwrap();
+        let log = std::fs::File::create(dir.join("gateway.log")).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_llm-relay"))
+            .args(["run", "--config"])
+            .arg(&path)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let gw = Gateway {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(resp) = agent().get(&format!("{}/health", gw.url)).call() {
+                if resp.status() == 200 {
+                    return gw;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "gateway did not start:\n{}",
+                gw.log()
+            );
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("gateway.log")).unwrap_or_default()
+    }
+
+    pub fn post(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> (u16, Vec<(String, String)>, String) {
+        post(&format!("{}{path}", self.url), headers, body)
+    }
+
+    /// Posts with the test access key as `x-api-key` (Anthropic) or Bearer (OpenAI).
+    pub fn anthropic(&self, body: &str) -> (u16, String) {
+        let (s, _, b) = self.post(
+            "/v1/messages",
+            &[
+                ("x-api-key", ACCESS_KEY),
+                ("anthropic-version", "2023-06-01"),
+            ],
+            body,
+        );
+        (s, b)
+    }
+
+    pub fn openai(&self, body: &str) -> (u16, String) {
+        let auth = format!("Bearer {ACCESS_KEY}");
+        let (s, _, b) = self.post("/v1/chat/completions", &[("authorization", &auth)], body);
+        (s, b)
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+pub fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into()
+}
+
+pub fn post(
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, Vec<(String, String)>, String) {
+    let mut req = agent().post(url);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let resp = req.send(body).unwrap();
+    finish(resp)
+}
+
+pub fn get(url: &str, headers: &[(&str, &str)]) -> (u16, Vec<(String, String)>, String) {
+    let mut req = agent().get(url);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    finish(req.call().unwrap())
+}
+
+fn finish(resp: http::Response<ureq::Body>) -> (u16, Vec<(String, String)>, String) {
+    let status = resp.status().as_u16();
+    let headers = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+        .collect();
+    let mut body = String::new();
+    let _ = resp.into_body().into_reader().read_to_string(&mut body);
+    (status, headers, body)
+}
+
+/// Reads a streamed response, recording when each piece arrived.
+pub fn post_timed(
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, Vec<(Duration, String)>) {
+    let mut req = agent().post(url);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let start = Instant::now();
+    let resp = req.send(body).unwrap();
+    let status = resp.status().as_u16();
+    let mut reader = resp.into_body().into_reader();
+    let mut pieces = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match reader.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => pieces.push((
+                start.elapsed(),
+                String::from_utf8_lossy(&buf[..n]).into_owned(),
+            )),
+        }
+    }
+    (status, pieces)
+}
+
+/// The `data:` payloads of an SSE body, in order (comments and event lines skipped).
+pub fn sse_data(body: &str) -> Vec<String> {
+    body.lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The `event:` names of an SSE body, in order.
+pub fn sse_events(body: &str) -> Vec<String> {
+    body.lines()
+        .filter_map(|l| l.strip_prefix("event: "))
+        .map(str::to_string)
+        .collect()
+}
+
+pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}

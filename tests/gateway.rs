@@ -1,0 +1,481 @@
+//! Black-box tests: the real gateway binary against the bundled mock upstream, both
+//! translation directions, stream and non-stream, errors, large bodies.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+/// Four routes over one mock: pass-through and translated, for each client dialect.
+fn channels(mock: &Mock) -> String {
+    let u = &mock.url;
+    format!(
+        "  - {{name: anthropic-up, protocol: anthropic, base_url: \"{u}\", keys: [\"{ANTHROPIC_UPSTREAM_KEY}\"], models: [\"claude-*\"]}}\n\
+         \x20 - {{name: openai-up, protocol: openai, base_url: \"{u}\", keys: [\"{OPENAI_UPSTREAM_KEY}\"], models: [\"gpt-*\"]}}\n\
+         \x20 - {{name: claude-on-openai, protocol: openai, base_url: \"{u}\", keys: [\"{OPENAI_UPSTREAM_KEY}\"], models: [\"tr-claude-*\"], model_map: {{\"tr-claude-*\": \"gpt-4o\"}}}}\n\
+         \x20 - {{name: gpt-on-anthropic, protocol: anthropic, base_url: \"{u}\", keys: [\"{ANTHROPIC_UPSTREAM_KEY}\"], models: [\"tr-gpt-*\"], model_map: {{\"tr-gpt-*\": \"claude-sonnet-4-5\"}}}}\n"
+    )
+}
+
+fn setup() -> (Mock, Gateway) {
+    let mock = Mock::start();
+    let gw = Gateway::start(&channels(&mock), "  max_body_bytes: 3145728");
+    (mock, gw)
+}
+
+fn anthropic_body(model: &str, text: &str, stream: bool) -> String {
+    json!({"model": model, "max_tokens": 256, "stream": stream, "messages": [{"role": "user", "content": text}],
+           "tools": [{"name": "get_weather", "description": "Weather", "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}}},
+                     {"name": "get_time", "input_schema": {"type": "object"}}]})
+    .to_string()
+}
+
+fn openai_body(model: &str, text: &str, stream: bool) -> String {
+    json!({"model": model, "stream": stream, "stream_options": {"include_usage": true}, "messages": [{"role": "user", "content": text}],
+           "tools": [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}},
+                     {"type": "function", "function": {"name": "get_time", "parameters": {"type": "object"}}}]})
+    .to_string()
+}
+
+#[test]
+fn health_and_root_need_no_key() {
+    let (_mock, gw) = setup();
+    let (status, _, body) = get(&format!("{}/health", gw.url), &[]);
+    assert_eq!((status, body.as_str()), (200, "{\"status\":\"ok\"}"));
+    let resp = agent().head(&format!("{}/", gw.url)).call().unwrap();
+    assert_eq!(resp.status(), 200);
+}
+
+#[test]
+fn auth_failures_are_401_in_the_client_dialect() {
+    let (mock, gw) = setup();
+    let body = anthropic_body("claude-x", "hi", false);
+    let (status, _, resp) = gw.post("/v1/messages", &[("x-api-key", "wrong-key")], &body);
+    assert_eq!(status, 401);
+    assert_eq!(
+        resp,
+        r#"{"type":"error","error":{"type":"authentication_error","message":"invalid or missing API key"}}"#
+    );
+    let (status, _, resp) = gw.post(
+        "/v1/chat/completions",
+        &[],
+        &openai_body("gpt-x", "hi", false),
+    );
+    assert_eq!(status, 401);
+    assert_eq!(
+        resp,
+        r#"{"error":{"message":"invalid or missing API key","type":"authentication_error","param":null,"code":"invalid_api_key"}}"#
+    );
+    // A Bearer token works for the Anthropic endpoint too (ANTHROPIC_AUTH_TOKEN).
+    let bearer = format!("Bearer {ACCESS_KEY}");
+    let (status, _, _) = gw.post("/v1/messages", &[("authorization", &bearer)], &body);
+    assert_eq!(status, 200);
+    assert_eq!(
+        mock.requests().len(),
+        1,
+        "rejected requests never reach the upstream"
+    );
+}
+
+#[test]
+fn anthropic_passthrough_changes_only_the_model_and_swaps_the_key() {
+    let (mock, gw) = setup();
+    let body = r#"{"model":"claude-opus-4-8","max_tokens":64,"system":[{"type":"text","text":"S","cache_control":{"type":"ephemeral"}}],"messages":[{"role":"user","content":"hi"}],"context_management":{"edits":[]},"future_field":1}"#;
+    let headers = [
+        ("x-api-key", ACCESS_KEY),
+        ("anthropic-version", "2023-06-01"),
+        (
+            "anthropic-beta",
+            "interleaved-thinking-2025-05-14,context-1m-2025-08-07",
+        ),
+        ("cookie", "secret=1"),
+    ];
+    let (status, _, resp) = gw.post("/v1/messages?beta=true", &headers, body);
+    assert_eq!(status, 200, "{resp}");
+    let resp: Value = serde_json::from_str(&resp).unwrap();
+    assert_eq!(resp["content"][0]["text"], "Hello from mock.");
+    let up = mock.last_request();
+    assert_eq!(up["path"], "/v1/messages");
+    assert_eq!(up["body"].as_str().unwrap(), body, "byte for byte");
+    let h = &up["headers"];
+    assert_eq!(h["x-api-key"], ANTHROPIC_UPSTREAM_KEY);
+    assert_eq!(
+        h["anthropic-beta"],
+        "interleaved-thinking-2025-05-14,context-1m-2025-08-07"
+    );
+    assert_eq!(h["anthropic-version"], "2023-06-01");
+    assert!(h.get("cookie").is_none() && h.get("authorization").is_none());
+    assert!(
+        !up.to_string().contains(ACCESS_KEY),
+        "the client's key never reaches the upstream"
+    );
+}
+
+#[test]
+fn anthropic_client_on_openai_upstream_non_stream() {
+    let (mock, gw) = setup();
+    let body = json!({
+        "model": "tr-claude-opus", "max_tokens": 300, "temperature": 0.5, "stop_sequences": ["END"],
+        "system": [{"type": "text", "text": "You are terse.", "cache_control": {"type": "ephemeral"}}, {"type": "text", "text": "Be kind."}],
+        "messages": [
+            {"role": "user", "content": [{"type": "text", "text": "Look"}, {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}}]},
+            {"role": "assistant", "content": "Looking."},
+            {"role": "system", "content": "Mid-conversation rule."},
+            {"role": "user", "content": "[[tool]]"}
+        ],
+        "tools": [{"name": "get_weather", "input_schema": {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object"}}],
+        "tool_choice": {"type": "any", "disable_parallel_tool_use": true}
+    });
+    let (status, resp) = gw.anthropic(&body.to_string());
+    assert_eq!(status, 200, "{resp}");
+    let resp: Value = serde_json::from_str(&resp).unwrap();
+    assert_eq!(resp["type"], "message");
+    assert_eq!(resp["stop_reason"], "tool_use");
+    assert_eq!(
+        resp["content"][0],
+        json!({"type": "text", "text": "Checking."})
+    );
+    assert_eq!(resp["content"][1]["type"], "tool_use");
+    assert_eq!(resp["content"][1]["name"], "get_weather");
+    assert_eq!(
+        resp["content"][1]["input"],
+        json!({"city": "Paris", "unit": "c"})
+    );
+    assert_eq!(resp["usage"]["cache_read_input_tokens"], 3);
+
+    let up = mock.last_request();
+    assert_eq!(up["path"], "/v1/chat/completions");
+    assert_eq!(
+        up["headers"]["authorization"],
+        format!("Bearer {OPENAI_UPSTREAM_KEY}")
+    );
+    assert!(up["headers"].get("x-api-key").is_none());
+    let sent: Value = serde_json::from_str(up["body"].as_str().unwrap()).unwrap();
+    assert_eq!(sent["model"], "gpt-4o");
+    assert_eq!(sent["max_completion_tokens"], 300);
+    assert_eq!(sent["stop"], json!(["END"]));
+    assert_eq!(sent["tool_choice"], "required");
+    assert_eq!(sent["parallel_tool_calls"], false);
+    assert_eq!(
+        sent["tools"][0]["function"]["parameters"],
+        json!({"type": "object"})
+    );
+    assert_eq!(
+        sent["messages"],
+        json!([
+            {"role": "system", "content": "You are terse.\n\nBe kind."},
+            {"role": "user", "content": [{"type": "text", "text": "Look"}, {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}]},
+            {"role": "assistant", "content": "Looking."},
+            {"role": "system", "content": "Mid-conversation rule."},
+            {"role": "user", "content": "[[tool]]"}
+        ])
+    );
+}
+
+#[test]
+fn openai_client_on_anthropic_upstream_streams_tools_and_usage() {
+    let (mock, gw) = setup();
+    let (status, body) = gw.openai(&openai_body("tr-gpt-4o", "[[tools2]]", true));
+    assert_eq!(status, 200, "{body}");
+    let data = sse_data(&body);
+    assert_eq!(data.last().unwrap(), "[DONE]");
+    let chunks: Vec<Value> = data[..data.len() - 1]
+        .iter()
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect();
+    assert_eq!(chunks[0]["choices"][0]["delta"]["role"], "assistant");
+    let mut calls: Vec<(u64, String, String)> = Vec::new();
+    for c in &chunks {
+        for tc in c["choices"][0]["delta"]["tool_calls"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            let i = tc["index"].as_u64().unwrap();
+            if let Some(name) = tc["function"]["name"].as_str() {
+                calls.push((i, name.to_string(), String::new()));
+            }
+            if let Some(args) = tc["function"]["arguments"].as_str() {
+                calls
+                    .iter_mut()
+                    .find(|c| c.0 == i)
+                    .unwrap()
+                    .2
+                    .push_str(args);
+            }
+        }
+    }
+    assert_eq!(
+        calls,
+        vec![
+            (0, "get_weather".into(), r#"{"city":"Paris"}"#.into()),
+            (1, "get_time".into(), r#"{"city":"Rome"}"#.into())
+        ]
+    );
+    let finish = chunks
+        .iter()
+        .find_map(|c| c["choices"][0]["finish_reason"].as_str())
+        .unwrap();
+    assert_eq!(finish, "tool_calls");
+    let usage = &chunks.last().unwrap()["usage"];
+    assert_eq!(chunks.last().unwrap()["choices"], json!([]));
+    assert!(usage["prompt_tokens"].as_u64().unwrap() > 3);
+    assert_eq!(usage["prompt_tokens_details"]["cached_tokens"], 3);
+
+    let up = mock.last_request();
+    assert_eq!(up["path"], "/v1/messages");
+    assert_eq!(up["headers"]["x-api-key"], ANTHROPIC_UPSTREAM_KEY);
+    let sent: Value = serde_json::from_str(up["body"].as_str().unwrap()).unwrap();
+    assert_eq!(sent["model"], "claude-sonnet-4-5");
+    assert_eq!(sent["max_tokens"], 8192, "default max_tokens is supplied");
+    assert_eq!(
+        sent["tools"][1],
+        json!({"name": "get_time", "input_schema": {"type": "object"}})
+    );
+}
+
+#[test]
+fn anthropic_client_on_openai_upstream_stream_has_real_usage_in_message_delta() {
+    let (_mock, gw) = setup();
+    let (status, body) = gw.anthropic(&anthropic_body("tr-claude-x", "[[tool]]", true));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        sse_events(&body),
+        vec![
+            "message_start",
+            "content_block_start",
+            "content_block_delta",
+            "content_block_stop",
+            "content_block_start",
+            "content_block_delta",
+            "content_block_delta",
+            "content_block_stop",
+            "message_delta",
+            "message_stop"
+        ]
+    );
+    let data = sse_data(&body);
+    let delta: Value = serde_json::from_str(&data[8]).unwrap();
+    assert_eq!(delta["delta"]["stop_reason"], "tool_use");
+    assert!(delta["usage"]["input_tokens"].as_u64().unwrap() > 0);
+    assert_eq!(delta["usage"]["output_tokens"], 3);
+    assert_eq!(delta["usage"]["cache_read_input_tokens"], 3);
+    let args: String = [5, 6]
+        .iter()
+        .map(|&i| {
+            serde_json::from_str::<Value>(&data[i]).unwrap()["delta"]["partial_json"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(args, r#"{"city":"Paris","unit":"c"}"#);
+}
+
+#[test]
+fn tool_result_round_trip_both_directions() {
+    let (mock, gw) = setup();
+    // Anthropic client, OpenAI upstream.
+    let body = json!({"model": "tr-claude-x", "max_tokens": 100, "messages": [
+        {"role": "user", "content": "weather?"},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Paris"}}]},
+        {"role": "user", "content": [
+            {"type": "tool_result", "tool_use_id": "toolu_1", "content": [{"type": "text", "text": "sunny"}]},
+            {"type": "tool_result", "tool_use_id": "toolu_2", "content": "boom", "is_error": true},
+            {"type": "text", "text": "thanks"}]}]});
+    let (status, resp) = gw.anthropic(&body.to_string());
+    assert_eq!(status, 200, "{resp}");
+    let sent: Value = serde_json::from_str(mock.last_request()["body"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        sent["messages"],
+        json!([
+            {"role": "user", "content": "weather?"},
+            {"role": "assistant", "content": null, "tool_calls": [{"id": "toolu_1", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}}]},
+            {"role": "tool", "content": "sunny", "tool_call_id": "toolu_1"},
+            {"role": "tool", "content": "Error: boom", "tool_call_id": "toolu_2"},
+            {"role": "user", "content": "thanks"}
+        ])
+    );
+    // OpenAI client, Anthropic upstream.
+    let body = json!({"model": "tr-gpt-x", "messages": [
+        {"role": "system", "content": "sys"},
+        {"role": "user", "content": "weather?"},
+        {"role": "assistant", "content": null, "tool_calls": [{"id": "call_9", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\":\"Rome\"}"}}]},
+        {"role": "tool", "tool_call_id": "call_9", "content": "rainy"}]});
+    let (status, resp) = gw.openai(&body.to_string());
+    assert_eq!(status, 200, "{resp}");
+    let resp: Value = serde_json::from_str(&resp).unwrap();
+    assert_eq!(
+        resp["choices"][0]["message"]["content"],
+        "Got tool result: rainy"
+    );
+    assert_eq!(resp["object"], "chat.completion");
+    let sent: Value = serde_json::from_str(mock.last_request()["body"].as_str().unwrap()).unwrap();
+    assert_eq!(sent["system"], json!([{"type": "text", "text": "sys"}]));
+    assert_eq!(
+        sent["messages"],
+        json!([
+            {"role": "user", "content": "weather?"},
+            {"role": "assistant", "content": [{"type": "tool_use", "id": "call_9", "name": "get_weather", "input": {"city": "Rome"}}]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "call_9", "content": "rainy"}]}
+        ])
+    );
+}
+
+#[test]
+fn two_mebibyte_bodies_pass_in_both_directions_and_oversize_is_413() {
+    let (mock, gw) = setup();
+    let big = "x".repeat(2 * 1024 * 1024);
+    let (status, resp) = gw.anthropic(&anthropic_body("claude-x", &big, false));
+    assert_eq!(status, 200, "{resp}");
+    assert!(mock.last_request()["body"].as_str().unwrap().len() > 2 * 1024 * 1024);
+    let (status, resp) = gw.anthropic(&anthropic_body("tr-claude-x", &big, true));
+    assert_eq!(status, 200, "{resp}");
+    assert!(resp.contains("message_stop"));
+    assert!(mock.last_request()["body"].as_str().unwrap().contains(&big));
+
+    let huge = "x".repeat(4 * 1024 * 1024);
+    let (status, resp) = gw.anthropic(&anthropic_body("claude-x", &huge, false));
+    assert_eq!(status, 413);
+    assert_eq!(
+        resp,
+        r#"{"type":"error","error":{"type":"request_too_large","message":"request body exceeds the 3145728-byte limit"}}"#
+    );
+    let (status, resp) = gw.openai(&openai_body("gpt-x", &huge, false));
+    assert_eq!(status, 413);
+    assert!(resp.starts_with(r#"{"error":{"message":"request body exceeds the 3145728-byte limit","type":"invalid_request_error""#), "{resp}");
+}
+
+#[test]
+fn upstream_errors_keep_their_status_in_the_client_dialect() {
+    let (_mock, gw) = setup();
+    for (model, text, want_status, want) in [
+        (
+            "tr-claude-x",
+            "[[error:429]]",
+            429,
+            r#"{"type":"error","error":{"type":"rate_limit_error","message":"mock error 429"}}"#,
+        ),
+        (
+            "tr-claude-x",
+            "[[error:503]]",
+            529,
+            r#"{"type":"error","error":{"type":"overloaded_error","message":"mock error 503"}}"#,
+        ),
+        (
+            "claude-x",
+            "[[error:529]]",
+            529,
+            r#"{"type":"error","error":{"type":"overloaded_error","message":"mock error 529"}}"#,
+        ),
+        (
+            "tr-claude-x",
+            "[[error:500]]",
+            500,
+            r#"{"type":"error","error":{"type":"api_error","message":"mock error 500"}}"#,
+        ),
+        (
+            "tr-claude-x",
+            "[[error:400]]",
+            400,
+            r#"{"type":"error","error":{"type":"invalid_request_error","message":"mock error 400"}}"#,
+        ),
+    ] {
+        let (status, body) = gw.anthropic(&anthropic_body(model, text, false));
+        assert_eq!(
+            (status, body.as_str()),
+            (want_status, want),
+            "{model} {text}"
+        );
+    }
+    for (model, text, want_status, want_type) in [
+        ("tr-gpt-x", "[[error:429]]", 429, "rate_limit_exceeded"),
+        ("tr-gpt-x", "[[error:529]]", 503, "server_error"),
+        ("tr-gpt-x", "[[error:500]]", 500, "server_error"),
+        ("gpt-x", "[[error:429]]", 429, "rate_limit_exceeded"),
+    ] {
+        let (status, body) = gw.openai(&openai_body(model, text, true));
+        assert_eq!(status, want_status, "{model} {text}: {body}");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["error"]["type"], want_type, "{model} {text}: {body}");
+    }
+}
+
+#[test]
+fn unknown_model_and_bad_json_are_client_errors() {
+    let (_mock, gw) = setup();
+    let (status, body) = gw.anthropic(&anthropic_body("llama-3", "hi", false));
+    assert_eq!(status, 404);
+    assert_eq!(
+        body,
+        r#"{"type":"error","error":{"type":"not_found_error","message":"no channel serves model 'llama-3'"}}"#
+    );
+    let (status, body) = gw.openai("{not json");
+    assert_eq!(status, 400);
+    assert!(body.contains("request body is not valid JSON"), "{body}");
+}
+
+#[test]
+fn mid_stream_disconnect_ends_with_an_error_event() {
+    let (_mock, gw) = setup();
+    let (status, body) = gw.anthropic(&anthropic_body("tr-claude-x", "[[disconnect]]", true));
+    assert_eq!(status, 200);
+    assert!(body.contains("\"text\":\"Hello\""), "{body}");
+    assert_eq!(sse_events(&body).last().unwrap(), "error");
+    assert!(!body.contains("message_stop"));
+
+    let (status, body) = gw.openai(&openai_body("tr-gpt-x", "[[disconnect]]", true));
+    assert_eq!(status, 200);
+    let last: Value = serde_json::from_str(sse_data(&body).last().unwrap()).unwrap();
+    assert_eq!(last["error"]["type"], "server_error", "{body}");
+    assert!(!body.contains("[DONE]"));
+
+    // Same-dialect streams get the error event too.
+    let (_, body) = gw.anthropic(&anthropic_body("claude-x", "[[disconnect]]", true));
+    assert_eq!(sse_events(&body).last().unwrap(), "error", "{body}");
+}
+
+#[test]
+fn in_band_upstream_error_is_passed_as_an_error_event() {
+    let (_mock, gw) = setup();
+    let (_, body) = gw.openai(&openai_body("tr-gpt-x", "[[midstream-error]]", true));
+    let last: Value = serde_json::from_str(sse_data(&body).last().unwrap()).unwrap();
+    assert_eq!(last["error"]["message"], "mock overloaded");
+    let (_, body) = gw.anthropic(&anthropic_body("tr-claude-x", "[[midstream-error]]", true));
+    assert_eq!(sse_events(&body).last().unwrap(), "error");
+}
+
+#[test]
+fn frames_leave_as_soon_as_the_upstream_sends_them() {
+    let mock = Mock::start_with(&["--token-delay-ms", "150"]);
+    let gw = Gateway::start(&channels(&mock), "");
+    let auth = format!("Bearer {ACCESS_KEY}");
+    let (status, pieces) = post_timed(
+        &format!("{}/v1/messages", gw.url),
+        &[("authorization", &auth)],
+        &anthropic_body("tr-claude-x", "[[long:6]]", true),
+    );
+    assert_eq!(status, 200);
+    let first_text = pieces
+        .iter()
+        .find(|(_, s)| s.contains("text_delta"))
+        .unwrap()
+        .0;
+    let done = pieces.last().unwrap().0;
+    // Six deltas 150 ms apart: the first must arrive long before the last.
+    assert!(done >= Duration::from_millis(700), "stream took {done:?}");
+    assert!(
+        first_text + Duration::from_millis(500) < done,
+        "first text at {first_text:?}, end at {done:?}"
+    );
+    let deltas = pieces
+        .iter()
+        .filter(|(_, s)| s.contains("text_delta"))
+        .count();
+    assert!(
+        deltas >= 5,
+        "deltas arrived in {deltas} pieces: the stream was buffered"
+    );
+}
