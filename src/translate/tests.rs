@@ -1,0 +1,292 @@
+//! Request and response converters on fixtures written from protocols.md.
+
+use super::chat_request::{canonical_for_anthropic, canonical_to_chat, chat_to_canonical};
+use super::chat_response::{canonical_to_chat_response, chat_to_canonical_response};
+use super::request::{translate_response, PreparedRequest};
+use super::TargetOptions;
+use crate::protocol::anthropic::{MessagesRequest, MessagesResponse};
+use crate::protocol::openai_chat::{ChatRequest, ChatResponse};
+use crate::protocol::Dialect;
+use serde_json::{json, Value};
+
+fn to_value<T: serde::Serialize>(t: &T) -> Value {
+    serde_json::to_value(t).unwrap()
+}
+
+fn anthropic_req(v: Value) -> MessagesRequest {
+    serde_json::from_value(v).unwrap()
+}
+
+fn chat_req(v: Value) -> ChatRequest {
+    serde_json::from_value(v).unwrap()
+}
+
+#[test]
+fn anthropic_request_to_chat_full() {
+    let req = anthropic_req(json!({
+        "model": "claude-opus-4-8", "max_tokens": 64000, "stream": true,
+        "system": [{"type": "text", "text": "A", "cache_control": {"type": "ephemeral"}}, {"type": "text", "text": "B"}],
+        "thinking": {"type": "enabled", "budget_tokens": 20000},
+        "top_k": 5, "temperature": 1.0, "metadata": {"user_id": "{\"session\":\"s1\"}"},
+        "messages": [
+            {"role": "user", "content": [{"type": "text", "text": "<system-reminder>x</system-reminder>"}, {"type": "text", "text": "go"}]},
+            {"role": "assistant", "content": [
+                {"type": "thinking", "thinking": "hmm", "signature": "sig"},
+                {"type": "text", "text": ""},
+                {"type": "tool_use", "id": "toolu_a", "name": "Read", "input": {"path": "/x"}},
+                {"type": "tool_use", "id": "toolu_b", "name": "Bash", "input": {}}]},
+            {"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": "toolu_a", "content": [{"type": "text", "text": "file"}, {"type": "image", "source": {"type": "url", "url": "https://x/y.png"}}]},
+                {"type": "tool_result", "tool_use_id": "toolu_b"}]},
+            {"role": "system", "content": [{"type": "text", "text": "mid"}]},
+            {"role": "user", "content": [{"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBER"}, "title": "a.pdf"}, {"type": "text", "text": "read"}]}
+        ],
+        "tools": [{"name": "Read", "description": "read", "input_schema": {"type": "object"}},
+                  {"type": "web_search_20250305", "name": "web_search"}],
+        "tool_choice": {"type": "tool", "name": "Read"}
+    }));
+    let mut target = TargetOptions::new("gpt-5");
+    target.max_tokens_cap = Some(32000);
+    target.reasoning = true;
+    let chat = canonical_to_chat(req, &target);
+    assert_eq!(
+        to_value(&chat),
+        json!({
+            "model": "gpt-5",
+            "messages": [
+                {"role": "system", "content": "A\n\nB"},
+                {"role": "user", "content": [{"type": "text", "text": "<system-reminder>x</system-reminder>"}, {"type": "text", "text": "go"}]},
+                {"role": "assistant", "content": null, "tool_calls": [
+                    {"id": "toolu_a", "type": "function", "function": {"name": "Read", "arguments": "{\"path\":\"/x\"}"}},
+                    {"id": "toolu_b", "type": "function", "function": {"name": "Bash", "arguments": "{}"}}]},
+                {"role": "tool", "content": "file", "tool_call_id": "toolu_a"},
+                {"role": "tool", "content": "", "tool_call_id": "toolu_b"},
+                {"role": "user", "content": [{"type": "text", "text": "Images returned by the tool call above:"}, {"type": "image_url", "image_url": {"url": "https://x/y.png"}}]},
+                {"role": "system", "content": "mid"},
+                {"role": "user", "content": [{"type": "file", "file": {"file_data": "data:application/pdf;base64,JVBER", "filename": "a.pdf"}}, {"type": "text", "text": "read"}]}
+            ],
+            "max_completion_tokens": 32000,
+            "temperature": 1.0,
+            "stream": true,
+            "stream_options": {"include_usage": true},
+            "tools": [{"type": "function", "function": {"name": "Read", "description": "read", "parameters": {"type": "object"}}}],
+            "tool_choice": {"type": "function", "function": {"name": "Read"}},
+            "reasoning_effort": "high"
+        })
+    );
+}
+
+#[test]
+fn reasoning_is_dropped_for_channels_without_it() {
+    let req = anthropic_req(
+        json!({"model": "m", "max_tokens": 10, "thinking": {"type": "adaptive"},
+        "output_config": {"effort": "high"}, "messages": [{"role": "user", "content": "hi"}]}),
+    );
+    let chat = canonical_to_chat(req, &TargetOptions::new("gpt-4o"));
+    assert!(chat.reasoning_effort.is_none());
+    assert!(chat.stream_options.is_none(), "not a stream");
+}
+
+#[test]
+fn chat_request_to_anthropic_full() {
+    let chat = chat_req(json!({
+        "model": "gpt-4o", "max_tokens": 500, "temperature": 1.6, "top_p": 0.9, "stop": "STOP", "user": "u-1",
+        "stream": true, "stream_options": {"include_usage": true}, "parallel_tool_calls": false,
+        "messages": [
+            {"role": "developer", "content": "dev rules"},
+            {"role": "system", "content": [{"type": "text", "text": "sys"}]},
+            {"role": "user", "content": [{"type": "text", "text": "see"}, {"type": "image_url", "image_url": {"url": "data:image/jpeg;base64,/9j/4AAQ", "detail": "high"}}]},
+            {"role": "assistant", "content": "calling", "tool_calls": [
+                {"id": "call:1", "type": "function", "function": {"name": "f", "arguments": "{\"a\":1}"}},
+                {"id": "call_2", "type": "function", "function": {"name": "g", "arguments": "not json"}}]},
+            {"role": "tool", "tool_call_id": "call:1", "content": "r1"},
+            {"role": "tool", "tool_call_id": "call_2", "content": [{"type": "text", "text": "r2"}]},
+            {"role": "user", "content": "next"},
+            {"role": "system", "content": "late system"}
+        ],
+        "tools": [{"type": "function", "function": {"name": "f", "description": "F", "parameters": {"type": "object", "properties": {"a": {"type": "integer"}}}}},
+                  {"type": "function", "function": {"name": "g"}}],
+        "tool_choice": "auto"
+    }));
+    let (canonical, opts) = chat_to_canonical(chat).unwrap();
+    assert!(opts.include_usage);
+    let mut target = TargetOptions::new("claude-sonnet-4-5");
+    target.max_tokens_cap = Some(400);
+    let out = canonical_for_anthropic(canonical, &target);
+    assert_eq!(
+        to_value(&out),
+        json!({
+            "model": "claude-sonnet-4-5",
+            "messages": [
+                {"role": "user", "content": [{"type": "text", "text": "see"}, {"type": "image", "source": {"type": "base64", "media_type": "image/jpeg", "data": "/9j/4AAQ"}}]},
+                {"role": "assistant", "content": [
+                    {"type": "text", "text": "calling"},
+                    {"type": "tool_use", "id": "call_1", "name": "f", "input": {"a": 1}},
+                    {"type": "tool_use", "id": "call_2", "name": "g", "input": {"_raw_arguments": "not json"}}]},
+                {"role": "user", "content": [
+                    {"type": "tool_result", "tool_use_id": "call_1", "content": "r1"},
+                    {"type": "tool_result", "tool_use_id": "call_2", "content": "r2"},
+                    {"type": "text", "text": "next"}]}
+            ],
+            "system": [{"type": "text", "text": "dev rules"}, {"type": "text", "text": "sys"}, {"type": "text", "text": "late system"}],
+            "max_tokens": 400,
+            "metadata": {"user_id": "u-1"},
+            "stop_sequences": ["STOP"],
+            "stream": true,
+            "temperature": 1.0,
+            "tools": [
+                {"name": "f", "description": "F", "input_schema": {"type": "object", "properties": {"a": {"type": "integer"}}}},
+                {"name": "g", "input_schema": {"type": "object", "properties": {}}}],
+            "tool_choice": {"type": "auto", "disable_parallel_tool_use": true}
+        })
+    );
+}
+
+#[test]
+fn chat_reasoning_effort_becomes_thinking_within_max_tokens() {
+    let chat = chat_req(
+        json!({"model": "o3", "reasoning_effort": "high", "max_completion_tokens": 4000, "temperature": 0.2,
+        "messages": [{"role": "user", "content": "think"}]}),
+    );
+    let (canonical, _) = chat_to_canonical(chat).unwrap();
+    let out = canonical_for_anthropic(canonical, &TargetOptions::new("claude"));
+    assert_eq!(out.max_tokens, Some(4000));
+    assert_eq!(
+        to_value(&out.thinking),
+        json!({"type": "enabled", "budget_tokens": 3999})
+    );
+    assert_eq!(
+        out.temperature, None,
+        "thinking requires the default temperature"
+    );
+}
+
+#[test]
+fn unsupported_chat_inputs_are_clear_400s() {
+    let cases = [
+        (json!({"model": "m", "n": 2, "messages": [{"role": "user", "content": "x"}]}), "n > 1 is not supported by this gateway"),
+        (
+            json!({"model": "m", "messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "data:image/bmp;base64,AA"}}]}]}),
+            "messages[0].content[0]: image type 'image/bmp' is not supported (jpeg, png, gif, webp)",
+        ),
+        (json!({"model": "m", "messages": [{"role": "tool", "content": "x"}]}), "messages[0]: a tool message needs tool_call_id"),
+        (json!({"model": "m", "messages": [{"role": "wizard", "content": "x"}]}), "messages[0]: unsupported role 'wizard'"),
+    ];
+    for (body, msg) in cases {
+        let err = chat_to_canonical(chat_req(body)).unwrap_err();
+        assert_eq!(err.message, msg);
+        assert_eq!(err.status_for(Dialect::OpenAiChat), 400);
+    }
+}
+
+#[test]
+fn anthropic_response_to_chat() {
+    let resp: MessagesResponse = serde_json::from_value(json!({
+        "id": "msg_1", "type": "message", "role": "assistant", "model": "claude-x",
+        "content": [{"type": "thinking", "thinking": "t", "signature": "s"}, {"type": "text", "text": "a"},
+                    {"type": "tool_use", "id": "toolu_1", "name": "f", "input": {"x": 1}}],
+        "stop_reason": "tool_use", "stop_sequence": null,
+        "usage": {"input_tokens": 10, "output_tokens": 5, "cache_read_input_tokens": 100, "cache_creation_input_tokens": 20}
+    }))
+    .unwrap();
+    let mut chat = to_value(&canonical_to_chat_response(resp));
+    chat["created"] = json!(0);
+    assert_eq!(
+        chat,
+        json!({
+            "id": "msg_1", "object": "chat.completion", "created": 0, "model": "claude-x",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": "a", "refusal": null,
+                "tool_calls": [{"id": "toolu_1", "type": "function", "function": {"name": "f", "arguments": "{\"x\":1}"}}],
+                "reasoning_content": "t"}, "finish_reason": "tool_calls", "logprobs": null}],
+            "usage": {"prompt_tokens": 130, "completion_tokens": 5, "total_tokens": 135,
+                      "prompt_tokens_details": {"cached_tokens": 100, "cache_write_tokens": 20}}
+        })
+    );
+}
+
+#[test]
+fn chat_response_to_anthropic() {
+    let resp: ChatResponse = serde_json::from_value(json!({
+        "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "gpt-4o",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": null, "reasoning_content": "why",
+            "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{\"x\":1}"}},
+                           {"id": "call_2", "type": "function", "function": {"name": "g", "arguments": ""}}]},
+            "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 50, "completion_tokens": 7, "total_tokens": 57, "prompt_tokens_details": {"cached_tokens": 30}}
+    }))
+    .unwrap();
+    assert_eq!(
+        to_value(&chat_to_canonical_response(resp).unwrap()),
+        json!({
+            "id": "chatcmpl-1", "type": "message", "role": "assistant", "model": "gpt-4o",
+            "content": [{"type": "thinking", "thinking": "why", "signature": ""},
+                        {"type": "tool_use", "id": "call_1", "name": "f", "input": {"x": 1}},
+                        {"type": "tool_use", "id": "call_2", "name": "g", "input": {}}],
+            "stop_reason": "tool_use", "stop_sequence": null,
+            "usage": {"input_tokens": 20, "output_tokens": 7, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 30}
+        })
+    );
+}
+
+#[test]
+fn finish_reasons_map_both_ways() {
+    for (finish, stop) in [
+        ("stop", "end_turn"),
+        ("length", "max_tokens"),
+        ("tool_calls", "tool_use"),
+        ("content_filter", "refusal"),
+    ] {
+        assert_eq!(super::stop_reason_from_finish(finish, false), stop);
+    }
+    for (stop, finish) in [
+        ("end_turn", "stop"),
+        ("stop_sequence", "stop"),
+        ("max_tokens", "length"),
+        ("tool_use", "tool_calls"),
+        ("refusal", "content_filter"),
+        ("pause_turn", "stop"),
+        ("model_context_window_exceeded", "length"),
+    ] {
+        assert_eq!(super::finish_reason_from_stop(stop), finish);
+    }
+}
+
+#[test]
+fn prepared_request_parses_once_and_passes_through_same_dialect() {
+    let body = bytes::Bytes::from_static(
+        br#"{"model":"claude-a","max_tokens":5,"messages":[{"role":"user","content":"hi"}],"x":1}"#,
+    );
+    let mut req = PreparedRequest::new(Dialect::Anthropic, body).unwrap();
+    let same = req
+        .body_for(Dialect::Anthropic, &TargetOptions::new("claude-b"))
+        .unwrap();
+    assert_eq!(
+        &same[..],
+        br#"{"model":"claude-b","max_tokens":5,"messages":[{"role":"user","content":"hi"}],"x":1}"#
+    );
+    let other = req
+        .body_for(Dialect::OpenAiChat, &TargetOptions::new("gpt"))
+        .unwrap();
+    assert_eq!(
+        &other[..],
+        br#"{"model":"gpt","messages":[{"role":"user","content":"hi"}],"max_completion_tokens":5}"#
+    );
+}
+
+#[test]
+fn invalid_upstream_json_is_an_api_error() {
+    let err = translate_response(Dialect::OpenAiChat, Dialect::Anthropic, b"<html>").unwrap_err();
+    assert!(
+        err.message
+            .starts_with("upstream returned an invalid response"),
+        "{}",
+        err.message
+    );
+    let err = translate_response(
+        Dialect::OpenAiChat,
+        Dialect::Anthropic,
+        br#"{"id":"x","choices":[]}"#,
+    )
+    .unwrap_err();
+    assert_eq!(err.message, "upstream returned no choices");
+}
