@@ -5,10 +5,7 @@
 use crate::config::AccessKey;
 
 /// The presented key: `x-api-key` first, then a Bearer token.
-pub fn presented_key<'a>(
-    x_api_key: Option<&'a [u8]>,
-    authorization: Option<&'a [u8]>,
-) -> Option<&'a [u8]> {
+pub fn presented_key<'a>(x_api_key: Option<&'a [u8]>, authorization: Option<&'a [u8]>) -> Option<&'a [u8]> {
     if let Some(k) = x_api_key.filter(|k| !k.is_empty()) {
         return Some(k);
     }
@@ -40,10 +37,7 @@ mod tests {
 
     #[test]
     fn header_forms() {
-        assert_eq!(
-            presented_key(Some(b"k1"), Some(b"Bearer k2")),
-            Some(&b"k1"[..])
-        );
+        assert_eq!(presented_key(Some(b"k1"), Some(b"Bearer k2")), Some(&b"k1"[..]));
         assert_eq!(presented_key(None, Some(b"Bearer  k2 ")), Some(&b"k2"[..]));
         assert_eq!(presented_key(None, Some(b"bearer k3")), Some(&b"k3"[..]));
         assert_eq!(presented_key(Some(b""), Some(b"Basic abc")), None);
@@ -54,19 +48,10 @@ mod tests {
     #[test]
     fn matches_by_key() {
         let keys = vec![
-            AccessKey {
-                name: "alice".into(),
-                key: Secret::new("alice-key-123456"),
-            },
-            AccessKey {
-                name: "bob".into(),
-                key: Secret::new("bob-key-1234567"),
-            },
+            AccessKey { name: "alice".into(), key: Secret::new("alice-key-123456") },
+            AccessKey { name: "bob".into(), key: Secret::new("bob-key-1234567") },
         ];
-        assert_eq!(
-            authenticate(&keys, b"bob-key-1234567").map(|k| k.name.as_str()),
-            Some("bob")
-        );
+        assert_eq!(authenticate(&keys, b"bob-key-1234567").map(|k| k.name.as_str()), Some("bob"));
         assert!(authenticate(&keys, b"bob-key-123456").is_none());
         assert!(authenticate(&[], b"x").is_none());
     }

@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod health;
 pub mod protocol;
 pub mod proxy;
 pub mod relay;

@@ -104,10 +104,7 @@ fn run(path: &Path, upgrade: bool) -> ExitCode {
         );
     }
 
-    let opt = Opt {
-        upgrade,
-        ..Default::default()
-    };
+    let opt = Opt { upgrade, ..Default::default() };
     let conf = ServerConf {
         threads: settings.threads,
         grace_period_seconds: Some(settings.grace_period_secs),
@@ -119,15 +116,10 @@ fn run(path: &Path, upgrade: bool) -> ExitCode {
     let mut server = Server::new_with_opt_and_conf(Some(opt), conf);
     server.bootstrap();
 
-    let connector = pingora::connectors::http::Connector::new(Some(
-        ConnectorOptions::from_server_conf(&server.configuration),
-    ));
-    let gateway = Gateway {
-        config: Arc::new(ArcSwap::from_pointee(loaded.config)),
-        relay: Relay::new(connector),
-    };
-    let mut service =
-        pingora::proxy::http_proxy_service_with_name(&server.configuration, gateway, "llm-relay");
+    let connector =
+        pingora::connectors::http::Connector::new(Some(ConnectorOptions::from_server_conf(&server.configuration)));
+    let gateway = Gateway { config: Arc::new(ArcSwap::from_pointee(loaded.config)), relay: Relay::new(connector) };
+    let mut service = pingora::proxy::http_proxy_service_with_name(&server.configuration, gateway, "llm-relay");
     for addr in &settings.listen {
         service.add_tcp(&addr.to_string());
         log::info!("listening on http://{addr}");

@@ -58,11 +58,7 @@ fn auth_failures_are_401_in_the_client_dialect() {
         resp,
         r#"{"type":"error","error":{"type":"authentication_error","message":"invalid or missing API key"}}"#
     );
-    let (status, _, resp) = gw.post(
-        "/v1/chat/completions",
-        &[],
-        &openai_body("gpt-x", "hi", false),
-    );
+    let (status, _, resp) = gw.post("/v1/chat/completions", &[], &openai_body("gpt-x", "hi", false));
     assert_eq!(status, 401);
     assert_eq!(
         resp,
@@ -72,11 +68,7 @@ fn auth_failures_are_401_in_the_client_dialect() {
     let bearer = format!("Bearer {ACCESS_KEY}");
     let (status, _, _) = gw.post("/v1/messages", &[("authorization", &bearer)], &body);
     assert_eq!(status, 200);
-    assert_eq!(
-        mock.requests().len(),
-        1,
-        "rejected requests never reach the upstream"
-    );
+    assert_eq!(mock.requests().len(), 1, "rejected requests never reach the upstream");
 }
 
 #[test]
@@ -86,10 +78,7 @@ fn anthropic_passthrough_changes_only_the_model_and_swaps_the_key() {
     let headers = [
         ("x-api-key", ACCESS_KEY),
         ("anthropic-version", "2023-06-01"),
-        (
-            "anthropic-beta",
-            "interleaved-thinking-2025-05-14,context-1m-2025-08-07",
-        ),
+        ("anthropic-beta", "interleaved-thinking-2025-05-14,context-1m-2025-08-07"),
         ("cookie", "secret=1"),
     ];
     let (status, _, resp) = gw.post("/v1/messages?beta=true", &headers, body);
@@ -101,16 +90,10 @@ fn anthropic_passthrough_changes_only_the_model_and_swaps_the_key() {
     assert_eq!(up["body"].as_str().unwrap(), body, "byte for byte");
     let h = &up["headers"];
     assert_eq!(h["x-api-key"], ANTHROPIC_UPSTREAM_KEY);
-    assert_eq!(
-        h["anthropic-beta"],
-        "interleaved-thinking-2025-05-14,context-1m-2025-08-07"
-    );
+    assert_eq!(h["anthropic-beta"], "interleaved-thinking-2025-05-14,context-1m-2025-08-07");
     assert_eq!(h["anthropic-version"], "2023-06-01");
     assert!(h.get("cookie").is_none() && h.get("authorization").is_none());
-    assert!(
-        !up.to_string().contains(ACCESS_KEY),
-        "the client's key never reaches the upstream"
-    );
+    assert!(!up.to_string().contains(ACCESS_KEY), "the client's key never reaches the upstream");
 }
 
 #[test]
@@ -133,24 +116,15 @@ fn anthropic_client_on_openai_upstream_non_stream() {
     let resp: Value = serde_json::from_str(&resp).unwrap();
     assert_eq!(resp["type"], "message");
     assert_eq!(resp["stop_reason"], "tool_use");
-    assert_eq!(
-        resp["content"][0],
-        json!({"type": "text", "text": "Checking."})
-    );
+    assert_eq!(resp["content"][0], json!({"type": "text", "text": "Checking."}));
     assert_eq!(resp["content"][1]["type"], "tool_use");
     assert_eq!(resp["content"][1]["name"], "get_weather");
-    assert_eq!(
-        resp["content"][1]["input"],
-        json!({"city": "Paris", "unit": "c"})
-    );
+    assert_eq!(resp["content"][1]["input"], json!({"city": "Paris", "unit": "c"}));
     assert_eq!(resp["usage"]["cache_read_input_tokens"], 3);
 
     let up = mock.last_request();
     assert_eq!(up["path"], "/v1/chat/completions");
-    assert_eq!(
-        up["headers"]["authorization"],
-        format!("Bearer {OPENAI_UPSTREAM_KEY}")
-    );
+    assert_eq!(up["headers"]["authorization"], format!("Bearer {OPENAI_UPSTREAM_KEY}"));
     assert!(up["headers"].get("x-api-key").is_none());
     let sent: Value = serde_json::from_str(up["body"].as_str().unwrap()).unwrap();
     assert_eq!(sent["model"], "gpt-4o");
@@ -158,10 +132,7 @@ fn anthropic_client_on_openai_upstream_non_stream() {
     assert_eq!(sent["stop"], json!(["END"]));
     assert_eq!(sent["tool_choice"], "required");
     assert_eq!(sent["parallel_tool_calls"], false);
-    assert_eq!(
-        sent["tools"][0]["function"]["parameters"],
-        json!({"type": "object"})
-    );
+    assert_eq!(sent["tools"][0]["function"]["parameters"], json!({"type": "object"}));
     assert_eq!(
         sent["messages"],
         json!([
@@ -181,29 +152,17 @@ fn openai_client_on_anthropic_upstream_streams_tools_and_usage() {
     assert_eq!(status, 200, "{body}");
     let data = sse_data(&body);
     assert_eq!(data.last().unwrap(), "[DONE]");
-    let chunks: Vec<Value> = data[..data.len() - 1]
-        .iter()
-        .map(|d| serde_json::from_str(d).unwrap())
-        .collect();
+    let chunks: Vec<Value> = data[..data.len() - 1].iter().map(|d| serde_json::from_str(d).unwrap()).collect();
     assert_eq!(chunks[0]["choices"][0]["delta"]["role"], "assistant");
     let mut calls: Vec<(u64, String, String)> = Vec::new();
     for c in &chunks {
-        for tc in c["choices"][0]["delta"]["tool_calls"]
-            .as_array()
-            .into_iter()
-            .flatten()
-        {
+        for tc in c["choices"][0]["delta"]["tool_calls"].as_array().into_iter().flatten() {
             let i = tc["index"].as_u64().unwrap();
             if let Some(name) = tc["function"]["name"].as_str() {
                 calls.push((i, name.to_string(), String::new()));
             }
             if let Some(args) = tc["function"]["arguments"].as_str() {
-                calls
-                    .iter_mut()
-                    .find(|c| c.0 == i)
-                    .unwrap()
-                    .2
-                    .push_str(args);
+                calls.iter_mut().find(|c| c.0 == i).unwrap().2.push_str(args);
             }
         }
     }
@@ -214,10 +173,7 @@ fn openai_client_on_anthropic_upstream_streams_tools_and_usage() {
             (1, "get_time".into(), r#"{"city":"Rome"}"#.into())
         ]
     );
-    let finish = chunks
-        .iter()
-        .find_map(|c| c["choices"][0]["finish_reason"].as_str())
-        .unwrap();
+    let finish = chunks.iter().find_map(|c| c["choices"][0]["finish_reason"].as_str()).unwrap();
     assert_eq!(finish, "tool_calls");
     let usage = &chunks.last().unwrap()["usage"];
     assert_eq!(chunks.last().unwrap()["choices"], json!([]));
@@ -230,10 +186,7 @@ fn openai_client_on_anthropic_upstream_streams_tools_and_usage() {
     let sent: Value = serde_json::from_str(up["body"].as_str().unwrap()).unwrap();
     assert_eq!(sent["model"], "claude-sonnet-4-5");
     assert_eq!(sent["max_tokens"], 8192, "default max_tokens is supplied");
-    assert_eq!(
-        sent["tools"][1],
-        json!({"name": "get_time", "input_schema": {"type": "object"}})
-    );
+    assert_eq!(sent["tools"][1], json!({"name": "get_time", "input_schema": {"type": "object"}}));
 }
 
 #[test]
@@ -265,10 +218,7 @@ fn anthropic_client_on_openai_upstream_stream_has_real_usage_in_message_delta() 
     let args: String = [5, 6]
         .iter()
         .map(|&i| {
-            serde_json::from_str::<Value>(&data[i]).unwrap()["delta"]["partial_json"]
-                .as_str()
-                .unwrap()
-                .to_string()
+            serde_json::from_str::<Value>(&data[i]).unwrap()["delta"]["partial_json"].as_str().unwrap().to_string()
         })
         .collect();
     assert_eq!(args, r#"{"city":"Paris","unit":"c"}"#);
@@ -307,10 +257,7 @@ fn tool_result_round_trip_both_directions() {
     let (status, resp) = gw.openai(&body.to_string());
     assert_eq!(status, 200, "{resp}");
     let resp: Value = serde_json::from_str(&resp).unwrap();
-    assert_eq!(
-        resp["choices"][0]["message"]["content"],
-        "Got tool result: rainy"
-    );
+    assert_eq!(resp["choices"][0]["message"]["content"], "Got tool result: rainy");
     assert_eq!(resp["object"], "chat.completion");
     let sent: Value = serde_json::from_str(mock.last_request()["body"].as_str().unwrap()).unwrap();
     assert_eq!(sent["system"], json!([{"type": "text", "text": "sys"}]));
@@ -345,7 +292,12 @@ fn two_mebibyte_bodies_pass_in_both_directions_and_oversize_is_413() {
     );
     let (status, resp) = gw.openai(&openai_body("gpt-x", &huge, false));
     assert_eq!(status, 413);
-    assert!(resp.starts_with(r#"{"error":{"message":"request body exceeds the 3145728-byte limit","type":"invalid_request_error""#), "{resp}");
+    assert!(
+        resp.starts_with(
+            r#"{"error":{"message":"request body exceeds the 3145728-byte limit","type":"invalid_request_error""#
+        ),
+        "{resp}"
+    );
 }
 
 #[test]
@@ -384,11 +336,7 @@ fn upstream_errors_keep_their_status_in_the_client_dialect() {
         ),
     ] {
         let (status, body) = gw.anthropic(&anthropic_body(model, text, false));
-        assert_eq!(
-            (status, body.as_str()),
-            (want_status, want),
-            "{model} {text}"
-        );
+        assert_eq!((status, body.as_str()), (want_status, want), "{model} {text}");
     }
     for (model, text, want_status, want_type) in [
         ("tr-gpt-x", "[[error:429]]", 429, "rate_limit_exceeded"),
@@ -458,24 +406,11 @@ fn frames_leave_as_soon_as_the_upstream_sends_them() {
         &anthropic_body("tr-claude-x", "[[long:6]]", true),
     );
     assert_eq!(status, 200);
-    let first_text = pieces
-        .iter()
-        .find(|(_, s)| s.contains("text_delta"))
-        .unwrap()
-        .0;
+    let first_text = pieces.iter().find(|(_, s)| s.contains("text_delta")).unwrap().0;
     let done = pieces.last().unwrap().0;
     // Six deltas 150 ms apart: the first must arrive long before the last.
     assert!(done >= Duration::from_millis(700), "stream took {done:?}");
-    assert!(
-        first_text + Duration::from_millis(500) < done,
-        "first text at {first_text:?}, end at {done:?}"
-    );
-    let deltas = pieces
-        .iter()
-        .filter(|(_, s)| s.contains("text_delta"))
-        .count();
-    assert!(
-        deltas >= 5,
-        "deltas arrived in {deltas} pieces: the stream was buffered"
-    );
+    assert!(first_text + Duration::from_millis(500) < done, "first text at {first_text:?}, end at {done:?}");
+    let deltas = pieces.iter().filter(|(_, s)| s.contains("text_delta")).count();
+    assert!(deltas >= 5, "deltas arrived in {deltas} pieces: the stream was buffered");
 }

@@ -12,20 +12,11 @@ pub struct MissingVar {
 
 /// Expands variables in place, looking them up with `lookup`. A string with an unset
 /// variable (and no default) becomes empty and is reported.
-pub fn expand_tree(
-    value: &mut Value,
-    lookup: &dyn Fn(&str) -> Option<String>,
-    missing: &mut Vec<MissingVar>,
-) {
+pub fn expand_tree(value: &mut Value, lookup: &dyn Fn(&str) -> Option<String>, missing: &mut Vec<MissingVar>) {
     walk(value, String::new(), lookup, missing);
 }
 
-fn walk(
-    value: &mut Value,
-    path: String,
-    lookup: &dyn Fn(&str) -> Option<String>,
-    missing: &mut Vec<MissingVar>,
-) {
+fn walk(value: &mut Value, path: String, lookup: &dyn Fn(&str) -> Option<String>, missing: &mut Vec<MissingVar>) {
     match value {
         Value::String(s) if s.contains("${") => match expand_str(s, lookup) {
             Ok(expanded) => *s = expanded,
@@ -43,16 +34,9 @@ fn walk(
             for (k, v) in map.iter_mut() {
                 let key = match k {
                     Value::String(s) => s.clone(),
-                    other => serde_yaml::to_string(other)
-                        .unwrap_or_default()
-                        .trim()
-                        .to_string(),
+                    other => serde_yaml::to_string(other).unwrap_or_default().trim().to_string(),
                 };
-                let child = if path.is_empty() {
-                    key
-                } else {
-                    format!("{path}.{key}")
-                };
+                let child = if path.is_empty() { key } else { format!("{path}.{key}") };
                 walk(v, child, lookup, missing);
             }
         }
@@ -108,17 +92,10 @@ mod tests {
         assert_eq!(expand_str("${B}", &env), Err("B".to_string()));
         assert_eq!(expand_str("no vars $ { }", &env).unwrap(), "no vars $ { }");
 
-        let mut tree: Value =
-            serde_yaml::from_str("channels:\n  - keys: ['${A}', '${MISSING}']\n").unwrap();
+        let mut tree: Value = serde_yaml::from_str("channels:\n  - keys: ['${A}', '${MISSING}']\n").unwrap();
         let mut missing = Vec::new();
         expand_tree(&mut tree, &env, &mut missing);
-        assert_eq!(
-            missing,
-            vec![MissingVar {
-                path: "channels[0].keys[1]".into(),
-                var: "MISSING".into()
-            }]
-        );
+        assert_eq!(missing, vec![MissingVar { path: "channels[0].keys[1]".into(), var: "MISSING".into() }]);
         assert_eq!(tree["channels"][0]["keys"][0].as_str(), Some("alpha"));
     }
 }

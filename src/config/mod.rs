@@ -8,7 +8,10 @@ pub mod runtime;
 pub mod secret;
 mod validate;
 
-pub use runtime::{AccessKey, Channel, ChannelKey, Config, ServerSettings, Timeouts, Upstream};
+pub use runtime::{
+    AccessKey, Channel, ChannelKey, ChannelStrategy, Config, HealthCheck, KeyStrategy, RoutingSettings, ServerSettings,
+    Timeouts, Upstream,
+};
 pub use secret::Secret;
 pub use validate::{parse_base_url, ConfigError};
 
@@ -24,28 +27,16 @@ pub struct Loaded {
 /// Reads, expands `${VAR}` from the process environment, and validates a config file.
 pub fn load_file(path: &Path) -> Result<Loaded, Vec<ConfigError>> {
     let text = std::fs::read_to_string(path).map_err(|e| {
-        vec![ConfigError {
-            path: String::new(),
-            message: format!("cannot read {}: {e}", path.display()),
-        }]
+        vec![ConfigError { path: String::new(), message: format!("cannot read {}: {e}", path.display()) }]
     })?;
     load_str(&text, &|name| std::env::var(name).ok())
 }
 
 /// Parses and validates config text, looking variables up with `env`.
-pub fn load_str(
-    text: &str,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Loaded, Vec<ConfigError>> {
+pub fn load_str(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Loaded, Vec<ConfigError>> {
     let yaml_error = |e: serde_yaml::Error| {
-        let at = e
-            .location()
-            .map(|l| format!(" (line {}, column {})", l.line(), l.column()))
-            .unwrap_or_default();
-        vec![ConfigError {
-            path: String::new(),
-            message: format!("{e}{at}"),
-        }]
+        let at = e.location().map(|l| format!(" (line {}, column {})", l.line(), l.column())).unwrap_or_default();
+        vec![ConfigError { path: String::new(), message: format!("{e}{at}") }]
     };
     let mut tree: serde_yaml::Value = serde_yaml::from_str(text).map_err(yaml_error)?;
     if tree.is_null() {
@@ -56,10 +47,7 @@ pub fn load_str(
     let raw: raw::RawConfig = serde_path_to_error::deserialize(tree).map_err(|e| {
         let path = e.path().to_string();
         let path = if path == "." { String::new() } else { path };
-        vec![ConfigError {
-            path,
-            message: e.into_inner().to_string(),
-        }]
+        vec![ConfigError { path, message: e.into_inner().to_string() }]
     })?;
     let (config, warnings) = validate::validate(raw, &missing)?;
     Ok(Loaded { config, warnings })

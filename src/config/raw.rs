@@ -13,7 +13,47 @@ pub struct RawConfig {
     #[serde(default)]
     pub admin_keys: Vec<String>,
     #[serde(default)]
+    pub routing: RawRouting,
+    #[serde(default)]
+    pub health: RawHealth,
+    #[serde(default)]
     pub channels: Vec<RawChannel>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRouting {
+    pub strategy: Option<String>,
+    pub max_attempts: Option<u32>,
+    pub retry_budget_ms: Option<u64>,
+    pub affinity_ttl_secs: Option<u64>,
+    /// Headers carrying a session id, tried in order (after `metadata.user_id`).
+    pub affinity_header: Option<StringOrList>,
+    pub affinity_max_sessions: Option<usize>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum StringOrList {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHealth {
+    pub error_threshold: Option<u32>,
+    pub cooldown_secs: Option<u64>,
+    pub breaker_window: Option<usize>,
+    pub breaker_failure_rate: Option<f64>,
+    pub key_retire_secs: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHealthCheck {
+    pub path: String,
+    pub interval_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -55,6 +95,10 @@ pub struct RawChannel {
     pub max_tokens_cap: Option<u32>,
     pub reasoning: Option<bool>,
     pub enabled: Option<bool>,
+    pub key_strategy: Option<String>,
+    pub health_check: Option<RawHealthCheck>,
+    /// Provider family for thinking signatures; default: protocol and host.
+    pub family: Option<String>,
     #[serde(default)]
     pub timeouts: RawTimeouts,
 }

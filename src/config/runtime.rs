@@ -1,6 +1,7 @@
 //! The validated, immutable configuration the gateway runs on. No serde here.
 
 use super::secret::Secret;
+use crate::health::HealthPolicy;
 use crate::protocol::Dialect;
 use crate::routing::ModelPattern;
 use std::net::SocketAddr;
@@ -12,7 +13,46 @@ pub struct Config {
     pub server: ServerSettings,
     pub access_keys: Vec<AccessKey>,
     pub admin_keys: Vec<Secret>,
+    pub routing: RoutingSettings,
+    pub health: HealthPolicy,
     pub channels: Vec<Arc<Channel>>,
+}
+
+/// How a channel is picked inside a priority tier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChannelStrategy {
+    RoundRobin,
+    Random,
+    Weighted,
+    /// Always the first healthy channel in config order.
+    Failover,
+}
+
+/// How a key is picked inside a channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyStrategy {
+    RoundRobin,
+    Random,
+    /// The first healthy key in config order (retired keys last).
+    Failover,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoutingSettings {
+    pub strategy: ChannelStrategy,
+    pub max_attempts: u32,
+    /// No new attempt starts once this much time has passed since the request came in.
+    pub retry_budget: Duration,
+    pub affinity_ttl: Duration,
+    /// Lower-case header names carrying a session id.
+    pub affinity_headers: Vec<String>,
+    pub affinity_max_sessions: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthCheck {
+    pub path: String,
+    pub interval: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -48,6 +88,10 @@ pub struct Channel {
     pub max_tokens_cap: Option<u32>,
     pub reasoning: bool,
     pub timeouts: Timeouts,
+    pub key_strategy: KeyStrategy,
+    pub health_check: Option<HealthCheck>,
+    /// Thinking signatures are only valid within one provider family.
+    pub family: String,
 }
 
 #[derive(Debug)]
@@ -55,6 +99,8 @@ pub struct ChannelKey {
     pub secret: Secret,
     /// Masked form (`…abcd`) for logs, metrics and the admin view.
     pub id: String,
+    /// Identifies the key in health state across reloads; never shown.
+    pub fingerprint: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,6 +124,14 @@ pub struct Timeouts {
 }
 
 impl Channel {
+    /// The health-registry handle of key `index`.
+    pub fn key_ref(&self, index: usize) -> crate::health::KeyRef {
+        crate::health::KeyRef {
+            channel: self.name.clone(),
+            fingerprint: self.keys.get(index).map_or(0, |k| k.fingerprint),
+        }
+    }
+
     /// Whether this channel serves the client's model.
     pub fn serves(&self, model: &str) -> bool {
         self.models.iter().any(|p| p.matches(model))
@@ -85,15 +139,8 @@ impl Channel {
 
     /// The model name to send upstream for the client's model.
     pub fn upstream_model<'a>(&'a self, model: &'a str) -> &'a str {
-        let exact = self
-            .model_map
-            .iter()
-            .find(|(p, _)| p.is_exact() && p.as_str() == model);
-        let found = exact.or_else(|| {
-            self.model_map
-                .iter()
-                .find(|(p, _)| !p.is_exact() && p.matches(model))
-        });
+        let exact = self.model_map.iter().find(|(p, _)| p.is_exact() && p.as_str() == model);
+        let found = exact.or_else(|| self.model_map.iter().find(|(p, _)| !p.is_exact() && p.matches(model)));
         found.map_or(model, |(_, to)| to.as_str())
     }
 

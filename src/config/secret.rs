@@ -31,6 +31,14 @@ impl Secret {
         format!("…{tail}")
     }
 
+    /// A process-local fingerprint (keyed hash) that identifies the secret without
+    /// revealing it; stable for the life of the process.
+    pub fn fingerprint(&self) -> u64 {
+        use std::hash::BuildHasher;
+        static STATE: std::sync::OnceLock<std::collections::hash_map::RandomState> = std::sync::OnceLock::new();
+        STATE.get_or_init(Default::default).hash_one(&self.0)
+    }
+
     /// Compares in time independent of where the inputs differ.
     pub fn matches(&self, candidate: &[u8]) -> bool {
         let ours = self.0.as_bytes();

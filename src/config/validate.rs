@@ -2,9 +2,13 @@
 //! each naming its YAML path and what to do about it.
 
 use super::expand::MissingVar;
-use super::raw::{RawChannel, RawConfig, RawServer};
-use super::runtime::{AccessKey, Channel, ChannelKey, Config, ServerSettings, Timeouts, Upstream};
+use super::raw::{RawChannel, RawConfig, RawHealth, RawRouting, RawServer, StringOrList};
+use super::runtime::{
+    AccessKey, Channel, ChannelKey, ChannelStrategy, Config, HealthCheck, KeyStrategy, RoutingSettings, ServerSettings,
+    Timeouts, Upstream,
+};
 use super::secret::Secret;
+use crate::health::HealthPolicy;
 use crate::protocol::Dialect;
 use crate::routing::ModelPattern;
 use std::collections::HashSet;
@@ -45,31 +49,18 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn err(&mut self, path: impl Into<String>, message: impl Into<String>) {
-        self.errors.push(ConfigError {
-            path: path.into(),
-            message: message.into(),
-        });
+        self.errors.push(ConfigError { path: path.into(), message: message.into() });
     }
 
     /// The unset variable a string at `path` referred to, if any.
     fn missing_at(&self, path: &str) -> Option<&str> {
-        self.missing
-            .iter()
-            .find(|m| m.path == path)
-            .map(|m| m.var.as_str())
+        self.missing.iter().find(|m| m.path == path).map(|m| m.var.as_str())
     }
 }
 
 /// Validates; on success returns the config and warnings (skipped channels and keys).
-pub fn validate(
-    raw: RawConfig,
-    missing: &[MissingVar],
-) -> Result<(Config, Vec<String>), Vec<ConfigError>> {
-    let mut cx = Ctx {
-        errors: Vec::new(),
-        warnings: Vec::new(),
-        missing,
-    };
+pub fn validate(raw: RawConfig, missing: &[MissingVar]) -> Result<(Config, Vec<String>), Vec<ConfigError>> {
+    let mut cx = Ctx { errors: Vec::new(), warnings: Vec::new(), missing };
 
     // Unset variables are fatal except where a key or channel can simply be left out.
     for m in missing {
@@ -79,15 +70,14 @@ pub fn validate(
         if !optional {
             cx.err(
                 &m.path,
-                format!(
-                    "environment variable {} is not set (use ${{{}:-default}} for a fallback)",
-                    m.var, m.var
-                ),
+                format!("environment variable {} is not set (use ${{{}:-default}} for a fallback)", m.var, m.var),
             );
         }
     }
 
     let server = server(&raw.server, &mut cx);
+    let routing = routing(&raw.routing, &mut cx);
+    let health = health(&raw.health, &mut cx);
 
     let mut access_keys = Vec::new();
     let mut names = HashSet::new();
@@ -96,24 +86,16 @@ pub fn validate(
         if k.name.trim().is_empty() {
             cx.err(format!("{path}.name"), "must not be empty");
         } else if !names.insert(k.name.clone()) {
-            cx.err(
-                format!("{path}.name"),
-                format!("duplicate access key name '{}'", k.name),
-            );
+            cx.err(format!("{path}.name"), format!("duplicate access key name '{}'", k.name));
         }
         if k.key.is_empty() {
             match cx.missing_at(&format!("{path}.key")).map(str::to_string) {
-                Some(var) => cx
-                    .warnings
-                    .push(format!("{path} ({}): skipped, {var} is not set", k.name)),
+                Some(var) => cx.warnings.push(format!("{path} ({}): skipped, {var} is not set", k.name)),
                 None => cx.err(format!("{path}.key"), "must not be empty"),
             }
             continue;
         }
-        access_keys.push(AccessKey {
-            name: k.name,
-            key: Secret::new(k.key),
-        });
+        access_keys.push(AccessKey { name: k.name, key: Secret::new(k.key) });
     }
 
     let mut admin_keys = Vec::new();
@@ -121,9 +103,7 @@ pub fn validate(
         let path = format!("admin_keys[{i}]");
         if k.is_empty() {
             match cx.missing_at(&path).map(str::to_string) {
-                Some(var) => cx
-                    .warnings
-                    .push(format!("{path}: skipped, {var} is not set")),
+                Some(var) => cx.warnings.push(format!("{path}: skipped, {var} is not set")),
                 None => cx.err(path, "must not be empty"),
             }
             continue;
@@ -140,55 +120,103 @@ pub fn validate(
     for (i, c) in raw.channels.into_iter().enumerate() {
         let path = format!("channels[{i}]");
         if !c.name.trim().is_empty() && !channel_names.insert(c.name.clone()) {
-            cx.err(
-                format!("{path}.name"),
-                format!("duplicate channel name '{}'", c.name),
-            );
+            cx.err(format!("{path}.name"), format!("duplicate channel name '{}'", c.name));
         }
         if let Some(ch) = channel(c, &path, &mut cx) {
             channels.push(Arc::new(ch));
         }
     }
     if channels.is_empty() && cx.errors.is_empty() {
-        cx.warnings
-            .push("no channel is enabled: every API request will fail with 404".to_string());
+        cx.warnings.push("no channel is enabled: every API request will fail with 404".to_string());
     }
 
     if cx.errors.is_empty() {
         if let Some(server) = server {
-            return Ok((
-                Config {
-                    server,
-                    access_keys,
-                    admin_keys,
-                    channels,
-                },
-                cx.warnings,
-            ));
+            return Ok((Config { server, access_keys, admin_keys, routing, health, channels }, cx.warnings));
         }
     }
     Err(cx.errors)
 }
 
+pub const DEFAULT_RETRY_BUDGET_MS: u64 = 30_000;
+
+fn routing(raw: &RawRouting, cx: &mut Ctx<'_>) -> RoutingSettings {
+    let strategy = match raw.strategy.as_deref() {
+        None | Some("round_robin") => ChannelStrategy::RoundRobin,
+        Some("random") => ChannelStrategy::Random,
+        Some("weighted") => ChannelStrategy::Weighted,
+        Some("failover") => ChannelStrategy::Failover,
+        Some(other) => {
+            cx.err(
+                "routing.strategy",
+                format!("unknown strategy '{other}': use round_robin, random, weighted or failover"),
+            );
+            ChannelStrategy::RoundRobin
+        }
+    };
+    let max_attempts = raw.max_attempts.unwrap_or(crate::routing::DEFAULT_MAX_ATTEMPTS as u32);
+    if max_attempts == 0 || max_attempts > 20 {
+        cx.err("routing.max_attempts", "must be between 1 and 20");
+    }
+    let budget = raw.retry_budget_ms.unwrap_or(DEFAULT_RETRY_BUDGET_MS);
+    if budget == 0 {
+        cx.err("routing.retry_budget_ms", "must be at least 1");
+    }
+    let affinity_headers = match &raw.affinity_header {
+        None => vec!["x-session-id".to_string(), "x-claude-code-session-id".to_string()],
+        Some(StringOrList::One(h)) => vec![h.to_ascii_lowercase()],
+        Some(StringOrList::Many(v)) => v.iter().map(|h| h.to_ascii_lowercase()).collect(),
+    };
+    for (i, h) in affinity_headers.iter().enumerate() {
+        if http::HeaderName::from_bytes(h.as_bytes()).is_err() {
+            cx.err(format!("routing.affinity_header[{i}]"), format!("'{h}' is not a valid header name"));
+        }
+    }
+    let max_sessions = raw.affinity_max_sessions.unwrap_or(100_000);
+    if max_sessions == 0 {
+        cx.err("routing.affinity_max_sessions", "must be at least 1");
+    }
+    RoutingSettings {
+        strategy,
+        max_attempts: max_attempts.max(1),
+        retry_budget: Duration::from_millis(budget),
+        affinity_ttl: Duration::from_secs(raw.affinity_ttl_secs.unwrap_or(300)),
+        affinity_headers,
+        affinity_max_sessions: max_sessions.max(1),
+    }
+}
+
+fn health(raw: &RawHealth, cx: &mut Ctx<'_>) -> HealthPolicy {
+    let d = HealthPolicy::default();
+    let p = HealthPolicy {
+        error_threshold: raw.error_threshold.unwrap_or(d.error_threshold),
+        cooldown: raw.cooldown_secs.map_or(d.cooldown, Duration::from_secs),
+        breaker_window: raw.breaker_window.unwrap_or(d.breaker_window),
+        breaker_failure_rate: raw.breaker_failure_rate.unwrap_or(d.breaker_failure_rate),
+        key_retire: raw.key_retire_secs.map_or(d.key_retire, Duration::from_secs),
+    };
+    if p.error_threshold == 0 {
+        cx.err("health.error_threshold", "must be at least 1");
+    }
+    if p.breaker_window > 10_000 {
+        cx.err("health.breaker_window", "must be at most 10000 (0 disables the breaker)");
+    }
+    if !(p.breaker_failure_rate > 0.0 && p.breaker_failure_rate <= 1.0) {
+        cx.err("health.breaker_failure_rate", "must be greater than 0 and at most 1");
+    }
+    p
+}
+
 fn server(raw: &RawServer, cx: &mut Ctx<'_>) -> Option<ServerSettings> {
-    let listen_raw = raw
-        .listen
-        .clone()
-        .unwrap_or_else(|| vec![DEFAULT_LISTEN.to_string()]);
+    let listen_raw = raw.listen.clone().unwrap_or_else(|| vec![DEFAULT_LISTEN.to_string()]);
     if listen_raw.is_empty() {
-        cx.err(
-            "server.listen",
-            "list at least one address, e.g. [\"127.0.0.1:8080\"]",
-        );
+        cx.err("server.listen", "list at least one address, e.g. [\"127.0.0.1:8080\"]");
     }
     let mut listen = Vec::new();
     for (i, a) in listen_raw.iter().enumerate() {
         match a.parse::<SocketAddr>() {
             Ok(addr) => listen.push(addr),
-            Err(_) => cx.err(
-                format!("server.listen[{i}]"),
-                format!("'{a}' is not an IP:port address"),
-            ),
+            Err(_) => cx.err(format!("server.listen[{i}]"), format!("'{a}' is not an IP:port address")),
         }
     }
     let metrics_listen = match &raw.metrics_listen {
@@ -196,10 +224,7 @@ fn server(raw: &RawServer, cx: &mut Ctx<'_>) -> Option<ServerSettings> {
         Some(a) => match a.parse::<SocketAddr>() {
             Ok(addr) => Some(addr),
             Err(_) => {
-                cx.err(
-                    "server.metrics_listen",
-                    format!("'{a}' is not an IP:port address"),
-                );
+                cx.err("server.metrics_listen", format!("'{a}' is not an IP:port address"));
                 None
             }
         },
@@ -208,9 +233,7 @@ fn server(raw: &RawServer, cx: &mut Ctx<'_>) -> Option<ServerSettings> {
     if max_body_bytes == 0 || max_body_bytes > 1 << 32 {
         cx.err("server.max_body_bytes", "must be between 1 and 4294967296");
     }
-    let threads = raw
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let threads = raw.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
     if threads == 0 || threads > 1024 {
         cx.err("server.threads", "must be between 1 and 1024");
     }
@@ -220,14 +243,8 @@ fn server(raw: &RawServer, cx: &mut Ctx<'_>) -> Option<ServerSettings> {
         max_body_bytes: max_body_bytes as usize,
         threads,
         grace_period_secs: raw.grace_period_secs.unwrap_or(DEFAULT_GRACE_PERIOD_SECS),
-        upgrade_sock: raw
-            .upgrade_sock
-            .clone()
-            .unwrap_or_else(|| "/tmp/llm-relay.upgrade.sock".to_string()),
-        pid_file: raw
-            .pid_file
-            .clone()
-            .unwrap_or_else(|| "/tmp/llm-relay.pid".to_string()),
+        upgrade_sock: raw.upgrade_sock.clone().unwrap_or_else(|| "/tmp/llm-relay.upgrade.sock".to_string()),
+        pid_file: raw.pid_file.clone().unwrap_or_else(|| "/tmp/llm-relay.pid".to_string()),
     })
 }
 
@@ -240,10 +257,7 @@ fn channel(c: RawChannel, path: &str, cx: &mut Ctx<'_>) -> Option<Channel> {
         "anthropic" => Some(Dialect::Anthropic),
         "openai" => Some(Dialect::OpenAiChat),
         other => {
-            cx.err(
-                format!("{path}.protocol"),
-                format!("unknown protocol '{other}': use anthropic or openai"),
-            );
+            cx.err(format!("{path}.protocol"), format!("unknown protocol '{other}': use anthropic or openai"));
             None
         }
     };
@@ -267,20 +281,14 @@ fn channel(c: RawChannel, path: &str, cx: &mut Ctx<'_>) -> Option<Channel> {
             continue;
         }
         let secret = Secret::new(k);
-        keys.push(ChannelKey {
-            id: secret.masked(),
-            secret,
-        });
+        keys.push(ChannelKey { id: secret.masked(), fingerprint: secret.fingerprint(), secret });
     }
     if keys.is_empty() && unset.is_empty() && cx.errors.len() == errors_before {
         cx.err(format!("{path}.keys"), "list at least one upstream API key");
     }
 
     if c.models.is_empty() {
-        cx.err(
-            format!("{path}.models"),
-            "list the model patterns this channel serves, or [\"*\"] for all",
-        );
+        cx.err(format!("{path}.models"), "list the model patterns this channel serves, or [\"*\"] for all");
     }
     let models = c.models.iter().map(ModelPattern::new).collect();
     let mut model_map = Vec::new();
@@ -289,35 +297,49 @@ fn channel(c: RawChannel, path: &str, cx: &mut Ctx<'_>) -> Option<Channel> {
             (Some(f), Some(t)) if !f.is_empty() && !t.is_empty() => {
                 model_map.push((ModelPattern::new(f), t.to_string()));
             }
-            _ => cx.err(
-                format!("{path}.model_map"),
-                "entries must map a non-empty model name or pattern to a model name",
-            ),
+            _ => cx
+                .err(format!("{path}.model_map"), "entries must map a non-empty model name or pattern to a model name"),
         }
     }
 
     let weight = c.weight.unwrap_or(1);
-    if weight == 0 || weight > 1_000_000 {
-        cx.err(format!("{path}.weight"), "must be between 1 and 1000000");
+    if weight == 0 || weight > 1000 {
+        cx.err(format!("{path}.weight"), "must be between 1 and 1000");
     }
+    let key_strategy = match c.key_strategy.as_deref() {
+        None | Some("round_robin") => KeyStrategy::RoundRobin,
+        Some("random") => KeyStrategy::Random,
+        Some("failover") => KeyStrategy::Failover,
+        Some(other) => {
+            cx.err(
+                format!("{path}.key_strategy"),
+                format!("unknown strategy '{other}': use round_robin, random or failover"),
+            );
+            KeyStrategy::RoundRobin
+        }
+    };
+    let health_check = match &c.health_check {
+        None => None,
+        Some(hc) => {
+            if !hc.path.starts_with('/') {
+                cx.err(format!("{path}.health_check.path"), "must start with /");
+            }
+            let interval = hc.interval_secs.unwrap_or(30);
+            if interval == 0 {
+                cx.err(format!("{path}.health_check.interval_secs"), "must be at least 1");
+            }
+            Some(HealthCheck { path: hc.path.clone(), interval: Duration::from_secs(interval.max(1)) })
+        }
+    };
     let mut headers = Vec::new();
     for (name, value) in &c.headers {
         let (Some(n), Some(v)) = (name.as_str(), value.as_str()) else {
-            cx.err(
-                format!("{path}.headers"),
-                "header names and values must be strings",
-            );
+            cx.err(format!("{path}.headers"), "header names and values must be strings");
             continue;
         };
-        match (
-            http::HeaderName::from_bytes(n.as_bytes()),
-            http::HeaderValue::from_str(v),
-        ) {
+        match (http::HeaderName::from_bytes(n.as_bytes()), http::HeaderValue::from_str(v)) {
             (Ok(hn), Ok(hv)) => headers.push((hn, hv)),
-            _ => cx.err(
-                format!("{path}.headers.{n}"),
-                "not a valid HTTP header name or value",
-            ),
+            _ => cx.err(format!("{path}.headers.{n}"), "not a valid HTTP header name or value"),
         }
     }
     let default_max_tokens = c.default_max_tokens.unwrap_or(DEFAULT_MAX_TOKENS);
@@ -336,12 +358,7 @@ fn channel(c: RawChannel, path: &str, cx: &mut Ctx<'_>) -> Option<Channel> {
     };
     let timeouts = Timeouts {
         connect: ms(c.timeouts.connect_ms, DEFAULT_CONNECT_MS, "connect_ms", cx),
-        first_byte: ms(
-            c.timeouts.first_byte_ms,
-            DEFAULT_FIRST_BYTE_MS,
-            "first_byte_ms",
-            cx,
-        ),
+        first_byte: ms(c.timeouts.first_byte_ms, DEFAULT_FIRST_BYTE_MS, "first_byte_ms", cx),
         idle: ms(c.timeouts.idle_ms, DEFAULT_IDLE_MS, "idle_ms", cx),
     };
 
@@ -349,29 +366,23 @@ fn channel(c: RawChannel, path: &str, cx: &mut Ctx<'_>) -> Option<Channel> {
         return None;
     }
     if c.enabled == Some(false) {
-        cx.warnings
-            .push(format!("{path} ({}): disabled in the config", c.name));
+        cx.warnings.push(format!("{path} ({}): disabled in the config", c.name));
         return None;
     }
     if keys.is_empty() {
-        cx.warnings.push(format!(
-            "{path} ({}): skipped, {} is not set",
-            c.name,
-            unset.join(", ")
-        ));
+        cx.warnings.push(format!("{path} ({}): skipped, {} is not set", c.name, unset.join(", ")));
         return None;
     }
     if !unset.is_empty() {
-        cx.warnings.push(format!(
-            "{path} ({}): some keys skipped, {} not set",
-            c.name,
-            unset.join(", ")
-        ));
+        cx.warnings.push(format!("{path} ({}): some keys skipped, {} not set", c.name, unset.join(", ")));
     }
+    let upstream = upstream?;
+    let protocol = protocol?;
+    let family = c.family.clone().unwrap_or_else(|| format!("{}:{}", protocol.as_str(), upstream.host));
     Some(Channel {
         name: c.name,
-        protocol: protocol?,
-        upstream: upstream?,
+        protocol,
+        upstream,
         keys,
         models,
         model_map,
@@ -382,6 +393,9 @@ fn channel(c: RawChannel, path: &str, cx: &mut Ctx<'_>) -> Option<Channel> {
         max_tokens_cap: c.max_tokens_cap,
         reasoning: c.reasoning.unwrap_or(false),
         timeouts,
+        key_strategy,
+        health_check,
+        family,
     })
 }
 
@@ -395,19 +409,13 @@ pub fn parse_base_url(url: &str) -> Result<Upstream, String> {
         Some("http") => false,
         _ => return Err(format!("'{url}' must start with http:// or https://")),
     };
-    let host = uri
-        .host()
-        .filter(|h| !h.is_empty())
-        .ok_or_else(|| format!("'{url}' has no host"))?;
+    let host = uri.host().filter(|h| !h.is_empty()).ok_or_else(|| format!("'{url}' has no host"))?;
     if uri.query().is_some() {
         return Err(format!("'{url}' must not have a query string"));
     }
     let default_port = if tls { 443 } else { 80 };
     let port = uri.port_u16().unwrap_or(default_port);
-    let host = host
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_string();
+    let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
     let authority = match (uri.port_u16(), host.contains(':')) {
         (Some(p), true) => format!("[{host}]:{p}"),
         (Some(p), false) => format!("{host}:{p}"),
@@ -418,13 +426,7 @@ pub fn parse_base_url(url: &str) -> Result<Upstream, String> {
     if !ends_with_version(&prefix) {
         prefix.push_str("/v1");
     }
-    Ok(Upstream {
-        tls,
-        host,
-        port,
-        authority,
-        path_prefix: prefix,
-    })
+    Ok(Upstream { tls, host, port, authority, path_prefix: prefix })
 }
 
 fn ends_with_version(path: &str) -> bool {

@@ -148,11 +148,7 @@ pub enum ContentBlock {
 
 impl ContentBlock {
     pub fn text(text: impl Into<String>) -> Self {
-        ContentBlock::Text {
-            text: text.into(),
-            cache_control: None,
-            citations: None,
-        }
+        ContentBlock::Text { text: text.into(), cache_control: None, citations: None }
     }
 }
 
@@ -214,16 +210,9 @@ pub enum ToolChoice {
 impl ToolChoice {
     pub fn disables_parallel(&self) -> bool {
         match self {
-            ToolChoice::Auto {
-                disable_parallel_tool_use,
-            }
-            | ToolChoice::Any {
-                disable_parallel_tool_use,
-            }
-            | ToolChoice::Tool {
-                disable_parallel_tool_use,
-                ..
-            } => disable_parallel_tool_use.unwrap_or(false),
+            ToolChoice::Auto { disable_parallel_tool_use }
+            | ToolChoice::Any { disable_parallel_tool_use }
+            | ToolChoice::Tool { disable_parallel_tool_use, .. } => disable_parallel_tool_use.unwrap_or(false),
             ToolChoice::None => false,
         }
     }

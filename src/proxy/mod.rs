@@ -58,13 +58,7 @@ impl ProxyHttp for Gateway {
         };
         let dialect = match route {
             Route::Health => {
-                relay::respond_json(
-                    session,
-                    200,
-                    Bytes::from_static(b"{\"status\":\"ok\"}"),
-                    &[],
-                )
-                .await?;
+                relay::respond_json(session, 200, Bytes::from_static(b"{\"status\":\"ok\"}"), &[]).await?;
                 return Ok(true);
             }
             Route::Root => {
@@ -73,21 +67,12 @@ impl ProxyHttp for Gateway {
             }
             Route::NotFound(d) => {
                 let path = session.req_header().uri.path().to_string();
-                self.reject(
-                    session,
-                    ctx,
-                    d,
-                    ApiError::new(ErrorKind::NotFound, format!("no endpoint at {path}")),
-                )
-                .await?;
+                self.reject(session, ctx, d, ApiError::new(ErrorKind::NotFound, format!("no endpoint at {path}")))
+                    .await?;
                 return Ok(true);
             }
             Route::MethodNotAllowed(d) => {
-                let err = ApiError {
-                    kind: ErrorKind::InvalidRequest,
-                    message: "use POST".into(),
-                    status: Some(405),
-                };
+                let err = ApiError { kind: ErrorKind::InvalidRequest, message: "use POST".into(), status: Some(405) };
                 self.reject(session, ctx, d, err).await?;
                 return Ok(true);
             }
@@ -98,12 +83,9 @@ impl ProxyHttp for Gateway {
 
         let authenticated = {
             let h = &session.req_header().headers;
-            auth::presented_key(
-                h.get("x-api-key").map(|v| v.as_bytes()),
-                h.get("authorization").map(|v| v.as_bytes()),
-            )
-            .and_then(|presented| auth::authenticate(&config.access_keys, presented))
-            .map(|k| k.name.clone())
+            auth::presented_key(h.get("x-api-key").map(|v| v.as_bytes()), h.get("authorization").map(|v| v.as_bytes()))
+                .and_then(|presented| auth::authenticate(&config.access_keys, presented))
+                .map(|k| k.name.clone())
         };
         let Some(key_name) = authenticated else {
             let err = ApiError::new(ErrorKind::Authentication, "invalid or missing API key");
@@ -128,32 +110,20 @@ impl ProxyHttp for Gateway {
         };
         ctx.model = Some(prepared.model().to_string());
         ctx.stream = prepared.stream();
-        let outcome = self
-            .relay
-            .serve(session, &config, prepared, ctx.started)
-            .await?;
+        let outcome = self.relay.serve(session, &config, prepared, ctx.started).await?;
         ctx.outcome = Some(outcome);
         Ok(true)
     }
 
-    async fn upstream_peer(
-        &self,
-        _session: &mut Session,
-        _ctx: &mut RequestCtx,
-    ) -> Result<Box<HttpPeer>> {
+    async fn upstream_peer(&self, _session: &mut Session, _ctx: &mut RequestCtx) -> Result<Box<HttpPeer>> {
         // Every request is answered in request_filter.
-        Err(Error::explain(
-            ErrorType::InternalError,
-            "no upstream peer: requests are relayed in request_filter",
-        ))
+        Err(Error::explain(ErrorType::InternalError, "no upstream peer: requests are relayed in request_filter"))
     }
 
     async fn logging(&self, session: &mut Session, e: Option<&Error>, ctx: &mut RequestCtx) {
         let Some(dialect) = ctx.dialect else { return };
         let o = ctx.outcome.take().unwrap_or_default();
-        let status = session
-            .response_written()
-            .map_or(o.status, |r| r.status.as_u16());
+        let status = session.response_written().map_or(o.status, |r| r.status.as_u16());
         log::info!(
             target: "access",
             "{}",
@@ -180,20 +150,11 @@ impl ProxyHttp for Gateway {
 }
 
 impl Gateway {
-    async fn reject(
-        &self,
-        session: &mut Session,
-        ctx: &mut RequestCtx,
-        dialect: Dialect,
-        err: ApiError,
-    ) -> Result<()> {
+    async fn reject(&self, session: &mut Session, ctx: &mut RequestCtx, dialect: Dialect, err: ApiError) -> Result<()> {
         let status = relay::respond_error(session, dialect, &err).await?;
         ctx.dialect = Some(dialect);
-        ctx.outcome = Some(Outcome {
-            status,
-            error: Some(err.kind.anthropic_type().to_string()),
-            ..Default::default()
-        });
+        ctx.outcome =
+            Some(Outcome { status, error: Some(err.kind.anthropic_type().to_string()), ..Default::default() });
         Ok(())
     }
 }
@@ -203,16 +164,9 @@ impl Gateway {
 const DISCARD_LIMIT: usize = 64 * 1024 * 1024;
 
 /// Reads the whole request body, refusing more than `limit` bytes (413).
-async fn read_body(
-    session: &mut Session,
-    limit: usize,
-) -> Result<std::result::Result<Bytes, ApiError>> {
-    let too_large = || {
-        ApiError::new(
-            ErrorKind::RequestTooLarge,
-            format!("request body exceeds the {limit}-byte limit"),
-        )
-    };
+async fn read_body(session: &mut Session, limit: usize) -> Result<std::result::Result<Bytes, ApiError>> {
+    let too_large =
+        || ApiError::new(ErrorKind::RequestTooLarge, format!("request body exceeds the {limit}-byte limit"));
     let declared = session
         .req_header()
         .headers

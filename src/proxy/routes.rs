@@ -17,11 +17,7 @@ pub enum Route {
 
 pub fn classify(method: &str, path: &str) -> Route {
     let path = path.split('?').next().unwrap_or(path);
-    let path = if path.len() > 1 {
-        path.trim_end_matches('/')
-    } else {
-        path
-    };
+    let path = if path.len() > 1 { path.trim_end_matches('/') } else { path };
     let api = match path {
         "/v1/messages" => Some(Dialect::Anthropic),
         "/v1/chat/completions" | "/chat/completions" => Some(Dialect::OpenAiChat),
@@ -43,27 +39,12 @@ mod tests {
 
     #[test]
     fn routes() {
-        assert_eq!(
-            classify("POST", "/v1/messages?beta=true"),
-            Route::Api(Dialect::Anthropic)
-        );
-        assert_eq!(
-            classify("POST", "/v1/chat/completions"),
-            Route::Api(Dialect::OpenAiChat)
-        );
-        assert_eq!(
-            classify("GET", "/v1/messages"),
-            Route::MethodNotAllowed(Dialect::Anthropic)
-        );
+        assert_eq!(classify("POST", "/v1/messages?beta=true"), Route::Api(Dialect::Anthropic));
+        assert_eq!(classify("POST", "/v1/chat/completions"), Route::Api(Dialect::OpenAiChat));
+        assert_eq!(classify("GET", "/v1/messages"), Route::MethodNotAllowed(Dialect::Anthropic));
         assert_eq!(classify("HEAD", "/"), Route::Root);
         assert_eq!(classify("GET", "/health"), Route::Health);
-        assert_eq!(
-            classify("POST", "/v1/messages/batches"),
-            Route::NotFound(Dialect::Anthropic)
-        );
-        assert_eq!(
-            classify("GET", "/nope"),
-            Route::NotFound(Dialect::OpenAiChat)
-        );
+        assert_eq!(classify("POST", "/v1/messages/batches"), Route::NotFound(Dialect::Anthropic));
+        assert_eq!(classify("GET", "/nope"), Route::NotFound(Dialect::OpenAiChat));
     }
 }

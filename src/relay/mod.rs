@@ -70,11 +70,7 @@ enum AttemptFailure {
 
 impl Relay {
     pub fn new(connector: Connector) -> Self {
-        Relay {
-            connector,
-            dns: upstream::DnsCache::default(),
-            rotation: AtomicUsize::new(0),
-        }
+        Relay { connector, dns: upstream::DnsCache::default(), rotation: AtomicUsize::new(0) }
     }
 
     /// Serves one API request end to end; the response (success or error) is written.
@@ -89,10 +85,7 @@ impl Relay {
         let mut outcome = Outcome::default();
         let candidates = routing::candidates(&config.channels, req.model());
         if candidates.is_empty() {
-            let err = ApiError::new(
-                ErrorKind::NotFound,
-                format!("no channel serves model '{}'", req.model()),
-            );
+            let err = ApiError::new(ErrorKind::NotFound, format!("no channel serves model '{}'", req.model()));
             return self.fail(session, client, err, outcome).await;
         }
         let rotation = self.rotation.fetch_add(1, Ordering::Relaxed);
@@ -122,16 +115,12 @@ impl Relay {
                     last_error = Some(e);
                     continue;
                 }
-                Err(AttemptFailure::Final(e)) => {
-                    return self.fail(session, client, e, outcome).await
-                }
+                Err(AttemptFailure::Final(e)) => return self.fail(session, client, e, outcome).await,
             };
             let result = if req.stream() {
-                self.pump_stream(session, call, channel, &req, started, &mut outcome)
-                    .await
+                self.pump_stream(session, call, channel, &req, started, &mut outcome).await
             } else {
-                self.finish_json(session, call, channel, client, started, &mut outcome)
-                    .await
+                self.finish_json(session, call, channel, client, started, &mut outcome).await
             };
             match result {
                 Ok(()) => return Ok(outcome),
@@ -139,13 +128,10 @@ impl Relay {
                     log::warn!("channel {} key {}: {}", channel.name, key.id, e);
                     last_error = Some(e);
                 }
-                Err(AttemptFailure::Final(e)) => {
-                    return self.fail(session, client, e, outcome).await
-                }
+                Err(AttemptFailure::Final(e)) => return self.fail(session, client, e, outcome).await,
             }
         }
-        let err = last_error
-            .unwrap_or_else(|| ApiError::new(ErrorKind::Api, "no upstream attempt was possible"));
+        let err = last_error.unwrap_or_else(|| ApiError::new(ErrorKind::Api, "no upstream attempt was possible"));
         self.fail(session, client, err, outcome).await
     }
 
@@ -171,17 +157,10 @@ impl Relay {
         body: Bytes,
         session: &Session,
     ) -> Result<Call, AttemptFailure> {
-        let retry =
-            |kind: ErrorKind, what: String| AttemptFailure::Retryable(ApiError::new(kind, what));
-        let addr = self
-            .dns
-            .resolve(&channel.upstream.host, channel.upstream.port)
-            .await
-            .map_err(|e| {
-                retry(
-                    ErrorKind::Api,
-                    format!("channel {}: cannot resolve upstream: {e}", channel.name),
-                )
+        let retry = |kind: ErrorKind, what: String| AttemptFailure::Retryable(ApiError::new(kind, what));
+        let addr =
+            self.dns.resolve(&channel.upstream.host, channel.upstream.port).await.map_err(|e| {
+                retry(ErrorKind::Api, format!("channel {}: cannot resolve upstream: {e}", channel.name))
             })?;
         let peer = upstream::peer(channel, addr);
         let header = upstream::request_header(
@@ -192,11 +171,7 @@ impl Relay {
             body.len(),
             req.stream(),
         )
-        .map_err(|e| {
-            AttemptFailure::Final(ApiError::invalid(format!(
-                "cannot build the upstream request: {e}"
-            )))
-        })?;
+        .map_err(|e| AttemptFailure::Final(ApiError::invalid(format!("cannot build the upstream request: {e}"))))?;
         let exchange = async {
             let (mut up, _reused) = self.connector.get_http_session(&peer).await?;
             up.write_request_header(Box::new(header)).await?;
@@ -209,45 +184,26 @@ impl Relay {
             Err(_) => {
                 return Err(retry(
                     ErrorKind::Timeout,
-                    format!(
-                        "channel {}: no response within {:?}",
-                        channel.name, channel.timeouts.first_byte
-                    ),
+                    format!("channel {}: no response within {:?}", channel.name, channel.timeouts.first_byte),
                 ))
             }
             Ok(Err(e)) => {
                 return Err(retry(
                     ErrorKind::Api,
-                    format!(
-                        "channel {}: upstream connection failed: {}",
-                        channel.name,
-                        e.etype().as_str()
-                    ),
+                    format!("channel {}: upstream connection failed: {}", channel.name, e.etype().as_str()),
                 ))
             }
             Ok(Ok(up)) => up,
         };
         let header = match up.response_header() {
             Some(h) => h.clone(),
-            None => {
-                return Err(retry(
-                    ErrorKind::Api,
-                    format!("channel {}: no response header", channel.name),
-                ))
-            }
+            None => return Err(retry(ErrorKind::Api, format!("channel {}: no response header", channel.name))),
         };
         let status = header.status.as_u16();
         if (200..300).contains(&status) {
-            return Ok(Call {
-                up,
-                peer,
-                status,
-                header,
-            });
+            return Ok(Call { up, peer, status, header });
         }
-        let body = read_body(&mut up, ERROR_BODY_LIMIT, channel.timeouts.idle)
-            .await
-            .unwrap_or_default();
+        let body = read_body(&mut up, ERROR_BODY_LIMIT, channel.timeouts.idle).await.unwrap_or_default();
         let err = ApiError::from_upstream(status, &body, channel.protocol);
         if is_retryable_status(status) {
             Err(AttemptFailure::Retryable(err))
@@ -268,30 +224,17 @@ impl Relay {
         let retry = |what: String| AttemptFailure::Retryable(ApiError::new(ErrorKind::Api, what));
         let body = read_body(&mut call.up, RESPONSE_BODY_LIMIT, channel.timeouts.idle)
             .await
-            .map_err(|e| {
-                retry(format!(
-                    "channel {}: reading the response failed: {e}",
-                    channel.name
-                ))
-            })?;
-        let translated =
-            translate_response(channel.protocol, client, &body).map_err(AttemptFailure::Final)?;
+            .map_err(|e| retry(format!("channel {}: reading the response failed: {e}", channel.name)))?;
+        let translated = translate_response(channel.protocol, client, &body).map_err(AttemptFailure::Final)?;
         outcome.usage = response_usage(channel.protocol, &body);
-        self.connector
-            .release_http_session(call.up, &call.peer, None)
-            .await;
+        self.connector.release_http_session(call.up, &call.peer, None).await;
         let extra = passthrough_headers(&call.header, channel.protocol == client);
         outcome.first_byte = Some(started.elapsed());
         outcome.bytes_out = translated.len();
         outcome.status = call.status;
         respond_json(session, call.status, Bytes::from(translated), &extra)
             .await
-            .map_err(|e| {
-                AttemptFailure::Final(ApiError::new(
-                    ErrorKind::Api,
-                    format!("client write failed: {e}"),
-                ))
-            })?;
+            .map_err(|e| AttemptFailure::Final(ApiError::new(ErrorKind::Api, format!("client write failed: {e}"))))?;
         Ok(())
     }
 }
@@ -337,4 +280,7 @@ fn passthrough_headers(header: &ResponseHeader, same_dialect: bool) -> Vec<(&'st
     out
 }
 
+mod balancer;
 mod pump;
+
+pub use balancer::{Balancer, Pick, Selection};

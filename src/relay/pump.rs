@@ -26,10 +26,7 @@ impl Relay {
         let idle = channel.timeouts.idle;
         let mut tr = StreamTranslator::new(channel.protocol, req.client, req.stream_options());
         let retry = |kind: ErrorKind, what: String| {
-            AttemptFailure::Retryable(ApiError::new(
-                kind,
-                format!("channel {}: {what}", channel.name),
-            ))
+            AttemptFailure::Retryable(ApiError::new(kind, format!("channel {}: {what}", channel.name)))
         };
 
         // Before the commit nothing has reached the client: failures are retryable.
@@ -37,18 +34,8 @@ impl Relay {
         let mut upstream_done = false;
         while !tr.stats().past_start && tr.stats().termination.is_none() {
             match timeout(idle, call.up.read_response_body()).await {
-                Err(_) => {
-                    return Err(retry(
-                        ErrorKind::Timeout,
-                        format!("stream idle for {idle:?}"),
-                    ))
-                }
-                Ok(Err(e)) => {
-                    return Err(retry(
-                        ErrorKind::Api,
-                        format!("stream failed: {}", e.etype().as_str()),
-                    ))
-                }
+                Err(_) => return Err(retry(ErrorKind::Timeout, format!("stream idle for {idle:?}"))),
+                Ok(Err(e)) => return Err(retry(ErrorKind::Api, format!("stream failed: {}", e.etype().as_str()))),
                 Ok(Ok(None)) => {
                     pending.extend_from_slice(&tr.finish());
                     upstream_done = true;
@@ -62,16 +49,8 @@ impl Relay {
             return Err(AttemptFailure::Retryable(err));
         }
 
-        let written = self
-            .commit(
-                session,
-                &call,
-                pending.freeze(),
-                started,
-                outcome,
-                tr.stats().first_token_seen,
-            )
-            .await;
+        let written =
+            self.commit(session, &call, pending.freeze(), started, outcome, tr.stats().first_token_seen).await;
         if written.is_err() {
             outcome.error = Some("client_closed".into());
             return Ok(());
@@ -80,16 +59,10 @@ impl Relay {
         let mut clean_end = upstream_done;
         while !upstream_done {
             let out = match timeout(idle, call.up.read_response_body()).await {
-                Err(_) => tr.abort(ApiError::new(
-                    ErrorKind::Timeout,
-                    format!("upstream stream idle for {idle:?}"),
-                )),
+                Err(_) => tr.abort(ApiError::new(ErrorKind::Timeout, format!("upstream stream idle for {idle:?}"))),
                 Ok(Err(e)) => tr.abort(ApiError::new(
                     ErrorKind::Api,
-                    format!(
-                        "upstream connection failed mid-stream: {}",
-                        e.etype().as_str()
-                    ),
+                    format!("upstream connection failed mid-stream: {}", e.etype().as_str()),
                 )),
                 Ok(Ok(Some(chunk))) => tr.push(&chunk),
                 Ok(Ok(None)) => {
@@ -98,8 +71,7 @@ impl Relay {
                 }
             };
             // Stop at the upstream's end, or when the stream ended in an error.
-            upstream_done =
-                clean_end || matches!(tr.stats().termination, Some(Termination::Error(_)));
+            upstream_done = clean_end || matches!(tr.stats().termination, Some(Termination::Error(_)));
             if outcome.first_token.is_none() && tr.stats().first_token_seen {
                 outcome.first_token = Some(started.elapsed());
             }
@@ -115,15 +87,11 @@ impl Relay {
 
         outcome.usage = Some(tr.stats().usage);
         match &tr.stats().termination {
-            Some(Termination::Error(e)) => {
-                outcome.error = Some(e.kind.anthropic_type().to_string())
-            }
+            Some(Termination::Error(e)) => outcome.error = Some(e.kind.anthropic_type().to_string()),
             _ => outcome.error = None,
         }
         if clean_end && call.up.response_done() {
-            self.connector
-                .release_http_session(call.up, &call.peer, None)
-                .await;
+            self.connector.release_http_session(call.up, &call.peer, None).await;
         }
         Ok(())
     }

@@ -22,11 +22,7 @@ pub async fn json(
     session.write_response_body(Some(body), true).await
 }
 
-pub async fn error(
-    session: &mut Session,
-    dialect: Dialect,
-    err: &ApiError,
-) -> pingora::Result<u16> {
+pub async fn error(session: &mut Session, dialect: Dialect, err: &ApiError) -> pingora::Result<u16> {
     let status = err.status_for(dialect);
     let mut extra = Vec::new();
     if dialect == Dialect::Anthropic && status == 529 {
@@ -42,7 +38,5 @@ pub async fn text(session: &mut Session, status: u16, body: &'static str) -> pin
     resp.insert_header("content-type", "text/plain")?;
     resp.insert_header("content-length", body.len().to_string())?;
     session.write_response_header(Box::new(resp), false).await?;
-    session
-        .write_response_body(Some(Bytes::from_static(body.as_bytes())), true)
-        .await
+    session.write_response_body(Some(Bytes::from_static(body.as_bytes())), true).await
 }

@@ -34,12 +34,7 @@ impl DnsCache {
         let addr = tokio::net::lookup_host((host, port))
             .await?
             .next()
-            .ok_or_else(|| {
-                std::io::Error::new(
-                    std::io::ErrorKind::NotFound,
-                    format!("{host} has no address"),
-                )
-            })?;
+            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, format!("{host} has no address")))?;
         if let Ok(mut map) = self.entries.lock() {
             map.insert(key, (addr, Instant::now()));
         }
@@ -90,21 +85,11 @@ pub fn request_header(
     }
     req.insert_header("content-type", "application/json")?;
     req.insert_header("content-length", body_len.to_string())?;
-    req.insert_header(
-        "accept",
-        if stream {
-            "text/event-stream"
-        } else {
-            "application/json"
-        },
-    )?;
+    req.insert_header("accept", if stream { "text/event-stream" } else { "application/json" })?;
     // Response bodies are rewritten in flight; compressed ones could not be.
     req.insert_header("accept-encoding", "identity")?;
     if req.headers.get("user-agent").is_none() {
-        req.insert_header(
-            "user-agent",
-            concat!("llm-relay/", env!("CARGO_PKG_VERSION")),
-        )?;
+        req.insert_header("user-agent", concat!("llm-relay/", env!("CARGO_PKG_VERSION")))?;
     }
     match channel.protocol {
         Dialect::Anthropic => {

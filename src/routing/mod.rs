@@ -1,8 +1,10 @@
 //! Routing decisions (pure): which channels serve a model, in which order, and which
 //! key of each is tried.
 
+mod affinity;
 mod pattern;
 
+pub use affinity::{AffinityMap, Binding};
 pub use pattern::ModelPattern;
 
 use crate::config::Channel;
@@ -57,12 +59,7 @@ channels:
     #[test]
     fn candidates_by_model_then_priority() {
         let c = config();
-        let names = |m: &str| {
-            candidates(&c.channels, m)
-                .iter()
-                .map(|c| c.name.clone())
-                .collect::<Vec<_>>()
-        };
+        let names = |m: &str| candidates(&c.channels, m).iter().map(|c| c.name.clone()).collect::<Vec<_>>();
         assert_eq!(names("claude-opus"), vec!["main", "backup"]);
         assert_eq!(names("gpt-4o"), vec!["other", "backup"]);
         assert_eq!(names("llama"), vec!["backup"]);
@@ -72,19 +69,9 @@ channels:
     fn keys_rotate_then_channels_follow() {
         let c = config();
         let cands = candidates(&c.channels, "claude-opus");
-        let plan: Vec<(String, usize)> = attempt_order(&cands, 4, 10)
-            .into_iter()
-            .map(|(c, k)| (c.name.clone(), k))
-            .collect();
-        assert_eq!(
-            plan,
-            vec![
-                ("main".into(), 1),
-                ("main".into(), 2),
-                ("main".into(), 0),
-                ("backup".into(), 0)
-            ]
-        );
+        let plan: Vec<(String, usize)> =
+            attempt_order(&cands, 4, 10).into_iter().map(|(c, k)| (c.name.clone(), k)).collect();
+        assert_eq!(plan, vec![("main".into(), 1), ("main".into(), 2), ("main".into(), 0), ("backup".into(), 0)]);
         assert_eq!(attempt_order(&cands, 0, 2).len(), 2);
     }
 }

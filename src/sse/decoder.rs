@@ -123,10 +123,7 @@ impl SseDecoder {
 
     fn dispatch(&mut self, out: &mut Vec<SseFrame>) {
         if self.has_data {
-            out.push(SseFrame {
-                event: self.event.take(),
-                data: std::mem::take(&mut self.data),
-            });
+            out.push(SseFrame { event: self.event.take(), data: std::mem::take(&mut self.data) });
         }
         self.event = None;
         self.data.clear();
@@ -162,33 +159,19 @@ mod tests {
     }
 
     fn frame(event: Option<&str>, data: &str) -> SseFrame {
-        SseFrame {
-            event: event.map(str::to_string),
-            data: data.to_string(),
-        }
+        SseFrame { event: event.map(str::to_string), data: data.to_string() }
     }
 
     #[test]
     fn events_with_names_and_data() {
-        let got = decode_split_everywhere(
-            b"event: message_start\ndata: {\"a\":1}\n\nevent: ping\ndata: {}\n\n",
-        );
-        assert_eq!(
-            got,
-            vec![
-                frame(Some("message_start"), "{\"a\":1}"),
-                frame(Some("ping"), "{}")
-            ]
-        );
+        let got = decode_split_everywhere(b"event: message_start\ndata: {\"a\":1}\n\nevent: ping\ndata: {}\n\n");
+        assert_eq!(got, vec![frame(Some("message_start"), "{\"a\":1}"), frame(Some("ping"), "{}")]);
     }
 
     #[test]
     fn crlf_and_cr_line_endings() {
         let got = decode_split_everywhere(b"data: one\r\n\r\ndata: two\r\rdata: three\n\n");
-        assert_eq!(
-            got,
-            vec![frame(None, "one"), frame(None, "two"), frame(None, "three")]
-        );
+        assert_eq!(got, vec![frame(None, "one"), frame(None, "two"), frame(None, "three")]);
     }
 
     #[test]

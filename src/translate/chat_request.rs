@@ -2,13 +2,12 @@
 
 use super::{ApiError, TargetOptions};
 use crate::protocol::anthropic::{
-    Content, ContentBlock, ImageSource, Message, MessagesRequest, Metadata, OutputConfig, Role,
-    Thinking, Tool, ToolChoice,
+    Content, ContentBlock, ImageSource, Message, MessagesRequest, Metadata, OutputConfig, Role, Thinking, Tool,
+    ToolChoice,
 };
 use crate::protocol::openai_chat::{
-    ChatContent, ChatMessage, ChatPart, ChatRequest, ChatTool, ChatToolChoice, FilePart,
-    FunctionCall, FunctionDef, ImageUrl, NamedFunction, NamedToolChoice, Stop, StreamOptions,
-    ToolCall,
+    ChatContent, ChatMessage, ChatPart, ChatRequest, ChatTool, ChatToolChoice, FilePart, FunctionCall, FunctionDef,
+    ImageUrl, NamedFunction, NamedToolChoice, Stop, StreamOptions, ToolCall,
 };
 use serde_json::Value;
 
@@ -21,11 +20,7 @@ const CHAT_MAX_STOP: usize = 4;
 
 /// Builds the Chat request for an OpenAI-compatible upstream.
 pub fn canonical_to_chat(req: MessagesRequest, target: &TargetOptions) -> ChatRequest {
-    let reasoning_effort = if target.reasoning {
-        reasoning_effort_of(&req)
-    } else {
-        None
-    };
+    let reasoning_effort = if target.reasoning { reasoning_effort_of(&req) } else { None };
     let mut messages = Vec::with_capacity(req.messages.len() + 1);
     if let Some(system) = &req.system {
         let text = system.joined_text("\n\n");
@@ -93,17 +88,12 @@ pub fn canonical_to_chat(req: MessagesRequest, target: &TargetOptions) -> ChatRe
         n: None,
         stream: stream.then_some(true),
         // Without it the final Anthropic message_delta could not carry real counts.
-        stream_options: stream.then_some(StreamOptions {
-            include_usage: Some(true),
-        }),
+        stream_options: stream.then_some(StreamOptions { include_usage: Some(true) }),
         tools: has_tools.then_some(tools),
         tool_choice,
         parallel_tool_calls,
         reasoning_effort,
-        response_format: req
-            .output_config
-            .and_then(|c| c.format)
-            .and_then(response_format_from_output_format),
+        response_format: req.output_config.and_then(|c| c.format).and_then(response_format_from_output_format),
         user: None,
         seed: None,
         presence_penalty: None,
@@ -112,11 +102,7 @@ pub fn canonical_to_chat(req: MessagesRequest, target: &TargetOptions) -> ChatRe
 }
 
 fn text_message(role: &str, text: String) -> ChatMessage {
-    ChatMessage {
-        role: role.to_string(),
-        content: Some(ChatContent::Text(text)),
-        ..Default::default()
-    }
+    ChatMessage { role: role.to_string(), content: Some(ChatContent::Text(text)), ..Default::default() }
 }
 
 /// A user turn: its tool results become `tool` messages first (Chat requires them right
@@ -133,12 +119,7 @@ fn push_user_turn(content: Content, out: &mut Vec<ChatMessage>) {
     let mut tool_images = Vec::new();
     for block in blocks {
         match block {
-            ContentBlock::ToolResult {
-                tool_use_id,
-                content,
-                is_error,
-                ..
-            } => {
+            ContentBlock::ToolResult { tool_use_id, content, is_error, .. } => {
                 let mut text = String::new();
                 if let Some(content) = content {
                     for b in content.blocks().iter() {
@@ -177,9 +158,7 @@ fn push_user_turn(content: Content, out: &mut Vec<ChatMessage>) {
     }
     // Chat tool messages hold text only: images a tool returned follow in a user message.
     if !tool_images.is_empty() {
-        let mut with_note = vec![ChatPart::Text {
-            text: "Images returned by the tool call above:".into(),
-        }];
+        let mut with_note = vec![ChatPart::Text { text: "Images returned by the tool call above:".into() }];
         with_note.extend(tool_images);
         with_note.extend(parts);
         parts = with_note;
@@ -191,11 +170,7 @@ fn push_user_turn(content: Content, out: &mut Vec<ChatMessage>) {
         [ChatPart::Text { text }] => ChatContent::Text(text.clone()),
         _ => ChatContent::Parts(parts),
     };
-    out.push(ChatMessage {
-        role: "user".to_string(),
-        content: Some(content),
-        ..Default::default()
-    });
+    out.push(ChatMessage { role: "user".to_string(), content: Some(content), ..Default::default() });
 }
 
 fn user_part(block: ContentBlock) -> Option<ChatPart> {
@@ -213,19 +188,14 @@ fn image_part(source: &ImageSource) -> Option<ChatPart> {
         ImageSource::Url { url } => url.clone(),
         ImageSource::Other => return None,
     };
-    Some(ChatPart::ImageUrl {
-        image_url: ImageUrl { url, detail: None },
-    })
+    Some(ChatPart::ImageUrl { image_url: ImageUrl { url, detail: None } })
 }
 
 fn document_part(source: &Value, title: Option<String>) -> Option<ChatPart> {
     let kind = source.get("type").and_then(Value::as_str)?;
     match kind {
         "base64" => {
-            let media_type = source
-                .get("media_type")
-                .and_then(Value::as_str)
-                .unwrap_or("application/pdf");
+            let media_type = source.get("media_type").and_then(Value::as_str).unwrap_or("application/pdf");
             let data = source.get("data").and_then(Value::as_str)?;
             Some(ChatPart::File {
                 file: FilePart {
@@ -235,12 +205,7 @@ fn document_part(source: &Value, title: Option<String>) -> Option<ChatPart> {
                 },
             })
         }
-        "text" => source
-            .get("data")
-            .and_then(Value::as_str)
-            .map(|t| ChatPart::Text {
-                text: t.to_string(),
-            }),
+        "text" => source.get("data").and_then(Value::as_str).map(|t| ChatPart::Text { text: t.to_string() }),
         _ => None,
     }
 }
@@ -254,15 +219,10 @@ fn assistant_turn(content: Content) -> ChatMessage {
             for block in blocks {
                 match block {
                     ContentBlock::Text { text: t, .. } => text.push_str(&t),
-                    ContentBlock::ToolUse {
-                        id, name, input, ..
-                    } => calls.push(ToolCall {
+                    ContentBlock::ToolUse { id, name, input, .. } => calls.push(ToolCall {
                         id,
                         kind: "function".to_string(),
-                        function: FunctionCall {
-                            name,
-                            arguments: tool_arguments(&input),
-                        },
+                        function: FunctionCall { name, arguments: tool_arguments(&input) },
                     }),
                     // Thinking signatures mean nothing to another provider.
                     _ => {}
@@ -336,9 +296,7 @@ pub struct ChatClientOptions {
 }
 
 /// Converts a Chat Completions request into the canonical request.
-pub fn chat_to_canonical(
-    req: ChatRequest,
-) -> Result<(MessagesRequest, ChatClientOptions), ApiError> {
+pub fn chat_to_canonical(req: ChatRequest) -> Result<(MessagesRequest, ChatClientOptions), ApiError> {
     if req.n.is_some_and(|n| n > 1) {
         return Err(ApiError::invalid("n > 1 is not supported by this gateway"));
     }
@@ -379,9 +337,9 @@ pub fn chat_to_canonical(
                 push_blocks(&mut messages, Role::Assistant, blocks);
             }
             "tool" => {
-                let id = msg.tool_call_id.ok_or_else(|| {
-                    ApiError::invalid(format!("messages[{i}]: a tool message needs tool_call_id"))
-                })?;
+                let id = msg
+                    .tool_call_id
+                    .ok_or_else(|| ApiError::invalid(format!("messages[{i}]: a tool message needs tool_call_id")))?;
                 let block = ContentBlock::ToolResult {
                     tool_use_id: super::sanitize_tool_id(id),
                     content: Some(Content::Text(chat_text(msg.content.as_ref()))),
@@ -391,9 +349,7 @@ pub fn chat_to_canonical(
                 push_blocks(&mut messages, Role::User, vec![block]);
             }
             other => {
-                return Err(ApiError::invalid(format!(
-                    "messages[{i}]: unsupported role '{other}'"
-                )));
+                return Err(ApiError::invalid(format!("messages[{i}]: unsupported role '{other}'")));
             }
         }
     }
@@ -408,9 +364,9 @@ pub fn chat_to_canonical(
                     kind: None,
                     name: f.name,
                     description: f.description,
-                    input_schema: Some(f.parameters.unwrap_or_else(
-                        || serde_json::json!({"type": "object", "properties": {}}),
-                    )),
+                    input_schema: Some(
+                        f.parameters.unwrap_or_else(|| serde_json::json!({"type": "object", "properties": {}})),
+                    ),
                     cache_control: None,
                 })
                 .collect::<Vec<_>>()
@@ -420,20 +376,13 @@ pub fn chat_to_canonical(
     let mut tool_choice = match req.tool_choice {
         Some(ChatToolChoice::Mode(mode)) => match mode.as_str() {
             "none" => Some(ToolChoice::None),
-            "required" => Some(ToolChoice::Any {
-                disable_parallel_tool_use: disable_parallel,
-            }),
-            _ => Some(ToolChoice::Auto {
-                disable_parallel_tool_use: disable_parallel,
-            }),
+            "required" => Some(ToolChoice::Any { disable_parallel_tool_use: disable_parallel }),
+            _ => Some(ToolChoice::Auto { disable_parallel_tool_use: disable_parallel }),
         },
-        Some(ChatToolChoice::Named(named)) => Some(ToolChoice::Tool {
-            name: named.function.name,
-            disable_parallel_tool_use: disable_parallel,
-        }),
-        None => disable_parallel.map(|d| ToolChoice::Auto {
-            disable_parallel_tool_use: Some(d),
-        }),
+        Some(ChatToolChoice::Named(named)) => {
+            Some(ToolChoice::Tool { name: named.function.name, disable_parallel_tool_use: disable_parallel })
+        }
+        None => disable_parallel.map(|d| ToolChoice::Auto { disable_parallel_tool_use: Some(d) }),
     };
     if tools.is_none() {
         tool_choice = None;
@@ -447,38 +396,20 @@ pub fn chat_to_canonical(
             "medium" => 4096,
             _ => 16384,
         };
-        Some(Thinking {
-            kind: "enabled".into(),
-            budget_tokens: Some(budget),
-        })
+        Some(Thinking { kind: "enabled".into(), budget_tokens: Some(budget) })
     });
     // Forced tool use and extended thinking exclude each other on Anthropic: keep the
     // tool choice, which the client stated more specifically.
-    if matches!(
-        tool_choice,
-        Some(ToolChoice::Any { .. } | ToolChoice::Tool { .. })
-    ) {
+    if matches!(tool_choice, Some(ToolChoice::Any { .. } | ToolChoice::Tool { .. })) {
         thinking = None;
     }
     // Anthropic's temperature range is 0–1; recent models reject temperature with top_p.
     let temperature = req.temperature.map(|t| t.clamp(0.0, 1.0));
-    let top_p = if temperature.is_some() || thinking.is_some() {
-        None
-    } else {
-        req.top_p
-    };
-    let temperature = if thinking.is_some() {
-        None
-    } else {
-        temperature
-    };
+    let top_p = if temperature.is_some() || thinking.is_some() { None } else { req.top_p };
+    let temperature = if thinking.is_some() { None } else { temperature };
 
     let stream = req.stream.unwrap_or(false);
-    let include_usage = stream
-        && req
-            .stream_options
-            .and_then(|o| o.include_usage)
-            .unwrap_or(false);
+    let include_usage = stream && req.stream_options.and_then(|o| o.include_usage).unwrap_or(false);
     let canonical = MessagesRequest {
         model: req.model,
         messages,
@@ -499,10 +430,7 @@ pub fn chat_to_canonical(
         output_config: req
             .response_format
             .and_then(output_format_from_response_format)
-            .map(|format| OutputConfig {
-                effort: None,
-                format: Some(format),
-            }),
+            .map(|format| OutputConfig { effort: None, format: Some(format) }),
     };
     Ok((canonical, ChatClientOptions { include_usage }))
 }
@@ -510,10 +438,7 @@ pub fn chat_to_canonical(
 /// Finishes a canonical request for an Anthropic upstream: model, max_tokens default
 /// and cap. The Messages API requires `max_tokens`, and thinking needs room above its
 /// budget.
-pub fn canonical_for_anthropic(
-    mut req: MessagesRequest,
-    target: &TargetOptions,
-) -> MessagesRequest {
+pub fn canonical_for_anthropic(mut req: MessagesRequest, target: &TargetOptions) -> MessagesRequest {
     req.model = target.model.clone();
     let mut max_tokens = target.cap(req.max_tokens.unwrap_or(target.default_max_tokens));
     if let Some(t) = req.thinking.as_mut() {
@@ -537,8 +462,7 @@ pub fn canonical_for_anthropic(
 fn push_blocks(messages: &mut Vec<Message>, role: Role, blocks: Vec<ContentBlock>) {
     if let Some(last) = messages.last_mut() {
         if last.role == role {
-            let mut merged = match std::mem::replace(&mut last.content, Content::Blocks(Vec::new()))
-            {
+            let mut merged = match std::mem::replace(&mut last.content, Content::Blocks(Vec::new())) {
                 Content::Text(t) if t.is_empty() => Vec::new(),
                 Content::Text(t) => vec![ContentBlock::text(t)],
                 Content::Blocks(b) => b,
@@ -550,11 +474,7 @@ fn push_blocks(messages: &mut Vec<Message>, role: Role, blocks: Vec<ContentBlock
         }
     }
     let content = match blocks.as_slice() {
-        [ContentBlock::Text {
-            text,
-            cache_control: None,
-            citations: None,
-        }] => Content::Text(text.clone()),
+        [ContentBlock::Text { text, cache_control: None, citations: None }] => Content::Text(text.clone()),
         _ => Content::Blocks(blocks),
     };
     messages.push(Message { role, content });
@@ -591,20 +511,15 @@ fn user_blocks(content: Option<ChatContent>, index: usize) -> Result<Vec<Content
             ChatPart::Text { text } => blocks.push(ContentBlock::text(text)),
             ChatPart::Refusal { refusal } => blocks.push(ContentBlock::text(refusal)),
             ChatPart::ImageUrl { image_url } => {
-                let source = image_source(&image_url.url)
-                    .map_err(|m| ApiError::invalid(format!("{}: {m}", at())))?;
-                blocks.push(ContentBlock::Image {
-                    source,
-                    cache_control: None,
-                });
+                let source = image_source(&image_url.url).map_err(|m| ApiError::invalid(format!("{}: {m}", at())))?;
+                blocks.push(ContentBlock::Image { source, cache_control: None });
             }
             ChatPart::File { file } => {
-                let data_url = file.file_data.ok_or_else(|| {
-                    ApiError::invalid(format!("{}: only inline file_data is supported", at()))
-                })?;
-                let (media_type, data) = split_data_url(&data_url).ok_or_else(|| {
-                    ApiError::invalid(format!("{}: file_data must be a base64 data URL", at()))
-                })?;
+                let data_url = file
+                    .file_data
+                    .ok_or_else(|| ApiError::invalid(format!("{}: only inline file_data is supported", at())))?;
+                let (media_type, data) = split_data_url(&data_url)
+                    .ok_or_else(|| ApiError::invalid(format!("{}: file_data must be a base64 data URL", at())))?;
                 blocks.push(ContentBlock::Document {
                     source: serde_json::json!({"type": "base64", "media_type": media_type, "data": data}),
                     title: file.filename,
@@ -613,16 +528,10 @@ fn user_blocks(content: Option<ChatContent>, index: usize) -> Result<Vec<Content
                 });
             }
             ChatPart::InputAudio { .. } => {
-                return Err(ApiError::invalid(format!(
-                    "{}: audio input is not supported by this channel",
-                    at()
-                )));
+                return Err(ApiError::invalid(format!("{}: audio input is not supported by this channel", at())));
             }
             ChatPart::Other => {
-                return Err(ApiError::invalid(format!(
-                    "{}: unsupported content part type",
-                    at()
-                )));
+                return Err(ApiError::invalid(format!("{}: unsupported content part type", at())));
             }
         }
     }
@@ -631,21 +540,13 @@ fn user_blocks(content: Option<ChatContent>, index: usize) -> Result<Vec<Content
 
 fn image_source(url: &str) -> Result<ImageSource, String> {
     if url.starts_with("data:") {
-        let (media_type, data) =
-            split_data_url(url).ok_or("image_url is not a valid base64 data URL")?;
+        let (media_type, data) = split_data_url(url).ok_or("image_url is not a valid base64 data URL")?;
         if !ANTHROPIC_IMAGE_TYPES.contains(&media_type) {
-            return Err(format!(
-                "image type '{media_type}' is not supported (jpeg, png, gif, webp)"
-            ));
+            return Err(format!("image type '{media_type}' is not supported (jpeg, png, gif, webp)"));
         }
-        return Ok(ImageSource::Base64 {
-            media_type: media_type.to_string(),
-            data: data.to_string(),
-        });
+        return Ok(ImageSource::Base64 { media_type: media_type.to_string(), data: data.to_string() });
     }
-    Ok(ImageSource::Url {
-        url: url.to_string(),
-    })
+    Ok(ImageSource::Url { url: url.to_string() })
 }
 
 /// `data:<media type>;base64,<data>` → (media type, data).

@@ -1,10 +1,10 @@
 //! Non-streaming responses between the canonical (Anthropic) model and OpenAI Chat.
 
 use super::{
-    anthropic_usage_from_chat, chat_usage_from_anthropic, finish_reason_from_stop,
-    stop_reason_from_finish, unix_now, ApiError,
+    anthropic_usage_from_chat, chat_usage_from_anthropic, finish_reason_from_stop, stop_reason_from_finish, unix_now,
+    ApiError,
 };
-use crate::protocol::anthropic::{ContentBlock, MessagesResponse, Role, Usage};
+use crate::protocol::anthropic::{ContentBlock, MessagesResponse, Role};
 use crate::protocol::openai_chat::{ChatResponse, Choice, FunctionCall, ResponseMessage, ToolCall};
 use serde_json::Value;
 
@@ -18,9 +18,7 @@ pub fn canonical_to_chat_response(resp: MessagesResponse) -> ChatResponse {
         match block {
             ContentBlock::Text { text: t, .. } => text.push_str(&t),
             ContentBlock::Thinking { thinking, .. } => reasoning.push_str(&thinking),
-            ContentBlock::ToolUse {
-                id, name, input, ..
-            } => calls.push(ToolCall {
+            ContentBlock::ToolUse { id, name, input, .. } => calls.push(ToolCall {
                 id,
                 kind: "function".to_string(),
                 function: FunctionCall {
@@ -31,11 +29,7 @@ pub fn canonical_to_chat_response(resp: MessagesResponse) -> ChatResponse {
             _ => {}
         }
     }
-    let finish_reason = resp
-        .stop_reason
-        .as_deref()
-        .map(finish_reason_from_stop)
-        .unwrap_or("stop");
+    let finish_reason = resp.stop_reason.as_deref().map(finish_reason_from_stop).unwrap_or("stop");
     let refused = resp.stop_reason.as_deref() == Some("refusal");
     ChatResponse {
         id: resp.id,
@@ -69,15 +63,8 @@ pub fn chat_to_canonical_response(resp: ChatResponse) -> Result<MessagesResponse
         .ok_or_else(|| ApiError::new(super::ErrorKind::Api, "upstream returned no choices"))?;
     let msg = choice.message;
     let mut content = Vec::new();
-    if let Some(r) = msg
-        .reasoning_content
-        .or(msg.reasoning)
-        .filter(|r| !r.is_empty())
-    {
-        content.push(ContentBlock::Thinking {
-            thinking: r,
-            signature: String::new(),
-        });
+    if let Some(r) = msg.reasoning_content.or(msg.reasoning).filter(|r| !r.is_empty()) {
+        content.push(ContentBlock::Thinking { thinking: r, signature: String::new() });
     }
     if let Some(t) = msg.content.filter(|t| !t.is_empty()) {
         content.push(ContentBlock::text(t));
@@ -100,8 +87,7 @@ pub fn chat_to_canonical_response(resp: ChatResponse) -> Result<MessagesResponse
             cache_control: None,
         });
     }
-    let stop_reason =
-        stop_reason_from_finish(choice.finish_reason.as_deref().unwrap_or("stop"), has_calls);
+    let stop_reason = stop_reason_from_finish(choice.finish_reason.as_deref().unwrap_or("stop"), has_calls);
     Ok(MessagesResponse {
         id: resp.id,
         kind: "message".to_string(),
@@ -110,10 +96,6 @@ pub fn chat_to_canonical_response(resp: ChatResponse) -> Result<MessagesResponse
         content,
         stop_reason: Some(stop_reason.to_string()),
         stop_sequence: None,
-        usage: resp
-            .usage
-            .as_ref()
-            .map(anthropic_usage_from_chat)
-            .unwrap_or_default(),
+        usage: resp.usage.as_ref().map(anthropic_usage_from_chat).unwrap_or_default(),
     })
 }

@@ -39,9 +39,7 @@ impl ErrorKind {
     /// The OpenAI `error.type` string.
     pub fn openai_type(self) -> &'static str {
         match self {
-            ErrorKind::InvalidRequest | ErrorKind::NotFound | ErrorKind::RequestTooLarge => {
-                "invalid_request_error"
-            }
+            ErrorKind::InvalidRequest | ErrorKind::NotFound | ErrorKind::RequestTooLarge => "invalid_request_error",
             ErrorKind::Authentication => "authentication_error",
             ErrorKind::Billing => "insufficient_quota",
             ErrorKind::Permission => "permission_error",
@@ -119,11 +117,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        ApiError {
-            kind,
-            message: message.into(),
-            status: None,
-        }
+        ApiError { kind, message: message.into(), status: None }
     }
 
     pub fn invalid(message: impl Into<String>) -> Self {
@@ -158,9 +152,7 @@ impl ApiError {
                     message: self.message.clone(),
                     kind: Some(self.kind.openai_type().to_string()),
                     param: None,
-                    code: self
-                        .openai_code()
-                        .map(|c| serde_json::Value::String(c.to_string())),
+                    code: self.openai_code().map(|c| serde_json::Value::String(c.to_string())),
                 },
             }),
         }
@@ -183,15 +175,10 @@ impl ApiError {
         let parsed = match upstream {
             Dialect::Anthropic => serde_json::from_slice::<anthropic::ErrorResponse>(body)
                 .ok()
-                .map(|e| {
-                    (
-                        ErrorKind::from_anthropic_type(&e.error.kind),
-                        e.error.message,
-                    )
-                }),
-            Dialect::OpenAiChat => serde_json::from_slice::<openai_chat::ErrorResponse>(body)
-                .ok()
-                .map(|e| (None, e.error.message)),
+                .map(|e| (ErrorKind::from_anthropic_type(&e.error.kind), e.error.message)),
+            Dialect::OpenAiChat => {
+                serde_json::from_slice::<openai_chat::ErrorResponse>(body).ok().map(|e| (None, e.error.message))
+            }
         };
         let (kind, message) = match parsed {
             Some((kind, message)) => (kind.unwrap_or(ErrorKind::from_status(status)), message),
@@ -205,25 +192,14 @@ impl ApiError {
                 (ErrorKind::from_status(status), message)
             }
         };
-        let status = if (400..=599).contains(&status) {
-            Some(status)
-        } else {
-            None
-        };
-        ApiError {
-            kind,
-            message,
-            status,
-        }
+        let status = if (400..=599).contains(&status) { Some(status) } else { None };
+        ApiError { kind, message, status }
     }
 
     /// An error that arrives inside a stream, in the canonical (Anthropic) event shape.
     pub fn to_stream_event(&self) -> anthropic::StreamEvent {
         anthropic::StreamEvent::Error {
-            error: anthropic::ErrorBody {
-                kind: self.kind.anthropic_type().to_string(),
-                message: self.message.clone(),
-            },
+            error: anthropic::ErrorBody { kind: self.kind.anthropic_type().to_string(), message: self.message.clone() },
         }
     }
 }
@@ -264,8 +240,7 @@ mod tests {
         let e = ApiError::from_upstream(529, body, Dialect::Anthropic);
         assert_eq!(e.status_for(Dialect::Anthropic), 529);
         assert_eq!(e.status_for(Dialect::OpenAiChat), 503);
-        let openai_503 =
-            ApiError::from_upstream(503, br#"{"error":{"message":"busy"}}"#, Dialect::OpenAiChat);
+        let openai_503 = ApiError::from_upstream(503, br#"{"error":{"message":"busy"}}"#, Dialect::OpenAiChat);
         assert_eq!(openai_503.kind, ErrorKind::Overloaded);
         assert_eq!(openai_503.status_for(Dialect::Anthropic), 529);
         assert_eq!(
@@ -278,10 +253,7 @@ mod tests {
     fn unparseable_body_is_quoted_in_the_message() {
         let e = ApiError::from_upstream(502, b"<html>bad gateway</html>", Dialect::OpenAiChat);
         assert_eq!(e.kind, ErrorKind::Api);
-        assert_eq!(
-            e.message,
-            "upstream returned HTTP 502: <html>bad gateway</html>"
-        );
+        assert_eq!(e.message, "upstream returned HTTP 502: <html>bad gateway</html>");
         assert_eq!(e.status_for(Dialect::Anthropic), 502);
     }
 }

@@ -26,12 +26,7 @@ pub struct TargetOptions {
 
 impl TargetOptions {
     pub fn new(model: impl Into<String>) -> Self {
-        TargetOptions {
-            model: model.into(),
-            default_max_tokens: 8192,
-            max_tokens_cap: None,
-            reasoning: false,
-        }
+        TargetOptions { model: model.into(), default_max_tokens: 8192, max_tokens_cap: None, reasoning: false }
     }
 
     pub(crate) fn cap(&self, n: u32) -> u32 {
@@ -64,9 +59,7 @@ pub fn stop_reason_from_finish(finish_reason: &str, has_tool_calls: bool) -> &'s
 }
 
 /// Anthropic usage → OpenAI usage: prompt tokens include cache reads and writes.
-pub fn chat_usage_from_anthropic(
-    u: &crate::protocol::anthropic::Usage,
-) -> crate::protocol::openai_chat::ChatUsage {
+pub fn chat_usage_from_anthropic(u: &crate::protocol::anthropic::Usage) -> crate::protocol::openai_chat::ChatUsage {
     use crate::protocol::openai_chat::{ChatUsage, PromptTokensDetails};
     let cache_read = u.cache_read_input_tokens.unwrap_or(0);
     let cache_write = u.cache_creation_input_tokens.unwrap_or(0);
@@ -84,15 +77,11 @@ pub fn chat_usage_from_anthropic(
 }
 
 /// OpenAI usage → Anthropic usage: input excludes cached reads and writes.
-pub fn anthropic_usage_from_chat(
-    u: &crate::protocol::openai_chat::ChatUsage,
-) -> crate::protocol::anthropic::Usage {
+pub fn anthropic_usage_from_chat(u: &crate::protocol::openai_chat::ChatUsage) -> crate::protocol::anthropic::Usage {
     let details = u.prompt_tokens_details.unwrap_or_default();
     let cache_write = details.cache_write_tokens.unwrap_or(0);
     crate::protocol::anthropic::Usage {
-        input_tokens: u
-            .prompt_tokens
-            .saturating_sub(details.cached_tokens + cache_write),
+        input_tokens: u.prompt_tokens.saturating_sub(details.cached_tokens + cache_write),
         output_tokens: u.completion_tokens,
         cache_creation_input_tokens: Some(cache_write),
         cache_read_input_tokens: Some(details.cached_tokens),
@@ -102,29 +91,15 @@ pub fn anthropic_usage_from_chat(
 /// Anthropic tool ids must match `^[a-zA-Z0-9_-]+$`; other characters become `_`.
 /// The same mapping is applied to ids in requests, so calls and results still pair.
 pub fn sanitize_tool_id(id: String) -> String {
-    if id
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-    {
+    if id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
         return id;
     }
-    id.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
+    id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' }).collect()
 }
 
 /// Seconds since the Unix epoch, for OpenAI `created` fields.
 pub fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
 #[cfg(test)]

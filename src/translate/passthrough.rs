@@ -38,11 +38,9 @@ impl RequestPeek {
     pub fn parse(body: &[u8]) -> Result<Self, ApiError> {
         let peek: Peek<'_> = serde_json::from_slice(body)
             .map_err(|e| ApiError::invalid(format!("request body is not valid JSON: {e}")))?;
-        let raw = peek
-            .model
-            .ok_or_else(|| ApiError::invalid("model: field required"))?;
-        let model: String = serde_json::from_str(raw.get())
-            .map_err(|_| ApiError::invalid("model: must be a string"))?;
+        let raw = peek.model.ok_or_else(|| ApiError::invalid("model: field required"))?;
+        let model: String =
+            serde_json::from_str(raw.get()).map_err(|_| ApiError::invalid("model: must be a string"))?;
         if model.is_empty() {
             return Err(ApiError::invalid("model: must not be empty"));
         }
@@ -65,8 +63,7 @@ impl RequestPeek {
         if new_model == self.model {
             return body.clone();
         }
-        let quoted =
-            serde_json::to_string(new_model).unwrap_or_else(|_| format!("\"{new_model}\""));
+        let quoted = serde_json::to_string(new_model).unwrap_or_else(|_| format!("\"{new_model}\""));
         let (start, end) = self.model_span;
         let mut out = BytesMut::with_capacity(body.len() - (end - start) + quoted.len());
         out.extend_from_slice(&body[..start]);
@@ -76,9 +73,62 @@ impl RequestPeek {
     }
 }
 
+/// Whether a body may hold thinking blocks (a byte scan; false means surely not).
+pub fn mentions_thinking(body: &[u8]) -> bool {
+    memchr::memmem::find(body, b"thinking\"").is_some()
+}
+
+/// An Anthropic body with every `thinking` and `redacted_thinking` block removed from
+/// assistant turns and `model` set. Their signatures are only valid at the provider
+/// that issued them. When the current turn (the last assistant message) lost blocks,
+/// extended thinking is turned off for the request: the API requires that turn to start
+/// with its original thinking block when thinking is on.
+pub fn without_thinking(body: &[u8], model: &str) -> Result<Bytes, ApiError> {
+    use serde_json::Value;
+    let mut v: Value =
+        serde_json::from_slice(body).map_err(|e| ApiError::invalid(format!("invalid request body: {e}")))?;
+    let mut last_turn_stripped = false;
+    if let Some(messages) = v.get_mut("messages").and_then(Value::as_array_mut) {
+        let last_assistant = messages.iter().rposition(|m| m.get("role").and_then(Value::as_str) == Some("assistant"));
+        for (i, m) in messages.iter_mut().enumerate() {
+            if m.get("role").and_then(Value::as_str) != Some("assistant") {
+                continue;
+            }
+            if let Some(blocks) = m.get_mut("content").and_then(Value::as_array_mut) {
+                let before = blocks.len();
+                blocks.retain(|b| {
+                    !matches!(b.get("type").and_then(Value::as_str), Some("thinking" | "redacted_thinking"))
+                });
+                if blocks.len() != before && Some(i) == last_assistant {
+                    last_turn_stripped = true;
+                }
+            }
+        }
+    }
+    if let Value::Object(map) = &mut v {
+        map.insert("model".to_string(), Value::String(model.to_string()));
+        if last_turn_stripped {
+            map.remove("thinking");
+        }
+    }
+    serde_json::to_vec(&v).map(Bytes::from).map_err(|e| ApiError::invalid(format!("invalid request body: {e}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn thinking_blocks_are_stripped_and_thinking_disabled_for_the_open_turn() {
+        let body = br#"{"model":"a","thinking":{"type":"enabled","budget_tokens":2000},"messages":[{"role":"user","content":"q"},{"role":"assistant","content":[{"type":"thinking","thinking":"t","signature":"S1"},{"type":"text","text":"x"}]},{"role":"user","content":"q2"},{"role":"assistant","content":[{"type":"redacted_thinking","data":"D"},{"type":"tool_use","id":"toolu_1","name":"f","input":{}}]},{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1","content":"r"}]}]}"#;
+        assert!(mentions_thinking(body));
+        let out = without_thinking(body, "b").unwrap();
+        assert_eq!(
+            std::str::from_utf8(&out).unwrap(),
+            r#"{"model":"b","messages":[{"role":"user","content":"q"},{"role":"assistant","content":[{"type":"text","text":"x"}]},{"role":"user","content":"q2"},{"role":"assistant","content":[{"type":"tool_use","id":"toolu_1","name":"f","input":{}}]},{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1","content":"r"}]}]}"#
+        );
+        assert!(!mentions_thinking(br#"{"model":"a","messages":[]}"#));
+    }
 
     #[test]
     fn replaces_only_the_model_value() {
@@ -101,10 +151,7 @@ mod tests {
         let peek = RequestPeek::parse(&body).unwrap();
         assert_eq!(peek.model, "a\"b");
         assert_eq!(peek.user_id.as_deref(), Some("u1"));
-        assert_eq!(
-            &peek.with_model(&body, "c\\d")[..],
-            br#"{"model":"c\\d","metadata":{"user_id":"u1"}}"#
-        );
+        assert_eq!(&peek.with_model(&body, "c\\d")[..], br#"{"model":"c\\d","metadata":{"user_id":"u1"}}"#);
     }
 
     #[test]
@@ -117,17 +164,8 @@ mod tests {
 
     #[test]
     fn errors_name_the_field() {
-        assert_eq!(
-            RequestPeek::parse(b"{}").unwrap_err().message,
-            "model: field required"
-        );
-        assert_eq!(
-            RequestPeek::parse(br#"{"model":3}"#).unwrap_err().message,
-            "model: must be a string"
-        );
-        assert!(RequestPeek::parse(b"{")
-            .unwrap_err()
-            .message
-            .starts_with("request body is not valid JSON"));
+        assert_eq!(RequestPeek::parse(b"{}").unwrap_err().message, "model: field required");
+        assert_eq!(RequestPeek::parse(br#"{"model":3}"#).unwrap_err().message, "model: must be a string");
+        assert!(RequestPeek::parse(b"{").unwrap_err().message.starts_with("request body is not valid JSON"));
     }
 }

@@ -1,9 +1,7 @@
 //! One client request on its way upstream: parsed once into the canonical model, and
 //! only when some attempt needs a translation; same-dialect attempts splice `model`.
 
-use super::chat_request::{
-    canonical_for_anthropic, canonical_to_chat, chat_to_canonical, ChatClientOptions,
-};
+use super::chat_request::{canonical_for_anthropic, canonical_to_chat, chat_to_canonical, ChatClientOptions};
 use super::error::to_json;
 use super::passthrough::RequestPeek;
 use super::stream::ClientStreamOptions;
@@ -24,12 +22,7 @@ impl PreparedRequest {
     /// Reads what routing needs; the full parse waits until a translation needs it.
     pub fn new(client: Dialect, body: Bytes) -> Result<Self, ApiError> {
         let peek = RequestPeek::parse(&body)?;
-        Ok(PreparedRequest {
-            client,
-            body,
-            peek,
-            canonical: None,
-        })
+        Ok(PreparedRequest { client, body, peek, canonical: None })
     }
 
     pub fn model(&self) -> &str {
@@ -40,13 +33,14 @@ impl PreparedRequest {
         self.peek.stream
     }
 
-    /// The body to send to an upstream of dialect `upstream`.
-    pub fn body_for(
-        &mut self,
-        upstream: Dialect,
-        target: &TargetOptions,
-    ) -> Result<Bytes, ApiError> {
+    /// The body to send to an upstream of dialect `upstream`. `strip_thinking`: the
+    /// conversation's thinking blocks come from another provider family than this
+    /// upstream's, so they are removed (translations to other dialects drop them anyway).
+    pub fn body_for(&mut self, upstream: Dialect, target: &TargetOptions, strip_thinking: bool) -> Result<Bytes, ApiError> {
         if upstream == self.client {
+            if strip_thinking && upstream == Dialect::Anthropic && super::passthrough::mentions_thinking(&self.body) {
+                return super::passthrough::without_thinking(&self.body, &target.model);
+            }
             return Ok(self.peek.with_model(&self.body, &target.model));
         }
         let (canonical, _) = self.canonical()?;
@@ -60,10 +54,7 @@ impl PreparedRequest {
 
     /// Options the client asked for that shape a translated stream.
     pub fn stream_options(&self) -> ClientStreamOptions {
-        let include_usage = self
-            .canonical
-            .as_ref()
-            .is_some_and(|(_, o)| o.include_usage);
+        let include_usage = self.canonical.as_ref().is_some_and(|(_, o)| o.include_usage);
         ClientStreamOptions { include_usage }
     }
 
@@ -89,22 +80,13 @@ impl PreparedRequest {
 }
 
 fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body)
-        .map_err(|e| ApiError::invalid(format!("invalid request body: {e}")))
+    serde_json::from_slice(body).map_err(|e| ApiError::invalid(format!("invalid request body: {e}")))
 }
 
 /// Translates a complete (non-streaming) success body from `upstream` to `client`.
-pub fn translate_response(
-    upstream: Dialect,
-    client: Dialect,
-    body: &[u8],
-) -> Result<Vec<u8>, ApiError> {
-    let bad = |e: serde_json::Error| {
-        ApiError::new(
-            ErrorKind::Api,
-            format!("upstream returned an invalid response: {e}"),
-        )
-    };
+pub fn translate_response(upstream: Dialect, client: Dialect, body: &[u8]) -> Result<Vec<u8>, ApiError> {
+    let bad =
+        |e: serde_json::Error| ApiError::new(ErrorKind::Api, format!("upstream returned an invalid response: {e}"));
     match (upstream, client) {
         (u, c) if u == c => Ok(body.to_vec()),
         (Dialect::Anthropic, Dialect::OpenAiChat) => {
@@ -126,16 +108,10 @@ pub fn response_usage(upstream: Dialect, body: &[u8]) -> Option<crate::protocol:
         usage: Option<U>,
     }
     match upstream {
-        Dialect::Anthropic => {
-            serde_json::from_slice::<WithUsage<crate::protocol::anthropic::Usage>>(body)
-                .ok()?
-                .usage
-        }
-        Dialect::OpenAiChat => {
-            serde_json::from_slice::<WithUsage<crate::protocol::openai_chat::ChatUsage>>(body)
-                .ok()?
-                .usage
-                .map(|u| super::anthropic_usage_from_chat(&u))
-        }
+        Dialect::Anthropic => serde_json::from_slice::<WithUsage<crate::protocol::anthropic::Usage>>(body).ok()?.usage,
+        Dialect::OpenAiChat => serde_json::from_slice::<WithUsage<crate::protocol::openai_chat::ChatUsage>>(body)
+            .ok()?
+            .usage
+            .map(|u| super::anthropic_usage_from_chat(&u)),
     }
 }

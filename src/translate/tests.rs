@@ -78,10 +78,8 @@ fn anthropic_request_to_chat_full() {
 
 #[test]
 fn reasoning_is_dropped_for_channels_without_it() {
-    let req = anthropic_req(
-        json!({"model": "m", "max_tokens": 10, "thinking": {"type": "adaptive"},
-        "output_config": {"effort": "high"}, "messages": [{"role": "user", "content": "hi"}]}),
-    );
+    let req = anthropic_req(json!({"model": "m", "max_tokens": 10, "thinking": {"type": "adaptive"},
+        "output_config": {"effort": "high"}, "messages": [{"role": "user", "content": "hi"}]}));
     let chat = canonical_to_chat(req, &TargetOptions::new("gpt-4o"));
     assert!(chat.reasoning_effort.is_none());
     assert!(chat.stream_options.is_none(), "not a stream");
@@ -144,33 +142,35 @@ fn chat_request_to_anthropic_full() {
 
 #[test]
 fn chat_reasoning_effort_becomes_thinking_within_max_tokens() {
-    let chat = chat_req(
-        json!({"model": "o3", "reasoning_effort": "high", "max_completion_tokens": 4000, "temperature": 0.2,
-        "messages": [{"role": "user", "content": "think"}]}),
-    );
+    let chat =
+        chat_req(json!({"model": "o3", "reasoning_effort": "high", "max_completion_tokens": 4000, "temperature": 0.2,
+        "messages": [{"role": "user", "content": "think"}]}));
     let (canonical, _) = chat_to_canonical(chat).unwrap();
     let out = canonical_for_anthropic(canonical, &TargetOptions::new("claude"));
     assert_eq!(out.max_tokens, Some(4000));
-    assert_eq!(
-        to_value(&out.thinking),
-        json!({"type": "enabled", "budget_tokens": 3999})
-    );
-    assert_eq!(
-        out.temperature, None,
-        "thinking requires the default temperature"
-    );
+    assert_eq!(to_value(&out.thinking), json!({"type": "enabled", "budget_tokens": 3999}));
+    assert_eq!(out.temperature, None, "thinking requires the default temperature");
 }
 
 #[test]
 fn unsupported_chat_inputs_are_clear_400s() {
     let cases = [
-        (json!({"model": "m", "n": 2, "messages": [{"role": "user", "content": "x"}]}), "n > 1 is not supported by this gateway"),
+        (
+            json!({"model": "m", "n": 2, "messages": [{"role": "user", "content": "x"}]}),
+            "n > 1 is not supported by this gateway",
+        ),
         (
             json!({"model": "m", "messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "data:image/bmp;base64,AA"}}]}]}),
             "messages[0].content[0]: image type 'image/bmp' is not supported (jpeg, png, gif, webp)",
         ),
-        (json!({"model": "m", "messages": [{"role": "tool", "content": "x"}]}), "messages[0]: a tool message needs tool_call_id"),
-        (json!({"model": "m", "messages": [{"role": "wizard", "content": "x"}]}), "messages[0]: unsupported role 'wizard'"),
+        (
+            json!({"model": "m", "messages": [{"role": "tool", "content": "x"}]}),
+            "messages[0]: a tool message needs tool_call_id",
+        ),
+        (
+            json!({"model": "m", "messages": [{"role": "wizard", "content": "x"}]}),
+            "messages[0]: unsupported role 'wizard'",
+        ),
     ];
     for (body, msg) in cases {
         let err = chat_to_canonical(chat_req(body)).unwrap_err();
@@ -230,12 +230,9 @@ fn chat_response_to_anthropic() {
 
 #[test]
 fn finish_reasons_map_both_ways() {
-    for (finish, stop) in [
-        ("stop", "end_turn"),
-        ("length", "max_tokens"),
-        ("tool_calls", "tool_use"),
-        ("content_filter", "refusal"),
-    ] {
+    for (finish, stop) in
+        [("stop", "end_turn"), ("length", "max_tokens"), ("tool_calls", "tool_use"), ("content_filter", "refusal")]
+    {
         assert_eq!(super::stop_reason_from_finish(finish, false), stop);
     }
     for (stop, finish) in [
@@ -257,36 +254,16 @@ fn prepared_request_parses_once_and_passes_through_same_dialect() {
         br#"{"model":"claude-a","max_tokens":5,"messages":[{"role":"user","content":"hi"}],"x":1}"#,
     );
     let mut req = PreparedRequest::new(Dialect::Anthropic, body).unwrap();
-    let same = req
-        .body_for(Dialect::Anthropic, &TargetOptions::new("claude-b"))
-        .unwrap();
-    assert_eq!(
-        &same[..],
-        br#"{"model":"claude-b","max_tokens":5,"messages":[{"role":"user","content":"hi"}],"x":1}"#
-    );
-    let other = req
-        .body_for(Dialect::OpenAiChat, &TargetOptions::new("gpt"))
-        .unwrap();
-    assert_eq!(
-        &other[..],
-        br#"{"model":"gpt","messages":[{"role":"user","content":"hi"}],"max_completion_tokens":5}"#
-    );
+    let same = req.body_for(Dialect::Anthropic, &TargetOptions::new("claude-b"), false).unwrap();
+    assert_eq!(&same[..], br#"{"model":"claude-b","max_tokens":5,"messages":[{"role":"user","content":"hi"}],"x":1}"#);
+    let other = req.body_for(Dialect::OpenAiChat, &TargetOptions::new("gpt"), false).unwrap();
+    assert_eq!(&other[..], br#"{"model":"gpt","messages":[{"role":"user","content":"hi"}],"max_completion_tokens":5}"#);
 }
 
 #[test]
 fn invalid_upstream_json_is_an_api_error() {
     let err = translate_response(Dialect::OpenAiChat, Dialect::Anthropic, b"<html>").unwrap_err();
-    assert!(
-        err.message
-            .starts_with("upstream returned an invalid response"),
-        "{}",
-        err.message
-    );
-    let err = translate_response(
-        Dialect::OpenAiChat,
-        Dialect::Anthropic,
-        br#"{"id":"x","choices":[]}"#,
-    )
-    .unwrap_err();
+    assert!(err.message.starts_with("upstream returned an invalid response"), "{}", err.message);
+    let err = translate_response(Dialect::OpenAiChat, Dialect::Anthropic, br#"{"id":"x","choices":[]}"#).unwrap_err();
     assert_eq!(err.message, "upstream returned no choices");
 }

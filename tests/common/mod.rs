@@ -16,11 +16,7 @@ pub const OPENAI_UPSTREAM_KEY: &str = "sk-oai-upstream-key-BBBB";
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 pub struct Mock {
@@ -42,18 +38,10 @@ impl Mock {
             .spawn()
             .unwrap();
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("mock said {line:?}"))
-            .to_string();
-        Mock {
-            child,
-            url: format!("http://{addr}"),
-        }
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let addr =
+            line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("mock said {line:?}")).to_string();
+        Mock { child, url: format!("http://{addr}") }
     }
 
     /// Requests the mock received, oldest first.
@@ -109,11 +97,7 @@ impl Gateway {
             .stderr(log)
             .spawn()
             .unwrap();
-        let gw = Gateway {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-            dir,
-        };
+        let gw = Gateway { child, url: format!("http://127.0.0.1:{port}"), dir };
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if let Ok(resp) = agent().get(&format!("{}/health", gw.url)).call() {
@@ -121,11 +105,7 @@ impl Gateway {
                     return gw;
                 }
             }
-            assert!(
-                Instant::now() < deadline,
-                "gateway did not start:\n{}",
-                gw.log()
-            );
+            assert!(Instant::now() < deadline, "gateway did not start:\n{}", gw.log());
             std::thread::sleep(Duration::from_millis(25));
         }
     }
@@ -134,25 +114,14 @@ impl Gateway {
         std::fs::read_to_string(self.dir.join("gateway.log")).unwrap_or_default()
     }
 
-    pub fn post(
-        &self,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: &str,
-    ) -> (u16, Vec<(String, String)>, String) {
+    pub fn post(&self, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, Vec<(String, String)>, String) {
         post(&format!("{}{path}", self.url), headers, body)
     }
 
     /// Posts with the test access key as `x-api-key` (Anthropic) or Bearer (OpenAI).
     pub fn anthropic(&self, body: &str) -> (u16, String) {
-        let (s, _, b) = self.post(
-            "/v1/messages",
-            &[
-                ("x-api-key", ACCESS_KEY),
-                ("anthropic-version", "2023-06-01"),
-            ],
-            body,
-        );
+        let (s, _, b) =
+            self.post("/v1/messages", &[("x-api-key", ACCESS_KEY), ("anthropic-version", "2023-06-01")], body);
         (s, b)
     }
 
@@ -179,11 +148,7 @@ pub fn agent() -> ureq::Agent {
         .into()
 }
 
-pub fn post(
-    url: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> (u16, Vec<(String, String)>, String) {
+pub fn post(url: &str, headers: &[(&str, &str)], body: &str) -> (u16, Vec<(String, String)>, String) {
     let mut req = agent().post(url);
     for (k, v) in headers {
         req = req.header(*k, *v);
@@ -202,22 +167,15 @@ pub fn get(url: &str, headers: &[(&str, &str)]) -> (u16, Vec<(String, String)>, 
 
 fn finish(resp: http::Response<ureq::Body>) -> (u16, Vec<(String, String)>, String) {
     let status = resp.status().as_u16();
-    let headers = resp
-        .headers()
-        .iter()
-        .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
-        .collect();
+    let headers =
+        resp.headers().iter().map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string())).collect();
     let mut body = String::new();
     let _ = resp.into_body().into_reader().read_to_string(&mut body);
     (status, headers, body)
 }
 
 /// Reads a streamed response, recording when each piece arrived.
-pub fn post_timed(
-    url: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> (u16, Vec<(Duration, String)>) {
+pub fn post_timed(url: &str, headers: &[(&str, &str)], body: &str) -> (u16, Vec<(Duration, String)>) {
     let mut req = agent().post(url);
     for (k, v) in headers {
         req = req.header(*k, *v);
@@ -231,10 +189,7 @@ pub fn post_timed(
     loop {
         match reader.read(&mut buf) {
             Ok(0) | Err(_) => break,
-            Ok(n) => pieces.push((
-                start.elapsed(),
-                String::from_utf8_lossy(&buf[..n]).into_owned(),
-            )),
+            Ok(n) => pieces.push((start.elapsed(), String::from_utf8_lossy(&buf[..n]).into_owned())),
         }
     }
     (status, pieces)
@@ -242,23 +197,14 @@ pub fn post_timed(
 
 /// The `data:` payloads of an SSE body, in order (comments and event lines skipped).
 pub fn sse_data(body: &str) -> Vec<String> {
-    body.lines()
-        .filter_map(|l| l.strip_prefix("data: "))
-        .map(str::to_string)
-        .collect()
+    body.lines().filter_map(|l| l.strip_prefix("data: ")).map(str::to_string).collect()
 }
 
 /// The `event:` names of an SSE body, in order.
 pub fn sse_events(body: &str) -> Vec<String> {
-    body.lines()
-        .filter_map(|l| l.strip_prefix("event: "))
-        .map(str::to_string)
-        .collect()
+    body.lines().filter_map(|l| l.strip_prefix("event: ")).map(str::to_string).collect()
 }
 
 pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
+    headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
 }

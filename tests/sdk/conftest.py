@@ -13,6 +13,7 @@ repository root unless absolute.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -28,20 +29,18 @@ import anthropic
 import openai
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from sdk_helpers import ACCESS_KEY
 
-ACCESS_KEY = "sdk-test-key-0123456789"
-WRONG_KEY = "sdk-wrong-key-9876543210"
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 HEALTH_TIMEOUT_S = 10.0
 # Generous per-request timeout: a hung gateway fails the test instead of the run.
 CLIENT_TIMEOUT_S = 20.0
 
-# Route names used by the parametrised tests: (SDK, model).
-ANTHROPIC_PASSTHROUGH = "claude-sonnet-4-5"
-ANTHROPIC_TRANSLATED = "translated-claude-x"  # Anthropic client -> OpenAI upstream
-OPENAI_PASSTHROUGH = "gpt-4o"
-OPENAI_TRANSLATED = "translated-gpt-x"  # OpenAI client -> Anthropic upstream
+# Both SDKs normally build response objects without validating them; strict
+# validation makes every response, stream event and chunk go through the SDK's
+# pydantic models, so a malformed answer from the gateway fails the test.
+STRICT = {"_strict_response_validation": True}
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -75,13 +74,17 @@ def _free_port() -> int:
 
 
 def _kill_group(proc: subprocess.Popen | None) -> None:
+    """Stops a process started in its own session, then its whole group.
+
+    SIGINT first: Pingora treats it as a fast shutdown, while SIGTERM starts a
+    graceful one that waits out the grace period."""
     if proc is None or proc.poll() is not None:
         return
     try:
         pgid = os.getpgid(proc.pid)
     except ProcessLookupError:
         return
-    for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+    for sig, wait in ((signal.SIGINT, 3.0), (signal.SIGTERM, 3.0), (signal.SIGKILL, 5.0)):
         try:
             os.killpg(pgid, sig)
         except ProcessLookupError:
@@ -147,14 +150,15 @@ def _start_mock(tmp: Path) -> tuple[subprocess.Popen, str, Path]:
 
 
 def _write_config(path: Path, port: int, mock_url: str, tag: str) -> None:
+    """The gateway config; `tag` makes the upgrade socket and pid file unique."""
     # JSON-style flow mappings are valid YAML; quoting every string keeps it exact.
     path.write_text(
         f"""\
 server:
   listen: ["127.0.0.1:{port}"]
   threads: 2
-  upgrade_sock: "/tmp/llm-relay-sdk-{tag}.sock"
-  pid_file: "/tmp/llm-relay-sdk-{tag}.pid"
+  upgrade_sock: "{path.parent}/gw-{tag}.sock"
+  pid_file: "{path.parent}/gw-{tag}.pid"
 access_keys:
   - {{name: sdk, key: "{ACCESS_KEY}"}}
 channels:
@@ -181,7 +185,7 @@ def _start_gateway(tmp: Path, mock_url: str) -> tuple[subprocess.Popen, str, Pat
     # A port picked by _free_port can be taken before the gateway binds it; retry.
     for attempt in range(3):
         _wait_for_file(gw_bin)
-        tag = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         port = _free_port()
         config_path = tmp / f"gateway-{attempt}.yaml"
         _write_config(config_path, port, mock_url, tag)
@@ -220,7 +224,11 @@ _STACK: Stack | None = None
 
 
 @pytest.fixture(scope="session")
-def stack() -> Stack:
+def stack(request: pytest.FixtureRequest) -> Stack:
+    """The mock upstream and the gateway in front of it, for the whole session.
+
+    Their logs, config, pid file and upgrade socket live in one temporary
+    directory under /tmp, removed at the end unless a test failed."""
     global _STACK
     tmp = Path(tempfile.mkdtemp(prefix="llm-relay-sdk-"))
     mock = gw = None
@@ -235,6 +243,10 @@ def stack() -> Stack:
         _kill_group(mock)
         if mock is not None and mock.stdout is not None:
             mock.stdout.close()
+        if request.session.testsfailed:
+            print(f"\nllm-relay SDK suite: logs kept in {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)
@@ -266,7 +278,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
 def anthropic_client(stack: Stack) -> anthropic.Anthropic:
     """Anthropic SDK, key sent as `x-api-key`."""
     c = anthropic.Anthropic(
-        api_key=ACCESS_KEY, base_url=stack.gateway_url, max_retries=0, timeout=CLIENT_TIMEOUT_S
+        api_key=ACCESS_KEY, base_url=stack.gateway_url, max_retries=0, timeout=CLIENT_TIMEOUT_S, **STRICT
     )
     yield c
     c.close()
@@ -276,7 +288,7 @@ def anthropic_client(stack: Stack) -> anthropic.Anthropic:
 def anthropic_bearer_client(stack: Stack) -> anthropic.Anthropic:
     """Anthropic SDK, key sent as `Authorization: Bearer`."""
     c = anthropic.Anthropic(
-        auth_token=ACCESS_KEY, base_url=stack.gateway_url, max_retries=0, timeout=CLIENT_TIMEOUT_S
+        auth_token=ACCESS_KEY, base_url=stack.gateway_url, max_retries=0, timeout=CLIENT_TIMEOUT_S, **STRICT
     )
     yield c
     c.close()
@@ -289,6 +301,7 @@ def openai_client(stack: Stack) -> openai.OpenAI:
         base_url=stack.gateway_url + "/v1",
         max_retries=0,
         timeout=CLIENT_TIMEOUT_S,
+        **STRICT,
     )
     yield c
     c.close()

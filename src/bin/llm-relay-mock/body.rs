@@ -30,10 +30,7 @@ impl Body for MockBody {
     type Data = Bytes;
     type Error = io::Error;
 
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
         match self.get_mut() {
             MockBody::Full(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
             MockBody::Sse(s) => s.poll_step(cx).map(|step| match step {
@@ -101,23 +98,8 @@ pub struct SseBody {
 
 impl SseBody {
     pub fn new(ctx: Ctx, plan: Plan, delay: Duration) -> Self {
-        let stage = if plan.fail == Fail::First {
-            Stage::Error
-        } else {
-            Stage::Start
-        };
-        SseBody {
-            ctx,
-            plan,
-            stage,
-            block: 0,
-            part: 0,
-            deltas: 0,
-            delay,
-            sleep: None,
-            sleeping: false,
-            slept: false,
-        }
+        let stage = if plan.fail == Fail::First { Stage::Error } else { Stage::Start };
+        SseBody { ctx, plan, stage, block: 0, part: 0, deltas: 0, delay, sleep: None, sleeping: false, slept: false }
     }
 
     fn block_parts(&self) -> usize {
@@ -173,13 +155,8 @@ impl SseBody {
                         }
                         return Next::Ev(ev);
                     }
-                    let thinking =
-                        matches!(self.plan.blocks.get(self.block), Some(Block::Thinking));
-                    self.stage = if thinking {
-                        Stage::Signature
-                    } else {
-                        Stage::BlockStop
-                    };
+                    let thinking = matches!(self.plan.blocks.get(self.block), Some(Block::Thinking));
+                    self.stage = if thinking { Stage::Signature } else { Stage::BlockStop };
                 }
                 Stage::Signature => {
                     self.stage = Stage::BlockStop;
@@ -272,14 +249,7 @@ mod tests {
     use crate::wire::{q, Dialect};
 
     fn ctx(dialect: Dialect, include_usage: bool) -> Ctx {
-        Ctx {
-            dialect,
-            id: "id1".into(),
-            model_json: q("m"),
-            created: 1,
-            include_usage,
-            input_tokens: 5,
-        }
+        Ctx { dialect, id: "id1".into(), model_json: q("m"), created: 1, include_usage, input_tokens: 5 }
     }
 
     fn plan(fail: Fail, think: bool) -> Plan {
@@ -288,11 +258,7 @@ mod tests {
             blocks.push(Block::Thinking);
         }
         blocks.push(Block::Text(Text::Words(split_words("Hello from mock."))));
-        Plan {
-            blocks,
-            tool_use: false,
-            fail,
-        }
+        Plan { blocks, tool_use: false, fail }
     }
 
     /// Event names (Anthropic) or first 40 chars (OpenAI) of each frame, then the end.
@@ -315,11 +281,7 @@ mod tests {
 
     #[test]
     fn anthropic_sequence() {
-        let (names, end) = run(SseBody::new(
-            ctx(Dialect::Anthropic, false),
-            plan(Fail::None, true),
-            Duration::ZERO,
-        ));
+        let (names, end) = run(SseBody::new(ctx(Dialect::Anthropic, false), plan(Fail::None, true), Duration::ZERO));
         assert_eq!(end, Step::End);
         assert_eq!(
             names,
@@ -345,44 +307,19 @@ mod tests {
     #[test]
     fn anthropic_failures() {
         let c = ctx(Dialect::Anthropic, false);
-        let (names, end) = run(SseBody::new(
-            c.clone(),
-            plan(Fail::Mid, false),
-            Duration::ZERO,
-        ));
+        let (names, end) = run(SseBody::new(c.clone(), plan(Fail::Mid, false), Duration::ZERO));
         assert_eq!(end, Step::End);
-        assert_eq!(
-            names,
-            [
-                "message_start",
-                "ping",
-                "content_block_start",
-                "content_block_delta",
-                "error"
-            ]
-        );
-        let (names, end) = run(SseBody::new(
-            c.clone(),
-            plan(Fail::First, false),
-            Duration::ZERO,
-        ));
+        assert_eq!(names, ["message_start", "ping", "content_block_start", "content_block_delta", "error"]);
+        let (names, end) = run(SseBody::new(c.clone(), plan(Fail::First, false), Duration::ZERO));
         assert_eq!((names, end), (vec!["error".to_string()], Step::End));
-        let (names, end) = run(SseBody::new(
-            c,
-            plan(Fail::Disconnect, false),
-            Duration::ZERO,
-        ));
+        let (names, end) = run(SseBody::new(c, plan(Fail::Disconnect, false), Duration::ZERO));
         assert_eq!(end, Step::Abort);
         assert_eq!(names.len(), 4);
     }
 
     #[test]
     fn openai_sequence() {
-        let (frames, end) = run(SseBody::new(
-            ctx(Dialect::OpenAi, true),
-            plan(Fail::None, true),
-            Duration::ZERO,
-        ));
+        let (frames, end) = run(SseBody::new(ctx(Dialect::OpenAi, true), plan(Fail::None, true), Duration::ZERO));
         assert_eq!(end, Step::End);
         // role, 2 reasoning, 3 content, finish, usage, [DONE]
         assert_eq!(frames.len(), 9);
@@ -392,11 +329,7 @@ mod tests {
         assert!(frames[6].contains(r#""finish_reason":"stop""#));
         assert!(frames[7].contains(r#""choices":[],"usage":{"prompt_tokens":8"#));
         assert_eq!(frames[8], "data: [DONE]\n\n");
-        let (frames, _) = run(SseBody::new(
-            ctx(Dialect::OpenAi, false),
-            plan(Fail::Mid, false),
-            Duration::ZERO,
-        ));
+        let (frames, _) = run(SseBody::new(ctx(Dialect::OpenAi, false), plan(Fail::Mid, false), Duration::ZERO));
         assert_eq!(frames.len(), 3);
         assert!(frames[2].starts_with(r#"data: {"error":"#));
     }
@@ -410,11 +343,7 @@ mod tests {
             Duration::from_millis(30),
         )));
         let start = std::time::Instant::now();
-        let bytes = body
-            .collect()
-            .await
-            .map(|c| c.to_bytes())
-            .unwrap_or_default();
+        let bytes = body.collect().await.map(|c| c.to_bytes()).unwrap_or_default();
         // 3 deltas: 2 sleeps between them.
         assert!(start.elapsed() >= Duration::from_millis(60));
         assert!(bytes.ends_with(b"data: [DONE]\n\n"));

@@ -39,10 +39,7 @@ const RING: usize = 64;
 const JSON: &str = "application/json";
 
 #[derive(Parser, Debug)]
-#[command(
-    name = "llm-relay-mock",
-    about = "Scripted mock of the Anthropic Messages and OpenAI Chat Completions APIs"
-)]
+#[command(name = "llm-relay-mock", about = "Scripted mock of the Anthropic Messages and OpenAI Chat Completions APIs")]
 struct Cli {
     /// Address to listen on; port 0 picks a free port (printed on stdout).
     #[arg(long, default_value = "127.0.0.1:0")]
@@ -103,15 +100,8 @@ impl State {
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     let cli = Cli::parse();
-    let threads = cli
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
-        .max(1);
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(threads)
-        .enable_all()
-        .build()
-    {
+    let threads = cli.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())).max(1);
+    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(threads).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("llm-relay-mock: cannot start runtime: {e}");
@@ -170,8 +160,7 @@ async fn run(cli: Cli) -> io::Result<()> {
 fn respond(status: StatusCode, ctype: &'static str, body: impl Into<Bytes>) -> Response<MockBody> {
     let mut resp = Response::new(MockBody::full(body));
     *resp.status_mut() = status;
-    resp.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static(ctype));
+    resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(ctype));
     resp
 }
 
@@ -185,9 +174,7 @@ fn api_key(headers: &HeaderMap) -> Option<&str> {
         return Some(k);
     }
     let auth = headers.get(AUTHORIZATION)?.to_str().ok()?;
-    auth.strip_prefix("Bearer ")
-        .or_else(|| auth.strip_prefix("bearer "))
-        .map(str::trim)
+    auth.strip_prefix("Bearer ").or_else(|| auth.strip_prefix("bearer ")).map(str::trim)
 }
 
 async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Response<MockBody>, BoxError> {
@@ -217,26 +204,15 @@ async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Response<Mo
     let body = incoming.collect().await?.to_bytes();
     let key = api_key(&parts.headers).map(str::to_string);
     state.record(
-        Entry {
-            method: parts.method,
-            uri: parts.uri,
-            headers: parts.headers,
-            body: body.clone(),
-        },
+        Entry { method: parts.method, uri: parts.uri, headers: parts.headers, body: body.clone() },
         key.as_deref(),
     );
     match route {
         Route::Api(d) => api(d, &body, key.as_deref(), &state).await,
-        Route::CountTokens => Ok(respond(
-            StatusCode::OK,
-            JSON,
-            format!(r#"{{"input_tokens":{}}}"#, body.len() / 4),
-        )),
-        Route::NotFound => Ok(respond(
-            StatusCode::NOT_FOUND,
-            JSON,
-            wire::error_body(Dialect::OpenAi, 404, "mock: no such route"),
-        )),
+        Route::CountTokens => Ok(respond(StatusCode::OK, JSON, format!(r#"{{"input_tokens":{}}}"#, body.len() / 4))),
+        Route::NotFound => {
+            Ok(respond(StatusCode::NOT_FOUND, JSON, wire::error_body(Dialect::OpenAi, 404, "mock: no such route")))
+        }
     }
 }
 
@@ -251,18 +227,12 @@ fn error_response(d: Dialect, code: u16, message: &str) -> Response<MockBody> {
         }
     }
     if code == 429 {
-        resp.headers_mut()
-            .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+        resp.headers_mut().insert(RETRY_AFTER, HeaderValue::from_static("1"));
     }
     resp
 }
 
-async fn api(
-    d: Dialect,
-    body: &Bytes,
-    key: Option<&str>,
-    state: &State,
-) -> Result<Response<MockBody>, BoxError> {
+async fn api(d: Dialect, body: &Bytes, key: Option<&str>, state: &State) -> Result<Response<MockBody>, BoxError> {
     match (key, d) {
         (Some("bad-key"), Dialect::Anthropic) => {
             let b = wire::anthropic_error("authentication_error", "invalid x-api-key");
@@ -287,13 +257,7 @@ async fn api(
     }
     let req = match script::parse_request(body) {
         Ok(r) => r,
-        Err(e) => {
-            return Ok(error_response(
-                d,
-                400,
-                &format!("mock: invalid JSON body: {e}"),
-            ))
-        }
+        Err(e) => return Ok(error_response(d, 400, &format!("mock: invalid JSON body: {e}"))),
     };
     let dir = &req.directives;
     if let Some(ms) = dir.slow_ms {
@@ -316,18 +280,12 @@ async fn api(
         dialect: d,
         id,
         model_json: wire::q(&req.model),
-        created: SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |t| t.as_secs()),
+        created: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |t| t.as_secs()),
         include_usage: req.include_usage,
         input_tokens: (body.len() / 4) as u64,
     };
     let mut resp = if req.stream {
-        let mut resp = Response::new(MockBody::Sse(Box::new(SseBody::new(
-            ctx,
-            plan,
-            state.delay,
-        ))));
+        let mut resp = Response::new(MockBody::Sse(Box::new(SseBody::new(ctx, plan, state.delay))));
         let h = resp.headers_mut();
         h.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
         h.insert("cache-control", HeaderValue::from_static("no-cache"));

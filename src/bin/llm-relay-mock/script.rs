@@ -114,10 +114,7 @@ pub fn parse_request(body: &[u8]) -> Result<Req, serde_json::Error> {
     let mut req = Req {
         model: raw.model.unwrap_or_default(),
         stream: raw.stream.unwrap_or(false),
-        include_usage: raw
-            .stream_options
-            .and_then(|o| o.include_usage)
-            .unwrap_or(false),
+        include_usage: raw.stream_options.and_then(|o| o.include_usage).unwrap_or(false),
         tools,
         ..Req::default()
     };
@@ -182,16 +179,7 @@ fn collect_text(v: &Value, out: &mut String) {
 
 /// Splits text into word deltas: `Hello`, ` from`, ` mock.`; concatenation is the input.
 pub fn split_words(text: &str) -> Vec<String> {
-    text.split(' ')
-        .enumerate()
-        .map(|(i, w)| {
-            if i == 0 {
-                w.to_string()
-            } else {
-                format!(" {w}")
-            }
-        })
-        .collect()
+    text.split(' ').enumerate().map(|(i, w)| if i == 0 { w.to_string() } else { format!(" {w}") }).collect()
 }
 
 /// The two fragments a tool's arguments JSON is streamed in.
@@ -283,11 +271,7 @@ impl Plan {
 
     /// Deltas spent on thinking (OpenAI `reasoning_tokens`).
     pub fn reasoning_tokens(&self) -> u64 {
-        self.blocks
-            .iter()
-            .filter(|b| matches!(b, Block::Thinking))
-            .map(Block::parts)
-            .sum::<usize>() as u64
+        self.blocks.iter().filter(|b| matches!(b, Block::Thinking)).map(Block::parts).sum::<usize>() as u64
     }
 }
 
@@ -332,11 +316,7 @@ pub fn build_plan(req: &Req, tool_ids: &AtomicU64) -> Plan {
     } else {
         Fail::None
     };
-    Plan {
-        blocks,
-        tool_use,
-        fail,
-    }
+    Plan { blocks, tool_use, fail }
 }
 
 #[cfg(test)]
@@ -376,10 +356,7 @@ mod tests {
 
     #[test]
     fn words() {
-        assert_eq!(
-            split_words("Hello from mock."),
-            ["Hello", " from", " mock."]
-        );
+        assert_eq!(split_words("Hello from mock."), ["Hello", " from", " mock."]);
         assert_eq!(split_words("Checking."), ["Checking."]);
         assert_eq!(split_words("").concat(), "");
         assert_eq!(split_words("a  b").concat(), "a  b");
@@ -431,16 +408,13 @@ mod tests {
         assert!(plan.tool_use);
         assert_eq!(plan.output_tokens(), 6);
         assert_eq!(plan.reasoning_tokens(), 2);
-        assert!(
-            matches!(&plan.blocks[2], Block::Tool { num: 2, index: 1, name, .. } if name == "lookup")
-        );
+        assert!(matches!(&plan.blocks[2], Block::Tool { num: 2, index: 1, name, .. } if name == "lookup"));
     }
 
     #[test]
     fn default_and_tool_result_plans() {
         let ids = AtomicU64::new(0);
-        let req = parse_request(br#"{"model":"m","messages":[{"role":"user","content":"hi"}]}"#)
-            .unwrap_or_default();
+        let req = parse_request(br#"{"model":"m","messages":[{"role":"user","content":"hi"}]}"#).unwrap_or_default();
         let plan = build_plan(&req, &ids);
         assert_eq!(plan.blocks[0].full_text(), "Hello from mock.");
         assert_eq!(plan.output_tokens(), 3);
@@ -450,8 +424,7 @@ mod tests {
         .unwrap_or_default();
         let plan = build_plan(&req, &ids);
         assert_eq!(plan.blocks[0].full_text(), "Got tool result: sunny");
-        let req = parse_request(br#"{"messages":[{"role":"user","content":"[[long:3]]"}]}"#)
-            .unwrap_or_default();
+        let req = parse_request(br#"{"messages":[{"role":"user","content":"[[long:3]]"}]}"#).unwrap_or_default();
         assert_eq!(build_plan(&req, &ids).blocks[0].full_text(), "w0 w1 w2 ");
         assert!(parse_request(b"{not json").is_err());
     }

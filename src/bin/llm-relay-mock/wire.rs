@@ -129,14 +129,9 @@ fn anthropic_frame(ctx: &Ctx, plan: &Plan, ev: Ev) -> Option<String> {
             "ping"
         }
         Ev::BlockStart(i) => {
-            let _ = write!(
-                d,
-                r#"{{"type":"content_block_start","index":{i},"content_block":"#
-            );
+            let _ = write!(d, r#"{{"type":"content_block_start","index":{i},"content_block":"#);
             match plan.blocks.get(i)? {
-                Block::Thinking => {
-                    d.push_str(r#"{"type":"thinking","thinking":"","signature":""}"#)
-                }
+                Block::Thinking => d.push_str(r#"{"type":"thinking","thinking":"","signature":""}"#),
                 Block::Text(_) => d.push_str(r#"{"type":"text","text":""}"#),
                 Block::Tool { num, name, .. } => {
                     let _ = write!(d, r#"{{"type":"tool_use","id":"toolu_mock_{num}","name":"#);
@@ -154,10 +149,7 @@ fn anthropic_frame(ctx: &Ctx, plan: &Plan, ev: Ev) -> Option<String> {
                 Block::Text(_) => ("text_delta", "text"),
                 Block::Tool { .. } => ("input_json_delta", "partial_json"),
             };
-            let _ = write!(
-                d,
-                r#"{{"type":"content_block_delta","index":{i},"delta":{{"type":"{ty}","{field}":"#
-            );
+            let _ = write!(d, r#"{{"type":"content_block_delta","index":{i},"delta":{{"type":"{ty}","{field}":"#);
             esc_into(&mut d, &block.part(k)?);
             d.push_str("}}");
             "content_block_delta"
@@ -218,15 +210,10 @@ fn openai_choice(delta: &str, finish: &str) -> String {
 
 fn openai_frame(ctx: &Ctx, plan: &Plan, ev: Ev) -> Option<String> {
     let choice = match ev {
-        Ev::Start => openai_choice(
-            r#"{"role":"assistant","content":"","refusal":null}"#,
-            "null",
-        ),
+        Ev::Start => openai_choice(r#"{"role":"assistant","content":"","refusal":null}"#, "null"),
         Ev::Ping | Ev::Signature(_) | Ev::BlockStop(_) => return None,
         Ev::BlockStart(i) => match plan.blocks.get(i)? {
-            Block::Tool {
-                num, index, name, ..
-            } => {
+            Block::Tool { num, index, name, .. } => {
                 let delta = format!(
                     r#"{{"tool_calls":[{{"index":{index},"id":"call_mock_{num}","type":"function","function":{{"name":{},"arguments":""}}}}]}}"#,
                     q(name)
@@ -241,9 +228,9 @@ fn openai_frame(ctx: &Ctx, plan: &Plan, ev: Ev) -> Option<String> {
             let delta = match block {
                 Block::Thinking => format!(r#"{{"reasoning_content":{part}}}"#),
                 Block::Text(_) => format!(r#"{{"content":{part}}}"#),
-                Block::Tool { index, .. } => format!(
-                    r#"{{"tool_calls":[{{"index":{index},"function":{{"arguments":{part}}}}}]}}"#
-                ),
+                Block::Tool { index, .. } => {
+                    format!(r#"{{"tool_calls":[{{"index":{index},"function":{{"arguments":{part}}}}}]}}"#)
+                }
             };
             openai_choice(&delta, "null")
         }
@@ -258,11 +245,7 @@ fn openai_frame(ctx: &Ctx, plan: &Plan, ev: Ev) -> Option<String> {
         Ev::Done => return Some("data: [DONE]\n\n".to_string()),
         Ev::Error => return Some(sse_data(OPENAI_OVERLOADED)),
     };
-    let usage = if ctx.include_usage {
-        r#","usage":null"#
-    } else {
-        ""
-    };
+    let usage = if ctx.include_usage { r#","usage":null"# } else { "" };
     Some(openai_chunk(ctx, &choice, usage))
 }
 
@@ -276,11 +259,8 @@ pub fn full_body(ctx: &Ctx, plan: &Plan) -> String {
 
 fn anthropic_full(ctx: &Ctx, plan: &Plan) -> String {
     let mut s = String::with_capacity(512);
-    let _ = write!(
-        s,
-        r#"{{"id":"{}","type":"message","role":"assistant","model":{},"content":["#,
-        ctx.id, ctx.model_json
-    );
+    let _ =
+        write!(s, r#"{{"id":"{}","type":"message","role":"assistant","model":{},"content":["#, ctx.id, ctx.model_json);
     for (i, b) in plan.blocks.iter().enumerate() {
         if i > 0 {
             s.push(',');
@@ -296,9 +276,7 @@ fn anthropic_full(ctx: &Ctx, plan: &Plan) -> String {
                 esc_into(&mut s, &b.full_text());
                 s.push('}');
             }
-            Block::Tool {
-                num, name, args, ..
-            } => {
+            Block::Tool { num, name, args, .. } => {
                 let _ = write!(s, r#"{{"type":"tool_use","id":"toolu_mock_{num}","name":"#);
                 esc_into(&mut s, name);
                 let _ = write!(s, r#","input":{args}}}"#);
@@ -322,9 +300,7 @@ fn openai_full(ctx: &Ctx, plan: &Plan) -> String {
         match b {
             Block::Thinking => reasoning = true,
             Block::Text(_) => text.get_or_insert_with(String::new).push_str(&b.full_text()),
-            Block::Tool {
-                num, name, args, ..
-            } => tools.push(format!(
+            Block::Tool { num, name, args, .. } => tools.push(format!(
                 r#"{{"id":"call_mock_{num}","type":"function","function":{{"name":{},"arguments":{}}}}}"#,
                 q(name),
                 q(args)
@@ -395,18 +371,12 @@ pub fn error_body(d: Dialect, status: u16, message: &str) -> String {
 }
 
 pub fn anthropic_error(ty: &str, message: &str) -> String {
-    format!(
-        r#"{{"type":"error","error":{{"type":"{ty}","message":{}}}}}"#,
-        q(message)
-    )
+    format!(r#"{{"type":"error","error":{{"type":"{ty}","message":{}}}}}"#, q(message))
 }
 
 pub fn openai_error(ty: &str, code: Option<&str>, message: &str) -> String {
     let code = code.map_or_else(|| "null".to_string(), q);
-    format!(
-        r#"{{"error":{{"message":{},"type":"{ty}","param":null,"code":{code}}}}}"#,
-        q(message)
-    )
+    format!(r#"{{"error":{{"message":{},"type":"{ty}","param":null,"code":{code}}}}}"#, q(message))
 }
 
 #[cfg(test)]
@@ -438,12 +408,7 @@ mod tests {
         Plan {
             blocks: vec![
                 Block::Thinking,
-                Block::Tool {
-                    num: 4,
-                    index: 0,
-                    name: "get_weather".into(),
-                    args: r#"{"city":"Paris"}"#,
-                },
+                Block::Tool { num: 4, index: 0, name: "get_weather".into(), args: r#"{"city":"Paris"}"# },
             ],
             tool_use: true,
             fail: Fail::None,
@@ -451,10 +416,7 @@ mod tests {
     }
 
     fn data_json(frame: &str) -> Value {
-        let line = frame
-            .lines()
-            .find_map(|l| l.strip_prefix("data: "))
-            .unwrap_or("");
+        let line = frame.lines().find_map(|l| l.strip_prefix("data: ")).unwrap_or("");
         serde_json::from_str(line).unwrap_or(Value::Null)
     }
 
@@ -462,18 +424,12 @@ mod tests {
     fn escaping() {
         assert_eq!(q("a\"b\\c\nd\u{1}é"), r#""a\"b\\c\nd\u0001é""#);
         let s = "tab\t \"quoted\" \u{7f} ✓";
-        assert_eq!(
-            serde_json::from_str::<String>(&q(s)).ok().as_deref(),
-            Some(s)
-        );
+        assert_eq!(serde_json::from_str::<String>(&q(s)).ok().as_deref(), Some(s));
     }
 
     #[test]
     fn sse_framing() {
-        assert_eq!(
-            sse_event("ping", r#"{"type": "ping"}"#),
-            "event: ping\ndata: {\"type\": \"ping\"}\n\n"
-        );
+        assert_eq!(sse_event("ping", r#"{"type": "ping"}"#), "event: ping\ndata: {\"type\": \"ping\"}\n\n");
         assert_eq!(sse_data("[DONE]"), "data: [DONE]\n\n");
     }
 
@@ -542,38 +498,22 @@ mod tests {
         assert_eq!(frame(&c, &t, Ev::Done).as_deref(), Some("data: [DONE]\n\n"));
         let no_usage = ctx(Dialect::OpenAi, false);
         assert_eq!(frame(&no_usage, &t, Ev::Usage), None);
-        assert!(
-            data_json(&frame(&no_usage, &t, Ev::Start).unwrap_or_default())
-                .get("usage")
-                .is_none()
-        );
+        assert!(data_json(&frame(&no_usage, &t, Ev::Start).unwrap_or_default()).get("usage").is_none());
     }
 
     #[test]
     fn full_bodies() {
-        let a = data_json(&format!(
-            "data: {}",
-            full_body(&ctx(Dialect::Anthropic, false), &tool_plan())
-        ));
+        let a = data_json(&format!("data: {}", full_body(&ctx(Dialect::Anthropic, false), &tool_plan())));
         assert_eq!(a["content"][0]["thinking"], "Let me think.");
         assert_eq!(a["content"][1]["input"]["city"], "Paris");
         assert_eq!(a["stop_reason"], "tool_use");
-        let o = data_json(&format!(
-            "data: {}",
-            full_body(&ctx(Dialect::OpenAi, false), &tool_plan())
-        ));
+        let o = data_json(&format!("data: {}", full_body(&ctx(Dialect::OpenAi, false), &tool_plan())));
         let msg = &o["choices"][0]["message"];
         assert_eq!(msg["content"], Value::Null);
         assert_eq!(msg["reasoning_content"], "Let me think.");
-        assert_eq!(
-            msg["tool_calls"][0]["function"]["arguments"],
-            r#"{"city":"Paris"}"#
-        );
+        assert_eq!(msg["tool_calls"][0]["function"]["arguments"], r#"{"city":"Paris"}"#);
         assert_eq!(o["usage"]["total_tokens"], 17);
-        let h = data_json(&format!(
-            "data: {}",
-            full_body(&ctx(Dialect::OpenAi, false), &hello())
-        ));
+        let h = data_json(&format!("data: {}", full_body(&ctx(Dialect::OpenAi, false), &hello())));
         assert_eq!(h["choices"][0]["message"]["content"], "Hello from mock.");
         assert_eq!(h["choices"][0]["finish_reason"], "stop");
     }

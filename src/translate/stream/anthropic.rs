@@ -29,11 +29,7 @@ impl AnthropicDecoder {
             Err(e) => {
                 self.done = true;
                 out.push(
-                    ApiError::new(
-                        ErrorKind::Api,
-                        format!("upstream sent a malformed event: {e}"),
-                    )
-                    .to_stream_event(),
+                    ApiError::new(ErrorKind::Api, format!("upstream sent a malformed event: {e}")).to_stream_event(),
                 );
             }
         }
@@ -42,10 +38,7 @@ impl AnthropicDecoder {
     pub fn finish(&mut self, out: &mut Vec<StreamEvent>) {
         if !self.done {
             self.done = true;
-            out.push(
-                ApiError::new(ErrorKind::Api, "upstream stream ended before message_stop")
-                    .to_stream_event(),
-            );
+            out.push(ApiError::new(ErrorKind::Api, "upstream stream ended before message_stop").to_stream_event());
         }
     }
 }

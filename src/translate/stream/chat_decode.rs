@@ -7,14 +7,11 @@
 //! until usage (or `[DONE]`) arrives, so the final `message_delta` carries real counts.
 
 use crate::protocol::anthropic::{
-    BlockDelta, ContentBlock, DeltaUsage, MessageDeltaBody, MessagesResponse, Role, StreamEvent,
-    Usage,
+    BlockDelta, ContentBlock, DeltaUsage, MessageDeltaBody, MessagesResponse, Role, StreamEvent, Usage,
 };
 use crate::protocol::openai_chat::{ChatChunk, ChatUsage, ToolCallDelta};
 use crate::sse::SseFrame;
-use crate::translate::{
-    anthropic_usage_from_chat, sanitize_tool_id, stop_reason_from_finish, ApiError, ErrorKind,
-};
+use crate::translate::{anthropic_usage_from_chat, sanitize_tool_id, stop_reason_from_finish, ApiError, ErrorKind};
 use serde_json::Value;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,13 +63,7 @@ impl ChatDecoder {
         let chunk: ChatChunk = match serde_json::from_str(data) {
             Ok(c) => c,
             Err(e) => {
-                self.fail(
-                    ApiError::new(
-                        ErrorKind::Api,
-                        format!("upstream sent a malformed chunk: {e}"),
-                    ),
-                    out,
-                );
+                self.fail(ApiError::new(ErrorKind::Api, format!("upstream sent a malformed chunk: {e}")), out);
                 return;
             }
         };
@@ -113,27 +104,13 @@ impl ChatDecoder {
         }
         for choice in chunk.choices.into_iter().filter(|c| c.index == 0) {
             let delta = choice.delta;
-            if let Some(r) = delta
-                .reasoning_content
-                .or(delta.reasoning)
-                .filter(|r| !r.is_empty())
-            {
+            if let Some(r) = delta.reasoning_content.or(delta.reasoning).filter(|r| !r.is_empty()) {
                 let index = self.ensure_open(Open::Thinking(0), out);
-                out.push(StreamEvent::ContentBlockDelta {
-                    index,
-                    delta: BlockDelta::ThinkingDelta { thinking: r },
-                });
+                out.push(StreamEvent::ContentBlockDelta { index, delta: BlockDelta::ThinkingDelta { thinking: r } });
             }
-            for text in [delta.content, delta.refusal]
-                .into_iter()
-                .flatten()
-                .filter(|t| !t.is_empty())
-            {
+            for text in [delta.content, delta.refusal].into_iter().flatten().filter(|t| !t.is_empty()) {
                 let index = self.ensure_open(Open::Text(0), out);
-                out.push(StreamEvent::ContentBlockDelta {
-                    index,
-                    delta: BlockDelta::TextDelta { text },
-                });
+                out.push(StreamEvent::ContentBlockDelta { index, delta: BlockDelta::TextDelta { text } });
             }
             for call in delta.tool_calls.unwrap_or_default() {
                 self.tool_fragment(call, out);
@@ -157,23 +134,13 @@ impl ChatDecoder {
         if self.finish_reason.is_some() {
             self.complete(out);
         } else {
-            self.fail(
-                ApiError::new(
-                    ErrorKind::Api,
-                    "upstream stream ended before its finish_reason",
-                ),
-                out,
-            );
+            self.fail(ApiError::new(ErrorKind::Api, "upstream stream ended before its finish_reason"), out);
         }
     }
 
     fn tool_fragment(&mut self, call: ToolCallDelta, out: &mut Vec<StreamEvent>) {
         let function = call.function.unwrap_or_default();
-        let known = self
-            .tool_blocks
-            .iter()
-            .find(|(t, _)| *t == call.index)
-            .map(|(_, b)| *b);
+        let known = self.tool_blocks.iter().find(|(t, _)| *t == call.index).map(|(_, b)| *b);
         let index = match known {
             Some(b) => b,
             None => {
@@ -219,19 +186,12 @@ impl ChatDecoder {
         let index = self.next_block;
         self.next_block += 1;
         let (open, block) = match kind {
-            Open::Thinking(_) => (
-                Open::Thinking(index),
-                ContentBlock::Thinking {
-                    thinking: String::new(),
-                    signature: String::new(),
-                },
-            ),
+            Open::Thinking(_) => {
+                (Open::Thinking(index), ContentBlock::Thinking { thinking: String::new(), signature: String::new() })
+            }
             _ => (Open::Text(index), ContentBlock::text("")),
         };
-        out.push(StreamEvent::ContentBlockStart {
-            index,
-            content_block: block,
-        });
+        out.push(StreamEvent::ContentBlockStart { index, content_block: block });
         self.open = open;
         index
     }
@@ -247,27 +207,15 @@ impl ChatDecoder {
 
     fn complete(&mut self, out: &mut Vec<StreamEvent>) {
         if !self.started {
-            self.fail(
-                ApiError::new(ErrorKind::Api, "upstream stream ended without any chunk"),
-                out,
-            );
+            self.fail(ApiError::new(ErrorKind::Api, "upstream stream ended without any chunk"), out);
             return;
         }
         self.close_open(out);
-        let usage = self
-            .usage
-            .as_ref()
-            .map(anthropic_usage_from_chat)
-            .unwrap_or_default();
-        let reason = stop_reason_from_finish(
-            self.finish_reason.as_deref().unwrap_or("stop"),
-            !self.tool_blocks.is_empty(),
-        );
+        let usage = self.usage.as_ref().map(anthropic_usage_from_chat).unwrap_or_default();
+        let reason =
+            stop_reason_from_finish(self.finish_reason.as_deref().unwrap_or("stop"), !self.tool_blocks.is_empty());
         out.push(StreamEvent::MessageDelta {
-            delta: MessageDeltaBody {
-                stop_reason: Some(reason.to_string()),
-                stop_sequence: None,
-            },
+            delta: MessageDeltaBody { stop_reason: Some(reason.to_string()), stop_sequence: None },
             usage: DeltaUsage {
                 input_tokens: Some(usage.input_tokens),
                 output_tokens: usage.output_tokens,

@@ -2,8 +2,7 @@
 
 use crate::protocol::anthropic::{BlockDelta, ContentBlock, StreamEvent, Usage};
 use crate::protocol::openai_chat::{
-    chunk_object, ChatChunk, ChunkChoice, ChunkDelta, ErrorObject, ErrorResponse, FunctionDelta,
-    ToolCallDelta,
+    chunk_object, ChatChunk, ChunkChoice, ChunkDelta, ErrorObject, ErrorResponse, FunctionDelta, ToolCallDelta,
 };
 use crate::sse::{write_comment, write_data};
 use crate::translate::error::to_json;
@@ -40,17 +39,11 @@ impl ChatEncoder {
                 self.model = message.model.clone();
                 self.created = unix_now();
                 self.usage = message.usage;
-                let delta = ChunkDelta {
-                    role: Some("assistant".into()),
-                    content: Some(String::new()),
-                    ..Default::default()
-                };
+                let delta =
+                    ChunkDelta { role: Some("assistant".into()), content: Some(String::new()), ..Default::default() };
                 self.write_delta(delta, None, out);
             }
-            StreamEvent::ContentBlockStart {
-                index,
-                content_block,
-            } => match content_block {
+            StreamEvent::ContentBlockStart { index, content_block } => match content_block {
                 ContentBlock::ToolUse { id, name, .. } => {
                     let tool_index = self.tool_calls.len() as u32;
                     self.tool_calls.push((*index, tool_index));
@@ -58,72 +51,34 @@ impl ChatEncoder {
                         index: tool_index,
                         id: Some(id.clone()),
                         kind: Some("function".into()),
-                        function: Some(FunctionDelta {
-                            name: Some(name.clone()),
-                            arguments: Some(String::new()),
-                        }),
+                        function: Some(FunctionDelta { name: Some(name.clone()), arguments: Some(String::new()) }),
                     };
-                    self.write_delta(
-                        ChunkDelta {
-                            tool_calls: Some(vec![call]),
-                            ..Default::default()
-                        },
-                        None,
-                        out,
-                    );
+                    self.write_delta(ChunkDelta { tool_calls: Some(vec![call]), ..Default::default() }, None, out);
                 }
                 ContentBlock::Text { text, .. } if !text.is_empty() => {
-                    self.write_delta(
-                        ChunkDelta {
-                            content: Some(text.clone()),
-                            ..Default::default()
-                        },
-                        None,
-                        out,
-                    );
+                    self.write_delta(ChunkDelta { content: Some(text.clone()), ..Default::default() }, None, out);
                 }
                 _ => {}
             },
             StreamEvent::ContentBlockDelta { index, delta } => match delta {
                 BlockDelta::TextDelta { text } => {
-                    self.write_delta(
-                        ChunkDelta {
-                            content: Some(text.clone()),
-                            ..Default::default()
-                        },
-                        None,
-                        out,
-                    );
+                    self.write_delta(ChunkDelta { content: Some(text.clone()), ..Default::default() }, None, out);
                 }
                 BlockDelta::ThinkingDelta { thinking } => {
-                    let delta = ChunkDelta {
-                        reasoning_content: Some(thinking.clone()),
-                        ..Default::default()
-                    };
+                    let delta = ChunkDelta { reasoning_content: Some(thinking.clone()), ..Default::default() };
                     self.write_delta(delta, None, out);
                 }
                 BlockDelta::InputJsonDelta { partial_json } if !partial_json.is_empty() => {
-                    let Some(&(_, tool_index)) = self.tool_calls.iter().find(|(b, _)| b == index)
-                    else {
+                    let Some(&(_, tool_index)) = self.tool_calls.iter().find(|(b, _)| b == index) else {
                         return;
                     };
                     let call = ToolCallDelta {
                         index: tool_index,
                         id: None,
                         kind: None,
-                        function: Some(FunctionDelta {
-                            name: None,
-                            arguments: Some(partial_json.clone()),
-                        }),
+                        function: Some(FunctionDelta { name: None, arguments: Some(partial_json.clone()) }),
                     };
-                    self.write_delta(
-                        ChunkDelta {
-                            tool_calls: Some(vec![call]),
-                            ..Default::default()
-                        },
-                        None,
-                        out,
-                    );
+                    self.write_delta(ChunkDelta { tool_calls: Some(vec![call]), ..Default::default() }, None, out);
                 }
                 _ => {}
             },
@@ -138,11 +93,7 @@ impl ChatEncoder {
                 if usage.cache_creation_input_tokens.is_some() {
                     self.usage.cache_creation_input_tokens = usage.cache_creation_input_tokens;
                 }
-                let reason = delta
-                    .stop_reason
-                    .as_deref()
-                    .map(finish_reason_from_stop)
-                    .unwrap_or("stop");
+                let reason = delta.stop_reason.as_deref().map(finish_reason_from_stop).unwrap_or("stop");
                 self.write_delta(ChunkDelta::default(), Some(reason), out);
             }
             StreamEvent::MessageStop => {
@@ -183,11 +134,7 @@ impl ChatEncoder {
             object: chunk_object(),
             created: self.created,
             model: self.model.clone(),
-            choices: vec![ChunkChoice {
-                index: 0,
-                delta,
-                finish_reason: finish_reason.map(str::to_string),
-            }],
+            choices: vec![ChunkChoice { index: 0, delta, finish_reason: finish_reason.map(str::to_string) }],
             usage: None,
             error: None,
         };

@@ -76,13 +76,8 @@ impl StreamStats {
                 self.termination.get_or_insert(Termination::Complete);
             }
             StreamEvent::Error { error } => {
-                let kind = super::ErrorKind::from_anthropic_type(&error.kind)
-                    .unwrap_or(super::ErrorKind::Api);
-                self.termination
-                    .get_or_insert(Termination::Error(ApiError::new(
-                        kind,
-                        error.message.clone(),
-                    )));
+                let kind = super::ErrorKind::from_anthropic_type(&error.kind).unwrap_or(super::ErrorKind::Api);
+                self.termination.get_or_insert(Termination::Error(ApiError::new(kind, error.message.clone())));
             }
         }
     }
@@ -187,13 +182,7 @@ impl StreamTranslator {
         }
         if let Err(e) = self.sse.push(input, &mut self.frames) {
             self.frames.clear();
-            self.fail(
-                ApiError::new(
-                    super::ErrorKind::Api,
-                    format!("upstream stream is broken: {e}"),
-                ),
-                &mut out,
-            );
+            self.fail(ApiError::new(super::ErrorKind::Api, format!("upstream stream is broken: {e}")), &mut out);
             return out.freeze();
         }
         self.drain_frames(&mut out);

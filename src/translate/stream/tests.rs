@@ -45,12 +45,7 @@ fn translate(
 
 /// Translates `name` whole, checks every two-way split and byte-by-byte feeding give the
 /// same bytes, compares with the golden file and returns the output and stats.
-fn check(
-    name: &str,
-    upstream: Dialect,
-    client: Dialect,
-    opts: ClientStreamOptions,
-) -> (String, StreamStats) {
+fn check(name: &str, upstream: Dialect, client: Dialect, opts: ClientStreamOptions) -> (String, StreamStats) {
     let input = std::fs::read(fixture_dir().join(name)).unwrap();
     let (whole, stats) = translate(&input, &[], upstream, client, opts);
     for cut in 0..=input.len() {
@@ -59,41 +54,25 @@ fn check(
         assert_eq!(split_stats, stats, "{name}: stats, split at byte {cut}");
     }
     let every: Vec<usize> = (1..input.len()).collect();
-    assert_eq!(
-        translate(&input, &every, upstream, client, opts).0,
-        whole,
-        "{name}: byte by byte"
-    );
+    assert_eq!(translate(&input, &every, upstream, client, opts).0, whole, "{name}: byte by byte");
 
-    let golden = fixture_dir()
-        .join("expected")
-        .join(format!("{name}.to_{}", client.as_str()));
+    let golden = fixture_dir().join("expected").join(format!("{name}.to_{}", client.as_str()));
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::create_dir_all(golden.parent().unwrap()).unwrap();
         std::fs::write(&golden, &whole).unwrap();
     }
-    let expected = std::fs::read_to_string(&golden).unwrap_or_else(|_| {
-        panic!("missing golden file {golden:?}; run with UPDATE_GOLDEN=1 and review it")
-    });
+    let expected = std::fs::read_to_string(&golden)
+        .unwrap_or_else(|_| panic!("missing golden file {golden:?}; run with UPDATE_GOLDEN=1 and review it"));
     assert_eq!(whole, expected, "{name} → {}", client.as_str());
     (whole, stats)
 }
 
-const USAGE: ClientStreamOptions = ClientStreamOptions {
-    include_usage: true,
-};
-const NO_USAGE: ClientStreamOptions = ClientStreamOptions {
-    include_usage: false,
-};
+const USAGE: ClientStreamOptions = ClientStreamOptions { include_usage: true };
+const NO_USAGE: ClientStreamOptions = ClientStreamOptions { include_usage: false };
 
 #[test]
 fn anthropic_passthrough_is_frame_exact_and_observed() {
-    let (out, stats) = check(
-        "anthropic_tool_use.sse",
-        Dialect::Anthropic,
-        Dialect::Anthropic,
-        NO_USAGE,
-    );
+    let (out, stats) = check("anthropic_tool_use.sse", Dialect::Anthropic, Dialect::Anthropic, NO_USAGE);
     let input = std::fs::read_to_string(fixture_dir().join("anthropic_tool_use.sse")).unwrap();
     assert_eq!(out, input);
     assert_eq!(stats.termination, Some(Termination::Complete));
@@ -104,25 +83,17 @@ fn anthropic_passthrough_is_frame_exact_and_observed() {
 
 #[test]
 fn anthropic_tools_to_chat() {
-    let (out, stats) = check(
-        "anthropic_tool_use.sse",
-        Dialect::Anthropic,
-        Dialect::OpenAiChat,
-        USAGE,
+    let (out, stats) = check("anthropic_tool_use.sse", Dialect::Anthropic, Dialect::OpenAiChat, USAGE);
+    assert!(
+        out.contains(r#"{"index":1,"id":"toolu_02","type":"function","function":{"name":"get_time","arguments":""}}"#)
     );
-    assert!(out.contains(r#"{"index":1,"id":"toolu_02","type":"function","function":{"name":"get_time","arguments":""}}"#));
     assert!(out.ends_with("\"finish_reason\":\"tool_calls\"}]}\n\ndata: {\"id\":\"msg_01\",\"object\":\"chat.completion.chunk\",\"created\":0,\"model\":\"claude-sonnet-4-5\",\"choices\":[],\"usage\":{\"prompt_tokens\":572,\"completion_tokens\":89,\"total_tokens\":661,\"prompt_tokens_details\":{\"cached_tokens\":100}}}\n\ndata: [DONE]\n\n"));
     assert_eq!(stats.termination, Some(Termination::Complete));
 }
 
 #[test]
 fn anthropic_thinking_to_chat_drops_signature_and_unknown_events() {
-    let (out, _) = check(
-        "anthropic_thinking.sse",
-        Dialect::Anthropic,
-        Dialect::OpenAiChat,
-        NO_USAGE,
-    );
+    let (out, _) = check("anthropic_thinking.sse", Dialect::Anthropic, Dialect::OpenAiChat, NO_USAGE);
     assert!(out.contains(r#""delta":{"reasoning_content":"Let me think."}"#));
     assert!(!out.contains("EqQB"));
     assert!(!out.contains("some_future_event"));
@@ -131,29 +102,18 @@ fn anthropic_thinking_to_chat_drops_signature_and_unknown_events() {
 
 #[test]
 fn anthropic_midstream_error_reaches_chat_client_in_band() {
-    let (out, stats) = check(
-        "anthropic_midstream_error.sse",
-        Dialect::Anthropic,
-        Dialect::OpenAiChat,
-        NO_USAGE,
-    );
-    assert!(out.ends_with("data: {\"error\":{\"message\":\"Overloaded\",\"type\":\"server_error\",\"param\":null,\"code\":null}}\n\n"));
+    let (out, stats) = check("anthropic_midstream_error.sse", Dialect::Anthropic, Dialect::OpenAiChat, NO_USAGE);
+    assert!(out.ends_with(
+        "data: {\"error\":{\"message\":\"Overloaded\",\"type\":\"server_error\",\"param\":null,\"code\":null}}\n\n"
+    ));
     assert!(!out.contains("[DONE]"));
     assert!(matches!(stats.termination, Some(Termination::Error(_))));
-    assert!(
-        stats.failed_before_content().is_none(),
-        "content came first"
-    );
+    assert!(stats.failed_before_content().is_none(), "content came first");
 }
 
 #[test]
 fn chat_text_to_anthropic() {
-    let (out, stats) = check(
-        "chat_text.sse",
-        Dialect::OpenAiChat,
-        Dialect::Anthropic,
-        NO_USAGE,
-    );
+    let (out, stats) = check("chat_text.sse", Dialect::OpenAiChat, Dialect::Anthropic, NO_USAGE);
     let expected = concat!(
         "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"chatcmpl-A\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"gpt-4o\",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":0,\"output_tokens\":0}}}\n\n",
         "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"text\",\"text\":\"\"}}\n\n",
@@ -171,12 +131,7 @@ fn chat_text_to_anthropic() {
 
 #[test]
 fn chat_parallel_tools_to_anthropic_with_crlf_and_comments() {
-    let (out, _) = check(
-        "chat_parallel_tools.sse",
-        Dialect::OpenAiChat,
-        Dialect::Anthropic,
-        NO_USAGE,
-    );
+    let (out, _) = check("chat_parallel_tools.sse", Dialect::OpenAiChat, Dialect::Anthropic, NO_USAGE);
     let expected = concat!(
         "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"chatcmpl-B\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"gpt-4o\",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":0,\"output_tokens\":0}}}\n\n",
         "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"tool_use\",\"id\":\"call_a\",\"name\":\"get_weather\",\"input\":{}}}\n\n",
@@ -194,12 +149,7 @@ fn chat_parallel_tools_to_anthropic_with_crlf_and_comments() {
 
 #[test]
 fn chat_passthrough_keeps_frames() {
-    let (out, stats) = check(
-        "chat_parallel_tools.sse",
-        Dialect::OpenAiChat,
-        Dialect::OpenAiChat,
-        NO_USAGE,
-    );
+    let (out, stats) = check("chat_parallel_tools.sse", Dialect::OpenAiChat, Dialect::OpenAiChat, NO_USAGE);
     assert!(out.starts_with("data: {\"id\":\"chatcmpl-B\""));
     assert!(!out.contains("keepalive"), "comments are not frames");
     assert!(out.ends_with("data: [DONE]\n\n"));
@@ -208,15 +158,8 @@ fn chat_passthrough_keeps_frames() {
 
 #[test]
 fn chat_reasoning_and_midstream_error_to_anthropic() {
-    let (out, stats) = check(
-        "chat_midstream_error.sse",
-        Dialect::OpenAiChat,
-        Dialect::Anthropic,
-        NO_USAGE,
-    );
-    assert!(out.contains(
-        "\"content_block\":{\"type\":\"thinking\",\"thinking\":\"\",\"signature\":\"\"}"
-    ));
+    let (out, stats) = check("chat_midstream_error.sse", Dialect::OpenAiChat, Dialect::Anthropic, NO_USAGE);
+    assert!(out.contains("\"content_block\":{\"type\":\"thinking\",\"thinking\":\"\",\"signature\":\"\"}"));
     assert!(out.contains("\"delta\":{\"type\":\"thinking_delta\",\"thinking\":\"Hmm\"}"));
     assert!(out.ends_with("event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"api_error\",\"message\":\"The server had an error\"}}\n\n"));
     assert!(!out.contains("message_stop"));
@@ -241,16 +184,10 @@ fn broken_off_anthropic_stream_ends_with_an_error_event() {
         let mut out = t.push(&input[..cut]).to_vec();
         out.extend_from_slice(&t.finish());
         let out = String::from_utf8(out).unwrap();
-        assert!(
-            out.contains("upstream stream ended before message_stop"),
-            "{out}"
-        );
+        assert!(out.contains("upstream stream ended before message_stop"), "{out}");
         // Only whole frames were written before the error.
         for frame in out.split_terminator("\n\n") {
-            assert!(
-                frame.contains("data: ") || frame.starts_with(": "),
-                "partial frame {frame:?}"
-            );
+            assert!(frame.contains("data: ") || frame.starts_with(": "), "partial frame {frame:?}");
         }
     }
 }

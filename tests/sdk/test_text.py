@@ -1,0 +1,230 @@
+"""Plain text answers through the gateway, parsed by the official SDKs:
+both SDKs x (same-dialect pass-through, translated) x (non-stream, stream)."""
+
+from __future__ import annotations
+
+import anthropic
+import openai
+import pytest
+
+from sdk_helpers import (
+    ACCESS_KEY,
+    ANTHROPIC_ROUTES,
+    CACHED_TOKENS,
+    HELLO,
+    HELLO_DELTAS,
+    OPENAI_ROUTES,
+    last_upstream,
+    mock_input_tokens,
+    text_deltas_anthropic,
+    text_deltas_openai,
+    upstream_body,
+    user,
+)
+
+RAW_ANTHROPIC_EVENTS = {
+    "message_start",
+    "content_block_start",
+    "content_block_delta",
+    "content_block_stop",
+    "message_delta",
+    "message_stop",
+}
+
+
+# --------------------------------------------------------------------------
+# Anthropic SDK
+
+
+@pytest.mark.parametrize("route", ANTHROPIC_ROUTES)
+def test_anthropic_sdk_nonstream_text_is_exact_with_end_turn_and_usage(stack, anthropic_client, route):
+    msg = anthropic_client.messages.create(
+        model=route.model, max_tokens=64, messages=[user("Say hello.")]
+    )
+    up = last_upstream(stack)
+    assert up["path"] == route.upstream_path
+    assert upstream_body(up)["model"] == route.upstream_model
+
+    assert msg.type == "message"
+    assert msg.role == "assistant"
+    assert [b.type for b in msg.content] == ["text"]
+    assert msg.content[0].text == HELLO
+    assert msg.stop_reason == "end_turn"
+    assert msg.usage.output_tokens == 3
+    assert msg.usage.input_tokens == mock_input_tokens(up)
+    assert msg.usage.cache_read_input_tokens == CACHED_TOKENS
+
+
+@pytest.mark.parametrize("route", ANTHROPIC_ROUTES)
+def test_anthropic_sdk_stream_text_arrives_as_word_deltas_with_end_turn_and_usage(
+    stack, anthropic_client, route
+):
+    with anthropic_client.messages.stream(
+        model=route.model, max_tokens=64, messages=[user("Say hello.")]
+    ) as stream:
+        events = list(stream)
+        final = stream.get_final_message()
+    up = last_upstream(stack)
+    assert up["path"] == route.upstream_path
+    assert upstream_body(up)["stream"] is True
+
+    raw = [e for e in events if e.type in RAW_ANTHROPIC_EVENTS]
+    types = [e.type for e in raw]
+    assert types[0] == "message_start"
+    assert types[-1] == "message_stop"
+    assert types.count("message_delta") == 1
+    assert types.index("message_delta") == len(types) - 2
+    assert types[1:-2] == [
+        "content_block_start",
+        "content_block_delta",
+        "content_block_delta",
+        "content_block_delta",
+        "content_block_stop",
+    ]
+    assert text_deltas_anthropic(raw) == HELLO_DELTAS
+
+    delta = next(e for e in raw if e.type == "message_delta")
+    assert delta.delta.stop_reason == "end_turn"
+    assert delta.usage.output_tokens == 3
+    if route.translated:
+        # OpenAI reports usage only at the end, so the translated message_delta
+        # must carry the real input count (message_start could not know it).
+        assert delta.usage.input_tokens == mock_input_tokens(up)
+
+    assert [b.type for b in final.content] == ["text"]
+    assert final.content[0].text == HELLO
+    assert final.stop_reason == "end_turn"
+    assert final.usage.output_tokens == 3
+    assert final.usage.input_tokens == mock_input_tokens(up)
+    assert final.usage.cache_read_input_tokens == CACHED_TOKENS
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["nonstream", "stream"])
+@pytest.mark.parametrize("route", ANTHROPIC_ROUTES)
+def test_anthropic_sdk_bearer_auth_token_is_accepted(stack, anthropic_bearer_client, route, stream):
+    if stream:
+        with anthropic_bearer_client.messages.stream(
+            model=route.model, max_tokens=64, messages=[user("Say hello.")]
+        ) as s:
+            msg = s.get_final_message()
+    else:
+        msg = anthropic_bearer_client.messages.create(
+            model=route.model, max_tokens=64, messages=[user("Say hello.")]
+        )
+    assert msg.content[0].text == HELLO
+    assert msg.stop_reason == "end_turn"
+
+
+# --------------------------------------------------------------------------
+# OpenAI SDK
+
+
+@pytest.mark.parametrize("route", OPENAI_ROUTES)
+def test_openai_sdk_nonstream_text_is_exact_with_stop_and_usage(stack, openai_client, route):
+    resp = openai_client.chat.completions.create(
+        model=route.model, messages=[user("Say hello.")]
+    )
+    up = last_upstream(stack)
+    assert up["path"] == route.upstream_path
+    assert upstream_body(up)["model"] == route.upstream_model
+
+    assert resp.object == "chat.completion"
+    assert len(resp.choices) == 1
+    choice = resp.choices[0]
+    assert choice.index == 0
+    assert choice.message.role == "assistant"
+    assert choice.message.content == HELLO
+    assert choice.message.tool_calls is None
+    assert choice.finish_reason == "stop"
+    u = resp.usage
+    assert u is not None
+    assert u.completion_tokens == 3
+    # prompt_tokens counts cached tokens too, as OpenAI does.
+    assert u.prompt_tokens == mock_input_tokens(up) + CACHED_TOKENS
+    assert u.total_tokens == u.prompt_tokens + u.completion_tokens
+    assert u.prompt_tokens_details is not None
+    assert u.prompt_tokens_details.cached_tokens == CACHED_TOKENS
+
+
+@pytest.mark.parametrize("route", OPENAI_ROUTES)
+def test_openai_sdk_stream_text_with_include_usage_ends_with_usage_only_chunk(
+    stack, openai_client, route
+):
+    chunks = list(
+        openai_client.chat.completions.create(
+            model=route.model,
+            messages=[user("Say hello.")],
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+    )
+    up = last_upstream(stack)
+    assert up["path"] == route.upstream_path
+    assert upstream_body(up)["stream"] is True
+
+    assert chunks, "no chunk received"
+    assert all(c.object == "chat.completion.chunk" for c in chunks)
+    assert len({c.id for c in chunks}) == 1, "chunk ids differ within one stream"
+    assert text_deltas_openai(chunks) == HELLO_DELTAS
+    finishes = [ch.finish_reason for c in chunks for ch in c.choices if ch.finish_reason]
+    assert finishes == ["stop"]
+    first_with_choice = next(c for c in chunks if c.choices)
+    assert first_with_choice.choices[0].delta.role == "assistant"
+
+    last = chunks[-1]
+    assert last.choices == []
+    assert last.usage is not None
+    assert all(c.usage is None for c in chunks[:-1])
+    assert last.usage.completion_tokens == 3
+    assert last.usage.prompt_tokens == mock_input_tokens(up) + CACHED_TOKENS
+    assert last.usage.total_tokens == last.usage.prompt_tokens + last.usage.completion_tokens
+    assert last.usage.prompt_tokens_details is not None
+    assert last.usage.prompt_tokens_details.cached_tokens == CACHED_TOKENS
+
+
+@pytest.mark.parametrize("route", OPENAI_ROUTES)
+def test_openai_sdk_stream_without_include_usage_has_no_usage_chunk(stack, openai_client, route):
+    chunks = list(
+        openai_client.chat.completions.create(
+            model=route.model, messages=[user("Say hello.")], stream=True
+        )
+    )
+    assert text_deltas_openai(chunks) == HELLO_DELTAS
+    # Clients written against OpenAI index choices[0] on every chunk.
+    assert all(len(c.choices) == 1 for c in chunks)
+    assert all(c.usage is None for c in chunks)
+    assert chunks[-1].choices[0].finish_reason == "stop"
+
+
+# --------------------------------------------------------------------------
+# Credentials
+
+
+def _all_header_values(entry: dict) -> str:
+    return "\n".join(f"{k}: {v}" for k, v in entry["headers"].items())
+
+
+@pytest.mark.parametrize(
+    "sdk,route,channel_key",
+    [
+        pytest.param("anthropic", ANTHROPIC_ROUTES[0].values[0], "sk-ant-test-000000001", id="anthropic-passthrough"),
+        pytest.param("anthropic", ANTHROPIC_ROUTES[1].values[0], "sk-oai-test-000000003", id="anthropic-translated"),
+        pytest.param("openai", OPENAI_ROUTES[0].values[0], "sk-oai-test-000000002", id="openai-passthrough"),
+        pytest.param("openai", OPENAI_ROUTES[1].values[0], "sk-ant-test-000000004", id="openai-translated"),
+    ],
+)
+def test_gateway_replaces_client_key_with_channel_key_in_upstream_dialect(
+    stack, anthropic_client, openai_client, sdk, route, channel_key
+):
+    if sdk == "anthropic":
+        anthropic_client.messages.create(model=route.model, max_tokens=16, messages=[user("hi")])
+    else:
+        openai_client.chat.completions.create(model=route.model, messages=[user("hi")])
+    up = last_upstream(stack)
+    headers = {k.lower(): v for k, v in up["headers"].items()}
+    if route.upstream_dialect == "anthropic":
+        assert headers.get("x-api-key") == channel_key
+        assert "anthropic-version" in headers
+    else:
+        assert headers.get("authorization") == f"Bearer {channel_key}"
+    assert ACCESS_KEY not in _all_header_values(up), "client access key leaked upstream"

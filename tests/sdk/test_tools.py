@@ -1,0 +1,285 @@
+"""Tool use through the gateway, both SDKs, both routes, stream and non-stream:
+a single call (`[[tool]]`), two parallel calls (`[[tools2]]`), and tool-result
+round trips back to the model."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sdk_helpers import (
+    ANTHROPIC_ROUTES,
+    ANTHROPIC_TOOLS,
+    OPENAI_ROUTES,
+    OPENAI_TOOLS,
+    STREAM,
+    TOOL_ARGS,
+    last_upstream,
+    upstream_body,
+    user,
+)
+
+# --------------------------------------------------------------------------
+# Helpers: one call of each SDK, stream or not, returning the final message.
+
+
+def anthropic_call(client, route, messages, stream, **kw):
+    params = dict(model=route.model, max_tokens=256, messages=messages, tools=ANTHROPIC_TOOLS, **kw)
+    if stream:
+        with client.messages.stream(**params) as s:
+            for _ in s:
+                pass
+            return s.get_final_message()
+    return client.messages.create(**params)
+
+
+def openai_call(client, route, messages, stream):
+    """Returns (message, finish_reason) of the single choice."""
+    params = dict(model=route.model, messages=messages, tools=OPENAI_TOOLS)
+    if stream:
+        with client.chat.completions.stream(**params) as s:
+            for _ in s:
+                pass
+            final = s.get_final_completion()
+    else:
+        final = client.chat.completions.create(**params)
+    assert len(final.choices) == 1
+    return final.choices[0].message, final.choices[0].finish_reason
+
+
+def openai_stream_raw(client, route, messages):
+    """Streams with create(stream=True) and accumulates tool-call deltas by hand,
+    checking the OpenAI streaming contract for tool calls on the way."""
+    calls: dict[int, dict] = {}
+    content = []
+    finish = []
+    for chunk in client.chat.completions.create(
+        model=route.model, messages=messages, tools=OPENAI_TOOLS, stream=True
+    ):
+        for ch in chunk.choices:
+            d = ch.delta
+            if d.content:
+                content.append(d.content)
+            for tc in d.tool_calls or []:
+                if tc.index not in calls:
+                    # The first delta of a call carries its id, type and name.
+                    assert tc.id, f"first delta of tool call {tc.index} has no id"
+                    assert tc.type == "function"
+                    assert tc.function is not None and tc.function.name
+                    calls[tc.index] = {"id": tc.id, "name": tc.function.name, "arguments": ""}
+                else:
+                    assert tc.id in (None, calls[tc.index]["id"])
+                if tc.function is not None and tc.function.arguments:
+                    calls[tc.index]["arguments"] += tc.function.arguments
+            if ch.finish_reason:
+                finish.append(ch.finish_reason)
+    return calls, "".join(content), finish
+
+
+# --------------------------------------------------------------------------
+# Single tool call
+
+
+@pytest.mark.parametrize("stream", STREAM)
+@pytest.mark.parametrize("route", ANTHROPIC_ROUTES)
+def test_anthropic_sdk_tool_call_has_exact_name_input_and_tool_use_stop(anthropic_client, route, stream):
+    msg = anthropic_call(anthropic_client, route, [user("Weather in Paris? [[tool]]")], stream)
+    assert [b.type for b in msg.content] == ["text", "tool_use"]
+    assert msg.content[0].text == "Checking."
+    tool = msg.content[1]
+    assert tool.name == "get_weather"
+    assert tool.input == TOOL_ARGS
+    assert tool.id
+    assert msg.stop_reason == "tool_use"
+
+
+@pytest.mark.parametrize("stream", STREAM)
+@pytest.mark.parametrize("route", OPENAI_ROUTES)
+def test_openai_sdk_tool_call_has_exact_name_arguments_and_tool_calls_finish(openai_client, route, stream):
+    msg, finish = openai_call(openai_client, route, [user("Weather in Paris? [[tool]]")], stream)
+    assert finish == "tool_calls"
+    assert msg.content == "Checking."
+    assert msg.tool_calls is not None and len(msg.tool_calls) == 1
+    call = msg.tool_calls[0]
+    assert call.type == "function"
+    assert call.id
+    assert call.function.name == "get_weather"
+    assert json.loads(call.function.arguments) == TOOL_ARGS
+
+
+@pytest.mark.parametrize("route", OPENAI_ROUTES)
+def test_openai_sdk_raw_stream_tool_call_deltas_accumulate_to_exact_arguments(openai_client, route):
+    calls, content, finish = openai_stream_raw(
+        openai_client, route, [user("Weather in Paris? [[tool]]")]
+    )
+    assert content == "Checking."
+    assert finish == ["tool_calls"]
+    assert sorted(calls) == [0]
+    assert calls[0]["name"] == "get_weather"
+    assert json.loads(calls[0]["arguments"]) == TOOL_ARGS
+
+
+@pytest.mark.parametrize("route", ANTHROPIC_ROUTES)
+def test_anthropic_sdk_tool_declarations_reach_upstream_in_its_dialect(stack, anthropic_client, route):
+    anthropic_call(anthropic_client, route, [user("Weather? [[tool]]")], stream=False)
+    tools = upstream_body(last_upstream(stack))["tools"]
+    if route.upstream_dialect == "openai":
+        assert [t["type"] for t in tools] == ["function", "function"]
+        assert [t["function"]["name"] for t in tools] == ["get_weather", "get_forecast"]
+        assert tools[0]["function"]["parameters"] == ANTHROPIC_TOOLS[0]["input_schema"]
+    else:
+        assert [t["name"] for t in tools] == ["get_weather", "get_forecast"]
+        assert tools[0]["input_schema"] == ANTHROPIC_TOOLS[0]["input_schema"]
+
+
+@pytest.mark.parametrize("route", OPENAI_ROUTES)
+def test_openai_sdk_tool_declarations_reach_upstream_in_its_dialect(stack, openai_client, route):
+    openai_call(openai_client, route, [user("Weather? [[tool]]")], stream=False)
+    tools = upstream_body(last_upstream(stack))["tools"]
+    if route.upstream_dialect == "anthropic":
+        assert [t["name"] for t in tools] == ["get_weather", "get_forecast"]
+        assert tools[0]["input_schema"] == OPENAI_TOOLS[0]["function"]["parameters"]
+    else:
+        assert [t["function"]["name"] for t in tools] == ["get_weather", "get_forecast"]
+
+
+# --------------------------------------------------------------------------
+# Parallel tool calls
+
+
+@pytest.mark.parametrize("stream", STREAM)
+@pytest.mark.parametrize("route", ANTHROPIC_ROUTES)
+def test_anthropic_sdk_parallel_tool_calls_are_two_distinct_blocks(anthropic_client, route, stream):
+    msg = anthropic_call(anthropic_client, route, [user("Paris and Rome? [[tools2]]")], stream)
+    assert msg.stop_reason == "tool_use"
+    tools = [b for b in msg.content if b.type == "tool_use"]
+    assert [b.type for b in msg.content if b.type != "text"] == ["tool_use", "tool_use"]
+    assert [t.name for t in tools] == ["get_weather", "get_forecast"]
+    assert [t.input for t in tools] == [{"city": "Paris"}, {"city": "Rome"}]
+    assert tools[0].id and tools[1].id and tools[0].id != tools[1].id
+
+
+@pytest.mark.parametrize("stream", STREAM)
+@pytest.mark.parametrize("route", OPENAI_ROUTES)
+def test_openai_sdk_parallel_tool_calls_are_two_distinct_calls(openai_client, route, stream):
+    msg, finish = openai_call(openai_client, route, [user("Paris and Rome? [[tools2]]")], stream)
+    assert finish == "tool_calls"
+    calls = msg.tool_calls
+    assert calls is not None and len(calls) == 2
+    assert [c.function.name for c in calls] == ["get_weather", "get_forecast"]
+    assert [json.loads(c.function.arguments) for c in calls] == [{"city": "Paris"}, {"city": "Rome"}]
+    assert calls[0].id and calls[1].id and calls[0].id != calls[1].id
+
+
+@pytest.mark.parametrize("route", OPENAI_ROUTES)
+def test_openai_sdk_raw_stream_parallel_tool_calls_use_indexes_0_and_1(openai_client, route):
+    calls, _, finish = openai_stream_raw(openai_client, route, [user("Paris and Rome? [[tools2]]")])
+    assert finish == ["tool_calls"]
+    assert sorted(calls) == [0, 1]
+    assert [calls[i]["name"] for i in (0, 1)] == ["get_weather", "get_forecast"]
+    assert [json.loads(calls[i]["arguments"]) for i in (0, 1)] == [{"city": "Paris"}, {"city": "Rome"}]
+    assert calls[0]["id"] != calls[1]["id"]
+
+
+# --------------------------------------------------------------------------
+# Tool-result round trips
+
+
+@pytest.mark.parametrize("stream", STREAM)
+@pytest.mark.parametrize(
+    "result_content",
+    [
+        pytest.param("sunny, 21C", id="string-content"),
+        pytest.param([{"type": "text", "text": "sunny, 21C"}], id="block-content"),
+    ],
+)
+@pytest.mark.parametrize("route", ANTHROPIC_ROUTES)
+def test_anthropic_sdk_tool_result_round_trip_reaches_model(anthropic_client, route, result_content, stream):
+    first_turn = [user("Weather in Paris? [[tool]]")]
+    first = anthropic_call(anthropic_client, route, first_turn, stream=False)
+    tool_use = next(b for b in first.content if b.type == "tool_use")
+    messages = first_turn + [
+        {"role": "assistant", "content": [b.model_dump(exclude_none=True) for b in first.content]},
+        {
+            "role": "user",
+            "content": [{"type": "tool_result", "tool_use_id": tool_use.id, "content": result_content}],
+        },
+    ]
+    msg = anthropic_call(anthropic_client, route, messages, stream)
+    assert [b.type for b in msg.content] == ["text"]
+    assert msg.content[0].text == "Got tool result: sunny, 21C"
+    assert msg.stop_reason == "end_turn"
+
+
+@pytest.mark.parametrize("stream", STREAM)
+@pytest.mark.parametrize("route", OPENAI_ROUTES)
+def test_openai_sdk_tool_result_round_trip_reaches_model(openai_client, route, stream):
+    first_turn = [user("Weather in Paris? [[tool]]")]
+    first, _ = openai_call(openai_client, route, first_turn, stream=False)
+    call = first.tool_calls[0]
+    messages = first_turn + [
+        first.model_dump(exclude_none=True),
+        {"role": "tool", "tool_call_id": call.id, "content": "sunny, 21C"},
+    ]
+    msg, finish = openai_call(openai_client, route, messages, stream)
+    assert msg.content == "Got tool result: sunny, 21C"
+    assert finish == "stop"
+    assert not msg.tool_calls
+
+
+# Two results for two parallel calls. Anthropic wants both tool_result blocks in
+# one user message, OpenAI one `tool` message each; the mock answers with the
+# tool-result text of the *last* message it receives, which shows how the
+# gateway grouped them.
+PARALLEL_RESULTS = ("Paris: sunny", "Rome: rainy")
+
+
+@pytest.mark.parametrize("route", ANTHROPIC_ROUTES)
+def test_anthropic_sdk_parallel_tool_results_round_trip(anthropic_client, route):
+    first_turn = [user("Paris and Rome? [[tools2]]")]
+    first = anthropic_call(anthropic_client, route, first_turn, stream=False)
+    uses = [b for b in first.content if b.type == "tool_use"]
+    assert len(uses) == 2
+    messages = first_turn + [
+        {"role": "assistant", "content": [b.model_dump(exclude_none=True) for b in first.content]},
+        {
+            "role": "user",
+            "content": [
+                {"type": "tool_result", "tool_use_id": u.id, "content": r}
+                for u, r in zip(uses, PARALLEL_RESULTS)
+            ],
+        },
+    ]
+    msg = anthropic_call(anthropic_client, route, messages, stream=False)
+    if route.upstream_dialect == "openai":
+        # Split into two `tool` messages; the last one is Rome's.
+        expected = "Got tool result: Rome: rainy"
+    else:
+        expected = "Got tool result: Paris: sunny\nRome: rainy"
+    assert msg.content[0].text == expected
+    assert msg.stop_reason == "end_turn"
+
+
+@pytest.mark.parametrize("route", OPENAI_ROUTES)
+def test_openai_sdk_parallel_tool_results_round_trip(stack, openai_client, route):
+    first_turn = [user("Paris and Rome? [[tools2]]")]
+    first, _ = openai_call(openai_client, route, first_turn, stream=False)
+    assert first.tool_calls is not None and len(first.tool_calls) == 2
+    messages = first_turn + [first.model_dump(exclude_none=True)] + [
+        {"role": "tool", "tool_call_id": c.id, "content": r}
+        for c, r in zip(first.tool_calls, PARALLEL_RESULTS)
+    ]
+    msg, finish = openai_call(openai_client, route, messages, stream=False)
+    if route.upstream_dialect == "anthropic":
+        # Both results must travel in one user message (Anthropic requires all
+        # tool_result blocks of a turn together).
+        expected = "Got tool result: Paris: sunny\nRome: rainy"
+        last = upstream_body(last_upstream(stack))["messages"][-1]
+        assert last["role"] == "user"
+        ids = [b["tool_use_id"] for b in last["content"] if b.get("type") == "tool_result"]
+        assert ids == [c.id for c in first.tool_calls]
+    else:
+        expected = "Got tool result: Rome: rainy"
+    assert msg.content == expected
+    assert finish == "stop"
