@@ -4,7 +4,7 @@ use arc_swap::ArcSwap;
 use clap::{Parser, Subcommand};
 use llm_relay::config::{self, ConfigError};
 use llm_relay::proxy::Gateway;
-use llm_relay::relay::Relay;
+use llm_relay::relay::{ActiveHealthChecks, Live, Relay};
 use pingora::connectors::ConnectorOptions;
 use pingora::server::configuration::{Opt, ServerConf};
 use pingora::server::Server;
@@ -118,7 +118,13 @@ fn run(path: &Path, upgrade: bool) -> ExitCode {
 
     let connector =
         pingora::connectors::http::Connector::new(Some(ConnectorOptions::from_server_conf(&server.configuration)));
-    let gateway = Gateway { config: Arc::new(ArcSwap::from_pointee(loaded.config)), relay: Relay::new(connector) };
+    let relay = Arc::new(Relay::new(connector, &loaded.config.routing));
+    let live = Arc::new(ArcSwap::from_pointee(Live::new(loaded.config)));
+    server.add_service(pingora::services::background::background_service(
+        "active health checks",
+        ActiveHealthChecks { live: live.clone() },
+    ));
+    let gateway = Gateway { live, relay };
     let mut service = pingora::proxy::http_proxy_service_with_name(&server.configuration, gateway, "llm-relay");
     for addr in &settings.listen {
         service.add_tcp(&addr.to_string());

@@ -2,12 +2,12 @@
 //! request to the relay. Every request is answered in `request_filter`, so Pingora's
 //! own proxy phase never runs.
 
+mod admin;
 pub mod routes;
 
 use crate::auth;
-use crate::config::Config;
 use crate::protocol::Dialect;
-use crate::relay::{self, Outcome, Relay};
+use crate::relay::{self, Live, Outcome, Relay};
 use crate::translate::request::PreparedRequest;
 use crate::translate::{ApiError, ErrorKind};
 use arc_swap::ArcSwap;
@@ -19,10 +19,11 @@ use routes::Route;
 use std::sync::Arc;
 use std::time::Instant;
 
-/// State shared by every request: the live config and the relay (connection pool).
+/// State shared by every request: the live config with its balancers, and the relay
+/// (connection pool, health, affinity).
 pub struct Gateway {
-    pub config: Arc<ArcSwap<Config>>,
-    pub relay: Relay,
+    pub live: Arc<ArcSwap<Live>>,
+    pub relay: Arc<Relay>,
 }
 
 /// Per-request state.
@@ -65,6 +66,17 @@ impl ProxyHttp for Gateway {
                 relay::respond_text(session, 200, "llm-relay\n").await?;
                 return Ok(true);
             }
+            Route::AdminChannels => {
+                let live = self.live.load_full();
+                if !admin_authorized(&live, session) {
+                    let err = ApiError::new(ErrorKind::Authentication, "admin key required");
+                    self.reject(session, ctx, Dialect::OpenAiChat, err).await?;
+                    return Ok(true);
+                }
+                let body = serde_json::to_vec(&admin::channels(&live, &self.relay.health)).unwrap_or_default();
+                relay::respond_json(session, 200, Bytes::from(body), &[]).await?;
+                return Ok(true);
+            }
             Route::NotFound(d) => {
                 let path = session.req_header().uri.path().to_string();
                 self.reject(session, ctx, d, ApiError::new(ErrorKind::NotFound, format!("no endpoint at {path}")))
@@ -79,7 +91,8 @@ impl ProxyHttp for Gateway {
             Route::Api(d) => d,
         };
         ctx.dialect = Some(dialect);
-        let config = self.config.load_full();
+        let live = self.live.load_full();
+        let config = &live.config;
 
         let authenticated = {
             let h = &session.req_header().headers;
@@ -110,7 +123,8 @@ impl ProxyHttp for Gateway {
         };
         ctx.model = Some(prepared.model().to_string());
         ctx.stream = prepared.stream();
-        let outcome = self.relay.serve(session, &config, prepared, ctx.started).await?;
+        let session_key = session_key(config, &prepared, session, ctx.access_key.as_deref().unwrap_or(""));
+        let outcome = self.relay.serve(session, &live, prepared, session_key.as_deref(), ctx.started).await?;
         ctx.outcome = Some(outcome);
         Ok(true)
     }
@@ -157,6 +171,41 @@ impl Gateway {
             Some(Outcome { status, error: Some(err.kind.anthropic_type().to_string()), ..Default::default() });
         Ok(())
     }
+}
+
+/// The conversation a request belongs to: Anthropic `metadata.user_id` (Claude Code
+/// embeds its session id there), else the first configured session header. Scoped to
+/// the access key, so two callers never share a binding.
+fn session_key(
+    config: &crate::config::Config,
+    req: &PreparedRequest,
+    session: &Session,
+    access_key: &str,
+) -> Option<String> {
+    let headers = &session.req_header().headers;
+    let id = req.peek.user_id.as_deref().filter(|u| !u.is_empty()).map(str::to_string).or_else(|| {
+        config
+            .routing
+            .affinity_headers
+            .iter()
+            .find_map(|h| headers.get(h.as_str()).and_then(|v| v.to_str().ok()).filter(|v| !v.is_empty()))
+            .map(str::to_string)
+    })?;
+    Some(format!("{access_key}\n{id}"))
+}
+
+fn admin_authorized(live: &Live, session: &Session) -> bool {
+    let h = &session.req_header().headers;
+    let Some(presented) =
+        auth::presented_key(h.get("x-api-key").map(|v| v.as_bytes()), h.get("authorization").map(|v| v.as_bytes()))
+    else {
+        return false;
+    };
+    let mut ok = false;
+    for k in &live.config.admin_keys {
+        ok |= k.matches(presented);
+    }
+    ok
 }
 
 /// Past the limit the body is still read and discarded up to this much, so that the

@@ -8,6 +8,8 @@ pub enum Route {
     Health,
     /// `HEAD /` and `GET /` (no auth; clients probe the base URL).
     Root,
+    /// `GET /admin/channels` (admin key).
+    AdminChannels,
     /// A model call in the given dialect.
     Api(Dialect),
     /// A known API path with the wrong method.
@@ -26,6 +28,7 @@ pub fn classify(method: &str, path: &str) -> Route {
     match (method, path, api) {
         ("GET", "/health", _) => Route::Health,
         ("GET" | "HEAD", "/", _) => Route::Root,
+        ("GET", "/admin/channels", _) => Route::AdminChannels,
         ("POST", _, Some(d)) => Route::Api(d),
         (_, _, Some(d)) => Route::MethodNotAllowed(d),
         _ if path.starts_with("/v1/messages") => Route::NotFound(Dialect::Anthropic),

@@ -11,9 +11,10 @@ mod upstream;
 pub use respond::{error as respond_error, json as respond_json, text as respond_text};
 
 use crate::config::{Channel, Config};
+use crate::health::{classify, retry_after, ErrorClass, Failure, HealthRegistry};
 use crate::protocol::anthropic::Usage;
 use crate::protocol::Dialect;
-use crate::routing;
+use crate::routing::{AffinityMap, Binding};
 use crate::translate::request::{response_usage, translate_response, PreparedRequest};
 use crate::translate::{ApiError, ErrorKind, TargetOptions};
 use bytes::{Bytes, BytesMut};
@@ -22,7 +23,7 @@ use pingora::protocols::http::client::HttpSession;
 use pingora::upstreams::peer::HttpPeer;
 use pingora_http::ResponseHeader;
 use pingora_proxy::Session;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use tokio::time::timeout;
 
@@ -47,10 +48,30 @@ pub struct Outcome {
     pub bytes_out: usize,
 }
 
+/// The config in force and the balancers built from it, swapped together on reload.
+pub struct Live {
+    pub config: Config,
+    pub balancer: Balancer,
+}
+
+impl Live {
+    /// The config with its balancers (and the health probes of channels that ask for them).
+    pub fn new(config: Config) -> Live {
+        let balancer = Balancer::new(&config, &|c| {
+            let ch = config.channels.get(c)?.clone();
+            ChannelProbe::new(ch)
+                .map(|p| Box::new(p) as Box<dyn pingora_load_balancing::health_check::HealthCheck + Send + Sync>)
+        });
+        Live { config, balancer }
+    }
+}
+
 pub struct Relay {
     connector: Connector,
     dns: upstream::DnsCache,
-    rotation: AtomicUsize,
+    /// Passive health of every channel and key; survives reloads.
+    pub health: HealthRegistry,
+    affinity: Mutex<AffinityMap>,
 }
 
 /// A response header received from one attempt.
@@ -61,42 +82,81 @@ struct Call {
     header: ResponseHeader,
 }
 
+/// Why an attempt did not produce the client's answer.
 enum AttemptFailure {
-    /// Worth another channel or key: connect errors, timeouts, 408/429/5xx/529.
-    Retryable(ApiError),
-    /// The upstream's answer stands (400, 401, …): pass it on.
+    /// Worth another key or channel: connect errors, timeouts, 408/429/5xx/529, an
+    /// error as the first stream event. `channel_too`: it counts against the channel.
+    Retryable { err: ApiError, channel_too: bool, retry_after: Option<Duration> },
+    /// The key is refused (auth, billing, quota): retire it, try the next one.
+    Retire(ApiError),
+    /// The upstream's answer stands (a bad request): pass it on.
     Final(ApiError),
 }
 
+impl AttemptFailure {
+    fn retry(err: ApiError) -> Self {
+        AttemptFailure::Retryable { err, channel_too: true, retry_after: None }
+    }
+}
+
 impl Relay {
-    pub fn new(connector: Connector) -> Self {
-        Relay { connector, dns: upstream::DnsCache::default(), rotation: AtomicUsize::new(0) }
+    pub fn new(connector: Connector, routing: &crate::config::RoutingSettings) -> Self {
+        Relay {
+            connector,
+            dns: upstream::DnsCache::default(),
+            health: HealthRegistry::default(),
+            affinity: Mutex::new(AffinityMap::new(routing.affinity_ttl, routing.affinity_max_sessions)),
+        }
+    }
+
+    fn affinity(&self) -> std::sync::MutexGuard<'_, AffinityMap> {
+        self.affinity.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Serves one API request end to end; the response (success or error) is written.
+    /// `session_key` identifies the client's conversation for affinity, if it has one.
     pub async fn serve(
         &self,
         session: &mut Session,
-        config: &Config,
+        live: &Live,
         mut req: PreparedRequest,
+        session_key: Option<&str>,
         started: Instant,
     ) -> pingora::Result<Outcome> {
+        let config = &live.config;
         let client = req.client;
         let mut outcome = Outcome::default();
-        let candidates = routing::candidates(&config.channels, req.model());
-        if candidates.is_empty() {
+        if !config.channels.iter().any(|c| c.serves(req.model())) {
             let err = ApiError::new(ErrorKind::NotFound, format!("no channel serves model '{}'", req.model()));
             return self.fail(session, client, err, outcome).await;
         }
-        let rotation = self.rotation.fetch_add(1, Ordering::Relaxed);
-        let plan = routing::attempt_order(&candidates, rotation, routing::DEFAULT_MAX_ATTEMPTS);
+        let (affinity, origin_family) = match session_key {
+            Some(s) => {
+                let map = self.affinity();
+                let pick = map.sticky(s, Instant::now()).and_then(|b| find_binding(config, b));
+                (pick, map.family(s).map(str::to_string))
+            }
+            None => (None, None),
+        };
 
+        let deadline = started + config.routing.retry_budget;
+        let max_attempts = config.routing.max_attempts as usize;
+        let mut tried: Vec<Pick> = Vec::with_capacity(max_attempts);
         let mut last_error = None;
-        for (channel, key_index) in plan {
-            let key = &channel.keys[key_index];
+        while tried.len() < max_attempts {
+            let now = Instant::now();
+            if !tried.is_empty() && now >= deadline {
+                break;
+            }
+            let selection = Selection { model: req.model(), tried: &tried, last: tried.last().copied(), affinity };
+            let Some(pick) = self.health.read(|t| live.balancer.next(config, &selection, t, now)) else { break };
+            tried.push(pick);
+            let channel = &config.channels[pick.channel];
+            let key_ref = channel.key_ref(pick.key);
+            self.health.on_attempt(&key_ref, now);
             outcome.attempts += 1;
             outcome.channel = Some(channel.name.clone());
-            outcome.key_id = Some(key.id.clone());
+            outcome.key_id = Some(channel.keys[pick.key].id.clone());
             let target = TargetOptions {
                 model: channel.upstream_model(req.model()).to_string(),
                 default_max_tokens: channel.default_max_tokens,
@@ -104,31 +164,42 @@ impl Relay {
                 reasoning: channel.reasoning,
             };
             outcome.upstream_model = Some(target.model.clone());
-            let body = match req.body_for(channel.protocol, &target) {
+            let strip_thinking = origin_family.as_deref().is_some_and(|f| f != channel.family);
+            let body = match req.body_for(channel.protocol, &target, strip_thinking) {
                 Ok(b) => b,
                 Err(e) => return self.fail(session, client, e, outcome).await,
             };
-            let call = match self.call(channel, key_index, &req, body, session).await {
-                Ok(call) => call,
-                Err(AttemptFailure::Retryable(e)) => {
-                    log::warn!("channel {} key {}: {}", channel.name, key.id, e);
-                    last_error = Some(e);
-                    continue;
-                }
-                Err(AttemptFailure::Final(e)) => return self.fail(session, client, e, outcome).await,
+            let result = match self.call(channel, pick.key, &req, body, session).await {
+                Ok(call) if req.stream() => self.pump_stream(session, call, channel, &req, started, &mut outcome).await,
+                Ok(call) => self.finish_json(session, call, channel, client, started, &mut outcome).await,
+                Err(f) => Err(f),
             };
-            let result = if req.stream() {
-                self.pump_stream(session, call, channel, &req, started, &mut outcome).await
-            } else {
-                self.finish_json(session, call, channel, client, started, &mut outcome).await
-            };
+            let now = Instant::now();
             match result {
-                Ok(()) => return Ok(outcome),
-                Err(AttemptFailure::Retryable(e)) => {
-                    log::warn!("channel {} key {}: {}", channel.name, key.id, e);
-                    last_error = Some(e);
+                Ok(()) => {
+                    self.health.on_success(&key_ref, &config.health);
+                    if let Some(s) = session_key {
+                        let binding = Binding {
+                            channel: channel.name.clone(),
+                            key_fingerprint: key_ref.fingerprint,
+                            family: channel.family.clone(),
+                        };
+                        self.affinity().record(s, binding, now);
+                    }
+                    return Ok(outcome);
                 }
-                Err(AttemptFailure::Final(e)) => return self.fail(session, client, e, outcome).await,
+                Err(AttemptFailure::Retryable { err, channel_too, retry_after }) => {
+                    log::warn!("channel {} key {}: {err}", channel.name, key_ref_id(channel, pick.key));
+                    let failure = Failure::Retryable { retry_after };
+                    self.health.on_failure(&key_ref, now, &config.health, failure, channel_too, &err.message);
+                    last_error = Some(err);
+                }
+                Err(AttemptFailure::Retire(err)) => {
+                    log::warn!("channel {} key {} retired: {err}", channel.name, key_ref_id(channel, pick.key));
+                    self.health.on_failure(&key_ref, now, &config.health, Failure::Retire, false, &err.message);
+                    last_error = Some(err);
+                }
+                Err(AttemptFailure::Final(err)) => return self.fail(session, client, err, outcome).await,
             }
         }
         let err = last_error.unwrap_or_else(|| ApiError::new(ErrorKind::Api, "no upstream attempt was possible"));
@@ -157,7 +228,7 @@ impl Relay {
         body: Bytes,
         session: &Session,
     ) -> Result<Call, AttemptFailure> {
-        let retry = |kind: ErrorKind, what: String| AttemptFailure::Retryable(ApiError::new(kind, what));
+        let retry = |kind: ErrorKind, what: String| AttemptFailure::retry(ApiError::new(kind, what));
         let addr =
             self.dns.resolve(&channel.upstream.host, channel.upstream.port).await.map_err(|e| {
                 retry(ErrorKind::Api, format!("channel {}: cannot resolve upstream: {e}", channel.name))
@@ -182,16 +253,15 @@ impl Relay {
         };
         let mut up = match timeout(channel.timeouts.first_byte, exchange).await {
             Err(_) => {
+                let wait = channel.timeouts.first_byte;
                 return Err(retry(
                     ErrorKind::Timeout,
-                    format!("channel {}: no response within {:?}", channel.name, channel.timeouts.first_byte),
-                ))
+                    format!("channel {}: no response within {wait:?}", channel.name),
+                ));
             }
             Ok(Err(e)) => {
-                return Err(retry(
-                    ErrorKind::Api,
-                    format!("channel {}: upstream connection failed: {}", channel.name, e.etype().as_str()),
-                ))
+                let what = format!("channel {}: upstream connection failed: {}", channel.name, e.etype().as_str());
+                return Err(retry(ErrorKind::Api, what));
             }
             Ok(Ok(up)) => up,
         };
@@ -205,11 +275,15 @@ impl Relay {
         }
         let body = read_body(&mut up, ERROR_BODY_LIMIT, channel.timeouts.idle).await.unwrap_or_default();
         let err = ApiError::from_upstream(status, &body, channel.protocol);
-        if is_retryable_status(status) {
-            Err(AttemptFailure::Retryable(err))
-        } else {
-            Err(AttemptFailure::Final(err))
-        }
+        Err(match classify(status, &err.message) {
+            ErrorClass::Retryable { channel_too } => {
+                let value = |name: &str| header.headers.get(name).and_then(|v| v.to_str().ok());
+                let retry_after = retry_after(value("retry-after-ms"), value("retry-after"));
+                AttemptFailure::Retryable { err, channel_too, retry_after }
+            }
+            ErrorClass::Retire => AttemptFailure::Retire(err),
+            ErrorClass::Final => AttemptFailure::Final(err),
+        })
     }
 
     async fn finish_json(
@@ -221,26 +295,36 @@ impl Relay {
         started: Instant,
         outcome: &mut Outcome,
     ) -> Result<(), AttemptFailure> {
-        let retry = |what: String| AttemptFailure::Retryable(ApiError::new(ErrorKind::Api, what));
-        let body = read_body(&mut call.up, RESPONSE_BODY_LIMIT, channel.timeouts.idle)
-            .await
-            .map_err(|e| retry(format!("channel {}: reading the response failed: {e}", channel.name)))?;
-        let translated = translate_response(channel.protocol, client, &body).map_err(AttemptFailure::Final)?;
+        let body = read_body(&mut call.up, RESPONSE_BODY_LIMIT, channel.timeouts.idle).await.map_err(|e| {
+            AttemptFailure::retry(ApiError::new(
+                ErrorKind::Api,
+                format!("channel {}: reading the response failed: {e}", channel.name),
+            ))
+        })?;
+        let translated = translate_response(channel.protocol, client, &body).map_err(AttemptFailure::retry)?;
         outcome.usage = response_usage(channel.protocol, &body);
         self.connector.release_http_session(call.up, &call.peer, None).await;
         let extra = passthrough_headers(&call.header, channel.protocol == client);
         outcome.first_byte = Some(started.elapsed());
         outcome.bytes_out = translated.len();
         outcome.status = call.status;
-        respond_json(session, call.status, Bytes::from(translated), &extra)
-            .await
-            .map_err(|e| AttemptFailure::Final(ApiError::new(ErrorKind::Api, format!("client write failed: {e}"))))?;
+        if respond_json(session, call.status, Bytes::from(translated), &extra).await.is_err() {
+            outcome.error = Some("client_closed".into());
+        }
         Ok(())
     }
 }
 
-fn is_retryable_status(status: u16) -> bool {
-    matches!(status, 408 | 429 | 500 | 502 | 503 | 504 | 529)
+fn key_ref_id(channel: &Channel, key: usize) -> &str {
+    channel.keys.get(key).map_or("?", |k| k.id.as_str())
+}
+
+/// The pick a session's binding stands for in this config, if its channel and key
+/// still exist.
+fn find_binding(config: &Config, b: &Binding) -> Option<Pick> {
+    let channel = config.channels.iter().position(|c| c.name == b.channel)?;
+    let key = config.channels[channel].keys.iter().position(|k| k.fingerprint == b.key_fingerprint)?;
+    Some(Pick { channel, key })
 }
 
 /// Reads a whole body up to `limit` bytes, with `idle` as the longest wait per read.
@@ -280,7 +364,11 @@ fn passthrough_headers(header: &ResponseHeader, same_dialect: bool) -> Vec<(&'st
     out
 }
 
+mod background;
 mod balancer;
+mod probe;
 mod pump;
 
+pub use background::ActiveHealthChecks;
 pub use balancer::{Balancer, Pick, Selection};
+pub use probe::ChannelProbe;

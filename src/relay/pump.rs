@@ -26,7 +26,7 @@ impl Relay {
         let idle = channel.timeouts.idle;
         let mut tr = StreamTranslator::new(channel.protocol, req.client, req.stream_options());
         let retry = |kind: ErrorKind, what: String| {
-            AttemptFailure::Retryable(ApiError::new(kind, format!("channel {}: {what}", channel.name)))
+            AttemptFailure::retry(ApiError::new(kind, format!("channel {}: {what}", channel.name)))
         };
 
         // Before the commit nothing has reached the client: failures are retryable.
@@ -46,7 +46,7 @@ impl Relay {
         if let Some(err) = tr.stats().failed_before_content() {
             let mut err = err.clone();
             err.message = format!("channel {}: {}", channel.name, err.message);
-            return Err(AttemptFailure::Retryable(err));
+            return Err(AttemptFailure::retry(err));
         }
 
         let written =

@@ -36,7 +36,12 @@ impl PreparedRequest {
     /// The body to send to an upstream of dialect `upstream`. `strip_thinking`: the
     /// conversation's thinking blocks come from another provider family than this
     /// upstream's, so they are removed (translations to other dialects drop them anyway).
-    pub fn body_for(&mut self, upstream: Dialect, target: &TargetOptions, strip_thinking: bool) -> Result<Bytes, ApiError> {
+    pub fn body_for(
+        &mut self,
+        upstream: Dialect,
+        target: &TargetOptions,
+        strip_thinking: bool,
+    ) -> Result<Bytes, ApiError> {
         if upstream == self.client {
             if strip_thinking && upstream == Dialect::Anthropic && super::passthrough::mentions_thinking(&self.body) {
                 return super::passthrough::without_thinking(&self.body, &target.model);

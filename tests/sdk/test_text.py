@@ -3,8 +3,8 @@ both SDKs x (same-dialect pass-through, translated) x (non-stream, stream)."""
 
 from __future__ import annotations
 
-import anthropic
-import openai
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from sdk_helpers import (
@@ -228,3 +228,80 @@ def test_gateway_replaces_client_key_with_channel_key_in_upstream_dialect(
     else:
         assert headers.get("authorization") == f"Bearer {channel_key}"
     assert ACCESS_KEY not in _all_header_values(up), "client access key leaked upstream"
+
+
+# --------------------------------------------------------------------------
+# Long streams and concurrent streams
+
+LONG_N = 400
+LONG_TEXT = "".join(f"w{k} " for k in range(LONG_N))
+
+
+@pytest.mark.parametrize("route", ANTHROPIC_ROUTES)
+def test_anthropic_sdk_long_stream_of_400_deltas_arrives_complete_and_in_order(anthropic_client, route):
+    with anthropic_client.messages.stream(
+        model=route.model, max_tokens=1024, messages=[user(f"Go on. [[long:{LONG_N}]]")]
+    ) as s:
+        events = list(s)
+        final = s.get_final_message()
+    deltas = text_deltas_anthropic(events)
+    assert len(deltas) == LONG_N
+    assert "".join(deltas) == LONG_TEXT
+    assert final.content[0].text == LONG_TEXT
+    assert final.usage.output_tokens == LONG_N
+
+
+@pytest.mark.parametrize("route", OPENAI_ROUTES)
+def test_openai_sdk_long_stream_of_400_deltas_arrives_complete_and_in_order(openai_client, route):
+    chunks = list(
+        openai_client.chat.completions.create(
+            model=route.model,
+            messages=[user(f"Go on. [[long:{LONG_N}]]")],
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+    )
+    deltas = text_deltas_openai(chunks)
+    assert len(deltas) == LONG_N
+    assert "".join(deltas) == LONG_TEXT
+    assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens == LONG_N
+
+
+def test_concurrent_streams_on_all_four_routes_do_not_mix(anthropic_client, openai_client):
+    """16 streams at once (4 per route), each with its own tool result text
+    echoed back, so any cross-talk between translator states shows."""
+    routes = [(sdk, p.values[0]) for sdk, ps in (("anthropic", ANTHROPIC_ROUTES), ("openai", OPENAI_ROUTES)) for p in ps]
+
+    def one(job):
+        i, (sdk, route) = job
+        tag = f"job-{i}-{route.model}"
+        if sdk == "anthropic":
+            messages = [
+                user("Weather? [[tool]]"),
+                {"role": "assistant", "content": [{"type": "tool_use", "id": f"toolu_{i}", "name": "get_weather", "input": {}}]},
+                {"role": "user", "content": [{"type": "tool_result", "tool_use_id": f"toolu_{i}", "content": tag}]},
+            ]
+            with anthropic_client.messages.stream(model=route.model, max_tokens=64, messages=messages) as s:
+                return tag, s.get_final_message().content[0].text
+        messages = [
+            user("Weather? [[tool]]"),
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [{"id": f"call_{i}", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}],
+            },
+            {"role": "tool", "tool_call_id": f"call_{i}", "content": tag},
+        ]
+        text = "".join(
+            text_deltas_openai(
+                openai_client.chat.completions.create(model=route.model, messages=messages, stream=True)
+            )
+        )
+        return tag, text
+
+    jobs = list(enumerate(routes * 4))
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(one, jobs))
+    assert len(results) == 16
+    for tag, text in results:
+        assert text == f"Got tool result: {tag}"

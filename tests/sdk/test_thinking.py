@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from sdk_helpers import (
     A_PASS,
     A_XLATE,
+    ANTHROPIC_TOOLS,
     HELLO,
     HELLO_DELTAS,
     OPENAI_ROUTES,
+    OPENAI_TOOLS,
     SIGNATURE,
     STREAM,
     THINKING,
     THINKING_DELTAS,
+    TOOL_ARGS,
     text_deltas_anthropic,
     user,
 )
@@ -107,3 +112,59 @@ def test_openai_sdk_stream_reasoning_deltas_precede_content(openai_client, route
     kinds = [k for k, _ in pieces]
     assert kinds == sorted(kinds, key=lambda k: k != "r"), "reasoning after content"
     assert finish == ["stop"]
+
+
+# --------------------------------------------------------------------------
+# Thinking followed by a tool call: block order and indexes must survive.
+
+
+@pytest.mark.parametrize("stream", STREAM)
+@pytest.mark.parametrize("route", [pytest.param(A_PASS, id="passthrough"), pytest.param(A_XLATE, id="translated")])
+def test_anthropic_sdk_thinking_then_text_then_tool_use_in_order(anthropic_client, route, stream):
+    params = dict(
+        model=route.model,
+        max_tokens=2048,
+        thinking=THINK_PARAM,
+        tools=ANTHROPIC_TOOLS,
+        messages=[user("Weather? [[think]] [[tool]]")],
+    )
+    if stream:
+        with anthropic_client.messages.stream(**params) as s:
+            events = list(s)
+            msg = s.get_final_message()
+        starts = [e.index for e in events if e.type == "content_block_start"]
+        assert starts == [0, 1, 2]
+    else:
+        msg = anthropic_client.messages.create(**params)
+    assert [b.type for b in msg.content] == ["thinking", "text", "tool_use"]
+    assert msg.content[0].thinking == THINKING
+    assert msg.content[1].text == "Checking."
+    assert msg.content[2].name == "get_weather"
+    assert msg.content[2].input == TOOL_ARGS
+    assert msg.stop_reason == "tool_use"
+
+
+@pytest.mark.parametrize("stream", STREAM)
+@pytest.mark.parametrize("route", OPENAI_ROUTES)
+def test_openai_sdk_reasoning_then_text_then_tool_call(openai_client, route, stream):
+    params = dict(model=route.model, tools=OPENAI_TOOLS, messages=[user("Weather? [[think]] [[tool]]")])
+    if stream:
+        with openai_client.chat.completions.stream(**params) as s:
+            reasoning = []
+            for chunk in s:
+                if chunk.type == "chunk":
+                    for ch in chunk.chunk.choices:
+                        r = (ch.delta.model_extra or {}).get("reasoning_content")
+                        if r:
+                            reasoning.append(r)
+            final = s.get_final_completion()
+        assert "".join(reasoning) == THINKING
+    else:
+        final = openai_client.chat.completions.create(**params)
+        assert (final.choices[0].message.model_extra or {}).get("reasoning_content") == THINKING
+    choice = final.choices[0]
+    assert choice.finish_reason == "tool_calls"
+    assert choice.message.content == "Checking."
+    assert len(choice.message.tool_calls) == 1
+    assert choice.message.tool_calls[0].function.name == "get_weather"
+    assert json.loads(choice.message.tool_calls[0].function.arguments) == TOOL_ARGS

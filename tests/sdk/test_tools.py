@@ -185,6 +185,10 @@ def test_openai_sdk_raw_stream_parallel_tool_calls_use_indexes_0_and_1(openai_cl
 # --------------------------------------------------------------------------
 # Tool-result round trips
 
+# Multi-byte UTF-8, a quote, a backslash and a newline: must survive both
+# translations and the SSE framing byte for byte.
+UNICODE_RESULT = 'Sonne ☀️ 21°C — “klar”, naïve \\ path\nline 2 日本語 🌦️'
+
 
 @pytest.mark.parametrize("stream", STREAM)
 @pytest.mark.parametrize(
@@ -192,6 +196,7 @@ def test_openai_sdk_raw_stream_parallel_tool_calls_use_indexes_0_and_1(openai_cl
     [
         pytest.param("sunny, 21C", id="string-content"),
         pytest.param([{"type": "text", "text": "sunny, 21C"}], id="block-content"),
+        pytest.param(UNICODE_RESULT, id="unicode-content"),
     ],
 )
 @pytest.mark.parametrize("route", ANTHROPIC_ROUTES)
@@ -207,23 +212,27 @@ def test_anthropic_sdk_tool_result_round_trip_reaches_model(anthropic_client, ro
         },
     ]
     msg = anthropic_call(anthropic_client, route, messages, stream)
+    expected = result_content if isinstance(result_content, str) else result_content[0]["text"]
     assert [b.type for b in msg.content] == ["text"]
-    assert msg.content[0].text == "Got tool result: sunny, 21C"
+    assert msg.content[0].text == f"Got tool result: {expected}"
     assert msg.stop_reason == "end_turn"
 
 
 @pytest.mark.parametrize("stream", STREAM)
+@pytest.mark.parametrize(
+    "result", [pytest.param("sunny, 21C", id="ascii"), pytest.param(UNICODE_RESULT, id="unicode")]
+)
 @pytest.mark.parametrize("route", OPENAI_ROUTES)
-def test_openai_sdk_tool_result_round_trip_reaches_model(openai_client, route, stream):
+def test_openai_sdk_tool_result_round_trip_reaches_model(openai_client, route, result, stream):
     first_turn = [user("Weather in Paris? [[tool]]")]
     first, _ = openai_call(openai_client, route, first_turn, stream=False)
     call = first.tool_calls[0]
     messages = first_turn + [
         first.model_dump(exclude_none=True),
-        {"role": "tool", "tool_call_id": call.id, "content": "sunny, 21C"},
+        {"role": "tool", "tool_call_id": call.id, "content": result},
     ]
     msg, finish = openai_call(openai_client, route, messages, stream)
-    assert msg.content == "Got tool result: sunny, 21C"
+    assert msg.content == f"Got tool result: {result}"
     assert finish == "stop"
     assert not msg.tool_calls
 
