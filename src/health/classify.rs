@@ -22,7 +22,7 @@ pub fn classify(status: u16, message: &str) -> ErrorClass {
         QUOTA_WORDS.iter().any(|w| m.contains(w))
     };
     match status {
-        401 | 402 | 403 => ErrorClass::Retire,
+        401..=403 => ErrorClass::Retire,
         400 | 429 if quota() => ErrorClass::Retire,
         429 => ErrorClass::Retryable { channel_too: false },
         408 | 500 | 502 | 503 | 504 | 529 => ErrorClass::Retryable { channel_too: true },

@@ -165,7 +165,7 @@ impl ProxyHttp for Gateway {
 
 impl Gateway {
     async fn reject(&self, session: &mut Session, ctx: &mut RequestCtx, dialect: Dialect, err: ApiError) -> Result<()> {
-        let status = relay::respond_error(session, dialect, &err).await?;
+        let status = relay::respond_error(session, dialect, &err, None).await?;
         ctx.dialect = Some(dialect);
         ctx.outcome =
             Some(Outcome { status, error: Some(err.kind.anthropic_type().to_string()), ..Default::default() });

@@ -189,7 +189,14 @@ impl Balancer {
             }
         }
         for tier in &self.tiers {
-            let usable = |c: usize| channel_ok(c) && self.pick_key(config, c, &key_ok, health, now).is_some();
+            // Checking for a usable key must not advance the key balancer's rotation.
+            let usable = |c: usize| {
+                channel_ok(c)
+                    && (0..config.channels[c].keys.len()).any(|k| {
+                        let p = Pick { channel: c, key: k };
+                        key_ok(p, self.key_ready(p))
+                    })
+            };
             let chosen = match &tier.lb {
                 Lb::Ordered => tier.channels.iter().copied().find(|&c| usable(c)),
                 lb => lb
@@ -277,3 +284,6 @@ impl Balancer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -143,6 +143,7 @@ impl Relay {
         let max_attempts = config.routing.max_attempts as usize;
         let mut tried: Vec<Pick> = Vec::with_capacity(max_attempts);
         let mut last_error = None;
+        let mut last_retry_after = None;
         while tried.len() < max_attempts {
             let now = Instant::now();
             if !tried.is_empty() && now >= deadline {
@@ -193,17 +194,19 @@ impl Relay {
                     let failure = Failure::Retryable { retry_after };
                     self.health.on_failure(&key_ref, now, &config.health, failure, channel_too, &err.message);
                     last_error = Some(err);
+                    last_retry_after = retry_after;
                 }
                 Err(AttemptFailure::Retire(err)) => {
                     log::warn!("channel {} key {} retired: {err}", channel.name, key_ref_id(channel, pick.key));
                     self.health.on_failure(&key_ref, now, &config.health, Failure::Retire, false, &err.message);
                     last_error = Some(err);
+                    last_retry_after = None;
                 }
                 Err(AttemptFailure::Final(err)) => return self.fail(session, client, err, outcome).await,
             }
         }
         let err = last_error.unwrap_or_else(|| ApiError::new(ErrorKind::Api, "no upstream attempt was possible"));
-        self.fail(session, client, err, outcome).await
+        self.fail_after(session, client, err, outcome, last_retry_after).await
     }
 
     async fn fail(
@@ -211,10 +214,21 @@ impl Relay {
         session: &mut Session,
         client: Dialect,
         err: ApiError,
+        outcome: Outcome,
+    ) -> pingora::Result<Outcome> {
+        self.fail_after(session, client, err, outcome, None).await
+    }
+
+    async fn fail_after(
+        &self,
+        session: &mut Session,
+        client: Dialect,
+        err: ApiError,
         mut outcome: Outcome,
+        retry_after: Option<Duration>,
     ) -> pingora::Result<Outcome> {
         outcome.error = Some(err.kind.anthropic_type().to_string());
-        outcome.status = respond_error(session, client, &err).await?;
+        outcome.status = respond_error(session, client, &err, retry_after).await?;
         Ok(outcome)
     }
 
@@ -229,10 +243,11 @@ impl Relay {
         session: &Session,
     ) -> Result<Call, AttemptFailure> {
         let retry = |kind: ErrorKind, what: String| AttemptFailure::retry(ApiError::new(kind, what));
-        let addr =
-            self.dns.resolve(&channel.upstream.host, channel.upstream.port).await.map_err(|e| {
-                retry(ErrorKind::Api, format!("channel {}: cannot resolve upstream: {e}", channel.name))
-            })?;
+        let addr = self
+            .dns
+            .resolve(&channel.upstream.host, channel.upstream.port)
+            .await
+            .map_err(|e| retry(ErrorKind::Api, format!("cannot resolve the upstream host: {e}")))?;
         let peer = upstream::peer(channel, addr);
         let header = upstream::request_header(
             channel,
@@ -254,20 +269,17 @@ impl Relay {
         let mut up = match timeout(channel.timeouts.first_byte, exchange).await {
             Err(_) => {
                 let wait = channel.timeouts.first_byte;
-                return Err(retry(
-                    ErrorKind::Timeout,
-                    format!("channel {}: no response within {wait:?}", channel.name),
-                ));
+                return Err(retry(ErrorKind::Timeout, format!("upstream sent no response within {wait:?}")));
             }
             Ok(Err(e)) => {
-                let what = format!("channel {}: upstream connection failed: {}", channel.name, e.etype().as_str());
+                let what = format!("upstream connection failed: {}", e.etype().as_str());
                 return Err(retry(ErrorKind::Api, what));
             }
             Ok(Ok(up)) => up,
         };
         let header = match up.response_header() {
             Some(h) => h.clone(),
-            None => return Err(retry(ErrorKind::Api, format!("channel {}: no response header", channel.name))),
+            None => return Err(retry(ErrorKind::Api, "upstream sent no response header".to_string())),
         };
         let status = header.status.as_u16();
         if (200..300).contains(&status) {
@@ -296,10 +308,7 @@ impl Relay {
         outcome: &mut Outcome,
     ) -> Result<(), AttemptFailure> {
         let body = read_body(&mut call.up, RESPONSE_BODY_LIMIT, channel.timeouts.idle).await.map_err(|e| {
-            AttemptFailure::retry(ApiError::new(
-                ErrorKind::Api,
-                format!("channel {}: reading the response failed: {e}", channel.name),
-            ))
+            AttemptFailure::retry(ApiError::new(ErrorKind::Api, format!("reading the upstream response failed: {e}")))
         })?;
         let translated = translate_response(channel.protocol, client, &body).map_err(AttemptFailure::retry)?;
         outcome.usage = response_usage(channel.protocol, &body);

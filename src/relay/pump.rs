@@ -25,9 +25,7 @@ impl Relay {
     ) -> Result<(), AttemptFailure> {
         let idle = channel.timeouts.idle;
         let mut tr = StreamTranslator::new(channel.protocol, req.client, req.stream_options());
-        let retry = |kind: ErrorKind, what: String| {
-            AttemptFailure::retry(ApiError::new(kind, format!("channel {}: {what}", channel.name)))
-        };
+        let retry = |kind: ErrorKind, what: String| AttemptFailure::retry(ApiError::new(kind, what));
 
         // Before the commit nothing has reached the client: failures are retryable.
         let mut pending = BytesMut::new();
@@ -44,9 +42,7 @@ impl Relay {
             }
         }
         if let Some(err) = tr.stats().failed_before_content() {
-            let mut err = err.clone();
-            err.message = format!("channel {}: {}", channel.name, err.message);
-            return Err(AttemptFailure::retry(err));
+            return Err(AttemptFailure::retry(err.clone()));
         }
 
         let written =

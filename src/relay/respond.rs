@@ -22,9 +22,19 @@ pub async fn json(
     session.write_response_body(Some(body), true).await
 }
 
-pub async fn error(session: &mut Session, dialect: Dialect, err: &ApiError) -> pingora::Result<u16> {
+/// Writes `err` in the client's dialect. `retry_after`: the upstream's hint, passed on
+/// so that the client's own retry waits as long.
+pub async fn error(
+    session: &mut Session,
+    dialect: Dialect,
+    err: &ApiError,
+    retry_after: Option<std::time::Duration>,
+) -> pingora::Result<u16> {
     let status = err.status_for(dialect);
     let mut extra = Vec::new();
+    if let Some(d) = retry_after {
+        extra.push(("retry-after", d.as_secs_f64().ceil().max(1.0).to_string()));
+    }
     if dialect == Dialect::Anthropic && status == 529 {
         // The Anthropic SDKs retry on this, as the real API tells them to.
         extra.push(("x-should-retry", "true".to_string()));

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 pub const ACCESS_KEY: &str = "test-access-key-0123456789";
+pub const ADMIN_KEY: &str = "test-admin-key-9876543210";
 pub const ANTHROPIC_UPSTREAM_KEY: &str = "sk-ant-upstream-key-AAAA";
 pub const OPENAI_UPSTREAM_KEY: &str = "sk-oai-upstream-key-BBBB";
 
@@ -55,6 +56,13 @@ impl Mock {
         self.requests().pop().expect("the mock received no request")
     }
 
+    /// Requests received per upstream key.
+    pub fn by_key(&self) -> std::collections::HashMap<String, u64> {
+        let (_, _, body) = get(&format!("{}/_mock/stats", self.url), &[]);
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        v["by_key"].as_object().unwrap().iter().map(|(k, n)| (k.clone(), n.as_u64().unwrap())).collect()
+    }
+
     pub fn reset(&self) {
         post(&format!("{}/_mock/reset", self.url), &[], "");
     }
@@ -77,12 +85,17 @@ impl Gateway {
     /// Starts the gateway with `channels` (a YAML list body, indented by two spaces)
     /// and `server_extra` lines merged into `server:`.
     pub fn start(channels: &str, server_extra: &str) -> Gateway {
+        Self::start_full(channels, server_extra, "")
+    }
+
+    /// As `start`, with `top_extra` YAML appended at the top level (routing, health, …).
+    pub fn start_full(channels: &str, server_extra: &str, top_extra: &str) -> Gateway {
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let dir = std::env::temp_dir().join(format!("llm-relay-test-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let port = free_port();
         let config = format!(
-            "server:\n  listen: [\"127.0.0.1:{port}\"]\n  threads: 1\n  upgrade_sock: {up}\n  pid_file: {pid}\n{server_extra}\naccess_keys:\n  - {{name: tester, key: \"{ACCESS_KEY}\"}}\nchannels:\n{channels}\n",
+            "server:\n  listen: [\"127.0.0.1:{port}\"]\n  threads: 1\n  upgrade_sock: {up}\n  pid_file: {pid}\n{server_extra}\naccess_keys:\n  - {{name: tester, key: \"{ACCESS_KEY}\"}}\nadmin_keys: [\"{ADMIN_KEY}\"]\n{top_extra}\nchannels:\n{channels}\n",
             up = dir.join("upgrade.sock").display(),
             pid = dir.join("pid").display(),
         );

@@ -255,10 +255,14 @@ async fn api(d: Dialect, body: &Bytes, key: Option<&str>, state: &State) -> Resu
         }
         _ => {}
     }
-    let req = match script::parse_request(body) {
+    let mut req = match script::parse_request(body) {
         Ok(r) => r,
         Err(e) => return Ok(error_response(d, 400, &format!("mock: invalid JSON body: {e}"))),
     };
+    // Directives in the key script one upstream key (or a channel's only key).
+    if let Some(k) = key {
+        req.directives.merge(script::parse_directives(k));
+    }
     let dir = &req.directives;
     if let Some(ms) = dir.slow_ms {
         tokio::time::sleep(Duration::from_millis(ms)).await;

@@ -46,6 +46,22 @@ pub fn parse_directives(text: &str) -> Directives {
     }
 }
 
+impl Directives {
+    /// Adds the directives of `other` (e.g. those carried by the API key, which script
+    /// one upstream key or channel independently of the message).
+    pub fn merge(&mut self, other: Directives) {
+        self.tool |= other.tool;
+        self.tools2 |= other.tools2;
+        self.think |= other.think;
+        self.error = self.error.or(other.error);
+        self.midstream_error |= other.midstream_error;
+        self.first_event_error |= other.first_event_error;
+        self.disconnect |= other.disconnect;
+        self.slow_ms = self.slow_ms.or(other.slow_ms);
+        self.long = self.long.or(other.long);
+    }
+}
+
 /// Parses the number in `PREFIX<number>]]`, if present and well formed.
 fn num_arg<T: std::str::FromStr>(text: &str, prefix: &str) -> Option<T> {
     let start = text.find(prefix)? + prefix.len();

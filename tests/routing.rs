@@ -1,0 +1,206 @@
+//! Black-box routing and health: failover, retry-after, key rotation and retirement,
+//! affinity, and the admin view, with mock upstream keys scripted to fail on demand
+//! (the mock applies `[[...]]` directives found in the API key).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+fn ch(name: &str, protocol: &str, url: &str, keys: &[&str], extra: &str) -> String {
+    let keys: Vec<String> = keys.iter().map(|k| format!("\"{k}\"")).collect();
+    format!(
+        "  - {{name: {name}, protocol: {protocol}, base_url: \"{url}\", keys: [{}], models: [\"*\"]{extra}}}\n",
+        keys.join(", ")
+    )
+}
+
+fn ask(model: &str, text: &str, stream: bool) -> String {
+    json!({"model": model, "max_tokens": 64, "stream": stream, "messages": [{"role": "user", "content": text}]})
+        .to_string()
+}
+
+#[test]
+fn overloaded_priority_one_fails_over_and_then_rests() {
+    let mock = Mock::start();
+    let channels = ch("p1", "anthropic", &mock.url, &["p1-[[error:529]]"], ", priority: 1")
+        + &ch("p2", "anthropic", &mock.url, &["p2-key-ok"], ", priority: 2");
+    let gw = Gateway::start(&channels, "");
+    for i in 0..12 {
+        let (status, body) = gw.anthropic(&ask("claude-x", "hi", i % 2 == 0));
+        assert_eq!(status, 200, "request {i}: {body}");
+        assert!(body.contains("Hello") || body.contains("from"), "{body}");
+    }
+    let by_key = mock.by_key();
+    assert_eq!(by_key["p2-key-ok"], 12);
+    assert_eq!(by_key["p1-[[error:529]]"], 2, "error_threshold (2) failures, then the cooldown: {by_key:?}");
+}
+
+#[test]
+fn failover_resends_a_two_mebibyte_body_intact() {
+    let mock = Mock::start();
+    let channels = ch("p1", "openai", &mock.url, &["p1-[[error:503]]"], ", priority: 1")
+        + &ch("p2", "openai", &mock.url, &["p2-key-ok"], ", priority: 2");
+    let gw = Gateway::start(&channels, "");
+    let big = "y".repeat(2 * 1024 * 1024);
+    let body = json!({"model": "gpt-x", "messages": [{"role": "user", "content": big}]}).to_string();
+    let (status, resp) = gw.openai(&body);
+    assert_eq!(status, 200, "{resp}");
+    let reqs = mock.requests();
+    assert_eq!(reqs.len(), 2);
+    assert_eq!(reqs[0]["headers"]["authorization"], "Bearer p1-[[error:503]]");
+    assert_eq!(reqs[1]["headers"]["authorization"], "Bearer p2-key-ok");
+    assert_eq!(reqs[0]["body"].as_str().unwrap(), body);
+    assert_eq!(reqs[1]["body"].as_str().unwrap(), body);
+}
+
+#[test]
+fn retry_after_keeps_a_rate_limited_key_aside() {
+    let mock = Mock::start();
+    let channels = ch("c", "openai", &mock.url, &["k1-[[error:429]]", "k2-key-ok"], ", key_strategy: failover");
+    let gw = Gateway::start(&channels, "");
+    for _ in 0..3 {
+        let (status, body) = gw.openai(&ask("gpt-x", "hi", false));
+        assert_eq!(status, 200, "{body}");
+    }
+    assert_eq!(mock.by_key()["k1-[[error:429]]"], 1, "blocked for the retry-after second");
+    std::thread::sleep(Duration::from_millis(1100));
+    gw.openai(&ask("gpt-x", "hi", false));
+    assert_eq!(mock.by_key()["k1-[[error:429]]"], 2, "tried again once retry-after passed");
+    assert_eq!(mock.by_key()["k2-key-ok"], 4);
+}
+
+#[test]
+fn key_rotation_spreads_requests_across_keys() {
+    let mock = Mock::start();
+    let gw = Gateway::start(&ch("c", "anthropic", &mock.url, &["key-a-000", "key-b-000", "key-c-000"], ""), "");
+    for _ in 0..30 {
+        assert_eq!(gw.anthropic(&ask("claude-x", "hi", false)).0, 200);
+    }
+    let by_key = mock.by_key();
+    for k in ["key-a-000", "key-b-000", "key-c-000"] {
+        assert_eq!(by_key[k], 10, "{by_key:?}");
+    }
+}
+
+#[test]
+fn quota_error_retires_the_key_and_the_next_key_answers() {
+    let mock = Mock::start();
+    let channels = ch("c", "anthropic", &mock.url, &["quota-key", "good-key-000"], ", key_strategy: failover");
+    let gw = Gateway::start(&channels, "");
+    for _ in 0..5 {
+        let (status, body) = gw.anthropic(&ask("claude-x", "hi", false));
+        assert_eq!(status, 200, "{body}");
+    }
+    assert_eq!(mock.by_key()["quota-key"], 1);
+    assert_eq!(mock.by_key()["good-key-000"], 5);
+    let (status, _, admin) = get(&format!("{}/admin/channels", gw.url), &[("x-api-key", ADMIN_KEY)]);
+    assert_eq!(status, 200);
+    let admin: Value = serde_json::from_str(&admin).unwrap();
+    let key = &admin["channels"][0]["keys"][0];
+    assert_eq!(key["state"], "retired", "{admin}");
+    assert_eq!(key["key_id"], "…", "short keys are masked entirely");
+    assert!(key["until"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(key["last_error"], "Your credit balance is too low");
+    assert!(!admin.to_string().contains("good-key-000"), "keys are masked in the admin view");
+}
+
+#[test]
+fn when_everything_fails_the_client_gets_the_last_error_fast() {
+    let mock = Mock::start();
+    let channels = ch("a", "anthropic", &mock.url, &["a-[[error:503]]"], "")
+        + &ch("b", "openai", &mock.url, &["b-[[error:500]]"], "");
+    let gw = Gateway::start_full(&channels, "", "routing: {max_attempts: 4, retry_budget_ms: 5000}");
+    let started = Instant::now();
+    let (status, body) = gw.anthropic(&ask("claude-x", "hi", false));
+    assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
+    assert!(status == 529 || status == 500, "{status} {body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["type"], "error");
+    let (status, body) = gw.openai(&ask("gpt-x", "hi", true));
+    assert!(status == 503 || status == 500, "{status} {body}");
+    assert!(serde_json::from_str::<Value>(&body).unwrap()["error"]["message"].is_string());
+}
+
+#[test]
+fn in_band_overload_as_first_event_fails_over_invisibly() {
+    let mock = Mock::start();
+    let channels = ch("p1", "anthropic", &mock.url, &["p1-[[first-event-error]]"], ", priority: 1")
+        + &ch("p2", "openai", &mock.url, &["p2-key-ok"], ", priority: 2");
+    let gw = Gateway::start(&channels, "");
+    let (status, body) = gw.anthropic(&ask("claude-x", "hi", true));
+    assert_eq!(status, 200);
+    assert!(!body.contains("event: error"), "{body}");
+    assert_eq!(sse_events(&body).last().unwrap(), "message_stop");
+    assert!(body.contains("\"text\":\" mock.\""), "{body}");
+    assert_eq!(mock.by_key()["p1-[[first-event-error]]"], 1);
+}
+
+#[test]
+fn affinity_keeps_a_session_on_one_key() {
+    let mock = Mock::start();
+    let gw = Gateway::start(&ch("c", "anthropic", &mock.url, &["key-a-000", "key-b-000", "key-c-000"], ""), "");
+    for _ in 0..9 {
+        let body = json!({"model": "claude-x", "max_tokens": 8, "metadata": {"user_id": "session-42"},
+                          "messages": [{"role": "user", "content": "hi"}]});
+        assert_eq!(gw.anthropic(&body.to_string()).0, 200);
+    }
+    assert_eq!(mock.by_key().len(), 1, "one session, one key: {:?}", mock.by_key());
+    // A header session id works too, for any dialect.
+    mock.reset();
+    let auth = format!("Bearer {ACCESS_KEY}");
+    for _ in 0..6 {
+        let (s, _, _) = gw.post(
+            "/v1/chat/completions",
+            &[("authorization", &auth), ("x-session-id", "s-7")],
+            &ask("gpt", "hi", false),
+        );
+        assert_eq!(s, 200);
+    }
+    assert_eq!(mock.by_key().len(), 1);
+}
+
+#[test]
+fn thinking_is_stripped_only_when_the_provider_family_changes() {
+    let mock = Mock::start();
+    let channels = ch("direct", "anthropic", &mock.url, &["direct-key-000"], ", family: anthropic, priority: 1")
+        + &ch("other", "anthropic", &mock.url, &["other-key-000"], ", family: other-cloud, priority: 2");
+    let gw = Gateway::start(&channels, "");
+    let convo = |text: &str| {
+        json!({"model": "claude-x", "max_tokens": 4096, "metadata": {"user_id": "s-think"},
+            "thinking": {"type": "enabled", "budget_tokens": 1024},
+            "messages": [{"role": "user", "content": "q"},
+                {"role": "assistant", "content": [{"type": "thinking", "thinking": "t", "signature": "SIG"}, {"type": "text", "text": "a"}]},
+                {"role": "user", "content": text}]})
+        .to_string()
+    };
+    assert_eq!(gw.anthropic(&convo("hi")).0, 200);
+    assert!(mock.last_request()["body"].as_str().unwrap().contains("SIG"), "same family: kept byte for byte");
+    // The first channel's key now fails: the session moves to the other family.
+    let (status, _) = gw.anthropic(&convo("[[error:529]] x"));
+    assert_eq!(status, 529, "both channels see the directive in the message");
+    let reqs = mock.requests();
+    let to_other = reqs.iter().find(|r| r["headers"]["x-api-key"] == "other-key-000").unwrap();
+    let sent = to_other["body"].as_str().unwrap();
+    assert!(!sent.contains("SIG") && !sent.contains("\"thinking\":\"t\""), "{sent}");
+    let to_direct = reqs.iter().rev().find(|r| r["headers"]["x-api-key"] == "direct-key-000").unwrap();
+    assert!(to_direct["body"].as_str().unwrap().contains("SIG"));
+}
+
+#[test]
+fn admin_view_needs_the_admin_key() {
+    let mock = Mock::start();
+    let gw = Gateway::start(&ch("c", "openai", &mock.url, &["sk-upstream-secret-9999"], ""), "");
+    let url = format!("{}/admin/channels", gw.url);
+    assert_eq!(get(&url, &[]).0, 401);
+    assert_eq!(get(&url, &[("x-api-key", ACCESS_KEY)]).0, 401, "access keys are not admin keys");
+    let (status, _, body) = get(&url, &[("authorization", &format!("Bearer {ADMIN_KEY}"))]);
+    assert_eq!(status, 200);
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["channels"][0]["name"], "c");
+    assert_eq!(v["channels"][0]["state"], "up");
+    assert_eq!(v["channels"][0]["keys"][0]["key_id"], "…9999");
+    assert!(!body.contains("sk-upstream-secret"), "{body}");
+}
