@@ -204,3 +204,35 @@ fn admin_view_needs_the_admin_key() {
     assert_eq!(v["channels"][0]["keys"][0]["key_id"], "…9999");
     assert!(!body.contains("sk-upstream-secret"), "{body}");
 }
+
+#[test]
+fn active_health_check_takes_a_failing_channel_out() {
+    let mock = Mock::start();
+    let channels = ch(
+        "probed",
+        "openai",
+        &mock.url,
+        &["probed-key-000"],
+        ", priority: 1, health_check: {path: /no-such-path, interval_secs: 1}",
+    ) + &ch("backup", "openai", &mock.url, &["backup-key-000"], ", priority: 2");
+    let gw = Gateway::start(&channels, "");
+    // The first probe runs at start-up and gets a 404 from the mock.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let (_, _, admin) = get(&format!("{}/admin/channels", gw.url), &[("x-api-key", ADMIN_KEY)]);
+        let probes = mock.requests().iter().filter(|r| r["path"] == "/no-such-path").count();
+        if probes > 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no probe reached the mock: {admin}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    mock.reset();
+    for _ in 0..4 {
+        assert_eq!(gw.openai(&ask("gpt-x", "hi", false)).0, 200);
+    }
+    let by_key = mock.by_key();
+    assert_eq!(by_key.get("backup-key-000"), Some(&4), "{by_key:?}");
+    assert!(!by_key.contains_key("probed-key-000"), "{by_key:?}");
+}

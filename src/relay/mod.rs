@@ -170,7 +170,13 @@ impl Relay {
                 Ok(b) => b,
                 Err(e) => return self.fail(session, client, e, outcome).await,
             };
-            let result = match self.call(channel, pick.key, &req, body, session).await {
+            // Retries must not outlast the budget: later attempts wait at most what is left.
+            let first_byte = if tried.len() == 1 {
+                channel.timeouts.first_byte
+            } else {
+                channel.timeouts.first_byte.min(deadline.saturating_duration_since(now).max(Duration::from_secs(1)))
+            };
+            let result = match self.call(channel, pick.key, &req, body, session, first_byte).await {
                 Ok(call) if req.stream() => self.pump_stream(session, call, channel, &req, started, &mut outcome).await,
                 Ok(call) => self.finish_json(session, call, channel, client, started, &mut outcome).await,
                 Err(f) => Err(f),
@@ -241,6 +247,7 @@ impl Relay {
         req: &PreparedRequest,
         body: Bytes,
         session: &Session,
+        first_byte: Duration,
     ) -> Result<Call, AttemptFailure> {
         let retry = |kind: ErrorKind, what: String| AttemptFailure::retry(ApiError::new(kind, what));
         let addr = self
@@ -266,9 +273,9 @@ impl Relay {
             up.read_response_header().await?;
             Ok::<_, Box<pingora::Error>>(up)
         };
-        let mut up = match timeout(channel.timeouts.first_byte, exchange).await {
+        let mut up = match timeout(first_byte, exchange).await {
             Err(_) => {
-                let wait = channel.timeouts.first_byte;
+                let wait = first_byte;
                 return Err(retry(ErrorKind::Timeout, format!("upstream sent no response within {wait:?}")));
             }
             Ok(Err(e)) => {
