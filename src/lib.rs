@@ -6,9 +6,13 @@
 pub mod auth;
 pub mod config;
 pub mod health;
+pub mod metrics;
+pub mod metrics_service;
 pub mod protocol;
 pub mod proxy;
 pub mod relay;
+pub mod reload;
 pub mod routing;
 pub mod sse;
+pub mod tls;
 pub mod translate;

@@ -3,11 +3,17 @@
 use arc_swap::ArcSwap;
 use clap::{Parser, Subcommand};
 use llm_relay::config::{self, ConfigError};
+use llm_relay::metrics::Metrics;
+use llm_relay::metrics_service::MetricsApp;
 use llm_relay::proxy::Gateway;
 use llm_relay::relay::{ActiveHealthChecks, Live, Relay};
+use llm_relay::reload::{FileWatchReload, Reloader, SighupReload};
+use llm_relay::tls::CertResolver;
 use pingora::connectors::ConnectorOptions;
+use pingora::listeners::tls::TlsSettings;
 use pingora::server::configuration::{Opt, ServerConf};
 use pingora::server::Server;
+use pingora::services::background::background_service;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -116,19 +122,72 @@ fn run(path: &Path, upgrade: bool) -> ExitCode {
     let mut server = Server::new_with_opt_and_conf(Some(opt), conf);
     server.bootstrap();
 
+    let metrics = match Metrics::new() {
+        Ok(m) => Arc::new(m),
+        Err(e) => {
+            eprintln!("cannot set up metrics: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    metrics.record_reload(true);
+    let tls = match &settings.tls {
+        None => None,
+        Some(files) => match CertResolver::new(files) {
+            Ok(r) => Some(Arc::new(r)),
+            Err(e) => {
+                eprintln!("server.tls: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
     let connector =
         pingora::connectors::http::Connector::new(Some(ConnectorOptions::from_server_conf(&server.configuration)));
-    let relay = Arc::new(Relay::new(connector, &loaded.config.routing));
+    let relay = Arc::new(Relay::new(connector, &loaded.config.routing, metrics.clone()));
     let live = Arc::new(ArcSwap::from_pointee(Live::new(loaded.config)));
-    server.add_service(pingora::services::background::background_service(
-        "active health checks",
-        ActiveHealthChecks { live: live.clone() },
-    ));
-    let gateway = Gateway { live, relay };
+    let reloader =
+        Arc::new(Reloader::new(path.to_path_buf(), live.clone(), relay.clone(), metrics.clone(), tls.clone()));
+
+    // SIGHUP's default action ends the process: take it over before any listener
+    // accepts traffic; the reload service then receives it.
+    if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        rt.block_on(async {
+            let _ = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup());
+        });
+    }
+    server.add_service(background_service("active health checks", ActiveHealthChecks { live: live.clone() }));
+    server.add_service(background_service("reload on SIGHUP", SighupReload(reloader.clone())));
+    server.add_service(background_service("reload on config change", FileWatchReload(reloader.clone())));
+
+    if let Some(addr) = settings.metrics_listen {
+        let app = MetricsApp { metrics: metrics.clone(), live: live.clone(), relay: relay.clone() };
+        let mut metrics_service = pingora::services::listening::Service::new("metrics".to_string(), app);
+        metrics_service.add_tcp(&addr.to_string());
+        log::info!("metrics on http://{addr}/metrics");
+        server.add_service(metrics_service);
+    }
+
+    let gateway = Gateway { live, relay, metrics, reloader };
     let mut service = pingora::proxy::http_proxy_service_with_name(&server.configuration, gateway, "llm-relay");
     for addr in &settings.listen {
-        service.add_tcp(&addr.to_string());
-        log::info!("listening on http://{addr}");
+        match &tls {
+            Some(resolver) => {
+                let mut tls_settings = match TlsSettings::intermediate("", "") {
+                    Ok(t) => t,
+                    Err(e) => {
+                        eprintln!("server.tls: {e}");
+                        return ExitCode::FAILURE;
+                    }
+                };
+                tls_settings.set_cert_resolver(resolver.clone());
+                tls_settings.enable_h2();
+                service.add_tls_with_settings(&addr.to_string(), None, tls_settings);
+                log::info!("listening on https://{addr} (HTTP/2 and HTTP/1.1)");
+            }
+            None => {
+                service.add_tcp(&addr.to_string());
+                log::info!("listening on http://{addr}");
+            }
+        }
     }
     server.add_service(service);
     server.run_forever()

@@ -10,7 +10,7 @@ mod validate;
 
 pub use runtime::{
     AccessKey, Channel, ChannelKey, ChannelStrategy, Config, HealthCheck, KeyStrategy, RoutingSettings, ServerSettings,
-    Timeouts, Upstream,
+    Timeouts, TlsFiles, Upstream,
 };
 pub use secret::Secret;
 pub use validate::{parse_base_url, ConfigError};

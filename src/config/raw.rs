@@ -66,6 +66,14 @@ pub struct RawServer {
     pub grace_period_secs: Option<u64>,
     pub upgrade_sock: Option<String>,
     pub pid_file: Option<String>,
+    pub tls: Option<RawTls>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTls {
+    pub cert: String,
+    pub key: String,
 }
 
 #[derive(Debug, Deserialize)]

@@ -28,6 +28,17 @@ pub enum ChannelStrategy {
     Failover,
 }
 
+impl ChannelStrategy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelStrategy::RoundRobin => "round_robin",
+            ChannelStrategy::Random => "random",
+            ChannelStrategy::Weighted => "weighted",
+            ChannelStrategy::Failover => "failover",
+        }
+    }
+}
+
 /// How a key is picked inside a channel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyStrategy {
@@ -35,6 +46,16 @@ pub enum KeyStrategy {
     Random,
     /// The first healthy key in config order (retired keys last).
     Failover,
+}
+
+impl KeyStrategy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyStrategy::RoundRobin => "round_robin",
+            KeyStrategy::Random => "random",
+            KeyStrategy::Failover => "failover",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -64,6 +85,14 @@ pub struct ServerSettings {
     pub grace_period_secs: u64,
     pub upgrade_sock: String,
     pub pid_file: String,
+    /// Serve HTTPS (HTTP/2 when the client offers it) with these PEM files.
+    pub tls: Option<TlsFiles>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert: std::path::PathBuf,
+    pub key: std::path::PathBuf,
 }
 
 #[derive(Debug)]

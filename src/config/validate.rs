@@ -5,7 +5,7 @@ use super::expand::MissingVar;
 use super::raw::{RawChannel, RawConfig, RawHealth, RawRouting, RawServer, StringOrList};
 use super::runtime::{
     AccessKey, Channel, ChannelKey, ChannelStrategy, Config, HealthCheck, KeyStrategy, RoutingSettings, ServerSettings,
-    Timeouts, Upstream,
+    Timeouts, TlsFiles, Upstream,
 };
 use super::secret::Secret;
 use crate::health::HealthPolicy;
@@ -243,6 +243,16 @@ fn server(raw: &RawServer, cx: &mut Ctx<'_>) -> Option<ServerSettings> {
         max_body_bytes: max_body_bytes as usize,
         threads,
         grace_period_secs: raw.grace_period_secs.unwrap_or(DEFAULT_GRACE_PERIOD_SECS),
+        tls: raw.tls.as_ref().and_then(|t| {
+            let files = TlsFiles { cert: t.cert.clone().into(), key: t.key.clone().into() };
+            match crate::tls::load_certified_key(&files) {
+                Ok(_) => Some(files),
+                Err(e) => {
+                    cx.err("server.tls", e);
+                    None
+                }
+            }
+        }),
         upgrade_sock: raw.upgrade_sock.clone().unwrap_or_else(|| "/tmp/llm-relay.upgrade.sock".to_string()),
         pid_file: raw.pid_file.clone().unwrap_or_else(|| "/tmp/llm-relay.pid".to_string()),
     })

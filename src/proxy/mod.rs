@@ -2,12 +2,16 @@
 //! request to the relay. Every request is answered in `request_filter`, so Pingora's
 //! own proxy phase never runs.
 
+mod access_log;
 mod admin;
+pub mod request_id;
 pub mod routes;
 
 use crate::auth;
+use crate::metrics::{GaugeGuard, Metrics};
 use crate::protocol::Dialect;
 use crate::relay::{self, Live, Outcome, Relay};
+use crate::reload::Reloader;
 use crate::translate::request::PreparedRequest;
 use crate::translate::{ApiError, ErrorKind};
 use arc_swap::ArcSwap;
@@ -24,16 +28,22 @@ use std::time::Instant;
 pub struct Gateway {
     pub live: Arc<ArcSwap<Live>>,
     pub relay: Arc<Relay>,
+    pub metrics: Arc<Metrics>,
+    pub reloader: Arc<Reloader>,
 }
 
 /// Per-request state.
 pub struct RequestCtx {
     started: Instant,
+    /// Set for requests that are logged (API and admin calls).
     dialect: Option<Dialect>,
     access_key: Option<String>,
     model: Option<String>,
     stream: bool,
     outcome: Option<Outcome>,
+    /// The config the request was served on, for metric labels.
+    live: Option<Arc<Live>>,
+    _inflight: Option<GaugeGuard>,
 }
 
 #[async_trait]
@@ -48,7 +58,14 @@ impl ProxyHttp for Gateway {
             model: None,
             stream: false,
             outcome: None,
+            live: None,
+            _inflight: None,
         }
+    }
+
+    fn init_downstream_modules(&self, modules: &mut pingora::modules::http::HttpModules) {
+        modules.add_module(pingora::modules::http::compression::ResponseCompressionBuilder::enable(0));
+        modules.add_module(Box::new(request_id::RequestIdBuilder::new()));
     }
 
     async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
@@ -66,15 +83,8 @@ impl ProxyHttp for Gateway {
                 relay::respond_text(session, 200, "llm-relay\n").await?;
                 return Ok(true);
             }
-            Route::AdminChannels => {
-                let live = self.live.load_full();
-                if !admin_authorized(&live, session) {
-                    let err = ApiError::new(ErrorKind::Authentication, "admin key required");
-                    self.reject(session, ctx, Dialect::OpenAiChat, err).await?;
-                    return Ok(true);
-                }
-                let body = serde_json::to_vec(&admin::channels(&live, &self.relay.health)).unwrap_or_default();
-                relay::respond_json(session, 200, Bytes::from(body), &[]).await?;
+            Route::Admin(admin_route) => {
+                self.admin(session, ctx, admin_route).await?;
                 return Ok(true);
             }
             Route::NotFound(d) => {
@@ -91,7 +101,9 @@ impl ProxyHttp for Gateway {
             Route::Api(d) => d,
         };
         ctx.dialect = Some(dialect);
+        ctx._inflight = Some(GaugeGuard::new(&self.metrics.inflight));
         let live = self.live.load_full();
+        ctx.live = Some(live.clone());
         let config = &live.config;
 
         let authenticated = {
@@ -138,32 +150,53 @@ impl ProxyHttp for Gateway {
         let Some(dialect) = ctx.dialect else { return };
         let o = ctx.outcome.take().unwrap_or_default();
         let status = session.response_written().map_or(o.status, |r| r.status.as_u16());
-        log::info!(
-            target: "access",
-            "{}",
-            serde_json::json!({
-                "client_dialect": dialect.as_str(),
-                "access_key": ctx.access_key,
-                "model": ctx.model,
-                "upstream_model": o.upstream_model,
-                "channel": o.channel,
-                "key_id": o.key_id,
-                "attempts": o.attempts,
-                "status": status,
-                "stream": ctx.stream,
-                "bytes_out": o.bytes_out,
-                "input_tokens": o.usage.map(|u| u.input_tokens),
-                "output_tokens": o.usage.map(|u| u.output_tokens),
-                "duration_ms": ctx.started.elapsed().as_secs_f64() * 1000.0,
-                "first_byte_ms": o.first_byte.map(|d| d.as_secs_f64() * 1000.0),
-                "first_token_ms": o.first_token.map(|d| d.as_secs_f64() * 1000.0),
-                "error": o.error.or_else(|| e.map(|e| e.etype().as_str().to_string())),
-            })
-        );
+        let elapsed = ctx.started.elapsed();
+        if let Some(live) = &ctx.live {
+            self.metrics.record(live, dialect.as_str(), ctx.model.as_deref(), status, &o, elapsed.as_secs_f64());
+        }
+        let line = access_log::Line {
+            request_id: session.req_header().headers.get(request_id::HEADER).and_then(|v| v.to_str().ok()),
+            method: session.req_header().method.as_str(),
+            path: session.req_header().uri.path(),
+            access_key: ctx.access_key.as_deref(),
+            dialect,
+            model: ctx.model.as_deref(),
+            stream: ctx.stream,
+            status,
+            outcome: &o,
+            elapsed,
+            bytes_in: session.body_bytes_read(),
+            pingora_error: e.map(|e| e.etype().as_str()),
+        };
+        log::info!(target: "access", "{}", line.to_json());
     }
 }
 
 impl Gateway {
+    async fn admin(&self, session: &mut Session, ctx: &mut RequestCtx, route: routes::AdminRoute) -> Result<()> {
+        let live = self.live.load_full();
+        if !admin_authorized(&live, session) {
+            let err = ApiError::new(ErrorKind::Authentication, "admin key required");
+            return self.reject(session, ctx, Dialect::OpenAiChat, err).await;
+        }
+        ctx.access_key = Some("admin".to_string());
+        let (status, body) = match route {
+            routes::AdminRoute::Channels => (200, admin::channels(&live, &self.relay.health)),
+            routes::AdminRoute::Config => (200, admin::config(&live)),
+            routes::AdminRoute::Reload => match self.reloader.reload("POST /admin/reload") {
+                Ok(warnings) => (200, serde_json::json!({"reloaded": true, "warnings": warnings})),
+                Err(errors) => (422, serde_json::json!({"reloaded": false, "errors": errors})),
+            },
+            routes::AdminRoute::Unknown => {
+                let err = ApiError::new(ErrorKind::NotFound, "no such admin endpoint");
+                return self.reject(session, ctx, Dialect::OpenAiChat, err).await;
+            }
+        };
+        ctx.dialect = Some(Dialect::OpenAiChat);
+        ctx.outcome = Some(Outcome { status, ..Default::default() });
+        relay::respond_json(session, status, Bytes::from(body.to_string()), &[]).await
+    }
+
     async fn reject(&self, session: &mut Session, ctx: &mut RequestCtx, dialect: Dialect, err: ApiError) -> Result<()> {
         let status = relay::respond_error(session, dialect, &err, None).await?;
         ctx.dialect = Some(dialect);

@@ -3,13 +3,25 @@
 use crate::protocol::Dialect;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminRoute {
+    /// `GET /admin/channels`: channel and key health.
+    Channels,
+    /// `GET /admin/config`: the running config, secrets masked.
+    Config,
+    /// `POST /admin/reload`: reload the config file.
+    Reload,
+    /// An admin path with the wrong method, or none at all.
+    Unknown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route {
     /// `GET /health` (no auth).
     Health,
     /// `HEAD /` and `GET /` (no auth; clients probe the base URL).
     Root,
-    /// `GET /admin/channels` (admin key).
-    AdminChannels,
+    /// Admin endpoints (admin key).
+    Admin(AdminRoute),
     /// A model call in the given dialect.
     Api(Dialect),
     /// A known API path with the wrong method.
@@ -28,7 +40,10 @@ pub fn classify(method: &str, path: &str) -> Route {
     match (method, path, api) {
         ("GET", "/health", _) => Route::Health,
         ("GET" | "HEAD", "/", _) => Route::Root,
-        ("GET", "/admin/channels", _) => Route::AdminChannels,
+        ("GET", "/admin/channels", _) => Route::Admin(AdminRoute::Channels),
+        ("GET", "/admin/config", _) => Route::Admin(AdminRoute::Config),
+        ("POST", "/admin/reload", _) => Route::Admin(AdminRoute::Reload),
+        _ if path.starts_with("/admin/") => Route::Admin(AdminRoute::Unknown),
         ("POST", _, Some(d)) => Route::Api(d),
         (_, _, Some(d)) => Route::MethodNotAllowed(d),
         _ if path.starts_with("/v1/messages") => Route::NotFound(Dialect::Anthropic),

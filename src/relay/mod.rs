@@ -12,6 +12,7 @@ pub use respond::{error as respond_error, json as respond_json, text as respond_
 
 use crate::config::{Channel, Config};
 use crate::health::{classify, retry_after, ErrorClass, Failure, HealthRegistry};
+use crate::metrics::Metrics;
 use crate::protocol::anthropic::Usage;
 use crate::protocol::Dialect;
 use crate::routing::{AffinityMap, Binding};
@@ -23,7 +24,7 @@ use pingora::protocols::http::client::HttpSession;
 use pingora::upstreams::peer::HttpPeer;
 use pingora_http::ResponseHeader;
 use pingora_proxy::Session;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::time::timeout;
 
@@ -46,12 +47,27 @@ pub struct Outcome {
     pub first_byte: Option<Duration>,
     pub first_token: Option<Duration>,
     pub bytes_out: usize,
+    /// Every attempt, in order.
+    pub attempts_log: Vec<AttemptRecord>,
 }
 
-/// The config in force and the balancers built from it, swapped together on reload.
+/// One upstream attempt, for metrics.
+#[derive(Debug, Clone)]
+pub struct AttemptRecord {
+    pub channel: String,
+    /// ok, retryable_status, connect_error, timeout, in_band_error, key_refused, client_error.
+    pub outcome: &'static str,
+    /// Usage the upstream reported for an answer the client never saw.
+    pub wasted: Option<Usage>,
+}
+
+/// The config in force and what is derived from it, swapped together on reload.
 pub struct Live {
     pub config: Config,
     pub balancer: Balancer,
+    /// Model names that may appear as metric labels (configured exact names and
+    /// mapping targets).
+    pub known_models: std::collections::HashSet<String>,
 }
 
 impl Live {
@@ -62,7 +78,17 @@ impl Live {
             ChannelProbe::new(ch)
                 .map(|p| Box::new(p) as Box<dyn pingora_load_balancing::health_check::HealthCheck + Send + Sync>)
         });
-        Live { config, balancer }
+        let mut known_models = std::collections::HashSet::new();
+        for ch in &config.channels {
+            known_models.extend(ch.models.iter().filter(|p| p.is_exact()).map(|p| p.as_str().to_string()));
+            for (from, to) in &ch.model_map {
+                if from.is_exact() {
+                    known_models.insert(from.as_str().to_string());
+                }
+                known_models.insert(to.clone());
+            }
+        }
+        Live { config, balancer, known_models }
     }
 }
 
@@ -72,6 +98,7 @@ pub struct Relay {
     /// Passive health of every channel and key; survives reloads.
     pub health: HealthRegistry,
     affinity: Mutex<AffinityMap>,
+    metrics: Arc<Metrics>,
 }
 
 /// A response header received from one attempt.
@@ -85,8 +112,15 @@ struct Call {
 /// Why an attempt did not produce the client's answer.
 enum AttemptFailure {
     /// Worth another key or channel: connect errors, timeouts, 408/429/5xx/529, an
-    /// error as the first stream event. `channel_too`: it counts against the channel.
-    Retryable { err: ApiError, channel_too: bool, retry_after: Option<Duration> },
+    /// error as the first stream event. `channel_too`: it counts against the channel;
+    /// `class`: the attempt outcome label; `wasted`: usage of an answer not delivered.
+    Retryable {
+        err: ApiError,
+        channel_too: bool,
+        retry_after: Option<Duration>,
+        class: &'static str,
+        wasted: Option<Usage>,
+    },
     /// The key is refused (auth, billing, quota): retire it, try the next one.
     Retire(ApiError),
     /// The upstream's answer stands (a bad request): pass it on.
@@ -94,19 +128,25 @@ enum AttemptFailure {
 }
 
 impl AttemptFailure {
-    fn retry(err: ApiError) -> Self {
-        AttemptFailure::Retryable { err, channel_too: true, retry_after: None }
+    fn retry(class: &'static str, err: ApiError) -> Self {
+        AttemptFailure::Retryable { err, channel_too: true, retry_after: None, class, wasted: None }
     }
 }
 
 impl Relay {
-    pub fn new(connector: Connector, routing: &crate::config::RoutingSettings) -> Self {
+    pub fn new(connector: Connector, routing: &crate::config::RoutingSettings, metrics: Arc<Metrics>) -> Self {
         Relay {
             connector,
             dns: upstream::DnsCache::default(),
             health: HealthRegistry::default(),
             affinity: Mutex::new(AffinityMap::new(routing.affinity_ttl, routing.affinity_max_sessions)),
+            metrics,
         }
+    }
+
+    /// Applies a reloaded config's affinity TTL and size; bindings are kept.
+    pub fn set_affinity_limits(&self, routing: &crate::config::RoutingSettings) {
+        self.affinity().set_limits(routing.affinity_ttl, routing.affinity_max_sessions);
     }
 
     fn affinity(&self) -> std::sync::MutexGuard<'_, AffinityMap> {
@@ -182,8 +222,12 @@ impl Relay {
                 Err(f) => Err(f),
             };
             let now = Instant::now();
+            let record = |outcome: &mut Outcome, class: &'static str, wasted: Option<Usage>| {
+                outcome.attempts_log.push(AttemptRecord { channel: channel.name.clone(), outcome: class, wasted });
+            };
             match result {
                 Ok(()) => {
+                    record(&mut outcome, "ok", None);
                     self.health.on_success(&key_ref, &config.health);
                     if let Some(s) = session_key {
                         let binding = Binding {
@@ -195,7 +239,8 @@ impl Relay {
                     }
                     return Ok(outcome);
                 }
-                Err(AttemptFailure::Retryable { err, channel_too, retry_after }) => {
+                Err(AttemptFailure::Retryable { err, channel_too, retry_after, class, wasted }) => {
+                    record(&mut outcome, class, wasted);
                     log::warn!("channel {} key {}: {err}", channel.name, key_ref_id(channel, pick.key));
                     let failure = Failure::Retryable { retry_after };
                     self.health.on_failure(&key_ref, now, &config.health, failure, channel_too, &err.message);
@@ -203,12 +248,16 @@ impl Relay {
                     last_retry_after = retry_after;
                 }
                 Err(AttemptFailure::Retire(err)) => {
+                    record(&mut outcome, "key_refused", None);
                     log::warn!("channel {} key {} retired: {err}", channel.name, key_ref_id(channel, pick.key));
                     self.health.on_failure(&key_ref, now, &config.health, Failure::Retire, false, &err.message);
                     last_error = Some(err);
                     last_retry_after = None;
                 }
-                Err(AttemptFailure::Final(err)) => return self.fail(session, client, err, outcome).await,
+                Err(AttemptFailure::Final(err)) => {
+                    record(&mut outcome, "client_error", None);
+                    return self.fail(session, client, err, outcome).await;
+                }
             }
         }
         let err = last_error.unwrap_or_else(|| ApiError::new(ErrorKind::Api, "no upstream attempt was possible"));
@@ -249,7 +298,7 @@ impl Relay {
         session: &Session,
         first_byte: Duration,
     ) -> Result<Call, AttemptFailure> {
-        let retry = |kind: ErrorKind, what: String| AttemptFailure::retry(ApiError::new(kind, what));
+        let retry = |kind: ErrorKind, what: String| AttemptFailure::retry("connect_error", ApiError::new(kind, what));
         let addr = self
             .dns
             .resolve(&channel.upstream.host, channel.upstream.port)
@@ -275,8 +324,8 @@ impl Relay {
         };
         let mut up = match timeout(first_byte, exchange).await {
             Err(_) => {
-                let wait = first_byte;
-                return Err(retry(ErrorKind::Timeout, format!("upstream sent no response within {wait:?}")));
+                let what = format!("upstream sent no response within {first_byte:?}");
+                return Err(AttemptFailure::retry("timeout", ApiError::new(ErrorKind::Timeout, what)));
             }
             Ok(Err(e)) => {
                 let what = format!("upstream connection failed: {}", e.etype().as_str());
@@ -293,12 +342,17 @@ impl Relay {
             return Ok(Call { up, peer, status, header });
         }
         let body = read_body(&mut up, ERROR_BODY_LIMIT, channel.timeouts.idle).await.unwrap_or_default();
-        let err = ApiError::from_upstream(status, &body, channel.protocol);
+        let mut err = ApiError::from_upstream(status, &body, channel.protocol);
+        // Some upstreams quote the key they refused; it must not reach a client or a log.
+        let key = &channel.keys[key_index];
+        if err.message.contains(key.secret.expose()) {
+            err.message = err.message.replace(key.secret.expose(), &key.id);
+        }
         Err(match classify(status, &err.message) {
             ErrorClass::Retryable { channel_too } => {
                 let value = |name: &str| header.headers.get(name).and_then(|v| v.to_str().ok());
                 let retry_after = retry_after(value("retry-after-ms"), value("retry-after"));
-                AttemptFailure::Retryable { err, channel_too, retry_after }
+                AttemptFailure::Retryable { err, channel_too, retry_after, class: "retryable_status", wasted: None }
             }
             ErrorClass::Retire => AttemptFailure::Retire(err),
             ErrorClass::Final => AttemptFailure::Final(err),
@@ -315,9 +369,11 @@ impl Relay {
         outcome: &mut Outcome,
     ) -> Result<(), AttemptFailure> {
         let body = read_body(&mut call.up, RESPONSE_BODY_LIMIT, channel.timeouts.idle).await.map_err(|e| {
-            AttemptFailure::retry(ApiError::new(ErrorKind::Api, format!("reading the upstream response failed: {e}")))
+            let what = format!("reading the upstream response failed: {e}");
+            AttemptFailure::retry("connect_error", ApiError::new(ErrorKind::Api, what))
         })?;
-        let translated = translate_response(channel.protocol, client, &body).map_err(AttemptFailure::retry)?;
+        let translated = translate_response(channel.protocol, client, &body)
+            .map_err(|e| AttemptFailure::retry("in_band_error", e))?;
         outcome.usage = response_usage(channel.protocol, &body);
         self.connector.release_http_session(call.up, &call.peer, None).await;
         let extra = passthrough_headers(&call.header, channel.protocol == client);

@@ -4,6 +4,7 @@
 
 use super::{AttemptFailure, Call, Outcome, Relay};
 use crate::config::Channel;
+use crate::metrics::GaugeGuard;
 use crate::translate::request::PreparedRequest;
 use crate::translate::stream::{StreamTranslator, Termination};
 use crate::translate::{ApiError, ErrorKind};
@@ -25,15 +26,21 @@ impl Relay {
     ) -> Result<(), AttemptFailure> {
         let idle = channel.timeouts.idle;
         let mut tr = StreamTranslator::new(channel.protocol, req.client, req.stream_options());
-        let retry = |kind: ErrorKind, what: String| AttemptFailure::retry(ApiError::new(kind, what));
+        let retry = |class, kind: ErrorKind, what: String| AttemptFailure::retry(class, ApiError::new(kind, what));
 
         // Before the commit nothing has reached the client: failures are retryable.
         let mut pending = BytesMut::new();
         let mut upstream_done = false;
         while !tr.stats().past_start && tr.stats().termination.is_none() {
             match timeout(idle, call.up.read_response_body()).await {
-                Err(_) => return Err(retry(ErrorKind::Timeout, format!("stream idle for {idle:?}"))),
-                Ok(Err(e)) => return Err(retry(ErrorKind::Api, format!("stream failed: {}", e.etype().as_str()))),
+                Err(_) => return Err(retry("timeout", ErrorKind::Timeout, format!("stream idle for {idle:?}"))),
+                Ok(Err(e)) => {
+                    return Err(retry(
+                        "connect_error",
+                        ErrorKind::Api,
+                        format!("stream failed: {}", e.etype().as_str()),
+                    ))
+                }
                 Ok(Ok(None)) => {
                     pending.extend_from_slice(&tr.finish());
                     upstream_done = true;
@@ -42,9 +49,18 @@ impl Relay {
             }
         }
         if let Some(err) = tr.stats().failed_before_content() {
-            return Err(AttemptFailure::retry(err.clone()));
+            let usage = tr.stats().usage;
+            let wasted = (usage != Default::default()).then_some(usage);
+            return Err(AttemptFailure::Retryable {
+                err: err.clone(),
+                channel_too: true,
+                retry_after: None,
+                class: "in_band_error",
+                wasted,
+            });
         }
 
+        let _active = GaugeGuard::new(&self.metrics.active_streams);
         let written =
             self.commit(session, &call, pending.freeze(), started, outcome, tr.stats().first_token_seen).await;
         if written.is_err() {

@@ -38,6 +38,12 @@ impl AffinityMap {
         AffinityMap { ttl, capacity: capacity.max(1), entries: HashMap::new(), order: VecDeque::new(), next_stamp: 0 }
     }
 
+    pub fn set_limits(&mut self, ttl: Duration, capacity: usize) {
+        self.ttl = ttl;
+        self.capacity = capacity.max(1);
+        self.evict();
+    }
+
     /// The binding to keep using: only within the TTL of the session's last use.
     pub fn sticky(&self, session: &str, now: Instant) -> Option<&Binding> {
         self.entries.get(session).filter(|e| now.duration_since(e.last_used) < self.ttl).map(|e| &e.binding)

@@ -1,0 +1,271 @@
+//! Allocations per request in the pure translation core, measured in-process with a
+//! counting global allocator. Only the thread that turned counting on is counted, so
+//! nothing else in the bench (the load generator, the sampler) pollutes the figures.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use serde::Serialize;
+
+use llm_relay::protocol::Dialect;
+use llm_relay::translate::request::{translate_response, PreparedRequest};
+use llm_relay::translate::stream::{ClientStreamOptions, StreamTranslator};
+use llm_relay::translate::TargetOptions;
+
+pub struct Counting;
+
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+static BYTES: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+}
+
+fn counting() -> bool {
+    COUNTING.try_with(Cell::get).unwrap_or(false)
+}
+
+fn count(bytes: usize) {
+    ALLOCS.fetch_add(1, Ordering::Relaxed);
+    BYTES.fetch_add(bytes as u64, Ordering::Relaxed);
+}
+
+// SAFETY: every call is forwarded unchanged to the system allocator; the counters are
+// atomics and the thread-local flag is a const-initialized `Cell` without destructor,
+// so nothing here allocates or can fail.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if counting() {
+            count(layout.size());
+        }
+        // SAFETY: same contract as our caller's.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        if counting() {
+            count(layout.size());
+        }
+        // SAFETY: same contract as our caller's.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as our caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if counting() {
+            // A realloc is an allocation; its bytes are the growth.
+            count(new_size.saturating_sub(layout.size()));
+        }
+        // SAFETY: same contract as our caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+/// Allocations and bytes of running `f` once on this thread.
+fn measure_once<R>(f: impl FnOnce() -> R) -> (u64, u64, R) {
+    let (a0, b0) = (ALLOCS.load(Ordering::Relaxed), BYTES.load(Ordering::Relaxed));
+    COUNTING.with(|c| c.set(true));
+    let r = f();
+    COUNTING.with(|c| c.set(false));
+    let (a1, b1) = (ALLOCS.load(Ordering::Relaxed), BYTES.load(Ordering::Relaxed));
+    (a1 - a0, b1 - b0, r)
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AllocRow {
+    /// `request`, `response` or `stream`.
+    pub what: String,
+    /// `small`, `80KiB`, `json`, `100 events`.
+    pub input: String,
+    /// `anthropic→anthropic` (pass-through) etc.: client dialect → upstream dialect.
+    pub direction: String,
+    pub input_bytes: usize,
+    pub output_bytes: usize,
+    pub allocs: f64,
+    pub bytes: f64,
+    /// Wall time of one operation (counting off), in microseconds.
+    pub us: f64,
+    /// Stream rows: per upstream event.
+    pub events: u64,
+}
+
+/// The inputs the measurement needs, captured from the mock (responses, streams).
+pub struct Inputs {
+    pub small: [Bytes; 2],
+    pub large: [Bytes; 2],
+    /// Complete JSON responses, Anthropic then OpenAI.
+    pub response: [Bytes; 2],
+    /// Complete SSE streams of 100 text deltas, Anthropic then OpenAI (include_usage).
+    pub stream: [Bytes; 2],
+}
+
+fn idx(d: Dialect) -> usize {
+    match d {
+        Dialect::Anthropic => 0,
+        Dialect::OpenAiChat => 1,
+    }
+}
+
+fn direction(client: Dialect, upstream: Dialect) -> String {
+    format!("{}→{}", client.as_str(), upstream.as_str())
+}
+
+const DIRECTIONS: [(Dialect, Dialect); 4] = [
+    (Dialect::Anthropic, Dialect::Anthropic),
+    (Dialect::OpenAiChat, Dialect::OpenAiChat),
+    (Dialect::Anthropic, Dialect::OpenAiChat),
+    (Dialect::OpenAiChat, Dialect::Anthropic),
+];
+
+/// Runs `op` until `min_time` has passed (at least `min_iter` times) and returns the
+/// mean wall time per call in microseconds.
+fn time_op(mut op: impl FnMut() -> usize, min_iter: u32, min_time: Duration) -> f64 {
+    let start = Instant::now();
+    let mut n = 0u32;
+    let mut sink = 0usize;
+    while n < min_iter || start.elapsed() < min_time {
+        sink = sink.wrapping_add(op());
+        n += 1;
+    }
+    std::hint::black_box(sink);
+    start.elapsed().as_secs_f64() * 1e6 / f64::from(n.max(1))
+}
+
+/// Counts allocations over `reps` runs (after one warm-up) and returns the mean.
+fn count_op(mut op: impl FnMut() -> usize, reps: u32) -> (f64, f64, usize) {
+    let mut out = op();
+    let (mut allocs, mut bytes) = (0, 0);
+    for _ in 0..reps {
+        let (a, b, n) = measure_once(&mut op);
+        allocs += a;
+        bytes += b;
+        out = n;
+    }
+    (allocs as f64 / f64::from(reps), bytes as f64 / f64::from(reps), out)
+}
+
+fn prepare(client: Dialect, upstream: Dialect, body: &Bytes, target: &TargetOptions) -> usize {
+    match PreparedRequest::new(client, body.clone()) {
+        Ok(mut p) => p.body_for(upstream, target, false).map_or(0, |b| b.len()),
+        Err(_) => 0,
+    }
+}
+
+fn split_frames(stream: &[u8]) -> Vec<Bytes> {
+    let mut frames = Vec::new();
+    let mut start = 0;
+    let mut i = 0;
+    while i + 1 < stream.len() {
+        if stream[i] == b'\n' && stream[i + 1] == b'\n' {
+            frames.push(Bytes::copy_from_slice(&stream[start..i + 2]));
+            start = i + 2;
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    if start < stream.len() {
+        frames.push(Bytes::copy_from_slice(&stream[start..]));
+    }
+    frames
+}
+
+fn run_stream(upstream: Dialect, client: Dialect, frames: &[Bytes]) -> usize {
+    let opts = ClientStreamOptions { include_usage: client == Dialect::OpenAiChat };
+    let mut t = StreamTranslator::new(upstream, client, opts);
+    let mut n = 0;
+    for f in frames {
+        n += t.push(f).len();
+    }
+    n + t.finish().len()
+}
+
+/// Every row: requests (small, 80 KiB), a JSON response and a 100-event stream, for
+/// pass-through in both dialects and both translation directions.
+pub fn measure(inputs: &Inputs, quick: bool) -> Vec<AllocRow> {
+    let reps = if quick { 3 } else { 20 };
+    let min_time = Duration::from_millis(if quick { 50 } else { 200 });
+    let mut rows = Vec::new();
+    for (client, upstream) in DIRECTIONS {
+        let model = match upstream {
+            Dialect::Anthropic => "claude-sonnet-4-5",
+            Dialect::OpenAiChat => "gpt-4o",
+        };
+        let target = TargetOptions::new(model);
+        for (label, body) in [("small", &inputs.small[idx(client)]), ("80KiB", &inputs.large[idx(client)])] {
+            let op = || prepare(client, upstream, body, &target);
+            let (allocs, bytes, out) = count_op(op, reps);
+            let us = time_op(op, 20, min_time);
+            rows.push(AllocRow {
+                what: "request".into(),
+                input: label.into(),
+                direction: direction(client, upstream),
+                input_bytes: body.len(),
+                output_bytes: out,
+                allocs,
+                bytes,
+                us,
+                events: 0,
+            });
+        }
+        let response = &inputs.response[idx(upstream)];
+        let op = || translate_response(upstream, client, response).map_or(0, |v| v.len());
+        let (allocs, bytes, out) = count_op(op, reps);
+        let us = time_op(op, 20, min_time);
+        rows.push(AllocRow {
+            what: "response".into(),
+            input: "json".into(),
+            direction: direction(client, upstream),
+            input_bytes: response.len(),
+            output_bytes: out,
+            allocs,
+            bytes,
+            us,
+            events: 0,
+        });
+        let stream = &inputs.stream[idx(upstream)];
+        let frames = split_frames(stream);
+        let op = || run_stream(upstream, client, &frames);
+        let (allocs, bytes, out) = count_op(op, reps);
+        let us = time_op(op, 20, min_time);
+        rows.push(AllocRow {
+            what: "stream".into(),
+            input: format!("{} frames", frames.len()),
+            direction: direction(client, upstream),
+            input_bytes: stream.len(),
+            output_bytes: out,
+            allocs,
+            bytes,
+            us,
+            events: frames.len() as u64,
+        });
+    }
+    rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_split() {
+        let f = split_frames(b"event: a\ndata: 1\n\ndata: 2\n\ndata: [DONE]\n\n");
+        assert_eq!(f.len(), 3);
+        assert_eq!(&f[1][..], b"data: 2\n\n");
+        assert_eq!(split_frames(b"data: 1\n\ndata: 2").len(), 2);
+    }
+
+    #[test]
+    fn counts_only_when_on() {
+        let (a, b, v) = measure_once(|| vec![0u8; 100]);
+        assert!(a >= 1 && b >= 100);
+        drop(v);
+    }
+}

@@ -1,0 +1,97 @@
+//! A downstream module that gives every request an id: the client's `x-request-id`
+//! when it is a sane token, otherwise a fresh one. The id is written back into the
+//! request (for the access log) and onto every response, including Pingora's own
+//! error responses.
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use pingora::modules::http::{HttpModule, HttpModuleBuilder, Module};
+use pingora::Result;
+use pingora_http::{RequestHeader, ResponseHeader};
+use std::any::Any;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+pub const HEADER: &str = "x-request-id";
+
+pub struct RequestIdBuilder {
+    /// Process-unique prefix, so ids from different instances do not collide.
+    prefix: String,
+    counter: AtomicU64,
+}
+
+impl RequestIdBuilder {
+    pub fn new() -> Self {
+        RequestIdBuilder { prefix: format!("req_{:08x}", fastrand::u32(..)), counter: AtomicU64::new(0) }
+    }
+}
+
+impl Default for RequestIdBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+struct RequestId {
+    id: Option<String>,
+    prefix: String,
+    seq: u64,
+}
+
+/// Ids from clients are passed on only when short and plain, so that no header
+/// injection or log garbage rides along.
+fn acceptable(id: &[u8]) -> bool {
+    !id.is_empty() && id.len() <= 128 && id.iter().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(b))
+}
+
+#[async_trait]
+impl HttpModule for RequestId {
+    async fn request_header_filter(&mut self, req: &mut RequestHeader) -> Result<()> {
+        let id = match req.headers.get(HEADER).map(|v| v.as_bytes()).filter(|v| acceptable(v)) {
+            Some(v) => String::from_utf8_lossy(v).into_owned(),
+            None => format!("{}{:010}", self.prefix, self.seq),
+        };
+        req.insert_header(HEADER, id.as_str())?;
+        self.id = Some(id);
+        Ok(())
+    }
+
+    async fn response_header_filter(&mut self, resp: &mut ResponseHeader, _end_of_stream: bool) -> Result<()> {
+        if let Some(id) = &self.id {
+            resp.insert_header(HEADER, id.as_str())?;
+        }
+        Ok(())
+    }
+
+    fn response_body_filter(&mut self, _body: &mut Option<Bytes>, _end_of_stream: bool) -> Result<()> {
+        Ok(())
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+}
+
+impl HttpModuleBuilder for RequestIdBuilder {
+    fn init(&self) -> Module {
+        let seq = self.counter.fetch_add(1, Ordering::Relaxed);
+        Box::new(RequestId { id: None, prefix: self.prefix.clone(), seq })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::acceptable;
+
+    #[test]
+    fn client_ids_must_be_plain() {
+        assert!(acceptable(b"req_abc-123.x:y"));
+        assert!(!acceptable(b""));
+        assert!(!acceptable(b"a b"));
+        assert!(!acceptable(b"x\r\ny: z"));
+        assert!(!acceptable(&[b'a'; 129]));
+    }
+}

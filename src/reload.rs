@@ -1,0 +1,171 @@
+//! Hot reload: SIGHUP, a change of the config file and `POST /admin/reload` all take
+//! this one road: read, validate fully, build, swap atomically. A bad config is
+//! rejected with its errors and the running one keeps serving; requests in flight
+//! finish on the config they started with (they hold their own `Arc`). Health of the
+//! channels and keys that survive is kept.
+
+use crate::config::{self, Config};
+use crate::metrics::Metrics;
+use crate::relay::{Live, Relay};
+use crate::tls::CertResolver;
+use arc_swap::ArcSwap;
+use async_trait::async_trait;
+use pingora::server::ShutdownWatch;
+use pingora::services::background::BackgroundService;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+pub struct Reloader {
+    path: PathBuf,
+    live: Arc<ArcSwap<Live>>,
+    relay: Arc<Relay>,
+    metrics: Arc<Metrics>,
+    /// The TLS certificate in use, re-read on every reload.
+    tls: Option<Arc<CertResolver>>,
+    /// One reload at a time.
+    running: Mutex<()>,
+}
+
+/// The result of one reload: warnings on success, every error on failure.
+pub type ReloadResult = Result<Vec<String>, Vec<String>>;
+
+impl Reloader {
+    pub fn new(
+        path: PathBuf,
+        live: Arc<ArcSwap<Live>>,
+        relay: Arc<Relay>,
+        metrics: Arc<Metrics>,
+        tls: Option<Arc<CertResolver>>,
+    ) -> Self {
+        Reloader { path, live, relay, metrics, tls, running: Mutex::new(()) }
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+
+    /// Loads, validates and swaps in the config file; `cause` is for the log.
+    pub fn reload(&self, cause: &str) -> ReloadResult {
+        let _one = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        match config::load_file(&self.path) {
+            Err(errors) => {
+                let errors: Vec<String> = errors.iter().map(ToString::to_string).collect();
+                for e in &errors {
+                    log::error!("config reload ({cause}) rejected: {e}");
+                }
+                log::error!("config reload ({cause}) rejected; the running config stays in force");
+                self.metrics.record_reload(false);
+                Err(errors)
+            }
+            Ok(loaded) => {
+                let mut warnings = loaded.warnings;
+                warnings.extend(restart_only_changes(&self.live.load().config, &loaded.config));
+                for w in &warnings {
+                    log::warn!("config: {w}");
+                }
+                let config = loaded.config;
+                if let (Some(resolver), Some(files)) = (&self.tls, &config.server.tls) {
+                    // Validation already loaded these files; a failure here is a race.
+                    if let Err(e) = resolver.reload(files) {
+                        warnings.push(format!("server.tls: keeping the previous certificate: {e}"));
+                    }
+                }
+                self.relay.health.retain(|name, fingerprint| {
+                    config.channels.iter().any(|c| {
+                        c.name == name && fingerprint.is_none_or(|f| c.keys.iter().any(|k| k.fingerprint == f))
+                    })
+                });
+                self.relay.set_affinity_limits(&config.routing);
+                self.live.store(Arc::new(Live::new(config)));
+                self.metrics.record_reload(true);
+                log::info!("config reloaded ({cause}) from {}", self.path.display());
+                Ok(warnings)
+            }
+        }
+    }
+}
+
+/// Settings read once at start-up: a reload cannot apply them.
+fn restart_only_changes(old: &Config, new: &Config) -> Vec<String> {
+    let (a, b) = (&old.server, &new.server);
+    let mut out = Vec::new();
+    let mut check = |changed: bool, field: &str| {
+        if changed {
+            out.push(format!("server.{field}: the change takes effect after a restart or upgrade"));
+        }
+    };
+    check(a.listen != b.listen, "listen");
+    check(a.metrics_listen != b.metrics_listen, "metrics_listen");
+    check(a.threads != b.threads, "threads");
+    check(a.tls != b.tls, "tls");
+    check(a.grace_period_secs != b.grace_period_secs, "grace_period_secs");
+    check(a.upgrade_sock != b.upgrade_sock || a.pid_file != b.pid_file, "upgrade_sock/pid_file");
+    out
+}
+
+/// Reloads on SIGHUP.
+pub struct SighupReload(pub Arc<Reloader>);
+
+#[async_trait]
+impl BackgroundService for SighupReload {
+    async fn start(&self, mut shutdown: ShutdownWatch) {
+        let mut hup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+            Ok(s) => s,
+            Err(e) => {
+                log::error!("cannot listen for SIGHUP: {e}; reload with POST /admin/reload");
+                return;
+            }
+        };
+        loop {
+            tokio::select! {
+                _ = shutdown.changed() => return,
+                got = hup.recv() => {
+                    if got.is_none() {
+                        return;
+                    }
+                    let _ = self.0.reload("SIGHUP");
+                }
+            }
+        }
+    }
+}
+
+/// Reloads when the config file changes (modification time or size), once the file
+/// has been stable for a moment, so an editor's partial write is not picked up.
+pub struct FileWatchReload(pub Arc<Reloader>);
+
+const POLL: Duration = Duration::from_millis(500);
+
+fn stamp(path: &std::path::Path) -> Option<(SystemTime, u64)> {
+    let m = std::fs::metadata(path).ok()?;
+    Some((m.modified().ok()?, m.len()))
+}
+
+#[async_trait]
+impl BackgroundService for FileWatchReload {
+    async fn start(&self, mut shutdown: ShutdownWatch) {
+        let path = self.0.path().to_path_buf();
+        let mut seen = stamp(&path);
+        let mut pending: Option<(SystemTime, u64)> = None;
+        loop {
+            tokio::select! {
+                _ = shutdown.changed() => return,
+                _ = tokio::time::sleep(POLL) => {}
+            }
+            let now = stamp(&path);
+            if now.is_none() || now == seen {
+                pending = None;
+                continue;
+            }
+            // Debounce: reload when two polls in a row see the same new state.
+            if pending == now {
+                seen = now;
+                pending = None;
+                let _ = self.0.reload("file change");
+            } else {
+                pending = now;
+            }
+        }
+    }
+}
