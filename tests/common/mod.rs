@@ -79,6 +79,7 @@ pub struct Gateway {
     child: Child,
     pub url: String,
     dir: PathBuf,
+    pub port: u16,
 }
 
 impl Gateway {
@@ -90,18 +91,27 @@ impl Gateway {
 
     /// As `start`, with `top_extra` YAML appended at the top level (routing, health, …).
     pub fn start_full(channels: &str, server_extra: &str, top_extra: &str) -> Gateway {
+        Self::launch(channels, server_extra, top_extra, "http")
+    }
+
+    /// Starts the gateway; `scheme` is `https` when `server_extra` configures TLS.
+    pub fn launch(channels: &str, server_extra: &str, top_extra: &str, scheme: &str) -> Gateway {
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let dir = std::env::temp_dir().join(format!("llm-relay-test-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let port = free_port();
-        let config = format!(
-            "server:\n  listen: [\"127.0.0.1:{port}\"]\n  threads: 1\n  upgrade_sock: {up}\n  pid_file: {pid}\n{server_extra}\naccess_keys:\n  - {{name: tester, key: \"{ACCESS_KEY}\"}}\nadmin_keys: [\"{ADMIN_KEY}\"]\n{top_extra}\nchannels:\n{channels}\n",
-            up = dir.join("upgrade.sock").display(),
-            pid = dir.join("pid").display(),
-        );
         let path = dir.join("llm-relay.yaml");
-        std::fs::write(&path, config).unwrap();
         let log = std::fs::File::create(dir.join("gateway.log")).unwrap();
+        let gw_dir = dir.clone();
+        let write = |channels: &str, server_extra: &str, top_extra: &str| {
+            let config = format!(
+                "server:\n  listen: [\"127.0.0.1:{port}\"]\n  threads: 1\n  upgrade_sock: {up}\n  pid_file: {pid}\n{server_extra}\naccess_keys:\n  - {{name: tester, key: \"{ACCESS_KEY}\"}}\nadmin_keys: [\"{ADMIN_KEY}\"]\n{top_extra}\nchannels:\n{channels}\n",
+                up = gw_dir.join("upgrade.sock").display(),
+                pid = gw_dir.join("pid").display(),
+            );
+            std::fs::write(&path, config).unwrap();
+        };
+        write(channels, server_extra, top_extra);
         let child = Command::new(env!("CARGO_BIN_EXE_llm-relay"))
             .args(["run", "--config"])
             .arg(&path)
@@ -110,17 +120,48 @@ impl Gateway {
             .stderr(log)
             .spawn()
             .unwrap();
-        let gw = Gateway { child, url: format!("http://127.0.0.1:{port}"), dir };
+        let gw = Gateway { child, url: format!("{scheme}://127.0.0.1:{port}"), dir, port };
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            if let Ok(resp) = agent().get(&format!("{}/health", gw.url)).call() {
-                if resp.status() == 200 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                if scheme != "http" {
                     return gw;
+                }
+                if let Ok(resp) = agent().get(&format!("{}/health", gw.url)).call() {
+                    if resp.status() == 200 {
+                        return gw;
+                    }
                 }
             }
             assert!(Instant::now() < deadline, "gateway did not start:\n{}", gw.log());
             std::thread::sleep(Duration::from_millis(25));
         }
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.join("llm-relay.yaml")
+    }
+
+    pub fn dir(&self) -> &std::path::Path {
+        &self.dir
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Rewrites the config file with the same server settings.
+    pub fn rewrite_config(&self, channels: &str, server_extra: &str, top_extra: &str) {
+        let config = format!(
+            "server:\n  listen: [\"127.0.0.1:{port}\"]\n  threads: 1\n  upgrade_sock: {up}\n  pid_file: {pid}\n{server_extra}\naccess_keys:\n  - {{name: tester, key: \"{ACCESS_KEY}\"}}\nadmin_keys: [\"{ADMIN_KEY}\"]\n{top_extra}\nchannels:\n{channels}\n",
+            port = self.port,
+            up = self.dir.join("upgrade.sock").display(),
+            pid = self.dir.join("pid").display(),
+        );
+        // Write then rename, as editors and config managers do.
+        let tmp = self.dir.join("llm-relay.yaml.tmp");
+        std::fs::write(&tmp, config).unwrap();
+        std::fs::rename(&tmp, self.config_path()).unwrap();
     }
 
     pub fn log(&self) -> String {

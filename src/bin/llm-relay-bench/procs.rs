@@ -243,6 +243,8 @@ pub struct RssSampler {
     pid: u32,
     peak: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
+    /// The last reset of VmHWM worked, so VmHWM covers only the current window.
+    hwm_valid: AtomicBool,
 }
 
 impl RssSampler {
@@ -257,18 +259,19 @@ impl RssSampler {
                 std::thread::sleep(Duration::from_millis(10));
             }
         });
-        RssSampler { pid, peak, stop }
+        RssSampler { pid, peak, stop, hwm_valid: AtomicBool::new(false) }
     }
 
     /// Starts a new measurement window (also resets the kernel's high-water mark).
     pub fn reset(&self) {
-        reset_hwm(self.pid);
+        self.hwm_valid.store(reset_hwm(self.pid), Ordering::Relaxed);
         self.peak.store(rss_kib(self.pid).0, Ordering::Relaxed);
     }
 
     /// Peak RSS in KiB since `reset`: the larger of the sampled peak and VmHWM.
     pub fn peak_kib(&self) -> u64 {
         let (rss, hwm) = rss_kib(self.pid);
+        let hwm = if self.hwm_valid.load(Ordering::Relaxed) { hwm } else { 0 };
         self.peak.load(Ordering::Relaxed).max(rss).max(hwm)
     }
 }

@@ -1,0 +1,417 @@
+//! The load generator: HTTP/1.1 keep-alive connections (hyper's low-level client), each
+//! running requests back to back, all on the bench's single-threaded runtime.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::header::{HeaderName, HeaderValue, CONTENT_TYPE, HOST};
+use http::{HeaderMap, Method, Request};
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::{self, SendRequest};
+use hyper_util::rt::TokioIo;
+use memchr::memmem;
+use tokio::net::TcpStream;
+
+use crate::BenchError;
+
+pub type Sender = SendRequest<Full<Bytes>>;
+
+/// One kind of request sent to one address.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub addr: SocketAddr,
+    pub path: &'static str,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Target {
+    pub fn new(addr: SocketAddr, path: &'static str, auth: (&'static str, String), body: Bytes) -> Target {
+        let mut headers = HeaderMap::new();
+        if let Ok(v) = HeaderValue::try_from(addr.to_string()) {
+            headers.insert(HOST, v);
+        }
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert("anthropic-version", HeaderValue::from_static("2023-06-01"));
+        if let Ok(v) = HeaderValue::try_from(auth.1) {
+            headers.insert(HeaderName::from_static(auth.0), v);
+        }
+        Target { addr, path, headers, body }
+    }
+
+    fn request(&self) -> Result<Request<Full<Bytes>>, BenchError> {
+        let mut req = Request::builder().method(Method::POST).uri(self.path).body(Full::new(self.body.clone()))?;
+        *req.headers_mut() = self.headers.clone();
+        Ok(req)
+    }
+}
+
+pub async fn connect(addr: SocketAddr) -> Result<Sender, BenchError> {
+    let tcp = TcpStream::connect(addr).await?;
+    tcp.set_nodelay(true)?;
+    let (sender, conn) = http1::handshake(TokioIo::new(tcp)).await?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    Ok(sender)
+}
+
+/// Sends one request and drains the response: (status, body bytes, body if not 200).
+async fn send(sender: &mut Sender, t: &Target) -> Result<(u16, usize, Option<Bytes>), BenchError> {
+    sender.ready().await?;
+    let resp = sender.send_request(t.request()?).await?;
+    let status = resp.status().as_u16();
+    let mut body = resp.into_body();
+    let mut n = 0;
+    let mut kept: Option<Bytes> = None;
+    while let Some(frame) = body.frame().await {
+        if let Ok(d) = frame?.into_data() {
+            n += d.len();
+            if status != 200 && kept.is_none() {
+                kept = Some(d);
+            }
+        }
+    }
+    Ok((status, n, kept))
+}
+
+/// Requests, latencies and errors of one run.
+#[derive(Debug, Default)]
+pub struct LoadResult {
+    /// Latencies of successful requests, nanoseconds, sorted.
+    pub lat_ns: Vec<u64>,
+    pub ok: u64,
+    pub errors: u64,
+    pub elapsed: Duration,
+    pub first_error: Option<String>,
+}
+
+impl LoadResult {
+    pub fn rps(&self) -> f64 {
+        let s = self.elapsed.as_secs_f64();
+        if s > 0.0 {
+            self.ok as f64 / s
+        } else {
+            0.0
+        }
+    }
+}
+
+struct WorkerOut {
+    lat: Vec<u64>,
+    ok: u64,
+    errors: u64,
+    last: Instant,
+    first_error: Option<String>,
+}
+
+async fn worker(t: Arc<Target>, sender: Sender, deadline: Instant, limit: u64) -> WorkerOut {
+    let mut out = WorkerOut { lat: Vec::with_capacity(4096), ok: 0, errors: 0, last: Instant::now(), first_error: None };
+    let mut sender = Some(sender);
+    while Instant::now() < deadline && out.ok + out.errors < limit {
+        let s = match sender.as_mut() {
+            Some(s) if !s.is_closed() => s,
+            _ => match connect(t.addr).await {
+                Ok(s) => sender.insert(s),
+                Err(e) => {
+                    out.errors += 1;
+                    out.first_error.get_or_insert_with(|| format!("connect: {e}"));
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    continue;
+                }
+            },
+        };
+        let t0 = Instant::now();
+        match send(s, &t).await {
+            Ok((200, _, _)) => {
+                out.ok += 1;
+                out.lat.push(t0.elapsed().as_nanos() as u64);
+            }
+            Ok((status, _, body)) => {
+                out.errors += 1;
+                out.first_error.get_or_insert_with(|| {
+                    let b = body.unwrap_or_default();
+                    format!("HTTP {status}: {}", String::from_utf8_lossy(&b[..b.len().min(300)]))
+                });
+            }
+            Err(e) => {
+                out.errors += 1;
+                out.first_error.get_or_insert_with(|| e.to_string());
+                sender = None;
+            }
+        }
+        out.last = Instant::now();
+    }
+    out
+}
+
+/// `conns` keep-alive connections, each sending requests back to back until `dur` has
+/// passed or `limit` requests were sent in all (per connection: `limit / conns`).
+/// Connections are opened before the clock starts.
+pub async fn closed_loop(t: &Arc<Target>, conns: usize, dur: Duration, limit: Option<u64>) -> LoadResult {
+    let mut result = LoadResult::default();
+    let mut senders = Vec::with_capacity(conns);
+    for _ in 0..conns {
+        match connect(t.addr).await {
+            Ok(s) => senders.push(s),
+            Err(e) => {
+                result.errors += 1;
+                result.first_error.get_or_insert_with(|| format!("connect: {e}"));
+            }
+        }
+    }
+    let per_conn = limit.map_or(u64::MAX, |l| l.div_ceil(conns.max(1) as u64));
+    let start = Instant::now();
+    let deadline = start + dur;
+    let handles: Vec<_> =
+        senders.into_iter().map(|s| tokio::spawn(worker(t.clone(), s, deadline, per_conn))).collect();
+    let mut end = start;
+    for h in handles {
+        match h.await {
+            Ok(w) => {
+                result.lat.extend(w.lat);
+                result.ok += w.ok;
+                result.errors += w.errors;
+                end = end.max(w.last);
+                if result.first_error.is_none() {
+                    result.first_error = w.first_error;
+                }
+            }
+            Err(e) => {
+                result.errors += 1;
+                result.first_error.get_or_insert_with(|| format!("worker: {e}"));
+            }
+        }
+    }
+    result.elapsed = end - start;
+    result.lat_ns.sort_unstable();
+    result
+}
+
+impl LoadResult {
+    // `lat` is collected under this name while workers merge; kept sorted afterwards.
+    #[allow(non_upper_case_globals)]
+    const _unused: () = ();
+}
+
+/// What one streamed response looked like to the client.
+#[derive(Debug, Clone, Default)]
+pub struct StreamOut {
+    pub status: u16,
+    /// Until the response head.
+    pub ttfb_ns: u64,
+    /// Until the first text token (`w0 `).
+    pub ttft_ns: Option<u64>,
+    /// Gaps between the arrivals of consecutive tokens.
+    pub gaps_ns: Vec<u64>,
+    /// SSE frames received (blank-line separated).
+    pub frames: u64,
+    pub tokens: u32,
+    pub terminated: bool,
+    pub stalled: bool,
+    pub error: Option<String>,
+    pub total_ns: u64,
+}
+
+impl StreamOut {
+    /// Every token and the terminator arrived.
+    pub fn complete(&self, n_tokens: u32) -> bool {
+        self.status == 200 && self.terminated && self.tokens == n_tokens && self.error.is_none()
+    }
+}
+
+/// Incremental scan of an SSE body for the mock's `[[long:N]]` tokens (`w0 `, `w1 `,
+/// ...), frame separators and the terminator, tolerant of any chunking.
+struct Scanner {
+    tail: Vec<u8>,
+    next: u32,
+    pat: Vec<u8>,
+    terminator: &'static [u8],
+    terminated: bool,
+    frames: u64,
+    last_nl: bool,
+}
+
+impl Scanner {
+    fn new(terminator: &'static [u8]) -> Scanner {
+        Scanner {
+            tail: Vec::new(),
+            next: 0,
+            pat: b"w0 ".to_vec(),
+            terminator,
+            terminated: false,
+            frames: 0,
+            last_nl: false,
+        }
+    }
+
+    /// Returns how many new tokens the chunk completed.
+    fn push(&mut self, chunk: &[u8]) -> u32 {
+        for &b in chunk {
+            if b == b'\n' {
+                if self.last_nl {
+                    self.frames += 1;
+                    self.last_nl = false;
+                } else {
+                    self.last_nl = true;
+                }
+            } else if b != b'\r' {
+                self.last_nl = false;
+            }
+        }
+        let mut scan = std::mem::take(&mut self.tail);
+        scan.extend_from_slice(chunk);
+        let mut from = 0;
+        let mut found = 0;
+        while let Some(pos) = memmem::find(&scan[from..], &self.pat) {
+            from += pos + self.pat.len();
+            found += 1;
+            self.next += 1;
+            self.pat = format!("w{} ", self.next).into_bytes();
+        }
+        if !self.terminated && memmem::find(&scan, self.terminator).is_some() {
+            self.terminated = true;
+        }
+        let keep = scan.len().min(64);
+        self.tail = scan.split_off(scan.len() - keep);
+        found
+    }
+}
+
+/// Sends one streaming request and reads it to the end. A stream that receives
+/// nothing for `stall` is given up as stalled.
+pub async fn stream_one(
+    sender: &mut Sender,
+    t: &Target,
+    terminator: &'static [u8],
+    stall: Duration,
+    on_head: Option<&Active>,
+) -> StreamOut {
+    let mut out = StreamOut::default();
+    let t0 = Instant::now();
+    let resp = async {
+        sender.ready().await?;
+        let req = t.request()?;
+        Ok::<_, BenchError>(sender.send_request(req).await?)
+    };
+    let resp = match tokio::time::timeout(stall, resp).await {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => {
+            out.error = Some(e.to_string());
+            return out;
+        }
+        Err(_) => {
+            out.stalled = true;
+            out.error = Some("no response head".into());
+            return out;
+        }
+    };
+    out.status = resp.status().as_u16();
+    out.ttfb_ns = t0.elapsed().as_nanos() as u64;
+    let _guard = on_head.map(Active::enter);
+    let mut body = resp.into_body();
+    let mut scanner = Scanner::new(terminator);
+    let mut last_token: Option<Instant> = None;
+    let mut err_body = Vec::new();
+    loop {
+        match tokio::time::timeout(stall, body.frame()).await {
+            Err(_) => {
+                out.stalled = true;
+                out.error = Some(format!("stalled after {} tokens", scanner.next));
+                break;
+            }
+            Ok(None) => break,
+            Ok(Some(Err(e))) => {
+                out.error = Some(format!("body: {e}"));
+                break;
+            }
+            Ok(Some(Ok(frame))) => {
+                let Ok(data) = frame.into_data() else { continue };
+                let now = Instant::now();
+                if out.status != 200 && err_body.len() < 300 {
+                    err_body.extend_from_slice(&data);
+                }
+                let new = scanner.push(&data);
+                if new > 0 {
+                    match last_token {
+                        None => out.ttft_ns = Some((now - t0).as_nanos() as u64),
+                        Some(prev) => out.gaps_ns.push((now - prev).as_nanos() as u64),
+                    }
+                    last_token = Some(now);
+                }
+            }
+        }
+    }
+    out.total_ns = t0.elapsed().as_nanos() as u64;
+    out.frames = scanner.frames;
+    out.tokens = scanner.next;
+    out.terminated = scanner.terminated;
+    if out.status != 200 && out.error.is_none() {
+        out.error = Some(format!("HTTP {}: {}", out.status, String::from_utf8_lossy(&err_body)));
+    }
+    out
+}
+
+/// Counts streams between their response head and their end; remembers the peak.
+#[derive(Debug, Default)]
+pub struct Active {
+    now: AtomicUsize,
+    peak: AtomicUsize,
+}
+
+pub struct ActiveGuard<'a>(&'a Active);
+
+impl Active {
+    fn enter(&self) -> ActiveGuard<'_> {
+        let n = self.now.fetch_add(1, Ordering::Relaxed) + 1;
+        self.peak.fetch_max(n, Ordering::Relaxed);
+        ActiveGuard(self)
+    }
+
+    pub fn peak(&self) -> usize {
+        self.peak.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for ActiveGuard<'_> {
+    fn drop(&mut self) {
+        self.0.now.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A one-off request on a fresh connection: (status, body).
+pub async fn simple(addr: SocketAddr, method: Method, path: &str) -> Result<(u16, Bytes), BenchError> {
+    let fut = async {
+        let mut s = connect(addr).await?;
+        let mut req = Request::builder().method(method).uri(path).body(Full::new(Bytes::new()))?;
+        if let Ok(v) = HeaderValue::try_from(addr.to_string()) {
+            req.headers_mut().insert(HOST, v);
+        }
+        s.ready().await?;
+        let resp = s.send_request(req).await?;
+        let status = resp.status().as_u16();
+        let body = resp.into_body().collect().await?.to_bytes();
+        Ok::<_, BenchError>((status, body))
+    };
+    tokio::time::timeout(Duration::from_secs(5), fut).await.map_err(|_| format!("{path}: timed out"))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scanner_any_chunking() {
+        let body = b"event: a\ndata: {\"text\":\"w0 \"}\n\nevent: a\ndata: {\"text\":\"w1 \"}\n\ndata: {\"text\":\"w10 \"}\n\nevent: message_stop\ndata: {}\n\n";
+        for split in 1..body.len() {
+            let mut s = Scanner::new(b"event: message_stop");
+            let n = s.push(&body[..split]) + s.push(&body[split..]);
+            assert_eq!(n, 2, "split {split}");
+            assert_eq!(s.frames, 4);
+            assert!(s.terminated);
+        }
+    }
+}

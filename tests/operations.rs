@@ -1,0 +1,312 @@
+//! Operations, black-box: metrics after scripted traffic, hot reload by every path,
+//! reloads under load, TLS with HTTP/2, and secrets absent from every output.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn ch(name: &str, protocol: &str, url: &str, key: &str, models: &str, extra: &str) -> String {
+    format!(
+        "  - {{name: {name}, protocol: {protocol}, base_url: \"{url}\", keys: [\"{key}\"], models: {models}{extra}}}\n"
+    )
+}
+
+fn ask(model: &str, text: &str, stream: bool) -> String {
+    json!({"model": model, "max_tokens": 64, "stream": stream, "messages": [{"role": "user", "content": text}]})
+        .to_string()
+}
+
+fn metric(text: &str, series: &str) -> Option<f64> {
+    text.lines().find_map(|l| l.strip_prefix(series).and_then(|rest| rest.trim().parse().ok()))
+}
+
+#[test]
+fn metrics_count_requests_tokens_attempts_and_statuses() {
+    let mock = Mock::start();
+    let metrics_port = free_port();
+    let channels = ch("anth", "anthropic", &mock.url, "sk-anth-0000", "[\"claude-x\", \"claude-*\"]", "")
+        + &ch("flaky", "openai", &mock.url, "flaky-[[error:503]]", "[\"gpt-x\"]", ", priority: 1")
+        + &ch("steady", "openai", &mock.url, "steady-key-0000", "[\"gpt-x\"]", ", priority: 2");
+    let gw = Gateway::start(&channels, &format!("  metrics_listen: \"127.0.0.1:{metrics_port}\""));
+    for _ in 0..3 {
+        assert_eq!(gw.anthropic(&ask("claude-x", "hi", false)).0, 200);
+    }
+    assert_eq!(gw.anthropic(&ask("claude-unlisted", "hi", true)).0, 200);
+    assert_eq!(gw.anthropic(&ask("claude-x", "[[error:400]]", false)).0, 400);
+    assert_eq!(gw.openai(&ask("gpt-x", "hi", false)).0, 200);
+    let (_, _, text) = get(&format!("http://127.0.0.1:{metrics_port}/metrics"), &[]);
+
+    let m = |s: &str| metric(&text, s).unwrap_or_else(|| panic!("no {s} in\n{text}"));
+    assert_eq!(
+        m(r#"llm_relay_requests_total{channel="anth",client_dialect="anthropic",model="claude-x",status="200"}"#),
+        3.0
+    );
+    assert_eq!(
+        m(r#"llm_relay_requests_total{channel="anth",client_dialect="anthropic",model="claude-x",status="400"}"#),
+        1.0
+    );
+    // Models nobody configured by name are labelled "other".
+    assert_eq!(
+        m(r#"llm_relay_requests_total{channel="anth",client_dialect="anthropic",model="other",status="200"}"#),
+        1.0
+    );
+    assert_eq!(
+        m(r#"llm_relay_requests_total{channel="steady",client_dialect="openai",model="gpt-x",status="200"}"#),
+        1.0
+    );
+    // Each mock answer reports 3 output and 3 cache-read tokens.
+    assert_eq!(m(r#"llm_relay_tokens_total{channel="anth",kind="output",model="claude-x"}"#), 9.0);
+    assert_eq!(m(r#"llm_relay_tokens_total{channel="anth",kind="cache_read",model="claude-x"}"#), 9.0);
+    assert!(m(r#"llm_relay_tokens_total{channel="anth",kind="input",model="claude-x"}"#) > 0.0);
+    assert_eq!(m(r#"llm_relay_upstream_attempts_total{channel="flaky",outcome="retryable_status"}"#), 1.0);
+    assert_eq!(m(r#"llm_relay_upstream_attempts_total{channel="steady",outcome="ok"}"#), 1.0);
+    assert_eq!(m(r#"llm_relay_upstream_attempts_total{channel="anth",outcome="client_error"}"#), 1.0);
+    assert_eq!(m("llm_relay_retries_total"), 1.0);
+    assert_eq!(m("llm_relay_failovers_total"), 1.0);
+    assert_eq!(m(r#"llm_relay_request_duration_seconds_count{channel="anth",client_dialect="anthropic"}"#), 5.0);
+    assert_eq!(m(r#"llm_relay_time_to_first_token_seconds_count{channel="anth",client_dialect="anthropic"}"#), 1.0);
+    assert_eq!(m(r#"llm_relay_channel_up{channel="steady"}"#), 1.0);
+    assert_eq!(m(r#"llm_relay_key_up{channel="anth",key_id="…0000"}"#), 1.0);
+    assert_eq!(m("llm_relay_inflight_requests"), 0.0);
+    assert_eq!(m("llm_relay_active_streams"), 0.0);
+    assert_eq!(m(r#"llm_relay_config_reloads_total{result="success"}"#), 1.0);
+    assert!(m("llm_relay_config_last_reload_success_timestamp_seconds") > 1.7e9);
+}
+
+#[test]
+fn reload_by_file_change_sighup_and_admin_and_bad_configs_are_refused() {
+    let mock = Mock::start();
+    let one = ch("a", "anthropic", &mock.url, "sk-a-0000", "[\"claude-a\"]", "");
+    let two = one.clone() + &ch("b", "anthropic", &mock.url, "sk-b-0000", "[\"claude-b\"]", "");
+    let gw = Gateway::start(&one, "");
+    assert_eq!(gw.anthropic(&ask("claude-b", "hi", false)).0, 404);
+
+    // 1. The file changes: picked up by the watcher.
+    gw.rewrite_config(&two, "", "");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while gw.anthropic(&ask("claude-b", "hi", false)).0 != 200 {
+        assert!(Instant::now() < deadline, "file change not picked up:\n{}", gw.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(gw.log().contains("config reloaded (file change)"));
+
+    // 2. SIGHUP, faster than the watcher's debounce.
+    gw.rewrite_config(&one, "", "");
+    assert!(Command::new("kill").args(["-HUP", &gw.pid().to_string()]).status().unwrap().success());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while gw.anthropic(&ask("claude-b", "hi", false)).0 != 404 {
+        assert!(Instant::now() < deadline, "SIGHUP not honoured:\n{}", gw.log());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(gw.log().contains("config reloaded (SIGHUP)"), "{}", gw.log());
+
+    // 3. The admin call.
+    std::thread::sleep(Duration::from_millis(1500)); // let the watcher settle on version one
+    gw.rewrite_config(&two, "", "");
+    let (status, _, body) = gw.post("/admin/reload", &[("x-api-key", ADMIN_KEY)], "");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["reloaded"], true);
+    assert_eq!(gw.anthropic(&ask("claude-b", "hi", false)).0, 200);
+
+    // 4. A bad config is refused with its errors; the running one keeps serving.
+    let bad = ch("c", "gemini2", &mock.url, "k", "[\"claude-c\"]", "");
+    gw.rewrite_config(&bad, "", "");
+    let (status, _, body) = gw.post("/admin/reload", &[("x-api-key", ADMIN_KEY)], "");
+    assert_eq!(status, 422);
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["errors"][0], "channels[0].protocol: unknown protocol 'gemini2': use anthropic or openai");
+    assert_eq!(gw.anthropic(&ask("claude-b", "hi", false)).0, 200);
+    assert_eq!(gw.anthropic(&ask("claude-a", "hi", false)).0, 200);
+    assert!(gw.log().contains("channels[0].protocol: unknown protocol"));
+    let (status, _, _) = gw.post("/admin/reload", &[("x-api-key", ACCESS_KEY)], "");
+    assert_eq!(status, 401, "an access key is not an admin key");
+}
+
+#[test]
+fn ten_reloads_under_sustained_load_drop_nothing() {
+    let mock = Mock::start_with(&["--token-delay-ms", "2"]);
+    let base = ch("a", "anthropic", &mock.url, "sk-a-0000", "[\"claude-*\"]", "")
+        + &ch("t", "openai", &mock.url, "sk-t-0000", "[\"tr-*\"]", "");
+    let gw = Arc::new(Gateway::start(&base, ""));
+    let stop = Arc::new(AtomicBool::new(false));
+    let ok = Arc::new(AtomicU64::new(0));
+    let mut workers = Vec::new();
+    for w in 0..4 {
+        let (gw, stop, ok) = (gw.clone(), stop.clone(), ok.clone());
+        workers.push(std::thread::spawn(move || {
+            let mut failures = Vec::new();
+            let mut i = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let model = if (i + w) % 2 == 0 { "claude-x" } else { "tr-x" };
+                let stream = i % 3 != 0;
+                let (status, body) = gw.anthropic(&ask(model, "[[long:10]]", stream));
+                let complete = if stream {
+                    body.ends_with("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n")
+                } else {
+                    body.contains("w9")
+                };
+                if status == 200 && complete {
+                    ok.fetch_add(1, Ordering::Relaxed);
+                } else {
+                    failures.push(format!("{model} stream={stream}: {status} {body}"));
+                }
+                i += 1;
+            }
+            failures
+        }));
+    }
+    for r in 0..10 {
+        std::thread::sleep(Duration::from_millis(150));
+        let weight = r % 3 + 1;
+        let changed = base.replace("models: [\"claude-*\"]", &format!("models: [\"claude-*\"], weight: {weight}"));
+        gw.rewrite_config(&changed, "", "");
+        let (status, _, body) = gw.post("/admin/reload", &[("x-api-key", ADMIN_KEY)], "");
+        assert_eq!(status, 200, "{body}");
+    }
+    std::thread::sleep(Duration::from_millis(150));
+    stop.store(true, Ordering::Relaxed);
+    let failures: Vec<String> = workers.into_iter().flat_map(|w| w.join().unwrap()).collect();
+    assert!(failures.is_empty(), "{} failed: {:?}", failures.len(), &failures[..failures.len().min(3)]);
+    assert!(ok.load(Ordering::Relaxed) >= 40, "only {} requests ran", ok.load(Ordering::Relaxed));
+    assert!(gw.log().matches("config reloaded").count() >= 10);
+}
+
+fn self_signed(dir: &std::path::Path, name: &str) -> (String, String) {
+    let cert = dir.join(format!("{name}.crt"));
+    let key = dir.join(format!("{name}.key"));
+    let out = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+        ])
+        .arg(format!("/CN={name}"))
+        .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    (cert.display().to_string(), key.display().to_string())
+}
+
+fn curl(args: &[&str]) -> (bool, String) {
+    let out = Command::new("curl").args(["-sS", "--max-time", "10"]).args(args).output().unwrap();
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+#[test]
+fn tls_serves_http2_and_picks_up_a_renewed_certificate_on_reload() {
+    let mock = Mock::start();
+    let dir = std::env::temp_dir().join(format!("llm-relay-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cert_a, key_a) = self_signed(&dir, "first");
+    let (cert_b, key_b) = self_signed(&dir, "second");
+    let live_cert = dir.join("live.crt").display().to_string();
+    let live_key = dir.join("live.key").display().to_string();
+    std::fs::copy(&cert_a, &live_cert).unwrap();
+    std::fs::copy(&key_a, &live_key).unwrap();
+    let channels = ch("a", "anthropic", &mock.url, "sk-a-0000", "[\"claude-*\"]", "");
+    let tls = format!("  tls: {{cert: \"{live_cert}\", key: \"{live_key}\"}}");
+    let gw = Gateway::launch(&channels, &tls, "", "https");
+    let url = format!("https://localhost:{}", gw.port);
+    let resolve = format!("localhost:{}:127.0.0.1", gw.port);
+
+    let (ok, out) = curl(&["--cacert", &cert_a, "--resolve", &resolve, "--http2", "-i", &format!("{url}/health")]);
+    assert!(ok, "{out}\n{}", gw.log());
+    assert!(out.starts_with("HTTP/2 200"), "{out}");
+    let body = ask("claude-x", "hi", true);
+    let (ok, out) = curl(&[
+        "--cacert",
+        &cert_a,
+        "--resolve",
+        &resolve,
+        "--http1.1",
+        "-H",
+        &format!("x-api-key: {ACCESS_KEY}"),
+        "-d",
+        &body,
+        &format!("{url}/v1/messages"),
+    ]);
+    assert!(ok && out.contains("event: message_stop"), "{out}");
+    let (ok, out) = curl(&[
+        "--cacert",
+        &cert_a,
+        "--resolve",
+        &resolve,
+        "--http2",
+        "-H",
+        &format!("x-api-key: {ACCESS_KEY}"),
+        "-d",
+        &body,
+        &format!("{url}/v1/messages"),
+    ]);
+    assert!(ok && out.contains("event: message_stop"), "HTTP/2 stream: {out}");
+
+    // Renewal: new files, then a reload.
+    std::fs::copy(&cert_b, &live_cert).unwrap();
+    std::fs::copy(&key_b, &live_key).unwrap();
+    assert!(Command::new("kill").args(["-HUP", &gw.pid().to_string()]).status().unwrap().success());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let (ok, _) = curl(&["--cacert", &cert_b, "--resolve", &resolve, &format!("{url}/health")]);
+        if ok {
+            break;
+        }
+        assert!(Instant::now() < deadline, "new certificate not served:\n{}", gw.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (ok, _) = curl(&["--cacert", &cert_a, "--resolve", &resolve, &format!("{url}/health")]);
+    assert!(!ok, "the old certificate is no longer served");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn secrets_never_appear_in_logs_metrics_errors_or_admin_output() {
+    let mock = Mock::start();
+    let metrics_port = free_port();
+    let upstream_secret = "sk-upstream-very-secret-7777";
+    let channels = ch("good", "openai", &mock.url, upstream_secret, "[\"gpt-*\"]", "")
+        + &ch("refused", "openai", &mock.url, "bad-key", "[\"bad-*\"]", "");
+    let gw = Gateway::start(&channels, &format!("  metrics_listen: \"127.0.0.1:{metrics_port}\""));
+    assert_eq!(gw.openai(&ask("gpt-x", "hi", false)).0, 200);
+    assert_eq!(gw.openai(&ask("gpt-x", "[[error:500]]", true)).0, 500);
+    // The mock quotes the key it refuses; the gateway must not pass it on.
+    let (status, refused) = gw.openai(&ask("bad-x", "hi", false));
+    assert_eq!(status, 401);
+    assert!(!refused.contains("bad-key"), "{refused}");
+    let (status, _, _) = gw.post("/v1/chat/completions", &[("authorization", "Bearer wrong-client-key-123")], "{}");
+    assert_eq!(status, 401);
+
+    let (_, _, metrics) = get(&format!("http://127.0.0.1:{metrics_port}/metrics"), &[]);
+    let (_, _, config) = get(&format!("{}/admin/config", gw.url), &[("x-api-key", ADMIN_KEY)]);
+    let (_, _, channels_view) = get(&format!("{}/admin/channels", gw.url), &[("x-api-key", ADMIN_KEY)]);
+    assert!(config.contains("…7777"), "{config}");
+    let log = gw.log();
+    assert!(log.contains("\"access_key\":\"tester\""), "{log}");
+    for (what, text) in [
+        ("log", &log),
+        ("metrics", &metrics),
+        ("admin config", &config),
+        ("admin channels", &channels_view),
+        ("error", &refused),
+    ] {
+        for secret in [ACCESS_KEY, ADMIN_KEY, upstream_secret, "bad-key", "wrong-client-key-123"] {
+            assert!(!text.contains(secret), "{secret} appears in the {what}:\n{text}");
+        }
+    }
+}
