@@ -12,7 +12,7 @@ use llm_relay::tls::CertResolver;
 use pingora::connectors::ConnectorOptions;
 use pingora::listeners::tls::TlsSettings;
 use pingora::server::configuration::{Opt, ServerConf};
-use pingora::server::Server;
+use pingora::server::{ExecutionPhase, Server};
 use pingora::services::background::background_service;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -84,6 +84,29 @@ fn check(path: &Path) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Pingora's graceful shutdown (SIGTERM, or the old process of an upgrade) waits the
+/// whole grace period. A gateway with no request in flight has nothing to wait for:
+/// this exits as soon as the last stream has finished.
+fn exit_when_drained(mut phases: tokio::sync::broadcast::Receiver<ExecutionPhase>, metrics: Arc<Metrics>) {
+    std::thread::spawn(move || {
+        loop {
+            match phases.blocking_recv() {
+                Ok(ExecutionPhase::ShutdownGracePeriod) => break,
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            }
+        }
+        loop {
+            let inflight = metrics.inflight.get();
+            if inflight == 0 {
+                log::info!("graceful shutdown: no request in flight, exiting");
+                std::process::exit(0);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    });
 }
 
 fn run(path: &Path, upgrade: bool) -> ExitCode {
@@ -166,7 +189,7 @@ fn run(path: &Path, upgrade: bool) -> ExitCode {
         server.add_service(metrics_service);
     }
 
-    let gateway = Gateway { live, relay, metrics, reloader };
+    let gateway = Gateway { live, relay, metrics: metrics.clone(), reloader };
     let mut service = pingora::proxy::http_proxy_service_with_name(&server.configuration, gateway, "llm-relay");
     for addr in &settings.listen {
         match &tls {
@@ -190,5 +213,6 @@ fn run(path: &Path, upgrade: bool) -> ExitCode {
         }
     }
     server.add_service(service);
+    exit_when_drained(server.watch_execution_phase(), metrics);
     server.run_forever()
 }

@@ -310,3 +310,29 @@ fn secrets_never_appear_in_logs_metrics_errors_or_admin_output() {
         }
     }
 }
+
+#[test]
+fn sigterm_lets_a_running_stream_finish_then_exits() {
+    let mock = Mock::start_with(&["--token-delay-ms", "50"]);
+    let gw = Gateway::start(&ch("a", "anthropic", &mock.url, "sk-a-0000", "[\"claude-*\"]", ""), "  grace_period_secs: 30");
+    let url = format!("{}/v1/messages", gw.url);
+    let streamer = std::thread::spawn(move || {
+        post(&url, &[("x-api-key", ACCESS_KEY)], &ask("claude-x", "[[long:20]]", true))
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let sent = Instant::now();
+    assert!(Command::new("kill").args(["-TERM", &gw.pid().to_string()]).status().unwrap().success());
+    let (status, _, body) = streamer.join().unwrap();
+    assert_eq!(status, 200);
+    assert!(body.ends_with("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"), "cut short: {body}");
+    assert!(body.contains("w19"));
+    // Drained: the process leaves long before the 30 s grace period.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::path::Path::new(&format!("/proc/{}", gw.pid())).exists()
+        && !std::fs::read_to_string(format!("/proc/{}/stat", gw.pid())).unwrap_or_default().contains(") Z")
+    {
+        assert!(Instant::now() < deadline, "still running {:?} after SIGTERM:\n{}", sent.elapsed(), gw.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(gw.log().contains("no request in flight, exiting"), "{}", gw.log());
+}

@@ -172,7 +172,7 @@ pub async fn closed_loop(t: &Arc<Target>, conns: usize, dur: Duration, limit: Op
     for h in handles {
         match h.await {
             Ok(w) => {
-                result.lat.extend(w.lat);
+                result.lat_ns.extend(w.lat);
                 result.ok += w.ok;
                 result.errors += w.errors;
                 end = end.max(w.last);
@@ -189,12 +189,6 @@ pub async fn closed_loop(t: &Arc<Target>, conns: usize, dur: Duration, limit: Op
     result.elapsed = end - start;
     result.lat_ns.sort_unstable();
     result
-}
-
-impl LoadResult {
-    // `lat` is collected under this name while workers merge; kept sorted afterwards.
-    #[allow(non_upper_case_globals)]
-    const _unused: () = ();
 }
 
 /// What one streamed response looked like to the client.
