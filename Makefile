@@ -2,10 +2,11 @@
 # `make test` runs every test. See README.md.
 
 CARGO ?= cargo
+PREFIX ?= /usr/local
 CONFIG ?= conf/llm-relay.yaml
 MOCK_LISTEN ?= 127.0.0.1:9100
 
-.PHONY: run test test-rust test-sdk check-configs build release lint setup clean
+.PHONY: run test test-rust test-sdk check-configs build release lint setup clean install
 
 setup:
 	@scripts/setup.sh
@@ -39,6 +40,19 @@ check-configs: build
 lint: setup
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
+
+# Installs the binary, the systemd unit and a config skeleton (kept if one exists).
+install: release
+	install -D -m 0755 target/release/llm-relay $(DESTDIR)$(PREFIX)/bin/llm-relay
+	install -d -m 0755 $(DESTDIR)/etc/systemd/system
+	sed 's#/usr/local#$(PREFIX)#g' deploy/llm-relay.service > $(DESTDIR)/etc/systemd/system/llm-relay.service
+	install -d -m 0750 $(DESTDIR)/etc/llm-relay
+	[ -f $(DESTDIR)/etc/llm-relay/llm-relay.yaml ] || install -m 0640 deploy/llm-relay.yaml.example $(DESTDIR)/etc/llm-relay/llm-relay.yaml
+	[ -f $(DESTDIR)/etc/llm-relay/env ] || install -m 0600 /dev/null $(DESTDIR)/etc/llm-relay/env
+	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/llm-relay/README.md
+	install -D -m 0644 deploy/README.md $(DESTDIR)$(PREFIX)/share/doc/llm-relay/deploy.md
+	install -D -m 0644 deploy/prometheus.yml $(DESTDIR)$(PREFIX)/share/doc/llm-relay/prometheus.yml
+	install -D -m 0644 deploy/grafana-dashboard.json $(DESTDIR)$(PREFIX)/share/doc/llm-relay/grafana-dashboard.json
 
 clean:
 	$(CARGO) clean

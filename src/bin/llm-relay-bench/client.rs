@@ -393,6 +393,19 @@ pub async fn simple(addr: SocketAddr, method: Method, path: &str) -> Result<(u16
     tokio::time::timeout(Duration::from_secs(5), fut).await.map_err(|_| format!("{path}: timed out"))?
 }
 
+/// Sends `t` once on a fresh connection and returns (status, whole body).
+pub async fn fetch(t: &Target) -> Result<(u16, Bytes), BenchError> {
+    let fut = async {
+        let mut s = connect(t.addr).await?;
+        s.ready().await?;
+        let resp = s.send_request(t.request()?).await?;
+        let status = resp.status().as_u16();
+        let body = resp.into_body().collect().await?.to_bytes();
+        Ok::<_, BenchError>((status, body))
+    };
+    tokio::time::timeout(Duration::from_secs(30), fut).await.map_err(|_| "request timed out")?
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -281,3 +281,87 @@ impl Drop for RssSampler {
         self.stop.store(true, Ordering::Relaxed);
     }
 }
+
+/// Starts `llm-relay run --config FILE` with RUST_LOG=warn, output to `log`.
+pub fn start_gateway(bin: &Path, name: &str, config: &Path, log: &Path) -> Result<Proc, BenchError> {
+    let out = fs::File::create(log)?;
+    let err = out.try_clone()?;
+    let mut cmd = Command::new(bin.join("llm-relay"));
+    cmd.arg("run")
+        .arg("--config")
+        .arg(config)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(out))
+        .stderr(Stdio::from(err));
+    Proc::spawn(name, cmd, libc::SIGKILL)
+}
+
+/// The nginx binary, if installed.
+pub fn find_nginx() -> Option<std::path::PathBuf> {
+    let path = std::env::var("PATH").unwrap_or_default();
+    path.split(':')
+        .chain(["/usr/sbin", "/usr/local/sbin", "/usr/local/nginx/sbin"])
+        .map(|d| Path::new(d).join("nginx"))
+        .find(|p| p.is_file())
+}
+
+/// A pure pass-through nginx in front of `upstream`: keep-alive both sides, no access
+/// log, bodies buffered in memory, `workers` worker processes, everything under `dir`.
+pub fn nginx_conf(dir: &Path, listen: u16, upstream: SocketAddr, workers: usize) -> String {
+    let d = dir.display();
+    // As root, nginx would switch its workers to `nobody`; keep the current user.
+    // SAFETY: geteuid has no preconditions.
+    let user = if unsafe { libc::geteuid() } == 0 { "user root;\n" } else { "" };
+    format!(
+        "{user}worker_processes {workers};
+daemon off;
+master_process on;
+pid {d}/nginx.pid;
+error_log {d}/nginx-error.log warn;
+events {{ worker_connections 8192; }}
+http {{
+    access_log off;
+    client_body_temp_path {d}/nginx-client-body;
+    proxy_temp_path {d}/nginx-proxy;
+    fastcgi_temp_path {d}/nginx-fastcgi;
+    uwsgi_temp_path {d}/nginx-uwsgi;
+    scgi_temp_path {d}/nginx-scgi;
+    client_max_body_size 64m;
+    client_body_buffer_size 1m;
+    keepalive_requests 10000000;
+    keepalive_timeout 300s;
+    upstream mock {{
+        server {upstream};
+        keepalive 256;
+        keepalive_requests 10000000;
+        keepalive_timeout 300s;
+    }}
+    server {{
+        listen 127.0.0.1:{listen} backlog=4096;
+        location / {{
+            proxy_pass http://mock;
+            proxy_http_version 1.1;
+            proxy_set_header Connection \"\";
+        }}
+    }}
+}}
+"
+    )
+}
+
+pub fn start_nginx(nginx: &Path, dir: &Path, conf: &Path) -> Result<Proc, BenchError> {
+    let log = fs::File::create(dir.join("nginx-stderr.log"))?;
+    let mut cmd = Command::new(nginx);
+    cmd.arg("-p")
+        .arg(dir)
+        .arg("-c")
+        .arg(conf)
+        .arg("-e")
+        .arg(dir.join("nginx-error.log"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(log));
+    // SIGTERM: nginx's fast shutdown, which also stops the workers.
+    Proc::spawn("nginx", cmd, libc::SIGTERM)
+}
