@@ -6,6 +6,7 @@ mod common;
 
 use common::*;
 use serde_json::{json, Value};
+use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -314,11 +315,11 @@ fn secrets_never_appear_in_logs_metrics_errors_or_admin_output() {
 #[test]
 fn sigterm_lets_a_running_stream_finish_then_exits() {
     let mock = Mock::start_with(&["--token-delay-ms", "50"]);
-    let gw = Gateway::start(&ch("a", "anthropic", &mock.url, "sk-a-0000", "[\"claude-*\"]", ""), "  grace_period_secs: 30");
+    let gw =
+        Gateway::start(&ch("a", "anthropic", &mock.url, "sk-a-0000", "[\"claude-*\"]", ""), "  grace_period_secs: 30");
     let url = format!("{}/v1/messages", gw.url);
-    let streamer = std::thread::spawn(move || {
-        post(&url, &[("x-api-key", ACCESS_KEY)], &ask("claude-x", "[[long:20]]", true))
-    });
+    let streamer =
+        std::thread::spawn(move || post(&url, &[("x-api-key", ACCESS_KEY)], &ask("claude-x", "[[long:20]]", true)));
     std::thread::sleep(Duration::from_millis(300));
     let sent = Instant::now();
     assert!(Command::new("kill").args(["-TERM", &gw.pid().to_string()]).status().unwrap().success());
@@ -335,4 +336,48 @@ fn sigterm_lets_a_running_stream_finish_then_exits() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert!(gw.log().contains("no request in flight, exiting"), "{}", gw.log());
+}
+
+#[test]
+fn graceful_upgrade_hands_over_the_socket_without_dropping_a_stream() {
+    let mock = Mock::start_with(&["--token-delay-ms", "50"]);
+    let gw =
+        Gateway::start(&ch("a", "anthropic", &mock.url, "sk-a-0000", "[\"claude-*\"]", ""), "  grace_period_secs: 30");
+    let url = format!("{}/v1/messages", gw.url);
+    let stream_url = url.clone();
+    let streamer = std::thread::spawn(move || {
+        post(&stream_url, &[("x-api-key", ACCESS_KEY)], &ask("claude-x", "[[long:20]]", true))
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    // The new process waits for the old one's sockets on the upgrade socket.
+    let log = std::fs::File::create(gw.dir().join("new.log")).unwrap();
+    let mut new = Command::new(env!("CARGO_BIN_EXE_llm-relay"))
+        .args(["run", "--upgrade", "--config"])
+        .arg(gw.config_path())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(Command::new("kill").args(["-QUIT", &gw.pid().to_string()]).status().unwrap().success());
+    let (status, _, body) = streamer.join().unwrap();
+    assert_eq!(status, 200);
+    assert!(body.ends_with("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"), "stream cut: {body}");
+    // New connections are served by the new process.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (s, _, _) = post(&url, &[("x-api-key", ACCESS_KEY)], &ask("claude-x", "hi", false));
+        if s == 200 && !Path::new(&format!("/proc/{}/cmdline", gw.pid())).exists() {
+            break;
+        }
+        let zombie = std::fs::read_to_string(format!("/proc/{}/stat", gw.pid())).unwrap_or_default().contains(") Z");
+        if s == 200 && zombie {
+            break;
+        }
+        assert!(Instant::now() < deadline, "old process still serving:\n{}", gw.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let new_log = std::fs::read_to_string(gw.dir().join("new.log")).unwrap();
+    assert!(new_log.contains("Bootstrap done") || new_log.contains("Server starting"), "{new_log}");
+    let _ = new.kill();
+    let _ = new.wait();
 }
