@@ -15,4 +15,5 @@ pub mod reload;
 pub mod routing;
 pub mod sse;
 pub mod tls;
+pub mod tokens;
 pub mod translate;

@@ -129,7 +129,7 @@ fn run(path: &Path, upgrade: bool) -> ExitCode {
             ch.keys.len(),
             if ch.upstream.tls { "https" } else { "http" },
             ch.upstream.authority,
-            ch.endpoint_path()
+            ch.endpoint_path("{model}", false)
         );
     }
 

@@ -121,7 +121,7 @@ fn reload_by_file_change_sighup_and_admin_and_bad_configs_are_refused() {
     let (status, _, body) = gw.post("/admin/reload", &[("x-api-key", ADMIN_KEY)], "");
     assert_eq!(status, 422);
     let v: Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(v["errors"][0], "channels[0].protocol: unknown protocol 'gemini2': use anthropic or openai");
+    assert_eq!(v["errors"][0], "channels[0].protocol: unknown protocol 'gemini2': use anthropic, openai, responses or gemini");
     assert_eq!(gw.anthropic(&ask("claude-b", "hi", false)).0, 200);
     assert_eq!(gw.anthropic(&ask("claude-a", "hi", false)).0, 200);
     assert!(gw.log().contains("channels[0].protocol: unknown protocol"));

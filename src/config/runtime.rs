@@ -173,12 +173,15 @@ impl Channel {
         found.map_or(model, |(_, to)| to.as_str())
     }
 
-    /// Path of the chat endpoint on this upstream.
-    pub fn endpoint_path(&self) -> String {
-        let tail = match self.protocol {
-            Dialect::Anthropic => "/messages",
-            Dialect::OpenAiChat => "/chat/completions",
-        };
-        format!("{}{}", self.upstream.path_prefix, tail)
+    /// Path (and query) of the generation endpoint on this upstream for `model`.
+    pub fn endpoint_path(&self, model: &str, stream: bool) -> String {
+        let prefix = &self.upstream.path_prefix;
+        match self.protocol {
+            Dialect::Anthropic => format!("{prefix}/messages"),
+            Dialect::OpenAiChat => format!("{prefix}/chat/completions"),
+            Dialect::OpenAiResponses => format!("{prefix}/responses"),
+            Dialect::Gemini if stream => format!("{prefix}/models/{model}:streamGenerateContent?alt=sse"),
+            Dialect::Gemini => format!("{prefix}/models/{model}:generateContent"),
+        }
     }
 }

@@ -41,7 +41,7 @@ fn loads_the_documented_example() {
     assert_eq!(ch.protocol, Dialect::OpenAiChat);
     assert_eq!(ch.keys.len(), 1, "the unset second key is skipped");
     assert_eq!(ch.keys[0].id, "…1111");
-    assert_eq!(ch.endpoint_path(), "/v1/chat/completions");
+    assert_eq!(ch.endpoint_path("gpt-4o", true), "/v1/chat/completions");
     assert_eq!(ch.upstream.authority, "api.example.com");
     assert_eq!(ch.upstream.port, 443);
     assert!(ch.serves("claude-opus-4-8"));
@@ -79,7 +79,7 @@ channels:
             "server.max_body_bytes: must be between 1 and 4294967296",
             "access_keys[0].name: must not be empty",
             "access_keys[0].key: must not be empty",
-            "channels[0].protocol: unknown protocol 'gemini2': use anthropic or openai",
+            "channels[0].protocol: unknown protocol 'gemini2': use anthropic, openai, responses or gemini",
             "channels[0].base_url: 'ftp://x' must start with http:// or https://",
             "channels[0].models: list the model patterns this channel serves, or [\"*\"] for all",
             "channels[1].name: duplicate channel name 'a'",
@@ -104,14 +104,16 @@ fn unknown_fields_are_errors() {
 
 #[test]
 fn base_url_prefixes() {
-    let u = parse_base_url("https://api.deepseek.com/v1").unwrap();
+    let u = parse_base_url("https://api.deepseek.com/v1", "v1").unwrap();
     assert_eq!((u.path_prefix.as_str(), u.port, u.tls), ("/v1", 443, true));
-    let u = parse_base_url("https://open.bigmodel.cn/api/paas/v4/").unwrap();
+    let u = parse_base_url("https://open.bigmodel.cn/api/paas/v4/", "v1").unwrap();
     assert_eq!(u.path_prefix, "/api/paas/v4");
-    let u = parse_base_url("http://127.0.0.1:9000").unwrap();
+    let u = parse_base_url("http://127.0.0.1:9000", "v1").unwrap();
     assert_eq!((u.path_prefix.as_str(), u.authority.as_str(), u.port), ("/v1", "127.0.0.1:9000", 9000));
-    let u = parse_base_url("https://gw.example.com/openai").unwrap();
+    let u = parse_base_url("https://gw.example.com/openai", "v1").unwrap();
     assert_eq!(u.path_prefix, "/openai/v1");
+    let u = parse_base_url("https://generativelanguage.googleapis.com", "v1beta").unwrap();
+    assert_eq!(u.path_prefix, "/v1beta");
 }
 
 #[test]

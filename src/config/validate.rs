@@ -266,12 +266,18 @@ fn channel(c: RawChannel, path: &str, cx: &mut Ctx<'_>) -> Option<Channel> {
     let protocol = match c.protocol.as_str() {
         "anthropic" => Some(Dialect::Anthropic),
         "openai" => Some(Dialect::OpenAiChat),
+        "responses" => Some(Dialect::OpenAiResponses),
+        "gemini" => Some(Dialect::Gemini),
         other => {
-            cx.err(format!("{path}.protocol"), format!("unknown protocol '{other}': use anthropic or openai"));
+            cx.err(
+                format!("{path}.protocol"),
+                format!("unknown protocol '{other}': use anthropic, openai, responses or gemini"),
+            );
             None
         }
     };
-    let upstream = match parse_base_url(&c.base_url) {
+    let default_version = if protocol == Some(Dialect::Gemini) { "v1beta" } else { "v1" };
+    let upstream = match parse_base_url(&c.base_url, default_version) {
         Ok(u) => Some(u),
         Err(m) => {
             cx.err(format!("{path}.base_url"), m);
@@ -410,9 +416,9 @@ fn channel(c: RawChannel, path: &str, cx: &mut Ctx<'_>) -> Option<Channel> {
 }
 
 /// `https://host[:port][/prefix]`. A prefix ending in a version segment (`/v1`, `/v4`,
-/// `/v1beta`) is used as is; otherwise `/v1` is appended, so both
+/// `/v1beta`) is used as is; otherwise `/<default_version>` is appended, so both
 /// `https://api.openai.com` and `https://api.deepseek.com/v1` work.
-pub fn parse_base_url(url: &str) -> Result<Upstream, String> {
+pub fn parse_base_url(url: &str, default_version: &str) -> Result<Upstream, String> {
     let uri: http::Uri = url.parse().map_err(|_| format!("'{url}' is not a URL"))?;
     let tls = match uri.scheme_str() {
         Some("https") => true,
@@ -434,7 +440,8 @@ pub fn parse_base_url(url: &str) -> Result<Upstream, String> {
     };
     let mut prefix = uri.path().trim_end_matches('/').to_string();
     if !ends_with_version(&prefix) {
-        prefix.push_str("/v1");
+        prefix.push('/');
+        prefix.push_str(default_version);
     }
     Ok(Upstream { tls, host, port, authority, path_prefix: prefix })
 }

@@ -63,7 +63,7 @@ pub fn config(live: &Live) -> Value {
             "name": ch.name,
             "protocol": ch.protocol.as_str(),
             "base_url": format!("{}://{}{}", if ch.upstream.tls { "https" } else { "http" }, ch.upstream.authority, ch.upstream.path_prefix),
-            "endpoint": ch.endpoint_path(),
+            "endpoint": ch.endpoint_path("{model}", false),
             "keys": ch.keys.iter().map(|k| k.id.clone()).collect::<Vec<_>>(),
             "models": ch.models.iter().map(|m| m.as_str()).collect::<Vec<_>>(),
             "model_map": ch.model_map.iter().map(|(f, t)| json!([f.as_str(), t])).collect::<Vec<_>>(),

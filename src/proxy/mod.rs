@@ -4,6 +4,7 @@
 
 mod access_log;
 mod admin;
+mod models;
 pub mod request_id;
 pub mod routes;
 
@@ -72,9 +73,10 @@ impl ProxyHttp for Gateway {
         ctx.started = Instant::now();
         let route = {
             let req = session.req_header();
-            routes::classify(req.method.as_str(), req.uri.path())
+            routes::classify(req.method.as_str(), req.uri.path(), req.headers.contains_key("anthropic-version"))
         };
-        let dialect = match route {
+        // Local endpoints first; `dialect` is the API dialect of everything else.
+        let (dialect, gemini, count_tokens) = match route {
             Route::Health => {
                 relay::respond_json(session, 200, Bytes::from_static(b"{\"status\":\"ok\"}"), &[]).await?;
                 return Ok(true);
@@ -98,25 +100,35 @@ impl ProxyHttp for Gateway {
                 self.reject(session, ctx, d, err).await?;
                 return Ok(true);
             }
-            Route::Api(d) => d,
+            Route::Models { shape, id } => {
+                let d = match shape {
+                    routes::ModelsShape::Anthropic => Dialect::Anthropic,
+                    routes::ModelsShape::OpenAi => Dialect::OpenAiChat,
+                    routes::ModelsShape::Gemini => Dialect::Gemini,
+                };
+                let live = self.live.load_full();
+                if self.authenticate(session, ctx, &live, d).await?.is_none() {
+                    return Ok(true);
+                }
+                let (status, body) = match models::list(&live, shape, id.as_deref()) {
+                    Ok(body) => (200, body),
+                    Err(err) => (err.status_for(d), err.body_for(d)),
+                };
+                ctx.dialect = Some(d);
+                ctx.outcome = Some(Outcome { status, ..Default::default() });
+                relay::respond_json(session, status, Bytes::from(body), &[]).await?;
+                return Ok(true);
+            }
+            Route::CountTokens => (Dialect::Anthropic, None, true),
+            Route::Gemini { model, stream } => (Dialect::Gemini, Some((model, stream)), false),
+            Route::Api(d) => (d, None, false),
         };
         ctx.dialect = Some(dialect);
         ctx._inflight = Some(GaugeGuard::new(&self.metrics.inflight));
         let live = self.live.load_full();
         ctx.live = Some(live.clone());
         let config = &live.config;
-
-        let authenticated = {
-            let h = &session.req_header().headers;
-            auth::presented_key(h.get("x-api-key").map(|v| v.as_bytes()), h.get("authorization").map(|v| v.as_bytes()))
-                .and_then(|presented| auth::authenticate(&config.access_keys, presented))
-                .map(|k| k.name.clone())
-        };
-        let Some(key_name) = authenticated else {
-            let err = ApiError::new(ErrorKind::Authentication, "invalid or missing API key");
-            self.reject(session, ctx, dialect, err).await?;
-            return Ok(true);
-        };
+        let Some(key_name) = self.authenticate(session, ctx, &live, dialect).await? else { return Ok(true) };
         ctx.access_key = Some(key_name);
 
         let body = match read_body(session, config.server.max_body_bytes).await? {
@@ -126,7 +138,14 @@ impl ProxyHttp for Gateway {
                 return Ok(true);
             }
         };
-        let prepared = match PreparedRequest::new(dialect, body) {
+        let prepared = match &gemini {
+            Some((model, stream)) => {
+                let sse = session.req_header().uri.query().is_some_and(|q| q.split('&').any(|p| p == "alt=sse"));
+                PreparedRequest::new_gemini(body, model.clone(), *stream, *stream && !sse)
+            }
+            None => PreparedRequest::new(dialect, body),
+        };
+        let prepared = match prepared {
             Ok(p) => p,
             Err(err) => {
                 self.reject(session, ctx, dialect, err).await?;
@@ -135,6 +154,11 @@ impl ProxyHttp for Gateway {
         };
         ctx.model = Some(prepared.model().to_string());
         ctx.stream = prepared.stream();
+        if count_tokens {
+            let outcome = self.relay.count_tokens(session, &live, prepared).await?;
+            ctx.outcome = Some(outcome);
+            return Ok(true);
+        }
         let session_key = session_key(config, &prepared, session, ctx.access_key.as_deref().unwrap_or(""));
         let outcome = self.relay.serve(session, &live, prepared, session_key.as_deref(), ctx.started).await?;
         ctx.outcome = Some(outcome);
@@ -173,6 +197,36 @@ impl ProxyHttp for Gateway {
 }
 
 impl Gateway {
+    /// The caller's access-key name; answers 401 in `dialect` (and returns `None`) when
+    /// no configured key matches. Keys come in `x-api-key`, `Authorization: Bearer`, or
+    /// for Gemini clients `x-goog-api-key` or `?key=`.
+    async fn authenticate(
+        &self,
+        session: &mut Session,
+        ctx: &mut RequestCtx,
+        live: &Live,
+        dialect: Dialect,
+    ) -> Result<Option<String>> {
+        let found = {
+            let req = session.req_header();
+            let h = &req.headers;
+            let query_key = req
+                .uri
+                .query()
+                .and_then(|q| q.split('&').find_map(|p| p.strip_prefix("key=")))
+                .map(str::as_bytes);
+            let x_key = h.get("x-api-key").or_else(|| h.get("x-goog-api-key")).map(|v| v.as_bytes()).or(query_key);
+            auth::presented_key(x_key, h.get("authorization").map(|v| v.as_bytes()))
+                .and_then(|presented| auth::authenticate(&live.config.access_keys, presented))
+                .map(|k| k.name.clone())
+        };
+        if found.is_none() {
+            let err = ApiError::new(ErrorKind::Authentication, "invalid or missing API key");
+            self.reject(session, ctx, dialect, err).await?;
+        }
+        Ok(found)
+    }
+
     async fn admin(&self, session: &mut Session, ctx: &mut RequestCtx, route: routes::AdminRoute) -> Result<()> {
         let live = self.live.load_full();
         if !admin_authorized(&live, session) {

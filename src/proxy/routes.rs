@@ -14,7 +14,15 @@ pub enum AdminRoute {
     Unknown,
 }
 
+/// The shape a models list is answered in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelsShape {
+    Anthropic,
+    OpenAi,
+    Gemini,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
     /// `GET /health` (no auth).
     Health,
@@ -22,21 +30,44 @@ pub enum Route {
     Root,
     /// Admin endpoints (admin key).
     Admin(AdminRoute),
-    /// A model call in the given dialect.
+    /// A model call whose model is in the body: Messages, Chat, Responses.
     Api(Dialect),
+    /// `POST /v1beta/models/{model}:generateContent` or `:streamGenerateContent`.
+    Gemini { model: String, stream: bool },
+    /// `GET /v1/models`, `GET /v1beta/models` (and one model by id).
+    Models { shape: ModelsShape, id: Option<String> },
+    /// `POST /v1/messages/count_tokens`.
+    CountTokens,
     /// A known API path with the wrong method.
     MethodNotAllowed(Dialect),
     NotFound(Dialect),
 }
 
-pub fn classify(method: &str, path: &str) -> Route {
+/// `anthropic`: the request carries `anthropic-version`, which decides the models-list
+/// shape on the shared `/v1/models` path.
+pub fn classify(method: &str, path: &str, anthropic: bool) -> Route {
     let path = path.split('?').next().unwrap_or(path);
     let path = if path.len() > 1 { path.trim_end_matches('/') } else { path };
     let api = match path {
         "/v1/messages" => Some(Dialect::Anthropic),
         "/v1/chat/completions" | "/chat/completions" => Some(Dialect::OpenAiChat),
+        "/v1/responses" | "/responses" => Some(Dialect::OpenAiResponses),
         _ => None,
     };
+    if let Some(rest) = path.strip_prefix("/v1beta/models/").or_else(|| path.strip_prefix("/v1/models/")) {
+        if let Some((model, action)) = rest.rsplit_once(':') {
+            let stream = match action {
+                "generateContent" => false,
+                "streamGenerateContent" => true,
+                _ => return Route::NotFound(Dialect::Gemini),
+            };
+            return match method {
+                "POST" if !model.is_empty() => Route::Gemini { model: model.to_string(), stream },
+                "POST" => Route::NotFound(Dialect::Gemini),
+                _ => Route::MethodNotAllowed(Dialect::Gemini),
+            };
+        }
+    }
     match (method, path, api) {
         ("GET", "/health", _) => Route::Health,
         ("GET" | "HEAD", "/", _) => Route::Root,
@@ -46,7 +77,20 @@ pub fn classify(method: &str, path: &str) -> Route {
         _ if path.starts_with("/admin/") => Route::Admin(AdminRoute::Unknown),
         ("POST", _, Some(d)) => Route::Api(d),
         (_, _, Some(d)) => Route::MethodNotAllowed(d),
+        ("POST", "/v1/messages/count_tokens", _) => Route::CountTokens,
+        ("GET", "/v1/models" | "/models", _) => {
+            Route::Models { shape: if anthropic { ModelsShape::Anthropic } else { ModelsShape::OpenAi }, id: None }
+        }
+        ("GET", "/v1beta/models", _) => Route::Models { shape: ModelsShape::Gemini, id: None },
+        ("GET", _, _) if path.starts_with("/v1/models/") => Route::Models {
+            shape: if anthropic { ModelsShape::Anthropic } else { ModelsShape::OpenAi },
+            id: path.strip_prefix("/v1/models/").map(str::to_string),
+        },
+        ("GET", _, _) if path.starts_with("/v1beta/models/") => {
+            Route::Models { shape: ModelsShape::Gemini, id: path.strip_prefix("/v1beta/models/").map(str::to_string) }
+        }
         _ if path.starts_with("/v1/messages") => Route::NotFound(Dialect::Anthropic),
+        _ if path.starts_with("/v1beta") => Route::NotFound(Dialect::Gemini),
         _ => Route::NotFound(Dialect::OpenAiChat),
     }
 }
@@ -57,12 +101,30 @@ mod tests {
 
     #[test]
     fn routes() {
-        assert_eq!(classify("POST", "/v1/messages?beta=true"), Route::Api(Dialect::Anthropic));
-        assert_eq!(classify("POST", "/v1/chat/completions"), Route::Api(Dialect::OpenAiChat));
-        assert_eq!(classify("GET", "/v1/messages"), Route::MethodNotAllowed(Dialect::Anthropic));
-        assert_eq!(classify("HEAD", "/"), Route::Root);
-        assert_eq!(classify("GET", "/health"), Route::Health);
-        assert_eq!(classify("POST", "/v1/messages/batches"), Route::NotFound(Dialect::Anthropic));
-        assert_eq!(classify("GET", "/nope"), Route::NotFound(Dialect::OpenAiChat));
+        assert_eq!(classify("POST", "/v1/messages?beta=true", false), Route::Api(Dialect::Anthropic));
+        assert_eq!(classify("POST", "/v1/chat/completions", false), Route::Api(Dialect::OpenAiChat));
+        assert_eq!(classify("POST", "/v1/responses", false), Route::Api(Dialect::OpenAiResponses));
+        assert_eq!(classify("GET", "/v1/messages", false), Route::MethodNotAllowed(Dialect::Anthropic));
+        assert_eq!(classify("HEAD", "/", false), Route::Root);
+        assert_eq!(classify("GET", "/health", false), Route::Health);
+        assert_eq!(classify("POST", "/v1/messages/batches", false), Route::NotFound(Dialect::Anthropic));
+        assert_eq!(classify("POST", "/v1/messages/count_tokens", true), Route::CountTokens);
+        assert_eq!(classify("GET", "/nope", false), Route::NotFound(Dialect::OpenAiChat));
+        assert_eq!(
+            classify("POST", "/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse", false),
+            Route::Gemini { model: "gemini-2.5-pro".into(), stream: true }
+        );
+        assert_eq!(
+            classify("POST", "/v1beta/models/gemini-2.5-flash:generateContent", false),
+            Route::Gemini { model: "gemini-2.5-flash".into(), stream: false }
+        );
+        assert_eq!(classify("POST", "/v1beta/models/x:countTokens", false), Route::NotFound(Dialect::Gemini));
+        assert_eq!(classify("GET", "/v1/models", true), Route::Models { shape: ModelsShape::Anthropic, id: None });
+        assert_eq!(classify("GET", "/v1/models", false), Route::Models { shape: ModelsShape::OpenAi, id: None });
+        assert_eq!(classify("GET", "/v1beta/models", false), Route::Models { shape: ModelsShape::Gemini, id: None });
+        assert_eq!(
+            classify("GET", "/v1/models/gpt-4o", false),
+            Route::Models { shape: ModelsShape::OpenAi, id: Some("gpt-4o".into()) }
+        );
     }
 }

@@ -15,8 +15,9 @@ use crate::health::{classify, retry_after, ErrorClass, Failure, HealthRegistry};
 use crate::metrics::Metrics;
 use crate::protocol::anthropic::Usage;
 use crate::protocol::Dialect;
-use crate::routing::{AffinityMap, Binding};
-use crate::translate::request::{response_usage, translate_response, PreparedRequest};
+use crate::routing::{AffinityMap, Binding, ConversationStore};
+use crate::protocol::anthropic::{Content, Message, MessagesResponse, Role};
+use crate::translate::request::{response_usage, translate_response, PreparedRequest, ResponseContext};
 use crate::translate::{ApiError, ErrorKind, TargetOptions};
 use bytes::{Bytes, BytesMut};
 use pingora::connectors::http::Connector;
@@ -98,8 +99,15 @@ pub struct Relay {
     /// Passive health of every channel and key; survives reloads.
     pub health: HealthRegistry,
     affinity: Mutex<AffinityMap>,
+    /// Conversations answered for Responses clients (`previous_response_id`).
+    conversations: Mutex<ConversationStore>,
     metrics: Arc<Metrics>,
 }
+
+/// Responses conversations kept for `previous_response_id`: at most this many, and at
+/// most this many bytes of serialized messages.
+const CONVERSATIONS_MAX: usize = 10_000;
+const CONVERSATIONS_MAX_BYTES: usize = 256 * 1024 * 1024;
 
 /// A response header received from one attempt.
 struct Call {
@@ -140,6 +148,7 @@ impl Relay {
             dns: upstream::DnsCache::default(),
             health: HealthRegistry::default(),
             affinity: Mutex::new(AffinityMap::new(routing.affinity_ttl, routing.affinity_max_sessions)),
+            conversations: Mutex::new(ConversationStore::new(CONVERSATIONS_MAX, CONVERSATIONS_MAX_BYTES)),
             metrics,
         }
     }
@@ -151,6 +160,43 @@ impl Relay {
 
     fn affinity(&self) -> std::sync::MutexGuard<'_, AffinityMap> {
         self.affinity.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn conversations(&self) -> std::sync::MutexGuard<'_, ConversationStore> {
+        self.conversations.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Responses clients: picks the response id, and resumes the stored conversation
+    /// of `previous_response_id`. Returns the id and whether a named previous response
+    /// is unknown here (then only a Responses upstream can resolve it).
+    fn prepare_responses(&self, req: &mut PreparedRequest) -> Result<(Option<String>, bool), ApiError> {
+        let previous = match req.responses_info()? {
+            None => return Ok((None, false)),
+            Some(info) => info.previous_response_id.clone(),
+        };
+        let id = format!("resp_{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
+        let Some(previous) = previous else { return Ok((Some(id), false)) };
+        let stored = self.conversations().get(&previous);
+        match stored {
+            Some(history) => {
+                req.set_history(history.to_vec())?;
+                Ok((Some(id), false))
+            }
+            None => Ok((Some(id), true)),
+        }
+    }
+
+    /// Remembers a Responses conversation: the request's messages and the answer.
+    fn remember(&self, req: &mut PreparedRequest, response_id: &str, answer: MessagesResponse) {
+        let store = matches!(req.responses_info(), Ok(Some(info)) if info.store);
+        if !store {
+            return;
+        }
+        let Ok(request) = req.canonical_request() else { return };
+        let mut messages = request.messages.clone();
+        messages.push(Message { role: Role::Assistant, content: Content::Blocks(answer.content) });
+        let key = if answer.id.starts_with("resp_") { answer.id } else { response_id.to_string() };
+        self.conversations().insert(key, messages);
     }
 
     /// Serves one API request end to end; the response (success or error) is written.
@@ -179,6 +225,11 @@ impl Relay {
             None => (None, None),
         };
 
+        let (response_id, previous_unknown) = match self.prepare_responses(&mut req) {
+            Ok(r) => r,
+            Err(e) => return self.fail(session, client, e, outcome).await,
+        };
+
         let deadline = started + config.routing.retry_budget;
         let max_attempts = config.routing.max_attempts as usize;
         let mut tried: Vec<Pick> = Vec::with_capacity(max_attempts);
@@ -205,6 +256,14 @@ impl Relay {
                 reasoning: channel.reasoning,
             };
             outcome.upstream_model = Some(target.model.clone());
+            if previous_unknown && channel.protocol != Dialect::OpenAiResponses {
+                let prev = req.responses_info().ok().flatten().and_then(|i| i.previous_response_id.clone());
+                let err = ApiError::invalid(format!(
+                    "previous_response_id '{}' is not known to this gateway",
+                    prev.unwrap_or_default()
+                ));
+                return self.fail(session, client, err, outcome).await;
+            }
             let strip_thinking = origin_family.as_deref().is_some_and(|f| f != channel.family);
             let body = match req.body_for(channel.protocol, &target, strip_thinking) {
                 Ok(b) => b,
@@ -216,9 +275,12 @@ impl Relay {
             } else {
                 channel.timeouts.first_byte.min(deadline.saturating_duration_since(now).max(Duration::from_secs(1)))
             };
+            let rid = response_id.as_deref();
             let result = match self.call(channel, pick.key, &req, body, session, first_byte).await {
-                Ok(call) if req.stream() => self.pump_stream(session, call, channel, &req, started, &mut outcome).await,
-                Ok(call) => self.finish_json(session, call, channel, client, started, &mut outcome).await,
+                Ok(call) if req.stream() => {
+                    self.pump_stream(session, call, channel, &mut req, rid, &target.model, started, &mut outcome).await
+                }
+                Ok(call) => self.finish_json(session, call, channel, &mut req, rid, &target.model, started, &mut outcome).await,
                 Err(f) => Err(f),
             };
             let now = Instant::now();
@@ -226,8 +288,11 @@ impl Relay {
                 outcome.attempts_log.push(AttemptRecord { channel: channel.name.clone(), outcome: class, wasted });
             };
             match result {
-                Ok(()) => {
+                Ok(answer) => {
                     record(&mut outcome, "ok", None);
+                    if let (Some(answer), Some(rid)) = (answer, response_id.as_deref()) {
+                        self.remember(&mut req, rid, answer);
+                    }
                     self.health.on_success(&key_ref, &config.health);
                     if let Some(s) = session_key {
                         let binding = Binding {
@@ -264,6 +329,49 @@ impl Relay {
         self.fail_after(session, client, err, outcome, last_retry_after).await
     }
 
+    /// `POST /v1/messages/count_tokens`: forwarded to the first Anthropic channel that
+    /// serves the model; otherwise (or when that channel cannot count) a local estimate
+    /// (see `tokens`), marked as such in the `x-llm-relay-token-count` header.
+    pub async fn count_tokens(&self, session: &mut Session, live: &Live, mut req: PreparedRequest) -> pingora::Result<Outcome> {
+        let config = &live.config;
+        let mut outcome = Outcome::default();
+        let channel = crate::routing::candidates(&config.channels, req.model())
+            .into_iter()
+            .find(|c| c.protocol == Dialect::Anthropic && req.client == Dialect::Anthropic);
+        if let Some(channel) = channel {
+            let key_index = self.health.read(|t| {
+                (0..channel.keys.len()).find(|&k| t.key_available(&channel.key_ref(k), Instant::now())).unwrap_or(0)
+            });
+            let model = channel.upstream_model(req.model()).to_string();
+            let body = req.peek.with_model(&req.body, &model);
+            let path = format!("{}/messages/count_tokens", channel.upstream.path_prefix);
+            outcome.attempts = 1;
+            outcome.channel = Some(channel.name.clone());
+            outcome.key_id = Some(channel.keys[key_index].id.clone());
+            outcome.upstream_model = Some(model);
+            if let Ok(mut call) = self.call_path(channel, key_index, &req, body, session, channel.timeouts.first_byte, &path).await {
+                if let Ok(answer) = read_body(&mut call.up, ERROR_BODY_LIMIT, channel.timeouts.idle).await {
+                    self.connector.release_http_session(call.up, &call.peer, None).await;
+                    outcome.status = 200;
+                    outcome.bytes_out = answer.len();
+                    respond_json(session, 200, answer, &[]).await?;
+                    return Ok(outcome);
+                }
+            }
+            log::info!("channel {}: count_tokens failed upstream; answering with a local estimate", channel.name);
+        }
+        let estimate = match req.canonical_request() {
+            Ok(canonical) => crate::tokens::estimate(canonical),
+            Err(e) => return self.fail(session, req.client, e, outcome).await,
+        };
+        let body = serde_json::json!({ "input_tokens": estimate }).to_string();
+        outcome.status = 200;
+        outcome.bytes_out = body.len();
+        respond_json(session, 200, Bytes::from(body), &[("x-llm-relay-token-count", "estimate (o200k_base)".to_string())])
+            .await?;
+        Ok(outcome)
+    }
+
     async fn fail(
         &self,
         session: &mut Session,
@@ -298,6 +406,23 @@ impl Relay {
         session: &Session,
         first_byte: Duration,
     ) -> Result<Call, AttemptFailure> {
+        let model = channel.upstream_model(req.model()).to_string();
+        let path = channel.endpoint_path(&model, req.stream());
+        self.call_path(channel, key_index, req, body, session, first_byte, &path).await
+    }
+
+    /// `call` to an explicit upstream path.
+    #[allow(clippy::too_many_arguments)]
+    async fn call_path(
+        &self,
+        channel: &Channel,
+        key_index: usize,
+        req: &PreparedRequest,
+        body: Bytes,
+        session: &Session,
+        first_byte: Duration,
+        path: &str,
+    ) -> Result<Call, AttemptFailure> {
         let retry = |kind: ErrorKind, what: String| AttemptFailure::retry("connect_error", ApiError::new(kind, what));
         let addr = self
             .dns
@@ -312,6 +437,7 @@ impl Relay {
             session.req_header(),
             body.len(),
             req.stream(),
+            path,
         )
         .map_err(|e| AttemptFailure::Final(ApiError::invalid(format!("cannot build the upstream request: {e}"))))?;
         let exchange = async {
@@ -359,22 +485,36 @@ impl Relay {
         })
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn finish_json(
         &self,
         session: &mut Session,
         mut call: Call,
         channel: &Channel,
-        client: Dialect,
+        req: &mut PreparedRequest,
+        response_id: Option<&str>,
+        upstream_model: &str,
         started: Instant,
         outcome: &mut Outcome,
-    ) -> Result<(), AttemptFailure> {
+    ) -> Result<Option<MessagesResponse>, AttemptFailure> {
+        let client = req.client;
         let body = read_body(&mut call.up, RESPONSE_BODY_LIMIT, channel.timeouts.idle).await.map_err(|e| {
             let what = format!("reading the upstream response failed: {e}");
             AttemptFailure::retry("connect_error", ApiError::new(ErrorKind::Api, what))
         })?;
-        let translated = translate_response(channel.protocol, client, &body)
+        let info = req.responses_info().ok().flatten().cloned();
+        let cx = ResponseContext { upstream_model, responses: response_id.zip(info.as_ref()) };
+        let (translated, mut canonical) = translate_response(channel.protocol, client, &body, &cx)
             .map_err(|e| AttemptFailure::retry("in_band_error", e))?;
-        outcome.usage = response_usage(channel.protocol, &body);
+        if canonical.is_none() && info.as_ref().is_some_and(|i| i.store) {
+            // A Responses answer passed through: kept too, so the conversation can fail
+            // over to another kind of channel.
+            canonical = crate::translate::responses::response_to_canonical(&body).ok();
+        }
+        outcome.usage = match &canonical {
+            Some(c) => Some(c.usage),
+            None => response_usage(channel.protocol, &body, upstream_model),
+        };
         self.connector.release_http_session(call.up, &call.peer, None).await;
         let extra = passthrough_headers(&call.header, channel.protocol == client);
         outcome.first_byte = Some(started.elapsed());
@@ -383,7 +523,7 @@ impl Relay {
         if respond_json(session, call.status, Bytes::from(translated), &extra).await.is_err() {
             outcome.error = Some("client_closed".into());
         }
-        Ok(())
+        Ok(canonical)
     }
 }
 

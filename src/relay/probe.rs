@@ -5,7 +5,6 @@
 
 use super::upstream::{peer, DnsCache};
 use crate::config::Channel;
-use crate::protocol::Dialect;
 use async_trait::async_trait;
 use pingora::connectors::http::Connector;
 use pingora::{Error, ErrorType, Result};
@@ -42,13 +41,7 @@ impl HealthCheck for ChannelProbe {
         let peer = peer(ch, addr);
         let mut req = RequestHeader::build("GET", self.path.as_bytes(), Some(4))?;
         req.insert_header("host", ch.upstream.authority.as_str())?;
-        match ch.protocol {
-            Dialect::Anthropic => {
-                req.insert_header("x-api-key", key.secret.expose())?;
-                req.insert_header("anthropic-version", "2023-06-01")?;
-            }
-            Dialect::OpenAiChat => req.insert_header("authorization", format!("Bearer {}", key.secret.expose()))?,
-        }
+        super::upstream::insert_auth(&mut req, ch.protocol, key)?;
         let probe = async {
             let (mut up, _) = self.connector.get_http_session(&peer).await?;
             up.write_request_header(Box::new(req)).await?;

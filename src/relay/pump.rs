@@ -5,6 +5,7 @@
 use super::{AttemptFailure, Call, Outcome, Relay};
 use crate::config::Channel;
 use crate::metrics::GaugeGuard;
+use crate::protocol::anthropic::MessagesResponse;
 use crate::translate::request::PreparedRequest;
 use crate::translate::stream::{StreamTranslator, Termination};
 use crate::translate::{ApiError, ErrorKind};
@@ -15,17 +16,24 @@ use std::time::Instant;
 use tokio::time::timeout;
 
 impl Relay {
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn pump_stream(
         &self,
         session: &mut Session,
         mut call: Call,
         channel: &Channel,
-        req: &PreparedRequest,
+        req: &mut PreparedRequest,
+        response_id: Option<&str>,
+        _upstream_model: &str,
         started: Instant,
         outcome: &mut Outcome,
-    ) -> Result<(), AttemptFailure> {
+    ) -> Result<Option<MessagesResponse>, AttemptFailure> {
         let idle = channel.timeouts.idle;
-        let mut tr = StreamTranslator::new(channel.protocol, req.client, req.stream_options());
+        let store = matches!(req.responses_info(), Ok(Some(info)) if info.store);
+        let mut tr = StreamTranslator::new(channel.protocol, req.client, req.stream_options(response_id));
+        if store {
+            tr = tr.accumulate();
+        }
         let retry = |class, kind: ErrorKind, what: String| AttemptFailure::retry(class, ApiError::new(kind, what));
 
         // Before the commit nothing has reached the client: failures are retryable.
@@ -61,11 +69,14 @@ impl Relay {
         }
 
         let _active = GaugeGuard::new(&self.metrics.active_streams);
-        let written =
-            self.commit(session, &call, pending.freeze(), started, outcome, tr.stats().first_token_seen).await;
+        let content_type =
+            if req.gemini_json_array { "application/json; charset=utf-8" } else { "text/event-stream; charset=utf-8" };
+        let written = self
+            .commit(session, &call, pending.freeze(), content_type, started, outcome, tr.stats().first_token_seen)
+            .await;
         if written.is_err() {
             outcome.error = Some("client_closed".into());
-            return Ok(());
+            return Ok(None);
         }
 
         let mut clean_end = upstream_done;
@@ -91,7 +102,7 @@ impl Relay {
                 outcome.bytes_out += out.len();
                 if session.write_response_body(Some(out), false).await.is_err() {
                     outcome.error = Some("client_closed".into());
-                    return Ok(());
+                    return Ok(None);
                 }
             }
         }
@@ -105,7 +116,8 @@ impl Relay {
         if clean_end && call.up.response_done() {
             self.connector.release_http_session(call.up, &call.peer, None).await;
         }
-        Ok(())
+        let complete = matches!(tr.stats().termination, Some(Termination::Complete));
+        Ok(if complete { tr.message() } else { None })
     }
 
     async fn commit(
@@ -113,12 +125,13 @@ impl Relay {
         session: &mut Session,
         call: &Call,
         first: Bytes,
+        content_type: &str,
         started: Instant,
         outcome: &mut Outcome,
         first_token_seen: bool,
     ) -> pingora::Result<()> {
         let mut resp = ResponseHeader::build(call.status, Some(6))?;
-        resp.insert_header("content-type", "text/event-stream; charset=utf-8")?;
+        resp.insert_header("content-type", content_type)?;
         resp.insert_header("cache-control", "no-cache")?;
         resp.insert_header("transfer-encoding", "chunked")?;
         resp.insert_header("x-accel-buffering", "no")?;

@@ -63,8 +63,26 @@ fn forwardable(name: &str, client: Dialect, upstream: Dialect) -> bool {
                 || name.starts_with("x-stainless-")
                 || matches!(name, "user-agent" | "x-app" | "x-claude-code-session-id")
         }
-        Dialect::OpenAiChat => name.starts_with("x-stainless-") || name == "user-agent",
+        Dialect::OpenAiChat | Dialect::OpenAiResponses => name.starts_with("x-stainless-") || name == "user-agent",
+        Dialect::Gemini => name == "user-agent" || name == "x-goog-api-client",
     }
+}
+
+/// The channel key in the header its protocol expects.
+pub fn insert_auth(req: &mut RequestHeader, protocol: Dialect, key: &ChannelKey) -> pingora::Result<()> {
+    match protocol {
+        Dialect::Anthropic => {
+            req.insert_header("x-api-key", key.secret.expose())?;
+            if req.headers.get("anthropic-version").is_none() {
+                req.insert_header("anthropic-version", "2023-06-01")?;
+            }
+        }
+        Dialect::OpenAiChat | Dialect::OpenAiResponses => {
+            req.insert_header("authorization", format!("Bearer {}", key.secret.expose()))?;
+        }
+        Dialect::Gemini => req.insert_header("x-goog-api-key", key.secret.expose())?,
+    }
+    Ok(())
 }
 
 pub fn request_header(
@@ -74,8 +92,8 @@ pub fn request_header(
     client_headers: &RequestHeader,
     body_len: usize,
     stream: bool,
+    path: &str,
 ) -> pingora::Result<RequestHeader> {
-    let path = channel.endpoint_path();
     let mut req = RequestHeader::build("POST", path.as_bytes(), Some(16))?;
     req.insert_header("host", channel.upstream.authority.as_str())?;
     for (name, value) in client_headers.headers.iter() {
@@ -91,17 +109,7 @@ pub fn request_header(
     if req.headers.get("user-agent").is_none() {
         req.insert_header("user-agent", concat!("llm-relay/", env!("CARGO_PKG_VERSION")))?;
     }
-    match channel.protocol {
-        Dialect::Anthropic => {
-            req.insert_header("x-api-key", key.secret.expose())?;
-            if req.headers.get("anthropic-version").is_none() {
-                req.insert_header("anthropic-version", "2023-06-01")?;
-            }
-        }
-        Dialect::OpenAiChat => {
-            req.insert_header("authorization", format!("Bearer {}", key.secret.expose()))?;
-        }
-    }
+    insert_auth(&mut req, channel.protocol, key)?;
     for (name, value) in &channel.headers {
         req.insert_header(name.clone(), value.clone())?;
     }

@@ -2,9 +2,11 @@
 //! key of each is tried.
 
 mod affinity;
+mod conversations;
 mod pattern;
 
 pub use affinity::{AffinityMap, Binding};
+pub use conversations::ConversationStore;
 pub use pattern::ModelPattern;
 
 use crate::config::Channel;

@@ -73,6 +73,34 @@ impl ErrorKind {
         }
     }
 
+    /// HTTP status and gRPC status name for a Gemini client.
+    pub fn gemini_status(self) -> (u16, &'static str) {
+        match self {
+            ErrorKind::InvalidRequest | ErrorKind::RequestTooLarge => (400, "INVALID_ARGUMENT"),
+            ErrorKind::Authentication => (401, "UNAUTHENTICATED"),
+            ErrorKind::Billing | ErrorKind::Permission => (403, "PERMISSION_DENIED"),
+            ErrorKind::NotFound => (404, "NOT_FOUND"),
+            ErrorKind::RateLimit => (429, "RESOURCE_EXHAUSTED"),
+            ErrorKind::Api => (500, "INTERNAL"),
+            ErrorKind::Overloaded => (503, "UNAVAILABLE"),
+            ErrorKind::Timeout => (504, "DEADLINE_EXCEEDED"),
+        }
+    }
+
+    pub fn from_gemini_status(s: &str) -> Option<Self> {
+        Some(match s {
+            "INVALID_ARGUMENT" | "FAILED_PRECONDITION" | "OUT_OF_RANGE" => ErrorKind::InvalidRequest,
+            "UNAUTHENTICATED" => ErrorKind::Authentication,
+            "PERMISSION_DENIED" => ErrorKind::Permission,
+            "NOT_FOUND" => ErrorKind::NotFound,
+            "RESOURCE_EXHAUSTED" => ErrorKind::RateLimit,
+            "INTERNAL" | "UNKNOWN" | "DATA_LOSS" => ErrorKind::Api,
+            "UNAVAILABLE" => ErrorKind::Overloaded,
+            "DEADLINE_EXCEEDED" => ErrorKind::Timeout,
+            _ => return None,
+        })
+    }
+
     pub fn from_anthropic_type(t: &str) -> Option<Self> {
         Some(match t {
             "invalid_request_error" => ErrorKind::InvalidRequest,
@@ -126,20 +154,26 @@ impl ApiError {
 
     /// The HTTP status for a client of `dialect`.
     pub fn status_for(&self, dialect: Dialect) -> u16 {
-        match (dialect, self.status) {
+        match (dialect.error_shape(), self.status) {
+            // Gemini has its own status set; the kind decides.
+            (Dialect::Gemini, _) => self.kind.gemini_status().0,
             // OpenAI clients know no 529.
             (Dialect::OpenAiChat, Some(529)) => 503,
             // An OpenAI-style 503 overload is Anthropic's retryable 529.
             (Dialect::Anthropic, Some(503)) if self.kind == ErrorKind::Overloaded => 529,
             (_, Some(s)) => s,
             (Dialect::Anthropic, None) => self.kind.anthropic_status(),
-            (Dialect::OpenAiChat, None) => self.kind.openai_status(),
+            (_, None) => self.kind.openai_status(),
         }
     }
 
     /// The JSON error body in `dialect`.
     pub fn body_for(&self, dialect: Dialect) -> Vec<u8> {
-        match dialect {
+        match dialect.error_shape() {
+            Dialect::Gemini => {
+                let (code, status) = self.kind.gemini_status();
+                to_json(&serde_json::json!({"error": {"code": code, "message": self.message, "status": status}}))
+            }
             Dialect::Anthropic => to_json(&anthropic::ErrorResponse {
                 kind: "error".to_string(),
                 error: anthropic::ErrorBody {
@@ -147,7 +181,7 @@ impl ApiError {
                     message: self.message.clone(),
                 },
             }),
-            Dialect::OpenAiChat => to_json(&openai_chat::ErrorResponse {
+            _ => to_json(&openai_chat::ErrorResponse {
                 error: openai_chat::ErrorObject {
                     message: self.message.clone(),
                     kind: Some(self.kind.openai_type().to_string()),
@@ -176,9 +210,14 @@ impl ApiError {
             Dialect::Anthropic => serde_json::from_slice::<anthropic::ErrorResponse>(body)
                 .ok()
                 .map(|e| (ErrorKind::from_anthropic_type(&e.error.kind), e.error.message)),
-            Dialect::OpenAiChat => {
+            Dialect::OpenAiChat | Dialect::OpenAiResponses => {
                 serde_json::from_slice::<openai_chat::ErrorResponse>(body).ok().map(|e| (None, e.error.message))
             }
+            Dialect::Gemini => serde_json::from_slice::<serde_json::Value>(body).ok().and_then(|v| {
+                let e = v.get("error")?;
+                let kind = e.get("status").and_then(|s| s.as_str()).and_then(ErrorKind::from_gemini_status);
+                Some((kind, e.get("message")?.as_str()?.to_string()))
+            }),
         };
         let (kind, message) = match parsed {
             Some((kind, message)) => (kind.unwrap_or(ErrorKind::from_status(status)), message),

@@ -5,8 +5,10 @@
 pub mod chat_request;
 pub mod chat_response;
 pub mod error;
+pub mod gemini;
 pub mod passthrough;
 pub mod request;
+pub mod responses;
 pub mod stream;
 
 pub use error::{ApiError, ErrorKind};

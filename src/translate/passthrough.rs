@@ -58,9 +58,14 @@ impl RequestPeek {
         })
     }
 
+    /// For dialects whose model and stream switch are not in the body (Gemini).
+    pub fn given(model: String, stream: bool) -> Self {
+        RequestPeek { model, stream, user_id: None, model_span: (0, 0) }
+    }
+
     /// The body with `model` replaced by `new_model`; the original bytes when equal.
     pub fn with_model(&self, body: &Bytes, new_model: &str) -> Bytes {
-        if new_model == self.model {
+        if new_model == self.model || self.model_span == (0, 0) {
             return body.clone();
         }
         let quoted = serde_json::to_string(new_model).unwrap_or_else(|_| format!("\"{new_model}\""));

@@ -1,28 +1,60 @@
 //! One client request on its way upstream: parsed once into the canonical model, and
-//! only when some attempt needs a translation; same-dialect attempts splice `model`.
+//! only when some attempt needs a translation; same-dialect attempts pass the body
+//! through with `model` spliced (Gemini carries its model in the URL).
 
-use super::chat_request::{canonical_for_anthropic, canonical_to_chat, chat_to_canonical, ChatClientOptions};
+use super::chat_request::{canonical_for_anthropic, canonical_to_chat, chat_to_canonical};
 use super::error::to_json;
 use super::passthrough::RequestPeek;
+use super::responses::ResponsesRequestInfo;
 use super::stream::ClientStreamOptions;
-use super::{chat_response, ApiError, ErrorKind, TargetOptions};
-use crate::protocol::anthropic::{MessagesRequest, MessagesResponse};
+use super::{chat_response, gemini, responses, ApiError, ErrorKind, TargetOptions};
+use crate::protocol::anthropic::{Message, MessagesRequest, MessagesResponse};
 use crate::protocol::openai_chat::{ChatRequest, ChatResponse};
 use crate::protocol::Dialect;
 use bytes::Bytes;
+
+/// What the client asked for that shapes the answer.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ClientOptions {
+    /// Chat: `stream_options.include_usage`.
+    pub include_usage: bool,
+    /// Responses: the request fields the response echoes, `store`, `previous_response_id`.
+    pub responses: Option<ResponsesRequestInfo>,
+}
 
 pub struct PreparedRequest {
     pub client: Dialect,
     pub body: Bytes,
     pub peek: RequestPeek,
-    canonical: Option<(MessagesRequest, ChatClientOptions)>,
+    canonical: Option<(MessagesRequest, ClientOptions)>,
+    /// A stored conversation this request continues (Responses `previous_response_id`);
+    /// it forces the canonical path even towards a same-dialect upstream.
+    history: Option<Vec<Message>>,
+    /// Gemini clients that did not ask for `alt=sse` get one JSON array.
+    pub gemini_json_array: bool,
 }
 
 impl PreparedRequest {
     /// Reads what routing needs; the full parse waits until a translation needs it.
     pub fn new(client: Dialect, body: Bytes) -> Result<Self, ApiError> {
         let peek = RequestPeek::parse(&body)?;
-        Ok(PreparedRequest { client, body, peek, canonical: None })
+        Ok(PreparedRequest { client, body, peek, canonical: None, history: None, gemini_json_array: false })
+    }
+
+    /// A Gemini request: the model and the stream switch come from the URL.
+    pub fn new_gemini(body: Bytes, model: String, stream: bool, json_array: bool) -> Result<Self, ApiError> {
+        if serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_err() {
+            return Err(ApiError::invalid("request body is not valid JSON"));
+        }
+        let peek = RequestPeek::given(model, stream);
+        Ok(PreparedRequest {
+            client: Dialect::Gemini,
+            body,
+            peek,
+            canonical: None,
+            history: None,
+            gemini_json_array: json_array,
+        })
     }
 
     pub fn model(&self) -> &str {
@@ -33,46 +65,84 @@ impl PreparedRequest {
         self.peek.stream
     }
 
+    /// The Responses request's options (parses the body if it was not yet).
+    pub fn responses_info(&mut self) -> Result<Option<&ResponsesRequestInfo>, ApiError> {
+        if self.client != Dialect::OpenAiResponses {
+            return Ok(None);
+        }
+        Ok(self.canonical()?.1.responses.as_ref())
+    }
+
+    /// The canonical form of the request (history included), parsed once.
+    pub fn canonical_request(&mut self) -> Result<&MessagesRequest, ApiError> {
+        Ok(&self.canonical()?.0)
+    }
+
+    /// Continues a stored conversation: `history` goes before this request's messages.
+    pub fn set_history(&mut self, history: Vec<Message>) -> Result<(), ApiError> {
+        self.canonical()?;
+        if let Some((req, _)) = self.canonical.as_mut() {
+            let mut messages = history.clone();
+            messages.append(&mut req.messages);
+            req.messages = messages;
+        }
+        self.history = Some(history);
+        Ok(())
+    }
+
     /// The body to send to an upstream of dialect `upstream`. `strip_thinking`: the
     /// conversation's thinking blocks come from another provider family than this
     /// upstream's, so they are removed (translations to other dialects drop them anyway).
-    pub fn body_for(
-        &mut self,
-        upstream: Dialect,
-        target: &TargetOptions,
-        strip_thinking: bool,
-    ) -> Result<Bytes, ApiError> {
-        if upstream == self.client {
-            if strip_thinking && upstream == Dialect::Anthropic && super::passthrough::mentions_thinking(&self.body) {
-                return super::passthrough::without_thinking(&self.body, &target.model);
-            }
-            return Ok(self.peek.with_model(&self.body, &target.model));
+    pub fn body_for(&mut self, upstream: Dialect, target: &TargetOptions, strip_thinking: bool) -> Result<Bytes, ApiError> {
+        if upstream == self.client && self.history.is_none() {
+            return match upstream {
+                Dialect::Anthropic if strip_thinking && super::passthrough::mentions_thinking(&self.body) => {
+                    super::passthrough::without_thinking(&self.body, &target.model)
+                }
+                // The model is in the URL.
+                Dialect::Gemini => Ok(self.body.clone()),
+                _ => Ok(self.peek.with_model(&self.body, &target.model)),
+            };
         }
         let (canonical, _) = self.canonical()?;
-        let canonical = canonical.clone();
         let bytes = match upstream {
-            Dialect::Anthropic => to_json(&canonical_for_anthropic(canonical, target)),
-            Dialect::OpenAiChat => to_json(&canonical_to_chat(canonical, target)),
+            Dialect::Anthropic => to_json(&canonical_for_anthropic(canonical.clone(), target)),
+            Dialect::OpenAiChat => to_json(&canonical_to_chat(canonical.clone(), target)),
+            Dialect::OpenAiResponses => responses::canonical_to_request(canonical, target)?,
+            Dialect::Gemini => gemini::canonical_to_request(canonical, target)?,
         };
         Ok(Bytes::from(bytes))
     }
 
-    /// Options the client asked for that shape a translated stream.
-    pub fn stream_options(&self) -> ClientStreamOptions {
-        let include_usage = self.canonical.as_ref().is_some_and(|(_, o)| o.include_usage);
-        ClientStreamOptions { include_usage }
+    /// Options the client asked for that shape a translated stream. `response_id`: the
+    /// id a Responses client's answer gets.
+    pub fn stream_options(&self, response_id: Option<&str>) -> ClientStreamOptions {
+        let opts = self.canonical.as_ref().map(|(_, o)| o);
+        ClientStreamOptions {
+            include_usage: opts.is_some_and(|o| o.include_usage),
+            gemini_json_array: self.gemini_json_array,
+            responses: match (opts.and_then(|o| o.responses.clone()), response_id) {
+                (Some(info), Some(id)) => Some((id.to_string(), info)),
+                _ => None,
+            },
+        }
     }
 
-    fn canonical(&mut self) -> Result<&(MessagesRequest, ChatClientOptions), ApiError> {
+    fn canonical(&mut self) -> Result<&(MessagesRequest, ClientOptions), ApiError> {
         if self.canonical.is_none() {
             let parsed = match self.client {
-                Dialect::Anthropic => {
-                    let req: MessagesRequest = parse(&self.body)?;
-                    (req, ChatClientOptions::default())
-                }
+                Dialect::Anthropic => (parse::<MessagesRequest>(&self.body)?, ClientOptions::default()),
                 Dialect::OpenAiChat => {
-                    let req: ChatRequest = parse(&self.body)?;
-                    chat_to_canonical(req)?
+                    let (req, opts) = chat_to_canonical(parse::<ChatRequest>(&self.body)?)?;
+                    (req, ClientOptions { include_usage: opts.include_usage, responses: None })
+                }
+                Dialect::OpenAiResponses => {
+                    let (req, info) = responses::request_to_canonical(&self.body)?;
+                    (req, ClientOptions { include_usage: false, responses: Some(info) })
+                }
+                Dialect::Gemini => {
+                    let req = gemini::request_to_canonical(&self.body, &self.peek.model, self.peek.stream)?;
+                    (req, ClientOptions::default())
                 }
             };
             self.canonical = Some(parsed);
@@ -88,26 +158,50 @@ fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|e| ApiError::invalid(format!("invalid request body: {e}")))
 }
 
+/// What a response translation needs to know besides the body.
+#[derive(Debug, Clone, Copy)]
+pub struct ResponseContext<'a> {
+    /// The model the upstream was asked for (Gemini responses may not name it).
+    pub upstream_model: &'a str,
+    /// Responses clients: the id their response gets, and their request's options.
+    pub responses: Option<(&'a str, &'a ResponsesRequestInfo)>,
+}
+
 /// Translates a complete (non-streaming) success body from `upstream` to `client`.
-pub fn translate_response(upstream: Dialect, client: Dialect, body: &[u8]) -> Result<Vec<u8>, ApiError> {
-    let bad =
-        |e: serde_json::Error| ApiError::new(ErrorKind::Api, format!("upstream returned an invalid response: {e}"));
-    match (upstream, client) {
-        (u, c) if u == c => Ok(body.to_vec()),
-        (Dialect::Anthropic, Dialect::OpenAiChat) => {
-            let resp: MessagesResponse = serde_json::from_slice(body).map_err(bad)?;
-            Ok(to_json(&chat_response::canonical_to_chat_response(resp)))
-        }
-        (Dialect::OpenAiChat, Dialect::Anthropic) => {
-            let resp: ChatResponse = serde_json::from_slice(body).map_err(bad)?;
-            Ok(to_json(&chat_response::chat_to_canonical_response(resp)?))
-        }
-        _ => Err(ApiError::new(ErrorKind::Api, "unsupported translation")),
+/// Returns the client body and, when it was built, the canonical message.
+pub fn translate_response(
+    upstream: Dialect,
+    client: Dialect,
+    body: &[u8],
+    cx: &ResponseContext<'_>,
+) -> Result<(Vec<u8>, Option<MessagesResponse>), ApiError> {
+    if upstream == client {
+        return Ok((body.to_vec(), None));
     }
+    let bad = |e: serde_json::Error| ApiError::new(ErrorKind::Api, format!("upstream returned an invalid response: {e}"));
+    let canonical = match upstream {
+        Dialect::Anthropic => serde_json::from_slice::<MessagesResponse>(body).map_err(bad)?,
+        Dialect::OpenAiChat => {
+            chat_response::chat_to_canonical_response(serde_json::from_slice::<ChatResponse>(body).map_err(bad)?)?
+        }
+        Dialect::OpenAiResponses => responses::response_to_canonical(body)?,
+        Dialect::Gemini => gemini::response_to_canonical(body, cx.upstream_model)?,
+    };
+    let out = match client {
+        Dialect::Anthropic => to_json(&canonical),
+        Dialect::OpenAiChat => to_json(&chat_response::canonical_to_chat_response(canonical.clone())),
+        Dialect::OpenAiResponses => {
+            let default_info = ResponsesRequestInfo::default();
+            let (id, info) = cx.responses.unwrap_or(("resp_unknown", &default_info));
+            responses::canonical_to_response(&canonical, id, info)
+        }
+        Dialect::Gemini => gemini::canonical_to_response(&canonical),
+    };
+    Ok((out, Some(canonical)))
 }
 
 /// Canonical usage of a complete success body in `upstream` dialect, for accounting.
-pub fn response_usage(upstream: Dialect, body: &[u8]) -> Option<crate::protocol::anthropic::Usage> {
+pub fn response_usage(upstream: Dialect, body: &[u8], upstream_model: &str) -> Option<crate::protocol::anthropic::Usage> {
     #[derive(serde::Deserialize)]
     struct WithUsage<U> {
         usage: Option<U>,
@@ -118,5 +212,7 @@ pub fn response_usage(upstream: Dialect, body: &[u8]) -> Option<crate::protocol:
             .ok()?
             .usage
             .map(|u| super::anthropic_usage_from_chat(&u)),
+        Dialect::OpenAiResponses => responses::response_to_canonical(body).ok().map(|r| r.usage),
+        Dialect::Gemini => gemini::response_to_canonical(body, upstream_model).ok().map(|r| r.usage),
     }
 }

@@ -11,7 +11,7 @@ use bytes::Bytes;
 use serde::Serialize;
 
 use llm_relay::protocol::Dialect;
-use llm_relay::translate::request::{translate_response, PreparedRequest};
+use llm_relay::translate::request::{ResponseContext, translate_response, PreparedRequest};
 use llm_relay::translate::stream::{ClientStreamOptions, StreamTranslator};
 use llm_relay::translate::TargetOptions;
 
@@ -106,11 +106,9 @@ pub struct Inputs {
     pub stream: [Bytes; 2],
 }
 
+/// Inputs are indexed Anthropic 0, OpenAI Chat 1 (the bench covers these two).
 fn idx(d: Dialect) -> usize {
-    match d {
-        Dialect::Anthropic => 0,
-        Dialect::OpenAiChat => 1,
-    }
+    usize::from(d != Dialect::Anthropic)
 }
 
 fn direction(client: Dialect, upstream: Dialect) -> String {
@@ -178,7 +176,7 @@ fn split_frames(stream: &[u8]) -> Vec<Bytes> {
 }
 
 fn run_stream(upstream: Dialect, client: Dialect, frames: &[Bytes]) -> usize {
-    let opts = ClientStreamOptions { include_usage: client == Dialect::OpenAiChat };
+    let opts = ClientStreamOptions { include_usage: client == Dialect::OpenAiChat, ..Default::default() };
     let mut t = StreamTranslator::new(upstream, client, opts);
     let mut n = 0;
     for f in frames {
@@ -194,10 +192,7 @@ pub fn measure(inputs: &Inputs, quick: bool) -> Vec<AllocRow> {
     let min_time = Duration::from_millis(if quick { 50 } else { 200 });
     let mut rows = Vec::new();
     for (client, upstream) in DIRECTIONS {
-        let model = match upstream {
-            Dialect::Anthropic => "claude-sonnet-4-5",
-            Dialect::OpenAiChat => "gpt-4o",
-        };
+        let model = if upstream == Dialect::Anthropic { "claude-sonnet-4-5" } else { "gpt-4o" };
         let target = TargetOptions::new(model);
         for (label, body) in [("small", &inputs.small[idx(client)]), ("80KiB", &inputs.large[idx(client)])] {
             let op = || prepare(client, upstream, body, &target);
@@ -216,7 +211,8 @@ pub fn measure(inputs: &Inputs, quick: bool) -> Vec<AllocRow> {
             });
         }
         let response = &inputs.response[idx(upstream)];
-        let op = || translate_response(upstream, client, response).map_or(0, |v| v.len());
+        let cx = ResponseContext { upstream_model: model, responses: None };
+        let op = || translate_response(upstream, client, response, &cx).map_or(0, |(v, _)| v.len());
         let (allocs, bytes, out) = count_op(op, reps);
         let us = time_op(op, 20, min_time);
         rows.push(AllocRow {

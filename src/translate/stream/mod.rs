@@ -5,6 +5,7 @@
 //! own frames. Same-dialect streams are decoded only to observe them (usage, terminal
 //! state) and leave frame for frame as they came.
 
+mod accumulate;
 mod anthropic;
 mod chat_decode;
 mod chat_encode;
@@ -15,6 +16,7 @@ use crate::sse::{SseDecoder, SseFrame};
 use bytes::{Bytes, BytesMut};
 
 use super::ApiError;
+pub use accumulate::Accumulator;
 pub use chat_decode::ChatDecoder;
 pub use chat_encode::ChatEncoder;
 
@@ -95,6 +97,8 @@ impl StreamStats {
 enum Decoder {
     Anthropic(anthropic::AnthropicDecoder),
     Chat(ChatDecoder),
+    Responses(crate::translate::responses::ResponsesDecoder),
+    Gemini(crate::translate::gemini::GeminiDecoder),
 }
 
 impl Decoder {
@@ -102,6 +106,8 @@ impl Decoder {
         match self {
             Decoder::Anthropic(d) => d.decode(frame, out),
             Decoder::Chat(d) => d.decode(frame, out),
+            Decoder::Responses(d) => d.decode(frame, out),
+            Decoder::Gemini(d) => d.decode(frame, out),
         }
     }
 
@@ -109,6 +115,8 @@ impl Decoder {
         match self {
             Decoder::Anthropic(d) => d.finish(out),
             Decoder::Chat(d) => d.finish(out),
+            Decoder::Responses(d) => d.finish(out),
+            Decoder::Gemini(d) => d.finish(out),
         }
     }
 }
@@ -118,13 +126,19 @@ enum Encoder {
     Raw(Dialect),
     Anthropic,
     Chat(ChatEncoder),
+    Responses(Box<crate::translate::responses::ResponsesEncoder>),
+    Gemini(crate::translate::gemini::GeminiEncoder),
 }
 
 /// Client-side options for the translated stream.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ClientStreamOptions {
     /// Chat clients: emit the trailing usage chunk (`stream_options.include_usage`).
     pub include_usage: bool,
+    /// Gemini clients without `alt=sse`: one JSON array instead of SSE.
+    pub gemini_json_array: bool,
+    /// Responses clients: the response id and the request's echoed options.
+    pub responses: Option<(String, crate::translate::responses::ResponsesRequestInfo)>,
 }
 
 /// One stream's translator: `push` upstream bytes, get client bytes; `finish` at the
@@ -138,6 +152,8 @@ pub struct StreamTranslator {
     stats: StreamStats,
     /// After a terminal event nothing more is written.
     closed: bool,
+    /// Rebuilds the whole message when the answer must be remembered.
+    accumulator: Option<Accumulator>,
 }
 
 impl StreamTranslator {
@@ -145,6 +161,8 @@ impl StreamTranslator {
         let decoder = match upstream {
             Dialect::Anthropic => Decoder::Anthropic(anthropic::AnthropicDecoder::default()),
             Dialect::OpenAiChat => Decoder::Chat(ChatDecoder::default()),
+            Dialect::OpenAiResponses => Decoder::Responses(Default::default()),
+            Dialect::Gemini => Decoder::Gemini(Default::default()),
         };
         let encoder = if upstream == client {
             Encoder::Raw(client)
@@ -152,6 +170,11 @@ impl StreamTranslator {
             match client {
                 Dialect::Anthropic => Encoder::Anthropic,
                 Dialect::OpenAiChat => Encoder::Chat(ChatEncoder::new(opts.include_usage)),
+                Dialect::OpenAiResponses => {
+                    let (id, info) = opts.responses.clone().unwrap_or_default();
+                    Encoder::Responses(Box::new(crate::translate::responses::ResponsesEncoder::new(id, info)))
+                }
+                Dialect::Gemini => Encoder::Gemini(crate::translate::gemini::GeminiEncoder::new(opts.gemini_json_array)),
             }
         };
         StreamTranslator {
@@ -162,7 +185,19 @@ impl StreamTranslator {
             encoder,
             stats: StreamStats::default(),
             closed: false,
+            accumulator: None,
         }
+    }
+
+    /// Keep the whole canonical message as it streams (see `message`).
+    pub fn accumulate(mut self) -> Self {
+        self.accumulator = Some(Accumulator::default());
+        self
+    }
+
+    /// The complete canonical message, when accumulating and the stream produced one.
+    pub fn message(&mut self) -> Option<crate::protocol::anthropic::MessagesResponse> {
+        self.accumulator.as_mut().and_then(Accumulator::finish)
     }
 
     pub fn stats(&self) -> &StreamStats {
@@ -244,6 +279,9 @@ impl StreamTranslator {
                 break;
             }
             self.stats.observe(&ev);
+            if let Some(acc) = self.accumulator.as_mut() {
+                acc.push(&ev);
+            }
             let terminal = matches!(ev, StreamEvent::MessageStop | StreamEvent::Error { .. });
             match &mut self.encoder {
                 // A same-dialect stream only needs the errors the gateway adds itself.
@@ -254,12 +292,20 @@ impl StreamTranslator {
                 }
                 Encoder::Anthropic => anthropic::encode(&ev, out),
                 Encoder::Chat(enc) => enc.encode(&ev, out),
+                Encoder::Responses(enc) => enc.encode(&ev, out),
+                Encoder::Gemini(enc) => enc.encode(&ev, out),
             }
             // A same-dialect stream forwards whatever follows the terminator too (the
             // `[DONE]` after a Chat usage chunk); only errors end it.
             let raw = matches!(self.encoder, Encoder::Raw(_));
             if terminal && !(raw && matches!(ev, StreamEvent::MessageStop)) {
                 self.closed = true;
+                // The encoder closes its framing (a JSON array's `]`).
+                match &mut self.encoder {
+                    Encoder::Responses(enc) => enc.finish(out),
+                    Encoder::Gemini(enc) => enc.finish(out),
+                    Encoder::Raw(_) | Encoder::Anthropic | Encoder::Chat(_) => {}
+                }
             }
         }
         self.events.clear();
@@ -278,6 +324,10 @@ fn encode_synthesized(dialect: Dialect, ev: &StreamEvent, out: &mut BytesMut) {
     match dialect {
         Dialect::Anthropic => anthropic::encode(ev, out),
         Dialect::OpenAiChat => ChatEncoder::new(false).encode(ev, out),
+        Dialect::OpenAiResponses => {
+            crate::translate::responses::ResponsesEncoder::new(String::new(), Default::default()).encode(ev, out)
+        }
+        Dialect::Gemini => crate::translate::gemini::GeminiEncoder::new(false).encode(ev, out),
     }
 }
 
