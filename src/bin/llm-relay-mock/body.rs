@@ -103,7 +103,7 @@ impl SseBody {
     }
 
     fn block_parts(&self) -> usize {
-        self.plan.blocks.get(self.block).map_or(0, Block::parts)
+        self.plan.blocks.get(self.block).map_or(0, |b| wire::stream_parts(self.ctx.dialect, b))
     }
 
     /// True when the next event is a content delta.
@@ -199,7 +199,7 @@ impl SseBody {
         loop {
             match self.advance() {
                 Next::Ev(ev) => {
-                    if let Some(f) = wire::frame(&self.ctx, &self.plan, ev) {
+                    if let Some(f) = wire::frame(&mut self.ctx, &self.plan, ev) {
                         return Step::Data(Bytes::from(f));
                     }
                 }
@@ -231,7 +231,7 @@ impl SseBody {
             self.slept = false;
             match self.advance() {
                 Next::Ev(ev) => {
-                    if let Some(f) = wire::frame(&self.ctx, &self.plan, ev) {
+                    if let Some(f) = wire::frame(&mut self.ctx, &self.plan, ev) {
                         return Poll::Ready(Step::Data(Bytes::from(f)));
                     }
                 }
@@ -249,7 +249,7 @@ mod tests {
     use crate::wire::{q, Dialect};
 
     fn ctx(dialect: Dialect, include_usage: bool) -> Ctx {
-        Ctx { dialect, id: "id1".into(), model_json: q("m"), created: 1, include_usage, input_tokens: 5 }
+        Ctx { include_usage, ..Ctx::new(dialect, "id1".into(), 1, q("m"), 1, 5) }
     }
 
     fn plan(fail: Fail, think: bool) -> Plan {
@@ -347,5 +347,55 @@ mod tests {
         // 3 deltas: 2 sleeps between them.
         assert!(start.elapsed() >= Duration::from_millis(60));
         assert!(bytes.ends_with(b"data: [DONE]\n\n"));
+    }
+
+    /// Raw frames of a stream, then how it ended.
+    fn raw(mut s: SseBody) -> (Vec<String>, Step) {
+        let mut out = Vec::new();
+        loop {
+            match s.step_now() {
+                Step::Data(b) => out.push(String::from_utf8_lossy(&b).to_string()),
+                end => return (out, end),
+            }
+        }
+    }
+
+    #[test]
+    fn responses_failures() {
+        let c = ctx(Dialect::Responses, false);
+        let (frames, end) = raw(SseBody::new(c.clone(), plan(Fail::Mid, false), Duration::ZERO));
+        assert_eq!(end, Step::End);
+        // [created + in_progress], [item + part added], [one delta], [the error].
+        assert_eq!(frames.len(), 4);
+        assert!(frames[2].starts_with("event: response.output_text.delta\n"));
+        assert_eq!(
+            frames[3],
+            "event: error\ndata: {\"type\":\"error\",\"code\":\"server_error\",\"message\":\"mock overloaded\",\"param\":null,\"sequence_number\":5}\n\n"
+        );
+        let (frames, end) = raw(SseBody::new(c.clone(), plan(Fail::First, false), Duration::ZERO));
+        assert_eq!(end, Step::End);
+        assert_eq!(frames.len(), 1);
+        assert!(frames[0].starts_with("event: error\ndata: {\"type\":\"error\"") && frames[0].contains(":0}"));
+        let (frames, end) = raw(SseBody::new(c, plan(Fail::Disconnect, false), Duration::ZERO));
+        assert_eq!(end, Step::Abort);
+        assert_eq!(frames.len(), 3);
+    }
+
+    #[test]
+    fn gemini_streams() {
+        let (frames, end) = raw(SseBody::new(ctx(Dialect::Gemini, false), plan(Fail::None, true), Duration::ZERO));
+        assert_eq!(end, Step::End);
+        // The thought in one chunk, then one chunk per word.
+        assert_eq!(frames.len(), 4);
+        assert!(frames.iter().all(|f| f.starts_with("data: {\"candidates\"") && f.ends_with("}\r\n\r\n")));
+        assert!(frames[0].contains(r#""thought":true"#));
+        assert!(frames[3].contains(r#""finishReason":"STOP""#));
+        let array = Ctx { array: true, ..ctx(Dialect::Gemini, false) };
+        let (frames, _) = raw(SseBody::new(array.clone(), plan(Fail::Mid, false), Duration::ZERO));
+        let v: serde_json::Value = serde_json::from_str(&frames.concat()).unwrap_or_default();
+        assert_eq!(v[1]["error"]["code"], 503);
+        let mut body = SseBody::new(array, plan(Fail::Disconnect, false), Duration::ZERO);
+        assert!(matches!(body.step_now(), Step::Data(b) if b.starts_with(b"[{")));
+        assert_eq!(body.step_now(), Step::Abort);
     }
 }

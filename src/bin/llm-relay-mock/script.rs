@@ -104,7 +104,7 @@ struct FnDef {
     name: Option<String>,
 }
 
-/// What the mock needs from a Messages / Chat Completions request body.
+/// What the mock needs from a request body of any dialect.
 #[derive(Debug, Default)]
 pub struct Req {
     pub model: String,
@@ -115,6 +115,9 @@ pub struct Req {
     /// Text of the tool result(s) if the last message carries one.
     pub tool_result: Option<String>,
     pub directives: Directives,
+    /// Responses only: the request parameters a `response` object echoes, as
+    /// `"key":value` pairs joined by commas (no leading or trailing comma).
+    pub echo: String,
 }
 
 /// Parses a request body of either dialect.
@@ -141,6 +144,218 @@ pub fn parse_request(body: &[u8]) -> Result<Req, serde_json::Error> {
         req.tool_result = tool_result;
     }
     Ok(req)
+}
+
+#[derive(Deserialize)]
+struct RawResponsesReq<'a> {
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    stream: Option<bool>,
+    #[serde(default, borrow)]
+    input: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    tools: Option<Vec<&'a RawValue>>,
+    #[serde(default, borrow)]
+    tool_choice: Option<&'a RawValue>,
+    #[serde(default)]
+    parallel_tool_calls: Option<bool>,
+    #[serde(default, borrow)]
+    instructions: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    max_output_tokens: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    max_tool_calls: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    metadata: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    previous_response_id: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    reasoning: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    store: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    temperature: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    text: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    top_p: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    truncation: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    user: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct NameOnly<'a> {
+    #[serde(default, borrow)]
+    name: Option<Cow<'a, str>>,
+}
+
+/// Parses an OpenAI Responses request body (`POST /v1/responses`).
+pub fn parse_responses_request(body: &[u8]) -> Result<Req, serde_json::Error> {
+    let raw: RawResponsesReq = serde_json::from_slice(body)?;
+    let mut tools = Vec::with_capacity(2);
+    for t in raw.tools.iter().flatten() {
+        if tools.len() == 2 {
+            break;
+        }
+        // Flat function tools carry `name`; hosted tools (web_search, ...) do not.
+        if let Ok(NameOnly { name: Some(n) }) = serde_json::from_str(t.get()) {
+            tools.push(n.into_owned());
+        }
+    }
+    let mut echo = String::with_capacity(512);
+    let mut put = |key: &str, v: Option<&RawValue>, default: &str| {
+        if !echo.is_empty() {
+            echo.push(',');
+        }
+        echo.push('"');
+        echo.push_str(key);
+        echo.push_str("\":");
+        echo.push_str(v.map_or(default, RawValue::get));
+    };
+    put("instructions", raw.instructions, "null");
+    put("max_output_tokens", raw.max_output_tokens, "null");
+    put("max_tool_calls", raw.max_tool_calls, "null");
+    put("metadata", raw.metadata, "{}");
+    put("parallel_tool_calls", None, if raw.parallel_tool_calls.unwrap_or(true) { "true" } else { "false" });
+    put("previous_response_id", raw.previous_response_id, "null");
+    put("reasoning", raw.reasoning, r#"{"effort":null,"summary":null}"#);
+    put("service_tier", None, r#""default""#);
+    put("store", raw.store, "true");
+    put("temperature", raw.temperature, "1.0");
+    put("text", raw.text, r#"{"format":{"type":"text"},"verbosity":"medium"}"#);
+    put("tool_choice", raw.tool_choice, r#""auto""#);
+    echo.push_str(r#","tools":["#);
+    for (i, t) in raw.tools.iter().flatten().enumerate() {
+        if i > 0 {
+            echo.push(',');
+        }
+        echo.push_str(t.get());
+    }
+    echo.push(']');
+    let mut put = |key: &str, v: Option<&RawValue>, default: &str| {
+        echo.push_str(",\"");
+        echo.push_str(key);
+        echo.push_str("\":");
+        echo.push_str(v.map_or(default, RawValue::get));
+    };
+    put("top_logprobs", None, "0");
+    put("top_p", raw.top_p, "1.0");
+    put("truncation", raw.truncation, r#""disabled""#);
+    put("user", raw.user, "null");
+    let mut req = Req {
+        model: raw.model.unwrap_or_default(),
+        stream: raw.stream.unwrap_or(false),
+        tools,
+        echo,
+        ..Req::default()
+    };
+    let Some(input) = raw.input else {
+        return Ok(req);
+    };
+    if input.get().starts_with('"') {
+        let text: Cow<str> = serde_json::from_str(input.get())?;
+        req.directives = parse_directives(&text);
+        return Ok(req);
+    }
+    let items: Vec<&RawValue> = serde_json::from_str(input.get())?;
+    // A trailing run of function_call_output items is the tool result.
+    let mut outputs: Vec<String> = Vec::new();
+    let mut last: Option<Value> = None;
+    for item in items.iter().rev() {
+        let v: Value = serde_json::from_str(item.get())?;
+        if v.get("type").and_then(Value::as_str) != Some("function_call_output") {
+            if outputs.is_empty() {
+                last = Some(v);
+            }
+            break;
+        }
+        let mut out = String::new();
+        if let Some(o) = v.get("output") {
+            collect_text(o, &mut out);
+        }
+        outputs.push(out);
+    }
+    if !outputs.is_empty() {
+        outputs.reverse();
+        let text = outputs.join("\n");
+        req.directives = parse_directives(&text);
+        req.tool_result = Some(text);
+    } else if let Some(item) = last {
+        let (text, _) = last_message_text(&item);
+        req.directives = parse_directives(&text);
+    }
+    Ok(req)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawGeminiReq<'a> {
+    #[serde(default, borrow)]
+    contents: Option<Vec<&'a RawValue>>,
+    #[serde(default)]
+    tools: Option<Vec<GeminiTool>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GeminiTool {
+    #[serde(default)]
+    function_declarations: Option<Vec<FnDef>>,
+}
+
+/// Parses a Gemini `generateContent` body. The model and the stream switch live in
+/// the URL, so the caller fills `model` and `stream`.
+pub fn parse_gemini_request(body: &[u8]) -> Result<Req, serde_json::Error> {
+    let raw: RawGeminiReq = serde_json::from_slice(body)?;
+    let tools = raw
+        .tools
+        .unwrap_or_default()
+        .into_iter()
+        .flat_map(|t| t.function_declarations.unwrap_or_default())
+        .filter_map(|f| f.name)
+        .take(2)
+        .collect();
+    let mut req = Req { tools, ..Req::default() };
+    if let Some(last) = raw.contents.as_ref().and_then(|c| c.last()) {
+        let content: Value = serde_json::from_str(last.get())?;
+        let (text, tool_result) = gemini_content_text(&content);
+        req.directives = parse_directives(&text);
+        req.tool_result = tool_result;
+    }
+    Ok(req)
+}
+
+/// Text of a Gemini content (its text parts and function responses), and the tool
+/// result text if it carries `functionResponse` parts: `response.output` when it is a
+/// string, else that value (or the whole `response`) as JSON text.
+pub fn gemini_content_text(content: &Value) -> (String, Option<String>) {
+    let mut text = String::new();
+    let mut results: Option<String> = None;
+    let parts = content.get("parts").and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
+    for part in parts {
+        if let Some(t) = part.get("text") {
+            collect_text(t, &mut text);
+        }
+        let Some(fr) = part.get("functionResponse") else {
+            continue;
+        };
+        let resp = fr.get("response").unwrap_or(&Value::Null);
+        let out = match resp.get("output") {
+            Some(Value::String(s)) => s.clone(),
+            Some(v) => v.to_string(),
+            None => resp.to_string(),
+        };
+        collect_text(&Value::String(out.clone()), &mut text);
+        let r = results.get_or_insert_with(String::new);
+        if !r.is_empty() {
+            r.push('\n');
+        }
+        r.push_str(&out);
+    }
+    (text, results)
 }
 
 /// All text of a message (string content, text blocks/parts, tool results), and
@@ -443,5 +658,70 @@ mod tests {
         let req = parse_request(br#"{"messages":[{"role":"user","content":"[[long:3]]"}]}"#).unwrap_or_default();
         assert_eq!(build_plan(&req, &ids).blocks[0].full_text(), "w0 w1 w2 ");
         assert!(parse_request(b"{not json").is_err());
+    }
+
+    #[test]
+    fn responses_request() {
+        let body = br#"{"model":"gpt-x","stream":true,"instructions":"be brief","temperature":0.5,
+            "tools":[{"type":"web_search"},{"type":"function","name":"lookup","parameters":{}},{"type":"function","name":"b"},{"type":"function","name":"c"}],
+            "tool_choice":{"type":"function","name":"lookup"},"parallel_tool_calls":false,
+            "input":[{"role":"user","content":[{"type":"input_text","text":"[[tool]] please"}]}]}"#;
+        let req = parse_responses_request(body).unwrap_or_default();
+        assert_eq!(req.model, "gpt-x");
+        assert!(req.stream && req.directives.tool);
+        assert_eq!(req.tools, ["lookup", "b"]);
+        assert_eq!(req.tool_result, None);
+        let echo: Value = serde_json::from_str(&format!("{{{}}}", req.echo)).unwrap_or(Value::Null);
+        assert_eq!(echo["instructions"], "be brief");
+        assert_eq!(echo["temperature"], 0.5);
+        assert_eq!(echo["parallel_tool_calls"], false);
+        assert_eq!(echo["tool_choice"]["name"], "lookup");
+        assert_eq!(echo["tools"].as_array().map(Vec::len), Some(4));
+        assert_eq!(echo["top_p"], 1.0);
+        assert_eq!(echo["metadata"], json!({}));
+
+        let req = parse_responses_request(br#"{"input":"hi [[think]]"}"#).unwrap_or_default();
+        assert!(req.directives.think && !req.stream);
+        let echo: Value = serde_json::from_str(&format!("{{{}}}", req.echo)).unwrap_or(Value::Null);
+        assert_eq!((echo["tool_choice"].clone(), echo["tools"].clone()), (json!("auto"), json!([])));
+        assert_eq!(echo["parallel_tool_calls"], true);
+
+        let body = br#"{"input":[{"role":"user","content":"[[tool]]"},
+            {"type":"function_call","call_id":"call_1","name":"f","arguments":"{}"},
+            {"type":"function_call","call_id":"call_2","name":"f","arguments":"{}"},
+            {"type":"function_call_output","call_id":"call_1","output":"sunny"},
+            {"type":"function_call_output","call_id":"call_2","output":[{"type":"input_text","text":"rainy [[think]]"}]}]}"#;
+        let req = parse_responses_request(body).unwrap_or_default();
+        assert_eq!(req.tool_result.as_deref(), Some("sunny\nrainy [[think]]"));
+        assert!(req.directives.think && !req.directives.tool);
+        assert_eq!(
+            build_plan(&req, &AtomicU64::new(0)).blocks[1].full_text(),
+            "Got tool result: sunny\nrainy [[think]]"
+        );
+        assert!(parse_responses_request(br#"{"input":5}"#).is_err());
+        assert!(parse_responses_request(br#"{}"#).is_ok_and(|r| r.directives == Directives::default()));
+    }
+
+    #[test]
+    fn gemini_request() {
+        let body = br#"{"systemInstruction":{"parts":[{"text":"[[error:500]] sys"}]},
+            "tools":[{"googleSearch":{}},{"functionDeclarations":[{"name":"lookup","parameters":{}},{"name":"other"},{"name":"third"}]}],
+            "contents":[{"role":"user","parts":[{"text":"[[error:429]]"}]},{"role":"model","parts":[{"text":"ok"}]},
+                        {"role":"user","parts":[{"text":"[[tools2]]"},{"inlineData":{"mimeType":"image/png","data":"AA=="}}]}]}"#;
+        let req = parse_gemini_request(body).unwrap_or_default();
+        assert_eq!(req.tools, ["lookup", "other"]);
+        assert!(req.directives.tools2);
+        assert_eq!(req.directives.error, None);
+        assert_eq!(req.tool_result, None);
+
+        let body = br#"{"contents":[{"role":"user","parts":[
+            {"functionResponse":{"name":"lookup","response":{"output":"sunny"}}},
+            {"functionResponse":{"name":"lookup","response":{"output":{"t":20}}}},
+            {"functionResponse":{"name":"lookup","response":{"error":"boom [[think]]"}}}]}]}"#;
+        let req = parse_gemini_request(body).unwrap_or_default();
+        assert_eq!(req.tool_result.as_deref(), Some("sunny\n{\"t\":20}\n{\"error\":\"boom [[think]]\"}"));
+        assert!(req.directives.think);
+        assert!(parse_gemini_request(b"5").is_err());
+        assert!(parse_gemini_request(b"{}").is_ok());
     }
 }

@@ -1,4 +1,5 @@
-//! Wire formatting: JSON bodies, SSE frames and error bodies of both dialects.
+//! Wire formatting: JSON bodies, SSE frames and error bodies of the Anthropic and
+//! OpenAI Chat dialects, and the dispatch to `responses.rs` and `gemini.rs`.
 //!
 //! Everything is written by hand (compact JSON, fixed key order) so the bytes look
 //! like the real APIs and the hot path does no `Value` building.
@@ -6,6 +7,7 @@
 use std::fmt::Write as _;
 
 use crate::script::{Block, Plan, SIGNATURE, THINKING_PARTS};
+use crate::{gemini, responses};
 
 /// Cached input tokens reported on every answer.
 pub const CACHED: u64 = 3;
@@ -19,20 +21,50 @@ pub const OPENAI_OVERLOADED: &str =
 pub enum Dialect {
     Anthropic,
     OpenAi,
+    /// OpenAI Responses (`/v1/responses`).
+    Responses,
+    /// Gemini `generateContent` / `streamGenerateContent`.
+    Gemini,
 }
 
 /// Per-response values shared by every frame.
 #[derive(Debug, Clone)]
 pub struct Ctx {
     pub dialect: Dialect,
-    /// `msg_mock_N` / `chatcmpl-mockN`.
+    /// `msg_mock_N` / `chatcmpl-mockN` / `resp_mock_N` / `resp_gm_N`.
     pub id: String,
+    /// The response number N (Responses item ids `msg_mock_N`, `rs_mock_N`).
+    pub n: u64,
     /// The request's model as a JSON string literal (quotes included).
     pub model_json: String,
     pub created: u64,
     pub include_usage: bool,
     /// body length / 4 (uncached input).
     pub input_tokens: u64,
+    /// Responses: echoed request parameters (see `script::Req::echo`).
+    pub echo: String,
+    /// Gemini stream without `alt=sse`: one JSON array written incrementally.
+    pub array: bool,
+    /// Frames written so far: the Responses `sequence_number`, and whether a Gemini
+    /// array has been opened.
+    pub seq: u64,
+}
+
+impl Ctx {
+    pub fn new(dialect: Dialect, id: String, n: u64, model_json: String, created: u64, input_tokens: u64) -> Self {
+        Ctx {
+            dialect,
+            id,
+            n,
+            model_json,
+            created,
+            include_usage: false,
+            input_tokens,
+            echo: String::new(),
+            array: false,
+            seq: 0,
+        }
+    }
 }
 
 /// One step of a stream; dialects map some steps to no frame.
@@ -87,11 +119,22 @@ pub fn sse_data(data: &str) -> String {
     format!("data: {data}\n\n")
 }
 
-/// The SSE frame for `ev`, or `None` if the dialect has no frame for it.
-pub fn frame(ctx: &Ctx, plan: &Plan, ev: Ev) -> Option<String> {
+/// The stream frame(s) for `ev`, or `None` if the dialect has no frame for it.
+pub fn frame(ctx: &mut Ctx, plan: &Plan, ev: Ev) -> Option<String> {
     match ctx.dialect {
         Dialect::Anthropic => anthropic_frame(ctx, plan, ev),
         Dialect::OpenAi => openai_frame(ctx, plan, ev),
+        Dialect::Responses => responses::frame(ctx, plan, ev),
+        Dialect::Gemini => gemini::frame(ctx, plan, ev),
+    }
+}
+
+/// Number of content deltas `block` streams in dialect `d` (Gemini sends the
+/// thought in one chunk and all function calls together in one chunk).
+pub fn stream_parts(d: Dialect, block: &Block) -> usize {
+    match d {
+        Dialect::Gemini => gemini::stream_parts(block),
+        _ => block.parts(),
     }
 }
 
@@ -100,7 +143,8 @@ fn stop_reason(d: Dialect, plan: &Plan) -> &'static str {
         (Dialect::Anthropic, true) => "tool_use",
         (Dialect::Anthropic, false) => "end_turn",
         (Dialect::OpenAi, true) => "tool_calls",
-        (Dialect::OpenAi, false) => "stop",
+        (Dialect::OpenAi | Dialect::Responses, _) => "stop",
+        (Dialect::Gemini, _) => "STOP",
     }
 }
 
@@ -254,6 +298,8 @@ pub fn full_body(ctx: &Ctx, plan: &Plan) -> String {
     match ctx.dialect {
         Dialect::Anthropic => anthropic_full(ctx, plan),
         Dialect::OpenAi => openai_full(ctx, plan),
+        Dialect::Responses => responses::full_body(ctx, plan),
+        Dialect::Gemini => gemini::full_body(ctx, plan),
     }
 }
 
@@ -363,10 +409,11 @@ pub fn openai_error_type(status: u16) -> (&'static str, Option<&'static str>) {
 pub fn error_body(d: Dialect, status: u16, message: &str) -> String {
     match d {
         Dialect::Anthropic => anthropic_error(anthropic_error_type(status), message),
-        Dialect::OpenAi => {
+        Dialect::OpenAi | Dialect::Responses => {
             let (ty, code) = openai_error_type(status);
             openai_error(ty, code, message)
         }
+        Dialect::Gemini => gemini::error_body(status, message),
     }
 }
 
@@ -386,14 +433,7 @@ mod tests {
     use serde_json::Value;
 
     fn ctx(dialect: Dialect, include_usage: bool) -> Ctx {
-        Ctx {
-            dialect,
-            id: "msg_mock_7".into(),
-            model_json: q("m\"1"),
-            created: 1700000000,
-            include_usage,
-            input_tokens: 10,
-        }
+        Ctx { include_usage, ..Ctx::new(dialect, "msg_mock_7".into(), 7, q("m\"1"), 1700000000, 10) }
     }
 
     fn hello() -> Plan {
@@ -435,9 +475,9 @@ mod tests {
 
     #[test]
     fn anthropic_frames() {
-        let c = ctx(Dialect::Anthropic, false);
+        let mut c = ctx(Dialect::Anthropic, false);
         let p = hello();
-        let start = frame(&c, &p, Ev::Start).unwrap_or_default();
+        let start = frame(&mut c, &p, Ev::Start).unwrap_or_default();
         assert!(start.starts_with("event: message_start\ndata: {\"type\":\"message_start\""));
         assert!(start.ends_with("}}\n\n"));
         let v = data_json(&start);
@@ -446,59 +486,59 @@ mod tests {
         assert_eq!(v["message"]["usage"]["cache_read_input_tokens"], 3);
         assert_eq!(v["message"]["usage"]["output_tokens"], 1);
         assert_eq!(
-            frame(&c, &p, Ev::Delta(0, 1)).unwrap_or_default(),
+            frame(&mut c, &p, Ev::Delta(0, 1)).unwrap_or_default(),
             "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\" from\"}}\n\n"
         );
-        let fin = data_json(&frame(&c, &p, Ev::Finish).unwrap_or_default());
+        let fin = data_json(&frame(&mut c, &p, Ev::Finish).unwrap_or_default());
         assert_eq!(fin["delta"]["stop_reason"], "end_turn");
         assert_eq!(fin["usage"]["output_tokens"], 3);
-        assert_eq!(frame(&c, &p, Ev::Usage), None);
+        assert_eq!(frame(&mut c, &p, Ev::Usage), None);
         assert_eq!(
-            frame(&c, &p, Ev::Done).unwrap_or_default(),
+            frame(&mut c, &p, Ev::Done).unwrap_or_default(),
             "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"
         );
         let t = tool_plan();
-        let tool_start = data_json(&frame(&c, &t, Ev::BlockStart(1)).unwrap_or_default());
+        let tool_start = data_json(&frame(&mut c, &t, Ev::BlockStart(1)).unwrap_or_default());
         assert_eq!(tool_start["content_block"]["id"], "toolu_mock_4");
         assert_eq!(tool_start["content_block"]["input"], serde_json::json!({}));
-        let sig = data_json(&frame(&c, &t, Ev::Signature(0)).unwrap_or_default());
+        let sig = data_json(&frame(&mut c, &t, Ev::Signature(0)).unwrap_or_default());
         assert_eq!(sig["delta"]["signature"], "sig_mock_1");
-        let err = frame(&c, &p, Ev::Error).unwrap_or_default();
+        let err = frame(&mut c, &p, Ev::Error).unwrap_or_default();
         assert!(err.starts_with("event: error\ndata: {\"type\":\"error\""));
     }
 
     #[test]
     fn openai_frames() {
-        let c = ctx(Dialect::OpenAi, true);
+        let mut c = ctx(Dialect::OpenAi, true);
         let t = tool_plan();
-        let start = data_json(&frame(&c, &t, Ev::Start).unwrap_or_default());
+        let start = data_json(&frame(&mut c, &t, Ev::Start).unwrap_or_default());
         assert_eq!(start["object"], "chat.completion.chunk");
         assert_eq!(start["choices"][0]["delta"]["role"], "assistant");
         assert_eq!(start["usage"], Value::Null);
         assert!(start.get("usage").is_some());
-        assert_eq!(frame(&c, &t, Ev::Ping), None);
-        assert_eq!(frame(&c, &t, Ev::Signature(0)), None);
-        let r = data_json(&frame(&c, &t, Ev::Delta(0, 0)).unwrap_or_default());
+        assert_eq!(frame(&mut c, &t, Ev::Ping), None);
+        assert_eq!(frame(&mut c, &t, Ev::Signature(0)), None);
+        let r = data_json(&frame(&mut c, &t, Ev::Delta(0, 0)).unwrap_or_default());
         assert_eq!(r["choices"][0]["delta"]["reasoning_content"], "Let me");
-        let first = data_json(&frame(&c, &t, Ev::BlockStart(1)).unwrap_or_default());
+        let first = data_json(&frame(&mut c, &t, Ev::BlockStart(1)).unwrap_or_default());
         let call = &first["choices"][0]["delta"]["tool_calls"][0];
         assert_eq!(call["id"], "call_mock_4");
         assert_eq!(call["function"]["arguments"], "");
-        let frag = data_json(&frame(&c, &t, Ev::Delta(1, 0)).unwrap_or_default());
+        let frag = data_json(&frame(&mut c, &t, Ev::Delta(1, 0)).unwrap_or_default());
         let call = &frag["choices"][0]["delta"]["tool_calls"][0];
         assert!(call.get("id").is_none());
         assert_eq!(call["index"], 0);
-        let fin = data_json(&frame(&c, &t, Ev::Finish).unwrap_or_default());
+        let fin = data_json(&frame(&mut c, &t, Ev::Finish).unwrap_or_default());
         assert_eq!(fin["choices"][0]["finish_reason"], "tool_calls");
-        let usage = data_json(&frame(&c, &t, Ev::Usage).unwrap_or_default());
+        let usage = data_json(&frame(&mut c, &t, Ev::Usage).unwrap_or_default());
         assert_eq!(usage["choices"], serde_json::json!([]));
         assert_eq!(usage["usage"]["prompt_tokens"], 13);
         assert_eq!(usage["usage"]["completion_tokens"], 4);
         assert_eq!(usage["usage"]["prompt_tokens_details"]["cached_tokens"], 3);
-        assert_eq!(frame(&c, &t, Ev::Done).as_deref(), Some("data: [DONE]\n\n"));
-        let no_usage = ctx(Dialect::OpenAi, false);
-        assert_eq!(frame(&no_usage, &t, Ev::Usage), None);
-        assert!(data_json(&frame(&no_usage, &t, Ev::Start).unwrap_or_default()).get("usage").is_none());
+        assert_eq!(frame(&mut c, &t, Ev::Done).as_deref(), Some("data: [DONE]\n\n"));
+        let mut no_usage = ctx(Dialect::OpenAi, false);
+        assert_eq!(frame(&mut no_usage, &t, Ev::Usage), None);
+        assert!(data_json(&frame(&mut no_usage, &t, Ev::Start).unwrap_or_default()).get("usage").is_none());
     }
 
     #[test]
