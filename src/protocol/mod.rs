@@ -4,6 +4,7 @@
 pub mod anthropic;
 pub mod gemini;
 pub mod openai_chat;
+pub mod openai_responses;
 
 /// The API dialect a client speaks or an upstream channel expects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

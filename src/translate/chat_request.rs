@@ -19,8 +19,8 @@ const CHAT_MAX_STOP: usize = 4;
 // ======================================================= canonical → OpenAI Chat
 
 /// Builds the Chat request for an OpenAI-compatible upstream.
-pub fn canonical_to_chat(req: MessagesRequest, target: &TargetOptions) -> ChatRequest {
-    let reasoning_effort = if target.reasoning { reasoning_effort_of(&req) } else { None };
+pub fn canonical_to_chat(req: &MessagesRequest, target: &TargetOptions) -> ChatRequest {
+    let reasoning_effort = if target.reasoning { reasoning_effort_of(req) } else { None };
     let mut messages = Vec::with_capacity(req.messages.len() + 1);
     if let Some(system) = &req.system {
         let text = system.joined_text("\n\n");
@@ -28,7 +28,7 @@ pub fn canonical_to_chat(req: MessagesRequest, target: &TargetOptions) -> ChatRe
             messages.push(text_message("system", text));
         }
     }
-    for msg in req.messages {
+    for msg in &req.messages {
         match msg.role {
             Role::System => {
                 let text = msg.content.joined_text("\n\n");
@@ -36,22 +36,22 @@ pub fn canonical_to_chat(req: MessagesRequest, target: &TargetOptions) -> ChatRe
                     messages.push(text_message("system", text));
                 }
             }
-            Role::User => push_user_turn(msg.content, &mut messages),
-            Role::Assistant => messages.push(assistant_turn(msg.content)),
+            Role::User => push_user_turn(&msg.content, &mut messages),
+            Role::Assistant => messages.push(assistant_turn(&msg.content)),
         }
     }
 
     let tools: Vec<ChatTool> = req
         .tools
-        .unwrap_or_default()
-        .into_iter()
-        .filter(Tool::is_custom)
+        .iter()
+        .flatten()
+        .filter(|t| t.is_custom())
         .map(|t| ChatTool {
             kind: "function".to_string(),
             function: Some(FunctionDef {
-                name: t.name,
-                description: t.description,
-                parameters: t.input_schema.map(clean_schema_for_chat),
+                name: t.name.clone(),
+                description: t.description.clone(),
+                parameters: t.input_schema.as_ref().map(clean_schema_for_chat),
                 strict: None,
             }),
         })
@@ -81,10 +81,11 @@ pub fn canonical_to_chat(req: MessagesRequest, target: &TargetOptions) -> ChatRe
         max_completion_tokens: req.max_tokens.map(|n| target.cap(n)),
         temperature: req.temperature,
         top_p: req.top_p,
-        stop: req.stop_sequences.filter(|s| !s.is_empty()).map(|mut s| {
-            s.truncate(CHAT_MAX_STOP);
-            Stop::Many(s)
-        }),
+        stop: req
+            .stop_sequences
+            .as_ref()
+            .filter(|s| !s.is_empty())
+            .map(|s| Stop::Many(s.iter().take(CHAT_MAX_STOP).cloned().collect())),
         n: None,
         stream: stream.then_some(true),
         // Without it the final Anthropic message_delta could not carry real counts.
@@ -93,7 +94,11 @@ pub fn canonical_to_chat(req: MessagesRequest, target: &TargetOptions) -> ChatRe
         tool_choice,
         parallel_tool_calls,
         reasoning_effort,
-        response_format: req.output_config.and_then(|c| c.format).and_then(response_format_from_output_format),
+        response_format: req
+            .output_config
+            .as_ref()
+            .and_then(|c| c.format.clone())
+            .and_then(response_format_from_output_format),
         user: None,
         seed: None,
         presence_penalty: None,
@@ -107,10 +112,10 @@ fn text_message(role: &str, text: String) -> ChatMessage {
 
 /// A user turn: its tool results become `tool` messages first (Chat requires them right
 /// after the assistant's calls), then the rest of the turn as one user message.
-fn push_user_turn(content: Content, out: &mut Vec<ChatMessage>) {
+fn push_user_turn(content: &Content, out: &mut Vec<ChatMessage>) {
     let blocks = match content {
         Content::Text(text) => {
-            out.push(text_message("user", text));
+            out.push(text_message("user", text.clone()));
             return;
         }
         Content::Blocks(blocks) => blocks,
@@ -139,13 +144,13 @@ fn push_user_turn(content: Content, out: &mut Vec<ChatMessage>) {
                         }
                     }
                 }
-                if is_error == Some(true) {
+                if *is_error == Some(true) {
                     text.insert_str(0, "Error: ");
                 }
                 out.push(ChatMessage {
                     role: "tool".to_string(),
                     content: Some(ChatContent::Text(text)),
-                    tool_call_id: Some(tool_use_id),
+                    tool_call_id: Some(tool_use_id.clone()),
                     ..Default::default()
                 });
             }
@@ -173,11 +178,11 @@ fn push_user_turn(content: Content, out: &mut Vec<ChatMessage>) {
     out.push(ChatMessage { role: "user".to_string(), content: Some(content), ..Default::default() });
 }
 
-fn user_part(block: ContentBlock) -> Option<ChatPart> {
+fn user_part(block: &ContentBlock) -> Option<ChatPart> {
     match block {
-        ContentBlock::Text { text, .. } if !text.is_empty() => Some(ChatPart::Text { text }),
-        ContentBlock::Image { source, .. } => image_part(&source),
-        ContentBlock::Document { source, title, .. } => document_part(&source, title),
+        ContentBlock::Text { text, .. } if !text.is_empty() => Some(ChatPart::Text { text: text.clone() }),
+        ContentBlock::Image { source, .. } => image_part(source),
+        ContentBlock::Document { source, title, .. } => document_part(source, title.clone()),
         _ => None,
     }
 }
@@ -210,19 +215,19 @@ fn document_part(source: &Value, title: Option<String>) -> Option<ChatPart> {
     }
 }
 
-fn assistant_turn(content: Content) -> ChatMessage {
+fn assistant_turn(content: &Content) -> ChatMessage {
     let mut text = String::new();
     let mut calls = Vec::new();
     match content {
-        Content::Text(t) => text = t,
+        Content::Text(t) => text.clone_from(t),
         Content::Blocks(blocks) => {
             for block in blocks {
                 match block {
-                    ContentBlock::Text { text: t, .. } => text.push_str(&t),
+                    ContentBlock::Text { text: t, .. } => text.push_str(t),
                     ContentBlock::ToolUse { id, name, input, .. } => calls.push(ToolCall {
-                        id,
+                        id: id.clone(),
                         kind: "function".to_string(),
-                        function: FunctionCall { name, arguments: tool_arguments(&input) },
+                        function: FunctionCall { name: name.clone(), arguments: tool_arguments(input) },
                     }),
                     // Thinking signatures mean nothing to another provider.
                     _ => {}
@@ -247,11 +252,13 @@ fn tool_arguments(input: &Value) -> String {
 
 /// OpenAI-compatible servers differ in how much JSON Schema they accept; the top-level
 /// `$schema` marker is the key some reject outright, and it carries no constraint.
-fn clean_schema_for_chat(mut schema: Value) -> Value {
-    if let Value::Object(map) = &mut schema {
-        map.remove("$schema");
+fn clean_schema_for_chat(schema: &Value) -> Value {
+    match schema {
+        Value::Object(map) if map.contains_key("$schema") => {
+            Value::Object(map.iter().filter(|(k, _)| *k != "$schema").map(|(k, v)| (k.clone(), v.clone())).collect())
+        }
+        other => other.clone(),
     }
-    schema
 }
 
 fn reasoning_effort_of(req: &MessagesRequest) -> Option<String> {
@@ -440,6 +447,51 @@ pub fn chat_to_canonical(req: ChatRequest) -> Result<(MessagesRequest, ChatClien
 /// budget.
 pub fn canonical_for_anthropic(mut req: MessagesRequest, target: &TargetOptions) -> MessagesRequest {
     req.model = target.model.clone();
+    let max_tokens = effective_max_tokens(&mut req, target);
+    req.max_tokens = Some(max_tokens);
+    req
+}
+
+/// The Messages body for `req`, serialized in place: model, max_tokens and thinking are
+/// set for this target for the serialization and restored after, so a retry on
+/// another channel starts from the client's values and nothing is copied.
+pub fn anthropic_body(req: &mut MessagesRequest, target: &TargetOptions) -> Vec<u8> {
+    let saved = (std::mem::replace(&mut req.model, target.model.clone()), req.max_tokens, req.thinking.clone());
+    let max_tokens = effective_max_tokens(req, target);
+    req.max_tokens = Some(max_tokens);
+    // Thinking that another provider produced (a Gemini signature, or none at all)
+    // would be refused: only then is the history copied without it.
+    let foreign = |b: &ContentBlock| matches!(b, ContentBlock::Thinking { signature, .. } if signature.is_empty() || signature.starts_with("gemini:"));
+    let has_foreign = req.messages.iter().any(|m| matches!(&m.content, Content::Blocks(b) if b.iter().any(foreign)));
+    let saved_messages = has_foreign.then(|| {
+        let filtered = req
+            .messages
+            .iter()
+            .map(|m| match &m.content {
+                Content::Blocks(b) => Message {
+                    role: m.role,
+                    content: Content::Blocks(b.iter().filter(|x| !foreign(x)).cloned().collect()),
+                },
+                Content::Text(_) => m.clone(),
+            })
+            .collect();
+        std::mem::replace(&mut req.messages, filtered)
+    });
+    if has_foreign {
+        // The open turn lost its thinking: extended thinking cannot stay on for it.
+        req.thinking = None;
+    }
+    let body = super::error::to_json(req);
+    if let Some(messages) = saved_messages {
+        req.messages = messages;
+    }
+    (req.model, req.max_tokens, req.thinking) = saved;
+    body
+}
+
+/// `max_tokens` for an Anthropic upstream (default, cap), keeping a thinking budget
+/// below it or dropping thinking when there is no room.
+fn effective_max_tokens(req: &mut MessagesRequest, target: &TargetOptions) -> u32 {
     let mut max_tokens = target.cap(req.max_tokens.unwrap_or(target.default_max_tokens));
     if let Some(t) = req.thinking.as_mut() {
         if let Some(budget) = t.budget_tokens {
@@ -455,8 +507,7 @@ pub fn canonical_for_anthropic(mut req: MessagesRequest, target: &TargetOptions)
     if max_tokens == 0 {
         max_tokens = 1;
     }
-    req.max_tokens = Some(max_tokens);
-    req
+    max_tokens
 }
 
 fn push_blocks(messages: &mut Vec<Message>, role: Role, blocks: Vec<ContentBlock>) {

@@ -2,7 +2,7 @@
 //! only when some attempt needs a translation; same-dialect attempts pass the body
 //! through with `model` spliced (Gemini carries its model in the URL).
 
-use super::chat_request::{canonical_for_anthropic, canonical_to_chat, chat_to_canonical};
+use super::chat_request::{anthropic_body, canonical_to_chat, chat_to_canonical};
 use super::error::to_json;
 use super::passthrough::RequestPeek;
 use super::responses::ResponsesRequestInfo;
@@ -93,7 +93,12 @@ impl PreparedRequest {
     /// The body to send to an upstream of dialect `upstream`. `strip_thinking`: the
     /// conversation's thinking blocks come from another provider family than this
     /// upstream's, so they are removed (translations to other dialects drop them anyway).
-    pub fn body_for(&mut self, upstream: Dialect, target: &TargetOptions, strip_thinking: bool) -> Result<Bytes, ApiError> {
+    pub fn body_for(
+        &mut self,
+        upstream: Dialect,
+        target: &TargetOptions,
+        strip_thinking: bool,
+    ) -> Result<Bytes, ApiError> {
         if upstream == self.client && self.history.is_none() {
             return match upstream {
                 Dialect::Anthropic if strip_thinking && super::passthrough::mentions_thinking(&self.body) => {
@@ -104,10 +109,13 @@ impl PreparedRequest {
                 _ => Ok(self.peek.with_model(&self.body, &target.model)),
             };
         }
-        let (canonical, _) = self.canonical()?;
+        self.canonical()?;
+        let Some((canonical, _)) = self.canonical.as_mut() else {
+            return Err(ApiError::new(ErrorKind::Api, "request was not parsed"));
+        };
         let bytes = match upstream {
-            Dialect::Anthropic => to_json(&canonical_for_anthropic(canonical.clone(), target)),
-            Dialect::OpenAiChat => to_json(&canonical_to_chat(canonical.clone(), target)),
+            Dialect::Anthropic => anthropic_body(canonical, target),
+            Dialect::OpenAiChat => to_json(&canonical_to_chat(canonical, target)),
             Dialect::OpenAiResponses => responses::canonical_to_request(canonical, target)?,
             Dialect::Gemini => gemini::canonical_to_request(canonical, target)?,
         };
@@ -178,7 +186,8 @@ pub fn translate_response(
     if upstream == client {
         return Ok((body.to_vec(), None));
     }
-    let bad = |e: serde_json::Error| ApiError::new(ErrorKind::Api, format!("upstream returned an invalid response: {e}"));
+    let bad =
+        |e: serde_json::Error| ApiError::new(ErrorKind::Api, format!("upstream returned an invalid response: {e}"));
     let canonical = match upstream {
         Dialect::Anthropic => serde_json::from_slice::<MessagesResponse>(body).map_err(bad)?,
         Dialect::OpenAiChat => {
@@ -187,21 +196,25 @@ pub fn translate_response(
         Dialect::OpenAiResponses => responses::response_to_canonical(body)?,
         Dialect::Gemini => gemini::response_to_canonical(body, cx.upstream_model)?,
     };
-    let out = match client {
-        Dialect::Anthropic => to_json(&canonical),
-        Dialect::OpenAiChat => to_json(&chat_response::canonical_to_chat_response(canonical.clone())),
+    // The canonical message is returned only where it is kept (Responses conversations).
+    Ok(match client {
+        Dialect::Anthropic => (to_json(&canonical), None),
+        Dialect::OpenAiChat => (to_json(&chat_response::canonical_to_chat_response(canonical)), None),
         Dialect::OpenAiResponses => {
             let default_info = ResponsesRequestInfo::default();
             let (id, info) = cx.responses.unwrap_or(("resp_unknown", &default_info));
-            responses::canonical_to_response(&canonical, id, info)
+            (responses::canonical_to_response(&canonical, id, info), Some(canonical))
         }
-        Dialect::Gemini => gemini::canonical_to_response(&canonical),
-    };
-    Ok((out, Some(canonical)))
+        Dialect::Gemini => (gemini::canonical_to_response(&canonical), None),
+    })
 }
 
 /// Canonical usage of a complete success body in `upstream` dialect, for accounting.
-pub fn response_usage(upstream: Dialect, body: &[u8], upstream_model: &str) -> Option<crate::protocol::anthropic::Usage> {
+pub fn response_usage(
+    upstream: Dialect,
+    body: &[u8],
+    upstream_model: &str,
+) -> Option<crate::protocol::anthropic::Usage> {
     #[derive(serde::Deserialize)]
     struct WithUsage<U> {
         usage: Option<U>,

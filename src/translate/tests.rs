@@ -48,7 +48,7 @@ fn anthropic_request_to_chat_full() {
     let mut target = TargetOptions::new("gpt-5");
     target.max_tokens_cap = Some(32000);
     target.reasoning = true;
-    let chat = canonical_to_chat(req, &target);
+    let chat = canonical_to_chat(&req, &target);
     assert_eq!(
         to_value(&chat),
         json!({
@@ -80,7 +80,7 @@ fn anthropic_request_to_chat_full() {
 fn reasoning_is_dropped_for_channels_without_it() {
     let req = anthropic_req(json!({"model": "m", "max_tokens": 10, "thinking": {"type": "adaptive"},
         "output_config": {"effort": "high"}, "messages": [{"role": "user", "content": "hi"}]}));
-    let chat = canonical_to_chat(req, &TargetOptions::new("gpt-4o"));
+    let chat = canonical_to_chat(&req, &TargetOptions::new("gpt-4o"));
     assert!(chat.reasoning_effort.is_none());
     assert!(chat.stream_options.is_none(), "not a stream");
 }
@@ -262,8 +262,31 @@ fn prepared_request_parses_once_and_passes_through_same_dialect() {
 
 #[test]
 fn invalid_upstream_json_is_an_api_error() {
-    let err = translate_response(Dialect::OpenAiChat, Dialect::Anthropic, b"<html>").unwrap_err();
+    let cx = super::request::ResponseContext { upstream_model: "m", responses: None };
+    let err = translate_response(Dialect::OpenAiChat, Dialect::Anthropic, b"<html>", &cx).unwrap_err();
     assert!(err.message.starts_with("upstream returned an invalid response"), "{}", err.message);
-    let err = translate_response(Dialect::OpenAiChat, Dialect::Anthropic, br#"{"id":"x","choices":[]}"#).unwrap_err();
+    let err =
+        translate_response(Dialect::OpenAiChat, Dialect::Anthropic, br#"{"id":"x","choices":[]}"#, &cx).unwrap_err();
     assert_eq!(err.message, "upstream returned no choices");
+}
+
+#[test]
+fn thinking_from_other_providers_never_reaches_anthropic() {
+    let mut req = anthropic_req(json!({
+        "model": "gemini-client-model", "max_tokens": 5000, "thinking": {"type": "enabled", "budget_tokens": 2000},
+        "messages": [
+            {"role": "user", "content": "q"},
+            {"role": "assistant", "content": [{"type": "thinking", "thinking": "t", "signature": "gemini:abc"}, {"type": "text", "text": "a"}]},
+            {"role": "user", "content": "q2"}
+        ]
+    }));
+    let body = super::chat_request::anthropic_body(&mut req, &TargetOptions::new("claude-x"));
+    let sent: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(sent["messages"][1]["content"], json!([{"type": "text", "text": "a"}]));
+    assert!(sent.get("thinking").is_none());
+    assert_eq!(sent["model"], "claude-x");
+    // The canonical request is untouched for the next attempt (a Gemini channel keeps it).
+    assert_eq!(req.model, "gemini-client-model");
+    assert!(matches!(&req.messages[1].content, crate::protocol::anthropic::Content::Blocks(b) if b.len() == 2));
+    assert!(req.thinking.is_some());
 }

@@ -29,9 +29,9 @@ fn translate(
     cuts: &[usize],
     upstream: Dialect,
     client: Dialect,
-    opts: ClientStreamOptions,
+    opts: &ClientStreamOptions,
 ) -> (String, StreamStats) {
-    let mut t = StreamTranslator::new(upstream, client, opts);
+    let mut t = StreamTranslator::new(upstream, client, opts.clone());
     let mut out = Vec::new();
     let mut start = 0;
     for &cut in cuts {
@@ -47,14 +47,14 @@ fn translate(
 /// same bytes, compares with the golden file and returns the output and stats.
 fn check(name: &str, upstream: Dialect, client: Dialect, opts: ClientStreamOptions) -> (String, StreamStats) {
     let input = std::fs::read(fixture_dir().join(name)).unwrap();
-    let (whole, stats) = translate(&input, &[], upstream, client, opts);
+    let (whole, stats) = translate(&input, &[], upstream, client, &opts);
     for cut in 0..=input.len() {
-        let (split, split_stats) = translate(&input, &[cut], upstream, client, opts);
+        let (split, split_stats) = translate(&input, &[cut], upstream, client, &opts);
         assert_eq!(split, whole, "{name}: split at byte {cut}");
         assert_eq!(split_stats, stats, "{name}: stats, split at byte {cut}");
     }
     let every: Vec<usize> = (1..input.len()).collect();
-    assert_eq!(translate(&input, &every, upstream, client, opts).0, whole, "{name}: byte by byte");
+    assert_eq!(translate(&input, &every, upstream, client, &opts).0, whole, "{name}: byte by byte");
 
     let golden = fixture_dir().join("expected").join(format!("{name}.to_{}", client.as_str()));
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
@@ -67,8 +67,10 @@ fn check(name: &str, upstream: Dialect, client: Dialect, opts: ClientStreamOptio
     (whole, stats)
 }
 
-const USAGE: ClientStreamOptions = ClientStreamOptions { include_usage: true };
-const NO_USAGE: ClientStreamOptions = ClientStreamOptions { include_usage: false };
+const USAGE: ClientStreamOptions =
+    ClientStreamOptions { include_usage: true, gemini_json_array: false, responses: None };
+const NO_USAGE: ClientStreamOptions =
+    ClientStreamOptions { include_usage: false, gemini_json_array: false, responses: None };
 
 #[test]
 fn anthropic_passthrough_is_frame_exact_and_observed() {

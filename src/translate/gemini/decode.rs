@@ -1,0 +1,222 @@
+//! Gemini stream chunks (`alt=sse`) → canonical (Anthropic) stream events.
+//!
+//! Every chunk is a whole response fragment: text parts are deltas, a function call
+//! arrives complete in one part, `usageMetadata` is a running total (the last one
+//! counts). The stream has no terminator: it ends when the connection closes, so the
+//! stop reason and usage go out from `finish`, once a `finishReason` has been seen.
+//! Blocks follow the same rules as `parts::model_blocks`, so the accumulated stream
+//! equals the non-streaming conversion.
+
+use super::parts::call_input;
+use super::signature::{thinking_signature, tool_id};
+use super::{canonical_usage, stop_reason_from_finish, ResponseIds};
+use crate::protocol::anthropic::{
+    BlockDelta, ContentBlock, DeltaUsage, MessageDeltaBody, MessagesResponse, Role, StreamEvent, Usage,
+};
+use crate::protocol::gemini::{GenerateContentResponse, Part, Status, UsageMetadata};
+use crate::sse::SseFrame;
+use crate::translate::{ApiError, ErrorKind};
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum Open {
+    #[default]
+    None,
+    Text(usize),
+    Thinking(usize),
+}
+
+/// Gemini SSE frames (`alt=sse`) → canonical events.
+#[derive(Debug, Default)]
+pub struct GeminiDecoder {
+    started: bool,
+    done: bool,
+    open: Open,
+    next_block: usize,
+    ids: ResponseIds,
+    has_calls: bool,
+    finish_reason: Option<String>,
+    /// The prompt was blocked (`promptFeedback.blockReason`, no candidates).
+    blocked: bool,
+    usage: Option<UsageMetadata>,
+}
+
+impl GeminiDecoder {
+    pub fn decode(&mut self, frame: &SseFrame, out: &mut Vec<StreamEvent>) {
+        if self.done {
+            return;
+        }
+        let data = frame.data.trim();
+        if data.is_empty() {
+            return;
+        }
+        let chunk: GenerateContentResponse = match serde_json::from_str(data) {
+            Ok(c) => c,
+            Err(e) => {
+                self.fail(ApiError::new(ErrorKind::Api, format!("upstream sent a malformed chunk: {e}")), out);
+                return;
+            }
+        };
+        if let Some(status) = &chunk.error {
+            self.fail(error_of(status), out);
+            return;
+        }
+        if !self.started {
+            self.start(&chunk, out);
+        }
+        if let Some(u) = chunk.usage_metadata {
+            self.usage = Some(u);
+        }
+        if chunk.candidates.is_empty() && chunk.prompt_feedback.as_ref().is_some_and(|f| f.block_reason.is_some()) {
+            self.close_open(out);
+            self.blocked = true;
+        }
+        // Only the first candidate is translated (candidateCount > 1 is refused).
+        if let Some(candidate) = chunk.candidates.into_iter().find(|c| c.index.unwrap_or(0) == 0) {
+            for part in candidate.content.map(|c| c.parts).unwrap_or_default() {
+                self.part(&part, out);
+            }
+            if let Some(reason) = candidate.finish_reason.filter(|r| !r.is_empty()) {
+                self.close_open(out);
+                self.finish_reason = Some(reason);
+            }
+        }
+    }
+
+    /// End of body (connection closed). A stream that got its `finishReason` is
+    /// complete; one without broke off.
+    pub fn finish(&mut self, out: &mut Vec<StreamEvent>) {
+        if self.done {
+            return;
+        }
+        if self.finish_reason.is_some() || self.blocked {
+            self.complete(out);
+        } else {
+            self.fail(ApiError::new(ErrorKind::Api, "upstream stream ended before its finishReason"), out);
+        }
+    }
+
+    fn start(&mut self, chunk: &GenerateContentResponse, out: &mut Vec<StreamEvent>) {
+        self.started = true;
+        self.ids = ResponseIds::new(chunk.response_id.as_deref());
+        out.push(StreamEvent::MessageStart {
+            message: MessagesResponse {
+                id: self.ids.message_id(chunk.response_id.as_deref()),
+                kind: "message".to_string(),
+                role: Role::Assistant,
+                model: chunk.model_version.clone().unwrap_or_default(),
+                content: Vec::new(),
+                stop_reason: None,
+                stop_sequence: None,
+                // The final counts go out with message_delta.
+                usage: Usage::default(),
+            },
+        });
+    }
+
+    fn part(&mut self, part: &Part, out: &mut Vec<StreamEvent>) {
+        if let Some(call) = &part.function_call {
+            self.close_open(out);
+            let index = self.next_block;
+            self.next_block += 1;
+            let base = self.ids.call_id(call);
+            out.push(StreamEvent::ContentBlockStart {
+                index,
+                content_block: ContentBlock::ToolUse {
+                    id: tool_id(&base, part.thought_signature.as_deref()),
+                    name: call.name.clone(),
+                    input: serde_json::Value::Object(Default::default()),
+                    cache_control: None,
+                },
+            });
+            let args = serde_json::to_string(&call_input(call)).unwrap_or_else(|_| "{}".to_string());
+            out.push(StreamEvent::ContentBlockDelta {
+                index,
+                delta: BlockDelta::InputJsonDelta { partial_json: args },
+            });
+            out.push(StreamEvent::ContentBlockStop { index });
+            self.has_calls = true;
+            return;
+        }
+        // Empty text chunks are common and carry nothing.
+        if let Some(text) = part.text.as_deref().filter(|t| !t.is_empty()) {
+            let (index, delta) = if part.thought == Some(true) {
+                (self.ensure_open(Open::Thinking(0), out), BlockDelta::ThinkingDelta { thinking: text.to_string() })
+            } else {
+                (self.ensure_open(Open::Text(0), out), BlockDelta::TextDelta { text: text.to_string() })
+            };
+            out.push(StreamEvent::ContentBlockDelta { index, delta });
+        }
+        if let Some(sig) = part.thought_signature.as_deref().filter(|s| !s.is_empty()) {
+            // A signature signs the open thinking block, or stands in an empty one.
+            let index = match self.open {
+                Open::Thinking(index) => index,
+                _ => self.ensure_open(Open::Thinking(0), out),
+            };
+            let signature = thinking_signature(sig);
+            out.push(StreamEvent::ContentBlockDelta { index, delta: BlockDelta::SignatureDelta { signature } });
+            self.close_open(out);
+        }
+    }
+
+    /// Makes sure a block of `kind` is the open one; returns its index.
+    fn ensure_open(&mut self, kind: Open, out: &mut Vec<StreamEvent>) -> usize {
+        match (self.open, kind) {
+            (Open::Text(i), Open::Text(_)) | (Open::Thinking(i), Open::Thinking(_)) => return i,
+            _ => {}
+        }
+        self.close_open(out);
+        let index = self.next_block;
+        self.next_block += 1;
+        let (open, block) = match kind {
+            Open::Thinking(_) => {
+                (Open::Thinking(index), ContentBlock::Thinking { thinking: String::new(), signature: String::new() })
+            }
+            _ => (Open::Text(index), ContentBlock::text("")),
+        };
+        out.push(StreamEvent::ContentBlockStart { index, content_block: block });
+        self.open = open;
+        index
+    }
+
+    fn close_open(&mut self, out: &mut Vec<StreamEvent>) {
+        match std::mem::take(&mut self.open) {
+            Open::None => {}
+            Open::Text(index) | Open::Thinking(index) => out.push(StreamEvent::ContentBlockStop { index }),
+        }
+    }
+
+    fn complete(&mut self, out: &mut Vec<StreamEvent>) {
+        self.close_open(out);
+        let usage = canonical_usage(&self.usage.unwrap_or_default());
+        let reason = match (&self.finish_reason, self.blocked) {
+            (None, true) => "refusal",
+            (reason, _) => stop_reason_from_finish(reason.as_deref(), self.has_calls),
+        };
+        out.push(StreamEvent::MessageDelta {
+            delta: MessageDeltaBody { stop_reason: Some(reason.to_string()), stop_sequence: None },
+            usage: DeltaUsage {
+                input_tokens: Some(usage.input_tokens),
+                output_tokens: usage.output_tokens,
+                cache_creation_input_tokens: usage.cache_creation_input_tokens,
+                cache_read_input_tokens: usage.cache_read_input_tokens,
+            },
+        });
+        out.push(StreamEvent::MessageStop);
+        self.done = true;
+    }
+
+    fn fail(&mut self, err: ApiError, out: &mut Vec<StreamEvent>) {
+        self.done = true;
+        out.push(err.to_stream_event());
+    }
+}
+
+/// An in-band `{"error": …}`: the gRPC status name decides the kind, else the code.
+fn error_of(status: &Status) -> ApiError {
+    let kind = ErrorKind::from_gemini_status(&status.status).unwrap_or(match status.code {
+        400..=599 => ErrorKind::from_status(status.code),
+        _ => ErrorKind::Api,
+    });
+    let message = if status.message.is_empty() { "upstream stream error".to_string() } else { status.message.clone() };
+    ApiError::new(kind, message)
+}

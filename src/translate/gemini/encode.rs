@@ -1,0 +1,226 @@
+//! Canonical (Anthropic) stream events → Gemini stream chunks, as SSE (`alt=sse`) or
+//! as the one JSON array Gemini writes incrementally without `alt=sse`.
+//!
+//! Text and thought deltas leave at once, one part per chunk. A tool call is held
+//! until its block stops, since Gemini clients expect `functionCall.args` whole. The
+//! last chunk carries `finishReason` and `usageMetadata`.
+
+use super::signature::{gemini_signature, split_tool_id};
+use super::{finish_reason_from_stop, usage_metadata};
+use crate::protocol::anthropic::{BlockDelta, ContentBlock, StreamEvent, Usage};
+use crate::protocol::gemini::{Candidate, Content, FunctionCall, GenerateContentResponse, Part, Status};
+use crate::sse::write_data;
+use crate::translate::error::to_json;
+use crate::translate::ErrorKind;
+use bytes::{BufMut, BytesMut};
+use serde_json::Value;
+
+/// Canonical events → Gemini stream chunks, as SSE (`alt=sse`) or as one JSON array
+/// written incrementally (the default without `alt=sse`).
+#[derive(Debug)]
+pub struct GeminiEncoder {
+    json_array: bool,
+    /// A chunk has been written (the array is open).
+    wrote_chunk: bool,
+    finished: bool,
+    response_id: String,
+    model: String,
+    usage: Usage,
+    stop_reason: Option<String>,
+    /// Tool calls whose block is still open.
+    calls: Vec<PendingCall>,
+}
+
+#[derive(Debug)]
+struct PendingCall {
+    index: usize,
+    id: String,
+    name: String,
+    input: Value,
+    partial_json: String,
+}
+
+impl GeminiEncoder {
+    pub fn new(json_array: bool) -> Self {
+        GeminiEncoder {
+            json_array,
+            wrote_chunk: false,
+            finished: false,
+            response_id: String::new(),
+            model: String::new(),
+            usage: Usage::default(),
+            stop_reason: None,
+            calls: Vec::new(),
+        }
+    }
+
+    pub fn encode(&mut self, ev: &StreamEvent, out: &mut BytesMut) {
+        if self.finished {
+            return;
+        }
+        match ev {
+            StreamEvent::MessageStart { message } => {
+                self.response_id = message.id.clone();
+                self.model = message.model.clone();
+                self.usage = message.usage;
+            }
+            StreamEvent::ContentBlockStart { index, content_block } => match content_block {
+                ContentBlock::ToolUse { id, name, input, .. } => self.calls.push(PendingCall {
+                    index: *index,
+                    id: id.clone(),
+                    name: name.clone(),
+                    input: input.clone(),
+                    partial_json: String::new(),
+                }),
+                ContentBlock::Text { text, .. } if !text.is_empty() => self.write_part(Part::text(text.as_str()), out),
+                ContentBlock::Thinking { thinking, .. } if !thinking.is_empty() => {
+                    self.write_part(thought(thinking), out)
+                }
+                _ => {}
+            },
+            StreamEvent::ContentBlockDelta { index, delta } => match delta {
+                BlockDelta::TextDelta { text } if !text.is_empty() => self.write_part(Part::text(text.as_str()), out),
+                BlockDelta::ThinkingDelta { thinking } if !thinking.is_empty() => {
+                    self.write_part(thought(thinking), out)
+                }
+                // Only Gemini's own signatures go to a Gemini client.
+                BlockDelta::SignatureDelta { signature } => {
+                    if let Some(sig) = gemini_signature(signature) {
+                        let part = Part {
+                            text: Some(String::new()),
+                            thought_signature: Some(sig.into()),
+                            ..Default::default()
+                        };
+                        self.write_part(part, out);
+                    }
+                }
+                BlockDelta::InputJsonDelta { partial_json } => {
+                    if let Some(call) = self.calls.iter_mut().find(|c| c.index == *index) {
+                        call.partial_json.push_str(partial_json);
+                    }
+                }
+                _ => {}
+            },
+            StreamEvent::ContentBlockStop { index } => {
+                if let Some(pos) = self.calls.iter().position(|c| c.index == *index) {
+                    let call = self.calls.remove(pos);
+                    self.write_part(function_call_part(call), out);
+                }
+            }
+            StreamEvent::MessageDelta { delta, usage } => {
+                if delta.stop_reason.is_some() {
+                    self.stop_reason = delta.stop_reason.clone();
+                }
+                self.usage.output_tokens = usage.output_tokens;
+                if let Some(n) = usage.input_tokens {
+                    self.usage.input_tokens = n;
+                }
+                if usage.cache_read_input_tokens.is_some() {
+                    self.usage.cache_read_input_tokens = usage.cache_read_input_tokens;
+                }
+                if usage.cache_creation_input_tokens.is_some() {
+                    self.usage.cache_creation_input_tokens = usage.cache_creation_input_tokens;
+                }
+            }
+            StreamEvent::MessageStop => {
+                // A tool block cut off by max_tokens never stopped: its JSON is partial.
+                self.calls.clear();
+                let chunk = GenerateContentResponse {
+                    candidates: vec![Candidate {
+                        content: Some(Content { role: Some("model".into()), parts: vec![Part::text("")] }),
+                        finish_reason: Some(finish_reason_from_stop(self.stop_reason.as_deref()).to_string()),
+                        index: Some(0),
+                        ..Default::default()
+                    }],
+                    usage_metadata: Some(usage_metadata(&self.usage)),
+                    ..self.envelope()
+                };
+                self.write_chunk(&to_json(&chunk), out);
+            }
+            StreamEvent::Error { error } => {
+                let kind = ErrorKind::from_anthropic_type(&error.kind).unwrap_or(ErrorKind::Api);
+                let (code, status) = kind.gemini_status();
+                let body = GenerateContentResponse {
+                    error: Some(Status {
+                        code,
+                        message: error.message.clone(),
+                        status: status.to_string(),
+                        details: None,
+                    }),
+                    ..Default::default()
+                };
+                self.write_chunk(&to_json(&body), out);
+                self.finish(out);
+            }
+            // Gemini streams have no keepalive (a JSON array could not carry one).
+            StreamEvent::Ping | StreamEvent::Other => {}
+        }
+    }
+
+    /// Closes the stream (the JSON array's `]`). Idempotent.
+    pub fn finish(&mut self, out: &mut BytesMut) {
+        if self.finished {
+            return;
+        }
+        self.finished = true;
+        if self.json_array {
+            out.put_slice(if self.wrote_chunk { b"]" } else { b"[]" });
+        }
+    }
+
+    /// The fields every chunk repeats.
+    fn envelope(&self) -> GenerateContentResponse {
+        GenerateContentResponse {
+            model_version: Some(self.model.clone()).filter(|m| !m.is_empty()),
+            response_id: Some(self.response_id.clone()).filter(|id| !id.is_empty()),
+            ..Default::default()
+        }
+    }
+
+    fn write_part(&mut self, part: Part, out: &mut BytesMut) {
+        let chunk = GenerateContentResponse {
+            candidates: vec![Candidate {
+                content: Some(Content { role: Some("model".into()), parts: vec![part] }),
+                index: Some(0),
+                ..Default::default()
+            }],
+            ..self.envelope()
+        };
+        self.write_chunk(&to_json(&chunk), out);
+    }
+
+    fn write_chunk(&mut self, json: &[u8], out: &mut BytesMut) {
+        if self.json_array {
+            out.put_slice(if self.wrote_chunk { b",\r\n" } else { b"[" });
+            out.put_slice(json);
+        } else {
+            write_data(out, json);
+        }
+        self.wrote_chunk = true;
+    }
+}
+
+fn thought(text: &str) -> Part {
+    Part { text: Some(text.to_string()), thought: Some(true), ..Default::default() }
+}
+
+/// A finished tool block as one `functionCall` part; its signature leaves the id.
+fn function_call_part(call: PendingCall) -> Part {
+    let args = if call.partial_json.trim().is_empty() {
+        match call.input {
+            v @ Value::Object(_) => v,
+            _ => Value::Object(Default::default()),
+        }
+    } else {
+        match serde_json::from_str::<Value>(&call.partial_json) {
+            Ok(v @ Value::Object(_)) => v,
+            _ => serde_json::json!({ "_raw_arguments": call.partial_json }),
+        }
+    };
+    let (base, sig) = split_tool_id(&call.id);
+    Part {
+        function_call: Some(FunctionCall { id: Some(base.to_string()), name: call.name, args: Some(args) }),
+        thought_signature: sig,
+        ..Default::default()
+    }
+}

@@ -1,0 +1,384 @@
+//! A Gemini client's `generateContent` request → the canonical request.
+
+use super::parts::model_blocks;
+use crate::protocol::anthropic::{
+    Content, ContentBlock, ImageSource, Message, MessagesRequest, OutputConfig, Role, Thinking, Tool, ToolChoice,
+};
+use crate::protocol::gemini::{
+    Blob, FileData, FunctionCallingConfig, FunctionResponse, GenerateContentRequest, GenerationConfig, Part,
+    ThinkingConfig,
+};
+use crate::translate::{sanitize_tool_id, ApiError};
+use serde_json::Value;
+
+/// Image types the Messages API accepts.
+const ANTHROPIC_IMAGE_TYPES: [&str; 4] = ["image/jpeg", "image/png", "image/gif", "image/webp"];
+
+pub(super) fn to_canonical(body: &[u8], model: &str, stream: bool) -> Result<MessagesRequest, ApiError> {
+    let req: GenerateContentRequest =
+        serde_json::from_slice(body).map_err(|e| ApiError::invalid(format!("invalid request body: {e}")))?;
+    let config = req.generation_config.unwrap_or_default();
+    if config.candidate_count.is_some_and(|n| n > 1) {
+        return Err(ApiError::invalid("generationConfig.candidateCount > 1 is not supported by this gateway"));
+    }
+    if req.contents.is_empty() {
+        return Err(ApiError::invalid("contents must not be empty"));
+    }
+    let mut history = History::default();
+    for (i, content) in req.contents.iter().enumerate() {
+        match content.role.as_deref() {
+            Some("model") => history.model_turn(&content.parts, i)?,
+            // `function` is the role older clients give function responses.
+            None | Some("user" | "function") => history.user_turn(&content.parts, i)?,
+            Some(other) => {
+                return Err(ApiError::invalid(format!("contents[{i}].role: unsupported role '{other}'")));
+            }
+        }
+    }
+
+    let system: Vec<ContentBlock> = req
+        .system_instruction
+        .map(|c| c.parts)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|p| p.text.filter(|t| !t.is_empty() && p.thought != Some(true)))
+        .map(ContentBlock::text)
+        .collect();
+
+    let mut tools: Vec<Tool> = req
+        .tools
+        .unwrap_or_default()
+        .into_iter()
+        // Hosted tools (googleSearch, codeExecution, …) have no canonical form.
+        .flat_map(|t| t.function_declarations.unwrap_or_default())
+        .map(|f| Tool {
+            kind: None,
+            name: f.name,
+            description: f.description,
+            input_schema: Some(
+                f.parameters_json_schema
+                    .or_else(|| f.parameters.map(json_schema_from_openapi))
+                    .unwrap_or_else(|| serde_json::json!({"type": "object", "properties": {}})),
+            ),
+            cache_control: None,
+        })
+        .collect();
+    let fcc = req.tool_config.and_then(|c| c.function_calling_config).unwrap_or_default();
+    let mut tool_choice = tool_choice_of(&fcc, &mut tools);
+    if tools.is_empty() {
+        tool_choice = None;
+    }
+
+    let mut thinking = config.thinking_config.as_ref().and_then(thinking_of);
+    // Forced tool use and extended thinking exclude each other on Anthropic: keep the
+    // tool choice, which the client stated more specifically.
+    if matches!(tool_choice, Some(ToolChoice::Any { .. } | ToolChoice::Tool { .. })) {
+        thinking = None;
+    }
+    // Anthropic's temperature range is 0–1 (Gemini's is 0–2); thinking allows no
+    // sampling changes, and recent models reject temperature together with top_p.
+    let temperature = config.temperature.map(|t| t.clamp(0.0, 1.0)).filter(|_| thinking.is_none());
+    let top_p = config.top_p.filter(|_| temperature.is_none() && thinking.is_none());
+    let top_k = config
+        .top_k
+        .as_ref()
+        .and_then(|k| k.as_f64())
+        .filter(|k| *k >= 1.0 && thinking.is_none())
+        .map(|k| k.round().min(f64::from(u32::MAX)) as u32);
+
+    Ok(MessagesRequest {
+        model: model.to_string(),
+        messages: history.messages,
+        system: (!system.is_empty()).then_some(Content::Blocks(system)),
+        max_tokens: config.max_output_tokens,
+        metadata: None,
+        stop_sequences: config.stop_sequences.clone().filter(|s| !s.is_empty()),
+        stream: stream.then_some(true),
+        temperature,
+        top_p,
+        top_k,
+        tools: (!tools.is_empty()).then_some(tools),
+        tool_choice,
+        thinking,
+        output_config: output_format(&config).map(|format| OutputConfig { effort: None, format: Some(format) }),
+    })
+}
+
+/// The conversation so far, and the calls of the latest model turn still unanswered.
+#[derive(Debug, Default)]
+struct History {
+    messages: Vec<Message>,
+    /// Function calls numbered in conversation order, for `toolu_gm_<n>`.
+    calls: u32,
+    pending: Vec<PendingCall>,
+}
+
+#[derive(Debug)]
+struct PendingCall {
+    gemini_id: Option<String>,
+    name: String,
+    canonical_id: String,
+    answered: bool,
+}
+
+impl History {
+    fn model_turn(&mut self, parts: &[Part], i: usize) -> Result<(), ApiError> {
+        if let Some(j) = parts.iter().position(|p| p.function_response.is_some()) {
+            return Err(ApiError::invalid(format!("contents[{i}].parts[{j}]: functionResponse in a model turn")));
+        }
+        // A new model turn (not the continuation of one) starts a new set of calls.
+        if self.messages.last().is_none_or(|m| m.role != Role::Assistant) {
+            self.pending.clear();
+        }
+        let calls = &mut self.calls;
+        let blocks = model_blocks(parts, &mut |call| {
+            *calls += 1;
+            match call.id.as_deref().filter(|id| !id.is_empty()) {
+                Some(id) => sanitize_tool_id(id.to_string()),
+                None => format!("toolu_gm_{calls}"),
+            }
+        });
+        let given_ids = parts.iter().filter_map(|p| p.function_call.as_ref()).map(|c| c.id.clone());
+        let tool_uses = blocks.iter().filter_map(|b| match b {
+            ContentBlock::ToolUse { id, name, .. } => Some((id, name)),
+            _ => None,
+        });
+        for (gemini_id, (id, name)) in given_ids.zip(tool_uses) {
+            self.pending.push(PendingCall {
+                gemini_id: gemini_id.filter(|id| !id.is_empty()),
+                name: name.clone(),
+                canonical_id: id.clone(),
+                answered: false,
+            });
+        }
+        self.push(Role::Assistant, blocks);
+        Ok(())
+    }
+
+    fn user_turn(&mut self, parts: &[Part], i: usize) -> Result<(), ApiError> {
+        let mut results = Vec::new();
+        let mut blocks = Vec::new();
+        for (j, part) in parts.iter().enumerate() {
+            let at = || format!("contents[{i}].parts[{j}]");
+            if let Some(response) = &part.function_response {
+                let id = self.answer(response).ok_or_else(|| {
+                    ApiError::invalid(format!(
+                        "{}: functionResponse '{}' answers no functionCall of the model turn before it",
+                        at(),
+                        response.name
+                    ))
+                })?;
+                results.push(tool_result(response, id, &at)?);
+            } else if part.function_call.is_some() {
+                return Err(ApiError::invalid(format!("{}: functionCall in a user turn", at())));
+            } else if let Some(blob) = &part.inline_data {
+                blocks.push(inline_block(blob).map_err(|m| ApiError::invalid(format!("{}: {m}", at())))?);
+            } else if let Some(file) = &part.file_data {
+                blocks.push(file_block(file).map_err(|m| ApiError::invalid(format!("{}: {m}", at())))?);
+            } else if let Some(text) = part.text.as_deref().filter(|t| !t.is_empty() && part.thought != Some(true)) {
+                blocks.push(ContentBlock::text(text));
+            }
+        }
+        // Tool results lead a user turn on Anthropic.
+        results.append(&mut blocks);
+        self.push(Role::User, results);
+        Ok(())
+    }
+
+    /// The canonical id of the call `response` answers: the one with its id, else the
+    /// first unanswered one of its name.
+    fn answer(&mut self, response: &FunctionResponse) -> Option<String> {
+        let given = response.id.as_deref().filter(|id| !id.is_empty());
+        let by_id =
+            given.and_then(|id| self.pending.iter().position(|p| !p.answered && p.gemini_id.as_deref() == Some(id)));
+        let index = by_id.or_else(|| self.pending.iter().position(|p| !p.answered && p.name == response.name))?;
+        let call = &mut self.pending[index];
+        call.answered = true;
+        Some(call.canonical_id.clone())
+    }
+
+    /// Appends a turn, merging it into the previous one of the same role.
+    fn push(&mut self, role: Role, blocks: Vec<ContentBlock>) {
+        if blocks.is_empty() {
+            return;
+        }
+        if let Some(last) = self.messages.last_mut().filter(|m| m.role == role) {
+            let mut merged = match std::mem::replace(&mut last.content, Content::Blocks(Vec::new())) {
+                Content::Text(t) => vec![ContentBlock::text(t)],
+                Content::Blocks(b) => b,
+            };
+            merged.extend(blocks);
+            if role == Role::User {
+                // Stable: tool results first, the rest in order after them.
+                let (mut results, rest): (Vec<_>, Vec<_>) =
+                    merged.into_iter().partition(|b| matches!(b, ContentBlock::ToolResult { .. }));
+                results.extend(rest);
+                merged = results;
+            }
+            last.content = Content::Blocks(merged);
+            return;
+        }
+        let content = match blocks.as_slice() {
+            [ContentBlock::Text { text, cache_control: None, citations: None }] => Content::Text(text.clone()),
+            _ => Content::Blocks(blocks),
+        };
+        self.messages.push(Message { role, content });
+    }
+}
+
+/// `functionResponse` → `tool_result`: `response.error` marks a failure; the `output`
+/// (or the whole response object) becomes the result's text.
+fn tool_result(response: &FunctionResponse, id: String, at: &dyn Fn() -> String) -> Result<ContentBlock, ApiError> {
+    let (text, is_error) = match &response.response {
+        Value::Object(map) => match (map.get("error").filter(|e| !e.is_null()), map.get("output")) {
+            (Some(error), _) => (value_text(error), true),
+            (None, Some(output)) if map.len() == 1 => (value_text(output), false),
+            _ => (value_text(&response.response), false),
+        },
+        Value::Null => (String::new(), false),
+        other => (value_text(other), false),
+    };
+    let mut media = Vec::new();
+    for (k, part) in response.parts.iter().flatten().enumerate() {
+        let block = match (&part.inline_data, &part.file_data) {
+            (Some(blob), _) => inline_block(blob),
+            (None, Some(file)) => file_block(file),
+            _ => continue,
+        };
+        media.push(block.map_err(|m| ApiError::invalid(format!("{}.functionResponse.parts[{k}]: {m}", at())))?);
+    }
+    let content = if media.is_empty() {
+        Content::Text(text)
+    } else {
+        let mut blocks = Vec::with_capacity(media.len() + 1);
+        if !text.is_empty() {
+            blocks.push(ContentBlock::text(text));
+        }
+        blocks.extend(media);
+        Content::Blocks(blocks)
+    };
+    Ok(ContentBlock::ToolResult {
+        tool_use_id: id,
+        content: Some(content),
+        is_error: is_error.then_some(true),
+        cache_control: None,
+    })
+}
+
+fn value_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => serde_json::to_string(other).unwrap_or_default(),
+    }
+}
+
+fn inline_block(blob: &Blob) -> Result<ContentBlock, String> {
+    let mime = blob.mime_type.as_str();
+    if ANTHROPIC_IMAGE_TYPES.contains(&mime) {
+        let source = ImageSource::Base64 { media_type: mime.to_string(), data: blob.data.clone() };
+        return Ok(ContentBlock::Image { source, cache_control: None });
+    }
+    if mime == "application/pdf" {
+        return Ok(document(serde_json::json!({"type": "base64", "media_type": mime, "data": blob.data})));
+    }
+    Err(format!("inlineData of type '{mime}' is not supported (jpeg, png, gif, webp images and PDF are)"))
+}
+
+fn file_block(file: &FileData) -> Result<ContentBlock, String> {
+    match file.mime_type.as_deref() {
+        Some("application/pdf") => Ok(document(serde_json::json!({"type": "url", "url": file.file_uri}))),
+        None => {
+            Ok(ContentBlock::Image { source: ImageSource::Url { url: file.file_uri.clone() }, cache_control: None })
+        }
+        Some(mime) if mime.starts_with("image/") => {
+            Ok(ContentBlock::Image { source: ImageSource::Url { url: file.file_uri.clone() }, cache_control: None })
+        }
+        Some(mime) => Err(format!("fileData of type '{mime}' is not supported (images and PDF are)")),
+    }
+}
+
+fn document(source: Value) -> ContentBlock {
+    ContentBlock::Document { source, title: None, context: None, cache_control: None }
+}
+
+/// `functionCallingConfig` → tool choice. `ANY` with one allowed name is that tool;
+/// otherwise the tools not allowed are left out.
+fn tool_choice_of(config: &FunctionCallingConfig, tools: &mut Vec<Tool>) -> Option<ToolChoice> {
+    let allowed = config.allowed_function_names.as_deref().unwrap_or_default();
+    let mode = config.mode.as_deref()?;
+    let one_forced = mode == "ANY" && allowed.len() == 1;
+    if matches!(mode, "ANY" | "VALIDATED") && !allowed.is_empty() && !one_forced {
+        tools.retain(|t| allowed.contains(&t.name));
+    }
+    match mode {
+        "NONE" => Some(ToolChoice::None),
+        "ANY" => match allowed {
+            [name] => Some(ToolChoice::Tool { name: name.clone(), disable_parallel_tool_use: None }),
+            _ => Some(ToolChoice::Any { disable_parallel_tool_use: None }),
+        },
+        "AUTO" | "VALIDATED" => Some(ToolChoice::Auto { disable_parallel_tool_use: None }),
+        _ => None,
+    }
+}
+
+/// `thinkingConfig` → canonical thinking: a budget (at least Anthropic's 1024), `-1`
+/// (dynamic) as adaptive, a level as a budget; `0` or `MINIMAL` as off.
+fn thinking_of(config: &ThinkingConfig) -> Option<Thinking> {
+    let enabled = |budget: i64| Thinking {
+        kind: "enabled".into(),
+        budget_tokens: Some(budget.clamp(1024, i64::from(u32::MAX)) as u32),
+    };
+    match (config.thinking_budget, config.thinking_level.as_deref()) {
+        (Some(0), _) => None,
+        (Some(b), _) if b < 0 => Some(Thinking { kind: "adaptive".into(), budget_tokens: None }),
+        (Some(b), _) => Some(enabled(b)),
+        (None, Some("MINIMAL")) => None,
+        (None, Some("LOW")) => Some(enabled(1024)),
+        (None, Some("MEDIUM")) => Some(enabled(4096)),
+        (None, Some(_)) => Some(enabled(16384)),
+        // Thoughts asked for without a budget: the model decides how much.
+        (None, None) if config.include_thoughts == Some(true) => {
+            Some(Thinking { kind: "adaptive".into(), budget_tokens: None })
+        }
+        (None, None) => None,
+    }
+}
+
+/// JSON output with a schema → canonical `output_config.format`.
+fn output_format(config: &GenerationConfig) -> Option<Value> {
+    if config.response_mime_type.as_deref() != Some("application/json") {
+        return None;
+    }
+    let schema =
+        config.response_json_schema.clone().or_else(|| config.response_schema.clone().map(json_schema_from_openapi))?;
+    Some(serde_json::json!({"type": "json_schema", "schema": schema}))
+}
+
+/// Gemini's OpenAPI-subset `Schema` → JSON Schema: type names in lower case and
+/// `nullable` as a `null` type, in every nested schema.
+fn json_schema_from_openapi(mut schema: Value) -> Value {
+    fn walk(v: &mut Value) {
+        let Value::Object(map) = v else { return };
+        if let Some(Value::String(t)) = map.get_mut("type") {
+            *t = t.to_ascii_lowercase();
+        }
+        if map.get("nullable") == Some(&Value::Bool(true)) {
+            map.shift_remove("nullable");
+            if let Some(t) = map.get("type").cloned() {
+                map.insert("type".into(), serde_json::json!([t, "null"]));
+            }
+        }
+        for (key, child) in map.iter_mut() {
+            match (key.as_str(), child) {
+                ("items" | "additionalProperties" | "not", child) => walk(child),
+                ("anyOf" | "oneOf" | "allOf" | "prefixItems", Value::Array(list)) => list.iter_mut().for_each(walk),
+                ("properties" | "patternProperties" | "$defs" | "definitions", Value::Object(named)) => {
+                    named.values_mut().for_each(walk)
+                }
+                _ => {}
+            }
+        }
+    }
+    walk(&mut schema);
+    schema
+}

@@ -1,0 +1,54 @@
+//! Complete (non-streaming) `generateContent` responses ⇄ canonical messages.
+
+use super::parts::{model_blocks, model_parts, Audience};
+use super::{canonical_usage, finish_reason_from_stop, stop_reason_from_finish, usage_metadata, ResponseIds};
+use crate::protocol::anthropic::{ContentBlock, MessagesResponse, Role};
+use crate::protocol::gemini::{Candidate, Content, GenerateContentResponse};
+use crate::translate::error::to_json;
+use crate::translate::{ApiError, ErrorKind};
+
+pub(super) fn to_canonical(body: &[u8], model: &str) -> Result<MessagesResponse, ApiError> {
+    let resp: GenerateContentResponse = serde_json::from_slice(body)
+        .map_err(|e| ApiError::new(ErrorKind::Api, format!("upstream returned an invalid response: {e}")))?;
+    let mut ids = ResponseIds::new(resp.response_id.as_deref());
+    let (content, stop_reason) = match resp.candidates.first() {
+        Some(candidate) => {
+            let parts = candidate.content.as_ref().map(|c| c.parts.as_slice()).unwrap_or_default();
+            let content = model_blocks(parts, &mut |call| ids.call_id(call));
+            let has_calls = content.iter().any(|b| matches!(b, ContentBlock::ToolUse { .. }));
+            (content, stop_reason_from_finish(candidate.finish_reason.as_deref(), has_calls))
+        }
+        // A blocked prompt: HTTP 200, no candidates, a block reason.
+        None if resp.prompt_feedback.as_ref().is_some_and(|f| f.block_reason.is_some()) => (Vec::new(), "refusal"),
+        None => return Err(ApiError::new(ErrorKind::Api, "upstream returned no candidates")),
+    };
+    Ok(MessagesResponse {
+        id: ids.message_id(resp.response_id.as_deref()),
+        kind: "message".to_string(),
+        role: Role::Assistant,
+        model: resp.model_version.clone().filter(|m| !m.is_empty()).unwrap_or_else(|| model.to_string()),
+        content,
+        stop_reason: Some(stop_reason.to_string()),
+        stop_sequence: None,
+        usage: canonical_usage(&resp.usage_metadata.unwrap_or_default()),
+    })
+}
+
+pub(super) fn from_canonical(resp: &MessagesResponse) -> Vec<u8> {
+    let parts = model_parts(&resp.content, Audience::Client);
+    let body = GenerateContentResponse {
+        candidates: vec![Candidate {
+            // A refusal without text has no content, as Gemini sends it.
+            content: (!parts.is_empty()).then(|| Content { role: Some("model".into()), parts }),
+            finish_reason: Some(finish_reason_from_stop(resp.stop_reason.as_deref()).to_string()),
+            index: Some(0),
+            ..Default::default()
+        }],
+        prompt_feedback: None,
+        usage_metadata: Some(usage_metadata(&resp.usage)),
+        model_version: Some(resp.model.clone()),
+        response_id: Some(resp.id.clone()),
+        error: None,
+    };
+    to_json(&body)
+}

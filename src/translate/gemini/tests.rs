@@ -1,0 +1,583 @@
+//! Requests and complete responses, on fixtures written from protocols.md §1.5, §3.x
+//! and §5.x (`tests/fixtures/gemini/`).
+
+use super::*;
+use crate::protocol::anthropic::MessagesResponse;
+use crate::translate::ErrorKind;
+use serde_json::{json, Value};
+use std::path::PathBuf;
+
+pub(super) fn fixture(name: &str) -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/gemini").join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"))
+}
+
+fn value<T: serde::Serialize>(t: &T) -> Value {
+    serde_json::to_value(t).unwrap()
+}
+
+fn json_of(bytes: &[u8]) -> Value {
+    serde_json::from_slice(bytes).unwrap()
+}
+
+fn canonical(v: Value) -> MessagesRequest {
+    serde_json::from_value(v).unwrap()
+}
+
+/// The signature Gemini put on the first `get_weather` call, and the canonical id that
+/// carries it (base64url of the signature's bytes, computed independently).
+const SIG_PARIS: &str = "CiQBjz1rX3Lk5mYc0T2pB0f+8ZhQ9f0b7q4VqAWk3oYh0b7oUeEKYgGPPWtf/kN2s3Q0Zz1m2w==";
+const ID_PARIS: &str =
+    "toolu_gm_1__ts_Q2lRQmp6MXJYM0xrNW1ZYzBUMnBCMGYrOFpoUTlmMGI3cTRWcUFXazNvWWgwYjdvVWVFS1lnR1BQV3RmL2tOMnMzUTBaejFtMnc9PQ";
+/// The signature on the model's final text part.
+const SIG_TEXT: &str = "Cr8BAdHtim9fZ0p4xQ2y7u1w+Jk3Lr5t6yVb0QmR8sN2cE4hZ1a9oP3uW7xY5zT/";
+
+fn agent_tools() -> Value {
+    json!([
+        {"name": "get_weather", "description": "Current weather for a city.", "input_schema": {
+            "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"],
+            "additionalProperties": false}},
+        {"name": "get_time", "description": "Local time in an IANA time zone.", "input_schema": {
+            "type": "object", "properties": {"tz": {"type": "string", "description": "e.g. Europe/Paris"}},
+            "required": ["tz"]}},
+        {"name": "book_table", "input_schema": {
+            "type": "object",
+            "properties": {
+                "city": {"type": "string"},
+                "party": {"type": "integer", "format": "int32"},
+                "time": {"type": ["string", "null"]},
+                "notes": {"type": "array", "items": {"type": "string", "enum": ["WINDOW", "QUIET"]}}},
+            "required": ["city", "party"],
+            "propertyOrdering": ["city", "party", "time", "notes"]}}
+    ])
+}
+
+// ======================================================= Gemini request → canonical
+
+#[test]
+fn gemini_agent_request_to_canonical() {
+    let req = request_to_canonical(&fixture("request_agent.json"), "gemini-3-pro-preview", true).unwrap();
+    assert_eq!(
+        value(&req),
+        json!({
+            "model": "gemini-3-pro-preview",
+            "messages": [
+                {"role": "user", "content": "What's the weather in Paris and Tokyo, and the time in Tokyo?"},
+                {"role": "assistant", "content": [
+                    {"type": "thinking", "thinking": "**Planning the lookups**\n\nI need the weather for both cities and the Tokyo time.", "signature": ""},
+                    {"type": "tool_use", "id": ID_PARIS, "name": "get_weather", "input": {"city": "Paris"}},
+                    {"type": "tool_use", "id": "toolu_gm_2", "name": "get_weather", "input": {"city": "Tokyo"}},
+                    {"type": "tool_use", "id": "toolu_gm_3", "name": "get_time", "input": {"tz": "Asia/Tokyo"}}]},
+                // Matched by name, in order, whatever order the responses come in.
+                {"role": "user", "content": [
+                    {"type": "tool_result", "tool_use_id": "toolu_gm_3", "content": "2025-06-01T18:04:00+09:00"},
+                    {"type": "tool_result", "tool_use_id": ID_PARIS, "content": "{\"temp_c\":21,\"sky\":\"clear\"}"},
+                    {"type": "tool_result", "tool_use_id": "toolu_gm_2", "content": "weather service timed out", "is_error": true}]},
+                {"role": "assistant", "content": [
+                    {"type": "text", "text": "Paris: 21 °C and clear. Tokyo's weather is unavailable right now; it is 18:04 there."},
+                    {"type": "thinking", "thinking": "", "signature": format!("gemini:{SIG_TEXT}")}]},
+                {"role": "user", "content": "Thanks! Book me a table for two in Paris tonight."}
+            ],
+            "system": [{"type": "text", "text": "You are a travel assistant."}, {"type": "text", "text": "Answer briefly."}],
+            "max_tokens": 2048,
+            "stop_sequences": ["END"],
+            "stream": true,
+            // Clamped to Anthropic's range; top_p yields to temperature; thinking yields
+            // to the forced tool; googleSearch, seed and safety settings have no place.
+            "temperature": 1.0,
+            "top_k": 40,
+            "tools": agent_tools(),
+            "tool_choice": {"type": "tool", "name": "book_table"}
+        })
+    );
+}
+
+#[test]
+fn gemini_multimodal_request_to_canonical() {
+    let req = request_to_canonical(&fixture("request_multimodal.json"), "gemini-2.5-flash", false).unwrap();
+    assert_eq!(
+        value(&req),
+        json!({
+            "model": "gemini-2.5-flash",
+            // Two user contents (one without a role) make one user turn.
+            "messages": [{"role": "user", "content": [
+                {"type": "text", "text": "Which of these charts shows higher growth?"},
+                {"type": "image", "source": {"type": "base64", "media_type": "image/png",
+                    "data": "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="}},
+                {"type": "image", "source": {"type": "url",
+                    "url": "https://generativelanguage.googleapis.com/v1beta/files/q3fzgp7k2x1n"}},
+                {"type": "document", "source": {"type": "base64", "media_type": "application/pdf",
+                    "data": "JVBERi0xLjQKJcfsj6IKMSAwIG9iago8PC9UeXBlL0NhdGFsb2c+PgplbmRvYmoK"}},
+                {"type": "text", "text": "Use the report for context."}]}],
+            "thinking": {"type": "adaptive"},
+            "output_config": {"format": {"type": "json_schema", "schema": {
+                "type": "object",
+                "properties": {"winner": {"type": "string", "enum": ["first", "second"]}, "reason": {"type": "string"}},
+                "required": ["winner"]}}}
+        })
+    );
+}
+
+#[test]
+fn function_responses_pair_by_id_when_the_client_gives_ids() {
+    let body = json!({"contents": [
+        {"role": "user", "parts": [{"text": "go"}]},
+        {"role": "model", "parts": [
+            {"functionCall": {"id": "call.a", "name": "f", "args": {"n": 1}}},
+            {"functionCall": {"id": "call.b", "name": "f", "args": {"n": 2}}}]},
+        {"role": "user", "parts": [
+            {"text": "results:"},
+            {"functionResponse": {"id": "call.b", "name": "f", "response": {"output": "two"}}},
+            {"functionResponse": {"id": "call.a", "name": "f", "response": {"status": "ok"}}}]}
+    ]});
+    let req = request_to_canonical(body.to_string().as_bytes(), "m", false).unwrap();
+    assert_eq!(
+        value(&req.messages),
+        json!([
+            {"role": "user", "content": "go"},
+            {"role": "assistant", "content": [
+                {"type": "tool_use", "id": "call_a", "name": "f", "input": {"n": 1}},
+                {"type": "tool_use", "id": "call_b", "name": "f", "input": {"n": 2}}]},
+            {"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": "call_b", "content": "two"},
+                {"type": "tool_result", "tool_use_id": "call_a", "content": "{\"status\":\"ok\"}"},
+                {"type": "text", "text": "results:"}]}
+        ])
+    );
+}
+
+#[test]
+fn gemini_tool_config_and_thinking_variants() {
+    let with = |extra: Value| {
+        let mut body = json!({"contents": [{"role": "user", "parts": [{"text": "hi"}]}],
+            "tools": [{"functionDeclarations": [{"name": "a"}, {"name": "b"}, {"name": "c"}]}]});
+        body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        value(&request_to_canonical(body.to_string().as_bytes(), "m", false).unwrap())
+    };
+    let names = |req: &Value| req["tools"].as_array().unwrap().iter().map(|t| t["name"].clone()).collect::<Vec<_>>();
+    let any_two =
+        with(json!({"toolConfig": {"functionCallingConfig": {"mode": "ANY", "allowedFunctionNames": ["a", "c"]}}}));
+    assert_eq!(any_two["tool_choice"], json!({"type": "any"}));
+    assert_eq!(names(&any_two), vec![json!("a"), json!("c")]);
+    assert_eq!(any_two["tools"][0]["input_schema"], json!({"type": "object", "properties": {}}));
+    let none = with(json!({"toolConfig": {"functionCallingConfig": {"mode": "NONE"}}}));
+    assert_eq!(none["tool_choice"], json!({"type": "none"}));
+    let auto = with(json!({"toolConfig": {"functionCallingConfig": {"mode": "AUTO"}},
+        "generationConfig": {"temperature": 0.3, "topP": 0.9, "thinkingConfig": {"thinkingBudget": 300}}}));
+    assert_eq!(auto["tool_choice"], json!({"type": "auto"}));
+    // Anthropic's minimum budget; thinking allows no sampling changes.
+    assert_eq!(auto["thinking"], json!({"type": "enabled", "budget_tokens": 1024}));
+    assert_eq!((auto.get("temperature"), auto.get("top_p")), (None, None));
+    let plain = with(json!({"generationConfig": {"topP": 0.9, "topK": 20.0, "thinkingConfig": {"thinkingBudget": 0}}}));
+    assert_eq!((plain.get("tool_choice"), plain.get("thinking")), (None, None));
+    assert_eq!((&plain["top_p"], &plain["top_k"]), (&json!(0.9), &json!(20)));
+    let level =
+        with(json!({"generationConfig": {"thinkingConfig": {"thinkingLevel": "HIGH", "includeThoughts": true}}}));
+    assert_eq!(level["thinking"], json!({"type": "enabled", "budget_tokens": 16384}));
+}
+
+#[test]
+fn gemini_request_errors_say_what_is_wrong() {
+    let err = |body: Value| request_to_canonical(body.to_string().as_bytes(), "m", false).unwrap_err();
+    let user = |parts: Value| json!({"role": "user", "parts": parts});
+    let cases = [
+        (
+            json!({"contents": [user(json!([{"text": "hi"}]))], "generationConfig": {"candidateCount": 2}}),
+            "generationConfig.candidateCount > 1 is not supported by this gateway",
+        ),
+        (json!({"contents": []}), "contents must not be empty"),
+        (
+            json!({"contents": [{"role": "tool", "parts": [{"text": "x"}]}]}),
+            "contents[0].role: unsupported role 'tool'",
+        ),
+        (
+            json!({"contents": [user(json!([{"inlineData": {"mimeType": "audio/wav", "data": "UklGR"}}]))]}),
+            "contents[0].parts[0]: inlineData of type 'audio/wav' is not supported (jpeg, png, gif, webp images and PDF are)",
+        ),
+        (
+            json!({"contents": [user(json!([{"text": "hi"}])), {"role": "model", "parts": [{"functionCall": {"name": "f"}}]},
+                user(json!([{"functionResponse": {"name": "f", "response": {}}}, {"functionResponse": {"name": "f", "response": {}}}]))]}),
+            "contents[2].parts[1]: functionResponse 'f' answers no functionCall of the model turn before it",
+        ),
+        (
+            json!({"contents": [user(json!([{"functionCall": {"name": "f"}}]))]}),
+            "contents[0].parts[0]: functionCall in a user turn",
+        ),
+    ];
+    for (body, message) in cases {
+        let e = err(body);
+        assert_eq!((e.kind, e.message.as_str()), (ErrorKind::InvalidRequest, message));
+    }
+    let e = request_to_canonical(b"{\"contents\": 1}", "m", false).unwrap_err();
+    assert!(e.message.starts_with("invalid request body: "), "{}", e.message);
+}
+
+// ======================================================= canonical → Gemini request
+
+#[test]
+fn canonical_request_to_gemini_full() {
+    let req = canonical(json!({
+        "model": "claude-opus-4-8", "max_tokens": 64000, "stream": true,
+        "system": [{"type": "text", "text": "You are Claude Code.", "cache_control": {"type": "ephemeral"}},
+                   {"type": "text", "text": "Be terse."}],
+        "thinking": {"type": "enabled", "budget_tokens": 8000},
+        "temperature": 1.0,
+        "stop_sequences": ["</done>"],
+        "metadata": {"user_id": "u1"},
+        "output_config": {"effort": "high"},
+        "messages": [
+            {"role": "user", "content": [{"type": "text", "text": "<system-reminder>ctx</system-reminder>"},
+                                         {"type": "text", "text": "List the files and show the logo."}]},
+            {"role": "assistant", "content": [
+                {"type": "thinking", "thinking": "I should list files.", "signature": "EqQBCgIYAhIM1gbcDa9GJwZA2b3h"},
+                {"type": "text", "text": "Listing."},
+                {"type": "tool_use", "id": "toolu_01A", "name": "Bash", "input": {"command": "ls"}},
+                {"type": "tool_use", "id": "toolu_01B", "name": "Read", "input": {"path": "logo.png"}}]},
+            {"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": "toolu_01A", "content": "a.txt\nlogo.png"},
+                {"type": "tool_result", "tool_use_id": "toolu_01B", "is_error": false, "content": [
+                    {"type": "text", "text": "binary file"},
+                    {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}}]},
+                {"type": "text", "text": "<system-reminder>todo list empty</system-reminder>"}]},
+            {"role": "system", "content": "Mid-conversation: prefer short answers."},
+            {"role": "assistant", "content": "Two files."},
+            {"role": "user", "content": [
+                {"type": "image", "source": {"type": "url", "url": "https://example.com/chart.webp?v=2"}},
+                {"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBERi0="}, "title": "r.pdf"},
+                {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "plain notes"}},
+                {"type": "text", "text": "Compare."}]}
+        ],
+        "tools": [
+            {"name": "Bash", "description": "Run a command", "input_schema": {
+                "$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
+                "properties": {"command": {"type": "string"}}, "required": ["command"]}},
+            {"name": "Read", "input_schema": {"type": "object", "properties": {"path": {"type": "string"}}}},
+            {"type": "web_search_20250305", "name": "web_search"}],
+        "tool_choice": {"type": "auto", "disable_parallel_tool_use": true}
+    }));
+    let mut target = TargetOptions::new("gemini-3-pro-preview");
+    target.max_tokens_cap = Some(32768);
+    target.reasoning = true;
+    let body = canonical_to_request(&req, &target).unwrap();
+    assert_eq!(
+        json_of(&body),
+        json!({
+            "contents": [
+                {"role": "user", "parts": [{"text": "<system-reminder>ctx</system-reminder>"},
+                                           {"text": "List the files and show the logo."}]},
+                // Anthropic's thinking stays behind; the unsigned history gets the dummy.
+                {"role": "model", "parts": [
+                    {"text": "Listing."},
+                    {"functionCall": {"name": "Bash", "args": {"command": "ls"}},
+                     "thoughtSignature": "skip_thought_signature_validator"},
+                    {"functionCall": {"name": "Read", "args": {"path": "logo.png"}}}]},
+                {"role": "user", "parts": [
+                    {"functionResponse": {"name": "Bash", "response": {"output": "a.txt\nlogo.png"}}},
+                    {"functionResponse": {"name": "Read", "response": {"output": "binary file"}}},
+                    {"inlineData": {"mimeType": "image/png", "data": "iVBORw0KGgo="}}]},
+                {"role": "model", "parts": [{"text": "(tool results received)"}]},
+                {"role": "user", "parts": [{"text": "<system-reminder>todo list empty</system-reminder>"}]},
+                {"role": "model", "parts": [{"text": "Two files."}]},
+                {"role": "user", "parts": [
+                    {"fileData": {"mimeType": "image/webp", "fileUri": "https://example.com/chart.webp?v=2"}},
+                    {"inlineData": {"mimeType": "application/pdf", "data": "JVBERi0="}},
+                    {"text": "plain notes"},
+                    {"text": "Compare."}]}
+            ],
+            "systemInstruction": {"parts": [{"text": "You are Claude Code."}, {"text": "Be terse."},
+                                            {"text": "Mid-conversation: prefer short answers."}]},
+            "tools": [{"functionDeclarations": [
+                {"name": "Bash", "description": "Run a command", "parametersJsonSchema": {
+                    "$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
+                    "properties": {"command": {"type": "string"}}, "required": ["command"]}},
+                {"name": "Read", "parametersJsonSchema": {"type": "object", "properties": {"path": {"type": "string"}}}}]}],
+            "toolConfig": {"functionCallingConfig": {"mode": "AUTO"}},
+            "generationConfig": {"temperature": 1.0, "maxOutputTokens": 32768, "stopSequences": ["</done>"],
+                "thinkingConfig": {"thinkingBudget": 8000, "includeThoughts": true}}
+        })
+    );
+    // The model is in the URL, never in the body.
+    assert!(!String::from_utf8(body).unwrap().contains("model\":"));
+}
+
+#[test]
+fn gemini_request_round_trips_with_its_signatures() {
+    let req = request_to_canonical(&fixture("request_agent.json"), "gemini-3-pro-preview", true).unwrap();
+    let mut target = TargetOptions::new("gemini-3-pro-preview");
+    target.reasoning = true;
+    let body = canonical_to_request(&req, &target).unwrap();
+    let original = json_of(&fixture("request_agent.json"));
+    let back = json_of(&body);
+    assert_eq!(
+        back["contents"],
+        json!([
+            original["contents"][0],
+            // The unsigned thought summary is not replayed (Gemini ignores it anyway);
+            // the signature is back on the exact part it came with; no ids go upstream.
+            {"role": "model", "parts": [
+                {"functionCall": {"name": "get_weather", "args": {"city": "Paris"}}, "thoughtSignature": SIG_PARIS},
+                {"functionCall": {"name": "get_weather", "args": {"city": "Tokyo"}}},
+                {"functionCall": {"name": "get_time", "args": {"tz": "Asia/Tokyo"}}}]},
+            {"role": "user", "parts": [
+                {"functionResponse": {"name": "get_time", "response": {"output": "2025-06-01T18:04:00+09:00"}}},
+                {"functionResponse": {"name": "get_weather", "response": {"output": "{\"temp_c\":21,\"sky\":\"clear\"}"}}},
+                {"functionResponse": {"name": "get_weather", "response": {"error": "weather service timed out"}}}]},
+            original["contents"][3],
+            original["contents"][4]
+        ])
+    );
+    assert_eq!(back["systemInstruction"], original["systemInstruction"]);
+    assert_eq!(back["toolConfig"], original["toolConfig"]);
+    assert_eq!(
+        back["generationConfig"],
+        json!({"temperature": 1.0, "topK": 40, "maxOutputTokens": 2048, "stopSequences": ["END"]})
+    );
+    let declared: Vec<Value> = agent_tools()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            let mut d = json!({"name": t["name"], "parametersJsonSchema": t["input_schema"]});
+            if let Some(desc) = t.get("description") {
+                d["description"] = desc.clone();
+            }
+            d
+        })
+        .collect();
+    assert_eq!(back["tools"], json!([{"functionDeclarations": declared}]));
+}
+
+#[test]
+fn adjacent_turns_merge_and_user_text_never_joins_function_responses() {
+    let req = canonical(json!({"model": "x", "messages": [
+        {"role": "user", "content": "a"},
+        {"role": "user", "content": [{"type": "text", "text": "b"}]},
+        {"role": "assistant", "content": "c"},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "call_1", "name": "f", "input": null}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "call_1"}]},
+        {"role": "user", "content": "next"},
+        // Reasoning from an OpenAI-style upstream: nothing Gemini can take, so the
+        // turn vanishes and the user turns around it merge.
+        {"role": "assistant", "content": [{"type": "thinking", "thinking": "hmm", "signature": ""}]},
+        {"role": "user", "content": "again"}
+    ]}));
+    let body = canonical_to_request(&req, &TargetOptions::new("gemini-2.5-flash")).unwrap();
+    assert_eq!(
+        String::from_utf8(body).unwrap(),
+        concat!(
+            r#"{"contents":["#,
+            r#"{"role":"user","parts":[{"text":"a"},{"text":"b"}]},"#,
+            r#"{"role":"model","parts":[{"text":"c"},{"functionCall":{"name":"f","args":{}},"thoughtSignature":"skip_thought_signature_validator"}]},"#,
+            r#"{"role":"user","parts":[{"functionResponse":{"name":"f","response":{"output":""}}}]},"#,
+            r#"{"role":"model","parts":[{"text":"(tool results received)"}]},"#,
+            r#"{"role":"user","parts":[{"text":"next"},{"text":"again"}]}]}"#
+        )
+    );
+}
+
+#[test]
+fn thinking_goes_upstream_only_when_the_channel_reasons() {
+    let req = canonical(json!({"model": "x", "max_tokens": 4000, "thinking": {"type": "adaptive"},
+        "messages": [{"role": "user", "content": "hi"}]}));
+    let mut target = TargetOptions::new("gemini-2.5-pro");
+    assert_eq!(
+        json_of(&canonical_to_request(&req, &target).unwrap())["generationConfig"],
+        json!({"maxOutputTokens": 4000})
+    );
+    target.reasoning = true;
+    assert_eq!(
+        json_of(&canonical_to_request(&req, &target).unwrap())["generationConfig"],
+        json!({"maxOutputTokens": 4000, "thinkingConfig": {"thinkingBudget": -1, "includeThoughts": true}})
+    );
+    let plain = canonical(json!({"model": "x", "messages": [{"role": "user", "content": "hi"}],
+        "output_config": {"format": {"type": "json_schema", "schema": {"type": "object"}}},
+        "tools": [{"name": "f", "input_schema": {"type": "object"}}], "tool_choice": {"type": "tool", "name": "f"}}));
+    let body = json_of(&canonical_to_request(&plain, &target).unwrap());
+    assert_eq!(
+        body["generationConfig"],
+        json!({"responseMimeType": "application/json", "responseJsonSchema": {"type": "object"}})
+    );
+    assert_eq!(body["toolConfig"], json!({"functionCallingConfig": {"mode": "ANY", "allowedFunctionNames": ["f"]}}));
+}
+
+#[test]
+fn tool_result_without_its_call_cannot_name_the_function() {
+    let req = canonical(json!({"model": "x", "messages": [
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_9", "content": "x"}]}]}));
+    let e = canonical_to_request(&req, &TargetOptions::new("g")).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::InvalidRequest);
+    assert_eq!(
+        e.message,
+        "messages[0]: tool_result 'toolu_9' answers no earlier tool_use, and Gemini needs the function's name"
+    );
+}
+
+// ======================================================= responses
+
+fn canonical_response(name: &str) -> Value {
+    value(&response_to_canonical(&fixture(name), "requested-model").unwrap())
+}
+
+fn message(id: &str, model: &str, content: Value, stop: &str, usage: Value) -> Value {
+    json!({"id": id, "type": "message", "role": "assistant", "model": model, "content": content,
+           "stop_reason": stop, "stop_sequence": null, "usage": usage})
+}
+
+fn usage(input: u64, output: u64, cache_read: u64) -> Value {
+    json!({"input_tokens": input, "output_tokens": output, "cache_creation_input_tokens": 0,
+           "cache_read_input_tokens": cache_read})
+}
+
+#[test]
+fn gemini_text_response_with_cached_prompt() {
+    assert_eq!(
+        canonical_response("response_text.json"),
+        message(
+            "mDhoaO3pBYKXz7IP1-ucmAU",
+            "gemini-2.5-flash",
+            json!([{"type": "text", "text": "The Eiffel Tower is 330 m tall."}]),
+            "end_turn",
+            // promptTokenCount includes the 4096 cached tokens.
+            usage(114, 11, 4096)
+        )
+    );
+}
+
+#[test]
+fn gemini_function_calls_response() {
+    let first = format!("toolu_gm_Zb5oaKXDKdnRz7IPoNa3-Qs_1__ts_{}", ID_PARIS.split_once("__ts_").unwrap().1);
+    assert_eq!(
+        canonical_response("response_function_calls.json"),
+        message(
+            "Zb5oaKXDKdnRz7IPoNa3-Qs",
+            "gemini-3-pro-preview",
+            json!([
+                {"type": "thinking", "thinking": "**Checking both cities**\n\nTwo lookups, in parallel.", "signature": ""},
+                {"type": "text", "text": "Let me look that up."},
+                {"type": "tool_use", "id": first, "name": "get_weather", "input": {"city": "Paris"}},
+                {"type": "tool_use", "id": "toolu_gm_Zb5oaKXDKdnRz7IPoNa3-Qs_2", "name": "get_weather", "input": {"city": "Tokyo"}}
+            ]),
+            // STOP with function calls is tool_use; output counts the thoughts.
+            "tool_use",
+            usage(118, 97, 0)
+        )
+    );
+}
+
+#[test]
+fn gemini_thinking_response_keeps_the_text_signature() {
+    assert_eq!(
+        canonical_response("response_thinking.json"),
+        message(
+            "q0ZoaJ2SB4-Bz7IP8fCq0Ac",
+            "gemini-2.5-pro",
+            json!([
+                {"type": "thinking", "thinking": "**Weighing the options**\n\nA prime check: 97 has no divisor up to 9.", "signature": ""},
+                {"type": "text", "text": "Yes, 97 is prime."},
+                {"type": "thinking", "thinking": "", "signature": "gemini:Ev0BCvoBAdHtim+e1kWmL6yL0xJH5Qk9d2s4rV8cN3fT7uB1aZ0wXy6mP/5oRiE="}
+            ]),
+            "end_turn",
+            usage(9, 151, 0)
+        )
+    );
+}
+
+#[test]
+fn gemini_max_tokens_safety_and_prompt_block() {
+    let max = canonical_response("response_max_tokens.json");
+    assert_eq!((&max["stop_reason"], &max["usage"]), (&json!("max_tokens"), &usage(12, 16, 0)));
+    assert_eq!(
+        canonical_response("response_safety.json"),
+        message("BkdoaJ7vMbSWz7IPj4-p0Q0", "gemini-2.5-flash", json!([]), "refusal", usage(23, 0, 0))
+    );
+    assert_eq!(
+        canonical_response("response_prompt_blocked.json"),
+        message("IUdoaOKrA9yYz7IPz5yM0Qg", "gemini-2.5-flash", json!([]), "refusal", usage(31, 0, 0))
+    );
+}
+
+#[test]
+fn gemini_response_without_ids_or_candidates() {
+    let body = br#"{"candidates":[{"content":{"parts":[{"functionCall":{"name":"f"}}],"role":"model"},"finishReason":"STOP"}]}"#;
+    let resp = response_to_canonical(body, "gemini-2.5-flash").unwrap();
+    assert_eq!(resp.model, "gemini-2.5-flash");
+    let token = resp.id.strip_prefix("msg_gm_").unwrap();
+    assert_eq!(token.len(), 24);
+    assert_eq!(
+        value(&resp.content),
+        json!([{"type": "tool_use", "id": format!("toolu_gm_{token}_1"), "name": "f", "input": {}}])
+    );
+    let e = response_to_canonical(br#"{"usageMetadata":{"promptTokenCount":3}}"#, "m").unwrap_err();
+    assert_eq!((e.kind, e.message.as_str()), (ErrorKind::Api, "upstream returned no candidates"));
+    let e = response_to_canonical(b"<html>", "m").unwrap_err();
+    assert!(e.message.starts_with("upstream returned an invalid response: "));
+}
+
+#[test]
+fn canonical_response_to_gemini() {
+    let resp: MessagesResponse = serde_json::from_value(json!({
+        "id": "msg_01X", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5",
+        "content": [
+            {"type": "thinking", "thinking": "Plan.", "signature": "EqQBCgIYAhIM1gbcDa9GJwZA2b3h"},
+            {"type": "redacted_thinking", "data": "EmwKAhgBEgy3va3pzix/LafPsn4a"},
+            {"type": "text", "text": "Calling."},
+            {"type": "tool_use", "id": "toolu_01Q", "name": "get_weather", "input": {"city": "Paris"}}],
+        "stop_reason": "tool_use", "stop_sequence": null,
+        "usage": {"input_tokens": 100, "output_tokens": 40, "cache_creation_input_tokens": 10, "cache_read_input_tokens": 500}
+    }))
+    .unwrap();
+    // Thinking text is shown as a thought; Anthropic's signatures never leave.
+    assert_eq!(
+        String::from_utf8(canonical_to_response(&resp)).unwrap(),
+        concat!(
+            r#"{"candidates":[{"content":{"role":"model","parts":["#,
+            r#"{"text":"Plan.","thought":true},{"text":"Calling."},"#,
+            r#"{"functionCall":{"id":"toolu_01Q","name":"get_weather","args":{"city":"Paris"}}}]},"#,
+            r#""finishReason":"STOP","index":0}],"#,
+            r#""usageMetadata":{"promptTokenCount":610,"candidatesTokenCount":40,"cachedContentTokenCount":500,"totalTokenCount":650},"#,
+            r#""modelVersion":"claude-sonnet-4-5","responseId":"msg_01X"}"#
+        )
+    );
+}
+
+#[test]
+fn canonical_refusal_and_max_tokens_to_gemini() {
+    let resp = |stop: &str, content: Value| -> MessagesResponse {
+        serde_json::from_value(json!({"id": "msg_2", "model": "gpt-4o", "content": content, "stop_reason": stop,
+            "usage": {"input_tokens": 7, "output_tokens": 0}}))
+        .unwrap()
+    };
+    assert_eq!(
+        String::from_utf8(canonical_to_response(&resp("refusal", json!([])))).unwrap(),
+        r#"{"candidates":[{"finishReason":"SAFETY","index":0}],"usageMetadata":{"promptTokenCount":7,"candidatesTokenCount":0,"totalTokenCount":7},"modelVersion":"gpt-4o","responseId":"msg_2"}"#
+    );
+    let max = json_of(&canonical_to_response(&resp("max_tokens", json!([{"type": "text", "text": "Once"}]))));
+    assert_eq!(max["candidates"][0]["finishReason"], "MAX_TOKENS");
+    assert_eq!(max["candidates"][0]["content"]["parts"], json!([{"text": "Once"}]));
+}
+
+#[test]
+fn gemini_responses_survive_the_canonical_round_trip() {
+    for name in ["response_function_calls.json", "response_thinking.json", "response_text.json"] {
+        let original = json_of(&fixture(name));
+        let back = json_of(&canonical_to_response(&response_to_canonical(&fixture(name), "m").unwrap()));
+        let mut parts = original["candidates"][0]["content"]["parts"].clone();
+        // Gemini clients get the call ids they may echo back.
+        let mut n = 0;
+        for part in parts.as_array_mut().unwrap() {
+            if let Some(call) = part.get_mut("functionCall") {
+                n += 1;
+                let args = call["args"].take();
+                *call = json!({"id": format!("toolu_gm_{}_{n}", original["responseId"].as_str().unwrap()),
+                    "name": call["name"], "args": args});
+            }
+        }
+        assert_eq!(back["candidates"][0]["content"]["parts"], parts, "{name}");
+        assert_eq!(back["candidates"][0]["finishReason"], original["candidates"][0]["finishReason"], "{name}");
+        let (u, b) = (&original["usageMetadata"], &back["usageMetadata"]);
+        assert_eq!(b["promptTokenCount"], u["promptTokenCount"], "{name}");
+        assert_eq!(b["totalTokenCount"], u["totalTokenCount"], "{name}");
+        assert_eq!(b.get("cachedContentTokenCount"), u.get("cachedContentTokenCount"), "{name}");
+        assert_eq!((&back["modelVersion"], &back["responseId"]), (&original["modelVersion"], &original["responseId"]));
+    }
+}
