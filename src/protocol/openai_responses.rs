@@ -1,0 +1,690 @@
+//! OpenAI Responses API: requests, `response` objects, stream events.
+//!
+//! One item type serves input and output (`message`, `function_call`,
+//! `function_call_output`, `reasoning`): a client replays output items as input. Input
+//! messages may omit `type` (the SDK's "easy" message), so items read as `message` when
+//! they have a `role` and no `type`. Fields the API may send as `null` read as defaults.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
+
+/// `null` reads as the default, like a missing field.
+fn nullable<'de, D: Deserializer<'de>, T: Default + Deserialize<'de>>(d: D) -> Result<T, D::Error> {
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// A count the API writes as an integer; a float or `null` is tolerated.
+fn lenient_u64<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    Ok(match Option::<Value>::deserialize(d)? {
+        Some(Value::Number(n)) => n.as_u64().or_else(|| n.as_f64().map(|f| f.max(0.0) as u64)).unwrap_or(0),
+        _ => 0,
+    })
+}
+
+// ---------------------------------------------------------------- requests
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ResponsesRequest {
+    #[serde(default)]
+    pub model: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<ResponsesInput>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instructions: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_output_tokens: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_p: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tools: Option<Vec<ResponsesTool>>,
+    /// `"none" | "auto" | "required" | {type:"function", name} | {type:"allowed_tools", …} | hosted`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_choice: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parallel_tool_calls: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning: Option<ReasoningConfig>,
+    /// `{format: {type: text | json_object | json_schema, …}, verbosity}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub safety_identifier: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_response_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub truncation: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<bool>,
+}
+
+/// `input`: a string (one user message) or a list of items.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(untagged)]
+pub enum ResponsesInput {
+    Text(String),
+    Items(Vec<Item>),
+}
+
+impl<'de> Deserialize<'de> for ResponsesInput {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match Value::deserialize(d)? {
+            Value::String(s) => Ok(ResponsesInput::Text(s)),
+            Value::Array(values) => {
+                let mut items = Vec::with_capacity(values.len());
+                for (i, v) in values.into_iter().enumerate() {
+                    let item = <Item as Deserialize>::deserialize(v)
+                        .map_err(|e| serde::de::Error::custom(format!("input[{i}]: {e}")))?;
+                    items.push(item);
+                }
+                Ok(ResponsesInput::Items(items))
+            }
+            _ => Err(serde::de::Error::custom("input must be a string or an array of items")),
+        }
+    }
+}
+
+/// A tool definition: flat `{type:"function", name, description, parameters, strict}`,
+/// or a hosted tool (`web_search`, `file_search`, …) whose other fields are not read.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ResponsesTool {
+    #[serde(rename = "type", default)]
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strict: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ReasoningConfig {
+    /// `none | minimal | low | medium | high | xhigh`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effort: Option<String>,
+    /// `auto | concise | detailed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+}
+
+// ---------------------------------------------------------------- items
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(remote = "Self", tag = "type", rename_all = "snake_case")]
+pub enum Item {
+    Message {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        status: Option<String>,
+        #[serde(default, deserialize_with = "nullable")]
+        content: ItemContent,
+        /// `user | assistant | system | developer`.
+        #[serde(default, deserialize_with = "nullable")]
+        role: String,
+    },
+    FunctionCall {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        status: Option<String>,
+        /// A JSON string.
+        #[serde(default, deserialize_with = "nullable")]
+        arguments: String,
+        #[serde(default, deserialize_with = "nullable")]
+        call_id: String,
+        #[serde(default, deserialize_with = "nullable")]
+        name: String,
+    },
+    FunctionCallOutput {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        #[serde(default, deserialize_with = "nullable")]
+        call_id: String,
+        #[serde(default, deserialize_with = "nullable")]
+        output: ItemContent,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        status: Option<String>,
+    },
+    Reasoning {
+        #[serde(default, deserialize_with = "nullable")]
+        id: String,
+        #[serde(default, deserialize_with = "nullable")]
+        summary: Vec<SummaryPart>,
+        /// Raw reasoning text (`reasoning_text` parts), sent by some servers.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        content: Option<Vec<SummaryPart>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        encrypted_content: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        status: Option<String>,
+    },
+    /// A reference to an item stored at OpenAI.
+    ItemReference {
+        #[serde(default, deserialize_with = "nullable")]
+        id: String,
+    },
+    /// Hosted-tool calls and outputs, custom tools, …
+    #[serde(other)]
+    Other,
+}
+
+impl Item {
+    /// The type name, as on the wire.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Item::Message { .. } => "message",
+            Item::FunctionCall { .. } => "function_call",
+            Item::FunctionCallOutput { .. } => "function_call_output",
+            Item::Reasoning { .. } => "reasoning",
+            Item::ItemReference { .. } => "item_reference",
+            Item::Other => "other",
+        }
+    }
+
+    /// The item's own id (`msg_…`, `fc_…`, `rs_…`), if it has one.
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            Item::Message { id, .. } | Item::FunctionCall { id, .. } | Item::FunctionCallOutput { id, .. } => {
+                id.as_deref()
+            }
+            Item::Reasoning { id, .. } | Item::ItemReference { id } => Some(id.as_str()),
+            Item::Other => None,
+        }
+    }
+}
+
+impl Serialize for Item {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        Item::serialize(self, s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Item {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut value = Value::deserialize(d)?;
+        if let Value::Object(map) = &mut value {
+            if !map.contains_key("type") && map.contains_key("role") {
+                map.insert("type".to_string(), Value::String("message".to_string()));
+            }
+        }
+        Item::deserialize(value).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Message content and `function_call_output.output`: a string or content parts.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(untagged)]
+pub enum ItemContent {
+    Text(String),
+    Parts(Vec<ContentPart>),
+}
+
+impl Default for ItemContent {
+    fn default() -> Self {
+        ItemContent::Parts(Vec::new())
+    }
+}
+
+impl<'de> Deserialize<'de> for ItemContent {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match Value::deserialize(d)? {
+            Value::String(s) => Ok(ItemContent::Text(s)),
+            v => Vec::<ContentPart>::deserialize(v).map(ItemContent::Parts).map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ContentPart {
+    InputText {
+        #[serde(default, deserialize_with = "nullable")]
+        text: String,
+    },
+    OutputText {
+        #[serde(default, deserialize_with = "nullable")]
+        annotations: Vec<Value>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        logprobs: Option<Vec<Value>>,
+        #[serde(default, deserialize_with = "nullable")]
+        text: String,
+    },
+    Refusal {
+        #[serde(default, deserialize_with = "nullable")]
+        refusal: String,
+    },
+    InputImage {
+        /// An https URL or a `data:` URL.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        image_url: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        file_id: Option<String>,
+        /// `low | high | auto`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        detail: Option<String>,
+    },
+    InputFile {
+        /// A `data:` URL.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        file_data: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        file_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        file_url: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        filename: Option<String>,
+    },
+    #[serde(other)]
+    Other,
+}
+
+/// A reasoning summary part (`summary_text`) or raw reasoning part (`reasoning_text`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SummaryPart {
+    #[serde(rename = "type", default = "summary_text")]
+    pub kind: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub text: String,
+}
+
+fn summary_text() -> String {
+    "summary_text".to_string()
+}
+
+impl SummaryPart {
+    pub fn summary(text: impl Into<String>) -> Self {
+        SummaryPart { kind: summary_text(), text: text.into() }
+    }
+}
+
+// ---------------------------------------------------------------- response object
+
+/// The `response` object. Serialized with every field the API itself writes (nulls
+/// included), so strict client models find what they require.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ResponseObject {
+    #[serde(default, deserialize_with = "nullable")]
+    pub id: String,
+    #[serde(default = "response_object")]
+    pub object: String,
+    #[serde(default, deserialize_with = "lenient_u64")]
+    pub created_at: u64,
+    /// `completed | failed | in_progress | cancelled | queued | incomplete`.
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub background: bool,
+    #[serde(default)]
+    pub error: Option<ResponseError>,
+    #[serde(default)]
+    pub incomplete_details: Option<IncompleteDetails>,
+    #[serde(default)]
+    pub instructions: Option<Value>,
+    #[serde(default)]
+    pub max_output_tokens: Option<u32>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub model: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub output: Vec<Item>,
+    #[serde(default = "yes", deserialize_with = "nullable_true")]
+    pub parallel_tool_calls: bool,
+    #[serde(default)]
+    pub previous_response_id: Option<String>,
+    #[serde(default)]
+    pub reasoning: Option<Value>,
+    #[serde(default)]
+    pub store: Option<bool>,
+    #[serde(default)]
+    pub temperature: Option<f64>,
+    #[serde(default)]
+    pub text: Option<Value>,
+    #[serde(default)]
+    pub tool_choice: Value,
+    #[serde(default, deserialize_with = "nullable")]
+    pub tools: Vec<Value>,
+    #[serde(default)]
+    pub top_p: Option<f64>,
+    #[serde(default)]
+    pub truncation: Option<String>,
+    #[serde(default)]
+    pub usage: Option<ResponsesUsage>,
+    #[serde(default)]
+    pub user: Option<String>,
+    #[serde(default)]
+    pub metadata: Value,
+}
+
+fn response_object() -> String {
+    "response".to_string()
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn nullable_true<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Ok(Option::<bool>::deserialize(d)?.unwrap_or(true))
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ResponseError {
+    /// `server_error`, `rate_limit_exceeded`, `invalid_prompt`, image errors, …
+    #[serde(default)]
+    pub code: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct IncompleteDetails {
+    /// `max_output_tokens | content_filter`.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// `input_tokens` includes cached tokens; `output_tokens` includes reasoning tokens.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ResponsesUsage {
+    #[serde(default, deserialize_with = "lenient_u64")]
+    pub input_tokens: u64,
+    #[serde(default, deserialize_with = "nullable")]
+    pub input_tokens_details: InputTokensDetails,
+    #[serde(default, deserialize_with = "lenient_u64")]
+    pub output_tokens: u64,
+    #[serde(default, deserialize_with = "nullable")]
+    pub output_tokens_details: OutputTokensDetails,
+    #[serde(default, deserialize_with = "lenient_u64")]
+    pub total_tokens: u64,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct InputTokensDetails {
+    #[serde(default, deserialize_with = "lenient_u64")]
+    pub cached_tokens: u64,
+    /// Newer: older servers leave it out, newer SDK models require it.
+    #[serde(default, deserialize_with = "lenient_u64")]
+    pub cache_write_tokens: u64,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct OutputTokensDetails {
+    #[serde(default, deserialize_with = "lenient_u64")]
+    pub reasoning_tokens: u64,
+}
+
+// ---------------------------------------------------------------- stream events
+
+/// One Responses stream event (`event: <type>` + `data: <this>`). Each carries a
+/// `sequence_number` that only increases. Unknown event types read as `Other`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "type")]
+pub enum ResponsesStreamEvent {
+    #[serde(rename = "response.created")]
+    Created {
+        #[serde(default)]
+        sequence_number: u64,
+        response: Box<ResponseObject>,
+    },
+    #[serde(rename = "response.in_progress")]
+    InProgress {
+        #[serde(default)]
+        sequence_number: u64,
+        response: Box<ResponseObject>,
+    },
+    #[serde(rename = "response.completed")]
+    Completed {
+        #[serde(default)]
+        sequence_number: u64,
+        response: Box<ResponseObject>,
+    },
+    #[serde(rename = "response.incomplete")]
+    Incomplete {
+        #[serde(default)]
+        sequence_number: u64,
+        response: Box<ResponseObject>,
+    },
+    #[serde(rename = "response.failed")]
+    Failed {
+        #[serde(default)]
+        sequence_number: u64,
+        response: Box<ResponseObject>,
+    },
+    #[serde(rename = "response.output_item.added")]
+    OutputItemAdded {
+        #[serde(default)]
+        sequence_number: u64,
+        #[serde(default)]
+        output_index: usize,
+        item: Item,
+    },
+    #[serde(rename = "response.output_item.done")]
+    OutputItemDone {
+        #[serde(default)]
+        sequence_number: u64,
+        #[serde(default)]
+        output_index: usize,
+        item: Item,
+    },
+    #[serde(rename = "response.content_part.added")]
+    ContentPartAdded {
+        #[serde(default)]
+        sequence_number: u64,
+        #[serde(default, deserialize_with = "nullable")]
+        item_id: String,
+        #[serde(default)]
+        output_index: usize,
+        #[serde(default)]
+        content_index: usize,
+        part: ContentPart,
+    },
+    #[serde(rename = "response.content_part.done")]
+    ContentPartDone {
+        #[serde(default)]
+        sequence_number: u64,
+        #[serde(default, deserialize_with = "nullable")]
+        item_id: String,
+        #[serde(default)]
+        output_index: usize,
+        #[serde(default)]
+        content_index: usize,
+        part: ContentPart,
+    },
+    #[serde(rename = "response.output_text.delta")]
+    OutputTextDelta {
+        #[serde(default)]
+        sequence_number: u64,
+        #[serde(default, deserialize_with = "nullable")]
+        item_id: String,
+        #[serde(default)]
+        output_index: usize,
+        #[serde(default)]
+        content_index: usize,
+        #[serde(default, deserialize_with = "nullable")]
+        delta: String,
+        #[serde(default, deserialize_with = "nullable")]
+        logprobs: Vec<Value>,
+    },
+    #[serde(rename = "response.output_text.done")]
+    OutputTextDone {
+        #[serde(default)]
+        sequence_number: u64,
+        #[serde(default, deserialize_with = "nullable")]
+        item_id: String,
+        #[serde(default)]
+        output_index: usize,
+        #[serde(default)]
+        content_index: usize,
+        #[serde(default, deserialize_with = "nullable")]
+        text: String,
+        #[serde(default, deserialize_with = "nullable")]
+        logprobs: Vec<Value>,
+    },
+    #[serde(rename = "response.refusal.delta")]
+    RefusalDelta {
+        #[serde(default)]
+        sequence_number: u64,
+        #[serde(default, deserialize_with = "nullable")]
+        item_id: String,
+        #[serde(default)]
+        output_index: usize,
+        #[serde(default)]
+        content_index: usize,
+        #[serde(default, deserialize_with = "nullable")]
+        delta: String,
+    },
+    #[serde(rename = "response.function_call_arguments.delta")]
+    FunctionCallArgumentsDelta {
+        #[serde(default)]
+        sequence_number: u64,
+        /// The item's `fc_…` id, not its `call_id`.
+        #[serde(default, deserialize_with = "nullable")]
+        item_id: String,
+        #[serde(default)]
+        output_index: usize,
+        #[serde(default, deserialize_with = "nullable")]
+        delta: String,
+    },
+    #[serde(rename = "response.function_call_arguments.done")]
+    FunctionCallArgumentsDone {
+        #[serde(default)]
+        sequence_number: u64,
+        #[serde(default, deserialize_with = "nullable")]
+        item_id: String,
+        #[serde(default)]
+        output_index: usize,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+        #[serde(default, deserialize_with = "nullable")]
+        arguments: String,
+    },
+    #[serde(rename = "response.reasoning_summary_part.added")]
+    ReasoningSummaryPartAdded {
+        #[serde(default)]
+        sequence_number: u64,
+        #[serde(default, deserialize_with = "nullable")]
+        item_id: String,
+        #[serde(default)]
+        output_index: usize,
+        #[serde(default)]
+        summary_index: usize,
+        part: SummaryPart,
+    },
+    #[serde(rename = "response.reasoning_summary_part.done")]
+    ReasoningSummaryPartDone {
+        #[serde(default)]
+        sequence_number: u64,
+        #[serde(default, deserialize_with = "nullable")]
+        item_id: String,
+        #[serde(default)]
+        output_index: usize,
+        #[serde(default)]
+        summary_index: usize,
+        part: SummaryPart,
+    },
+    #[serde(rename = "response.reasoning_summary_text.delta")]
+    ReasoningSummaryTextDelta {
+        #[serde(default)]
+        sequence_number: u64,
+        #[serde(default, deserialize_with = "nullable")]
+        item_id: String,
+        #[serde(default)]
+        output_index: usize,
+        #[serde(default)]
+        summary_index: usize,
+        #[serde(default, deserialize_with = "nullable")]
+        delta: String,
+    },
+    #[serde(rename = "response.reasoning_summary_text.done")]
+    ReasoningSummaryTextDone {
+        #[serde(default)]
+        sequence_number: u64,
+        #[serde(default, deserialize_with = "nullable")]
+        item_id: String,
+        #[serde(default)]
+        output_index: usize,
+        #[serde(default)]
+        summary_index: usize,
+        #[serde(default, deserialize_with = "nullable")]
+        text: String,
+    },
+    /// Raw reasoning text (servers that expose it, e.g. open-weight models).
+    #[serde(rename = "response.reasoning_text.delta")]
+    ReasoningTextDelta {
+        #[serde(default)]
+        sequence_number: u64,
+        #[serde(default, deserialize_with = "nullable")]
+        item_id: String,
+        #[serde(default)]
+        output_index: usize,
+        #[serde(default)]
+        content_index: usize,
+        #[serde(default, deserialize_with = "nullable")]
+        delta: String,
+    },
+    #[serde(rename = "error")]
+    Error {
+        #[serde(default)]
+        sequence_number: u64,
+        #[serde(default)]
+        code: Option<String>,
+        #[serde(default, deserialize_with = "nullable")]
+        message: String,
+        #[serde(default)]
+        param: Option<String>,
+        /// Some servers nest the error object instead.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<NestedError>,
+    },
+    #[serde(other)]
+    Other,
+}
+
+impl ResponsesStreamEvent {
+    /// The SSE `event:` name (the same as the `type` field).
+    pub fn name(&self) -> &'static str {
+        match self {
+            ResponsesStreamEvent::Created { .. } => "response.created",
+            ResponsesStreamEvent::InProgress { .. } => "response.in_progress",
+            ResponsesStreamEvent::Completed { .. } => "response.completed",
+            ResponsesStreamEvent::Incomplete { .. } => "response.incomplete",
+            ResponsesStreamEvent::Failed { .. } => "response.failed",
+            ResponsesStreamEvent::OutputItemAdded { .. } => "response.output_item.added",
+            ResponsesStreamEvent::OutputItemDone { .. } => "response.output_item.done",
+            ResponsesStreamEvent::ContentPartAdded { .. } => "response.content_part.added",
+            ResponsesStreamEvent::ContentPartDone { .. } => "response.content_part.done",
+            ResponsesStreamEvent::OutputTextDelta { .. } => "response.output_text.delta",
+            ResponsesStreamEvent::OutputTextDone { .. } => "response.output_text.done",
+            ResponsesStreamEvent::RefusalDelta { .. } => "response.refusal.delta",
+            ResponsesStreamEvent::FunctionCallArgumentsDelta { .. } => "response.function_call_arguments.delta",
+            ResponsesStreamEvent::FunctionCallArgumentsDone { .. } => "response.function_call_arguments.done",
+            ResponsesStreamEvent::ReasoningSummaryPartAdded { .. } => "response.reasoning_summary_part.added",
+            ResponsesStreamEvent::ReasoningSummaryPartDone { .. } => "response.reasoning_summary_part.done",
+            ResponsesStreamEvent::ReasoningSummaryTextDelta { .. } => "response.reasoning_summary_text.delta",
+            ResponsesStreamEvent::ReasoningSummaryTextDone { .. } => "response.reasoning_summary_text.done",
+            ResponsesStreamEvent::ReasoningTextDelta { .. } => "response.reasoning_text.delta",
+            ResponsesStreamEvent::Error { .. } => "error",
+            ResponsesStreamEvent::Other => "other",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct NestedError {
+    #[serde(rename = "type", default)]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub code: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub message: String,
+}

@@ -1,0 +1,467 @@
+//! Canonical (Anthropic) stream events → the Responses event stream.
+//!
+//! `message_start` opens the response (`response.created`, `response.in_progress`).
+//! Text goes into a `message` item that opens at the first non-empty text and stays
+//! open across consecutive text blocks, so the answer reads as one message, as in the
+//! complete answer; it closes when another item opens or the message ends, which is
+//! when its final status (`completed` or `incomplete`) is known. `tool_use` blocks are
+//! `function_call` items, thinking blocks `reasoning` items with one summary part
+//! (signatures are never exposed). The terminal event carries the full response object,
+//! built from the items as they were streamed. Every event has the next
+//! `sequence_number`, from 0.
+//!
+//! An error before `message_start` writes `error` and `response.failed` without a
+//! `response.created`: the encoder cannot know whether the client has already seen one
+//! (a same-dialect stream whose upstream failed), so it does not invent one.
+
+use super::response::{envelope, function_call_item, message_item, output_text, reasoning_item, response_error};
+use super::{item_id, status_of, usage_from_canonical, ResponsesRequestInfo};
+use crate::protocol::anthropic::{BlockDelta, ContentBlock, ErrorBody, MessagesResponse, StreamEvent, Usage};
+use crate::protocol::openai_responses::{
+    IncompleteDetails, Item, ItemContent, ResponseObject, ResponsesStreamEvent as Ev, SummaryPart,
+};
+use crate::sse::write_event;
+use crate::translate::error::to_json;
+use crate::translate::{unix_now, ErrorKind};
+use bytes::BytesMut;
+use serde_json::Value;
+
+/// What a canonical block is on the Responses side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Block {
+    /// Its text goes to the open message item.
+    Text,
+    /// A `function_call` item at this output index.
+    Tool(usize),
+    /// A `reasoning` item at this output index, once there was text to show.
+    Thinking(Option<usize>),
+    /// Nothing to show (redacted thinking, server-tool blocks).
+    Silent,
+}
+
+/// An output item, while it is written and after.
+#[derive(Debug)]
+enum Slot {
+    Message { id: String, text: String },
+    Tool { id: String, call_id: String, name: String, arguments: String },
+    Reasoning { id: String, text: String },
+    Closed(Item),
+}
+
+/// Canonical events → Responses SSE events (`response.created` … `response.completed`).
+#[derive(Debug)]
+pub struct ResponsesEncoder {
+    response_id: String,
+    info: ResponsesRequestInfo,
+    created_at: u64,
+    model: String,
+    seq: u64,
+    started: bool,
+    finished: bool,
+    /// Output items by output index.
+    items: Vec<Slot>,
+    /// The open message item's output index.
+    message: Option<usize>,
+    /// Open canonical blocks: index → what they are here.
+    blocks: Vec<(usize, Block)>,
+    usage: Usage,
+    stop_reason: Option<String>,
+}
+
+impl ResponsesEncoder {
+    pub fn new(response_id: String, info: ResponsesRequestInfo) -> Self {
+        ResponsesEncoder {
+            response_id,
+            info,
+            created_at: unix_now(),
+            model: String::new(),
+            seq: 0,
+            started: false,
+            finished: false,
+            items: Vec::new(),
+            message: None,
+            blocks: Vec::new(),
+            usage: Usage::default(),
+            stop_reason: None,
+        }
+    }
+
+    pub fn encode(&mut self, ev: &StreamEvent, out: &mut BytesMut) {
+        if self.finished {
+            return;
+        }
+        match ev {
+            StreamEvent::MessageStart { message } => self.start(Some(message), out),
+            StreamEvent::ContentBlockStart { index, content_block } => {
+                self.start(None, out);
+                self.block_start(*index, content_block, out);
+            }
+            StreamEvent::ContentBlockDelta { index, delta } => {
+                let block = self.blocks.iter().find(|(i, _)| i == index).map(|(_, b)| *b);
+                match (block, delta) {
+                    (Some(Block::Text), BlockDelta::TextDelta { text }) => self.text(text, out),
+                    (Some(Block::Tool(at)), BlockDelta::InputJsonDelta { partial_json }) => {
+                        self.arguments(at, partial_json, out)
+                    }
+                    (Some(Block::Thinking(_)), BlockDelta::ThinkingDelta { thinking }) => {
+                        self.thinking(*index, thinking, out)
+                    }
+                    // Signatures stay private; citations have no Responses delta.
+                    _ => {}
+                }
+            }
+            StreamEvent::ContentBlockStop { index } => {
+                let Some(pos) = self.blocks.iter().position(|(i, _)| i == index) else { return };
+                match self.blocks.remove(pos).1 {
+                    // The message stays open: more text may follow.
+                    Block::Text | Block::Silent | Block::Thinking(None) => {}
+                    Block::Tool(at) | Block::Thinking(Some(at)) => self.close_item(at, "completed", out),
+                }
+            }
+            StreamEvent::MessageDelta { delta, usage } => {
+                self.usage.output_tokens = usage.output_tokens;
+                if let Some(n) = usage.input_tokens {
+                    self.usage.input_tokens = n;
+                }
+                if usage.cache_read_input_tokens.is_some() {
+                    self.usage.cache_read_input_tokens = usage.cache_read_input_tokens;
+                }
+                if usage.cache_creation_input_tokens.is_some() {
+                    self.usage.cache_creation_input_tokens = usage.cache_creation_input_tokens;
+                }
+                if delta.stop_reason.is_some() {
+                    self.stop_reason = delta.stop_reason.clone();
+                }
+                self.close_all(out);
+            }
+            StreamEvent::MessageStop => {
+                self.start(None, out);
+                self.close_all(out);
+                self.terminal(out);
+            }
+            StreamEvent::Error { error } => self.fail(error, out),
+            StreamEvent::Ping | StreamEvent::Other => {}
+        }
+    }
+
+    /// Called after the terminal event; everything was written by then.
+    pub fn finish(&mut self, _out: &mut BytesMut) {}
+
+    fn next_seq(&mut self) -> u64 {
+        let seq = self.seq;
+        self.seq += 1;
+        seq
+    }
+
+    fn start(&mut self, message: Option<&MessagesResponse>, out: &mut BytesMut) {
+        if self.started {
+            return;
+        }
+        self.started = true;
+        if let Some(m) = message {
+            self.model = m.model.clone();
+            self.usage = m.usage;
+        }
+        let response = Box::new(self.response("in_progress"));
+        let seq = self.next_seq();
+        write(out, &Ev::Created { sequence_number: seq, response: response.clone() });
+        let seq = self.next_seq();
+        write(out, &Ev::InProgress { sequence_number: seq, response });
+    }
+
+    fn block_start(&mut self, index: usize, block: &ContentBlock, out: &mut BytesMut) {
+        match block {
+            ContentBlock::Text { text, .. } => {
+                self.blocks.push((index, Block::Text));
+                self.text(text, out);
+            }
+            ContentBlock::ToolUse { id, name, input, .. } => {
+                self.close_message(out);
+                let at = self.items.len();
+                let fc_id = item_id("fc", &self.response_id, at);
+                let item = function_call_item(fc_id.clone(), id.clone(), name.clone(), String::new(), "in_progress");
+                self.items.push(Slot::Tool {
+                    id: fc_id,
+                    call_id: id.clone(),
+                    name: name.clone(),
+                    arguments: String::new(),
+                });
+                self.blocks.push((index, Block::Tool(at)));
+                let seq = self.next_seq();
+                write(out, &Ev::OutputItemAdded { sequence_number: seq, output_index: at, item });
+                // Input given whole at the start (not the usual `{}`) is the first fragment.
+                if matches!(input, Value::Object(map) if !map.is_empty()) {
+                    self.arguments(at, &super::arguments_of(input), out);
+                }
+            }
+            ContentBlock::Thinking { thinking, .. } => {
+                self.blocks.push((index, Block::Thinking(None)));
+                self.thinking(index, thinking, out);
+            }
+            _ => self.blocks.push((index, Block::Silent)),
+        }
+    }
+
+    fn text(&mut self, text: &str, out: &mut BytesMut) {
+        if text.is_empty() {
+            return;
+        }
+        let at = match self.message {
+            Some(at) => at,
+            None => {
+                let at = self.items.len();
+                let id = item_id("msg", &self.response_id, at);
+                self.items.push(Slot::Message { id: id.clone(), text: String::new() });
+                self.message = Some(at);
+                let item = Item::Message {
+                    id: Some(id.clone()),
+                    status: Some("in_progress".to_string()),
+                    content: ItemContent::Parts(Vec::new()),
+                    role: "assistant".to_string(),
+                };
+                let seq = self.next_seq();
+                write(out, &Ev::OutputItemAdded { sequence_number: seq, output_index: at, item });
+                let seq = self.next_seq();
+                let part = output_text(String::new());
+                let event = Ev::ContentPartAdded {
+                    sequence_number: seq,
+                    item_id: id,
+                    output_index: at,
+                    content_index: 0,
+                    part,
+                };
+                write(out, &event);
+                at
+            }
+        };
+        let Some(Slot::Message { id, text: all }) = self.items.get_mut(at) else { return };
+        all.push_str(text);
+        let item_id = id.clone();
+        let seq = self.next_seq();
+        let event = Ev::OutputTextDelta {
+            sequence_number: seq,
+            item_id,
+            output_index: at,
+            content_index: 0,
+            delta: text.to_string(),
+            logprobs: Vec::new(),
+        };
+        write(out, &event);
+    }
+
+    fn arguments(&mut self, at: usize, fragment: &str, out: &mut BytesMut) {
+        if fragment.is_empty() {
+            return;
+        }
+        let Some(Slot::Tool { id, arguments, .. }) = self.items.get_mut(at) else { return };
+        arguments.push_str(fragment);
+        let item_id = id.clone();
+        let seq = self.next_seq();
+        let event =
+            Ev::FunctionCallArgumentsDelta { sequence_number: seq, item_id, output_index: at, delta: fragment.into() };
+        write(out, &event);
+    }
+
+    fn thinking(&mut self, index: usize, text: &str, out: &mut BytesMut) {
+        if text.is_empty() {
+            return;
+        }
+        let Some(pos) = self.blocks.iter().position(|(i, _)| *i == index) else { return };
+        let at = match self.blocks[pos].1 {
+            Block::Thinking(Some(at)) => at,
+            _ => {
+                self.close_message(out);
+                let at = self.items.len();
+                let id = item_id("rs", &self.response_id, at);
+                self.items.push(Slot::Reasoning { id: id.clone(), text: String::new() });
+                self.blocks[pos].1 = Block::Thinking(Some(at));
+                let item = reasoning_item(id.clone(), String::new());
+                let seq = self.next_seq();
+                write(out, &Ev::OutputItemAdded { sequence_number: seq, output_index: at, item });
+                let seq = self.next_seq();
+                let event = Ev::ReasoningSummaryPartAdded {
+                    sequence_number: seq,
+                    item_id: id,
+                    output_index: at,
+                    summary_index: 0,
+                    part: SummaryPart::summary(""),
+                };
+                write(out, &event);
+                at
+            }
+        };
+        let Some(Slot::Reasoning { id, text: all }) = self.items.get_mut(at) else { return };
+        all.push_str(text);
+        let item_id = id.clone();
+        let seq = self.next_seq();
+        let event = Ev::ReasoningSummaryTextDelta {
+            sequence_number: seq,
+            item_id,
+            output_index: at,
+            summary_index: 0,
+            delta: text.to_string(),
+        };
+        write(out, &event);
+    }
+
+    fn close_message(&mut self, out: &mut BytesMut) {
+        if let Some(at) = self.message {
+            let status = self.item_status();
+            self.close_item(at, status, out);
+        }
+    }
+
+    /// The status of items still open when the message ends.
+    fn item_status(&self) -> &'static str {
+        match status_of(self.stop_reason.as_deref()) {
+            ("incomplete", _) => "incomplete",
+            _ => "completed",
+        }
+    }
+
+    /// Writes the `done` events of open item `at` and keeps the finished item.
+    fn close_item(&mut self, at: usize, status: &str, out: &mut BytesMut) {
+        let Some(slot) = self.items.get_mut(at).filter(|s| !matches!(s, Slot::Closed(_))) else { return };
+        let item = match std::mem::replace(slot, Slot::Closed(Item::Other)) {
+            Slot::Closed(item) => item,
+            Slot::Message { id, text } => {
+                self.message = None;
+                let seq = self.next_seq();
+                let event = Ev::OutputTextDone {
+                    sequence_number: seq,
+                    item_id: id.clone(),
+                    output_index: at,
+                    content_index: 0,
+                    text: text.clone(),
+                    logprobs: Vec::new(),
+                };
+                write(out, &event);
+                let seq = self.next_seq();
+                let part = output_text(text.clone());
+                let event = Ev::ContentPartDone {
+                    sequence_number: seq,
+                    item_id: id.clone(),
+                    output_index: at,
+                    content_index: 0,
+                    part,
+                };
+                write(out, &event);
+                message_item(id, text, status)
+            }
+            Slot::Tool { id, call_id, name, mut arguments } => {
+                // A tool without input streams no fragment; its arguments are `{}`.
+                if arguments.is_empty() {
+                    arguments = "{}".to_string();
+                    let seq = self.next_seq();
+                    let event = Ev::FunctionCallArgumentsDelta {
+                        sequence_number: seq,
+                        item_id: id.clone(),
+                        output_index: at,
+                        delta: arguments.clone(),
+                    };
+                    write(out, &event);
+                }
+                let seq = self.next_seq();
+                let event = Ev::FunctionCallArgumentsDone {
+                    sequence_number: seq,
+                    item_id: id.clone(),
+                    output_index: at,
+                    name: Some(name.clone()),
+                    arguments: arguments.clone(),
+                };
+                write(out, &event);
+                function_call_item(id, call_id, name, arguments, status)
+            }
+            Slot::Reasoning { id, text } => {
+                let seq = self.next_seq();
+                let event = Ev::ReasoningSummaryTextDone {
+                    sequence_number: seq,
+                    item_id: id.clone(),
+                    output_index: at,
+                    summary_index: 0,
+                    text: text.clone(),
+                };
+                write(out, &event);
+                let seq = self.next_seq();
+                let event = Ev::ReasoningSummaryPartDone {
+                    sequence_number: seq,
+                    item_id: id.clone(),
+                    output_index: at,
+                    summary_index: 0,
+                    part: SummaryPart::summary(text.clone()),
+                };
+                write(out, &event);
+                reasoning_item(id, text)
+            }
+        };
+        let seq = self.next_seq();
+        write(out, &Ev::OutputItemDone { sequence_number: seq, output_index: at, item: item.clone() });
+        self.items[at] = Slot::Closed(item);
+    }
+
+    /// The message ends: every item still open is finished, in output order.
+    fn close_all(&mut self, out: &mut BytesMut) {
+        self.blocks.clear();
+        let status = self.item_status();
+        for at in 0..self.items.len() {
+            self.close_item(at, status, out);
+        }
+    }
+
+    fn terminal(&mut self, out: &mut BytesMut) {
+        let (status, incomplete) = status_of(self.stop_reason.as_deref());
+        let mut response = self.response(status);
+        response.incomplete_details = incomplete.map(|r| IncompleteDetails { reason: Some(r.to_string()) });
+        response.usage = Some(usage_from_canonical(&self.usage));
+        let response = Box::new(response);
+        let seq = self.next_seq();
+        let event = match incomplete {
+            Some(_) => Ev::Incomplete { sequence_number: seq, response },
+            None => Ev::Completed { sequence_number: seq, response },
+        };
+        write(out, &event);
+        self.finished = true;
+    }
+
+    /// An in-band error: the `error` event, then `response.failed` with what was written.
+    fn fail(&mut self, error: &ErrorBody, out: &mut BytesMut) {
+        let kind = ErrorKind::from_anthropic_type(&error.kind).unwrap_or(ErrorKind::Api);
+        let seq = self.next_seq();
+        let event = Ev::Error {
+            sequence_number: seq,
+            code: Some(kind.openai_type().to_string()),
+            message: error.message.clone(),
+            param: None,
+            error: None,
+        };
+        write(out, &event);
+        let mut response = self.response("failed");
+        response.error = Some(response_error(kind, &error.message));
+        let seq = self.next_seq();
+        write(out, &Ev::Failed { sequence_number: seq, response: Box::new(response) });
+        self.finished = true;
+    }
+
+    /// The response object as it stands, with `status`.
+    fn response(&self, status: &str) -> ResponseObject {
+        let mut response = envelope(&self.response_id, &self.model, &self.info, self.created_at);
+        response.status = Some(status.to_string());
+        response.output = self
+            .items
+            .iter()
+            .map(|slot| match slot {
+                Slot::Closed(item) => item.clone(),
+                Slot::Message { id, text } => message_item(id.clone(), text.clone(), "in_progress"),
+                Slot::Tool { id, call_id, name, arguments } => {
+                    function_call_item(id.clone(), call_id.clone(), name.clone(), arguments.clone(), "in_progress")
+                }
+                Slot::Reasoning { id, text } => reasoning_item(id.clone(), text.clone()),
+            })
+            .collect();
+        response
+    }
+}
+
+fn write(out: &mut BytesMut, event: &Ev) {
+    write_event(out, event.name(), &to_json(event));
+}

@@ -1,0 +1,191 @@
+//! OpenAI Responses API ⇄ the canonical model.
+//!
+//! Ids: the response id is the gateway's (`resp_…`, given by the caller); output items
+//! get `msg_<r>_<n>`, `fc_<r>_<n>` and `rs_<r>_<n>`, where `<r>` is the response id
+//! without `resp_` and `<n>` the item's output index, so the streamed and the complete
+//! answer name items alike. A canonical tool id becomes the `call_id` unchanged, and a
+//! `call_id` becomes the canonical tool id (sanitized), so calls and outputs pair up in
+//! both directions. An upstream `resp_…` id is kept as the canonical message id.
+//!
+//! What does not cross (see `request.rs` for the request side):
+//! - `reasoning` input items: their `encrypted_content` is only valid at OpenAI, and a
+//!   Responses→Responses conversation is passed through untranslated anyway.
+//! - hosted tools (`web_search`, `file_search`, `mcp`, …) and their items: only
+//!   function tools are translated; the others are dropped rather than refused, since
+//!   clients such as agents send them by default.
+//! - `stop_sequences` (Responses has no `stop`), `top_k`, thinking signatures.
+
+mod decode;
+mod encode;
+mod request;
+mod response;
+
+#[cfg(test)]
+mod stream_tests;
+#[cfg(test)]
+mod tests;
+
+use super::{ApiError, TargetOptions};
+use crate::protocol::anthropic::{MessagesRequest, MessagesResponse, Usage};
+use crate::protocol::openai_responses::{InputTokensDetails, OutputTokensDetails, ResponsesUsage};
+use crate::translate::ErrorKind;
+use serde_json::Value;
+
+pub use decode::ResponsesDecoder;
+pub use encode::ResponsesEncoder;
+
+/// What a Responses request asked for that the gateway must honour or echo.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ResponsesRequestInfo {
+    pub model: String,
+    pub stream: bool,
+    /// `store` (default true): the gateway keeps the conversation for `previous_response_id`.
+    pub store: bool,
+    pub previous_response_id: Option<String>,
+    /// Request fields echoed in the response object.
+    pub instructions: Option<String>,
+    pub temperature: Option<f64>,
+    pub top_p: Option<f64>,
+    pub max_output_tokens: Option<u32>,
+    pub metadata: Option<serde_json::Value>,
+    pub tools: Option<serde_json::Value>,
+    pub tool_choice: Option<serde_json::Value>,
+    pub parallel_tool_calls: Option<bool>,
+    /// `text` (output format) as requested.
+    pub text: Option<serde_json::Value>,
+    /// `reasoning` (`{effort, summary}`) as requested.
+    pub reasoning: Option<serde_json::Value>,
+    pub user: Option<String>,
+    pub truncation: Option<String>,
+}
+
+/// A Responses request body as a canonical request (`previous_response_id` is not
+/// resolved here; the caller prepends the stored conversation).
+pub fn request_to_canonical(body: &[u8]) -> Result<(MessagesRequest, ResponsesRequestInfo), ApiError> {
+    request::to_canonical(body)
+}
+
+/// The Responses request body for `req`.
+pub fn canonical_to_request(req: &MessagesRequest, target: &TargetOptions) -> Result<Vec<u8>, ApiError> {
+    request::from_canonical(req, target)
+}
+
+/// A Responses `response` object as a canonical message.
+pub fn response_to_canonical(body: &[u8]) -> Result<MessagesResponse, ApiError> {
+    response::to_canonical(body)
+}
+
+/// A canonical message as a Responses `response` object with id `response_id`.
+pub fn canonical_to_response(resp: &MessagesResponse, response_id: &str, info: &ResponsesRequestInfo) -> Vec<u8> {
+    response::from_canonical(resp, response_id, info)
+}
+
+// ---------------------------------------------------------------- shared mappings
+
+/// The id of output item `index` of response `response_id`, with `prefix` (`msg`, `fc`, `rs`).
+fn item_id(prefix: &str, response_id: &str, index: usize) -> String {
+    let base = response_id.strip_prefix("resp_").unwrap_or(response_id);
+    format!("{prefix}_{base}_{index}")
+}
+
+/// Canonical stop reason → response `status` and `incomplete_details.reason`. A refusal
+/// is reported as `incomplete` / `content_filter`: when streaming, its text has already
+/// gone out as `output_text` before the reason is known, so it cannot become a
+/// `refusal` part; the complete answer says the same for consistency.
+fn status_of(stop_reason: Option<&str>) -> (&'static str, Option<&'static str>) {
+    match stop_reason {
+        Some("max_tokens" | "model_context_window_exceeded") => ("incomplete", Some("max_output_tokens")),
+        Some("refusal") => ("incomplete", Some("content_filter")),
+        _ => ("completed", None),
+    }
+}
+
+/// Responses has no stop reason: it follows from `status`, `incomplete_details`, and
+/// whether the output holds function calls or refusals (protocols.md §1.4, §3.4).
+fn stop_reason_of(status: Option<&str>, incomplete: Option<&str>, has_calls: bool, refused: bool) -> &'static str {
+    if status == Some("incomplete") {
+        return match incomplete {
+            Some("content_filter") => "refusal",
+            _ => "max_tokens",
+        };
+    }
+    if has_calls {
+        "tool_use"
+    } else if refused {
+        "refusal"
+    } else {
+        "end_turn"
+    }
+}
+
+/// Responses usage → canonical: input excludes cache reads and writes.
+fn usage_to_canonical(u: &ResponsesUsage) -> Usage {
+    let cached = u.input_tokens_details.cached_tokens;
+    let written = u.input_tokens_details.cache_write_tokens;
+    Usage {
+        input_tokens: u.input_tokens.saturating_sub(cached + written),
+        output_tokens: u.output_tokens,
+        cache_creation_input_tokens: Some(written),
+        cache_read_input_tokens: Some(cached),
+    }
+}
+
+/// Canonical usage → Responses: input includes cache reads and writes.
+fn usage_from_canonical(u: &Usage) -> ResponsesUsage {
+    let cached = u.cache_read_input_tokens.unwrap_or(0);
+    let written = u.cache_creation_input_tokens.unwrap_or(0);
+    let input = u.input_tokens + cached + written;
+    ResponsesUsage {
+        input_tokens: input,
+        input_tokens_details: InputTokensDetails { cached_tokens: cached, cache_write_tokens: written },
+        output_tokens: u.output_tokens,
+        // The canonical model does not split reasoning tokens out of the output.
+        output_tokens_details: OutputTokensDetails { reasoning_tokens: 0 },
+        total_tokens: input + u.output_tokens,
+    }
+}
+
+/// An OpenAI error `code` (or `type`) → the gateway's error kind.
+fn error_kind_of(code: &str) -> ErrorKind {
+    match code {
+        "rate_limit_exceeded" | "rate_limit_error" => ErrorKind::RateLimit,
+        "insufficient_quota" => ErrorKind::Billing,
+        "invalid_api_key" | "authentication_error" => ErrorKind::Authentication,
+        "permission_error" => ErrorKind::Permission,
+        "server_overloaded" | "overloaded" | "overloaded_error" => ErrorKind::Overloaded,
+        "server_error" | "api_error" => ErrorKind::Api,
+        c if c.starts_with("invalid_") || c.starts_with("image_") || c == "context_length_exceeded" => {
+            ErrorKind::InvalidRequest
+        }
+        _ => ErrorKind::Api,
+    }
+}
+
+/// The `code` a Responses `error` object may carry for `kind` (the SDK's `ResponseError`
+/// allows only a fixed set).
+fn response_error_code(kind: ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::RateLimit => "rate_limit_exceeded",
+        _ => "server_error",
+    }
+}
+
+/// Function-call arguments are a JSON string; canonical tool input is an object. Invalid
+/// JSON is kept as a string under `_raw_arguments` so nothing is lost.
+fn parse_arguments(arguments: &str) -> Value {
+    if arguments.trim().is_empty() {
+        return Value::Object(Default::default());
+    }
+    match serde_json::from_str::<Value>(arguments) {
+        Ok(v @ Value::Object(_)) => v,
+        _ => serde_json::json!({ "_raw_arguments": arguments }),
+    }
+}
+
+/// Canonical tool input as a Responses `arguments` string.
+fn arguments_of(input: &Value) -> String {
+    match input {
+        Value::Null => "{}".to_string(),
+        v => serde_json::to_string(v).unwrap_or_else(|_| "{}".to_string()),
+    }
+}

@@ -1,0 +1,634 @@
+//! Requests between the canonical (Anthropic) model and the Responses API.
+//!
+//! Responses → canonical:
+//! - `instructions` and `system`/`developer` messages are hoisted into `system`, in order.
+//! - `function_call` items join the assistant turn as `tool_use`; `function_call_output`
+//!   items join the next user turn as `tool_result`, ahead of any user text.
+//! - `reasoning` items are dropped (their encrypted content means nothing elsewhere);
+//!   hosted tools and hosted-tool items are dropped; `item_reference` is refused, since
+//!   the referenced item lives at OpenAI.
+//! - `temperature` is clamped to Anthropic's 0–1; `reasoning.effort` becomes a thinking
+//!   budget (low 1024, medium 4096, high 16384) unless a tool is forced.
+//!
+//! Canonical → Responses:
+//! - `system` becomes `instructions`; mid-conversation system messages stay `system` items.
+//! - Thinking blocks, `stop_sequences`, `top_k` and `metadata` are dropped: Responses has
+//!   no `stop`, and a foreign `user_id` may break its length limit.
+//! - Function tools are sent with `strict: false`: Responses treats an omitted `strict`
+//!   as true, which rejects most hand-written schemas.
+//! - `store: false`: the gateway keeps conversations itself and never relies on state
+//!   held by an upstream.
+
+use super::{arguments_of, parse_arguments, ResponsesRequestInfo};
+use crate::protocol::anthropic::{
+    Content, ContentBlock, ImageSource, Message, MessagesRequest, Metadata, OutputConfig, Role, Thinking, Tool,
+    ToolChoice,
+};
+use crate::protocol::openai_responses::{
+    ContentPart, Item, ItemContent, ReasoningConfig, ResponsesInput, ResponsesRequest, ResponsesTool,
+};
+use crate::translate::error::to_json;
+use crate::translate::{sanitize_tool_id, ApiError, TargetOptions};
+use serde_json::{json, Value};
+
+/// Image types the Messages API accepts.
+const ANTHROPIC_IMAGE_TYPES: [&str; 4] = ["image/jpeg", "image/png", "image/gif", "image/webp"];
+/// The smallest `max_output_tokens` the Responses API accepts.
+const MIN_OUTPUT_TOKENS: u32 = 16;
+
+// ======================================================= Responses → canonical
+
+pub(super) fn to_canonical(body: &[u8]) -> Result<(MessagesRequest, ResponsesRequestInfo), ApiError> {
+    let req: ResponsesRequest =
+        serde_json::from_slice(body).map_err(|e| ApiError::invalid(format!("invalid request body: {e}")))?;
+    let info = request_info(&req);
+
+    let mut system: Vec<ContentBlock> = Vec::new();
+    if let Some(text) = req.instructions.filter(|t| !t.is_empty()) {
+        system.push(ContentBlock::text(text));
+    }
+    let mut messages: Vec<Message> = Vec::new();
+    match req.input {
+        None => {}
+        Some(ResponsesInput::Text(text)) => push_blocks(&mut messages, Role::User, text_blocks(text)),
+        Some(ResponsesInput::Items(items)) => {
+            for (i, item) in items.into_iter().enumerate() {
+                push_item(i, item, &mut system, &mut messages)?;
+            }
+        }
+    }
+    if messages.is_empty() && req.previous_response_id.is_none() {
+        return Err(ApiError::invalid("input: there is no user input to answer"));
+    }
+
+    let mut tools = Vec::new();
+    for (i, tool) in req.tools.unwrap_or_default().into_iter().enumerate() {
+        // Hosted tools (web_search, file_search, mcp, …) run at OpenAI only: dropped.
+        if tool.kind != "function" {
+            continue;
+        }
+        let name = tool
+            .name
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| ApiError::invalid(format!("tools[{i}]: a function tool needs a name")))?;
+        tools.push(Tool {
+            kind: None,
+            name,
+            description: tool.description,
+            input_schema: Some(tool.parameters.unwrap_or_else(|| json!({"type": "object", "properties": {}}))),
+            cache_control: None,
+        });
+    }
+    let disable_parallel = (req.parallel_tool_calls == Some(false)).then_some(true);
+    let tool_choice = if tools.is_empty() { None } else { tool_choice_of(req.tool_choice.as_ref(), disable_parallel)? };
+
+    let mut thinking = req.reasoning.as_ref().and_then(|r| r.effort.as_deref()).and_then(|effort| {
+        let budget = match effort {
+            "none" | "minimal" => return None,
+            "low" => 1024,
+            "medium" => 4096,
+            _ => 16384, // high, xhigh
+        };
+        Some(Thinking { kind: "enabled".into(), budget_tokens: Some(budget) })
+    });
+    // Forced tool use and extended thinking exclude each other on Anthropic: keep the
+    // tool choice, which the client stated more specifically.
+    if matches!(tool_choice, Some(ToolChoice::Any { .. } | ToolChoice::Tool { .. })) {
+        thinking = None;
+    }
+    // Anthropic's temperature range is 0–1; recent models reject temperature with top_p.
+    let temperature = req.temperature.map(|t| t.clamp(0.0, 1.0));
+    let top_p = if temperature.is_some() || thinking.is_some() { None } else { req.top_p };
+    let temperature = if thinking.is_some() { None } else { temperature };
+
+    let canonical = MessagesRequest {
+        model: req.model,
+        messages,
+        system: (!system.is_empty()).then_some(Content::Blocks(system)),
+        max_tokens: req.max_output_tokens,
+        metadata: req.user.or(req.safety_identifier).map(|u| Metadata { user_id: Some(u) }),
+        stop_sequences: None,
+        stream: req.stream.filter(|s| *s),
+        temperature,
+        top_p,
+        top_k: None,
+        tools: (!tools.is_empty()).then_some(tools),
+        tool_choice,
+        thinking,
+        output_config: output_format_of(req.text.as_ref()).map(|f| OutputConfig { effort: None, format: Some(f) }),
+    };
+    Ok((canonical, info))
+}
+
+fn request_info(req: &ResponsesRequest) -> ResponsesRequestInfo {
+    // Only function tools are honoured, so only they are echoed.
+    let tools: Vec<Value> = req
+        .tools
+        .iter()
+        .flatten()
+        .filter(|t| t.kind == "function")
+        .filter_map(|t| serde_json::to_value(t).ok())
+        .collect();
+    ResponsesRequestInfo {
+        model: req.model.clone(),
+        stream: req.stream.unwrap_or(false),
+        store: req.store.unwrap_or(true),
+        previous_response_id: req.previous_response_id.clone(),
+        instructions: req.instructions.clone(),
+        temperature: req.temperature,
+        top_p: req.top_p,
+        max_output_tokens: req.max_output_tokens,
+        metadata: req.metadata.clone(),
+        tools: (!tools.is_empty()).then_some(Value::Array(tools)),
+        tool_choice: req.tool_choice.clone(),
+        parallel_tool_calls: req.parallel_tool_calls,
+        text: req.text.clone(),
+        reasoning: req.reasoning.as_ref().and_then(|r| serde_json::to_value(r).ok()),
+        user: req.user.clone(),
+        truncation: req.truncation.clone(),
+    }
+}
+
+fn push_item(
+    i: usize,
+    item: Item,
+    system: &mut Vec<ContentBlock>,
+    messages: &mut Vec<Message>,
+) -> Result<(), ApiError> {
+    match item {
+        Item::Message { content, role, .. } => match role.as_str() {
+            "system" | "developer" => {
+                let text = plain_text(&content);
+                if !text.is_empty() {
+                    system.push(ContentBlock::text(text));
+                }
+            }
+            "user" => {
+                let blocks = user_blocks(content, &format!("input[{i}].content"))?;
+                push_blocks(messages, Role::User, blocks);
+            }
+            "assistant" => push_blocks(messages, Role::Assistant, assistant_blocks(content)),
+            other => return Err(ApiError::invalid(format!("input[{i}]: unsupported message role '{other}'"))),
+        },
+        Item::FunctionCall { id, arguments, call_id, name, .. } => {
+            let call_id = Some(call_id)
+                .filter(|c| !c.is_empty())
+                .or(id)
+                .ok_or_else(|| ApiError::invalid(format!("input[{i}]: a function_call needs a call_id")))?;
+            let block = ContentBlock::ToolUse {
+                id: sanitize_tool_id(call_id),
+                name,
+                input: parse_arguments(&arguments),
+                cache_control: None,
+            };
+            push_blocks(messages, Role::Assistant, vec![block]);
+        }
+        Item::FunctionCallOutput { call_id, output, .. } => {
+            if call_id.is_empty() {
+                return Err(ApiError::invalid(format!("input[{i}]: a function_call_output needs a call_id")));
+            }
+            let content = tool_result_content(output, &format!("input[{i}].output"))?;
+            let block = ContentBlock::ToolResult {
+                tool_use_id: sanitize_tool_id(call_id),
+                content: Some(content),
+                is_error: None,
+                cache_control: None,
+            };
+            push_tool_result(messages, block);
+        }
+        // Encrypted reasoning is only valid at OpenAI; its summary was shown, not said.
+        Item::Reasoning { .. } => {}
+        Item::ItemReference { id } => {
+            return Err(ApiError::invalid(format!(
+                "input[{i}]: item_reference '{id}' is not supported by this gateway; send the item itself"
+            )));
+        }
+        // Hosted-tool calls and their outputs ran at OpenAI: nothing to replay.
+        Item::Other => {}
+    }
+    Ok(())
+}
+
+fn text_blocks(text: String) -> Vec<ContentBlock> {
+    if text.is_empty() {
+        Vec::new()
+    } else {
+        vec![ContentBlock::text(text)]
+    }
+}
+
+/// The text of system, developer or assistant content; other parts are skipped.
+fn plain_text(content: &ItemContent) -> String {
+    match content {
+        ItemContent::Text(t) => t.clone(),
+        ItemContent::Parts(parts) => {
+            let mut out = String::new();
+            for part in parts {
+                match part {
+                    ContentPart::InputText { text } | ContentPart::OutputText { text, .. } => out.push_str(text),
+                    ContentPart::Refusal { refusal } => out.push_str(refusal),
+                    _ => {}
+                }
+            }
+            out
+        }
+    }
+}
+
+fn assistant_blocks(content: ItemContent) -> Vec<ContentBlock> {
+    match content {
+        ItemContent::Text(t) => text_blocks(t),
+        ItemContent::Parts(parts) => parts
+            .into_iter()
+            .filter_map(|part| match part {
+                ContentPart::InputText { text } | ContentPart::OutputText { text, .. } => Some(text),
+                ContentPart::Refusal { refusal } => Some(refusal),
+                _ => None,
+            })
+            .filter(|t| !t.is_empty())
+            .map(ContentBlock::text)
+            .collect(),
+    }
+}
+
+/// User message content (and tool output parts) as canonical blocks; `at` is where the
+/// parts are, for error messages. Empty text is skipped: Anthropic rejects empty text blocks.
+fn user_blocks(content: ItemContent, at: &str) -> Result<Vec<ContentBlock>, ApiError> {
+    let parts = match content {
+        ItemContent::Text(t) => return Ok(text_blocks(t)),
+        ItemContent::Parts(parts) => parts,
+    };
+    let mut blocks = Vec::with_capacity(parts.len());
+    for (j, part) in parts.into_iter().enumerate() {
+        let at = || format!("{at}[{j}]");
+        match part {
+            ContentPart::InputText { text } | ContentPart::OutputText { text, .. } => {
+                blocks.extend(text_blocks(text));
+            }
+            ContentPart::Refusal { refusal } => blocks.extend(text_blocks(refusal)),
+            ContentPart::InputImage { image_url, .. } => {
+                let url = image_url.ok_or_else(|| {
+                    ApiError::invalid(format!("{}: input_image needs an image_url (file_id is not supported)", at()))
+                })?;
+                let source = image_source(&url).map_err(|m| ApiError::invalid(format!("{}: {m}", at())))?;
+                blocks.push(ContentBlock::Image { source, cache_control: None });
+            }
+            ContentPart::InputFile { file_data, file_url, filename, .. } => {
+                let source = match (file_data, file_url) {
+                    (Some(data_url), _) => {
+                        let (media_type, data) = split_data_url(&data_url).ok_or_else(|| {
+                            ApiError::invalid(format!("{}: file_data must be a base64 data URL", at()))
+                        })?;
+                        json!({"type": "base64", "media_type": media_type, "data": data})
+                    }
+                    (None, Some(url)) => json!({"type": "url", "url": url}),
+                    (None, None) => {
+                        return Err(ApiError::invalid(format!(
+                            "{}: input_file needs file_data or file_url (file_id is not supported)",
+                            at()
+                        )));
+                    }
+                };
+                blocks.push(ContentBlock::Document { source, title: filename, context: None, cache_control: None });
+            }
+            ContentPart::Other => {
+                return Err(ApiError::invalid(format!("{}: unsupported content part type", at())));
+            }
+        }
+    }
+    Ok(blocks)
+}
+
+fn tool_result_content(output: ItemContent, at: &str) -> Result<Content, ApiError> {
+    match output {
+        ItemContent::Text(t) => Ok(Content::Text(t)),
+        parts => Ok(Content::Blocks(user_blocks(parts, at)?)),
+    }
+}
+
+fn image_source(url: &str) -> Result<ImageSource, String> {
+    if url.starts_with("data:") {
+        let (media_type, data) = split_data_url(url).ok_or("image_url is not a valid base64 data URL")?;
+        if !ANTHROPIC_IMAGE_TYPES.contains(&media_type) {
+            return Err(format!("image type '{media_type}' is not supported (jpeg, png, gif, webp)"));
+        }
+        return Ok(ImageSource::Base64 { media_type: media_type.to_string(), data: data.to_string() });
+    }
+    Ok(ImageSource::Url { url: url.to_string() })
+}
+
+/// `data:<media type>;base64,<data>` → (media type, data).
+fn split_data_url(url: &str) -> Option<(&str, &str)> {
+    let rest = url.strip_prefix("data:")?;
+    let (meta, data) = rest.split_once(',')?;
+    let media_type = meta.strip_suffix(";base64")?;
+    Some((media_type, data))
+}
+
+fn tool_choice_of(choice: Option<&Value>, disable_parallel: Option<bool>) -> Result<Option<ToolChoice>, ApiError> {
+    let Some(choice) = choice else {
+        return Ok(disable_parallel.map(|d| ToolChoice::Auto { disable_parallel_tool_use: Some(d) }));
+    };
+    let auto = ToolChoice::Auto { disable_parallel_tool_use: disable_parallel };
+    let mapped = match choice {
+        Value::String(mode) => match mode.as_str() {
+            "none" => ToolChoice::None,
+            "auto" => auto,
+            "required" => ToolChoice::Any { disable_parallel_tool_use: disable_parallel },
+            other => return Err(ApiError::invalid(format!("tool_choice: unknown mode '{other}'"))),
+        },
+        Value::Object(obj) => match obj.get("type").and_then(Value::as_str) {
+            Some("function") => {
+                let name = obj
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| ApiError::invalid("tool_choice: a function choice needs a name"))?;
+                ToolChoice::Tool { name: name.to_string(), disable_parallel_tool_use: disable_parallel }
+            }
+            // The allowed subset is not expressible; its mode is.
+            Some("allowed_tools") if obj.get("mode").and_then(Value::as_str) == Some("required") => {
+                ToolChoice::Any { disable_parallel_tool_use: disable_parallel }
+            }
+            // Hosted tool types: those tools were dropped, so the model chooses.
+            _ => auto,
+        },
+        _ => return Err(ApiError::invalid("tool_choice must be a string or an object")),
+    };
+    Ok(Some(mapped))
+}
+
+fn output_format_of(text: Option<&Value>) -> Option<Value> {
+    let format = text?.get("format")?;
+    if format.get("type").and_then(Value::as_str) != Some("json_schema") {
+        return None;
+    }
+    let schema = format.get("schema")?.clone();
+    Some(json!({"type": "json_schema", "schema": schema}))
+}
+
+/// Appends blocks as a turn of `role`, merged into the previous turn if it has the same
+/// role. Nothing is appended for no blocks: Anthropic rejects empty user turns.
+fn push_blocks(messages: &mut Vec<Message>, role: Role, blocks: Vec<ContentBlock>) {
+    if blocks.is_empty() {
+        return;
+    }
+    if let Some(last) = messages.last_mut().filter(|m| m.role == role) {
+        let mut merged = take_blocks(&mut last.content);
+        merged.extend(blocks);
+        last.content = Content::Blocks(merged);
+        return;
+    }
+    let content = match blocks.as_slice() {
+        [ContentBlock::Text { text, cache_control: None, citations: None }] => Content::Text(text.clone()),
+        _ => Content::Blocks(blocks),
+    };
+    messages.push(Message { role, content });
+}
+
+/// Adds a tool result to the user turn that follows the calls: after the results already
+/// there, before any user text.
+fn push_tool_result(messages: &mut Vec<Message>, block: ContentBlock) {
+    match messages.last_mut().filter(|m| m.role == Role::User) {
+        Some(last) => {
+            let mut blocks = take_blocks(&mut last.content);
+            let at = blocks.iter().take_while(|b| matches!(b, ContentBlock::ToolResult { .. })).count();
+            blocks.insert(at, block);
+            last.content = Content::Blocks(blocks);
+        }
+        None => messages.push(Message { role: Role::User, content: Content::Blocks(vec![block]) }),
+    }
+}
+
+fn take_blocks(content: &mut Content) -> Vec<ContentBlock> {
+    match std::mem::replace(content, Content::Blocks(Vec::new())) {
+        Content::Text(t) => text_blocks(t),
+        Content::Blocks(b) => b,
+    }
+}
+
+// ======================================================= canonical → Responses
+
+pub(super) fn from_canonical(req: &MessagesRequest, target: &TargetOptions) -> Result<Vec<u8>, ApiError> {
+    let mut input = Vec::with_capacity(req.messages.len());
+    for msg in &req.messages {
+        match msg.role {
+            Role::System => {
+                let text = msg.content.joined_text("\n\n");
+                if !text.is_empty() {
+                    input.push(message("system", ItemContent::Text(text)));
+                }
+            }
+            Role::User => push_user_turn(&msg.content, &mut input),
+            Role::Assistant => push_assistant_turn(&msg.content, &mut input),
+        }
+    }
+
+    let tools: Vec<ResponsesTool> = req
+        .tools
+        .iter()
+        .flatten()
+        .filter(|t| t.is_custom())
+        .map(|t| ResponsesTool {
+            kind: "function".to_string(),
+            name: Some(t.name.clone()),
+            description: t.description.clone(),
+            parameters: Some(clean_schema(
+                t.input_schema.clone().unwrap_or_else(|| json!({"type": "object", "properties": {}})),
+            )),
+            strict: Some(false),
+        })
+        .collect();
+    let (tool_choice, parallel_tool_calls) = match (&req.tool_choice, tools.is_empty()) {
+        (Some(choice), false) => {
+            let mapped = match choice {
+                ToolChoice::Auto { .. } => json!("auto"),
+                ToolChoice::Any { .. } => json!("required"),
+                ToolChoice::None => json!("none"),
+                ToolChoice::Tool { name, .. } => json!({"type": "function", "name": name}),
+            };
+            (Some(mapped), choice.disables_parallel().then_some(false))
+        }
+        _ => (None, None),
+    };
+    let effort = if target.reasoning { reasoning_effort_of(req) } else { None };
+    // A client without a limit still gets the channel's cap.
+    let max_output_tokens =
+        req.max_tokens.map(|n| target.cap(n)).or(target.max_tokens_cap).map(|n| n.max(MIN_OUTPUT_TOKENS));
+
+    let body = ResponsesRequest {
+        model: target.model.clone(),
+        input: Some(ResponsesInput::Items(input)),
+        instructions: req.system.as_ref().map(|s| s.joined_text("\n\n")).filter(|t| !t.is_empty()),
+        max_output_tokens,
+        temperature: req.temperature,
+        top_p: req.top_p,
+        tools: (!tools.is_empty()).then_some(tools),
+        tool_choice,
+        parallel_tool_calls,
+        reasoning: effort.map(|e| ReasoningConfig { effort: Some(e.to_string()), summary: None }),
+        text: req.output_config.as_ref().and_then(|c| c.format.as_ref()).and_then(text_format_of),
+        metadata: None,
+        user: None,
+        safety_identifier: None,
+        store: Some(false),
+        previous_response_id: None,
+        truncation: None,
+        stream: req.stream.filter(|s| *s),
+    };
+    Ok(to_json(&body))
+}
+
+fn message(role: &str, content: ItemContent) -> Item {
+    Item::Message { id: None, status: None, content, role: role.to_string() }
+}
+
+/// A user turn: tool results become `function_call_output` items first, then the rest
+/// of the turn is one user message.
+fn push_user_turn(content: &Content, input: &mut Vec<Item>) {
+    let mut parts = Vec::new();
+    for block in content.blocks().iter() {
+        match block {
+            ContentBlock::ToolResult { tool_use_id, content, is_error, .. } => input.push(Item::FunctionCallOutput {
+                id: None,
+                call_id: tool_use_id.clone(),
+                output: tool_output(content.as_ref(), *is_error == Some(true)),
+                status: None,
+            }),
+            ContentBlock::Text { text, .. } if !text.is_empty() => {
+                parts.push(ContentPart::InputText { text: text.clone() })
+            }
+            ContentBlock::Image { source, .. } => parts.extend(image_part(source)),
+            ContentBlock::Document { source, title, .. } => parts.extend(document_part(source, title.as_deref())),
+            _ => {}
+        }
+    }
+    let content = match parts.as_slice() {
+        [] => return,
+        [ContentPart::InputText { text }] => ItemContent::Text(text.clone()),
+        _ => ItemContent::Parts(parts),
+    };
+    input.push(message("user", content));
+}
+
+/// Tool output: its text, or parts when it holds images. Responses has no error flag,
+/// so an error result says so in its text.
+fn tool_output(content: Option<&Content>, is_error: bool) -> ItemContent {
+    let mut text = String::new();
+    let mut images = Vec::new();
+    for block in content.map(|c| c.blocks().into_owned()).unwrap_or_default() {
+        match block {
+            ContentBlock::Text { text: t, .. } => {
+                if !text.is_empty() {
+                    text.push('\n');
+                }
+                text.push_str(&t);
+            }
+            ContentBlock::Image { source, .. } => images.extend(image_part(&source)),
+            _ => {}
+        }
+    }
+    if is_error {
+        text.insert_str(0, "Error: ");
+    }
+    if images.is_empty() {
+        return ItemContent::Text(text);
+    }
+    let mut parts = Vec::with_capacity(images.len() + 1);
+    if !text.is_empty() {
+        parts.push(ContentPart::InputText { text });
+    }
+    parts.extend(images);
+    ItemContent::Parts(parts)
+}
+
+fn image_part(source: &ImageSource) -> Option<ContentPart> {
+    let url = match source {
+        ImageSource::Base64 { media_type, data } => format!("data:{media_type};base64,{data}"),
+        ImageSource::Url { url } => url.clone(),
+        ImageSource::Other => return None,
+    };
+    Some(ContentPart::InputImage { image_url: Some(url), file_id: None, detail: Some("auto".to_string()) })
+}
+
+fn document_part(source: &Value, title: Option<&str>) -> Option<ContentPart> {
+    let file = |file_data: Option<String>, file_url: Option<String>| ContentPart::InputFile {
+        file_data,
+        file_id: None,
+        file_url,
+        filename: Some(title.unwrap_or("document.pdf").to_string()),
+    };
+    match source.get("type").and_then(Value::as_str)? {
+        "base64" => {
+            let media_type = source.get("media_type").and_then(Value::as_str).unwrap_or("application/pdf");
+            let data = source.get("data").and_then(Value::as_str)?;
+            Some(file(Some(format!("data:{media_type};base64,{data}")), None))
+        }
+        "url" => Some(file(None, Some(source.get("url").and_then(Value::as_str)?.to_string()))),
+        "text" => source.get("data").and_then(Value::as_str).map(|t| ContentPart::InputText { text: t.to_string() }),
+        _ => None,
+    }
+}
+
+/// An assistant turn: text runs become `message` items, each `tool_use` a
+/// `function_call` item, in order. Thinking is dropped: signatures mean nothing to OpenAI.
+fn push_assistant_turn(content: &Content, input: &mut Vec<Item>) {
+    let mut text = String::new();
+    for block in content.blocks().iter() {
+        match block {
+            ContentBlock::Text { text: t, .. } => text.push_str(t),
+            ContentBlock::ToolUse { id, name, input: args, .. } => {
+                flush_assistant_text(&mut text, input);
+                input.push(Item::FunctionCall {
+                    id: None,
+                    status: None,
+                    arguments: arguments_of(args),
+                    call_id: id.clone(),
+                    name: name.clone(),
+                });
+            }
+            _ => {}
+        }
+    }
+    flush_assistant_text(&mut text, input);
+}
+
+fn flush_assistant_text(text: &mut String, input: &mut Vec<Item>) {
+    if text.is_empty() {
+        return;
+    }
+    let part = ContentPart::OutputText { annotations: Vec::new(), logprobs: None, text: std::mem::take(text) };
+    input.push(message("assistant", ItemContent::Parts(vec![part])));
+}
+
+/// `$schema` carries no constraint and some OpenAI-compatible servers reject it.
+fn clean_schema(mut schema: Value) -> Value {
+    if let Value::Object(map) = &mut schema {
+        map.remove("$schema");
+    }
+    schema
+}
+
+fn reasoning_effort_of(req: &MessagesRequest) -> Option<&'static str> {
+    if let Some(effort) = req.output_config.as_ref().and_then(|c| c.effort.as_deref()) {
+        return Some(match effort {
+            "low" | "minimal" => "low",
+            "medium" => "medium",
+            _ => "high", // high, xhigh, max
+        });
+    }
+    let thinking = req.thinking.as_ref().filter(|t| t.is_on())?;
+    Some(match thinking.budget_tokens {
+        Some(b) if b < 4096 => "low",
+        Some(b) if b < 16384 => "medium",
+        Some(_) => "high",
+        None => "medium", // adaptive
+    })
+}
+
+fn text_format_of(format: &Value) -> Option<Value> {
+    if format.get("type").and_then(Value::as_str) != Some("json_schema") {
+        return None;
+    }
+    let schema = format.get("schema").cloned().unwrap_or(Value::Null);
+    Some(json!({"format": {"type": "json_schema", "name": "output", "schema": schema}}))
+}

@@ -1,0 +1,222 @@
+//! Complete (non-streaming) answers between the canonical model and a Responses
+//! `response` object, and the object's envelope, which the stream encoder shares.
+
+use super::{
+    error_kind_of, item_id, parse_arguments, status_of, stop_reason_of, usage_from_canonical, usage_to_canonical,
+    ResponsesRequestInfo,
+};
+use crate::protocol::anthropic::{ContentBlock, MessagesResponse, Role};
+use crate::protocol::openai_responses::{
+    ContentPart, IncompleteDetails, Item, ItemContent, ResponseError, ResponseObject, SummaryPart,
+};
+use crate::translate::error::to_json;
+use crate::translate::{sanitize_tool_id, unix_now, ApiError, ErrorKind};
+use serde_json::{json, Value};
+
+// ======================================================= Responses → canonical
+
+pub(super) fn to_canonical(body: &[u8]) -> Result<MessagesResponse, ApiError> {
+    let resp: ResponseObject = serde_json::from_slice(body)
+        .map_err(|e| ApiError::new(ErrorKind::Api, format!("upstream returned an invalid response: {e}")))?;
+    let status = resp.status.as_deref();
+    if status == Some("failed") || resp.error.is_some() {
+        return Err(failed_error(resp.error.as_ref()));
+    }
+    if let Some(s @ ("cancelled" | "queued" | "in_progress")) = status {
+        return Err(ApiError::new(ErrorKind::Api, format!("upstream response is {s}, not complete")));
+    }
+    let mut content = Vec::new();
+    let mut has_calls = false;
+    let mut refused = false;
+    for item in resp.output {
+        match item {
+            Item::Reasoning { summary, content: raw, .. } => {
+                let thinking = reasoning_text(&summary, raw.as_deref());
+                if !thinking.is_empty() {
+                    // A signature from OpenAI would mean nothing to Anthropic: left empty.
+                    content.push(ContentBlock::Thinking { thinking, signature: String::new() });
+                }
+            }
+            Item::Message { content: ItemContent::Text(t), .. } if !t.is_empty() => content.push(ContentBlock::text(t)),
+            Item::Message { content: ItemContent::Parts(parts), .. } => {
+                for part in parts {
+                    match part {
+                        ContentPart::OutputText { text, .. } if !text.is_empty() => {
+                            content.push(ContentBlock::text(text))
+                        }
+                        ContentPart::Refusal { refusal } => {
+                            refused = true;
+                            if !refusal.is_empty() {
+                                content.push(ContentBlock::text(refusal));
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Item::FunctionCall { id, arguments, call_id, name, .. } => {
+                has_calls = true;
+                let call_id = Some(call_id).filter(|c| !c.is_empty()).or(id).unwrap_or_default();
+                content.push(ContentBlock::ToolUse {
+                    id: sanitize_tool_id(call_id),
+                    name,
+                    input: parse_arguments(&arguments),
+                    cache_control: None,
+                });
+            }
+            _ => {}
+        }
+    }
+    let incomplete = resp.incomplete_details.as_ref().and_then(|d| d.reason.as_deref());
+    let stop_reason = stop_reason_of(status, incomplete, has_calls, refused);
+    Ok(MessagesResponse {
+        id: resp.id,
+        kind: "message".to_string(),
+        role: Role::Assistant,
+        model: resp.model,
+        content,
+        stop_reason: Some(stop_reason.to_string()),
+        stop_sequence: None,
+        usage: resp.usage.as_ref().map(usage_to_canonical).unwrap_or_default(),
+    })
+}
+
+/// The error a `failed` response stands for.
+pub(super) fn failed_error(error: Option<&ResponseError>) -> ApiError {
+    match error {
+        Some(e) => {
+            let kind = e.code.as_deref().map(error_kind_of).unwrap_or(ErrorKind::Api);
+            let message = if e.message.is_empty() { "upstream response failed" } else { e.message.as_str() };
+            ApiError::new(kind, message)
+        }
+        None => ApiError::new(ErrorKind::Api, "upstream response failed"),
+    }
+}
+
+/// A reasoning item's summary parts joined; its raw reasoning text when it has no summary.
+pub(super) fn reasoning_text(summary: &[SummaryPart], raw: Option<&[SummaryPart]>) -> String {
+    let join = |parts: &[SummaryPart]| {
+        parts.iter().map(|p| p.text.as_str()).filter(|t| !t.is_empty()).collect::<Vec<_>>().join("\n\n")
+    };
+    let text = join(summary);
+    if text.is_empty() {
+        raw.map(join).unwrap_or_default()
+    } else {
+        text
+    }
+}
+
+// ======================================================= canonical → Responses
+
+pub(super) fn from_canonical(resp: &MessagesResponse, response_id: &str, info: &ResponsesRequestInfo) -> Vec<u8> {
+    let mut output = Vec::new();
+    // Consecutive text blocks (citations split text) make one message, as when streaming.
+    let mut text = String::new();
+    for block in &resp.content {
+        match block {
+            ContentBlock::Text { text: t, .. } => text.push_str(t),
+            ContentBlock::Thinking { thinking, .. } if !thinking.is_empty() => {
+                flush_message(&mut text, response_id, &mut output);
+                output.push(reasoning_item(item_id("rs", response_id, output.len()), thinking.clone()));
+            }
+            ContentBlock::ToolUse { id, name, input, .. } => {
+                flush_message(&mut text, response_id, &mut output);
+                let fc_id = item_id("fc", response_id, output.len());
+                output.push(function_call_item(
+                    fc_id,
+                    id.clone(),
+                    name.clone(),
+                    super::arguments_of(input),
+                    "completed",
+                ));
+            }
+            // Signatures and redacted thinking are never exposed; server-tool blocks have
+            // no Responses shape.
+            _ => {}
+        }
+    }
+    flush_message(&mut text, response_id, &mut output);
+
+    let (status, incomplete) = status_of(resp.stop_reason.as_deref());
+    if incomplete.is_some() {
+        // The answer was cut (or refused) in its last item.
+        if let Some(Item::Message { status, .. } | Item::FunctionCall { status, .. }) = output.last_mut() {
+            *status = Some("incomplete".to_string());
+        }
+    }
+    let mut object = envelope(response_id, &resp.model, info, unix_now());
+    object.status = Some(status.to_string());
+    object.incomplete_details = incomplete.map(|r| IncompleteDetails { reason: Some(r.to_string()) });
+    object.output = output;
+    object.usage = Some(usage_from_canonical(&resp.usage));
+    to_json(&object)
+}
+
+fn flush_message(text: &mut String, response_id: &str, output: &mut Vec<Item>) {
+    if text.is_empty() {
+        return;
+    }
+    let id = item_id("msg", response_id, output.len());
+    output.push(message_item(id, std::mem::take(text), "completed"));
+}
+
+/// A `response` object with the request's echoed fields: `in_progress`, no output, no
+/// usage. `model` is the answering model (the request's when unknown).
+pub(super) fn envelope(id: &str, model: &str, info: &ResponsesRequestInfo, created_at: u64) -> ResponseObject {
+    ResponseObject {
+        id: id.to_string(),
+        object: "response".to_string(),
+        created_at,
+        status: Some("in_progress".to_string()),
+        background: false,
+        error: None,
+        incomplete_details: None,
+        instructions: info.instructions.clone().map(Value::String),
+        max_output_tokens: info.max_output_tokens,
+        model: if model.is_empty() { info.model.clone() } else { model.to_string() },
+        output: Vec::new(),
+        parallel_tool_calls: info.parallel_tool_calls.unwrap_or(true),
+        previous_response_id: info.previous_response_id.clone(),
+        reasoning: Some(info.reasoning.clone().unwrap_or_else(|| json!({"effort": null, "summary": null}))),
+        store: Some(info.store),
+        temperature: info.temperature,
+        text: Some(info.text.clone().unwrap_or_else(|| json!({"format": {"type": "text"}}))),
+        tool_choice: info.tool_choice.clone().unwrap_or_else(|| json!("auto")),
+        tools: match &info.tools {
+            Some(Value::Array(tools)) => tools.clone(),
+            _ => Vec::new(),
+        },
+        top_p: info.top_p,
+        truncation: Some(info.truncation.clone().unwrap_or_else(|| "disabled".to_string())),
+        usage: None,
+        user: info.user.clone(),
+        metadata: info.metadata.clone().unwrap_or_else(|| json!({})),
+    }
+}
+
+/// The `error` of a failed response.
+pub(super) fn response_error(kind: ErrorKind, message: &str) -> ResponseError {
+    ResponseError { code: Some(super::response_error_code(kind).to_string()), message: message.to_string() }
+}
+
+pub(super) fn output_text(text: String) -> ContentPart {
+    ContentPart::OutputText { annotations: Vec::new(), logprobs: Some(Vec::new()), text }
+}
+
+pub(super) fn message_item(id: String, text: String, status: &str) -> Item {
+    Item::Message {
+        id: Some(id),
+        status: Some(status.to_string()),
+        content: ItemContent::Parts(vec![output_text(text)]),
+        role: "assistant".to_string(),
+    }
+}
+
+pub(super) fn function_call_item(id: String, call_id: String, name: String, arguments: String, status: &str) -> Item {
+    Item::FunctionCall { id: Some(id), status: Some(status.to_string()), arguments, call_id, name }
+}
+
+pub(super) fn reasoning_item(id: String, text: String) -> Item {
+    let summary = if text.is_empty() { Vec::new() } else { vec![SummaryPart::summary(text)] };
+    Item::Reasoning { id, summary, content: None, encrypted_content: None, status: None }
+}

@@ -1,0 +1,597 @@
+//! Requests and complete answers between the Responses API and the canonical model, on
+//! schema-faithful fixtures (`tests/fixtures/responses`) with exact expected output.
+
+use super::*;
+use crate::protocol::anthropic::{Content, ContentBlock, Message, Role, ToolChoice};
+use crate::translate::ErrorKind;
+use serde_json::{json, Value};
+use std::path::PathBuf;
+
+pub(super) fn fixture_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/responses")
+}
+
+pub(super) fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(fixture_dir().join(name)).unwrap_or_else(|e| panic!("fixture {name}: {e}"))
+}
+
+/// `created_at` is the gateway's clock; everything else must match exactly.
+pub(super) fn normalize(out: &[u8]) -> String {
+    let s = String::from_utf8(out.to_vec()).unwrap();
+    let mut result = String::with_capacity(s.len());
+    let mut rest = s.as_str();
+    while let Some(i) = rest.find("\"created_at\":") {
+        result.push_str(&rest[..i + 13]);
+        rest = &rest[i + 13..];
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        result.push('0');
+        rest = &rest[digits..];
+    }
+    result.push_str(rest);
+    result
+}
+
+/// Compares with `expected/<name>`; `UPDATE_GOLDEN=1` rewrites it (review the diff).
+pub(super) fn golden(name: &str, actual: &str) {
+    let path = fixture_dir().join("expected").join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, actual).unwrap();
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("missing golden file {path:?}; run with UPDATE_GOLDEN=1 and review it"));
+    assert_eq!(actual, expected, "golden {name}");
+}
+
+fn to_canonical(body: &str) -> (Value, ResponsesRequestInfo) {
+    let (req, info) = request_to_canonical(body.as_bytes()).unwrap();
+    (serde_json::to_value(req).unwrap(), info)
+}
+
+fn invalid(body: &str) -> String {
+    let err = request_to_canonical(body.as_bytes()).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::InvalidRequest, "{err}");
+    err.message
+}
+
+fn target() -> TargetOptions {
+    TargetOptions { reasoning: true, ..TargetOptions::new("gpt-4.1") }
+}
+
+fn anthropic_request(body: Value) -> MessagesRequest {
+    serde_json::from_value(body).unwrap()
+}
+
+// ======================================================= request → canonical
+
+#[test]
+fn string_input_with_instructions() {
+    let (req, info) = to_canonical(r#"{"model":"gpt-4.1","instructions":"Be brief.","input":"Hi"}"#);
+    assert_eq!(
+        req,
+        json!({
+            "model": "gpt-4.1",
+            "messages": [{"role": "user", "content": "Hi"}],
+            "system": [{"type": "text", "text": "Be brief."}]
+        })
+    );
+    assert_eq!(
+        info,
+        ResponsesRequestInfo {
+            model: "gpt-4.1".into(),
+            store: true,
+            instructions: Some("Be brief.".into()),
+            ..Default::default()
+        }
+    );
+}
+
+#[test]
+fn multi_turn_with_parallel_calls_outputs_images_and_files() {
+    let (req, info) = to_canonical(std::str::from_utf8(&fixture("request_multi_turn.json")).unwrap());
+    let expected = json!({
+        "model": "gpt-4.1",
+        "messages": [
+            {"role": "user", "content": "Weather and time in Paris?"},
+            {"role": "assistant", "content": [
+                {"type": "text", "text": "Je regarde."},
+                {"type": "tool_use", "id": "call_1", "name": "get_weather", "input": {"city": "Paris"}},
+                {"type": "tool_use", "id": "call_2", "name": "get_time", "input": {}}
+            ]},
+            {"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": "call_1", "content": "18°C, cloudy"},
+                {"type": "tool_result", "tool_use_id": "call_2", "content": [
+                    {"type": "text", "text": "14:05"},
+                    {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}}
+                ]},
+                {"type": "text", "text": "Also this chart and report:"},
+                {"type": "image", "source": {"type": "url", "url": "https://example.com/chart.png"}},
+                {"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBERi0xLjQ="}, "title": "report.pdf"}
+            ]}
+        ],
+        "system": [
+            {"type": "text", "text": "You are a weather bot."},
+            {"type": "text", "text": "Answer in French."},
+            {"type": "text", "text": "Keep it short."}
+        ],
+        "max_tokens": 2048,
+        "metadata": {"user_id": "user-42"},
+        "stream": true,
+        "tools": [
+            {"name": "get_weather", "description": "Weather for a city", "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}},
+            {"name": "get_time", "input_schema": {"type": "object", "properties": {}}}
+        ],
+        "tool_choice": {"type": "auto", "disable_parallel_tool_use": true},
+        "thinking": {"type": "enabled", "budget_tokens": 16384},
+        "output_config": {"format": {"type": "json_schema", "schema": {"type": "object", "properties": {"summary": {"type": "string"}}}}}
+    });
+    assert_eq!(req, expected);
+    assert_eq!(info.model, "gpt-4.1");
+    assert!(info.stream);
+    assert!(!info.store);
+    assert_eq!(info.previous_response_id.as_deref(), Some("resp_prev"));
+    assert_eq!(info.instructions.as_deref(), Some("You are a weather bot."));
+    assert_eq!((info.temperature, info.top_p, info.max_output_tokens), (Some(1.5), Some(0.9), Some(2048)));
+    assert_eq!(info.metadata, Some(json!({"session": "abc"})));
+    assert_eq!(info.tool_choice, Some(json!("auto")));
+    assert_eq!(info.parallel_tool_calls, Some(false));
+    assert_eq!(info.reasoning, Some(json!({"effort": "high", "summary": "auto"})));
+    assert_eq!(info.user.as_deref(), Some("user-42"));
+    assert_eq!(info.text.as_ref().and_then(|t| t.pointer("/format/name")), Some(&json!("weather")));
+    // The hosted tool was dropped, so it is not echoed either.
+    assert_eq!(
+        info.tools,
+        Some(json!([
+            {"type": "function", "name": "get_weather", "description": "Weather for a city", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}, "strict": true},
+            {"type": "function", "name": "get_time"}
+        ]))
+    );
+}
+
+#[test]
+fn tool_outputs_lead_the_user_turn_and_consecutive_messages_merge() {
+    let (req, _) = to_canonical(
+        r#"{"model":"m","input":[
+            {"type":"function_call","call_id":"c1","name":"f","arguments":"{}"},
+            {"role":"user","content":"and then?"},
+            {"type":"function_call_output","call_id":"c1","output":"done"},
+            {"role":"user","content":[{"type":"input_text","text":""},{"type":"input_text","text":"more"}]},
+            {"role":"assistant","content":"a"},
+            {"role":"assistant","content":[{"type":"refusal","refusal":"no"}]}
+        ]}"#,
+    );
+    assert_eq!(
+        req["messages"],
+        json!([
+            {"role": "assistant", "content": [{"type": "tool_use", "id": "c1", "name": "f", "input": {}}]},
+            {"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": "c1", "content": "done"},
+                {"type": "text", "text": "and then?"},
+                {"type": "text", "text": "more"}
+            ]},
+            {"role": "assistant", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "no"}]}
+        ])
+    );
+}
+
+#[test]
+fn invalid_arguments_are_kept_raw() {
+    let (req, _) = to_canonical(
+        r#"{"model":"m","input":[{"role":"user","content":"x"},{"type":"function_call","call_id":"c","name":"f","arguments":"{oops"}]}"#,
+    );
+    assert_eq!(req["messages"][1]["content"][0]["input"], json!({"_raw_arguments": "{oops"}));
+}
+
+#[test]
+fn unsupported_inputs_are_refused_with_their_place() {
+    let image = |url: &str| {
+        format!(
+            r#"{{"model":"m","input":[{{"role":"user","content":[{{"type":"input_image","image_url":"{url}"}}]}}]}}"#
+        )
+    };
+    assert_eq!(
+        invalid(&image("data:image/bmp;base64,Qk0=")),
+        "input[0].content[0]: image type 'image/bmp' is not supported (jpeg, png, gif, webp)"
+    );
+    assert_eq!(invalid(&image("data:image/png,raw")), "input[0].content[0]: image_url is not a valid base64 data URL");
+    assert_eq!(
+        invalid(r#"{"model":"m","input":[{"role":"user","content":[{"type":"input_image","file_id":"file-1"}]}]}"#),
+        "input[0].content[0]: input_image needs an image_url (file_id is not supported)"
+    );
+    assert_eq!(
+        invalid(
+            r#"{"model":"m","input":[{"type":"function_call_output","call_id":"c","output":[{"type":"input_audio"}]}]}"#
+        ),
+        "input[0].output[0]: unsupported content part type"
+    );
+    assert_eq!(
+        invalid(r#"{"model":"m","input":[{"type":"item_reference","id":"msg_9"}]}"#),
+        "input[0]: item_reference 'msg_9' is not supported by this gateway; send the item itself"
+    );
+    assert_eq!(
+        invalid(r#"{"model":"m","input":[{"role":"tool","content":"x"}]}"#),
+        "input[0]: unsupported message role 'tool'"
+    );
+    assert_eq!(
+        invalid(
+            r#"{"model":"m","input":[{"role":"user","content":"x"},{"type":"function_call_output","output":"x"}]}"#
+        ),
+        "input[1]: a function_call_output needs a call_id"
+    );
+    assert!(invalid(r#"{"model":"m","input":[{"role":"user","content":"x"},{"type":"message","role":5}]}"#)
+        .starts_with("invalid request body: input[1]: "));
+    assert_eq!(invalid(r#"{"model":"m","input":""}"#), "input: there is no user input to answer");
+    assert_eq!(
+        invalid(r#"{"model":"m","input":"x","tools":[{"type":"function"}]}"#),
+        "tools[0]: a function tool needs a name"
+    );
+    assert_eq!(
+        invalid(r#"{"model":"m","input":"x","tools":[{"type":"function","name":"f"}],"tool_choice":"sometimes"}"#),
+        "tool_choice: unknown mode 'sometimes'"
+    );
+    // A continuation may carry no new input of its own.
+    assert!(request_to_canonical(br#"{"model":"m","previous_response_id":"resp_1"}"#).is_ok());
+}
+
+#[test]
+fn tool_choice_and_parallel_calls() {
+    let choice = |tc: &str, parallel: &str| {
+        let body = format!(
+            r#"{{"model":"m","input":"x","tools":[{{"type":"function","name":"f"}}],"tool_choice":{tc}{parallel}}}"#
+        );
+        request_to_canonical(body.as_bytes()).unwrap().0.tool_choice
+    };
+    assert_eq!(choice(r#""auto""#, ""), Some(ToolChoice::Auto { disable_parallel_tool_use: None }));
+    assert_eq!(choice(r#""none""#, ""), Some(ToolChoice::None));
+    assert_eq!(
+        choice(r#""required""#, r#","parallel_tool_calls":false"#),
+        Some(ToolChoice::Any { disable_parallel_tool_use: Some(true) })
+    );
+    assert_eq!(
+        choice(r#"{"type":"function","name":"f"}"#, ""),
+        Some(ToolChoice::Tool { name: "f".into(), disable_parallel_tool_use: None })
+    );
+    assert_eq!(
+        choice(r#"{"type":"allowed_tools","mode":"required","tools":[{"type":"function","name":"f"}]}"#, ""),
+        Some(ToolChoice::Any { disable_parallel_tool_use: None })
+    );
+    assert_eq!(
+        choice(r#"{"type":"web_search_preview"}"#, ""),
+        Some(ToolChoice::Auto { disable_parallel_tool_use: None })
+    );
+    // No tools left (hosted ones are dropped): no tool choice.
+    let (req, info) = to_canonical(
+        r#"{"model":"m","input":"x","tools":[{"type":"web_search"},{"type":"mcp","server_label":"s"}],"tool_choice":"required"}"#,
+    );
+    assert_eq!(req.get("tools"), None);
+    assert_eq!(req.get("tool_choice"), None);
+    assert_eq!(info.tools, None);
+}
+
+#[test]
+fn reasoning_effort_becomes_a_thinking_budget() {
+    let budget = |effort: &str, extra: &str| {
+        let body = format!(
+            r#"{{"model":"m","input":"x","reasoning":{{"effort":"{effort}"}},"temperature":0.3,"top_p":0.5{extra}}}"#
+        );
+        let (req, _) = request_to_canonical(body.as_bytes()).unwrap();
+        (req.thinking.and_then(|t| t.budget_tokens), req.temperature, req.top_p)
+    };
+    assert_eq!(budget("low", ""), (Some(1024), None, None));
+    assert_eq!(budget("medium", ""), (Some(4096), None, None));
+    assert_eq!(budget("high", ""), (Some(16384), None, None));
+    assert_eq!(budget("xhigh", ""), (Some(16384), None, None));
+    assert_eq!(budget("minimal", ""), (None, Some(0.3), None));
+    // A forced tool wins over thinking.
+    let forced = r#","tools":[{"type":"function","name":"f"}],"tool_choice":"required""#;
+    assert_eq!(budget("high", forced), (None, Some(0.3), None));
+    // Without thinking or temperature, top_p passes; temperature is clamped to 0–1.
+    let (req, _) = to_canonical(r#"{"model":"m","input":"x","top_p":0.5}"#);
+    assert_eq!(req["top_p"], json!(0.5));
+    let (req, _) = to_canonical(r#"{"model":"m","input":"x","temperature":1.7}"#);
+    assert_eq!(req["temperature"], json!(1.0));
+}
+
+#[test]
+fn defaults_and_text_formats() {
+    let (req, info) = to_canonical(
+        r#"{"model":"m","input":[{"type":"message","role":"user","content":"x"}],"text":{"format":{"type":"json_object"}},"safety_identifier":"sid"}"#,
+    );
+    assert_eq!(req.get("output_config"), None, "json_object has no canonical form");
+    assert_eq!(req["metadata"], json!({"user_id": "sid"}));
+    assert!(info.store, "store defaults to true");
+    assert!(!info.stream);
+    assert_eq!(info.text, Some(json!({"format": {"type": "json_object"}})));
+}
+
+// ======================================================= canonical → request
+
+#[test]
+fn canonical_request_to_responses() {
+    let req: MessagesRequest = serde_json::from_slice(&fixture("canonical_request.json")).unwrap();
+    let body = canonical_to_request(&req, &target()).unwrap();
+    golden("canonical_request.to_responses.json", std::str::from_utf8(&body).unwrap());
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["store"], json!(false));
+    assert_eq!(v["reasoning"], json!({"effort": "medium"}));
+    assert_eq!(v["tools"][0]["strict"], json!(false));
+    assert_eq!(v["tools"][0]["parameters"].get("$schema"), None);
+    assert_eq!(v["tools"].as_array().map(Vec::len), Some(2), "the hosted tool is dropped");
+    for dropped in ["stop", "stop_sequences", "top_k", "metadata", "user", "previous_response_id"] {
+        assert_eq!(v.get(dropped), None, "{dropped} must not be sent");
+    }
+    assert!(!std::str::from_utf8(&body).unwrap().contains("EqQBsecret"), "signatures stay with Anthropic");
+}
+
+#[test]
+fn minimal_canonical_request() {
+    let req = anthropic_request(json!({
+        "model": "claude", "max_tokens": 4,
+        "messages": [{"role": "user", "content": "Hi"}],
+        "thinking": {"type": "enabled", "budget_tokens": 2048}
+    }));
+    let plain = TargetOptions { max_tokens_cap: Some(1000), ..TargetOptions::new("gpt-4.1-mini") };
+    assert_eq!(
+        String::from_utf8(canonical_to_request(&req, &plain).unwrap()).unwrap(),
+        r#"{"model":"gpt-4.1-mini","input":[{"type":"message","content":"Hi","role":"user"}],"max_output_tokens":16,"store":false}"#
+    );
+    // A client without a limit still gets the channel's cap; reasoning when the channel takes it.
+    let req = anthropic_request(json!({
+        "model": "claude", "messages": [{"role": "user", "content": "Hi"}], "stream": true,
+        "output_config": {"effort": "max"}
+    }));
+    assert_eq!(
+        String::from_utf8(canonical_to_request(&req, &TargetOptions { model: "o3".into(), ..plain.clone() }).unwrap())
+            .unwrap(),
+        r#"{"model":"o3","input":[{"type":"message","content":"Hi","role":"user"}],"max_output_tokens":1000,"store":false,"stream":true}"#
+    );
+    let reasoning = TargetOptions { reasoning: true, ..plain };
+    let v: Value = serde_json::from_slice(&canonical_to_request(&req, &reasoning).unwrap()).unwrap();
+    assert_eq!(v["reasoning"], json!({"effort": "high"}));
+}
+
+#[test]
+fn canonical_round_trip_keeps_the_conversation() {
+    let original: MessagesRequest = serde_json::from_slice(&fixture("canonical_request.json")).unwrap();
+    let body = canonical_to_request(&original, &target()).unwrap();
+    let (back, _) = request_to_canonical(&body).unwrap();
+    // The mid-conversation system message is hoisted; thinking is dropped; the rest stays.
+    assert_eq!(back.messages.len(), 4);
+    assert_eq!(
+        back.messages[1],
+        Message {
+            role: Role::Assistant,
+            content: Content::Blocks(vec![
+                ContentBlock::text("Checking."),
+                ContentBlock::ToolUse {
+                    id: "toolu_01".into(),
+                    name: "get_weather".into(),
+                    input: json!({"city": "Paris"}),
+                    cache_control: None
+                },
+                ContentBlock::ToolUse {
+                    id: "toolu_02".into(),
+                    name: "get_time".into(),
+                    input: json!({}),
+                    cache_control: None
+                },
+            ])
+        }
+    );
+    let user = serde_json::to_value(&back.messages[2]).unwrap();
+    assert_eq!(
+        user["content"],
+        json!([
+            {"type": "tool_result", "tool_use_id": "toolu_01", "content": "18°C"},
+            {"type": "tool_result", "tool_use_id": "toolu_02", "content": [
+                {"type": "text", "text": "Error: clock offline"},
+                {"type": "image", "source": {"type": "url", "url": "https://example.com/clock.png"}}
+            ]},
+            {"type": "text", "text": "Thanks."}
+        ])
+    );
+    assert_eq!(
+        back.system.map(|s| s.joined_text("|")),
+        Some("You are a weather bot.\n\nBe brief.|Answer in French.".to_string())
+    );
+    assert_eq!(back.tool_choice, Some(ToolChoice::Any { disable_parallel_tool_use: Some(true) }));
+}
+
+// ======================================================= response → canonical
+
+fn canonical_response(name: &str) -> Value {
+    serde_json::to_value(response_to_canonical(&fixture(name)).unwrap()).unwrap()
+}
+
+#[test]
+fn text_response_with_cache_usage() {
+    assert_eq!(
+        canonical_response("response_text.json"),
+        json!({
+            "id": "resp_689a0b2545288193953c892439b42e2800b2e36c65a1fd4b",
+            "type": "message",
+            "role": "assistant",
+            "model": "gpt-4o-mini-2024-07-18",
+            "content": [{"type": "text", "text": "I can't provide real-time updates, but San Francisco summers are cool and foggy."}],
+            "stop_reason": "end_turn",
+            "stop_sequence": null,
+            "usage": {"input_tokens": 30, "output_tokens": 50, "cache_creation_input_tokens": 64, "cache_read_input_tokens": 1920}
+        })
+    );
+}
+
+#[test]
+fn function_calls_make_tool_use() {
+    let resp = canonical_response("response_tools.json");
+    assert_eq!(
+        resp["content"],
+        json!([
+            {"type": "text", "text": "Checking both."},
+            {"type": "tool_use", "id": "call_1", "name": "get_weather", "input": {"city": "Paris"}},
+            {"type": "tool_use", "id": "call_2", "name": "get_time", "input": {"_raw_arguments": "not json"}}
+        ])
+    );
+    assert_eq!(resp["stop_reason"], json!("tool_use"));
+}
+
+#[test]
+fn reasoning_summaries_become_thinking() {
+    let resp = canonical_response("response_reasoning.json");
+    assert_eq!(
+        resp["content"],
+        json!([
+            {"type": "thinking", "thinking": "Think.\n\nThen answer.", "signature": ""},
+            {"type": "text", "text": "42"}
+        ])
+    );
+    assert_eq!(resp["usage"]["output_tokens"], json!(300));
+}
+
+#[test]
+fn incomplete_refusal_and_failed_responses() {
+    let resp = canonical_response("response_incomplete.json");
+    assert_eq!(resp["stop_reason"], json!("max_tokens"));
+    assert_eq!(resp["content"], json!([{"type": "text", "text": "Once upon a"}]));
+
+    let resp = canonical_response("response_refusal.json");
+    assert_eq!(resp["stop_reason"], json!("refusal"));
+    assert_eq!(resp["content"], json!([{"type": "text", "text": "I can't help with that."}]));
+
+    let err = response_to_canonical(&fixture("response_failed.json")).unwrap_err();
+    assert_eq!(err, ApiError::new(ErrorKind::RateLimit, "Rate limit reached for requests"));
+
+    let err = response_to_canonical(br#"{"id":"resp_1","status":"in_progress","output":[]}"#).unwrap_err();
+    assert_eq!(err.message, "upstream response is in_progress, not complete");
+    let err = response_to_canonical(b"<html>").unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Api);
+    assert!(err.message.starts_with("upstream returned an invalid response: "), "{}", err.message);
+    // content_filter cuts are refusals too.
+    let cut = br#"{"id":"r","status":"incomplete","incomplete_details":{"reason":"content_filter"},"output":[]}"#;
+    assert_eq!(response_to_canonical(cut).unwrap().stop_reason.as_deref(), Some("refusal"));
+}
+
+// ======================================================= canonical → response
+
+fn echo_info() -> ResponsesRequestInfo {
+    ResponsesRequestInfo {
+        model: "gpt-4.1".into(),
+        stream: false,
+        store: true,
+        previous_response_id: Some("resp_prev".into()),
+        instructions: Some("Be brief.".into()),
+        temperature: Some(0.7),
+        top_p: None,
+        max_output_tokens: Some(512),
+        metadata: Some(json!({"session": "abc"})),
+        tools: Some(
+            json!([{"type": "function", "name": "get_weather", "parameters": {"type": "object"}, "strict": true}]),
+        ),
+        tool_choice: Some(json!("required")),
+        parallel_tool_calls: Some(false),
+        text: None,
+        reasoning: None,
+        user: Some("user-42".into()),
+        truncation: None,
+    }
+}
+
+fn anthropic_response(v: Value) -> MessagesResponse {
+    serde_json::from_value(v).unwrap()
+}
+
+#[test]
+fn text_answer_as_a_response_object() {
+    let resp = anthropic_response(json!({
+        "id": "msg_01", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5",
+        "content": [{"type": "text", "text": "Hello "}, {"type": "text", "text": "there", "citations": []}],
+        "stop_reason": "end_turn", "stop_sequence": null,
+        "usage": {"input_tokens": 10, "output_tokens": 5, "cache_read_input_tokens": 90, "cache_creation_input_tokens": 0}
+    }));
+    let out = normalize(&canonical_to_response(&resp, "resp_abc", &ResponsesRequestInfo::default()));
+    assert_eq!(
+        out,
+        concat!(
+            r#"{"id":"resp_abc","object":"response","created_at":0,"status":"completed","background":false,"error":null,"#,
+            r#""incomplete_details":null,"instructions":null,"max_output_tokens":null,"model":"claude-sonnet-4-5","#,
+            r#""output":[{"type":"message","id":"msg_abc_0","status":"completed","content":[{"type":"output_text","annotations":[],"logprobs":[],"text":"Hello there"}],"role":"assistant"}],"#,
+            r#""parallel_tool_calls":true,"previous_response_id":null,"reasoning":{"effort":null,"summary":null},"store":false,"#,
+            r#""temperature":null,"text":{"format":{"type":"text"}},"tool_choice":"auto","tools":[],"top_p":null,"truncation":"disabled","#,
+            r#""usage":{"input_tokens":100,"input_tokens_details":{"cached_tokens":90,"cache_write_tokens":0},"output_tokens":5,"output_tokens_details":{"reasoning_tokens":0},"total_tokens":105},"#,
+            r#""user":null,"metadata":{}}"#
+        )
+    );
+}
+
+#[test]
+fn tools_thinking_and_echo_fields_as_a_response_object() {
+    let resp = anthropic_response(json!({
+        "id": "msg_02", "type": "message", "role": "assistant", "model": "claude-opus-4-1",
+        "content": [
+            {"type": "thinking", "thinking": "Need weather.", "signature": "EqQBsecret"},
+            {"type": "redacted_thinking", "data": "opaque"},
+            {"type": "text", "text": ""},
+            {"type": "tool_use", "id": "toolu_01", "name": "get_weather", "input": {"city": "Paris"}},
+            {"type": "tool_use", "id": "toolu_02", "name": "get_time", "input": {}}
+        ],
+        "stop_reason": "tool_use", "stop_sequence": null,
+        "usage": {"input_tokens": 472, "output_tokens": 89, "cache_creation_input_tokens": 20, "cache_read_input_tokens": 100}
+    }));
+    let out = normalize(&canonical_to_response(&resp, "resp_xyz", &echo_info()));
+    golden("tools_thinking.response.json", &out);
+    assert!(!out.contains("EqQBsecret") && !out.contains("opaque"), "signatures are never exposed");
+    // Back to canonical: the same calls, ids and usage.
+    let back = response_to_canonical(out.as_bytes()).unwrap();
+    assert_eq!(back.stop_reason.as_deref(), Some("tool_use"));
+    assert_eq!(back.usage, resp.usage);
+    assert_eq!(&back.content[1..], &resp.content[3..]);
+}
+
+#[test]
+fn max_tokens_and_refusal_are_incomplete() {
+    let cut = |stop: &str| {
+        let resp = anthropic_response(json!({
+            "id": "m", "type": "message", "role": "assistant", "model": "c",
+            "content": [{"type": "text", "text": "Once upon a"}],
+            "stop_reason": stop, "usage": {"input_tokens": 1, "output_tokens": 16}
+        }));
+        serde_json::from_slice::<Value>(&canonical_to_response(&resp, "resp_1", &echo_info())).unwrap()
+    };
+    let v = cut("max_tokens");
+    assert_eq!(v["status"], json!("incomplete"));
+    assert_eq!(v["incomplete_details"], json!({"reason": "max_output_tokens"}));
+    assert_eq!(v["output"][0]["status"], json!("incomplete"));
+    let v = cut("refusal");
+    assert_eq!(v["status"], json!("incomplete"));
+    assert_eq!(v["incomplete_details"], json!({"reason": "content_filter"}));
+    let v = cut("pause_turn");
+    assert_eq!((v["status"].clone(), v["incomplete_details"].clone()), (json!("completed"), Value::Null));
+    assert_eq!(v["output"][0]["status"], json!("completed"));
+}
+
+#[test]
+fn response_object_has_what_strict_sdk_models_require() {
+    let resp = anthropic_response(json!({
+        "id": "m", "type": "message", "role": "assistant", "model": "c", "content": [], "stop_reason": "end_turn",
+        "usage": {"input_tokens": 1, "output_tokens": 1}
+    }));
+    let v: Value = serde_json::from_slice(&canonical_to_response(&resp, "resp_1", &echo_info())).unwrap();
+    // openai-python `Response`: fields without a default.
+    for field in ["id", "created_at", "model", "object", "output", "parallel_tool_calls", "tool_choice", "tools"] {
+        assert!(v.get(field).is_some_and(|f| !f.is_null()), "{field}");
+    }
+    assert_eq!(v["object"], json!("response"));
+    assert_eq!(v["parallel_tool_calls"], json!(false));
+    assert_eq!(v["tool_choice"], json!("required"));
+    assert_eq!(v["instructions"], json!("Be brief."));
+    assert_eq!(v["max_output_tokens"], json!(512));
+    assert_eq!(v["temperature"], json!(0.7));
+    assert_eq!(v["previous_response_id"], json!("resp_prev"));
+    assert_eq!(v["store"], json!(true));
+    assert_eq!(v["metadata"], json!({"session": "abc"}));
+    assert_eq!(v["user"], json!("user-42"));
+    assert_eq!(v["model"], json!("c"));
+    // ResponseUsage: every field is required.
+    for field in ["input_tokens", "input_tokens_details", "output_tokens", "output_tokens_details", "total_tokens"] {
+        assert!(v["usage"].get(field).is_some(), "usage.{field}");
+    }
+    assert_eq!(v["output"], json!([]));
+}
