@@ -42,3 +42,41 @@ impl ResolvesServerCert for CertResolver {
         Some(self.current.load_full())
     }
 }
+
+/// The DER certificates of a PEM CA bundle. Each is checked by a certificate store, so
+/// a malformed one is a config error rather than a failure in the connector.
+pub fn load_ca_file(path: &std::path::Path) -> Result<Vec<Vec<u8>>, String> {
+    use base64::Engine;
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut certs = Vec::new();
+    let mut rest = text.as_str();
+    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+    const END: &str = "-----END CERTIFICATE-----";
+    while let Some(start) = rest.find(BEGIN) {
+        let body = &rest[start + BEGIN.len()..];
+        let end = body.find(END).ok_or_else(|| format!("{}: unterminated certificate", path.display()))?;
+        let b64: String = body[..end].chars().filter(|c| !c.is_whitespace()).collect();
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .map_err(|e| format!("{}: bad base64 in a certificate: {e}", path.display()))?;
+        let mut store = pingora_rustls::RootCertStore::empty();
+        store
+            .add(pingora_rustls::CertificateDer::from(der.clone()))
+            .map_err(|e| format!("{}: not a usable CA certificate: {e}", path.display()))?;
+        certs.push(der);
+        rest = &body[end + END.len()..];
+    }
+    if certs.is_empty() {
+        return Err(format!("{}: no PEM certificate found", path.display()));
+    }
+    Ok(certs)
+}
+
+/// The certificates in the form upstream peers take them.
+pub fn peer_ca(certs: &[Vec<u8>]) -> Arc<pingora::protocols::tls::CaType> {
+    let wrapped: Vec<pingora::utils::tls::WrappedX509> = certs
+        .iter()
+        .map(|der| pingora::utils::tls::WrappedX509::new(der.clone(), pingora::utils::tls::parse_x509))
+        .collect();
+    Arc::from(wrapped.into_boxed_slice())
+}

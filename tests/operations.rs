@@ -121,7 +121,10 @@ fn reload_by_file_change_sighup_and_admin_and_bad_configs_are_refused() {
     let (status, _, body) = gw.post("/admin/reload", &[("x-api-key", ADMIN_KEY)], "");
     assert_eq!(status, 422);
     let v: Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(v["errors"][0], "channels[0].protocol: unknown protocol 'gemini2': use anthropic, openai, responses or gemini");
+    assert_eq!(
+        v["errors"][0],
+        "channels[0].protocol: unknown protocol 'gemini2': use anthropic, openai, responses or gemini"
+    );
     assert_eq!(gw.anthropic(&ask("claude-b", "hi", false)).0, 200);
     assert_eq!(gw.anthropic(&ask("claude-a", "hi", false)).0, 200);
     assert!(gw.log().contains("channels[0].protocol: unknown protocol"));
@@ -203,6 +206,46 @@ fn self_signed(dir: &std::path::Path, name: &str) -> (String, String) {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     (cert.display().to_string(), key.display().to_string())
+}
+
+/// A CA and a leaf certificate it signed for 127.0.0.1 (webpki refuses a CA
+/// certificate used as a server's own). Returns (ca cert, leaf cert, leaf key).
+fn ca_and_leaf(dir: &std::path::Path) -> (String, String, String) {
+    let p = |n: &str| dir.join(n).display().to_string();
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl").args(args).output().unwrap();
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    let mut ca = vec!["req", "-x509"];
+    ca.extend(ec);
+    let (ca_key, ca_crt) = (p("ca.key"), p("ca.crt"));
+    ca.extend(["-days", "2", "-subj", "/CN=llm-relay test CA", "-keyout", &ca_key, "-out", &ca_crt]);
+    run(&ca);
+    let mut csr = vec!["req"];
+    csr.extend(ec);
+    let (leaf_key, leaf_csr, leaf_crt, ext) = (p("leaf.key"), p("leaf.csr"), p("leaf.crt"), p("leaf.ext"));
+    csr.extend(["-subj", "/CN=127.0.0.1", "-keyout", &leaf_key, "-out", &leaf_csr]);
+    run(&csr);
+    std::fs::write(&ext, "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n").unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        &leaf_csr,
+        "-CA",
+        &ca_crt,
+        "-CAkey",
+        &ca_key,
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        &ext,
+        "-out",
+        &leaf_crt,
+    ]);
+    (ca_crt, leaf_crt, leaf_key)
 }
 
 fn curl(args: &[&str]) -> (bool, String) {
@@ -380,4 +423,32 @@ fn graceful_upgrade_hands_over_the_socket_without_dropping_a_stream() {
     assert!(new_log.contains("Bootstrap done") || new_log.contains("Server starting"), "{new_log}");
     let _ = new.kill();
     let _ = new.wait();
+}
+
+#[test]
+fn upstream_tls_is_verified_with_the_system_roots_a_ca_file_or_not_at_all() {
+    let mock = Mock::start();
+    let dir = std::env::temp_dir().join(format!("llm-relay-uptls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (ca, cert, key) = ca_and_leaf(&dir);
+    // The upstream: a gateway serving HTTPS in front of the mock.
+    let tls = format!("  tls: {{cert: \"{cert}\", key: \"{key}\"}}");
+    let upstream =
+        Gateway::launch(&ch("m", "anthropic", &mock.url, "sk-m-0000", "[\"claude-*\"]", ""), &tls, "", "https");
+    let base = format!("https://127.0.0.1:{}", upstream.port);
+    let via = |extra: &str| ch("up", "anthropic", &base, ACCESS_KEY, "[\"claude-*\"]", extra);
+
+    let strict = Gateway::start(&via(""), "");
+    let (status, body) = strict.anthropic(&ask("claude-x", "hi", false));
+    assert!(status >= 500, "a self-signed upstream must not verify by default: {status} {body}");
+
+    let with_ca = Gateway::start(&via(&format!(", ca_file: \"{ca}\"")), "");
+    let (status, body) = with_ca.anthropic(&ask("claude-x", "hi", false));
+    assert_eq!(status, 200, "{body}\n{}", with_ca.log());
+
+    let insecure = Gateway::start(&via(", insecure_skip_verify: true"), "");
+    let (status, _) = insecure.anthropic(&ask("claude-x", "hi", false));
+    assert_eq!(status, 200);
+    assert!(insecure.log().contains("insecure_skip_verify is on"), "{}", insecure.log());
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -107,6 +107,9 @@ pub struct RawChannel {
     pub health_check: Option<RawHealthCheck>,
     /// Provider family for thinking signatures; default: protocol and host.
     pub family: Option<String>,
+    /// Upstream TLS: a CA bundle to trust instead of the system's, or no verification.
+    pub ca_file: Option<String>,
+    pub insecure_skip_verify: Option<bool>,
     #[serde(default)]
     pub timeouts: RawTimeouts,
 }

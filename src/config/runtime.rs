@@ -121,6 +121,11 @@ pub struct Channel {
     pub health_check: Option<HealthCheck>,
     /// Thinking signatures are only valid within one provider family.
     pub family: String,
+    /// CA certificates (DER, from `ca_file`) the upstream's certificate must chain to;
+    /// the system roots when absent.
+    pub ca_certs: Option<Vec<Vec<u8>>>,
+    /// Upstream certificates are not verified (a warning is logged at every load).
+    pub insecure_skip_verify: bool,
 }
 
 #[derive(Debug)]

@@ -378,6 +378,16 @@ fn channel(c: RawChannel, path: &str, cx: &mut Ctx<'_>) -> Option<Channel> {
         idle: ms(c.timeouts.idle_ms, DEFAULT_IDLE_MS, "idle_ms", cx),
     };
 
+    let ca_certs = match &c.ca_file {
+        None => None,
+        Some(file) => match crate::tls::load_ca_file(std::path::Path::new(file)) {
+            Ok(certs) => Some(certs),
+            Err(e) => {
+                cx.err(format!("{path}.ca_file"), e);
+                None
+            }
+        },
+    };
     if cx.errors.len() != errors_before {
         return None;
     }
@@ -395,6 +405,13 @@ fn channel(c: RawChannel, path: &str, cx: &mut Ctx<'_>) -> Option<Channel> {
     let upstream = upstream?;
     let protocol = protocol?;
     let family = c.family.clone().unwrap_or_else(|| format!("{}:{}", protocol.as_str(), upstream.host));
+    let insecure_skip_verify = c.insecure_skip_verify.unwrap_or(false);
+    if insecure_skip_verify {
+        cx.warnings.push(format!(
+            "{path} ({}): insecure_skip_verify is on: the upstream's TLS certificate is not verified",
+            c.name
+        ));
+    }
     Some(Channel {
         name: c.name,
         protocol,
@@ -412,6 +429,8 @@ fn channel(c: RawChannel, path: &str, cx: &mut Ctx<'_>) -> Option<Channel> {
         key_strategy,
         health_check,
         family,
+        ca_certs,
+        insecure_skip_verify,
     })
 }
 

@@ -210,11 +210,8 @@ impl Gateway {
         let found = {
             let req = session.req_header();
             let h = &req.headers;
-            let query_key = req
-                .uri
-                .query()
-                .and_then(|q| q.split('&').find_map(|p| p.strip_prefix("key=")))
-                .map(str::as_bytes);
+            let query_key =
+                req.uri.query().and_then(|q| q.split('&').find_map(|p| p.strip_prefix("key="))).map(str::as_bytes);
             let x_key = h.get("x-api-key").or_else(|| h.get("x-goog-api-key")).map(|v| v.as_bytes()).or(query_key);
             auth::presented_key(x_key, h.get("authorization").map(|v| v.as_bytes()))
                 .and_then(|presented| auth::authenticate(&live.config.access_keys, presented))

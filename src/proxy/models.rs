@@ -91,10 +91,12 @@ pub fn list(live: &Live, shape: ModelsShape, id: Option<&str>) -> Result<Vec<u8>
     let body = match id {
         Some(id) => {
             let id = id.strip_prefix("models/").unwrap_or(id);
-            let found = all.iter().find(|e| e.id == id).or_else(|| {
-                all.iter().find(|e| crate::routing::ModelPattern::new(e.id.clone()).matches(id))
-            });
-            let e = found.ok_or_else(|| ApiError::new(ErrorKind::NotFound, format!("no channel serves model '{id}'")))?;
+            let found = all
+                .iter()
+                .find(|e| e.id == id)
+                .or_else(|| all.iter().find(|e| crate::routing::ModelPattern::new(e.id.clone()).matches(id)));
+            let e =
+                found.ok_or_else(|| ApiError::new(ErrorKind::NotFound, format!("no channel serves model '{id}'")))?;
             let mut v = model_json(e, shape);
             // A pattern entry answered for a concrete id shows that id.
             match shape {

@@ -33,9 +33,15 @@ pub enum Route {
     /// A model call whose model is in the body: Messages, Chat, Responses.
     Api(Dialect),
     /// `POST /v1beta/models/{model}:generateContent` or `:streamGenerateContent`.
-    Gemini { model: String, stream: bool },
+    Gemini {
+        model: String,
+        stream: bool,
+    },
     /// `GET /v1/models`, `GET /v1beta/models` (and one model by id).
-    Models { shape: ModelsShape, id: Option<String> },
+    Models {
+        shape: ModelsShape,
+        id: Option<String>,
+    },
     /// `POST /v1/messages/count_tokens`.
     CountTokens,
     /// A known API path with the wrong method.

@@ -14,9 +14,9 @@ use crate::config::{Channel, Config};
 use crate::health::{classify, retry_after, ErrorClass, Failure, HealthRegistry};
 use crate::metrics::Metrics;
 use crate::protocol::anthropic::Usage;
+use crate::protocol::anthropic::{Content, Message, MessagesResponse, Role};
 use crate::protocol::Dialect;
 use crate::routing::{AffinityMap, Binding, ConversationStore};
-use crate::protocol::anthropic::{Content, Message, MessagesResponse, Role};
 use crate::translate::request::{response_usage, translate_response, PreparedRequest, ResponseContext};
 use crate::translate::{ApiError, ErrorKind, TargetOptions};
 use bytes::{Bytes, BytesMut};
@@ -69,14 +69,18 @@ pub struct Live {
     /// Model names that may appear as metric labels (configured exact names and
     /// mapping targets).
     pub known_models: std::collections::HashSet<String>,
+    /// Per channel (same order): the CA certificates its upstream must chain to.
+    pub peer_ca: Vec<Option<Arc<pingora::protocols::tls::CaType>>>,
 }
 
 impl Live {
     /// The config with its balancers (and the health probes of channels that ask for them).
     pub fn new(config: Config) -> Live {
+        let peer_ca: Vec<_> = config.channels.iter().map(|c| c.ca_certs.as_deref().map(crate::tls::peer_ca)).collect();
         let balancer = Balancer::new(&config, &|c| {
             let ch = config.channels.get(c)?.clone();
-            ChannelProbe::new(ch)
+            let ca = peer_ca.get(c).cloned().flatten();
+            ChannelProbe::new(ch, ca)
                 .map(|p| Box::new(p) as Box<dyn pingora_load_balancing::health_check::HealthCheck + Send + Sync>)
         });
         let mut known_models = std::collections::HashSet::new();
@@ -89,7 +93,7 @@ impl Live {
                 known_models.insert(to.clone());
             }
         }
-        Live { config, balancer, known_models }
+        Live { config, balancer, known_models, peer_ca }
     }
 }
 
@@ -115,6 +119,23 @@ struct Call {
     peer: HttpPeer,
     status: u16,
     header: ResponseHeader,
+}
+
+/// One attempt's fixed facts: where it goes and what the answer will be called.
+#[derive(Clone, Copy)]
+struct Attempt<'a> {
+    channel: &'a Channel,
+    /// CA certificates the upstream must chain to (else the system roots).
+    ca: Option<&'a Arc<pingora::protocols::tls::CaType>>,
+    key_index: usize,
+    /// The model name sent upstream.
+    upstream_model: &'a str,
+    /// The id a Responses client's answer gets.
+    response_id: Option<&'a str>,
+    /// When the client's request came in.
+    started: Instant,
+    /// Longest wait for the response header.
+    first_byte: Duration,
 }
 
 /// Why an attempt did not produce the client's answer.
@@ -275,12 +296,19 @@ impl Relay {
             } else {
                 channel.timeouts.first_byte.min(deadline.saturating_duration_since(now).max(Duration::from_secs(1)))
             };
-            let rid = response_id.as_deref();
-            let result = match self.call(channel, pick.key, &req, body, session, first_byte).await {
-                Ok(call) if req.stream() => {
-                    self.pump_stream(session, call, channel, &mut req, rid, &target.model, started, &mut outcome).await
-                }
-                Ok(call) => self.finish_json(session, call, channel, &mut req, rid, &target.model, started, &mut outcome).await,
+            let attempt = Attempt {
+                channel,
+                ca: live.peer_ca.get(pick.channel).and_then(Option::as_ref),
+                key_index: pick.key,
+                upstream_model: &target.model,
+                response_id: response_id.as_deref(),
+                started,
+                first_byte,
+            };
+            let path = channel.endpoint_path(&target.model, req.stream());
+            let result = match self.call(&attempt, &req, body, session, &path).await {
+                Ok(call) if req.stream() => self.pump_stream(session, call, &attempt, &mut req, &mut outcome).await,
+                Ok(call) => self.finish_json(session, call, &attempt, &mut req, &mut outcome).await,
                 Err(f) => Err(f),
             };
             let now = Instant::now();
@@ -332,7 +360,12 @@ impl Relay {
     /// `POST /v1/messages/count_tokens`: forwarded to the first Anthropic channel that
     /// serves the model; otherwise (or when that channel cannot count) a local estimate
     /// (see `tokens`), marked as such in the `x-llm-relay-token-count` header.
-    pub async fn count_tokens(&self, session: &mut Session, live: &Live, mut req: PreparedRequest) -> pingora::Result<Outcome> {
+    pub async fn count_tokens(
+        &self,
+        session: &mut Session,
+        live: &Live,
+        mut req: PreparedRequest,
+    ) -> pingora::Result<Outcome> {
         let config = &live.config;
         let mut outcome = Outcome::default();
         let channel = crate::routing::candidates(&config.channels, req.model())
@@ -348,8 +381,18 @@ impl Relay {
             outcome.attempts = 1;
             outcome.channel = Some(channel.name.clone());
             outcome.key_id = Some(channel.keys[key_index].id.clone());
-            outcome.upstream_model = Some(model);
-            if let Ok(mut call) = self.call_path(channel, key_index, &req, body, session, channel.timeouts.first_byte, &path).await {
+            outcome.upstream_model = Some(model.clone());
+            let index = config.channels.iter().position(|c| Arc::ptr_eq(c, channel));
+            let attempt = Attempt {
+                channel,
+                ca: index.and_then(|i| live.peer_ca.get(i)).and_then(Option::as_ref),
+                key_index,
+                upstream_model: &model,
+                response_id: None,
+                started: Instant::now(),
+                first_byte: channel.timeouts.first_byte,
+            };
+            if let Ok(mut call) = self.call(&attempt, &req, body, session, &path).await {
                 if let Ok(answer) = read_body(&mut call.up, ERROR_BODY_LIMIT, channel.timeouts.idle).await {
                     self.connector.release_http_session(call.up, &call.peer, None).await;
                     outcome.status = 200;
@@ -367,8 +410,13 @@ impl Relay {
         let body = serde_json::json!({ "input_tokens": estimate }).to_string();
         outcome.status = 200;
         outcome.bytes_out = body.len();
-        respond_json(session, 200, Bytes::from(body), &[("x-llm-relay-token-count", "estimate (o200k_base)".to_string())])
-            .await?;
+        respond_json(
+            session,
+            200,
+            Bytes::from(body),
+            &[("x-llm-relay-token-count", "estimate (o200k_base)".to_string())],
+        )
+        .await?;
         Ok(outcome)
     }
 
@@ -397,39 +445,24 @@ impl Relay {
 
     /// Sends the request and reads the response header. Success statuses come back as a
     /// `Call`; error statuses are read and classified.
+    /// Sends the request to `path` and reads the response header. Success statuses come
+    /// back as a `Call`; error statuses are read and classified.
     async fn call(
         &self,
-        channel: &Channel,
-        key_index: usize,
+        a: &Attempt<'_>,
         req: &PreparedRequest,
         body: Bytes,
         session: &Session,
-        first_byte: Duration,
-    ) -> Result<Call, AttemptFailure> {
-        let model = channel.upstream_model(req.model()).to_string();
-        let path = channel.endpoint_path(&model, req.stream());
-        self.call_path(channel, key_index, req, body, session, first_byte, &path).await
-    }
-
-    /// `call` to an explicit upstream path.
-    #[allow(clippy::too_many_arguments)]
-    async fn call_path(
-        &self,
-        channel: &Channel,
-        key_index: usize,
-        req: &PreparedRequest,
-        body: Bytes,
-        session: &Session,
-        first_byte: Duration,
         path: &str,
     ) -> Result<Call, AttemptFailure> {
+        let (channel, key_index, first_byte) = (a.channel, a.key_index, a.first_byte);
         let retry = |kind: ErrorKind, what: String| AttemptFailure::retry("connect_error", ApiError::new(kind, what));
         let addr = self
             .dns
             .resolve(&channel.upstream.host, channel.upstream.port)
             .await
             .map_err(|e| retry(ErrorKind::Api, format!("cannot resolve the upstream host: {e}")))?;
-        let peer = upstream::peer(channel, addr);
+        let peer = upstream::peer(channel, addr, a.ca);
         let header = upstream::request_header(
             channel,
             &channel.keys[key_index],
@@ -485,18 +518,15 @@ impl Relay {
         })
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn finish_json(
         &self,
         session: &mut Session,
         mut call: Call,
-        channel: &Channel,
+        a: &Attempt<'_>,
         req: &mut PreparedRequest,
-        response_id: Option<&str>,
-        upstream_model: &str,
-        started: Instant,
         outcome: &mut Outcome,
     ) -> Result<Option<MessagesResponse>, AttemptFailure> {
+        let (channel, response_id, upstream_model, started) = (a.channel, a.response_id, a.upstream_model, a.started);
         let client = req.client;
         let body = read_body(&mut call.up, RESPONSE_BODY_LIMIT, channel.timeouts.idle).await.map_err(|e| {
             let what = format!("reading the upstream response failed: {e}");

@@ -15,15 +15,16 @@ use std::sync::Arc;
 
 pub struct ChannelProbe {
     channel: Arc<Channel>,
+    ca: Option<Arc<pingora::protocols::tls::CaType>>,
     path: String,
     connector: Connector,
     dns: DnsCache,
 }
 
 impl ChannelProbe {
-    pub fn new(channel: Arc<Channel>) -> Option<Self> {
+    pub fn new(channel: Arc<Channel>, ca: Option<Arc<pingora::protocols::tls::CaType>>) -> Option<Self> {
         let path = channel.health_check.as_ref()?.path.clone();
-        Some(ChannelProbe { channel, path, connector: Connector::new(None), dns: DnsCache::default() })
+        Some(ChannelProbe { channel, ca, path, connector: Connector::new(None), dns: DnsCache::default() })
     }
 }
 
@@ -38,7 +39,7 @@ impl HealthCheck for ChannelProbe {
         let ch = &self.channel;
         let key = ch.keys.get(key_index).ok_or_else(|| fail(format!("channel {}: no key {key_index}", ch.name)))?;
         let addr = self.dns.resolve(&ch.upstream.host, ch.upstream.port).await.map_err(|e| fail(e.to_string()))?;
-        let peer = peer(ch, addr);
+        let peer = peer(ch, addr, self.ca.as_ref());
         let mut req = RequestHeader::build("GET", self.path.as_bytes(), Some(4))?;
         req.insert_header("host", ch.upstream.authority.as_str())?;
         super::upstream::insert_auth(&mut req, ch.protocol, key)?;

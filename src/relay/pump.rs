@@ -2,8 +2,7 @@
 //! itself (an error as its first event can still fail over invisibly), then commit the
 //! header and write every translated frame as soon as it is complete.
 
-use super::{AttemptFailure, Call, Outcome, Relay};
-use crate::config::Channel;
+use super::{Attempt, AttemptFailure, Call, Outcome, Relay};
 use crate::metrics::GaugeGuard;
 use crate::protocol::anthropic::MessagesResponse;
 use crate::translate::request::PreparedRequest;
@@ -16,18 +15,15 @@ use std::time::Instant;
 use tokio::time::timeout;
 
 impl Relay {
-    #[allow(clippy::too_many_arguments)]
     pub(super) async fn pump_stream(
         &self,
         session: &mut Session,
         mut call: Call,
-        channel: &Channel,
+        a: &Attempt<'_>,
         req: &mut PreparedRequest,
-        response_id: Option<&str>,
-        _upstream_model: &str,
-        started: Instant,
         outcome: &mut Outcome,
     ) -> Result<Option<MessagesResponse>, AttemptFailure> {
+        let (channel, response_id, started) = (a.channel, a.response_id, a.started);
         let idle = channel.timeouts.idle;
         let store = matches!(req.responses_info(), Ok(Some(info)) if info.store);
         let mut tr = StreamTranslator::new(channel.protocol, req.client, req.stream_options(response_id));
@@ -69,11 +65,10 @@ impl Relay {
         }
 
         let _active = GaugeGuard::new(&self.metrics.active_streams);
-        let content_type =
-            if req.gemini_json_array { "application/json; charset=utf-8" } else { "text/event-stream; charset=utf-8" };
-        let written = self
-            .commit(session, &call, pending.freeze(), content_type, started, outcome, tr.stats().first_token_seen)
-            .await;
+        if tr.stats().first_token_seen {
+            outcome.first_token = Some(started.elapsed());
+        }
+        let written = self.commit(session, &call, req.gemini_json_array, pending.freeze(), started, outcome).await;
         if written.is_err() {
             outcome.error = Some("client_closed".into());
             return Ok(None);
@@ -124,12 +119,14 @@ impl Relay {
         &self,
         session: &mut Session,
         call: &Call,
+        json_array: bool,
         first: Bytes,
-        content_type: &str,
         started: Instant,
         outcome: &mut Outcome,
-        first_token_seen: bool,
     ) -> pingora::Result<()> {
+        // Gemini clients without `alt=sse` read one JSON array.
+        let content_type =
+            if json_array { "application/json; charset=utf-8" } else { "text/event-stream; charset=utf-8" };
         let mut resp = ResponseHeader::build(call.status, Some(6))?;
         resp.insert_header("content-type", content_type)?;
         resp.insert_header("cache-control", "no-cache")?;
@@ -138,9 +135,6 @@ impl Relay {
         session.write_response_header(Box::new(resp), false).await?;
         outcome.status = call.status;
         outcome.first_byte = Some(started.elapsed());
-        if first_token_seen {
-            outcome.first_token = outcome.first_byte;
-        }
         if !first.is_empty() {
             outcome.bytes_out += first.len();
             session.write_response_body(Some(first), false).await?;

@@ -6,7 +6,7 @@ use pingora::upstreams::peer::HttpPeer;
 use pingora_http::RequestHeader;
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const DNS_TTL: Duration = Duration::from_secs(30);
@@ -42,12 +42,19 @@ impl DnsCache {
     }
 }
 
-pub fn peer(channel: &Channel, addr: SocketAddr) -> HttpPeer {
+pub fn peer(channel: &Channel, addr: SocketAddr, ca: Option<&Arc<pingora::protocols::tls::CaType>>) -> HttpPeer {
     let mut peer = HttpPeer::new(addr, channel.upstream.tls, channel.upstream.host.clone());
     peer.options.connection_timeout = Some(channel.timeouts.connect);
     peer.options.total_connection_timeout = Some(channel.timeouts.connect * 2);
     peer.options.read_timeout = Some(channel.timeouts.idle);
     peer.options.idle_timeout = Some(Duration::from_secs(60));
+    if channel.insecure_skip_verify {
+        peer.options.verify_cert = false;
+        peer.options.verify_hostname = false;
+    }
+    if let Some(ca) = ca {
+        peer.options.ca = Some(ca.clone());
+    }
     peer
 }
 

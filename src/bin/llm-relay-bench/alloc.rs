@@ -11,7 +11,7 @@ use bytes::Bytes;
 use serde::Serialize;
 
 use llm_relay::protocol::Dialect;
-use llm_relay::translate::request::{ResponseContext, translate_response, PreparedRequest};
+use llm_relay::translate::request::{translate_response, PreparedRequest, ResponseContext};
 use llm_relay::translate::stream::{ClientStreamOptions, StreamTranslator};
 use llm_relay::translate::TargetOptions;
 

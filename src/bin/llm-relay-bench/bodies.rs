@@ -42,11 +42,13 @@ pub fn request(dialect: Dialect, model: &str, size: Size, ask: Ask, session: &st
         Ask::Stream(n) => format!(" [[long:{n}]]"),
     };
     let stream = matches!(ask, Ask::Stream(_));
-    let v = match (dialect, size) {
-        (Dialect::Anthropic, Size::Small) => small_anthropic(model, stream, &directive),
-        (Dialect::OpenAiChat, Size::Small) => small_openai(model, stream, &directive),
-        (Dialect::Anthropic, Size::Large) => padded(|pad| large_anthropic(model, stream, &directive, session, pad)),
-        (Dialect::OpenAiChat, Size::Large) => padded(|pad| large_openai(model, stream, &directive, pad)),
+    // Anthropic Messages, else OpenAI Chat (the two dialects the bench drives).
+    let anthropic = dialect == Dialect::Anthropic;
+    let v = match (anthropic, size) {
+        (true, Size::Small) => small_anthropic(model, stream, &directive),
+        (false, Size::Small) => small_openai(model, stream, &directive),
+        (true, Size::Large) => padded(|pad| large_anthropic(model, stream, &directive, session, pad)),
+        (false, Size::Large) => padded(|pad| large_openai(model, stream, &directive, pad)),
     };
     Bytes::from(serde_json::to_vec(&v).unwrap_or_default())
 }
@@ -97,9 +99,38 @@ fn padded(build: impl Fn(usize) -> Value) -> Value {
 /// Deterministic prose of exactly `len` bytes (ASCII words, no JSON escapes needed).
 pub fn prose(seed: u64, len: usize) -> String {
     const WORDS: [&str; 32] = [
-        "the", "gateway", "request", "stream", "token", "channel", "upstream", "client", "config", "route",
-        "translate", "latency", "buffer", "frame", "event", "schema", "tool", "result", "message", "system",
-        "should", "returns", "every", "value", "when", "with", "into", "after", "before", "handles", "a", "of",
+        "the",
+        "gateway",
+        "request",
+        "stream",
+        "token",
+        "channel",
+        "upstream",
+        "client",
+        "config",
+        "route",
+        "translate",
+        "latency",
+        "buffer",
+        "frame",
+        "event",
+        "schema",
+        "tool",
+        "result",
+        "message",
+        "system",
+        "should",
+        "returns",
+        "every",
+        "value",
+        "when",
+        "with",
+        "into",
+        "after",
+        "before",
+        "handles",
+        "a",
+        "of",
     ];
     let mut s = String::with_capacity(len + 16);
     let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);

@@ -109,7 +109,8 @@ struct WorkerOut {
 }
 
 async fn worker(t: Arc<Target>, sender: Sender, deadline: Instant, limit: u64) -> WorkerOut {
-    let mut out = WorkerOut { lat: Vec::with_capacity(4096), ok: 0, errors: 0, last: Instant::now(), first_error: None };
+    let mut out =
+        WorkerOut { lat: Vec::with_capacity(4096), ok: 0, errors: 0, last: Instant::now(), first_error: None };
     let mut sender = Some(sender);
     while Instant::now() < deadline && out.ok + out.errors < limit {
         let s = match sender.as_mut() {
@@ -166,8 +167,7 @@ pub async fn closed_loop(t: &Arc<Target>, conns: usize, dur: Duration, limit: Op
     let per_conn = limit.map_or(u64::MAX, |l| l.div_ceil(conns.max(1) as u64));
     let start = Instant::now();
     let deadline = start + dur;
-    let handles: Vec<_> =
-        senders.into_iter().map(|s| tokio::spawn(worker(t.clone(), s, deadline, per_conn))).collect();
+    let handles: Vec<_> = senders.into_iter().map(|s| tokio::spawn(worker(t.clone(), s, deadline, per_conn))).collect();
     let mut end = start;
     for h in handles {
         match h.await {

@@ -128,10 +128,9 @@ impl Cpu {
     }
 
     pub fn of_all(pids: &[u32]) -> Cpu {
-        pids.iter().map(|p| Cpu::of(*p)).fold(Cpu::default(), |a, b| Cpu {
-            ticks: a.ticks + b.ticks,
-            sched_ns: a.sched_ns + b.sched_ns,
-        })
+        pids.iter()
+            .map(|p| Cpu::of(*p))
+            .fold(Cpu::default(), |a, b| Cpu { ticks: a.ticks + b.ticks, sched_ns: a.sched_ns + b.sched_ns })
     }
 
     /// CPU seconds between `self` (earlier) and `later`: schedstat when it moved,
@@ -300,10 +299,12 @@ pub fn start_gateway(bin: &Path, name: &str, config: &Path, log: &Path) -> Resul
 /// The nginx binary, if installed.
 pub fn find_nginx() -> Option<std::path::PathBuf> {
     let path = std::env::var("PATH").unwrap_or_default();
-    path.split(':')
+    let found = path
+        .split(':')
         .chain(["/usr/sbin", "/usr/local/sbin", "/usr/local/nginx/sbin"])
         .map(|d| Path::new(d).join("nginx"))
-        .find(|p| p.is_file())
+        .find(|p| p.is_file());
+    found
 }
 
 /// A pure pass-through nginx in front of `upstream`: keep-alive both sides, no access

@@ -100,10 +100,18 @@ mod tests {
         a.push(&StreamEvent::ContentBlockStart { index: 0, content_block: ContentBlock::text("") });
         a.push(&StreamEvent::ContentBlockDelta { index: 0, delta: BlockDelta::TextDelta { text: "Hel".into() } });
         a.push(&StreamEvent::ContentBlockDelta { index: 0, delta: BlockDelta::TextDelta { text: "lo".into() } });
-        let tool = ContentBlock::ToolUse { id: "t1".into(), name: "f".into(), input: serde_json::json!({}), cache_control: None };
+        let tool = ContentBlock::ToolUse {
+            id: "t1".into(),
+            name: "f".into(),
+            input: serde_json::json!({}),
+            cache_control: None,
+        };
         a.push(&StreamEvent::ContentBlockStart { index: 1, content_block: tool });
         for part in ["{\"a\"", ":1}"] {
-            a.push(&StreamEvent::ContentBlockDelta { index: 1, delta: BlockDelta::InputJsonDelta { partial_json: part.into() } });
+            a.push(&StreamEvent::ContentBlockDelta {
+                index: 1,
+                delta: BlockDelta::InputJsonDelta { partial_json: part.into() },
+            });
         }
         a.push(&StreamEvent::MessageDelta {
             delta: MessageDeltaBody { stop_reason: Some("tool_use".into()), stop_sequence: None },

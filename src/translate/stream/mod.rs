@@ -174,7 +174,9 @@ impl StreamTranslator {
                     let (id, info) = opts.responses.clone().unwrap_or_default();
                     Encoder::Responses(Box::new(crate::translate::responses::ResponsesEncoder::new(id, info)))
                 }
-                Dialect::Gemini => Encoder::Gemini(crate::translate::gemini::GeminiEncoder::new(opts.gemini_json_array)),
+                Dialect::Gemini => {
+                    Encoder::Gemini(crate::translate::gemini::GeminiEncoder::new(opts.gemini_json_array))
+                }
             }
         };
         StreamTranslator {

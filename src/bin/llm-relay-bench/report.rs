@@ -1,0 +1,593 @@
+//! Ratios, the issue's targets (pass/fail) and the Markdown report.
+
+use std::fmt::Write as _;
+
+use crate::{Check, NsRow, Report, StreamRow};
+
+const MIB: f64 = 1024.0;
+
+fn f(v: f64, digits: usize) -> String {
+    if v.is_finite() {
+        format!("{v:.digits$}")
+    } else {
+        "–".into()
+    }
+}
+
+fn ms(v: f64) -> String {
+    if !v.is_finite() {
+        "–".into()
+    } else if v.abs() < 1.0 {
+        format!("{v:.3}")
+    } else if v.abs() < 100.0 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.0}")
+    }
+}
+
+fn signed_ms(v: f64) -> String {
+    if v.is_finite() && v >= 0.0 {
+        format!("+{}", ms(v))
+    } else {
+        ms(v)
+    }
+}
+
+fn mib(kib: u64) -> String {
+    format!("{:.1}", kib as f64 / MIB)
+}
+
+fn mark(pass: Option<bool>) -> &'static str {
+    match pass {
+        Some(true) => "PASS",
+        Some(false) => "FAIL",
+        None => "n/a",
+    }
+}
+
+/// The row of `kind` with the same client dialect and body size as `r`.
+fn baseline<'a>(rows: &'a [NsRow], r: &NsRow, kind: &str) -> Option<&'a NsRow> {
+    rows.iter().find(|b| b.kind == kind && b.client == r.client && b.size == r.size)
+}
+
+fn stream_baseline<'a>(rows: &'a [StreamRow], r: &StreamRow) -> Option<&'a StreamRow> {
+    rows.iter().find(|b| b.kind == "direct" && b.client == r.client)
+}
+
+fn ratio(a: f64, b: f64) -> f64 {
+    if b > 0.0 {
+        a / b
+    } else {
+        f64::NAN
+    }
+}
+
+/// Marginal gateway CPU per client event: the CPU difference between the long and the
+/// short streams of a target over the difference of their event counts.
+pub fn per_event_us(short: &StreamRow, long: &StreamRow) -> f64 {
+    match (short.gw_cpu_us_per_req, long.gw_cpu_us_per_req) {
+        (Some(s), Some(l)) => marginal(s, l, short, long),
+        _ => f64::NAN,
+    }
+}
+
+/// The same for the mock (the upstream's own cost of an event, for reference).
+pub fn mock_per_event_us(short: &StreamRow, long: &StreamRow) -> f64 {
+    marginal(short.mock_cpu_us_per_req, long.mock_cpu_us_per_req, short, long)
+}
+
+fn marginal(short_us: f64, long_us: f64, short: &StreamRow, long: &StreamRow) -> f64 {
+    let frames = long.frames_per_req - short.frames_per_req;
+    if frames > 0.0 {
+        (long_us - short_us) / frames
+    } else {
+        f64::NAN
+    }
+}
+
+/// Worst (largest) of `values` with its label.
+fn worst(values: Vec<(String, f64)>) -> Option<(String, f64)> {
+    values.into_iter().filter(|(_, v)| v.is_finite()).max_by(|a, b| a.1.total_cmp(&b.1))
+}
+
+fn lowest(values: Vec<(String, f64)>) -> Option<(String, f64)> {
+    values.into_iter().filter(|(_, v)| v.is_finite()).min_by(|a, b| a.1.total_cmp(&b.1))
+}
+
+fn check_max(goal: String, w: Option<(String, f64)>, limit: f64, unit: &str, digits: usize) -> Check {
+    match w {
+        Some((label, v)) => {
+            Check { goal, measured: format!("{} {unit} ({label})", f(v, digits)), pass: Some(v <= limit) }
+        }
+        None => Check { goal, measured: "not measured".into(), pass: None },
+    }
+}
+
+/// Fills `checks` (the issue's targets) and `notes` (what looks wrong).
+pub fn finish(r: &mut Report) {
+    let mut checks = Vec::new();
+    let translating = |row: &&NsRow| row.kind == "relay" && row.client != row.upstream;
+    // Throughput vs nginx (small) and vs direct (80 KiB).
+    for row in r.nonstream.iter().filter(translating) {
+        if row.size == "small" {
+            let goal = format!("{} throughput ≥ 0.8× nginx, small body", row.name);
+            checks.push(match baseline(&r.nonstream, row, "nginx") {
+                Some(n) => {
+                    let x = ratio(row.rps, n.rps);
+                    Check { goal, measured: format!("{}×", f(x, 2)), pass: Some(x >= 0.8) }
+                }
+                None => Check { goal, measured: "nginx not installed".into(), pass: None },
+            });
+        } else {
+            let goal = format!("{} throughput ≥ 0.9× direct, 80 KiB body", row.name);
+            if let Some(d) = baseline(&r.nonstream, row, "direct") {
+                let x = ratio(row.rps, d.rps);
+                checks.push(Check { goal, measured: format!("{}×", f(x, 2)), pass: Some(x >= 0.9) });
+            }
+        }
+    }
+    // Added latency, sequential requests.
+    for size in ["small", "80KiB"] {
+        let added = |p99: bool| {
+            let rows = r.sequential.iter().filter(|x| x.kind == "relay" && x.size == size);
+            worst(
+                rows.filter_map(|x| {
+                    let d = baseline(&r.sequential, x, "direct")?;
+                    let v = if p99 { x.p99_ms - d.p99_ms } else { x.p50_ms - d.p50_ms };
+                    Some((x.name.clone(), v))
+                })
+                .collect(),
+            )
+        };
+        checks.push(check_max(
+            format!("added latency p50 ≤ 0.1 ms vs direct, sequential, {size} body (worst route)"),
+            added(false),
+            0.1,
+            "ms",
+            3,
+        ));
+        checks.push(check_max(
+            format!("added latency p99 ≤ 1 ms vs direct, sequential, {size} body (worst route)"),
+            added(true),
+            1.0,
+            "ms",
+            3,
+        ));
+    }
+    // Time to first text token.
+    let ttft = worst(
+        r.streams_short
+            .iter()
+            .filter(|x| x.kind == "relay")
+            .filter_map(|x| Some((x.name.clone(), x.ttft_p50_ms - stream_baseline(&r.streams_short, x)?.ttft_p50_ms)))
+            .collect(),
+    );
+    checks.push(check_max("added time to first text token p50 ≤ 0.3 ms (worst route)".into(), ttft, 0.3, "ms", 3));
+    // Per-event CPU.
+    let per_event = worst(
+        r.streams_long
+            .iter()
+            .filter(|x| x.kind == "relay")
+            .filter_map(|l| {
+                let s = r.streams_short.iter().find(|s| s.name == l.name)?;
+                Some((format!("{}, sequential", l.name), per_event_us(s, l)))
+            })
+            .collect(),
+    );
+    checks.push(check_max(
+        "gateway CPU per stream event < 5 µs, sequential streams (worst route)".into(),
+        per_event,
+        5.0,
+        "µs",
+        2,
+    ));
+    let many_cpu = worst(
+        r.many_streams.iter().map(|m| (format!("{}, {} streams", m.name, m.streams), m.cpu_us_per_event)).collect(),
+    );
+    checks.push(check_max(
+        "gateway CPU per stream event < 5 µs, concurrent streams (worst route)".into(),
+        many_cpu,
+        5.0,
+        "µs",
+        2,
+    ));
+    // Concurrent streams all complete.
+    for m in &r.many_streams {
+        checks.push(Check {
+            goal: format!("{} concurrent streams complete with their terminator ({})", m.streams, m.name),
+            measured: format!("{} completed, {} stalled, {} failed", m.completed, m.stalled, m.failed),
+            pass: Some(m.completed == m.streams),
+        });
+    }
+    // Memory.
+    checks.push(check_max(
+        "gateway RSS idle ≤ 20 MiB".into(),
+        Some(("after start".into(), r.idle_rss_kib as f64 / MIB)),
+        20.0,
+        "MiB",
+        1,
+    ));
+    let many_rss = worst(r.many_streams.iter().map(|m| (m.name.clone(), m.gw_peak_rss_kib as f64 / MIB)).collect());
+    let streams = r.many_streams.first().map_or(0, |m| m.streams);
+    checks.push(check_max(
+        format!("gateway peak RSS ≤ 64 MiB, {streams} concurrent streams"),
+        many_rss,
+        64.0,
+        "MiB",
+        1,
+    ));
+    if let Some(fo) = &r.failover {
+        checks.push(Check {
+            goal: "failover: every request succeeds when the priority-1 channel always answers 529".into(),
+            measured: format!("{} / {} ok", fo.ok, fo.requests),
+            pass: Some(fo.ok == fo.requests && fo.requests > 0),
+        });
+    }
+    r.checks = checks;
+
+    let mut notes = Vec::new();
+    for row in r.nonstream.iter().filter(|x| x.kind != "direct") {
+        if let Some(d) = baseline(&r.nonstream, row, "direct") {
+            if row.rps > 0.9 * d.rps {
+                notes.push(format!(
+                    "{} ({}) reaches {:.0}% of the mock's direct throughput: the mock may be the limit there",
+                    row.name,
+                    row.size,
+                    100.0 * row.rps / d.rps
+                ));
+            }
+        }
+    }
+    for row in r.nonstream.iter().chain(&r.sequential) {
+        if row.loadgen_busy > 0.9 {
+            notes.push(format!(
+                "the load generator used {:.0}% of a core on {} ({}, c={}): it may be the limit there",
+                row.loadgen_busy * 100.0,
+                row.name,
+                row.size,
+                row.conns
+            ));
+        }
+        if row.errors > 0 {
+            notes.push(format!(
+                "{} ({}, c={}): {} errors; first: {}",
+                row.name,
+                row.size,
+                row.conns,
+                row.errors,
+                row.first_error.as_deref().unwrap_or("?")
+            ));
+        }
+    }
+    for row in r.streams_short.iter().chain(&r.streams_long) {
+        if row.complete < row.requests {
+            notes.push(format!(
+                "{} streams ({} tokens): {} of {} incomplete; first error: {}",
+                row.name,
+                row.tokens,
+                row.requests - row.complete,
+                row.requests,
+                row.first_error.as_deref().unwrap_or("?")
+            ));
+        }
+    }
+    for m in &r.many_streams {
+        if let Some(e) = &m.first_error {
+            notes.push(format!("{} concurrent streams, {}: first error: {e}", m.streams, m.name));
+        }
+    }
+    if let Some(fo) = &r.failover {
+        if let Some(e) = &fo.first_error {
+            notes.push(format!("failover: first error: {e}"));
+        }
+    }
+    let slowest = lowest(
+        r.nonstream
+            .iter()
+            .filter(|x| x.kind == "relay")
+            .filter_map(|x| {
+                Some((format!("{} ({})", x.name, x.size), ratio(x.rps, baseline(&r.nonstream, x, "direct")?.rps)))
+            })
+            .collect(),
+    );
+    if let Some((label, x)) = slowest {
+        notes.push(format!("lowest relay/direct throughput ratio: {}× on {label}", f(x, 2)));
+    }
+    for size in ["small", "80KiB"] {
+        let fastest = worst(
+            r.nonstream
+                .iter()
+                .filter(|x| x.kind == "relay" && x.size == size)
+                .filter_map(|x| Some((x.name.clone(), ratio(x.rps, baseline(&r.nonstream, x, "direct")?.rps))))
+                .collect(),
+        );
+        if let Some((label, x)) = fastest.filter(|(_, x)| *x < 0.9) {
+            notes.push(format!(
+                "mock headroom, {size} body: the fastest relay route ({label}) reaches {:.0}% of the mock's direct \
+                 throughput, so the mock is not what limits the gateway",
+                100.0 * x
+            ));
+        }
+    }
+    r.notes = notes;
+}
+
+pub fn markdown(r: &Report) -> String {
+    let mut s = String::new();
+    let m = &r.machine;
+    let c = &r.settings;
+    let _ = writeln!(s, "# llm-relay benchmark\n");
+    let _ = writeln!(
+        s,
+        "{} · commit `{}` · {} cores, {} · Linux {} · wall time {:.0} s\n",
+        m.date_utc, m.commit, m.cores, m.cpu_model, m.kernel, r.wall_secs
+    );
+    let _ = writeln!(
+        s,
+        "Gateway: {} worker threads, RUST_LOG=warn. Mock upstream: 1 thread, pacing {} ms (sequential streams) and {} ms \
+         (concurrent streams). Load generator: llm-relay-bench, one thread (tokio current-thread, hyper HTTP/1.1 \
+         keep-alive). nginx: {}. {} rounds, interleaved (odd rounds in reverse order); figures are medians over rounds; \
+         visits of {} s (c={}), {} s (sequential), {} s (streams).\n",
+        c.threads,
+        c.token_delay_ms,
+        c.many_delay_ms,
+        m.nginx.as_deref().map_or("not installed".to_string(), |v| format!("{v}, {} workers, keep-alive to the mock", c.threads)),
+        c.rounds,
+        c.visit_secs,
+        c.concurrency,
+        c.seq_visit_secs,
+        c.stream_visit_secs,
+    );
+
+    let _ = writeln!(s, "## Targets (issue #4)\n");
+    let _ = writeln!(s, "| goal | measured | |\n|---|---|---|");
+    for ch in &r.checks {
+        let _ = writeln!(s, "| {} | {} | {} |", ch.goal, ch.measured, mark(ch.pass));
+    }
+
+    let _ = writeln!(s, "\n## Calibration: the mock alone\n");
+    let _ = writeln!(s, "| client | body | conns | req/s | p50 ms | p99 ms | client CPU | mock CPU |\n|---|---|---:|---:|---:|---:|---:|---:|");
+    for row in &r.calibration {
+        let busy = row.client_busy.map_or("–".into(), |b| format!("{:.0}%", b * 100.0));
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {:.0} | {} | {} | {} | {:.0}% |",
+            row.client,
+            row.size,
+            row.conns,
+            row.rps,
+            ms(row.p50_ms),
+            ms(row.p99_ms),
+            busy,
+            row.mock_busy * 100.0
+        );
+    }
+
+    let _ = writeln!(s, "\n## Non-streaming, concurrency {}\n", c.concurrency);
+    let _ = writeln!(
+        s,
+        "| route | body | req/s | p50 ms | p99 ms | ×direct | ×nginx | +p50 ms | +p99 ms | hop CPU µs/req | errors |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
+    for row in &r.nonstream {
+        table_row(&mut s, row, &r.nonstream);
+    }
+    let _ = writeln!(
+        s,
+        "\n×direct, ×nginx: throughput against the same client request sent straight to the mock, or through nginx. \
+         +p50/+p99: latency added to direct. Hop CPU: the gateway's (or all nginx processes') CPU time per request."
+    );
+
+    let _ = writeln!(s, "\n## Non-streaming, sequential (concurrency 1): added latency\n");
+    let _ = writeln!(
+        s,
+        "| route | body | req/s | p50 ms | p99 ms | ×direct | ×nginx | +p50 ms | +p99 ms | hop CPU µs/req | errors |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
+    for row in &r.sequential {
+        table_row(&mut s, row, &r.sequential);
+    }
+
+    let _ = writeln!(
+        s,
+        "\n## Streaming, sequential, mock pacing {} ms\n\nShort streams (`[[long:{}]]`): first byte and first text token. \
+         Long streams (`[[long:{}]]`): gaps between tokens and CPU per event (marginal: CPU difference between \
+         long and short streams over the difference in client events). The mock's own CPU per event is the cost of \
+         one paced event (a timer wake-up and a write) for a minimal hyper server on this machine.\n",
+        c.token_delay_ms, c.short_tokens, c.long_tokens
+    );
+    let _ = writeln!(
+        s,
+        "| route | TTFB p50 / p99 ms | first token p50 / p99 ms | +first token p50 / p99 ms | token gap p50 / p99 ms | \
+         gateway CPU µs/stream (short / long) | gateway CPU µs/event | mock CPU µs/event | streams ok |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
+    for short in &r.streams_short {
+        let long = r.streams_long.iter().find(|l| l.name == short.name);
+        let added = stream_baseline(&r.streams_short, short)
+            .filter(|_| short.kind != "direct")
+            .map(|d| {
+                format!(
+                    "{} / {}",
+                    signed_ms(short.ttft_p50_ms - d.ttft_p50_ms),
+                    signed_ms(short.ttft_p99_ms - d.ttft_p99_ms)
+                )
+            })
+            .unwrap_or_else(|| "–".into());
+        let gaps = long.map_or("–".into(), |l| format!("{} / {}", ms(l.gap_p50_ms), ms(l.gap_p99_ms)));
+        let cpu = match (short.gw_cpu_us_per_req, long.and_then(|l| l.gw_cpu_us_per_req)) {
+            (Some(a), Some(b)) => format!("{} / {}", f(a, 0), f(b, 0)),
+            _ => "–".into(),
+        };
+        let per_event =
+            long.map(|l| per_event_us(short, l)).filter(|v| v.is_finite()).map_or("–".into(), |v| f(v, 2));
+        let mock_event = long.map(|l| mock_per_event_us(short, l)).map_or("–".into(), |v| f(v, 2));
+        let ok = short.complete + long.map_or(0, |l| l.complete);
+        let total = short.requests + long.map_or(0, |l| l.requests);
+        let _ = writeln!(
+            s,
+            "| {} | {} / {} | {} / {} | {} | {} | {} | {} | {} | {}/{} |",
+            short.name,
+            ms(short.ttfb_p50_ms),
+            ms(short.ttfb_p99_ms),
+            ms(short.ttft_p50_ms),
+            ms(short.ttft_p99_ms),
+            added,
+            gaps,
+            cpu,
+            per_event,
+            mock_event,
+            ok,
+            total
+        );
+    }
+
+    if let Some(first) = r.many_streams.first() {
+        let _ = writeln!(
+            s,
+            "\n## {} concurrent streams through the gateway (`[[long:{}]]`, pacing {} ms)\n",
+            first.streams, first.tokens, first.pacing_ms
+        );
+        let _ = writeln!(
+            s,
+            "| route | completed | stalled | failed | peak concurrent | wall s | first token p50 / p99 ms | \
+             stream p50 / p99 ms | gateway peak RSS MiB | gateway CPU s | CPU µs/event |\n\
+             |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        );
+        for m in &r.many_streams {
+            let _ = writeln!(
+                s,
+                "| {} | {} / {} | {} | {} | {} | {:.1} | {} / {} | {} / {} | {} | {:.2} | {} |",
+                m.name,
+                m.completed,
+                m.streams,
+                m.stalled,
+                m.failed,
+                m.peak_concurrent,
+                m.secs,
+                ms(m.ttft_p50_ms),
+                ms(m.ttft_p99_ms),
+                ms(m.total_p50_ms),
+                ms(m.total_p99_ms),
+                mib(m.gw_peak_rss_kib),
+                m.gw_cpu.best(),
+                f(m.cpu_us_per_event, 2)
+            );
+        }
+    }
+
+    let _ =
+        writeln!(s, "\n## Gateway memory (peak RSS per phase: sampled VmRSS every 10 ms and VmHWM reset per phase)\n");
+    let _ = writeln!(s, "Gateway CPU while idle: {:.2} ms/s.\n", r.idle_cpu_ms_per_s);
+    let _ = writeln!(s, "| phase | peak RSS MiB |\n|---|---:|");
+    for row in &r.memory {
+        let _ = writeln!(s, "| {} | {} |", row.phase, mib(row.peak_kib));
+    }
+
+    if let Some(fo) = &r.failover {
+        let _ = writeln!(s, "\n## Failover (sequential requests, small body)\n");
+        let _ = writeln!(
+            s,
+            "Two anthropic channels serve `fo-*`: priority 1 with key `p1-[[error:529]]` (the mock answers 529), \
+             priority 2 with `p2-ok`.\n"
+        );
+        let _ = writeln!(
+            s,
+            "| scenario | requests | success | p50 ms | p99 ms | failing channel hit |\n|---|---:|---:|---:|---:|---:|"
+        );
+        let _ = writeln!(
+            s,
+            "| healthy channel (`hl-*`, reference) | {} | {:.1}% | {} | {} | – |",
+            fo.healthy_requests,
+            100.0 * fo.healthy_ok as f64 / fo.healthy_requests.max(1) as f64,
+            ms(fo.healthy_p50_ms),
+            ms(fo.healthy_p99_ms)
+        );
+        let _ = writeln!(
+            s,
+            "| every request fails over (`error_threshold: 1000000`, `breaker_window: 0`) | {} | {:.1}% | {} ({}) | {} ({}) | every request |",
+            fo.requests,
+            100.0 * fo.success_rate,
+            ms(fo.p50_ms),
+            signed_ms(fo.p50_ms - fo.healthy_p50_ms),
+            ms(fo.p99_ms),
+            signed_ms(fo.p99_ms - fo.healthy_p99_ms)
+        );
+        let _ = writeln!(
+            s,
+            "| default health settings | {} | {:.1}% | {} | {} | {} of {} |",
+            fo.default_requests,
+            100.0 * fo.default_success_rate,
+            ms(fo.default_p50_ms),
+            ms(fo.default_p99_ms),
+            fo.default_failing_hits,
+            fo.default_requests
+        );
+    }
+
+    let _ = writeln!(
+        s,
+        "\n## Allocations in the translation core (in-process, per operation; counting global allocator)\n"
+    );
+    let _ = writeln!(
+        s,
+        "| operation | input | client→upstream | in bytes | out bytes | allocations | bytes allocated | µs | allocations/event |\n\
+         |---|---|---|---:|---:|---:|---:|---:|---:|"
+    );
+    for a in &r.allocations {
+        let per_event = if a.events > 0 { f(a.allocs / a.events as f64, 1) } else { "–".into() };
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {:.0} | {:.0} | {} | {} |",
+            a.what,
+            a.input,
+            a.direction,
+            a.input_bytes,
+            a.output_bytes,
+            a.allocs,
+            a.bytes,
+            f(a.us, 1),
+            per_event
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\nrequest: `PreparedRequest::new` + `body_for` (the body sent upstream). response: `translate_response`. \
+         stream: a `StreamTranslator` fed one upstream SSE frame at a time, then `finish`; the response direction is \
+         upstream→client."
+    );
+
+    if !r.notes.is_empty() {
+        let _ = writeln!(s, "\n## Notes\n");
+        for n in &r.notes {
+            let _ = writeln!(s, "- {n}");
+        }
+    }
+    s
+}
+
+fn table_row(s: &mut String, row: &NsRow, rows: &[NsRow]) {
+    let direct = baseline(rows, row, "direct").filter(|_| row.kind != "direct");
+    let nginx = baseline(rows, row, "nginx").filter(|_| row.kind == "relay");
+    let x_direct = direct.map_or("–".into(), |d| format!("{}×", f(ratio(row.rps, d.rps), 2)));
+    let x_nginx = nginx.map_or("–".into(), |n| format!("{}×", f(ratio(row.rps, n.rps), 2)));
+    let (a50, a99) = direct
+        .map_or(("–".into(), "–".into()), |d| (signed_ms(row.p50_ms - d.p50_ms), signed_ms(row.p99_ms - d.p99_ms)));
+    let cpu = row.server_cpu_us_per_req.map_or("–".into(), |v| f(v, 1));
+    let _ = writeln!(
+        s,
+        "| {} | {} | {:.0} | {} | {} | {} | {} | {} | {} | {} | {} |",
+        row.name,
+        row.size,
+        row.rps,
+        ms(row.p50_ms),
+        ms(row.p99_ms),
+        x_direct,
+        x_nginx,
+        a50,
+        a99,
+        cpu,
+        row.errors
+    );
+}
