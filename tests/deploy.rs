@@ -20,7 +20,14 @@ fn systemd_unit_verifies() {
     assert!(out.status.success(), "{text}");
     assert!(text.contains("verify: ok") || text.contains("skipped"), "{text}");
     let unit = std::fs::read_to_string(root().join("deploy/llm-relay.service")).unwrap();
-    for needle in ["ExecReload=/bin/kill -HUP $MAINPID", "NoNewPrivileges=true", "ProtectSystem=strict", "ReadOnlyPaths=", "LimitNOFILE=", "Restart="] {
+    for needle in [
+        "ExecReload=/bin/kill -HUP $MAINPID",
+        "NoNewPrivileges=true",
+        "ProtectSystem=strict",
+        "ReadOnlyPaths=",
+        "LimitNOFILE=",
+        "Restart=",
+    ] {
         assert!(unit.contains(needle), "unit lacks {needle}");
     }
 }
@@ -37,7 +44,10 @@ fn dashboard_queries_only_exported_metrics() {
             for word in expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
                 if let Some(name) = word.strip_prefix("llm_relay_") {
                     let base = ["_bucket", "_sum", "_count"].iter().fold(name, |n, s| n.strip_suffix(s).unwrap_or(n));
-                    assert!(metrics.contains(&format!("\"llm_relay_{base}\"")), "dashboard queries unknown llm_relay_{name}");
+                    assert!(
+                        metrics.contains(&format!("\"llm_relay_{base}\"")),
+                        "dashboard queries unknown llm_relay_{name}"
+                    );
                     queried += 1;
                 }
             }
