@@ -73,7 +73,18 @@ impl ProxyHttp for Gateway {
         ctx.started = Instant::now();
         let route = {
             let req = session.req_header();
-            routes::classify(req.method.as_str(), req.uri.path(), req.headers.contains_key("anthropic-version"))
+            // `/v1/models` is shared: Gemini clients (google-genai defaults to `v1`) send
+            // their key as x-goog-api-key or ?key=, Anthropic ones send anthropic-version.
+            let gemini = req.headers.contains_key("x-goog-api-key")
+                || req.uri.query().is_some_and(|q| q.split('&').any(|p| p.starts_with("key=")));
+            let shape = if gemini {
+                routes::ModelsShape::Gemini
+            } else if req.headers.contains_key("anthropic-version") {
+                routes::ModelsShape::Anthropic
+            } else {
+                routes::ModelsShape::OpenAi
+            };
+            routes::classify(req.method.as_str(), req.uri.path(), shape)
         };
         // Local endpoints first; `dialect` is the API dialect of everything else.
         let (dialect, gemini, count_tokens) = match route {
@@ -107,9 +118,8 @@ impl ProxyHttp for Gateway {
                     routes::ModelsShape::Gemini => Dialect::Gemini,
                 };
                 let live = self.live.load_full();
-                if self.authenticate(session, ctx, &live, d).await?.is_none() {
-                    return Ok(true);
-                }
+                let Some(key_name) = self.authenticate(session, ctx, &live, d).await? else { return Ok(true) };
+                ctx.access_key = Some(key_name);
                 let (status, body) = match models::list(&live, shape, id.as_deref()) {
                     Ok(body) => (200, body),
                     Err(err) => (err.status_for(d), err.body_for(d)),

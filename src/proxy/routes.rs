@@ -49,9 +49,9 @@ pub enum Route {
     NotFound(Dialect),
 }
 
-/// `anthropic`: the request carries `anthropic-version`, which decides the models-list
-/// shape on the shared `/v1/models` path.
-pub fn classify(method: &str, path: &str, anthropic: bool) -> Route {
+/// `models_shape`: the shape a models list on the shared `/v1/models` path is answered
+/// in, chosen by the caller from the request's headers.
+pub fn classify(method: &str, path: &str, models_shape: ModelsShape) -> Route {
     let path = path.split('?').next().unwrap_or(path);
     let path = if path.len() > 1 { path.trim_end_matches('/') } else { path };
     let api = match path {
@@ -84,14 +84,11 @@ pub fn classify(method: &str, path: &str, anthropic: bool) -> Route {
         ("POST", _, Some(d)) => Route::Api(d),
         (_, _, Some(d)) => Route::MethodNotAllowed(d),
         ("POST", "/v1/messages/count_tokens", _) => Route::CountTokens,
-        ("GET", "/v1/models" | "/models", _) => {
-            Route::Models { shape: if anthropic { ModelsShape::Anthropic } else { ModelsShape::OpenAi }, id: None }
-        }
+        ("GET", "/v1/models" | "/models", _) => Route::Models { shape: models_shape, id: None },
         ("GET", "/v1beta/models", _) => Route::Models { shape: ModelsShape::Gemini, id: None },
-        ("GET", _, _) if path.starts_with("/v1/models/") => Route::Models {
-            shape: if anthropic { ModelsShape::Anthropic } else { ModelsShape::OpenAi },
-            id: path.strip_prefix("/v1/models/").map(str::to_string),
-        },
+        ("GET", _, _) if path.starts_with("/v1/models/") => {
+            Route::Models { shape: models_shape, id: path.strip_prefix("/v1/models/").map(str::to_string) }
+        }
         ("GET", _, _) if path.starts_with("/v1beta/models/") => {
             Route::Models { shape: ModelsShape::Gemini, id: path.strip_prefix("/v1beta/models/").map(str::to_string) }
         }
@@ -105,31 +102,38 @@ pub fn classify(method: &str, path: &str, anthropic: bool) -> Route {
 mod tests {
     use super::*;
 
+    const A: ModelsShape = ModelsShape::Anthropic;
+    const O: ModelsShape = ModelsShape::OpenAi;
+
     #[test]
     fn routes() {
-        assert_eq!(classify("POST", "/v1/messages?beta=true", false), Route::Api(Dialect::Anthropic));
-        assert_eq!(classify("POST", "/v1/chat/completions", false), Route::Api(Dialect::OpenAiChat));
-        assert_eq!(classify("POST", "/v1/responses", false), Route::Api(Dialect::OpenAiResponses));
-        assert_eq!(classify("GET", "/v1/messages", false), Route::MethodNotAllowed(Dialect::Anthropic));
-        assert_eq!(classify("HEAD", "/", false), Route::Root);
-        assert_eq!(classify("GET", "/health", false), Route::Health);
-        assert_eq!(classify("POST", "/v1/messages/batches", false), Route::NotFound(Dialect::Anthropic));
-        assert_eq!(classify("POST", "/v1/messages/count_tokens", true), Route::CountTokens);
-        assert_eq!(classify("GET", "/nope", false), Route::NotFound(Dialect::OpenAiChat));
+        assert_eq!(classify("POST", "/v1/messages?beta=true", O), Route::Api(Dialect::Anthropic));
+        assert_eq!(classify("POST", "/v1/chat/completions", O), Route::Api(Dialect::OpenAiChat));
+        assert_eq!(classify("POST", "/v1/responses", O), Route::Api(Dialect::OpenAiResponses));
+        assert_eq!(classify("GET", "/v1/messages", O), Route::MethodNotAllowed(Dialect::Anthropic));
+        assert_eq!(classify("HEAD", "/", O), Route::Root);
+        assert_eq!(classify("GET", "/health", O), Route::Health);
+        assert_eq!(classify("POST", "/v1/messages/batches", O), Route::NotFound(Dialect::Anthropic));
+        assert_eq!(classify("POST", "/v1/messages/count_tokens", A), Route::CountTokens);
+        assert_eq!(classify("GET", "/nope", O), Route::NotFound(Dialect::OpenAiChat));
         assert_eq!(
-            classify("POST", "/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse", false),
+            classify("POST", "/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse", O),
             Route::Gemini { model: "gemini-2.5-pro".into(), stream: true }
         );
         assert_eq!(
-            classify("POST", "/v1beta/models/gemini-2.5-flash:generateContent", false),
+            classify("POST", "/v1beta/models/gemini-2.5-flash:generateContent", O),
             Route::Gemini { model: "gemini-2.5-flash".into(), stream: false }
         );
-        assert_eq!(classify("POST", "/v1beta/models/x:countTokens", false), Route::NotFound(Dialect::Gemini));
-        assert_eq!(classify("GET", "/v1/models", true), Route::Models { shape: ModelsShape::Anthropic, id: None });
-        assert_eq!(classify("GET", "/v1/models", false), Route::Models { shape: ModelsShape::OpenAi, id: None });
-        assert_eq!(classify("GET", "/v1beta/models", false), Route::Models { shape: ModelsShape::Gemini, id: None });
+        assert_eq!(classify("POST", "/v1beta/models/x:countTokens", O), Route::NotFound(Dialect::Gemini));
+        assert_eq!(classify("GET", "/v1/models", A), Route::Models { shape: ModelsShape::Anthropic, id: None });
+        assert_eq!(classify("GET", "/v1/models", O), Route::Models { shape: ModelsShape::OpenAi, id: None });
+        assert_eq!(classify("GET", "/v1beta/models", O), Route::Models { shape: ModelsShape::Gemini, id: None });
         assert_eq!(
-            classify("GET", "/v1/models/gpt-4o", false),
+            classify("GET", "/v1/models", ModelsShape::Gemini),
+            Route::Models { shape: ModelsShape::Gemini, id: None }
+        );
+        assert_eq!(
+            classify("GET", "/v1/models/gpt-4o", O),
             Route::Models { shape: ModelsShape::OpenAi, id: Some("gpt-4o".into()) }
         );
     }

@@ -207,7 +207,8 @@ impl Relay {
         }
     }
 
-    /// Remembers a Responses conversation: the request's messages and the answer.
+    /// Remembers a Responses conversation under `response_id`, the id the client got:
+    /// the request's messages and the answer.
     fn remember(&self, req: &mut PreparedRequest, response_id: &str, answer: MessagesResponse) {
         let store = matches!(req.responses_info(), Ok(Some(info)) if info.store);
         if !store {
@@ -216,8 +217,7 @@ impl Relay {
         let Ok(request) = req.canonical_request() else { return };
         let mut messages = request.messages.clone();
         messages.push(Message { role: Role::Assistant, content: Content::Blocks(answer.content) });
-        let key = if answer.id.starts_with("resp_") { answer.id } else { response_id.to_string() };
-        self.conversations().insert(key, messages);
+        self.conversations().insert(response_id.to_string(), messages);
     }
 
     /// Serves one API request end to end; the response (success or error) is written.
@@ -319,7 +319,10 @@ impl Relay {
                 Ok(answer) => {
                     record(&mut outcome, "ok", None);
                     if let (Some(answer), Some(rid)) = (answer, response_id.as_deref()) {
-                        self.remember(&mut req, rid, answer);
+                        // A passed-through answer reached the client under the upstream's id.
+                        let passthrough = channel.protocol == client && !req.forces_translation();
+                        let key = if passthrough { answer.id.clone() } else { rid.to_string() };
+                        self.remember(&mut req, &key, answer);
                     }
                     self.health.on_success(&key_ref, &config.health);
                     if let Some(s) = session_key {
@@ -533,7 +536,8 @@ impl Relay {
             AttemptFailure::retry("connect_error", ApiError::new(ErrorKind::Api, what))
         })?;
         let info = req.responses_info().ok().flatten().cloned();
-        let cx = ResponseContext { upstream_model, responses: response_id.zip(info.as_ref()) };
+        let force = req.forces_translation();
+        let cx = ResponseContext { upstream_model, responses: response_id.zip(info.as_ref()), force };
         let (translated, mut canonical) = translate_response(channel.protocol, client, &body, &cx)
             .map_err(|e| AttemptFailure::retry("in_band_error", e))?;
         if canonical.is_none() && info.as_ref().is_some_and(|i| i.store) {

@@ -26,7 +26,12 @@ impl Relay {
         let (channel, response_id, started) = (a.channel, a.response_id, a.started);
         let idle = channel.timeouts.idle;
         let store = matches!(req.responses_info(), Ok(Some(info)) if info.store);
-        let mut tr = StreamTranslator::new(channel.protocol, req.client, req.stream_options(response_id));
+        let opts = req.stream_options(response_id);
+        let mut tr = if req.forces_translation() {
+            StreamTranslator::new_translating(channel.protocol, req.client, opts)
+        } else {
+            StreamTranslator::new(channel.protocol, req.client, opts)
+        };
         if store {
             tr = tr.accumulate();
         }

@@ -78,6 +78,12 @@ impl PreparedRequest {
         Ok(&self.canonical()?.0)
     }
 
+    /// The gateway rebuilt this request (a stored conversation was prepended), so even a
+    /// same-dialect upstream gets a translated request and its answer is translated back.
+    pub fn forces_translation(&self) -> bool {
+        self.history.is_some()
+    }
+
     /// Continues a stored conversation: `history` goes before this request's messages.
     pub fn set_history(&mut self, history: Vec<Message>) -> Result<(), ApiError> {
         self.canonical()?;
@@ -173,6 +179,8 @@ pub struct ResponseContext<'a> {
     pub upstream_model: &'a str,
     /// Responses clients: the id their response gets, and their request's options.
     pub responses: Option<(&'a str, &'a ResponsesRequestInfo)>,
+    /// Translate even when the dialects match (the gateway rebuilt the request).
+    pub force: bool,
 }
 
 /// Translates a complete (non-streaming) success body from `upstream` to `client`.
@@ -183,7 +191,7 @@ pub fn translate_response(
     body: &[u8],
     cx: &ResponseContext<'_>,
 ) -> Result<(Vec<u8>, Option<MessagesResponse>), ApiError> {
-    if upstream == client {
+    if upstream == client && !cx.force {
         return Ok((body.to_vec(), None));
     }
     let bad =

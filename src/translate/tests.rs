@@ -262,7 +262,7 @@ fn prepared_request_parses_once_and_passes_through_same_dialect() {
 
 #[test]
 fn invalid_upstream_json_is_an_api_error() {
-    let cx = super::request::ResponseContext { upstream_model: "m", responses: None };
+    let cx = super::request::ResponseContext { upstream_model: "m", responses: None, force: false };
     let err = translate_response(Dialect::OpenAiChat, Dialect::Anthropic, b"<html>", &cx).unwrap_err();
     assert!(err.message.starts_with("upstream returned an invalid response"), "{}", err.message);
     let err =

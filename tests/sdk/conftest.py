@@ -2,8 +2,9 @@
 
 One session-scoped fixture starts the scripted upstream mock (`llm-relay-mock`)
 and the real gateway (`llm-relay run`) on free loopback ports; the tests then
-talk to the gateway with the official `anthropic` and `openai` Python SDKs,
-whose strict response parsers are the conformance check.
+talk to the gateway with the official `anthropic`, `openai` (Chat Completions
+and Responses) and `google-genai` Python SDKs, whose response parsers are the
+conformance check.
 
 Binaries: `LLM_RELAY_BIN` (default `target/debug/llm-relay`) and
 `LLM_RELAY_MOCK_BIN` (default `target/debug/llm-relay-mock`), relative to the
@@ -28,6 +29,8 @@ from pathlib import Path
 import anthropic
 import openai
 import pytest
+from google import genai
+from google.genai import types as genai_types
 
 from sdk_helpers import ACCESS_KEY
 
@@ -47,7 +50,7 @@ def pytest_configure(config: pytest.Config) -> None:
     # The SDKs read credentials, base URLs and extra headers from the
     # environment; none of that may leak into these tests.
     for name in list(os.environ):
-        if name.startswith(("ANTHROPIC_", "OPENAI_")):
+        if name.startswith(("ANTHROPIC_", "OPENAI_", "GOOGLE_", "GEMINI_")):
             del os.environ[name]
 
 
@@ -150,7 +153,15 @@ def _start_mock(tmp: Path) -> tuple[subprocess.Popen, str, Path]:
 
 
 def _write_config(path: Path, port: int, mock_url: str, tag: str) -> None:
-    """The gateway config; `tag` makes the upgrade socket and pid file unique."""
+    """The gateway config; `tag` makes the upgrade socket and pid file unique.
+
+    Every channel is the mock. Same-dialect channels: `claude-*` (anthropic),
+    `gpt-*` (openai), `resp-*` (responses), `gemini-*` (gemini). Translating
+    channels, named by the upstream protocol they reach from any client dialect:
+    `atr-*` → anthropic, `otr-*` → openai, `rtr-*` → responses, `gtr-*` →
+    gemini (e.g. `gtr-claude-x` is the Anthropic SDK on a Gemini upstream), plus
+    the original `translated-claude-*` (openai) and `translated-gpt-*`
+    (anthropic). Each channel has its own key, so tests can tell them apart."""
     # JSON-style flow mappings are valid YAML; quoting every string keeps it exact.
     path.write_text(
         f"""\
@@ -166,6 +177,12 @@ channels:
   - {{name: openai-up, protocol: openai, base_url: "{mock_url}", keys: ["sk-oai-test-000000002"], models: ["gpt-*"]}}
   - {{name: claude-via-openai, protocol: openai, base_url: "{mock_url}", keys: ["sk-oai-test-000000003"], models: ["translated-claude-*"], model_map: {{"translated-claude-*": "gpt-4o"}}}}
   - {{name: gpt-via-anthropic, protocol: anthropic, base_url: "{mock_url}", keys: ["sk-ant-test-000000004"], models: ["translated-gpt-*"], model_map: {{"translated-gpt-*": "claude-sonnet-4-5"}}}}
+  - {{name: responses-up, protocol: responses, base_url: "{mock_url}", keys: ["sk-rsp-test-000000005"], models: ["resp-*"]}}
+  - {{name: gemini-up, protocol: gemini, base_url: "{mock_url}", keys: ["gm-test-key-000000006"], models: ["gemini-*"]}}
+  - {{name: via-anthropic, protocol: anthropic, base_url: "{mock_url}", keys: ["sk-ant-test-000000007"], models: ["atr-*"], model_map: {{"atr-*": "claude-sonnet-4-5"}}}}
+  - {{name: via-openai, protocol: openai, base_url: "{mock_url}", keys: ["sk-oai-test-000000008"], models: ["otr-*"], model_map: {{"otr-*": "gpt-4o"}}}}
+  - {{name: via-responses, protocol: responses, base_url: "{mock_url}", keys: ["sk-rsp-test-000000009"], models: ["rtr-*"], model_map: {{"rtr-*": "gpt-4.1"}}}}
+  - {{name: via-gemini, protocol: gemini, base_url: "{mock_url}", keys: ["gm-test-key-000000010"], models: ["gtr-*"], model_map: {{"gtr-*": "gemini-2.5-flash"}}}}
 """
     )
 
@@ -302,6 +319,21 @@ def openai_client(stack: Stack) -> openai.OpenAI:
         max_retries=0,
         timeout=CLIENT_TIMEOUT_S,
         **STRICT,
+    )
+    yield c
+    c.close()
+
+
+@pytest.fixture(scope="session")
+def genai_client(stack: Stack) -> genai.Client:
+    """google-genai SDK (Gemini Developer API mode), key sent as `x-goog-api-key`.
+
+    The SDK's default API version is used (`v1`: `/v1/models/{model}:generateContent`).
+    It has no strict mode, but parses every response and chunk into its pydantic
+    models (wrong types fail); it does not retry unless told to."""
+    c = genai.Client(
+        api_key=ACCESS_KEY,
+        http_options=genai_types.HttpOptions(base_url=stack.gateway_url, timeout=int(CLIENT_TIMEOUT_S * 1000)),
     )
     yield c
     c.close()

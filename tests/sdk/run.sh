@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs the SDK conformance suite: the official `anthropic` and `openai` Python
-# SDKs (pinned in requirements.txt) against the real gateway and the mock upstream.
+# Runs the SDK conformance suite: the official `anthropic`, `openai` (Chat
+# Completions and Responses) and `google-genai` Python SDKs (pinned in
+# requirements.txt) against the real gateway and the mock upstream.
 #
 #   tests/sdk/run.sh [pytest args...]      e.g. tests/sdk/run.sh -k tools -x
 #

@@ -7,7 +7,9 @@ import json
 import pytest
 
 from sdk_helpers import (
+    A_GEM,
     A_PASS,
+    A_RESP,
     A_XLATE,
     ANTHROPIC_TOOLS,
     HELLO,
@@ -78,6 +80,27 @@ def test_anthropic_sdk_translated_reasoning_content_becomes_thinking_block(anthr
         assert text_deltas_anthropic(events) == HELLO_DELTAS
 
 
+@pytest.mark.parametrize("stream", STREAM)
+@pytest.mark.parametrize("route", [pytest.param(A_RESP, id="responses-upstream"), pytest.param(A_GEM, id="gemini-upstream")])
+def test_anthropic_sdk_reasoning_summary_or_thought_becomes_thinking_block(anthropic_client, route, stream):
+    # Responses reasoning summaries and Gemini thought parts become thinking
+    # blocks; Gemini's thought signature rides along with a `gemini:` prefix.
+    msg, events = _anthropic_think(anthropic_client, route, stream)
+    assert [b.type for b in msg.content] == ["thinking", "text"]
+    assert msg.content[0].thinking == THINKING
+    assert isinstance(msg.content[0].signature, str)
+    if route.upstream_dialect == "gemini":
+        assert msg.content[0].signature == "gemini:c2lnX21vY2tfMQ=="
+    assert msg.content[1].text == HELLO
+    assert msg.stop_reason == "end_turn"
+    if stream:
+        assert text_deltas_anthropic(events) == HELLO_DELTAS
+        thinking = "".join(
+            e.delta.thinking for e in events if e.type == "content_block_delta" and e.delta.type == "thinking_delta"
+        )
+        assert thinking == THINKING
+
+
 @pytest.mark.parametrize("route", OPENAI_ROUTES)
 def test_openai_sdk_nonstream_reasoning_parses_and_is_in_reasoning_content(openai_client, route):
     resp = openai_client.chat.completions.create(
@@ -119,7 +142,15 @@ def test_openai_sdk_stream_reasoning_deltas_precede_content(openai_client, route
 
 
 @pytest.mark.parametrize("stream", STREAM)
-@pytest.mark.parametrize("route", [pytest.param(A_PASS, id="passthrough"), pytest.param(A_XLATE, id="translated")])
+@pytest.mark.parametrize(
+    "route",
+    [
+        pytest.param(A_PASS, id="passthrough"),
+        pytest.param(A_XLATE, id="translated"),
+        pytest.param(A_RESP, id="translated-responses"),
+        pytest.param(A_GEM, id="translated-gemini"),
+    ],
+)
 def test_anthropic_sdk_thinking_then_text_then_tool_use_in_order(anthropic_client, route, stream):
     params = dict(
         model=route.model,

@@ -1,4 +1,5 @@
-"""Tool use through the gateway, both SDKs, both routes, stream and non-stream:
+"""Tool use through the gateway, the Anthropic and OpenAI Chat SDKs on every
+upstream protocol (pass-through, OpenAI/Anthropic, Responses, Gemini), stream and non-stream:
 a single call (`[[tool]]`), two parallel calls (`[[tools2]]`), and tool-result
 round trips back to the model."""
 
@@ -9,13 +10,17 @@ import json
 import pytest
 
 from sdk_helpers import (
+    A_GEM,
     ANTHROPIC_ROUTES,
     ANTHROPIC_TOOLS,
+    O_GEM,
     OPENAI_ROUTES,
     OPENAI_TOOLS,
     STREAM,
     TOOL_ARGS,
+    assert_tools_reached_upstream,
     last_upstream,
+    parallel_results_answer,
     upstream_body,
     user,
 )
@@ -123,25 +128,13 @@ def test_openai_sdk_raw_stream_tool_call_deltas_accumulate_to_exact_arguments(op
 @pytest.mark.parametrize("route", ANTHROPIC_ROUTES)
 def test_anthropic_sdk_tool_declarations_reach_upstream_in_its_dialect(stack, anthropic_client, route):
     anthropic_call(anthropic_client, route, [user("Weather? [[tool]]")], stream=False)
-    tools = upstream_body(last_upstream(stack))["tools"]
-    if route.upstream_dialect == "openai":
-        assert [t["type"] for t in tools] == ["function", "function"]
-        assert [t["function"]["name"] for t in tools] == ["get_weather", "get_forecast"]
-        assert tools[0]["function"]["parameters"] == ANTHROPIC_TOOLS[0]["input_schema"]
-    else:
-        assert [t["name"] for t in tools] == ["get_weather", "get_forecast"]
-        assert tools[0]["input_schema"] == ANTHROPIC_TOOLS[0]["input_schema"]
+    assert_tools_reached_upstream(last_upstream(stack), route)
 
 
 @pytest.mark.parametrize("route", OPENAI_ROUTES)
 def test_openai_sdk_tool_declarations_reach_upstream_in_its_dialect(stack, openai_client, route):
     openai_call(openai_client, route, [user("Weather? [[tool]]")], stream=False)
-    tools = upstream_body(last_upstream(stack))["tools"]
-    if route.upstream_dialect == "anthropic":
-        assert [t["name"] for t in tools] == ["get_weather", "get_forecast"]
-        assert tools[0]["input_schema"] == OPENAI_TOOLS[0]["function"]["parameters"]
-    else:
-        assert [t["function"]["name"] for t in tools] == ["get_weather", "get_forecast"]
+    assert_tools_reached_upstream(last_upstream(stack), route)
 
 
 # --------------------------------------------------------------------------
@@ -261,12 +254,7 @@ def test_anthropic_sdk_parallel_tool_results_round_trip(anthropic_client, route)
         },
     ]
     msg = anthropic_call(anthropic_client, route, messages, stream=False)
-    if route.upstream_dialect == "openai":
-        # Split into two `tool` messages; the last one is Rome's.
-        expected = "Got tool result: Rome: rainy"
-    else:
-        expected = "Got tool result: Paris: sunny\nRome: rainy"
-    assert msg.content[0].text == expected
+    assert msg.content[0].text == parallel_results_answer(route)
     assert msg.stop_reason == "end_turn"
 
 
@@ -280,15 +268,69 @@ def test_openai_sdk_parallel_tool_results_round_trip(stack, openai_client, route
         for c, r in zip(first.tool_calls, PARALLEL_RESULTS)
     ]
     msg, finish = openai_call(openai_client, route, messages, stream=False)
+    up = upstream_body(last_upstream(stack))
     if route.upstream_dialect == "anthropic":
         # Both results must travel in one user message (Anthropic requires all
         # tool_result blocks of a turn together).
-        expected = "Got tool result: Paris: sunny\nRome: rainy"
-        last = upstream_body(last_upstream(stack))["messages"][-1]
+        last = up["messages"][-1]
         assert last["role"] == "user"
         ids = [b["tool_use_id"] for b in last["content"] if b.get("type") == "tool_result"]
         assert ids == [c.id for c in first.tool_calls]
-    else:
-        expected = "Got tool result: Rome: rainy"
-    assert msg.content == expected
+    elif route.upstream_dialect == "responses":
+        outputs = [i for i in up["input"] if i.get("type") == "function_call_output"]
+        assert [(o["call_id"], o["output"]) for o in outputs] == [
+            (c.id, r) for c, r in zip(first.tool_calls, PARALLEL_RESULTS)
+        ]
+    elif route.upstream_dialect == "gemini":
+        # Gemini: one user turn with a functionResponse per call, in call order.
+        last = up["contents"][-1]
+        assert last["role"] == "user"
+        names = [p["functionResponse"]["name"] for p in last["parts"] if "functionResponse" in p]
+        assert names == ["get_weather", "get_forecast"]
+    assert msg.content == parallel_results_answer(route)
     assert finish == "stop"
+
+
+# --------------------------------------------------------------------------
+# Gemini thought signatures: a Gemini upstream's function-call signature is
+# carried inside the tool id the client sees and must reach Gemini again, on
+# its function call, when the client sends the history back.
+
+GEMINI_TOOL_SIGNATURE = "c2lnX3Rvb2xfMQ=="  # base64 of sig_tool_1, as the mock sends it
+
+
+def _gemini_model_turn_signatures(stack) -> list:
+    contents = upstream_body(last_upstream(stack))["contents"]
+    model_turns = [c for c in contents if c["role"] == "model"]
+    assert len(model_turns) == 1
+    return [p.get("thoughtSignature") for p in model_turns[0]["parts"] if "functionCall" in p]
+
+
+@pytest.mark.parametrize("stream", STREAM)
+def test_anthropic_sdk_gemini_tool_signature_survives_the_round_trip(stack, anthropic_client, stream):
+    route = A_GEM
+    first_turn = [user("Weather in Paris? [[tool]]")]
+    first = anthropic_call(anthropic_client, route, first_turn, stream)
+    tool_use = next(b for b in first.content if b.type == "tool_use")
+    messages = first_turn + [
+        {"role": "assistant", "content": [b.model_dump(exclude_none=True) for b in first.content]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": tool_use.id, "content": "sunny"}]},
+    ]
+    msg = anthropic_call(anthropic_client, route, messages, stream)
+    assert msg.content[0].text == "Got tool result: sunny"
+    assert _gemini_model_turn_signatures(stack) == [GEMINI_TOOL_SIGNATURE]
+
+
+@pytest.mark.parametrize("stream", STREAM)
+def test_openai_sdk_gemini_tool_signature_survives_the_round_trip(stack, openai_client, stream):
+    route = O_GEM
+    first_turn = [user("Weather in Paris? [[tool]]")]
+    first, _ = openai_call(openai_client, route, first_turn, stream)
+    messages = first_turn + [
+        first.model_dump(exclude_none=True),
+        {"role": "tool", "tool_call_id": first.tool_calls[0].id, "content": "sunny"},
+    ]
+    msg, finish = openai_call(openai_client, route, messages, stream)
+    assert msg.content == "Got tool result: sunny"
+    assert finish == "stop"
+    assert _gemini_model_turn_signatures(stack) == [GEMINI_TOOL_SIGNATURE]

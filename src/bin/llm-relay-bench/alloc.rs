@@ -211,7 +211,7 @@ pub fn measure(inputs: &Inputs, quick: bool) -> Vec<AllocRow> {
             });
         }
         let response = &inputs.response[idx(upstream)];
-        let cx = ResponseContext { upstream_model: model, responses: None };
+        let cx = ResponseContext { upstream_model: model, responses: None, force: false };
         let op = || translate_response(upstream, client, response, &cx).map_or(0, |(v, _)| v.len());
         let (allocs, bytes, out) = count_op(op, reps);
         let us = time_op(op, 20, min_time);

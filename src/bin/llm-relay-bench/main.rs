@@ -84,6 +84,11 @@ pub struct Cli {
     /// Mock pacing of the many-streams test (ms).
     #[arg(long, default_value_t = 20)]
     many_delay_ms: u64,
+    /// The many-streams requests are released evenly over this time (ms). The mock's
+    /// listen backlog is 128: a thousand upstream connects at the same instant overflow it,
+    /// and the SYN retransmits that follow add a second to some streams.
+    #[arg(long, default_value_t = 500)]
+    many_ramp_ms: u64,
     /// Gateway worker threads (and nginx worker processes).
     #[arg(long, default_value_t = 2)]
     threads: usize,
@@ -99,6 +104,16 @@ pub struct Cli {
     /// Keep the temp dir (configs, logs) for inspection.
     #[arg(long)]
     keep_tmp: bool,
+    /// Run only these phases (comma-separated): alloc, calibration, nonstream, sequential,
+    /// streams, many, failover. Default: all.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+}
+
+impl Cli {
+    fn wants(&self, phase: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|p| p == phase)
+    }
 }
 
 fn main() -> ExitCode {
@@ -609,6 +624,8 @@ pub struct ManyRow {
     pub streams: usize,
     pub tokens: u32,
     pub pacing_ms: u64,
+    /// Requests were released evenly over this time, after every connection was open.
+    pub ramp_ms: u64,
     pub connected: usize,
     pub completed: usize,
     pub failed: usize,
@@ -906,8 +923,10 @@ async fn run_many(env: &Env, client_upstream: Dialect, n: usize, tokens: u32) ->
     let attempted = Arc::new(AtomicUsize::new(0));
     let connected = Arc::new(AtomicUsize::new(0));
     let mut handles = Vec::with_capacity(n);
-    for _ in 0..n {
+    let ramp = Duration::from_millis(env.cli.many_ramp_ms);
+    for i in 0..n {
         let (t, mut rx, active) = (t.clone(), rx.clone(), active.clone());
+        let delay = ramp.mul_f64(i as f64 / n.max(1) as f64);
         let (attempted, connected) = (attempted.clone(), connected.clone());
         handles.push(tokio::spawn(async move {
             let conn = client::connect(t.addr).await;
@@ -920,6 +939,7 @@ async fn run_many(env: &Env, client_upstream: Dialect, n: usize, tokens: u32) ->
             if rx.wait_for(|go| *go).await.is_err() {
                 return StreamOut { error: Some("not started".into()), ..StreamOut::default() };
             }
+            tokio::time::sleep(delay).await;
             client::stream_one(&mut s, &t, terminator(A), STALL, Some(&active)).await
         }));
     }
@@ -952,6 +972,7 @@ async fn run_many(env: &Env, client_upstream: Dialect, n: usize, tokens: u32) ->
         streams: n,
         tokens,
         pacing_ms: env.cli.many_delay_ms,
+        ramp_ms: env.cli.many_ramp_ms,
         connected: connected.load(Ordering::Relaxed),
         completed,
         failed: n - completed - stalled,
@@ -1193,29 +1214,44 @@ async fn run(cli: Cli) -> Result<(), BenchError> {
     let idle_cpu_ms_per_s = c0.secs_until(&Cpu::of(env.gw.pid())).best() * 1e3 / t0.elapsed().as_secs_f64();
     progress(&format!("gateway idle: RSS {:.1} MiB, CPU {idle_cpu_ms_per_s:.2} ms/s", idle_rss_kib as f64 / 1024.0));
 
-    progress("allocations in the translation core (in-process)");
-    let inputs = capture_inputs(&env).await?;
-    let allocations = alloc::measure(&inputs, cli.quick);
+    let mut allocations = Vec::new();
+    if cli.wants("alloc") {
+        progress("allocations in the translation core (in-process)");
+        let inputs = capture_inputs(&env).await?;
+        allocations = alloc::measure(&inputs, cli.quick);
+    }
 
-    progress("calibration: the mock alone");
-    let calibration = run_calibration(&env).await;
+    let mut calibration = Vec::new();
+    if cli.wants("calibration") {
+        progress("calibration: the mock alone");
+        calibration = run_calibration(&env).await;
+    }
 
-    let visit = Duration::from_secs_f64(cli.visit_secs);
-    progress(&format!("non-streaming, concurrency {}", cli.concurrency));
-    let nonstream = run_nonstream(&env, cli.concurrency, visit, true, "non-streaming c=32").await;
-    progress("non-streaming, sequential");
-    let seq = Duration::from_secs_f64(cli.seq_visit_secs);
-    let sequential = run_nonstream(&env, 1, seq, false, "sequential").await;
+    let (mut nonstream, mut sequential) = (Vec::new(), Vec::new());
+    if cli.wants("nonstream") {
+        let visit = Duration::from_secs_f64(cli.visit_secs);
+        progress(&format!("non-streaming, concurrency {}", cli.concurrency));
+        nonstream = run_nonstream(&env, cli.concurrency, visit, true, "non-streaming c=32").await;
+    }
+    if cli.wants("sequential") {
+        progress("non-streaming, sequential");
+        let seq = Duration::from_secs_f64(cli.seq_visit_secs);
+        sequential = run_nonstream(&env, 1, seq, false, "sequential").await;
+    }
 
-    let sdur = Duration::from_secs_f64(cli.stream_visit_secs);
-    progress(&format!("streams, sequential, [[long:{}]]", cli.short_tokens));
-    let streams_short = run_streams(&env, cli.short_tokens, sdur, "short streams").await;
-    progress(&format!("streams, sequential, [[long:{}]]", cli.long_tokens));
-    let long_dur = Duration::from_secs_f64((cli.stream_visit_secs * 2.0 / 3.0).max(0.1));
-    let streams_long = run_streams(&env, cli.long_tokens, long_dur, "long streams").await;
+    let (mut streams_short, mut streams_long) = (Vec::new(), Vec::new());
+    if cli.wants("streams") {
+        let sdur = Duration::from_secs_f64(cli.stream_visit_secs);
+        progress(&format!("streams, sequential, [[long:{}]]", cli.short_tokens));
+        streams_short = run_streams(&env, cli.short_tokens, sdur, "short streams").await;
+        progress(&format!("streams, sequential, [[long:{}]]", cli.long_tokens));
+        let long_dur = Duration::from_secs_f64((cli.stream_visit_secs * 2.0 / 3.0).max(0.1));
+        streams_long = run_streams(&env, cli.long_tokens, long_dur, "long streams").await;
+    }
 
     let mut many_streams = Vec::new();
-    for up in [A, O] {
+    let many = if cli.wants("many") { vec![A, O] } else { Vec::new() };
+    for up in many {
         progress(&format!("{} concurrent streams (anthropic→{})", cli.streams, up.as_str()));
         let row = run_many(&env, up, cli.streams, cli.stream_tokens).await;
         progress(&format!(
@@ -1226,14 +1262,14 @@ async fn run(cli: Cli) -> Result<(), BenchError> {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 
-    progress("failover");
-    let failover = match run_failover(&env).await {
-        Ok(f) => Some(f),
-        Err(e) => {
-            progress(&format!("failover scenario failed: {e}"));
-            None
+    let mut failover = None;
+    if cli.wants("failover") {
+        progress("failover");
+        match run_failover(&env).await {
+            Ok(f) => failover = Some(f),
+            Err(e) => progress(&format!("failover scenario failed: {e}")),
         }
-    };
+    }
 
     tokio::time::sleep(Duration::from_secs(1)).await;
     let idle_after_kib = procs::rss_kib(env.gw.pid()).0;

@@ -446,8 +446,10 @@ pub fn markdown(r: &Report) -> String {
     if let Some(first) = r.many_streams.first() {
         let _ = writeln!(
             s,
-            "\n## {} concurrent streams through the gateway (`[[long:{}]]`, pacing {} ms)\n",
-            first.streams, first.tokens, first.pacing_ms
+            "\n## {} concurrent streams through the gateway (`[[long:{}]]`, pacing {} ms)\n\n\
+             Every client connection is opened first; the requests are then released evenly over {} ms. A stream \
+             is complete when all its tokens and its terminator arrived; stalled: silent for 10 s.\n",
+            first.streams, first.tokens, first.pacing_ms, first.ramp_ms
         );
         let _ = writeln!(
             s,

@@ -272,14 +272,35 @@ fn value_text(v: &Value) -> String {
     }
 }
 
+/// Gemini accepts URL-safe base64 (the google-genai SDK sends it); every other
+/// dialect wants the standard alphabet with padding.
+fn standard_base64(data: &str) -> String {
+    if !data.contains(['-', '_']) && data.len() % 4 == 0 {
+        return data.to_string();
+    }
+    let mut out: String = data
+        .chars()
+        .map(|c| match c {
+            '-' => '+',
+            '_' => '/',
+            c => c,
+        })
+        .collect();
+    while out.len() % 4 != 0 {
+        out.push('=');
+    }
+    out
+}
+
 fn inline_block(blob: &Blob) -> Result<ContentBlock, String> {
     let mime = blob.mime_type.as_str();
+    let data = standard_base64(&blob.data);
     if ANTHROPIC_IMAGE_TYPES.contains(&mime) {
-        let source = ImageSource::Base64 { media_type: mime.to_string(), data: blob.data.clone() };
+        let source = ImageSource::Base64 { media_type: mime.to_string(), data };
         return Ok(ContentBlock::Image { source, cache_control: None });
     }
     if mime == "application/pdf" {
-        return Ok(document(serde_json::json!({"type": "base64", "media_type": mime, "data": blob.data})));
+        return Ok(document(serde_json::json!({"type": "base64", "media_type": mime, "data": data})));
     }
     Err(format!("inlineData of type '{mime}' is not supported (jpeg, png, gif, webp images and PDF are)"))
 }
@@ -381,4 +402,14 @@ fn json_schema_from_openapi(mut schema: Value) -> Value {
     }
     walk(&mut schema);
     schema
+}
+
+#[cfg(test)]
+mod base64_tests {
+    #[test]
+    fn url_safe_base64_becomes_standard() {
+        assert_eq!(super::standard_base64("iVBORw0KGgo"), "iVBORw0KGgo=");
+        assert_eq!(super::standard_base64("a-b_"), "a+b/");
+        assert_eq!(super::standard_base64("abcd"), "abcd");
+    }
 }

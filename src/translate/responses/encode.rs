@@ -86,6 +86,17 @@ impl ResponsesEncoder {
         }
     }
 
+    /// An encoder that continues a stream someone else began (an upstream Responses
+    /// stream passed through): its events carry on from `next_sequence_number`, for
+    /// the response `response_id` of `model`. Used to add the gateway's own error events.
+    pub fn resume(response_id: String, model: String, next_sequence_number: u64) -> Self {
+        let mut e = Self::new(response_id, ResponsesRequestInfo::default());
+        e.model = model;
+        e.seq = next_sequence_number;
+        e.started = true;
+        e
+    }
+
     pub fn encode(&mut self, ev: &StreamEvent, out: &mut BytesMut) {
         if self.finished {
             return;

@@ -154,17 +154,30 @@ pub struct StreamTranslator {
     closed: bool,
     /// Rebuilds the whole message when the answer must be remembered.
     accumulator: Option<Accumulator>,
+    /// Same-dialect Responses streams: the upstream's response id, model and last
+    /// `sequence_number`, so events the gateway adds continue its stream.
+    raw_responses: Option<(String, String, Option<u64>)>,
 }
 
 impl StreamTranslator {
     pub fn new(upstream: Dialect, client: Dialect, opts: ClientStreamOptions) -> Self {
+        Self::build(upstream, client, opts, true)
+    }
+
+    /// A translator that re-encodes even a same-dialect stream (the request was
+    /// rebuilt by the gateway, so the answer must be too).
+    pub fn new_translating(upstream: Dialect, client: Dialect, opts: ClientStreamOptions) -> Self {
+        Self::build(upstream, client, opts, false)
+    }
+
+    fn build(upstream: Dialect, client: Dialect, opts: ClientStreamOptions, raw_allowed: bool) -> Self {
         let decoder = match upstream {
             Dialect::Anthropic => Decoder::Anthropic(anthropic::AnthropicDecoder::default()),
             Dialect::OpenAiChat => Decoder::Chat(ChatDecoder::default()),
             Dialect::OpenAiResponses => Decoder::Responses(Default::default()),
             Dialect::Gemini => Decoder::Gemini(Default::default()),
         };
-        let encoder = if upstream == client {
+        let encoder = if upstream == client && raw_allowed {
             Encoder::Raw(client)
         } else {
             match client {
@@ -188,6 +201,7 @@ impl StreamTranslator {
             stats: StreamStats::default(),
             closed: false,
             accumulator: None,
+            raw_responses: None,
         }
     }
 
@@ -273,14 +287,25 @@ impl StreamTranslator {
     /// Observes and encodes the pending events. `frame` is the upstream frame they came
     /// from, which a same-dialect stream writes as is.
     fn emit_events(&mut self, frame: Option<&SseFrame>, out: &mut BytesMut) {
-        if let (Encoder::Raw(_), Some(f)) = (&self.encoder, frame) {
+        if let (Encoder::Raw(dialect), Some(f)) = (&self.encoder, frame) {
             write_raw_frame(f, out);
+            if *dialect == Dialect::OpenAiResponses {
+                let seq = sequence_number(&f.data);
+                let state = self.raw_responses.get_or_insert_with(|| (String::new(), String::new(), None));
+                if seq.is_some() {
+                    state.2 = seq;
+                }
+            }
         }
         for ev in self.events.drain(..) {
             if self.closed {
                 break;
             }
             self.stats.observe(&ev);
+            if let (Some(state), StreamEvent::MessageStart { message }) = (self.raw_responses.as_mut(), &ev) {
+                state.0.clone_from(&message.id);
+                state.1.clone_from(&message.model);
+            }
             if let Some(acc) = self.accumulator.as_mut() {
                 acc.push(&ev);
             }
@@ -289,7 +314,7 @@ impl StreamTranslator {
                 // A same-dialect stream only needs the errors the gateway adds itself.
                 Encoder::Raw(dialect) => {
                     if frame.is_none() && matches!(ev, StreamEvent::Error { .. }) {
-                        encode_synthesized(*dialect, &ev, out);
+                        encode_synthesized(*dialect, self.raw_responses.as_ref(), &ev, out);
                     }
                 }
                 Encoder::Anthropic => anthropic::encode(&ev, out),
@@ -314,6 +339,13 @@ impl StreamTranslator {
     }
 }
 
+/// The `sequence_number` of a Responses event, read without a full parse.
+fn sequence_number(data: &str) -> Option<u64> {
+    let at = data.find("\"sequence_number\":")? + "\"sequence_number\":".len();
+    let digits: String = data[at..].trim_start().chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
 fn write_raw_frame(frame: &SseFrame, out: &mut BytesMut) {
     match &frame.event {
         Some(name) => crate::sse::write_event(out, name, frame.data.as_bytes()),
@@ -322,12 +354,19 @@ fn write_raw_frame(frame: &SseFrame, out: &mut BytesMut) {
 }
 
 /// Events a same-dialect stream did not get from upstream (errors the gateway adds).
-fn encode_synthesized(dialect: Dialect, ev: &StreamEvent, out: &mut BytesMut) {
+fn encode_synthesized(
+    dialect: Dialect,
+    responses: Option<&(String, String, Option<u64>)>,
+    ev: &StreamEvent,
+    out: &mut BytesMut,
+) {
     match dialect {
         Dialect::Anthropic => anthropic::encode(ev, out),
         Dialect::OpenAiChat => ChatEncoder::new(false).encode(ev, out),
         Dialect::OpenAiResponses => {
-            crate::translate::responses::ResponsesEncoder::new(String::new(), Default::default()).encode(ev, out)
+            let (id, model, seq) = responses.cloned().unwrap_or_default();
+            let next = seq.map_or(0, |s| s + 1);
+            crate::translate::responses::ResponsesEncoder::resume(id, model, next).encode(ev, out)
         }
         Dialect::Gemini => crate::translate::gemini::GeminiEncoder::new(false).encode(ev, out),
     }
