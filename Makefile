@@ -6,7 +6,7 @@ PREFIX ?= /usr/local
 CONFIG ?= conf/llm-relay.yaml
 MOCK_LISTEN ?= 127.0.0.1:9100
 
-.PHONY: run test test-rust test-sdk check-configs build release lint setup clean install
+.PHONY: run test test-rust test-sdk check-configs build release lint setup clean install bench
 
 setup:
 	@scripts/setup.sh
@@ -36,6 +36,11 @@ test-sdk: build
 
 check-configs: build
 	@for f in conf/*.yaml conf/examples/*.yaml; do target/debug/llm-relay check --config $$f || exit 1; done
+
+# Benchmark (README "Performance"): release build, then the mock, the gateway and nginx
+# under load; writes bench/results/latest.{md,json}. Not part of `make test`.
+bench: setup
+	@scripts/bench.sh
 
 lint: setup
 	$(CARGO) fmt --check

@@ -13,8 +13,8 @@ pub use respond::{error as respond_error, json as respond_json, text as respond_
 use crate::config::{Channel, Config};
 use crate::health::{classify, retry_after, ErrorClass, Failure, HealthRegistry};
 use crate::metrics::Metrics;
+use crate::protocol::anthropic::MessagesResponse;
 use crate::protocol::anthropic::Usage;
-use crate::protocol::anthropic::{Content, Message, MessagesResponse, Role};
 use crate::protocol::Dialect;
 use crate::routing::{AffinityMap, Binding, ConversationStore};
 use crate::translate::request::{response_usage, translate_response, PreparedRequest, ResponseContext};
@@ -183,43 +183,6 @@ impl Relay {
         self.affinity.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn conversations(&self) -> std::sync::MutexGuard<'_, ConversationStore> {
-        self.conversations.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Responses clients: picks the response id, and resumes the stored conversation
-    /// of `previous_response_id`. Returns the id and whether a named previous response
-    /// is unknown here (then only a Responses upstream can resolve it).
-    fn prepare_responses(&self, req: &mut PreparedRequest) -> Result<(Option<String>, bool), ApiError> {
-        let previous = match req.responses_info()? {
-            None => return Ok((None, false)),
-            Some(info) => info.previous_response_id.clone(),
-        };
-        let id = format!("resp_{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
-        let Some(previous) = previous else { return Ok((Some(id), false)) };
-        let stored = self.conversations().get(&previous);
-        match stored {
-            Some(history) => {
-                req.set_history(history.to_vec())?;
-                Ok((Some(id), false))
-            }
-            None => Ok((Some(id), true)),
-        }
-    }
-
-    /// Remembers a Responses conversation under `response_id`, the id the client got:
-    /// the request's messages and the answer.
-    fn remember(&self, req: &mut PreparedRequest, response_id: &str, answer: MessagesResponse) {
-        let store = matches!(req.responses_info(), Ok(Some(info)) if info.store);
-        if !store {
-            return;
-        }
-        let Ok(request) = req.canonical_request() else { return };
-        let mut messages = request.messages.clone();
-        messages.push(Message { role: Role::Assistant, content: Content::Blocks(answer.content) });
-        self.conversations().insert(response_id.to_string(), messages);
-    }
-
     /// Serves one API request end to end; the response (success or error) is written.
     /// `session_key` identifies the client's conversation for affinity, if it has one.
     pub async fn serve(
@@ -358,69 +321,6 @@ impl Relay {
         }
         let err = last_error.unwrap_or_else(|| ApiError::new(ErrorKind::Api, "no upstream attempt was possible"));
         self.fail_after(session, client, err, outcome, last_retry_after).await
-    }
-
-    /// `POST /v1/messages/count_tokens`: forwarded to the first Anthropic channel that
-    /// serves the model; otherwise (or when that channel cannot count) a local estimate
-    /// (see `tokens`), marked as such in the `x-llm-relay-token-count` header.
-    pub async fn count_tokens(
-        &self,
-        session: &mut Session,
-        live: &Live,
-        mut req: PreparedRequest,
-    ) -> pingora::Result<Outcome> {
-        let config = &live.config;
-        let mut outcome = Outcome::default();
-        let channel = crate::routing::candidates(&config.channels, req.model())
-            .into_iter()
-            .find(|c| c.protocol == Dialect::Anthropic && req.client == Dialect::Anthropic);
-        if let Some(channel) = channel {
-            let key_index = self.health.read(|t| {
-                (0..channel.keys.len()).find(|&k| t.key_available(&channel.key_ref(k), Instant::now())).unwrap_or(0)
-            });
-            let model = channel.upstream_model(req.model()).to_string();
-            let body = req.peek.with_model(&req.body, &model);
-            let path = format!("{}/messages/count_tokens", channel.upstream.path_prefix);
-            outcome.attempts = 1;
-            outcome.channel = Some(channel.name.clone());
-            outcome.key_id = Some(channel.keys[key_index].id.clone());
-            outcome.upstream_model = Some(model.clone());
-            let index = config.channels.iter().position(|c| Arc::ptr_eq(c, channel));
-            let attempt = Attempt {
-                channel,
-                ca: index.and_then(|i| live.peer_ca.get(i)).and_then(Option::as_ref),
-                key_index,
-                upstream_model: &model,
-                response_id: None,
-                started: Instant::now(),
-                first_byte: channel.timeouts.first_byte,
-            };
-            if let Ok(mut call) = self.call(&attempt, &req, body, session, &path).await {
-                if let Ok(answer) = read_body(&mut call.up, ERROR_BODY_LIMIT, channel.timeouts.idle).await {
-                    self.connector.release_http_session(call.up, &call.peer, None).await;
-                    outcome.status = 200;
-                    outcome.bytes_out = answer.len();
-                    respond_json(session, 200, answer, &[]).await?;
-                    return Ok(outcome);
-                }
-            }
-            log::info!("channel {}: count_tokens failed upstream; answering with a local estimate", channel.name);
-        }
-        let estimate = match req.canonical_request() {
-            Ok(canonical) => crate::tokens::estimate(canonical),
-            Err(e) => return self.fail(session, req.client, e, outcome).await,
-        };
-        let body = serde_json::json!({ "input_tokens": estimate }).to_string();
-        outcome.status = 200;
-        outcome.bytes_out = body.len();
-        respond_json(
-            session,
-            200,
-            Bytes::from(body),
-            &[("x-llm-relay-token-count", "estimate (o200k_base)".to_string())],
-        )
-        .await?;
-        Ok(outcome)
     }
 
     async fn fail(
@@ -612,6 +512,8 @@ fn passthrough_headers(header: &ResponseHeader, same_dialect: bool) -> Vec<(&'st
 
 mod background;
 mod balancer;
+mod conversations;
+mod count_tokens;
 mod probe;
 mod pump;
 

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# `make bench`: installs what the benchmark uses and is missing (nginx, wrk; with apt, as
+# root), builds release and runs llm-relay-bench, which starts and stops the mock upstream,
+# the gateway and nginx itself. Results: bench/results/latest.md (also printed) and
+# bench/results/latest.json. See README.md, "Performance". Extra arguments go to
+# llm-relay-bench (e.g. `scripts/bench.sh --quick`, `scripts/bench.sh --help`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then missing+=(nginx); fi
+if ! command -v wrk >/dev/null 2>&1; then missing+=(wrk); fi
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "bench: installing ${missing[*]}" >&2
+    # Debian's nginx package starts a system nginx on port 80 after installing; the
+    # benchmark runs its own, so service starts are refused during the install.
+    policy=/usr/sbin/policy-rc.d
+    made_policy=0
+    if [ ! -e "$policy" ]; then
+      printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && made_policy=1
+    fi
+    apt-get update -qq >/dev/null 2>&1 || true
+    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1; then
+      echo "bench: could not install ${missing[*]}; going on without" >&2
+    fi
+    if [ "$made_policy" = 1 ]; then rm -f "$policy"; fi
+  else
+    echo "bench: ${missing[*]} not installed: the nginx comparison (nginx) and the load generator's" >&2
+    echo "bench: cross-check (wrk) are skipped. Install with: sudo apt-get install ${missing[*]}" >&2
+  fi
+fi
+
+# A thousand concurrent streams need ~2,100 descriptors in the gateway.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 4096 ]; then
+  echo "bench: warning: open-file limit $(ulimit -n) is low for the concurrent-streams test" >&2
+fi
+
+"${CARGO:-cargo}" build --release --bins
+exec target/release/llm-relay-bench --bin-dir target/release --out bench/results "$@"

@@ -1,0 +1,47 @@
+//! Responses clients: response ids, and the conversations kept for
+//! `previous_response_id`.
+
+use super::Relay;
+use crate::protocol::anthropic::{Content, Message, MessagesResponse, Role};
+use crate::routing::ConversationStore;
+use crate::translate::request::PreparedRequest;
+use crate::translate::ApiError;
+
+impl Relay {
+    pub(super) fn conversations(&self) -> std::sync::MutexGuard<'_, ConversationStore> {
+        self.conversations.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Responses clients: picks the response id, and resumes the stored conversation
+    /// of `previous_response_id`. Returns the id and whether a named previous response
+    /// is unknown here (then only a Responses upstream can resolve it).
+    pub(super) fn prepare_responses(&self, req: &mut PreparedRequest) -> Result<(Option<String>, bool), ApiError> {
+        let previous = match req.responses_info()? {
+            None => return Ok((None, false)),
+            Some(info) => info.previous_response_id.clone(),
+        };
+        let id = format!("resp_{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
+        let Some(previous) = previous else { return Ok((Some(id), false)) };
+        let stored = self.conversations().get(&previous);
+        match stored {
+            Some(history) => {
+                req.set_history(history.to_vec())?;
+                Ok((Some(id), false))
+            }
+            None => Ok((Some(id), true)),
+        }
+    }
+
+    /// Remembers a Responses conversation under `response_id`, the id the client got:
+    /// the request's messages and the answer.
+    pub(super) fn remember(&self, req: &mut PreparedRequest, response_id: &str, answer: MessagesResponse) {
+        let store = matches!(req.responses_info(), Ok(Some(info)) if info.store);
+        if !store {
+            return;
+        }
+        let Ok(request) = req.canonical_request() else { return };
+        let mut messages = request.messages.clone();
+        messages.push(Message { role: Role::Assistant, content: Content::Blocks(answer.content) });
+        self.conversations().insert(response_id.to_string(), messages);
+    }
+}

@@ -1,0 +1,74 @@
+//! `POST /v1/messages/count_tokens`.
+
+use super::{read_body, respond_json, Attempt, Live, Outcome, Relay, ERROR_BODY_LIMIT};
+use crate::protocol::Dialect;
+use crate::translate::request::PreparedRequest;
+use bytes::Bytes;
+use pingora_proxy::Session;
+use std::sync::Arc;
+use std::time::Instant;
+
+impl Relay {
+    /// `POST /v1/messages/count_tokens`: forwarded to the first Anthropic channel that
+    /// serves the model; otherwise (or when that channel cannot count) a local estimate
+    /// (see `tokens`), marked as such in the `x-llm-relay-token-count` header.
+    pub async fn count_tokens(
+        &self,
+        session: &mut Session,
+        live: &Live,
+        mut req: PreparedRequest,
+    ) -> pingora::Result<Outcome> {
+        let config = &live.config;
+        let mut outcome = Outcome::default();
+        let channel = crate::routing::candidates(&config.channels, req.model())
+            .into_iter()
+            .find(|c| c.protocol == Dialect::Anthropic && req.client == Dialect::Anthropic);
+        if let Some(channel) = channel {
+            let key_index = self.health.read(|t| {
+                (0..channel.keys.len()).find(|&k| t.key_available(&channel.key_ref(k), Instant::now())).unwrap_or(0)
+            });
+            let model = channel.upstream_model(req.model()).to_string();
+            let body = req.peek.with_model(&req.body, &model);
+            let path = format!("{}/messages/count_tokens", channel.upstream.path_prefix);
+            outcome.attempts = 1;
+            outcome.channel = Some(channel.name.clone());
+            outcome.key_id = Some(channel.keys[key_index].id.clone());
+            outcome.upstream_model = Some(model.clone());
+            let index = config.channels.iter().position(|c| Arc::ptr_eq(c, channel));
+            let attempt = Attempt {
+                channel,
+                ca: index.and_then(|i| live.peer_ca.get(i)).and_then(Option::as_ref),
+                key_index,
+                upstream_model: &model,
+                response_id: None,
+                started: Instant::now(),
+                first_byte: channel.timeouts.first_byte,
+            };
+            if let Ok(mut call) = self.call(&attempt, &req, body, session, &path).await {
+                if let Ok(answer) = read_body(&mut call.up, ERROR_BODY_LIMIT, channel.timeouts.idle).await {
+                    self.connector.release_http_session(call.up, &call.peer, None).await;
+                    outcome.status = 200;
+                    outcome.bytes_out = answer.len();
+                    respond_json(session, 200, answer, &[]).await?;
+                    return Ok(outcome);
+                }
+            }
+            log::info!("channel {}: count_tokens failed upstream; answering with a local estimate", channel.name);
+        }
+        let estimate = match req.canonical_request() {
+            Ok(canonical) => crate::tokens::estimate(canonical),
+            Err(e) => return self.fail(session, req.client, e, outcome).await,
+        };
+        let body = serde_json::json!({ "input_tokens": estimate }).to_string();
+        outcome.status = 200;
+        outcome.bytes_out = body.len();
+        respond_json(
+            session,
+            200,
+            Bytes::from(body),
+            &[("x-llm-relay-token-count", "estimate (o200k_base)".to_string())],
+        )
+        .await?;
+        Ok(outcome)
+    }
+}
