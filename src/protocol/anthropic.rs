@@ -56,7 +56,8 @@ pub struct Message {
 }
 
 /// Message content, `system` and `tool_result.content`: a plain string or blocks.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+/// Deserialized by `fast_de` without buffering (see there).
+#[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(untagged)]
 pub enum Content {
     Text(String),
@@ -92,7 +93,8 @@ impl Content {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+/// Deserialized by `fast_de` in one pass when `type` is the first key (see there).
+#[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ContentBlock {
     Text {
@@ -142,7 +144,7 @@ pub enum ContentBlock {
         data: String,
     },
     /// Any block type this gateway does not translate (server tools, search results, …).
-    #[serde(other)]
+    #[serde(skip_serializing)]
     Other,
 }
 
@@ -240,6 +242,9 @@ pub struct OutputConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<Value>,
 }
+
+#[path = "anthropic_de.rs"]
+mod fast_de;
 
 // ---------------------------------------------------------------- responses
 
