@@ -287,6 +287,35 @@ pub struct Usage {
     pub cache_read_input_tokens: Option<u64>,
 }
 
+impl Usage {
+    /// Applies a `message_delta` usage: output is cumulative; input and cache counts
+    /// replace the earlier ones when present.
+    pub fn apply_delta(&mut self, d: &DeltaUsage) {
+        self.output_tokens = d.output_tokens;
+        if let Some(n) = d.input_tokens {
+            self.input_tokens = n;
+        }
+        if d.cache_read_input_tokens.is_some() {
+            self.cache_read_input_tokens = d.cache_read_input_tokens;
+        }
+        if d.cache_creation_input_tokens.is_some() {
+            self.cache_creation_input_tokens = d.cache_creation_input_tokens;
+        }
+    }
+}
+
+impl From<&Usage> for DeltaUsage {
+    /// The final counts of a message, as a `message_delta` carries them.
+    fn from(u: &Usage) -> Self {
+        DeltaUsage {
+            input_tokens: Some(u.input_tokens),
+            output_tokens: u.output_tokens,
+            cache_creation_input_tokens: u.cache_creation_input_tokens,
+            cache_read_input_tokens: u.cache_read_input_tokens,
+        }
+    }
+}
+
 // ---------------------------------------------------------------- stream events
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -10,9 +10,7 @@
 use super::parts::call_input;
 use super::signature::{thinking_signature, tool_id};
 use super::{canonical_usage, stop_reason_from_finish, ResponseIds};
-use crate::protocol::anthropic::{
-    BlockDelta, ContentBlock, DeltaUsage, MessageDeltaBody, MessagesResponse, Role, StreamEvent, Usage,
-};
+use crate::protocol::anthropic::{BlockDelta, ContentBlock, MessagesResponse, Role, StreamEvent, Usage};
 use crate::protocol::gemini::{GenerateContentResponse, Part, Status, UsageMetadata};
 use crate::sse::SseFrame;
 use crate::translate::{ApiError, ErrorKind};
@@ -192,16 +190,7 @@ impl GeminiDecoder {
             (None, true) => "refusal",
             (reason, _) => stop_reason_from_finish(reason.as_deref(), self.has_calls),
         };
-        out.push(StreamEvent::MessageDelta {
-            delta: MessageDeltaBody { stop_reason: Some(reason.to_string()), stop_sequence: None },
-            usage: DeltaUsage {
-                input_tokens: Some(usage.input_tokens),
-                output_tokens: usage.output_tokens,
-                cache_creation_input_tokens: usage.cache_creation_input_tokens,
-                cache_read_input_tokens: usage.cache_read_input_tokens,
-            },
-        });
-        out.push(StreamEvent::MessageStop);
+        out.extend(crate::translate::stream::message_end(reason, &usage));
         self.done = true;
     }
 

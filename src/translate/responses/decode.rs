@@ -316,15 +316,7 @@ impl ResponsesDecoder {
         let status = status.or(response.status.as_deref());
         let incomplete = response.incomplete_details.as_ref().and_then(|d| d.reason.as_deref());
         let stop_reason = stop_reason_of(status, incomplete, has_calls, self.refused);
-        let usage = match response.usage.as_ref().map(usage_to_canonical) {
-            Some(u) => DeltaUsage {
-                input_tokens: Some(u.input_tokens),
-                output_tokens: u.output_tokens,
-                cache_creation_input_tokens: u.cache_creation_input_tokens,
-                cache_read_input_tokens: u.cache_read_input_tokens,
-            },
-            None => DeltaUsage::default(),
-        };
+        let usage = response.usage.as_ref().map_or_else(DeltaUsage::default, |u| (&usage_to_canonical(u)).into());
         out.push(StreamEvent::MessageDelta {
             delta: MessageDeltaBody { stop_reason: Some(stop_reason.to_string()), stop_sequence: None },
             usage,

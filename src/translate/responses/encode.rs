@@ -130,16 +130,7 @@ impl ResponsesEncoder {
                 }
             }
             StreamEvent::MessageDelta { delta, usage } => {
-                self.usage.output_tokens = usage.output_tokens;
-                if let Some(n) = usage.input_tokens {
-                    self.usage.input_tokens = n;
-                }
-                if usage.cache_read_input_tokens.is_some() {
-                    self.usage.cache_read_input_tokens = usage.cache_read_input_tokens;
-                }
-                if usage.cache_creation_input_tokens.is_some() {
-                    self.usage.cache_creation_input_tokens = usage.cache_creation_input_tokens;
-                }
+                self.usage.apply_delta(usage);
                 if delta.stop_reason.is_some() {
                     self.stop_reason = delta.stop_reason.clone();
                 }

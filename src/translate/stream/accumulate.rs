@@ -48,16 +48,7 @@ impl Accumulator {
                 let m = self.message.get_or_insert_with(empty);
                 m.stop_reason = delta.stop_reason.clone();
                 m.stop_sequence = delta.stop_sequence.clone();
-                m.usage.output_tokens = usage.output_tokens;
-                if let Some(n) = usage.input_tokens {
-                    m.usage.input_tokens = n;
-                }
-                if usage.cache_read_input_tokens.is_some() {
-                    m.usage.cache_read_input_tokens = usage.cache_read_input_tokens;
-                }
-                if usage.cache_creation_input_tokens.is_some() {
-                    m.usage.cache_creation_input_tokens = usage.cache_creation_input_tokens;
-                }
+                m.usage.apply_delta(usage);
             }
             _ => {}
         }

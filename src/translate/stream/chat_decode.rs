@@ -6,9 +6,7 @@
 //! its block. Argument fragments are forwarded as they arrive. The stop reason is held
 //! until usage (or `[DONE]`) arrives, so the final `message_delta` carries real counts.
 
-use crate::protocol::anthropic::{
-    BlockDelta, ContentBlock, DeltaUsage, MessageDeltaBody, MessagesResponse, Role, StreamEvent, Usage,
-};
+use crate::protocol::anthropic::{BlockDelta, ContentBlock, MessagesResponse, Role, StreamEvent, Usage};
 use crate::protocol::openai_chat::{ChatChunk, ChatUsage, ToolCallDelta};
 use crate::sse::SseFrame;
 use crate::translate::{anthropic_usage_from_chat, sanitize_tool_id, stop_reason_from_finish, ApiError, ErrorKind};
@@ -214,16 +212,7 @@ impl ChatDecoder {
         let usage = self.usage.as_ref().map(anthropic_usage_from_chat).unwrap_or_default();
         let reason =
             stop_reason_from_finish(self.finish_reason.as_deref().unwrap_or("stop"), !self.tool_blocks.is_empty());
-        out.push(StreamEvent::MessageDelta {
-            delta: MessageDeltaBody { stop_reason: Some(reason.to_string()), stop_sequence: None },
-            usage: DeltaUsage {
-                input_tokens: Some(usage.input_tokens),
-                output_tokens: usage.output_tokens,
-                cache_creation_input_tokens: usage.cache_creation_input_tokens,
-                cache_read_input_tokens: usage.cache_read_input_tokens,
-            },
-        });
-        out.push(StreamEvent::MessageStop);
+        out.extend(super::message_end(reason, &usage));
         self.done = true;
     }
 

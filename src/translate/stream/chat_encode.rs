@@ -83,16 +83,7 @@ impl ChatEncoder {
                 _ => {}
             },
             StreamEvent::MessageDelta { delta, usage } => {
-                self.usage.output_tokens = usage.output_tokens;
-                if let Some(n) = usage.input_tokens {
-                    self.usage.input_tokens = n;
-                }
-                if usage.cache_read_input_tokens.is_some() {
-                    self.usage.cache_read_input_tokens = usage.cache_read_input_tokens;
-                }
-                if usage.cache_creation_input_tokens.is_some() {
-                    self.usage.cache_creation_input_tokens = usage.cache_creation_input_tokens;
-                }
+                self.usage.apply_delta(usage);
                 let reason = delta.stop_reason.as_deref().map(finish_reason_from_stop).unwrap_or("stop");
                 self.write_delta(ChunkDelta::default(), Some(reason), out);
             }

@@ -20,6 +20,20 @@ pub use accumulate::Accumulator;
 pub use chat_decode::ChatDecoder;
 pub use chat_encode::ChatEncoder;
 
+/// The two events that end a canonical message: its stop reason and final usage.
+pub(crate) fn message_end(stop_reason: &str, usage: &crate::protocol::anthropic::Usage) -> [StreamEvent; 2] {
+    [
+        StreamEvent::MessageDelta {
+            delta: crate::protocol::anthropic::MessageDeltaBody {
+                stop_reason: Some(stop_reason.to_string()),
+                stop_sequence: None,
+            },
+            usage: usage.into(),
+        },
+        StreamEvent::MessageStop,
+    ]
+}
+
 /// How a stream ended, as far as the translator has seen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Termination {
@@ -61,16 +75,7 @@ impl StreamStats {
             }
             StreamEvent::MessageDelta { usage, .. } => {
                 self.past_start = true;
-                self.usage.output_tokens = usage.output_tokens;
-                if let Some(n) = usage.input_tokens {
-                    self.usage.input_tokens = n;
-                }
-                if usage.cache_read_input_tokens.is_some() {
-                    self.usage.cache_read_input_tokens = usage.cache_read_input_tokens;
-                }
-                if usage.cache_creation_input_tokens.is_some() {
-                    self.usage.cache_creation_input_tokens = usage.cache_creation_input_tokens;
-                }
+                self.usage.apply_delta(usage);
             }
             StreamEvent::ContentBlockStop { .. } => self.past_start = true,
             StreamEvent::MessageStop => {
