@@ -2,7 +2,9 @@
 //! only when some attempt needs a translation; same-dialect attempts pass the body
 //! through with `model` spliced (Gemini carries its model in the URL).
 
-use super::chat_request::{anthropic_body, canonical_to_chat, chat_to_canonical};
+use super::anthropic_request::anthropic_body;
+use super::chat_canonical::chat_to_canonical;
+use super::chat_request::canonical_to_chat;
 use super::error::to_json;
 use super::passthrough::RequestPeek;
 use super::responses::ResponsesRequestInfo;

@@ -1,6 +1,8 @@
 //! Request and response converters on fixtures written from protocols.md.
 
-use super::chat_request::{canonical_for_anthropic, canonical_to_chat, chat_to_canonical};
+use super::anthropic_request::canonical_for_anthropic;
+use super::chat_canonical::chat_to_canonical;
+use super::chat_request::canonical_to_chat;
 use super::chat_response::{canonical_to_chat_response, chat_to_canonical_response};
 use super::request::{translate_response, PreparedRequest};
 use super::TargetOptions;
@@ -280,7 +282,7 @@ fn thinking_from_other_providers_never_reaches_anthropic() {
             {"role": "user", "content": "q2"}
         ]
     }));
-    let body = super::chat_request::anthropic_body(&mut req, &TargetOptions::new("claude-x"));
+    let body = super::anthropic_request::anthropic_body(&mut req, &TargetOptions::new("claude-x"));
     let sent: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(sent["messages"][1]["content"], json!([{"type": "text", "text": "a"}]));
     assert!(sent.get("thinking").is_none());

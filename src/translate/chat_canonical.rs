@@ -1,0 +1,277 @@
+//! OpenAI Chat Completions requests → the canonical (Anthropic) model.
+
+use super::ApiError;
+use crate::protocol::anthropic::{
+    Content, ContentBlock, ImageSource, Message, MessagesRequest, Metadata, OutputConfig, Role, Thinking, Tool,
+    ToolChoice,
+};
+use crate::protocol::openai_chat::{ChatContent, ChatPart, ChatRequest, ChatToolChoice, Stop};
+use serde_json::Value;
+
+/// Image types the Messages API accepts.
+const ANTHROPIC_IMAGE_TYPES: [&str; 4] = ["image/jpeg", "image/png", "image/gif", "image/webp"];
+
+/// What the Chat client asked for that the response side must honour.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ChatClientOptions {
+    /// `stream_options.include_usage`: send the trailing usage chunk.
+    pub include_usage: bool,
+}
+
+/// Converts a Chat Completions request into the canonical request.
+pub fn chat_to_canonical(req: ChatRequest) -> Result<(MessagesRequest, ChatClientOptions), ApiError> {
+    if req.n.is_some_and(|n| n > 1) {
+        return Err(ApiError::invalid("n > 1 is not supported by this gateway"));
+    }
+    let mut system: Vec<ContentBlock> = Vec::new();
+    let mut messages: Vec<Message> = Vec::with_capacity(req.messages.len());
+    for (i, msg) in req.messages.into_iter().enumerate() {
+        match msg.role.as_str() {
+            // System text anywhere in the conversation is hoisted into `system`, in order.
+            "system" | "developer" => {
+                let text = chat_text(msg.content.as_ref());
+                if !text.is_empty() {
+                    system.push(ContentBlock::text(text));
+                }
+            }
+            "user" => {
+                let blocks = user_blocks(msg.content, i)?;
+                push_blocks(&mut messages, Role::User, blocks);
+            }
+            "assistant" => {
+                let mut blocks = Vec::new();
+                if let Some(content) = msg.content {
+                    let text = chat_text(Some(&content));
+                    if !text.is_empty() {
+                        blocks.push(ContentBlock::text(text));
+                    }
+                }
+                if let Some(refusal) = msg.refusal.filter(|r| !r.is_empty()) {
+                    blocks.push(ContentBlock::text(refusal));
+                }
+                for call in msg.tool_calls.unwrap_or_default() {
+                    blocks.push(ContentBlock::ToolUse {
+                        id: super::sanitize_tool_id(call.id),
+                        name: call.function.name,
+                        input: parse_arguments(&call.function.arguments),
+                        cache_control: None,
+                    });
+                }
+                push_blocks(&mut messages, Role::Assistant, blocks);
+            }
+            "tool" => {
+                let id = msg
+                    .tool_call_id
+                    .ok_or_else(|| ApiError::invalid(format!("messages[{i}]: a tool message needs tool_call_id")))?;
+                let block = ContentBlock::ToolResult {
+                    tool_use_id: super::sanitize_tool_id(id),
+                    content: Some(Content::Text(chat_text(msg.content.as_ref()))),
+                    is_error: None,
+                    cache_control: None,
+                };
+                push_blocks(&mut messages, Role::User, vec![block]);
+            }
+            other => {
+                return Err(ApiError::invalid(format!("messages[{i}]: unsupported role '{other}'")));
+            }
+        }
+    }
+
+    let tools = req
+        .tools
+        .map(|tools| {
+            tools
+                .into_iter()
+                .filter_map(|t| t.function)
+                .map(|f| Tool {
+                    kind: None,
+                    name: f.name,
+                    description: f.description,
+                    input_schema: Some(
+                        f.parameters.unwrap_or_else(|| serde_json::json!({"type": "object", "properties": {}})),
+                    ),
+                    cache_control: None,
+                })
+                .collect::<Vec<_>>()
+        })
+        .filter(|t| !t.is_empty());
+    let disable_parallel = (req.parallel_tool_calls == Some(false)).then_some(true);
+    let mut tool_choice = match req.tool_choice {
+        Some(ChatToolChoice::Mode(mode)) => match mode.as_str() {
+            "none" => Some(ToolChoice::None),
+            "required" => Some(ToolChoice::Any { disable_parallel_tool_use: disable_parallel }),
+            _ => Some(ToolChoice::Auto { disable_parallel_tool_use: disable_parallel }),
+        },
+        Some(ChatToolChoice::Named(named)) => {
+            Some(ToolChoice::Tool { name: named.function.name, disable_parallel_tool_use: disable_parallel })
+        }
+        None => disable_parallel.map(|d| ToolChoice::Auto { disable_parallel_tool_use: Some(d) }),
+    };
+    if tools.is_none() {
+        tool_choice = None;
+    }
+
+    let max_tokens = req.max_completion_tokens.or(req.max_tokens);
+    let mut thinking = req.reasoning_effort.as_deref().and_then(|effort| {
+        let budget = match effort {
+            "minimal" | "none" => return None,
+            "low" => 1024,
+            "medium" => 4096,
+            _ => 16384,
+        };
+        Some(Thinking { kind: "enabled".into(), budget_tokens: Some(budget) })
+    });
+    // Forced tool use and extended thinking exclude each other on Anthropic: keep the
+    // tool choice, which the client stated more specifically.
+    if matches!(tool_choice, Some(ToolChoice::Any { .. } | ToolChoice::Tool { .. })) {
+        thinking = None;
+    }
+    // Anthropic's temperature range is 0–1; recent models reject temperature with top_p.
+    let temperature = req.temperature.map(|t| t.clamp(0.0, 1.0));
+    let top_p = if temperature.is_some() || thinking.is_some() { None } else { req.top_p };
+    let temperature = if thinking.is_some() { None } else { temperature };
+
+    let stream = req.stream.unwrap_or(false);
+    let include_usage = stream && req.stream_options.and_then(|o| o.include_usage).unwrap_or(false);
+    let canonical = MessagesRequest {
+        model: req.model,
+        messages,
+        system: (!system.is_empty()).then_some(Content::Blocks(system)),
+        max_tokens,
+        metadata: req.user.map(|u| Metadata { user_id: Some(u) }),
+        stop_sequences: req.stop.map(|s| match s {
+            Stop::One(s) => vec![s],
+            Stop::Many(v) => v,
+        }),
+        stream: stream.then_some(true),
+        temperature,
+        top_p,
+        top_k: None,
+        tools,
+        tool_choice,
+        thinking,
+        output_config: req
+            .response_format
+            .and_then(output_format_from_response_format)
+            .map(|format| OutputConfig { effort: None, format: Some(format) }),
+    };
+    Ok((canonical, ChatClientOptions { include_usage }))
+}
+
+fn push_blocks(messages: &mut Vec<Message>, role: Role, blocks: Vec<ContentBlock>) {
+    if let Some(last) = messages.last_mut() {
+        if last.role == role {
+            let mut merged = match std::mem::replace(&mut last.content, Content::Blocks(Vec::new())) {
+                Content::Text(t) if t.is_empty() => Vec::new(),
+                Content::Text(t) => vec![ContentBlock::text(t)],
+                Content::Blocks(b) => b,
+            };
+            // Tool results lead the user turn; text the client sent after them follows.
+            merged.extend(blocks);
+            last.content = Content::Blocks(merged);
+            return;
+        }
+    }
+    let content = match blocks.as_slice() {
+        [ContentBlock::Text { text, cache_control: None, citations: None }] => Content::Text(text.clone()),
+        _ => Content::Blocks(blocks),
+    };
+    messages.push(Message { role, content });
+}
+
+fn chat_text(content: Option<&ChatContent>) -> String {
+    match content {
+        None => String::new(),
+        Some(ChatContent::Text(t)) => t.clone(),
+        Some(ChatContent::Parts(parts)) => {
+            let mut out = String::new();
+            for p in parts {
+                match p {
+                    ChatPart::Text { text } => out.push_str(text),
+                    ChatPart::Refusal { refusal } => out.push_str(refusal),
+                    _ => {}
+                }
+            }
+            out
+        }
+    }
+}
+
+fn user_blocks(content: Option<ChatContent>, index: usize) -> Result<Vec<ContentBlock>, ApiError> {
+    let parts = match content {
+        None => return Ok(Vec::new()),
+        Some(ChatContent::Text(t)) => return Ok(vec![ContentBlock::text(t)]),
+        Some(ChatContent::Parts(parts)) => parts,
+    };
+    let mut blocks = Vec::with_capacity(parts.len());
+    for (j, part) in parts.into_iter().enumerate() {
+        let at = || format!("messages[{index}].content[{j}]");
+        match part {
+            ChatPart::Text { text } => blocks.push(ContentBlock::text(text)),
+            ChatPart::Refusal { refusal } => blocks.push(ContentBlock::text(refusal)),
+            ChatPart::ImageUrl { image_url } => {
+                let source = image_source(&image_url.url).map_err(|m| ApiError::invalid(format!("{}: {m}", at())))?;
+                blocks.push(ContentBlock::Image { source, cache_control: None });
+            }
+            ChatPart::File { file } => {
+                let data_url = file
+                    .file_data
+                    .ok_or_else(|| ApiError::invalid(format!("{}: only inline file_data is supported", at())))?;
+                let (media_type, data) = split_data_url(&data_url)
+                    .ok_or_else(|| ApiError::invalid(format!("{}: file_data must be a base64 data URL", at())))?;
+                blocks.push(ContentBlock::Document {
+                    source: serde_json::json!({"type": "base64", "media_type": media_type, "data": data}),
+                    title: file.filename,
+                    context: None,
+                    cache_control: None,
+                });
+            }
+            ChatPart::InputAudio { .. } => {
+                return Err(ApiError::invalid(format!("{}: audio input is not supported by this channel", at())));
+            }
+            ChatPart::Other => {
+                return Err(ApiError::invalid(format!("{}: unsupported content part type", at())));
+            }
+        }
+    }
+    Ok(blocks)
+}
+
+fn image_source(url: &str) -> Result<ImageSource, String> {
+    if url.starts_with("data:") {
+        let (media_type, data) = split_data_url(url).ok_or("image_url is not a valid base64 data URL")?;
+        if !ANTHROPIC_IMAGE_TYPES.contains(&media_type) {
+            return Err(format!("image type '{media_type}' is not supported (jpeg, png, gif, webp)"));
+        }
+        return Ok(ImageSource::Base64 { media_type: media_type.to_string(), data: data.to_string() });
+    }
+    Ok(ImageSource::Url { url: url.to_string() })
+}
+
+/// `data:<media type>;base64,<data>` → (media type, data).
+fn split_data_url(url: &str) -> Option<(&str, &str)> {
+    let rest = url.strip_prefix("data:")?;
+    let (meta, data) = rest.split_once(',')?;
+    let media_type = meta.strip_suffix(";base64")?;
+    Some((media_type, data))
+}
+
+/// Tool-call arguments are a JSON string in Chat and an object in Anthropic. A model
+/// can emit invalid JSON; it is kept as a string under `_raw_arguments` so nothing is lost.
+fn parse_arguments(arguments: &str) -> Value {
+    if arguments.trim().is_empty() {
+        return Value::Object(Default::default());
+    }
+    match serde_json::from_str::<Value>(arguments) {
+        Ok(v @ Value::Object(_)) => v,
+        _ => serde_json::json!({ "_raw_arguments": arguments }),
+    }
+}
+
+fn output_format_from_response_format(format: Value) -> Option<Value> {
+    if format.get("type").and_then(Value::as_str) != Some("json_schema") {
+        return None;
+    }
+    let schema = format.get("json_schema")?.get("schema")?.clone();
+    Some(serde_json::json!({"type": "json_schema", "schema": schema}))
+}
