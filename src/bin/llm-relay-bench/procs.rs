@@ -160,11 +160,6 @@ impl CpuDelta {
             self.stat_s
         }
     }
-
-    pub fn add(&mut self, o: &CpuDelta) {
-        self.stat_s += o.stat_s;
-        self.sched_s += o.sched_s;
-    }
 }
 
 fn clk_tck() -> f64 {
