@@ -2,14 +2,10 @@
 
 use super::ApiError;
 use crate::protocol::anthropic::{
-    Content, ContentBlock, ImageSource, Message, MessagesRequest, Metadata, OutputConfig, Role, Thinking, Tool,
-    ToolChoice,
+    Content, ContentBlock, Message, MessagesRequest, Metadata, OutputConfig, Role, Thinking, Tool, ToolChoice,
 };
 use crate::protocol::openai_chat::{ChatContent, ChatPart, ChatRequest, ChatToolChoice, Stop};
 use serde_json::Value;
-
-/// Image types the Messages API accepts.
-const ANTHROPIC_IMAGE_TYPES: [&str; 4] = ["image/jpeg", "image/png", "image/gif", "image/webp"];
 
 /// What the Chat client asked for that the response side must honour.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -53,7 +49,7 @@ pub fn chat_to_canonical(req: ChatRequest) -> Result<(MessagesRequest, ChatClien
                     blocks.push(ContentBlock::ToolUse {
                         id: super::sanitize_tool_id(call.id),
                         name: call.function.name,
-                        input: parse_arguments(&call.function.arguments),
+                        input: super::tool_input(&call.function.arguments),
                         cache_control: None,
                     });
                 }
@@ -210,14 +206,15 @@ fn user_blocks(content: Option<ChatContent>, index: usize) -> Result<Vec<Content
             ChatPart::Text { text } => blocks.push(ContentBlock::text(text)),
             ChatPart::Refusal { refusal } => blocks.push(ContentBlock::text(refusal)),
             ChatPart::ImageUrl { image_url } => {
-                let source = image_source(&image_url.url).map_err(|m| ApiError::invalid(format!("{}: {m}", at())))?;
+                let source =
+                    super::image_source(&image_url.url).map_err(|m| ApiError::invalid(format!("{}: {m}", at())))?;
                 blocks.push(ContentBlock::Image { source, cache_control: None });
             }
             ChatPart::File { file } => {
                 let data_url = file
                     .file_data
                     .ok_or_else(|| ApiError::invalid(format!("{}: only inline file_data is supported", at())))?;
-                let (media_type, data) = split_data_url(&data_url)
+                let (media_type, data) = super::split_data_url(&data_url)
                     .ok_or_else(|| ApiError::invalid(format!("{}: file_data must be a base64 data URL", at())))?;
                 blocks.push(ContentBlock::Document {
                     source: serde_json::json!({"type": "base64", "media_type": media_type, "data": data}),
@@ -235,37 +232,6 @@ fn user_blocks(content: Option<ChatContent>, index: usize) -> Result<Vec<Content
         }
     }
     Ok(blocks)
-}
-
-fn image_source(url: &str) -> Result<ImageSource, String> {
-    if url.starts_with("data:") {
-        let (media_type, data) = split_data_url(url).ok_or("image_url is not a valid base64 data URL")?;
-        if !ANTHROPIC_IMAGE_TYPES.contains(&media_type) {
-            return Err(format!("image type '{media_type}' is not supported (jpeg, png, gif, webp)"));
-        }
-        return Ok(ImageSource::Base64 { media_type: media_type.to_string(), data: data.to_string() });
-    }
-    Ok(ImageSource::Url { url: url.to_string() })
-}
-
-/// `data:<media type>;base64,<data>` → (media type, data).
-fn split_data_url(url: &str) -> Option<(&str, &str)> {
-    let rest = url.strip_prefix("data:")?;
-    let (meta, data) = rest.split_once(',')?;
-    let media_type = meta.strip_suffix(";base64")?;
-    Some((media_type, data))
-}
-
-/// Tool-call arguments are a JSON string in Chat and an object in Anthropic. A model
-/// can emit invalid JSON; it is kept as a string under `_raw_arguments` so nothing is lost.
-fn parse_arguments(arguments: &str) -> Value {
-    if arguments.trim().is_empty() {
-        return Value::Object(Default::default());
-    }
-    match serde_json::from_str::<Value>(arguments) {
-        Ok(v @ Value::Object(_)) => v,
-        _ => serde_json::json!({ "_raw_arguments": arguments }),
-    }
 }
 
 fn output_format_from_response_format(format: Value) -> Option<Value> {

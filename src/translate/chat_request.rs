@@ -222,7 +222,7 @@ fn assistant_turn(content: &Content) -> ChatMessage {
                     ContentBlock::ToolUse { id, name, input, .. } => calls.push(ToolCall {
                         id: id.clone(),
                         kind: "function".to_string(),
-                        function: FunctionCall { name: name.clone(), arguments: tool_arguments(input) },
+                        function: FunctionCall { name: name.clone(), arguments: super::tool_arguments(input) },
                     }),
                     // Thinking signatures mean nothing to another provider.
                     _ => {}
@@ -235,13 +235,6 @@ fn assistant_turn(content: &Content) -> ChatMessage {
         content: (!text.is_empty() || calls.is_empty()).then_some(ChatContent::Text(text)),
         tool_calls: (!calls.is_empty()).then_some(calls),
         ..Default::default()
-    }
-}
-
-fn tool_arguments(input: &Value) -> String {
-    match input {
-        Value::Null => "{}".to_string(),
-        v => serde_json::to_string(v).unwrap_or_else(|_| "{}".to_string()),
     }
 }
 

@@ -101,6 +101,52 @@ pub fn sanitize_tool_id(id: String) -> String {
     id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' }).collect()
 }
 
+/// Image types the Messages API accepts.
+pub(crate) const ANTHROPIC_IMAGE_TYPES: [&str; 4] = ["image/jpeg", "image/png", "image/gif", "image/webp"];
+
+/// An image URL from an OpenAI-style client (a `data:` URL or a link) as an Anthropic
+/// image source; data URLs of types the Messages API refuses are an error.
+pub(crate) fn image_source(url: &str) -> Result<crate::protocol::anthropic::ImageSource, String> {
+    use crate::protocol::anthropic::ImageSource;
+    if url.starts_with("data:") {
+        let (media_type, data) = split_data_url(url).ok_or("image_url is not a valid base64 data URL")?;
+        if !ANTHROPIC_IMAGE_TYPES.contains(&media_type) {
+            return Err(format!("image type '{media_type}' is not supported (jpeg, png, gif, webp)"));
+        }
+        return Ok(ImageSource::Base64 { media_type: media_type.to_string(), data: data.to_string() });
+    }
+    Ok(ImageSource::Url { url: url.to_string() })
+}
+
+/// `data:<media type>;base64,<data>` → (media type, data).
+pub(crate) fn split_data_url(url: &str) -> Option<(&str, &str)> {
+    let rest = url.strip_prefix("data:")?;
+    let (meta, data) = rest.split_once(',')?;
+    let media_type = meta.strip_suffix(";base64")?;
+    Some((media_type, data))
+}
+
+/// Tool-call arguments (a JSON string in OpenAI dialects) as canonical tool input (an
+/// object). A model can emit invalid JSON; it is kept as a string under
+/// `_raw_arguments` so nothing is lost.
+pub(crate) fn tool_input(arguments: &str) -> serde_json::Value {
+    if arguments.trim().is_empty() {
+        return serde_json::Value::Object(Default::default());
+    }
+    match serde_json::from_str::<serde_json::Value>(arguments) {
+        Ok(v @ serde_json::Value::Object(_)) => v,
+        _ => serde_json::json!({ "_raw_arguments": arguments }),
+    }
+}
+
+/// Canonical tool input as an OpenAI `arguments` string.
+pub(crate) fn tool_arguments(input: &serde_json::Value) -> String {
+    match input {
+        serde_json::Value::Null => "{}".to_string(),
+        v => serde_json::to_string(v).unwrap_or_else(|_| "{}".to_string()),
+    }
+}
+
 /// Seconds since the Unix epoch, for OpenAI `created` fields.
 pub fn unix_now() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)

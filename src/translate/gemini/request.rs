@@ -11,9 +11,6 @@ use crate::protocol::gemini::{
 use crate::translate::{sanitize_tool_id, ApiError};
 use serde_json::Value;
 
-/// Image types the Messages API accepts.
-const ANTHROPIC_IMAGE_TYPES: [&str; 4] = ["image/jpeg", "image/png", "image/gif", "image/webp"];
-
 pub(super) fn to_canonical(body: &[u8], model: &str, stream: bool) -> Result<MessagesRequest, ApiError> {
     let req: GenerateContentRequest =
         serde_json::from_slice(body).map_err(|e| ApiError::invalid(format!("invalid request body: {e}")))?;
@@ -295,7 +292,7 @@ fn standard_base64(data: &str) -> String {
 fn inline_block(blob: &Blob) -> Result<ContentBlock, String> {
     let mime = blob.mime_type.as_str();
     let data = standard_base64(&blob.data);
-    if ANTHROPIC_IMAGE_TYPES.contains(&mime) {
+    if crate::translate::ANTHROPIC_IMAGE_TYPES.contains(&mime) {
         let source = ImageSource::Base64 { media_type: mime.to_string(), data };
         return Ok(ContentBlock::Image { source, cache_control: None });
     }

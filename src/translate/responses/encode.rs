@@ -193,7 +193,7 @@ impl ResponsesEncoder {
                 write(out, &Ev::OutputItemAdded { sequence_number: seq, output_index: at, item });
                 // Input given whole at the start (not the usual `{}`) is the first fragment.
                 if matches!(input, Value::Object(map) if !map.is_empty()) {
-                    self.arguments(at, &super::arguments_of(input), out);
+                    self.arguments(at, &crate::translate::tool_arguments(input), out);
                 }
             }
             ContentBlock::Thinking { thinking, .. } => {

@@ -29,7 +29,6 @@ use super::{ApiError, TargetOptions};
 use crate::protocol::anthropic::{MessagesRequest, MessagesResponse, Usage};
 use crate::protocol::openai_responses::{InputTokensDetails, OutputTokensDetails, ResponsesUsage};
 use crate::translate::ErrorKind;
-use serde_json::Value;
 
 pub use decode::ResponsesDecoder;
 pub use encode::ResponsesEncoder;
@@ -167,25 +166,5 @@ fn response_error_code(kind: ErrorKind) -> &'static str {
     match kind {
         ErrorKind::RateLimit => "rate_limit_exceeded",
         _ => "server_error",
-    }
-}
-
-/// Function-call arguments are a JSON string; canonical tool input is an object. Invalid
-/// JSON is kept as a string under `_raw_arguments` so nothing is lost.
-fn parse_arguments(arguments: &str) -> Value {
-    if arguments.trim().is_empty() {
-        return Value::Object(Default::default());
-    }
-    match serde_json::from_str::<Value>(arguments) {
-        Ok(v @ Value::Object(_)) => v,
-        _ => serde_json::json!({ "_raw_arguments": arguments }),
-    }
-}
-
-/// Canonical tool input as a Responses `arguments` string.
-fn arguments_of(input: &Value) -> String {
-    match input {
-        Value::Null => "{}".to_string(),
-        v => serde_json::to_string(v).unwrap_or_else(|_| "{}".to_string()),
     }
 }

@@ -19,7 +19,7 @@
 //! - `store: false`: the gateway keeps conversations itself and never relies on state
 //!   held by an upstream.
 
-use super::{arguments_of, parse_arguments, ResponsesRequestInfo};
+use super::ResponsesRequestInfo;
 use crate::protocol::anthropic::{
     Content, ContentBlock, ImageSource, Message, MessagesRequest, Metadata, OutputConfig, Role, Thinking, Tool,
     ToolChoice,
@@ -28,11 +28,10 @@ use crate::protocol::openai_responses::{
     ContentPart, Item, ItemContent, ReasoningConfig, ResponsesInput, ResponsesRequest, ResponsesTool,
 };
 use crate::translate::error::to_json;
+use crate::translate::tool_arguments;
 use crate::translate::{sanitize_tool_id, ApiError, TargetOptions};
 use serde_json::{json, Value};
 
-/// Image types the Messages API accepts.
-const ANTHROPIC_IMAGE_TYPES: [&str; 4] = ["image/jpeg", "image/png", "image/gif", "image/webp"];
 /// The smallest `max_output_tokens` the Responses API accepts.
 const MIN_OUTPUT_TOKENS: u32 = 16;
 
@@ -178,7 +177,7 @@ fn push_item(
             let block = ContentBlock::ToolUse {
                 id: sanitize_tool_id(call_id),
                 name,
-                input: parse_arguments(&arguments),
+                input: crate::translate::tool_input(&arguments),
                 cache_control: None,
             };
             push_blocks(messages, Role::Assistant, vec![block]);
@@ -270,13 +269,14 @@ fn user_blocks(content: ItemContent, at: &str) -> Result<Vec<ContentBlock>, ApiE
                 let url = image_url.ok_or_else(|| {
                     ApiError::invalid(format!("{}: input_image needs an image_url (file_id is not supported)", at()))
                 })?;
-                let source = image_source(&url).map_err(|m| ApiError::invalid(format!("{}: {m}", at())))?;
+                let source =
+                    crate::translate::image_source(&url).map_err(|m| ApiError::invalid(format!("{}: {m}", at())))?;
                 blocks.push(ContentBlock::Image { source, cache_control: None });
             }
             ContentPart::InputFile { file_data, file_url, filename, .. } => {
                 let source = match (file_data, file_url) {
                     (Some(data_url), _) => {
-                        let (media_type, data) = split_data_url(&data_url).ok_or_else(|| {
+                        let (media_type, data) = crate::translate::split_data_url(&data_url).ok_or_else(|| {
                             ApiError::invalid(format!("{}: file_data must be a base64 data URL", at()))
                         })?;
                         json!({"type": "base64", "media_type": media_type, "data": data})
@@ -304,25 +304,6 @@ fn tool_result_content(output: ItemContent, at: &str) -> Result<Content, ApiErro
         ItemContent::Text(t) => Ok(Content::Text(t)),
         parts => Ok(Content::Blocks(user_blocks(parts, at)?)),
     }
-}
-
-fn image_source(url: &str) -> Result<ImageSource, String> {
-    if url.starts_with("data:") {
-        let (media_type, data) = split_data_url(url).ok_or("image_url is not a valid base64 data URL")?;
-        if !ANTHROPIC_IMAGE_TYPES.contains(&media_type) {
-            return Err(format!("image type '{media_type}' is not supported (jpeg, png, gif, webp)"));
-        }
-        return Ok(ImageSource::Base64 { media_type: media_type.to_string(), data: data.to_string() });
-    }
-    Ok(ImageSource::Url { url: url.to_string() })
-}
-
-/// `data:<media type>;base64,<data>` → (media type, data).
-fn split_data_url(url: &str) -> Option<(&str, &str)> {
-    let rest = url.strip_prefix("data:")?;
-    let (meta, data) = rest.split_once(',')?;
-    let media_type = meta.strip_suffix(";base64")?;
-    Some((media_type, data))
 }
 
 fn tool_choice_of(choice: Option<&Value>, disable_parallel: Option<bool>) -> Result<Option<ToolChoice>, ApiError> {
@@ -581,7 +562,7 @@ fn push_assistant_turn(content: &Content, input: &mut Vec<Item>) {
                 input.push(Item::FunctionCall {
                     id: None,
                     status: None,
-                    arguments: arguments_of(args),
+                    arguments: tool_arguments(args),
                     call_id: id.clone(),
                     name: name.clone(),
                 });

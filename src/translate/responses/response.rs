@@ -2,8 +2,7 @@
 //! `response` object, and the object's envelope, which the stream encoder shares.
 
 use super::{
-    error_kind_of, item_id, parse_arguments, status_of, stop_reason_of, usage_from_canonical, usage_to_canonical,
-    ResponsesRequestInfo,
+    error_kind_of, item_id, status_of, stop_reason_of, usage_from_canonical, usage_to_canonical, ResponsesRequestInfo,
 };
 use crate::protocol::anthropic::{ContentBlock, MessagesResponse, Role};
 use crate::protocol::openai_responses::{
@@ -60,7 +59,7 @@ pub(super) fn to_canonical(body: &[u8]) -> Result<MessagesResponse, ApiError> {
                 content.push(ContentBlock::ToolUse {
                     id: sanitize_tool_id(call_id),
                     name,
-                    input: parse_arguments(&arguments),
+                    input: crate::translate::tool_input(&arguments),
                     cache_control: None,
                 });
             }
@@ -126,7 +125,7 @@ pub(super) fn from_canonical(resp: &MessagesResponse, response_id: &str, info: &
                     fc_id,
                     id.clone(),
                     name.clone(),
-                    super::arguments_of(input),
+                    crate::translate::tool_arguments(input),
                     "completed",
                 ));
             }
