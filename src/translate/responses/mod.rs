@@ -19,6 +19,7 @@ mod decode;
 mod encode;
 mod request;
 mod response;
+mod upstream;
 
 #[cfg(test)]
 mod stream_tests;
@@ -66,7 +67,7 @@ pub fn request_to_canonical(body: &[u8]) -> Result<(MessagesRequest, ResponsesRe
 
 /// The Responses request body for `req`.
 pub fn canonical_to_request(req: &MessagesRequest, target: &TargetOptions) -> Result<Vec<u8>, ApiError> {
-    request::from_canonical(req, target)
+    upstream::from_canonical(req, target)
 }
 
 /// A Responses `response` object as a canonical message.

@@ -1,0 +1,238 @@
+//! Canonical requests → a Responses upstream.
+
+use crate::protocol::anthropic::{Content, ContentBlock, ImageSource, MessagesRequest, Role, ToolChoice};
+use crate::protocol::openai_responses::{
+    ContentPart, Item, ItemContent, ReasoningConfig, ResponsesInput, ResponsesRequest, ResponsesTool,
+};
+use crate::translate::error::to_json;
+use crate::translate::tool_arguments;
+use crate::translate::{ApiError, TargetOptions};
+use serde_json::{json, Value};
+
+/// The smallest `max_output_tokens` the Responses API accepts.
+const MIN_OUTPUT_TOKENS: u32 = 16;
+
+pub(super) fn from_canonical(req: &MessagesRequest, target: &TargetOptions) -> Result<Vec<u8>, ApiError> {
+    let mut input = Vec::with_capacity(req.messages.len());
+    for msg in &req.messages {
+        match msg.role {
+            Role::System => {
+                let text = msg.content.joined_text("\n\n");
+                if !text.is_empty() {
+                    input.push(message("system", ItemContent::Text(text)));
+                }
+            }
+            Role::User => push_user_turn(&msg.content, &mut input),
+            Role::Assistant => push_assistant_turn(&msg.content, &mut input),
+        }
+    }
+
+    let tools: Vec<ResponsesTool> = req
+        .tools
+        .iter()
+        .flatten()
+        .filter(|t| t.is_custom())
+        .map(|t| ResponsesTool {
+            kind: "function".to_string(),
+            name: Some(t.name.clone()),
+            description: t.description.clone(),
+            parameters: Some(clean_schema(
+                t.input_schema.clone().unwrap_or_else(|| json!({"type": "object", "properties": {}})),
+            )),
+            strict: Some(false),
+        })
+        .collect();
+    let (tool_choice, parallel_tool_calls) = match (&req.tool_choice, tools.is_empty()) {
+        (Some(choice), false) => {
+            let mapped = match choice {
+                ToolChoice::Auto { .. } => json!("auto"),
+                ToolChoice::Any { .. } => json!("required"),
+                ToolChoice::None => json!("none"),
+                ToolChoice::Tool { name, .. } => json!({"type": "function", "name": name}),
+            };
+            (Some(mapped), choice.disables_parallel().then_some(false))
+        }
+        _ => (None, None),
+    };
+    let effort = if target.reasoning { reasoning_effort_of(req) } else { None };
+    // A client without a limit still gets the channel's cap.
+    let max_output_tokens =
+        req.max_tokens.map(|n| target.cap(n)).or(target.max_tokens_cap).map(|n| n.max(MIN_OUTPUT_TOKENS));
+
+    let body = ResponsesRequest {
+        model: target.model.clone(),
+        input: Some(ResponsesInput::Items(input)),
+        instructions: req.system.as_ref().map(|s| s.joined_text("\n\n")).filter(|t| !t.is_empty()),
+        max_output_tokens,
+        temperature: req.temperature,
+        top_p: req.top_p,
+        tools: (!tools.is_empty()).then_some(tools),
+        tool_choice,
+        parallel_tool_calls,
+        reasoning: effort.map(|e| ReasoningConfig { effort: Some(e.to_string()), summary: None }),
+        text: req.output_config.as_ref().and_then(|c| c.format.as_ref()).and_then(text_format_of),
+        metadata: None,
+        user: None,
+        safety_identifier: None,
+        store: Some(false),
+        previous_response_id: None,
+        truncation: None,
+        stream: req.stream.filter(|s| *s),
+    };
+    Ok(to_json(&body))
+}
+
+fn message(role: &str, content: ItemContent) -> Item {
+    Item::Message { id: None, status: None, content, role: role.to_string() }
+}
+
+/// A user turn: tool results become `function_call_output` items first, then the rest
+/// of the turn is one user message.
+fn push_user_turn(content: &Content, input: &mut Vec<Item>) {
+    let mut parts = Vec::new();
+    for block in content.blocks().iter() {
+        match block {
+            ContentBlock::ToolResult { tool_use_id, content, is_error, .. } => input.push(Item::FunctionCallOutput {
+                id: None,
+                call_id: tool_use_id.clone(),
+                output: tool_output(content.as_ref(), *is_error == Some(true)),
+                status: None,
+            }),
+            ContentBlock::Text { text, .. } if !text.is_empty() => {
+                parts.push(ContentPart::InputText { text: text.clone() })
+            }
+            ContentBlock::Image { source, .. } => parts.extend(image_part(source)),
+            ContentBlock::Document { source, title, .. } => parts.extend(document_part(source, title.as_deref())),
+            _ => {}
+        }
+    }
+    let content = match parts.as_slice() {
+        [] => return,
+        [ContentPart::InputText { text }] => ItemContent::Text(text.clone()),
+        _ => ItemContent::Parts(parts),
+    };
+    input.push(message("user", content));
+}
+
+/// Tool output: its text, or parts when it holds images. Responses has no error flag,
+/// so an error result says so in its text.
+fn tool_output(content: Option<&Content>, is_error: bool) -> ItemContent {
+    let mut text = String::new();
+    let mut images = Vec::new();
+    for block in content.map(|c| c.blocks().into_owned()).unwrap_or_default() {
+        match block {
+            ContentBlock::Text { text: t, .. } => {
+                if !text.is_empty() {
+                    text.push('\n');
+                }
+                text.push_str(&t);
+            }
+            ContentBlock::Image { source, .. } => images.extend(image_part(&source)),
+            _ => {}
+        }
+    }
+    if is_error {
+        text.insert_str(0, "Error: ");
+    }
+    if images.is_empty() {
+        return ItemContent::Text(text);
+    }
+    let mut parts = Vec::with_capacity(images.len() + 1);
+    if !text.is_empty() {
+        parts.push(ContentPart::InputText { text });
+    }
+    parts.extend(images);
+    ItemContent::Parts(parts)
+}
+
+fn image_part(source: &ImageSource) -> Option<ContentPart> {
+    let url = match source {
+        ImageSource::Base64 { media_type, data } => format!("data:{media_type};base64,{data}"),
+        ImageSource::Url { url } => url.clone(),
+        ImageSource::Other => return None,
+    };
+    Some(ContentPart::InputImage { image_url: Some(url), file_id: None, detail: Some("auto".to_string()) })
+}
+
+fn document_part(source: &Value, title: Option<&str>) -> Option<ContentPart> {
+    let file = |file_data: Option<String>, file_url: Option<String>| ContentPart::InputFile {
+        file_data,
+        file_id: None,
+        file_url,
+        filename: Some(title.unwrap_or("document.pdf").to_string()),
+    };
+    match source.get("type").and_then(Value::as_str)? {
+        "base64" => {
+            let media_type = source.get("media_type").and_then(Value::as_str).unwrap_or("application/pdf");
+            let data = source.get("data").and_then(Value::as_str)?;
+            Some(file(Some(format!("data:{media_type};base64,{data}")), None))
+        }
+        "url" => Some(file(None, Some(source.get("url").and_then(Value::as_str)?.to_string()))),
+        "text" => source.get("data").and_then(Value::as_str).map(|t| ContentPart::InputText { text: t.to_string() }),
+        _ => None,
+    }
+}
+
+/// An assistant turn: text runs become `message` items, each `tool_use` a
+/// `function_call` item, in order. Thinking is dropped: signatures mean nothing to OpenAI.
+fn push_assistant_turn(content: &Content, input: &mut Vec<Item>) {
+    let mut text = String::new();
+    for block in content.blocks().iter() {
+        match block {
+            ContentBlock::Text { text: t, .. } => text.push_str(t),
+            ContentBlock::ToolUse { id, name, input: args, .. } => {
+                flush_assistant_text(&mut text, input);
+                input.push(Item::FunctionCall {
+                    id: None,
+                    status: None,
+                    arguments: tool_arguments(args),
+                    call_id: id.clone(),
+                    name: name.clone(),
+                });
+            }
+            _ => {}
+        }
+    }
+    flush_assistant_text(&mut text, input);
+}
+
+fn flush_assistant_text(text: &mut String, input: &mut Vec<Item>) {
+    if text.is_empty() {
+        return;
+    }
+    let part = ContentPart::OutputText { annotations: Vec::new(), logprobs: None, text: std::mem::take(text) };
+    input.push(message("assistant", ItemContent::Parts(vec![part])));
+}
+
+/// `$schema` carries no constraint and some OpenAI-compatible servers reject it.
+fn clean_schema(mut schema: Value) -> Value {
+    if let Value::Object(map) = &mut schema {
+        map.remove("$schema");
+    }
+    schema
+}
+
+fn reasoning_effort_of(req: &MessagesRequest) -> Option<&'static str> {
+    if let Some(effort) = req.output_config.as_ref().and_then(|c| c.effort.as_deref()) {
+        return Some(match effort {
+            "low" | "minimal" => "low",
+            "medium" => "medium",
+            _ => "high", // high, xhigh, max
+        });
+    }
+    let thinking = req.thinking.as_ref().filter(|t| t.is_on())?;
+    Some(match thinking.budget_tokens {
+        Some(b) if b < 4096 => "low",
+        Some(b) if b < 16384 => "medium",
+        Some(_) => "high",
+        None => "medium", // adaptive
+    })
+}
+
+fn text_format_of(format: &Value) -> Option<Value> {
+    if format.get("type").and_then(Value::as_str) != Some("json_schema") {
+        return None;
+    }
+    let schema = format.get("schema").cloned().unwrap_or(Value::Null);
+    Some(json!({"format": {"type": "json_schema", "name": "output", "schema": schema}}))
+}
