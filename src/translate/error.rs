@@ -101,6 +101,23 @@ impl ErrorKind {
         })
     }
 
+    /// The kind an OpenAI error `code` or `type` stands for (Chat and Responses share
+    /// them); anything unknown is a server-side error.
+    pub fn from_openai_code(code: &str) -> Self {
+        match code {
+            "rate_limit_exceeded" | "rate_limit_error" | "requests" | "tokens" => ErrorKind::RateLimit,
+            "insufficient_quota" => ErrorKind::Billing,
+            "invalid_api_key" | "authentication_error" => ErrorKind::Authentication,
+            "permission_error" => ErrorKind::Permission,
+            "server_overloaded" | "overloaded" | "overloaded_error" => ErrorKind::Overloaded,
+            "server_error" | "api_error" => ErrorKind::Api,
+            c if c.starts_with("invalid_") || c.starts_with("image_") || c == "context_length_exceeded" => {
+                ErrorKind::InvalidRequest
+            }
+            _ => ErrorKind::Api,
+        }
+    }
+
     pub fn from_anthropic_type(t: &str) -> Option<Self> {
         Some(match t {
             "invalid_request_error" => ErrorKind::InvalidRequest,

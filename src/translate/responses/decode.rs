@@ -12,7 +12,7 @@
 //! final response.
 
 use super::response::{failed_error, reasoning_text};
-use super::{error_kind_of, stop_reason_of, usage_to_canonical};
+use super::{stop_reason_of, usage_to_canonical};
 use crate::protocol::anthropic::{
     BlockDelta, ContentBlock, DeltaUsage, MessageDeltaBody, MessagesResponse, Role, StreamEvent, Usage,
 };
@@ -109,7 +109,7 @@ impl ResponsesDecoder {
                     Some(e) => (e.code.or(e.kind).or(code), if e.message.is_empty() { message } else { e.message }),
                     None => (code, message),
                 };
-                let kind = code.as_deref().map(error_kind_of).unwrap_or(ErrorKind::Api);
+                let kind = code.as_deref().map(ErrorKind::from_openai_code).unwrap_or(ErrorKind::Api);
                 let message = if message.is_empty() { "upstream stream failed".to_string() } else { message };
                 self.fail(ApiError::new(kind, message), out);
             }

@@ -145,22 +145,6 @@ fn usage_from_canonical(u: &Usage) -> ResponsesUsage {
     }
 }
 
-/// An OpenAI error `code` (or `type`) → the gateway's error kind.
-fn error_kind_of(code: &str) -> ErrorKind {
-    match code {
-        "rate_limit_exceeded" | "rate_limit_error" => ErrorKind::RateLimit,
-        "insufficient_quota" => ErrorKind::Billing,
-        "invalid_api_key" | "authentication_error" => ErrorKind::Authentication,
-        "permission_error" => ErrorKind::Permission,
-        "server_overloaded" | "overloaded" | "overloaded_error" => ErrorKind::Overloaded,
-        "server_error" | "api_error" => ErrorKind::Api,
-        c if c.starts_with("invalid_") || c.starts_with("image_") || c == "context_length_exceeded" => {
-            ErrorKind::InvalidRequest
-        }
-        _ => ErrorKind::Api,
-    }
-}
-
 /// The `code` a Responses `error` object may carry for `kind` (the SDK's `ResponseError`
 /// allows only a fixed set).
 fn response_error_code(kind: ErrorKind) -> &'static str {

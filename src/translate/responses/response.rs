@@ -1,9 +1,7 @@
 //! Complete (non-streaming) answers between the canonical model and a Responses
 //! `response` object, and the object's envelope, which the stream encoder shares.
 
-use super::{
-    error_kind_of, item_id, status_of, stop_reason_of, usage_from_canonical, usage_to_canonical, ResponsesRequestInfo,
-};
+use super::{item_id, status_of, stop_reason_of, usage_from_canonical, usage_to_canonical, ResponsesRequestInfo};
 use crate::protocol::anthropic::{ContentBlock, MessagesResponse, Role};
 use crate::protocol::openai_responses::{
     ContentPart, IncompleteDetails, Item, ItemContent, ResponseError, ResponseObject, SummaryPart,
@@ -84,7 +82,7 @@ pub(super) fn to_canonical(body: &[u8]) -> Result<MessagesResponse, ApiError> {
 pub(super) fn failed_error(error: Option<&ResponseError>) -> ApiError {
     match error {
         Some(e) => {
-            let kind = e.code.as_deref().map(error_kind_of).unwrap_or(ErrorKind::Api);
+            let kind = e.code.as_deref().map(ErrorKind::from_openai_code).unwrap_or(ErrorKind::Api);
             let message = if e.message.is_empty() { "upstream response failed" } else { e.message.as_str() };
             ApiError::new(kind, message)
         }

@@ -71,7 +71,7 @@ impl ChatDecoder {
                 .as_ref()
                 .and_then(Value::as_str)
                 .or(err.kind.as_deref())
-                .map(kind_of_openai_error)
+                .map(ErrorKind::from_openai_code)
                 .unwrap_or(ErrorKind::Api);
             self.fail(ApiError::new(kind, err.message), out);
             return;
@@ -219,15 +219,5 @@ impl ChatDecoder {
     fn fail(&mut self, err: ApiError, out: &mut Vec<StreamEvent>) {
         self.done = true;
         out.push(err.to_stream_event());
-    }
-}
-
-fn kind_of_openai_error(code_or_type: &str) -> ErrorKind {
-    match code_or_type {
-        "rate_limit_exceeded" | "requests" | "tokens" => ErrorKind::RateLimit,
-        "insufficient_quota" => ErrorKind::Billing,
-        "invalid_request_error" | "context_length_exceeded" => ErrorKind::InvalidRequest,
-        "server_overloaded" | "overloaded" | "overloaded_error" => ErrorKind::Overloaded,
-        _ => ErrorKind::Api,
     }
 }
