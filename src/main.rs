@@ -175,9 +175,9 @@ fn run(path: &Path, upgrade: bool) -> ExitCode {
             }
         },
     };
-    let connector =
-        pingora::connectors::http::Connector::new(Some(ConnectorOptions::from_server_conf(&server.configuration)));
-    let relay = Arc::new(Relay::new(connector, &loaded.config.routing, metrics.clone()));
+    let transport =
+        pingora::connectors::TransportConnector::new(Some(ConnectorOptions::from_server_conf(&server.configuration)));
+    let relay = Arc::new(Relay::new(transport, &loaded.config.routing, metrics.clone()));
     let live = Arc::new(ArcSwap::from_pointee(Live::new(loaded.config)));
     let reloader =
         Arc::new(Reloader::new(path.to_path_buf(), live.clone(), relay.clone(), metrics.clone(), tls.clone()));

@@ -7,6 +7,9 @@ mod common;
 
 use common::*;
 use serde_json::{json, Value};
+use std::io::{Read, Write};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 fn ch(name: &str, protocol: &str, url: &str, keys: &[&str], extra: &str) -> String {
@@ -235,4 +238,72 @@ fn active_health_check_takes_a_failing_channel_out() {
     let by_key = mock.by_key();
     assert_eq!(by_key.get("backup-key-000"), Some(&4), "{by_key:?}");
     assert!(!by_key.contains_key("probed-key-000"), "{by_key:?}");
+}
+
+/// A keep-alive upstream that answers the first request of its first connection, then
+/// reads the second request on it and hangs up without an answer (an idle timeout that
+/// raced the request); later connections are answered normally. Returns the address
+/// and the number of connections accepted.
+fn racing_keepalive_upstream() -> (String, Arc<AtomicUsize>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { return };
+            let nth = count.fetch_add(1, Ordering::SeqCst);
+            std::thread::spawn(move || {
+                let mut answered = 0;
+                while read_request(&mut conn) {
+                    if nth == 0 && answered == 1 {
+                        return; // closes the connection, request unanswered
+                    }
+                    let body = r#"{"id":"msg_1","type":"message","role":"assistant","model":"m","content":[{"type":"text","text":"pong"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":1,"output_tokens":1}}"#;
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                        body.len()
+                    );
+                    if conn.write_all(head.as_bytes()).and_then(|_| conn.write_all(body.as_bytes())).is_err() {
+                        return;
+                    }
+                    answered += 1;
+                }
+            });
+        }
+    });
+    (format!("http://{addr}"), accepted)
+}
+
+/// Reads one request (header block and content-length body); false at end of stream.
+fn read_request(conn: &mut std::net::TcpStream) -> bool {
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        match conn.read(&mut byte) {
+            Ok(1) => buf.push(byte[0]),
+            _ => return false,
+        }
+    }
+    let head = String::from_utf8_lossy(&buf).to_ascii_lowercase();
+    let len = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .unwrap_or(0);
+    let mut body = vec![0u8; len];
+    conn.read_exact(&mut body).is_ok()
+}
+
+#[test]
+fn a_pooled_connection_closed_by_the_upstream_is_replaced_not_failed() {
+    let (url, accepted) = racing_keepalive_upstream();
+    // One attempt only: the request must survive the dead connection without a retry.
+    let gw = Gateway::start_full(&ch("solo", "anthropic", &url, &["k1"], ""), "", "routing: {max_attempts: 1}");
+    for i in 0..3 {
+        let (status, body) = gw.anthropic(&ask("claude-x", "ping", false));
+        assert_eq!(status, 200, "request {i}: {body}");
+        assert!(body.contains("pong"), "{body}");
+    }
+    assert_eq!(accepted.load(Ordering::SeqCst), 2);
 }

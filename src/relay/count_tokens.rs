@@ -46,7 +46,7 @@ impl Relay {
             };
             if let Ok(mut call) = self.call(&attempt, &req, body, session, &path).await {
                 if let Ok(answer) = read_body(&mut call.up, ERROR_BODY_LIMIT, channel.timeouts.idle).await {
-                    self.connector.release_http_session(call.up, &call.peer, None).await;
+                    self.release(call.up, &call.peer).await;
                     outcome.status = 200;
                     outcome.bytes_out = answer.len();
                     respond_json(session, 200, answer, &[]).await?;

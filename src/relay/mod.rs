@@ -1,7 +1,7 @@
-//! The attempt loop: call upstreams through Pingora's connector, retry before the
+//! The attempt loop: call upstreams over pooled HTTP/1.1 connections, retry before the
 //! client has seen a byte, then commit and pump the (translated) response.
 //!
-//! The relay reads the whole request body itself and drives the connector, instead of
+//! The relay reads the whole request body itself and drives the upstream connections, instead of
 //! letting Pingora's proxy phase stream it: routing needs `model` from the body, and a
 //! failover must resend bodies far larger than Pingora's 64 KiB retry buffer.
 
@@ -19,15 +19,23 @@ use crate::protocol::Dialect;
 use crate::routing::{AffinityMap, Binding, ConversationStore};
 use crate::translate::request::{response_usage, translate_response, PreparedRequest, ResponseContext};
 use crate::translate::{ApiError, ErrorKind, TargetOptions};
+use bytes::Buf;
 use bytes::{Bytes, BytesMut};
-use pingora::connectors::http::Connector;
+use pingora::connectors::TransportConnector;
 use pingora::protocols::http::client::HttpSession;
-use pingora::upstreams::peer::HttpPeer;
+use pingora::protocols::http::v1::client::HttpSession as HttpSessionV1;
+use pingora::protocols::Stream;
+use pingora::upstreams::peer::{HttpPeer, Peer};
+use pingora::ErrorType::{ReadTimedout, WriteError, WriteTimedout};
+use pingora::OrErr;
 use pingora_http::ResponseHeader;
 use pingora_proxy::Session;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::time::timeout;
+use tokio::io::AsyncWriteExt;
+// Pingora's coarse (10 ms) timer: registering one is a thread-local map insert, where a
+// tokio timer would wake the runtime's driver thread for every request.
+use pingora_timeout::timeout;
 
 /// Error bodies from upstreams are read up to this size.
 const ERROR_BODY_LIMIT: usize = 64 * 1024;
@@ -98,7 +106,8 @@ impl Live {
 }
 
 pub struct Relay {
-    connector: Connector,
+    transport: TransportConnector,
+    pool: pool::ConnPool,
     dns: upstream::DnsCache,
     /// Passive health of every channel and key; survives reloads.
     pub health: HealthRegistry,
@@ -163,9 +172,10 @@ impl AttemptFailure {
 }
 
 impl Relay {
-    pub fn new(connector: Connector, routing: &crate::config::RoutingSettings, metrics: Arc<Metrics>) -> Self {
+    pub fn new(transport: TransportConnector, routing: &crate::config::RoutingSettings, metrics: Arc<Metrics>) -> Self {
         Relay {
-            connector,
+            transport,
+            pool: pool::ConnPool::new(pool::IDLE_PER_PEER, pool::IDLE_TIMEOUT),
             dns: upstream::DnsCache::default(),
             health: HealthRegistry::default(),
             affinity: Mutex::new(AffinityMap::new(routing.affinity_ttl, routing.affinity_max_sessions)),
@@ -366,7 +376,7 @@ impl Relay {
             .await
             .map_err(|e| retry(ErrorKind::Api, format!("cannot resolve the upstream host: {e}")))?;
         let peer = upstream::peer(channel, addr, a.ca);
-        let header = upstream::request_header(
+        let head = upstream::request_head(
             channel,
             &channel.keys[key_index],
             req.client,
@@ -376,15 +386,7 @@ impl Relay {
             path,
         )
         .map_err(|e| AttemptFailure::Final(ApiError::invalid(format!("cannot build the upstream request: {e}"))))?;
-        let exchange = async {
-            let (mut up, _reused) = self.connector.get_http_session(&peer).await?;
-            up.write_request_header(Box::new(header)).await?;
-            up.write_request_body(body, true).await?;
-            up.finish_request_body().await?;
-            up.read_response_header().await?;
-            Ok::<_, Box<pingora::Error>>(up)
-        };
-        let mut up = match timeout(first_byte, exchange).await {
+        let mut up = match timeout(first_byte, self.exchange(&peer, head, &body)).await {
             Err(_) => {
                 let what = format!("upstream sent no response within {first_byte:?}");
                 return Err(AttemptFailure::retry("timeout", ApiError::new(ErrorKind::Timeout, what)));
@@ -393,7 +395,7 @@ impl Relay {
                 let what = format!("upstream connection failed: {}", e.etype().as_str());
                 return Err(retry(ErrorKind::Api, what));
             }
-            Ok(Ok(up)) => up,
+            Ok(Ok(up)) => HttpSession::H1(up),
         };
         let header = match up.response_header() {
             Some(h) => h.clone(),
@@ -419,6 +421,37 @@ impl Relay {
             ErrorClass::Retire => AttemptFailure::Retire(err),
             ErrorClass::Final => AttemptFailure::Final(err),
         })
+    }
+
+    /// Sends one request (header block and body in one write) on a pooled connection, or
+    /// a new one, and reads the response header. A pooled connection the upstream closed
+    /// in the meantime fails before any answer: the request then goes once more on a
+    /// fresh connection.
+    async fn exchange(&self, peer: &HttpPeer, head: BytesMut, body: &Bytes) -> pingora::Result<HttpSessionV1> {
+        let mut pooled = self.pool.take(peer.reuse_hash());
+        loop {
+            let reused = pooled.is_some();
+            let stream = match pooled.take() {
+                Some(s) => s,
+                None => self.transport.new_stream(peer).await?,
+            };
+            match send(stream, peer, &head, body).await {
+                Err(e) if reused && !matches!(e.etype(), ReadTimedout | WriteTimedout) => {
+                    log::debug!("pooled upstream connection unusable ({}), using a new one", e.etype().as_str());
+                }
+                result => return result,
+            }
+        }
+    }
+
+    /// Returns an upstream connection whose exchange ended cleanly to the pool.
+    async fn release(&self, up: HttpSession, peer: &HttpPeer) {
+        if let HttpSession::H1(mut h1) = up {
+            h1.respect_keepalive();
+            if let Some(stream) = h1.reuse().await {
+                self.pool.put(peer.reuse_hash(), stream);
+            }
+        }
     }
 
     async fn finish_json(
@@ -449,7 +482,7 @@ impl Relay {
             Some(c) => Some(c.usage),
             None => response_usage(channel.protocol, &body, upstream_model),
         };
-        self.connector.release_http_session(call.up, &call.peer, None).await;
+        self.release(call.up, &call.peer).await;
         let extra = passthrough_headers(&call.header, channel.protocol == client);
         outcome.first_byte = Some(started.elapsed());
         outcome.bytes_out = translated.len();
@@ -471,6 +504,15 @@ fn find_binding(config: &Config, b: &Binding) -> Option<Pick> {
     let channel = config.channels.iter().position(|c| c.name == b.channel)?;
     let key = config.channels[channel].keys.iter().position(|k| k.fingerprint == b.key_fingerprint)?;
     Some(Pick { channel, key })
+}
+
+async fn send(mut stream: Stream, peer: &HttpPeer, head: &[u8], body: &Bytes) -> pingora::Result<HttpSessionV1> {
+    let mut wire = head.chain(&body[..]);
+    stream.write_all_buf(&mut wire).await.or_err(WriteError, "while writing the request")?;
+    stream.flush().await.or_err(WriteError, "while flushing the request")?;
+    let mut up = HttpSessionV1::new_with_options(stream, peer);
+    up.read_response().await?;
+    Ok(up)
 }
 
 /// Reads a whole body up to `limit` bytes, with `idle` as the longest wait per read.
@@ -514,6 +556,7 @@ mod background;
 mod balancer;
 mod conversations;
 mod count_tokens;
+mod pool;
 mod probe;
 mod pump;
 

@@ -12,7 +12,9 @@ use bytes::{Bytes, BytesMut};
 use pingora_http::ResponseHeader;
 use pingora_proxy::Session;
 use std::time::Instant;
-use tokio::time::timeout;
+// Pingora's coarse (10 ms) timer: registering one is a thread-local map insert, where a
+// tokio timer would wake the runtime's driver thread for every request.
+use pingora_timeout::timeout;
 
 impl Relay {
     pub(super) async fn pump_stream(
@@ -114,7 +116,7 @@ impl Relay {
             _ => outcome.error = None,
         }
         if clean_end && call.up.response_done() {
-            self.connector.release_http_session(call.up, &call.peer, None).await;
+            self.release(call.up, &call.peer).await;
         }
         let complete = matches!(tr.stats().termination, Some(Termination::Complete));
         Ok(if complete { tr.message() } else { None })

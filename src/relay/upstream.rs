@@ -2,6 +2,7 @@
 
 use crate::config::{Channel, ChannelKey};
 use crate::protocol::Dialect;
+use bytes::BytesMut;
 use pingora::upstreams::peer::HttpPeer;
 use pingora_http::RequestHeader;
 use std::collections::HashMap;
@@ -92,7 +93,10 @@ pub fn insert_auth(req: &mut RequestHeader, protocol: Dialect, key: &ChannelKey)
     Ok(())
 }
 
-pub fn request_header(
+/// The HTTP/1.1 request line and header block of an upstream call, ready for the wire
+/// (the body follows it in the same write). A later header of the same name replaces
+/// an earlier one: channel headers override everything, as configured.
+pub fn request_head(
     channel: &Channel,
     key: &ChannelKey,
     client: Dialect,
@@ -100,25 +104,150 @@ pub fn request_header(
     body_len: usize,
     stream: bool,
     path: &str,
-) -> pingora::Result<RequestHeader> {
-    let mut req = RequestHeader::build("POST", path.as_bytes(), Some(16))?;
-    req.insert_header("host", channel.upstream.authority.as_str())?;
+) -> Result<BytesMut, String> {
+    let secret = key.secret.expose();
+    let len = body_len.to_string();
+    let bearer = match channel.protocol {
+        Dialect::OpenAiChat | Dialect::OpenAiResponses => format!("Bearer {secret}"),
+        Dialect::Anthropic | Dialect::Gemini => String::new(),
+    };
+    let mut h = HeaderList::default();
+    h.set("host", channel.upstream.authority.as_bytes());
     for (name, value) in client_headers.headers.iter() {
         if forwardable(name.as_str(), client, channel.protocol) {
-            req.insert_header(name.clone(), value.clone())?;
+            h.set(name.as_str(), value.as_bytes());
         }
     }
-    req.insert_header("content-type", "application/json")?;
-    req.insert_header("content-length", body_len.to_string())?;
-    req.insert_header("accept", if stream { "text/event-stream" } else { "application/json" })?;
+    h.set("content-type", b"application/json");
+    h.set("content-length", len.as_bytes());
+    h.set("accept", if stream { b"text/event-stream" } else { b"application/json" });
     // Response bodies are rewritten in flight; compressed ones could not be.
-    req.insert_header("accept-encoding", "identity")?;
-    if req.headers.get("user-agent").is_none() {
-        req.insert_header("user-agent", concat!("llm-relay/", env!("CARGO_PKG_VERSION")))?;
+    h.set("accept-encoding", b"identity");
+    if !h.has("user-agent") {
+        h.set("user-agent", concat!("llm-relay/", env!("CARGO_PKG_VERSION")).as_bytes());
     }
-    insert_auth(&mut req, channel.protocol, key)?;
+    match channel.protocol {
+        Dialect::Anthropic => {
+            h.set("x-api-key", secret.as_bytes());
+            if !h.has("anthropic-version") {
+                h.set("anthropic-version", b"2023-06-01");
+            }
+        }
+        Dialect::OpenAiChat | Dialect::OpenAiResponses => h.set("authorization", bearer.as_bytes()),
+        Dialect::Gemini => h.set("x-goog-api-key", secret.as_bytes()),
+    }
     for (name, value) in &channel.headers {
-        req.insert_header(name.clone(), value.clone())?;
+        h.set(name.as_str(), value.as_bytes());
     }
-    Ok(req)
+
+    if path.is_empty() || path.bytes().any(|b| b <= b' ' || b == 0x7f) {
+        return Err("the upstream path contains spaces or control characters".into());
+    }
+    let mut out = BytesMut::with_capacity(64 + path.len() + h.wire_len());
+    out.extend_from_slice(b"POST ");
+    out.extend_from_slice(path.as_bytes());
+    out.extend_from_slice(b" HTTP/1.1\r\n");
+    for (name, value) in &h.0 {
+        // Names come from parsed or validated headers; values are checked here, since
+        // a key or a forwarded value must never split the header block.
+        if value.iter().any(|&b| (b < b' ' && b != b'\t') || b == 0x7f) {
+            return Err(format!("header {name} contains control characters"));
+        }
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    Ok(out)
+}
+
+/// Header fields in order, names lower-case; setting a name again replaces its value.
+#[derive(Default)]
+struct HeaderList<'a>(Vec<(&'a str, &'a [u8])>);
+
+impl<'a> HeaderList<'a> {
+    fn set(&mut self, name: &'a str, value: &'a [u8]) {
+        match self.0.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            Some(slot) => slot.1 = value,
+            None => self.0.push((name, value)),
+        }
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.0.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
+    }
+
+    fn wire_len(&self) -> usize {
+        self.0.iter().map(|(n, v)| n.len() + v.len() + 4).sum::<usize>() + 2
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::load_str;
+
+    fn channel(extra: &str) -> Arc<Channel> {
+        let yaml = format!(
+            "access_keys: [{{name: t, key: k}}]\nchannels:\n  - {{name: a, protocol: anthropic, \
+             base_url: \"http://127.0.0.1:1/v1\", keys: [\"sk-1\"], models: [\"*\"]{extra}}}\n"
+        );
+        load_str(&yaml, &|_| None).unwrap().config.channels[0].clone()
+    }
+
+    fn client_headers(pairs: &[(&str, &str)]) -> RequestHeader {
+        let mut h = RequestHeader::build("POST", b"/v1/messages", None).unwrap();
+        for (n, v) in pairs {
+            h.insert_header(n.to_string(), v.to_string()).unwrap();
+        }
+        h
+    }
+
+    #[test]
+    fn head_forwards_client_headers_and_lets_channel_headers_override() {
+        let ch = channel(", headers: {anthropic-version: \"2099-01-01\", x-extra: \"1\"}");
+        let client = client_headers(&[
+            ("anthropic-beta", "tools-1"),
+            ("anthropic-version", "2023-06-01"),
+            ("cookie", "secret"),
+            ("user-agent", "claude-cli/2"),
+        ]);
+        let head = request_head(&ch, &ch.keys[0], Dialect::Anthropic, &client, 42, true, "/v1/messages").unwrap();
+        assert_eq!(
+            std::str::from_utf8(&head).unwrap(),
+            "POST /v1/messages HTTP/1.1\r\n\
+             host: 127.0.0.1:1\r\n\
+             anthropic-beta: tools-1\r\n\
+             anthropic-version: 2099-01-01\r\n\
+             user-agent: claude-cli/2\r\n\
+             content-type: application/json\r\n\
+             content-length: 42\r\n\
+             accept: text/event-stream\r\n\
+             accept-encoding: identity\r\n\
+             x-api-key: sk-1\r\n\
+             x-extra: 1\r\n\r\n"
+        );
+        // Another dialect's client: nothing forwarded, defaults filled in.
+        let head = request_head(&ch, &ch.keys[0], Dialect::OpenAiChat, &client, 0, false, "/v1/messages").unwrap();
+        let text = std::str::from_utf8(&head).unwrap();
+        assert!(text.contains("\r\nuser-agent: llm-relay/"), "{text}");
+        assert!(!text.contains("tools-1") && !text.contains("cookie"), "{text}");
+        assert!(text.contains("\r\naccept: application/json\r\n"), "{text}");
+    }
+
+    #[test]
+    fn head_refuses_what_would_split_the_request() {
+        let ch = channel("");
+        let client = client_headers(&[]);
+        let bad_path = request_head(&ch, &ch.keys[0], Dialect::Anthropic, &client, 0, false, "/v1/models/a b");
+        assert!(bad_path.is_err());
+        let key = ChannelKey {
+            secret: crate::config::Secret::new("sk-1\r\nx-injected: 1"),
+            id: "…d: 1".into(),
+            fingerprint: 1,
+        };
+        let bad_key = request_head(&ch, &key, Dialect::Anthropic, &client, 0, false, "/v1/messages");
+        assert_eq!(bad_key.unwrap_err(), "header x-api-key contains control characters");
+    }
 }

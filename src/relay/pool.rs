@@ -1,0 +1,140 @@
+//! Idle upstream connections kept for reuse, per peer.
+//!
+//! Taking a connection is a lock, a pop and a non-blocking liveness probe; giving one
+//! back is a probe, a lock and a push. No task watches an idle connection: one the
+//! upstream closed while it sat here is readable (end of file) and the probe drops it
+//! when it is next taken. The lock is never held across an await, nor while a
+//! connection is closed.
+
+use futures::FutureExt;
+use pingora::protocols::Stream;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use tokio::io::AsyncReadExt;
+
+/// Idle connections kept per peer; the oldest is closed when one more comes back.
+pub const IDLE_PER_PEER: usize = 128;
+/// An idle connection older than this is closed instead of reused.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+pub struct ConnPool {
+    idle: Mutex<HashMap<u64, VecDeque<(Stream, Instant)>>>,
+    per_peer: usize,
+    timeout: Duration,
+}
+
+impl ConnPool {
+    pub fn new(per_peer: usize, timeout: Duration) -> Self {
+        ConnPool { idle: Mutex::new(HashMap::new()), per_peer, timeout }
+    }
+
+    /// The most recently returned live connection to `peer` (its reuse hash), if any.
+    pub fn take(&self, peer: u64) -> Option<Stream> {
+        loop {
+            let (mut stream, since) = {
+                let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+                idle.get_mut(&peer)?.pop_back()?
+            };
+            if since.elapsed() < self.timeout && is_quiet(&mut stream) {
+                return Some(stream);
+            }
+            // Dropped here, outside the lock: closed.
+        }
+    }
+
+    /// Keeps a connection whose last exchange ended cleanly.
+    pub fn put(&self, peer: u64, mut stream: Stream) {
+        if !is_quiet(&mut stream) {
+            return;
+        }
+        let evicted = {
+            let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+            let list = idle.entry(peer).or_default();
+            list.push_back((stream, Instant::now()));
+            (list.len() > self.per_peer).then(|| list.pop_front())
+        };
+        drop(evicted);
+    }
+
+    /// Idle connections held, all peers together.
+    #[cfg(test)]
+    pub fn idle_count(&self) -> usize {
+        self.idle.lock().map(|m| m.values().map(VecDeque::len).sum()).unwrap_or(0)
+    }
+}
+
+/// True when the connection has nothing to read and is not closed: an idle HTTP/1.1
+/// upstream connection never speaks first, so data or end of file means it is unusable.
+fn is_quiet(stream: &mut Stream) -> bool {
+    let mut byte = [0u8; 1];
+    // `unconstrained`: the read must not be turned into Pending by the task budget.
+    tokio::task::unconstrained(stream.read(&mut byte)).now_or_never().is_none()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncWriteExt;
+    use tokio::net::{TcpListener, TcpStream};
+
+    async fn pair() -> (Stream, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (client, server) = tokio::join!(TcpStream::connect(addr), listener.accept());
+        (Box::new(pingora::protocols::l4::stream::Stream::from(client.unwrap())), server.unwrap().0)
+    }
+
+    #[tokio::test]
+    async fn reuses_the_latest_connection_of_the_same_peer() {
+        let pool = ConnPool::new(4, IDLE_TIMEOUT);
+        let (a, _sa) = pair().await;
+        let (b, _sb) = pair().await;
+        let (a_id, b_id) = (a.id(), b.id());
+        pool.put(1, a);
+        pool.put(1, b);
+        assert!(pool.take(2).is_none());
+        assert_eq!(pool.take(1).map(|s| s.id()), Some(b_id));
+        assert_eq!(pool.take(1).map(|s| s.id()), Some(a_id));
+        assert!(pool.take(1).is_none());
+    }
+
+    #[tokio::test]
+    async fn drops_connections_the_upstream_closed_or_wrote_to() {
+        let pool = ConnPool::new(4, IDLE_TIMEOUT);
+        let (closed, server) = pair().await;
+        let (chatty, mut server2) = pair().await;
+        let (fine, _server3) = pair().await;
+        let fine_id = fine.id();
+        pool.put(1, fine);
+        pool.put(1, closed);
+        pool.put(1, chatty);
+        drop(server);
+        server2.write_all(b"HTTP/1.1 408 Request Timeout\r\n\r\n").await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(pool.take(1).map(|s| s.id()), Some(fine_id));
+        assert_eq!(pool.idle_count(), 0);
+    }
+
+    #[tokio::test]
+    async fn bounds_each_peer_and_expires_old_connections() {
+        let pool = ConnPool::new(2, IDLE_TIMEOUT);
+        let mut servers = Vec::new();
+        let mut ids = Vec::new();
+        for _ in 0..3 {
+            let (s, server) = pair().await;
+            ids.push(s.id());
+            servers.push(server);
+            pool.put(7, s);
+        }
+        assert_eq!(pool.idle_count(), 2);
+        assert_eq!(pool.take(7).map(|s| s.id()), Some(ids[2]));
+        assert_eq!(pool.take(7).map(|s| s.id()), Some(ids[1]));
+
+        let expiring = ConnPool::new(2, Duration::from_millis(20));
+        let (s, _server) = pair().await;
+        expiring.put(7, s);
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        assert!(expiring.take(7).is_none());
+    }
+}
