@@ -72,12 +72,8 @@ pub fn estimate(req: &MessagesRequest) -> u64 {
         .iter()
         .flatten()
         .map(|t| {
-            let schema =
-                t.input_schema.as_ref().map_or(String::new(), |s| serde_json::to_string(s).unwrap_or_default());
-            TOOL_OVERHEAD
-                + text_tokens(&t.name)
-                + t.description.as_deref().map_or(0, text_tokens)
-                + text_tokens(&schema)
+            let schema = t.input_schema.as_ref().map_or("", |s| s.get());
+            TOOL_OVERHEAD + text_tokens(&t.name) + t.description.as_deref().map_or(0, text_tokens) + text_tokens(schema)
         })
         .sum();
     system + messages + tools

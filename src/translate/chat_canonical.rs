@@ -5,6 +5,7 @@ use crate::protocol::anthropic::{
     Content, ContentBlock, Message, MessagesRequest, Metadata, OutputConfig, Role, Thinking, Tool, ToolChoice,
 };
 use crate::protocol::openai_chat::{ChatContent, ChatPart, ChatRequest, ChatToolChoice, Stop};
+use crate::protocol::RawJson;
 use serde_json::Value;
 
 /// What the Chat client asked for that the response side must honour.
@@ -83,9 +84,7 @@ pub fn chat_to_canonical(req: ChatRequest) -> Result<(MessagesRequest, ChatClien
                     kind: None,
                     name: f.name,
                     description: f.description,
-                    input_schema: Some(
-                        f.parameters.unwrap_or_else(|| serde_json::json!({"type": "object", "properties": {}})),
-                    ),
+                    input_schema: Some(f.parameters.unwrap_or_else(RawJson::empty_object_schema)),
                     cache_control: None,
                 })
                 .collect::<Vec<_>>()

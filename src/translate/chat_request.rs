@@ -6,6 +6,7 @@ use crate::protocol::openai_chat::{
     ChatContent, ChatMessage, ChatPart, ChatRequest, ChatTool, ChatToolChoice, FilePart, FunctionCall, FunctionDef,
     ImageUrl, NamedFunction, NamedToolChoice, Stop, StreamOptions, ToolCall,
 };
+use crate::protocol::RawJson;
 use serde_json::Value;
 
 /// Chat accepts at most four stop sequences.
@@ -46,7 +47,7 @@ pub fn canonical_to_chat(req: &MessagesRequest, target: &TargetOptions) -> ChatR
             function: Some(FunctionDef {
                 name: t.name.clone(),
                 description: t.description.clone(),
-                parameters: t.input_schema.as_ref().map(clean_schema_for_chat),
+                parameters: t.input_schema.as_ref().map(RawJson::without_schema_uri),
                 strict: None,
             }),
         })
@@ -240,15 +241,6 @@ fn assistant_turn(content: &Content) -> ChatMessage {
 
 /// OpenAI-compatible servers differ in how much JSON Schema they accept; the top-level
 /// `$schema` marker is the key some reject outright, and it carries no constraint.
-fn clean_schema_for_chat(schema: &Value) -> Value {
-    match schema {
-        Value::Object(map) if map.contains_key("$schema") => {
-            Value::Object(map.iter().filter(|(k, _)| *k != "$schema").map(|(k, v)| (k.clone(), v.clone())).collect())
-        }
-        other => other.clone(),
-    }
-}
-
 fn reasoning_effort_of(req: &MessagesRequest) -> Option<String> {
     if let Some(effort) = req.output_config.as_ref().and_then(|c| c.effort.as_deref()) {
         return Some(

@@ -8,6 +8,7 @@ use crate::protocol::gemini::{
     Blob, FileData, FunctionCallingConfig, FunctionResponse, GenerateContentRequest, GenerationConfig, Part,
     ThinkingConfig,
 };
+use crate::protocol::RawJson;
 use crate::translate::{sanitize_tool_id, ApiError};
 use serde_json::Value;
 
@@ -55,7 +56,7 @@ pub(super) fn to_canonical(body: &[u8], model: &str, stream: bool) -> Result<Mes
             input_schema: Some(
                 f.parameters_json_schema
                     .or_else(|| f.parameters.map(json_schema_from_openapi))
-                    .unwrap_or_else(|| serde_json::json!({"type": "object", "properties": {}})),
+                    .map_or_else(RawJson::empty_object_schema, |v| RawJson::from_value(&v)),
             ),
             cache_control: None,
         })

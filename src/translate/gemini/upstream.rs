@@ -8,6 +8,7 @@ use crate::protocol::gemini::{
     GenerationConfig, Part, ThinkingConfig, ToolConfig,
 };
 use crate::protocol::gemini::{Content as GeminiContent, Tool as GeminiTool};
+use crate::protocol::RawJson;
 use crate::translate::error::to_json;
 use crate::translate::{ApiError, TargetOptions};
 use serde_json::Value;
@@ -56,7 +57,7 @@ pub(super) fn from_canonical(req: &MessagesRequest, target: &TargetOptions) -> R
             name: t.name.clone(),
             description: t.description.clone(),
             parameters: None,
-            parameters_json_schema: t.input_schema.clone(),
+            parameters_json_schema: t.input_schema.as_ref().map(RawJson::to_value),
         })
         .collect();
     let tool_config = match (&req.tool_choice, declarations.is_empty()) {

@@ -24,6 +24,7 @@ use crate::protocol::anthropic::{
     Content, ContentBlock, Message, MessagesRequest, Metadata, OutputConfig, Role, Thinking, Tool, ToolChoice,
 };
 use crate::protocol::openai_responses::{ContentPart, Item, ItemContent, ResponsesInput, ResponsesRequest};
+use crate::protocol::RawJson;
 use crate::translate::{sanitize_tool_id, ApiError};
 use serde_json::{json, Value};
 
@@ -66,7 +67,7 @@ pub(super) fn to_canonical(body: &[u8]) -> Result<(MessagesRequest, ResponsesReq
             kind: None,
             name,
             description: tool.description,
-            input_schema: Some(tool.parameters.unwrap_or_else(|| json!({"type": "object", "properties": {}}))),
+            input_schema: Some(tool.parameters.as_ref().map_or_else(RawJson::empty_object_schema, RawJson::from_value)),
             cache_control: None,
         });
     }

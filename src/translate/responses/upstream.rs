@@ -4,6 +4,7 @@ use crate::protocol::anthropic::{Content, ContentBlock, ImageSource, MessagesReq
 use crate::protocol::openai_responses::{
     ContentPart, Item, ItemContent, ReasoningConfig, ResponsesInput, ResponsesRequest, ResponsesTool,
 };
+use crate::protocol::RawJson;
 use crate::translate::error::to_json;
 use crate::translate::tool_arguments;
 use crate::translate::{ApiError, TargetOptions};
@@ -37,7 +38,7 @@ pub(super) fn from_canonical(req: &MessagesRequest, target: &TargetOptions) -> R
             name: Some(t.name.clone()),
             description: t.description.clone(),
             parameters: Some(clean_schema(
-                t.input_schema.clone().unwrap_or_else(|| json!({"type": "object", "properties": {}})),
+                t.input_schema.as_ref().map_or_else(|| json!({"type": "object", "properties": {}}), RawJson::to_value),
             )),
             strict: Some(false),
         })
