@@ -26,7 +26,7 @@ use pingora::protocols::http::client::HttpSession;
 use pingora::protocols::http::v1::client::HttpSession as HttpSessionV1;
 use pingora::protocols::Stream;
 use pingora::upstreams::peer::{HttpPeer, Peer};
-use pingora::ErrorType::{ReadTimedout, WriteError, WriteTimedout};
+use pingora::ErrorType::{ConnectionClosed, ReadError, WriteError};
 use pingora::OrErr;
 use pingora_http::ResponseHeader;
 use pingora_proxy::Session;
@@ -356,8 +356,6 @@ impl Relay {
         Ok(outcome)
     }
 
-    /// Sends the request and reads the response header. Success statuses come back as a
-    /// `Call`; error statuses are read and classified.
     /// Sends the request to `path` and reads the response header. Success statuses come
     /// back as a `Call`; error statuses are read and classified.
     async fn call(
@@ -436,7 +434,8 @@ impl Relay {
                 None => self.transport.new_stream(peer).await?,
             };
             match send(stream, peer, &head, body).await {
-                Err(e) if reused && !matches!(e.etype(), ReadTimedout | WriteTimedout) => {
+                // End of file, reset or a failed write: the upstream had closed it.
+                Err(e) if reused && matches!(e.etype(), ConnectionClosed | ReadError | WriteError) => {
                     log::debug!("pooled upstream connection unusable ({}), using a new one", e.etype().as_str());
                 }
                 result => return result,

@@ -18,15 +18,25 @@ pub const IDLE_PER_PEER: usize = 128;
 /// An idle connection older than this is closed instead of reused.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Every this many returns, connections past the idle timeout are closed for all peers,
+/// so that peers no longer called (a channel removed by a reload) do not keep theirs.
+const SWEEP_EVERY: u32 = 1024;
+
 pub struct ConnPool {
-    idle: Mutex<HashMap<u64, VecDeque<(Stream, Instant)>>>,
+    idle: Mutex<Idle>,
     per_peer: usize,
     timeout: Duration,
 }
 
+#[derive(Default)]
+struct Idle {
+    peers: HashMap<u64, VecDeque<(Stream, Instant)>>,
+    puts: u32,
+}
+
 impl ConnPool {
     pub fn new(per_peer: usize, timeout: Duration) -> Self {
-        ConnPool { idle: Mutex::new(HashMap::new()), per_peer, timeout }
+        ConnPool { idle: Mutex::new(Idle::default()), per_peer, timeout }
     }
 
     /// The most recently returned live connection to `peer` (its reuse hash), if any.
@@ -34,7 +44,7 @@ impl ConnPool {
         loop {
             let (mut stream, since) = {
                 let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-                idle.get_mut(&peer)?.pop_back()?
+                idle.peers.get_mut(&peer)?.pop_back()?
             };
             if since.elapsed() < self.timeout && is_quiet(&mut stream) {
                 return Some(stream);
@@ -48,19 +58,34 @@ impl ConnPool {
         if !is_quiet(&mut stream) {
             return;
         }
-        let evicted = {
+        let now = Instant::now();
+        let mut closing = Vec::new();
+        {
             let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-            let list = idle.entry(peer).or_default();
-            list.push_back((stream, Instant::now()));
-            (list.len() > self.per_peer).then(|| list.pop_front())
-        };
-        drop(evicted);
+            let list = idle.peers.entry(peer).or_default();
+            list.push_back((stream, now));
+            if list.len() > self.per_peer {
+                closing.extend(list.pop_front());
+            }
+            idle.puts = idle.puts.wrapping_add(1);
+            if idle.puts % SWEEP_EVERY == 0 {
+                for list in idle.peers.values_mut() {
+                    // Oldest first: expired ones are at the front.
+                    while list.front().is_some_and(|(_, since)| now.duration_since(*since) >= self.timeout) {
+                        closing.extend(list.pop_front());
+                    }
+                }
+                idle.peers.retain(|_, list| !list.is_empty());
+            }
+        }
+        // Closed outside the lock.
+        drop(closing);
     }
 
     /// Idle connections held, all peers together.
     #[cfg(test)]
     pub fn idle_count(&self) -> usize {
-        self.idle.lock().map(|m| m.values().map(VecDeque::len).sum()).unwrap_or(0)
+        self.idle.lock().map(|m| m.peers.values().map(VecDeque::len).sum()).unwrap_or(0)
     }
 }
 
@@ -136,5 +161,23 @@ mod tests {
         expiring.put(7, s);
         tokio::time::sleep(Duration::from_millis(40)).await;
         assert!(expiring.take(7).is_none());
+    }
+
+    #[tokio::test]
+    async fn a_sweep_closes_expired_connections_of_peers_no_longer_called() {
+        let pool = ConnPool::new(4, Duration::from_millis(20));
+        let (gone, _a) = pair().await;
+        pool.put(1, gone); // return 1
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        let (live, _b) = pair().await;
+        pool.put(2, live); // return 2
+        for _ in 0..SWEEP_EVERY - 3 {
+            let s = pool.take(2).unwrap();
+            pool.put(2, s);
+        }
+        assert_eq!(pool.idle_count(), 2, "peer 1's expired connection is still held");
+        let s = pool.take(2).unwrap();
+        pool.put(2, s); // return SWEEP_EVERY: the sweep
+        assert_eq!(pool.idle_count(), 1);
     }
 }
