@@ -78,19 +78,25 @@ fn forwardable(name: &str, client: Dialect, upstream: Dialect) -> bool {
 
 /// The channel key in the header its protocol expects.
 pub fn insert_auth(req: &mut RequestHeader, protocol: Dialect, key: &ChannelKey) -> pingora::Result<()> {
-    match protocol {
-        Dialect::Anthropic => {
-            req.insert_header("x-api-key", key.secret.expose())?;
-            if req.headers.get("anthropic-version").is_none() {
-                req.insert_header("anthropic-version", "2023-06-01")?;
-            }
-        }
-        Dialect::OpenAiChat | Dialect::OpenAiResponses => {
-            req.insert_header("authorization", format!("Bearer {}", key.secret.expose()))?;
-        }
-        Dialect::Gemini => req.insert_header("x-goog-api-key", key.secret.expose())?,
+    let (name, value) = auth_header(protocol, key);
+    req.insert_header(name, value.as_ref())?;
+    if protocol == Dialect::Anthropic && req.headers.get("anthropic-version").is_none() {
+        req.insert_header("anthropic-version", ANTHROPIC_VERSION)?;
     }
     Ok(())
+}
+
+/// Sent to Anthropic upstreams when the client did not choose a version.
+const ANTHROPIC_VERSION: &str = "2023-06-01";
+
+/// The header that carries a channel key, as its protocol expects it.
+fn auth_header(protocol: Dialect, key: &ChannelKey) -> (&'static str, std::borrow::Cow<'_, str>) {
+    let secret = key.secret.expose();
+    match protocol {
+        Dialect::Anthropic => ("x-api-key", secret.into()),
+        Dialect::OpenAiChat | Dialect::OpenAiResponses => ("authorization", format!("Bearer {secret}").into()),
+        Dialect::Gemini => ("x-goog-api-key", secret.into()),
+    }
 }
 
 /// The HTTP/1.1 request line and header block of an upstream call, ready for the wire
@@ -105,12 +111,8 @@ pub fn request_head(
     stream: bool,
     path: &str,
 ) -> Result<BytesMut, String> {
-    let secret = key.secret.expose();
     let len = body_len.to_string();
-    let bearer = match channel.protocol {
-        Dialect::OpenAiChat | Dialect::OpenAiResponses => format!("Bearer {secret}"),
-        Dialect::Anthropic | Dialect::Gemini => String::new(),
-    };
+    let (auth_name, auth_value) = auth_header(channel.protocol, key);
     let mut h = HeaderList::default();
     h.set("host", channel.upstream.authority.as_bytes());
     for (name, value) in client_headers.headers.iter() {
@@ -126,15 +128,9 @@ pub fn request_head(
     if !h.has("user-agent") {
         h.set("user-agent", concat!("llm-relay/", env!("CARGO_PKG_VERSION")).as_bytes());
     }
-    match channel.protocol {
-        Dialect::Anthropic => {
-            h.set("x-api-key", secret.as_bytes());
-            if !h.has("anthropic-version") {
-                h.set("anthropic-version", b"2023-06-01");
-            }
-        }
-        Dialect::OpenAiChat | Dialect::OpenAiResponses => h.set("authorization", bearer.as_bytes()),
-        Dialect::Gemini => h.set("x-goog-api-key", secret.as_bytes()),
+    h.set(auth_name, auth_value.as_bytes());
+    if channel.protocol == Dialect::Anthropic && !h.has("anthropic-version") {
+        h.set("anthropic-version", ANTHROPIC_VERSION.as_bytes());
     }
     for (name, value) in &channel.headers {
         h.set(name.as_str(), value.as_bytes());
