@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod config;
 pub mod health;
+pub mod http1;
 pub mod metrics;
 pub mod metrics_service;
 pub mod protocol;

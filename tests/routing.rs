@@ -307,3 +307,105 @@ fn a_pooled_connection_closed_by_the_upstream_is_replaced_not_failed() {
     }
     assert_eq!(accepted.load(Ordering::SeqCst), 2);
 }
+
+/// An upstream that gives the n-th request it reads (over all connections) the n-th
+/// answer of `answers`, written in two parts, and closes the connection after it when
+/// the answer's flag says so.
+fn scripted_upstream(answers: Vec<(String, bool)>) -> (String, Arc<AtomicUsize>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    let answers = Arc::new(answers);
+    let next = Arc::new(AtomicUsize::new(0));
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { return };
+            count.fetch_add(1, Ordering::SeqCst);
+            let (answers, next) = (answers.clone(), next.clone());
+            std::thread::spawn(move || {
+                while read_request(&mut conn) {
+                    let Some((answer, close)) = answers.get(next.fetch_add(1, Ordering::SeqCst)) else { return };
+                    let (a, b) = answer.split_at(answer.len() / 2);
+                    let sent = conn.write_all(a.as_bytes()).and_then(|_| {
+                        std::thread::sleep(Duration::from_millis(5));
+                        conn.write_all(b.as_bytes())
+                    });
+                    if sent.is_err() || *close {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (format!("http://{addr}"), accepted)
+}
+
+#[test]
+fn upstream_bodies_are_read_by_their_framing_and_connections_reused_only_when_allowed() {
+    let body = r#"{"id":"msg_1","type":"message","role":"assistant","model":"m","content":[{"type":"text","text":"pong"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":1,"output_tokens":1}}"#;
+    let (first, rest) = body.split_at(40);
+    let json = "content-type: application/json";
+    let answers = vec![
+        // Chunked, with an extension and trailers: the connection stays.
+        (
+            format!(
+                "HTTP/1.1 200 OK\r\n{json}\r\ntransfer-encoding: chunked\r\n\r\n{:x};ext=1\r\n{first}\r\n{:x}\r\n{rest}\r\n0\r\nx-checksum: 1\r\n\r\n",
+                first.len(),
+                rest.len()
+            ),
+            false,
+        ),
+        // The upstream asks to close but keeps the connection open: a gateway that
+        // wrongly reused it would be answered there.
+        (format!("HTTP/1.1 200 OK\r\n{json}\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}", body.len()), false),
+        // No length: the body ends when the upstream closes.
+        (format!("HTTP/1.1 200 OK\r\n{json}\r\n\r\n{body}"), true),
+        (format!("HTTP/1.1 200 OK\r\n{json}\r\ncontent-length: {}\r\n\r\n{body}", body.len()), false),
+        (format!("HTTP/1.1 200 OK\r\n{json}\r\ncontent-length: {}\r\n\r\n{body}", body.len()), false),
+    ];
+    let (url, accepted) = scripted_upstream(answers);
+    let gw = Gateway::start_full(&ch("solo", "anthropic", &url, &["k1"], ""), "", "routing: {max_attempts: 1}");
+    for i in 0..5 {
+        let (status, resp) = gw.anthropic(&ask("claude-x", "ping", false));
+        assert_eq!(status, 200, "request {i}: {resp}");
+        let resp: Value = serde_json::from_str(&resp).unwrap();
+        assert_eq!(resp["content"][0]["text"], "pong", "request {i}");
+    }
+    // Requests 1-2 on the first connection, 3 on a second (closed by the upstream),
+    // 4-5 on a third.
+    assert_eq!(accepted.load(Ordering::SeqCst), 3);
+}
+
+#[test]
+fn a_malformed_or_truncated_upstream_answer_is_an_error_in_the_clients_dialect() {
+    let answers = vec![
+        (
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n".to_string(),
+            false,
+        ),
+        // Closed 494 bytes short of its length.
+        ("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 500\r\n\r\n{\"id\":".to_string(), true),
+        ("HTTP/1.1 2x0 OK\r\n\r\n".to_string(), false),
+    ];
+    let (url, _) = scripted_upstream(answers);
+    let gw = Gateway::start_full(
+        &ch("solo", "anthropic", &url, &["k1"], ""),
+        "",
+        "routing: {max_attempts: 1}\nhealth: {error_threshold: 100}",
+    );
+    for i in 0..3 {
+        let (status, resp) = gw.anthropic(&ask("claude-x", "ping", false));
+        assert_eq!(status, 500, "answer {i}: {resp}");
+        let resp: Value = serde_json::from_str(&resp).unwrap();
+        assert_eq!(resp["type"], "error", "answer {i}");
+        assert_eq!(resp["error"]["type"], "api_error", "answer {i}");
+        let message = resp["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains(
+                ["invalid chunk size", "before the body ended", "invalid response: malformed response head"][i]
+            ),
+            "{message}"
+        );
+    }
+}

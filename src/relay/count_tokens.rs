@@ -1,6 +1,6 @@
 //! `POST /v1/messages/count_tokens`.
 
-use super::{read_body, respond_json, Attempt, Live, Outcome, Relay, ERROR_BODY_LIMIT};
+use super::{respond_json, Attempt, Live, Outcome, Relay, ERROR_BODY_LIMIT};
 use crate::protocol::Dialect;
 use crate::translate::request::PreparedRequest;
 use bytes::Bytes;
@@ -45,8 +45,8 @@ impl Relay {
                 first_byte: channel.timeouts.first_byte,
             };
             if let Ok(mut call) = self.call(&attempt, &req, body, session, &path).await {
-                if let Ok(answer) = read_body(&mut call.up, ERROR_BODY_LIMIT, channel.timeouts.idle).await {
-                    self.release(call.up, &call.peer).await;
+                if let Ok(answer) = call.up.read_to_end(ERROR_BODY_LIMIT, channel.timeouts.idle).await {
+                    self.release(call.up, &call.peer);
                     outcome.status = 200;
                     outcome.bytes_out = answer.len();
                     respond_json(session, 200, answer, &[]).await?;

@@ -5,6 +5,7 @@
 //! letting Pingora's proxy phase stream it: routing needs `model` from the body, and a
 //! failover must resend bodies far larger than Pingora's 64 KiB retry buffer.
 
+mod conn;
 mod respond;
 mod upstream;
 
@@ -19,20 +20,13 @@ use crate::protocol::Dialect;
 use crate::routing::{AffinityMap, Binding, ConversationStore};
 use crate::translate::request::{response_usage, translate_response, PreparedRequest, ResponseContext};
 use crate::translate::{ApiError, ErrorKind, TargetOptions};
-use bytes::Buf;
 use bytes::{Bytes, BytesMut};
 use pingora::connectors::TransportConnector;
-use pingora::protocols::http::client::HttpSession;
-use pingora::protocols::http::v1::client::HttpSession as HttpSessionV1;
-use pingora::protocols::Stream;
 use pingora::upstreams::peer::{HttpPeer, Peer};
-use pingora::ErrorType::{ConnectionClosed, ReadError, WriteError};
-use pingora::OrErr;
-use pingora_http::ResponseHeader;
+use pingora::ErrorType::{ConnectionClosed, InvalidHTTPHeader, ReadError, WriteError};
 use pingora_proxy::Session;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::io::AsyncWriteExt;
 // Pingora's coarse (10 ms) timer: registering one is a thread-local map insert, where a
 // tokio timer would wake the runtime's driver thread for every request.
 use pingora_timeout::timeout;
@@ -124,10 +118,9 @@ const CONVERSATIONS_MAX_BYTES: usize = 256 * 1024 * 1024;
 
 /// A response header received from one attempt.
 struct Call {
-    up: HttpSession,
+    up: conn::Response,
     peer: HttpPeer,
     status: u16,
-    header: ResponseHeader,
 }
 
 /// One attempt's fixed facts: where it goes and what the answer will be called.
@@ -390,20 +383,19 @@ impl Relay {
                 return Err(AttemptFailure::retry("timeout", ApiError::new(ErrorKind::Timeout, what)));
             }
             Ok(Err(e)) => {
-                let what = format!("upstream connection failed: {}", e.etype().as_str());
+                let what = match e.etype() {
+                    InvalidHTTPHeader => format!("upstream sent an invalid response: {}", conn::describe(&e)),
+                    other => format!("upstream connection failed: {}", other.as_str()),
+                };
                 return Err(retry(ErrorKind::Api, what));
             }
-            Ok(Ok(up)) => HttpSession::H1(up),
+            Ok(Ok(up)) => up,
         };
-        let header = match up.response_header() {
-            Some(h) => h.clone(),
-            None => return Err(retry(ErrorKind::Api, "upstream sent no response header".to_string())),
-        };
-        let status = header.status.as_u16();
+        let status = up.status;
         if (200..300).contains(&status) {
-            return Ok(Call { up, peer, status, header });
+            return Ok(Call { up, peer, status });
         }
-        let body = read_body(&mut up, ERROR_BODY_LIMIT, channel.timeouts.idle).await.unwrap_or_default();
+        let body = up.read_to_end(ERROR_BODY_LIMIT, channel.timeouts.idle).await.unwrap_or_default();
         let mut err = ApiError::from_upstream(status, &body, channel.protocol);
         // Some upstreams quote the key they refused; it must not reach a client or a log.
         let key = &channel.keys[key_index];
@@ -412,7 +404,7 @@ impl Relay {
         }
         Err(match classify(status, &err.message) {
             ErrorClass::Retryable { channel_too } => {
-                let value = |name: &str| header.headers.get(name).and_then(|v| v.to_str().ok());
+                let value = |name: &str| up.headers.get(name).and_then(|v| v.to_str().ok());
                 let retry_after = retry_after(value("retry-after-ms"), value("retry-after"));
                 AttemptFailure::Retryable { err, channel_too, retry_after, class: "retryable_status", wasted: None }
             }
@@ -425,7 +417,7 @@ impl Relay {
     /// a new one, and reads the response header. A pooled connection the upstream closed
     /// in the meantime fails before any answer: the request then goes once more on a
     /// fresh connection.
-    async fn exchange(&self, peer: &HttpPeer, head: BytesMut, body: &Bytes) -> pingora::Result<HttpSessionV1> {
+    async fn exchange(&self, peer: &HttpPeer, head: BytesMut, body: &Bytes) -> pingora::Result<conn::Response> {
         let mut pooled = self.pool.take(peer.reuse_hash());
         loop {
             let reused = pooled.is_some();
@@ -433,7 +425,7 @@ impl Relay {
                 Some(s) => s,
                 None => self.transport.new_stream(peer).await?,
             };
-            match send(stream, peer, &head, body).await {
+            match conn::send(stream, &head, body).await {
                 // End of file, reset or a failed write: the upstream had closed it.
                 Err(e) if reused && matches!(e.etype(), ConnectionClosed | ReadError | WriteError) => {
                     log::debug!("pooled upstream connection unusable ({}), using a new one", e.etype().as_str());
@@ -444,12 +436,9 @@ impl Relay {
     }
 
     /// Returns an upstream connection whose exchange ended cleanly to the pool.
-    async fn release(&self, up: HttpSession, peer: &HttpPeer) {
-        if let HttpSession::H1(mut h1) = up {
-            h1.respect_keepalive();
-            if let Some(stream) = h1.reuse().await {
-                self.pool.put(peer.reuse_hash(), stream);
-            }
+    fn release(&self, up: conn::Response, peer: &HttpPeer) {
+        if let Some(stream) = up.into_reusable() {
+            self.pool.put(peer.reuse_hash(), stream);
         }
     }
 
@@ -463,7 +452,7 @@ impl Relay {
     ) -> Result<Option<MessagesResponse>, AttemptFailure> {
         let (channel, response_id, upstream_model, started) = (a.channel, a.response_id, a.upstream_model, a.started);
         let client = req.client;
-        let body = read_body(&mut call.up, RESPONSE_BODY_LIMIT, channel.timeouts.idle).await.map_err(|e| {
+        let body = call.up.read_to_end(RESPONSE_BODY_LIMIT, channel.timeouts.idle).await.map_err(|e| {
             let what = format!("reading the upstream response failed: {e}");
             AttemptFailure::retry("connect_error", ApiError::new(ErrorKind::Api, what))
         })?;
@@ -481,8 +470,8 @@ impl Relay {
             Some(c) => Some(c.usage),
             None => response_usage(channel.protocol, &body, upstream_model),
         };
-        self.release(call.up, &call.peer).await;
-        let extra = passthrough_headers(&call.header, channel.protocol == client);
+        let extra = passthrough_headers(&call.up.headers, channel.protocol == client);
+        self.release(call.up, &call.peer);
         outcome.first_byte = Some(started.elapsed());
         outcome.bytes_out = translated.len();
         outcome.status = call.status;
@@ -505,46 +494,16 @@ fn find_binding(config: &Config, b: &Binding) -> Option<Pick> {
     Some(Pick { channel, key })
 }
 
-async fn send(mut stream: Stream, peer: &HttpPeer, head: &[u8], body: &Bytes) -> pingora::Result<HttpSessionV1> {
-    let mut wire = head.chain(&body[..]);
-    stream.write_all_buf(&mut wire).await.or_err(WriteError, "while writing the request")?;
-    stream.flush().await.or_err(WriteError, "while flushing the request")?;
-    let mut up = HttpSessionV1::new_with_options(stream, peer);
-    up.read_response().await?;
-    Ok(up)
-}
-
-/// Reads a whole body up to `limit` bytes, with `idle` as the longest wait per read.
-async fn read_body(up: &mut HttpSession, limit: usize, idle: Duration) -> Result<Bytes, String> {
-    let mut buf = BytesMut::new();
-    loop {
-        match timeout(idle, up.read_response_body()).await {
-            Err(_) => return Err("timed out".into()),
-            Ok(Err(e)) => return Err(e.etype().as_str().to_string()),
-            Ok(Ok(None)) => return Ok(buf.freeze()),
-            Ok(Ok(Some(chunk))) => {
-                if buf.len() + chunk.len() > limit {
-                    return Err(format!("body larger than {limit} bytes"));
-                }
-                if buf.is_empty() && up.response_done() {
-                    return Ok(chunk);
-                }
-                buf.extend_from_slice(&chunk);
-            }
-        }
-    }
-}
-
 /// Upstream headers a client may see: rate-limit information and request ids, and
 /// only when the dialects match (their names are dialect-specific).
-fn passthrough_headers(header: &ResponseHeader, same_dialect: bool) -> Vec<(&'static str, String)> {
+fn passthrough_headers(headers: &http::HeaderMap, same_dialect: bool) -> Vec<(&'static str, String)> {
     const NAMES: [&str; 3] = ["retry-after", "request-id", "x-request-id"];
     let mut out = Vec::new();
     if !same_dialect {
         return out;
     }
     for name in NAMES {
-        if let Some(v) = header.headers.get(name).and_then(|v| v.to_str().ok()) {
+        if let Some(v) = headers.get(name).and_then(|v| v.to_str().ok()) {
             out.push((name, v.to_string()));
         }
     }

@@ -2,7 +2,7 @@
 //! itself (an error as its first event can still fail over invisibly), then commit the
 //! header and write every translated frame as soon as it is complete.
 
-use super::{Attempt, AttemptFailure, Call, Outcome, Relay};
+use super::{conn, Attempt, AttemptFailure, Call, Outcome, Relay};
 use crate::metrics::GaugeGuard;
 use crate::protocol::anthropic::MessagesResponse;
 use crate::translate::request::PreparedRequest;
@@ -43,13 +43,13 @@ impl Relay {
         let mut pending = BytesMut::new();
         let mut upstream_done = false;
         while !tr.stats().past_start && tr.stats().termination.is_none() {
-            match timeout(idle, call.up.read_response_body()).await {
+            match timeout(idle, call.up.read_body()).await {
                 Err(_) => return Err(retry("timeout", ErrorKind::Timeout, format!("stream idle for {idle:?}"))),
                 Ok(Err(e)) => {
                     return Err(retry(
                         "connect_error",
                         ErrorKind::Api,
-                        format!("stream failed: {}", e.etype().as_str()),
+                        format!("stream failed: {}", conn::describe(&e)),
                     ))
                 }
                 Ok(Ok(None)) => {
@@ -83,11 +83,11 @@ impl Relay {
 
         let mut clean_end = upstream_done;
         while !upstream_done {
-            let out = match timeout(idle, call.up.read_response_body()).await {
+            let out = match timeout(idle, call.up.read_body()).await {
                 Err(_) => tr.abort(ApiError::new(ErrorKind::Timeout, format!("upstream stream idle for {idle:?}"))),
                 Ok(Err(e)) => tr.abort(ApiError::new(
                     ErrorKind::Api,
-                    format!("upstream connection failed mid-stream: {}", e.etype().as_str()),
+                    format!("upstream connection failed mid-stream: {}", conn::describe(&e)),
                 )),
                 Ok(Ok(Some(chunk))) => tr.push(&chunk),
                 Ok(Ok(None)) => {
@@ -115,8 +115,8 @@ impl Relay {
             Some(Termination::Error(e)) => outcome.error = Some(e.kind.anthropic_type().to_string()),
             _ => outcome.error = None,
         }
-        if clean_end && call.up.response_done() {
-            self.release(call.up, &call.peer).await;
+        if clean_end && call.up.body_done() {
+            self.release(call.up, &call.peer);
         }
         let complete = matches!(tr.stats().termination, Some(Termination::Complete));
         Ok(if complete { tr.message() } else { None })

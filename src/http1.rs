@@ -1,0 +1,542 @@
+//! HTTP/1.1 responses from upstreams, without I/O. The status line and headers are
+//! parsed by `httparse`; the body framing (content-length, chunked, or until the
+//! connection closes) is decoded here from a buffer the caller fills however it reads.
+//!
+//! The decoder hands out every body byte that is complete in the buffer at once: when a
+//! read brought several chunks of a stream, they leave as one piece, and one downstream
+//! write follows. A single piece (a content-length body, or one chunk) is split off the
+//! buffer without a copy. Nothing here awaits, so a read can be cancelled between calls
+//! without losing state, and every state is tested with its input split at every byte.
+
+use bytes::{Bytes, BytesMut};
+use http::{HeaderMap, HeaderName, HeaderValue};
+
+/// The longest response head accepted (status line and headers).
+pub const MAX_HEAD: usize = 64 * 1024;
+/// The most header lines in one response head.
+const MAX_HEADERS: usize = 128;
+/// The longest chunk-size line (the size and any extensions).
+const MAX_CHUNK_LINE: usize = 4 * 1024;
+/// The most trailer bytes after the last chunk (they are read and dropped).
+const MAX_TRAILERS: usize = 16 * 1024;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum H1Error {
+    #[error("malformed response head: {0}")]
+    Head(httparse::Error),
+    #[error("response head larger than {MAX_HEAD} bytes")]
+    HeadTooLarge,
+    #[error("malformed response header {0}")]
+    Header(String),
+    #[error("unexpected status 101 (no upgrade was asked for)")]
+    Upgrade,
+    #[error("invalid content-length")]
+    ContentLength,
+    #[error("malformed chunked body: {0}")]
+    Chunked(&'static str),
+    #[error("connection closed before the body ended")]
+    Truncated,
+}
+
+/// How the body of a response ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Framing {
+    /// No body (204, 304).
+    Empty,
+    Length(u64),
+    Chunked,
+    /// Until the upstream closes the connection.
+    UntilClose,
+}
+
+#[derive(Debug)]
+pub struct Head {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub framing: Framing,
+    /// Whether the connection may carry another request once this body is read.
+    pub keep_alive: bool,
+}
+
+/// Takes one final response head off the front of `buf`, skipping informational (1xx)
+/// heads before it. `Ok(None)`: the head is not complete yet; read more and call again.
+pub fn parse_head(buf: &mut BytesMut) -> Result<Option<Head>, H1Error> {
+    loop {
+        let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut resp = httparse::Response::new(&mut slots);
+        let used = match resp.parse(buf) {
+            Ok(httparse::Status::Complete(n)) => n,
+            Ok(httparse::Status::Partial) if buf.len() > MAX_HEAD => return Err(H1Error::HeadTooLarge),
+            Ok(httparse::Status::Partial) => return Ok(None),
+            Err(httparse::Error::TooManyHeaders) => return Err(H1Error::HeadTooLarge),
+            Err(e) => return Err(H1Error::Head(e)),
+        };
+        let status = resp.code.unwrap_or(0);
+        if status == 101 {
+            return Err(H1Error::Upgrade);
+        }
+        if (100..200).contains(&status) {
+            let _ = buf.split_to(used);
+            continue;
+        }
+        let http10 = resp.version == Some(0);
+        let mut headers = HeaderMap::with_capacity(resp.headers.len());
+        for h in resp.headers.iter() {
+            let name = HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| H1Error::Header(h.name.to_string()))?;
+            let value = HeaderValue::from_bytes(h.value).map_err(|_| H1Error::Header(h.name.to_string()))?;
+            headers.append(name, value);
+        }
+        let _ = buf.split_to(used);
+        let (framing, framing_keeps) = framing(status, &headers)?;
+        let close = has_token(&headers, "connection", "close");
+        let keep_alive = framing_keeps && !close && (!http10 || has_token(&headers, "connection", "keep-alive"));
+        return Ok(Some(Head { status, headers, framing, keep_alive }));
+    }
+}
+
+/// The body framing of a final response (RFC 9112 §6.3), and whether it leaves the
+/// connection reusable.
+fn framing(status: u16, headers: &HeaderMap) -> Result<(Framing, bool), H1Error> {
+    if status == 204 || status == 304 {
+        return Ok((Framing::Empty, true));
+    }
+    let te: Vec<_> = headers.get_all("transfer-encoding").iter().collect();
+    if !te.is_empty() {
+        let last = te.last().and_then(|v| v.to_str().ok()).and_then(|v| v.rsplit(',').next()).unwrap_or("");
+        // A length next to a transfer coding is ignored, and the connection not reused.
+        let reusable = !headers.contains_key("content-length");
+        return Ok(if last.trim().eq_ignore_ascii_case("chunked") {
+            (Framing::Chunked, reusable)
+        } else {
+            (Framing::UntilClose, false)
+        });
+    }
+    let mut length = None;
+    for v in headers.get_all("content-length") {
+        for part in v.to_str().map_err(|_| H1Error::ContentLength)?.split(',') {
+            let part = part.trim();
+            if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(H1Error::ContentLength);
+            }
+            let n: u64 = part.parse().map_err(|_| H1Error::ContentLength)?;
+            if length.is_some_and(|l| l != n) {
+                return Err(H1Error::ContentLength);
+            }
+            length = Some(n);
+        }
+    }
+    Ok(match length {
+        Some(n) => (Framing::Length(n), true),
+        None => (Framing::UntilClose, false),
+    })
+}
+
+fn has_token(headers: &HeaderMap, name: &str, token: &str) -> bool {
+    headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim().eq_ignore_ascii_case(token))
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    Length(u64),
+    UntilClose,
+    /// Expecting a chunk-size line.
+    ChunkSize,
+    /// Inside a chunk, with this many bytes left.
+    ChunkData(u64),
+    /// Expecting the line break that ends a chunk.
+    ChunkEnd,
+    /// After the last chunk: trailer lines up to an empty line; bytes seen so far.
+    Trailers(usize),
+    Done,
+}
+
+/// Decodes one response body from the front of a buffer.
+#[derive(Debug)]
+pub struct BodyDecoder {
+    state: State,
+}
+
+impl BodyDecoder {
+    pub fn new(framing: Framing) -> Self {
+        let state = match framing {
+            Framing::Empty | Framing::Length(0) => State::Done,
+            Framing::Length(n) => State::Length(n),
+            Framing::Chunked => State::ChunkSize,
+            Framing::UntilClose => State::UntilClose,
+        };
+        BodyDecoder { state }
+    }
+
+    /// The body has ended; what is left in the buffer belongs to no response.
+    pub fn is_done(&self) -> bool {
+        self.state == State::Done
+    }
+
+    /// Body bytes not yet decoded (those waiting in the buffer included), when the
+    /// length is known.
+    pub fn remaining(&self) -> Option<u64> {
+        match self.state {
+            State::Length(n) => Some(n),
+            State::Done => Some(0),
+            _ => None,
+        }
+    }
+
+    /// Takes every body byte complete in `buf` off its front, with the framing around
+    /// it. `Ok(None)`: nothing yet (read more), or the body has ended (`is_done`).
+    pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Bytes>, H1Error> {
+        let mut out = Gather::default();
+        loop {
+            match self.state {
+                State::Done => break,
+                State::UntilClose => {
+                    if !buf.is_empty() {
+                        out.push(buf.split().freeze());
+                    }
+                    break;
+                }
+                State::Length(left) => {
+                    let take = left.min(buf.len() as u64) as usize;
+                    if take > 0 {
+                        out.push(buf.split_to(take).freeze());
+                    }
+                    let left = left - take as u64;
+                    self.state = if left == 0 { State::Done } else { State::Length(left) };
+                    break;
+                }
+                State::ChunkSize => match httparse::parse_chunk_size(buf) {
+                    Ok(httparse::Status::Complete((used, size))) => {
+                        let _ = buf.split_to(used);
+                        self.state = if size == 0 { State::Trailers(0) } else { State::ChunkData(size) };
+                    }
+                    Ok(httparse::Status::Partial) if buf.len() > MAX_CHUNK_LINE => {
+                        return Err(H1Error::Chunked("chunk-size line too long"))
+                    }
+                    Ok(httparse::Status::Partial) => break,
+                    Err(_) => return Err(H1Error::Chunked("invalid chunk size")),
+                },
+                State::ChunkData(left) => {
+                    let take = left.min(buf.len() as u64) as usize;
+                    if take == 0 {
+                        break;
+                    }
+                    out.push(buf.split_to(take).freeze());
+                    let left = left - take as u64;
+                    self.state = if left == 0 { State::ChunkEnd } else { State::ChunkData(left) };
+                }
+                State::ChunkEnd => match line_break(buf) {
+                    Some(0) => break,
+                    Some(n) => {
+                        let _ = buf.split_to(n);
+                        self.state = State::ChunkSize;
+                    }
+                    None => return Err(H1Error::Chunked("chunk not followed by a line break")),
+                },
+                State::Trailers(seen) => match line_break(buf) {
+                    Some(0) => break,
+                    Some(n) => {
+                        let _ = buf.split_to(n);
+                        self.state = State::Done;
+                    }
+                    // A trailer line: dropped, up to its line break.
+                    None => match memchr::memchr(b'\n', buf) {
+                        Some(end) if seen + end < MAX_TRAILERS => {
+                            let _ = buf.split_to(end + 1);
+                            self.state = State::Trailers(seen + end + 1);
+                        }
+                        None if seen + buf.len() < MAX_TRAILERS => break,
+                        _ => return Err(H1Error::Chunked("trailers too large")),
+                    },
+                },
+            }
+        }
+        Ok(out.finish())
+    }
+
+    /// The connection reached end of file: the end of a close-delimited body, and an
+    /// error for any other body not yet complete.
+    pub fn eof(&mut self) -> Result<(), H1Error> {
+        match self.state {
+            State::Done => Ok(()),
+            State::UntilClose => {
+                self.state = State::Done;
+                Ok(())
+            }
+            _ => Err(H1Error::Truncated),
+        }
+    }
+}
+
+/// The length of a line break at the front of `buf`: `Some(2)` for CRLF, `Some(1)` for a
+/// bare LF, `Some(0)` when the buffer is empty or holds only CR so far, `None` when
+/// something else comes first (after the last chunk: a trailer line).
+fn line_break(buf: &[u8]) -> Option<usize> {
+    match buf {
+        [] | [b'\r'] => Some(0),
+        [b'\r', b'\n', ..] => Some(2),
+        [b'\n', ..] => Some(1),
+        _ => None,
+    }
+}
+
+/// Body pieces taken from one buffer: one piece leaves as it is, several are joined.
+#[derive(Default)]
+struct Gather {
+    first: Option<Bytes>,
+    joined: Option<BytesMut>,
+}
+
+impl Gather {
+    fn push(&mut self, piece: Bytes) {
+        if let Some(j) = &mut self.joined {
+            j.extend_from_slice(&piece);
+        } else if let Some(first) = self.first.take() {
+            let mut j = BytesMut::with_capacity(first.len() + piece.len() + 64);
+            j.extend_from_slice(&first);
+            j.extend_from_slice(&piece);
+            self.joined = Some(j);
+        } else {
+            self.first = Some(piece);
+        }
+    }
+
+    fn finish(self) -> Option<Bytes> {
+        match self.joined {
+            Some(j) => Some(j.freeze()),
+            None => self.first,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds `wire` in the given pieces, as reads would deliver them: the head, then body
+    /// pieces, until the body is done. Returns the head, the body pieces handed out, and
+    /// what was left after the body.
+    fn feed(pieces: &[&[u8]], eof: bool) -> Result<(Head, Vec<Bytes>, BytesMut), H1Error> {
+        let mut buf = BytesMut::new();
+        let mut head = None;
+        let mut dec = None;
+        let mut out = Vec::new();
+        for p in pieces {
+            buf.extend_from_slice(p);
+            if head.is_none() {
+                if let Some(h) = parse_head(&mut buf)? {
+                    dec = Some(BodyDecoder::new(h.framing));
+                    head = Some(h);
+                }
+            }
+            if let Some(d) = &mut dec {
+                if let Some(b) = d.decode(&mut buf)? {
+                    assert!(!b.is_empty(), "an empty piece was handed out");
+                    out.push(b);
+                }
+            }
+        }
+        let (Some(head), Some(mut dec)) = (head, dec) else { return Err(H1Error::Truncated) };
+        if eof {
+            dec.eof()?;
+        } else if !dec.is_done() {
+            return Err(H1Error::Truncated);
+        }
+        Ok((head, out, buf))
+    }
+
+    fn joined(pieces: &[Bytes]) -> Vec<u8> {
+        pieces.iter().flat_map(|b| b.iter().copied()).collect()
+    }
+
+    /// Every way of cutting `wire` in two gives the same head, body and leftover as
+    /// reading it whole.
+    fn every_split(wire: &[u8], eof: bool) -> (Head, Vec<u8>, Vec<u8>) {
+        let (head, body, rest) = feed(&[wire], eof).unwrap();
+        let body = joined(&body);
+        for cut in 0..=wire.len() {
+            let (h, b, r) = feed(&[&wire[..cut], &wire[cut..]], eof).unwrap_or_else(|e| panic!("cut {cut}: {e}"));
+            assert_eq!((h.status, h.framing, h.keep_alive), (head.status, head.framing, head.keep_alive), "cut {cut}");
+            assert_eq!(joined(&b), body, "cut {cut}");
+            assert_eq!(r, rest, "cut {cut}");
+        }
+        let bytes: Vec<&[u8]> = wire.chunks(1).collect();
+        let (_, b, r) = feed(&bytes, eof).unwrap();
+        assert_eq!((joined(&b), &r[..]), (body.clone(), &rest[..]), "byte by byte");
+        (head, body, rest.to_vec())
+    }
+
+    #[test]
+    fn content_length_body_at_every_split() {
+        let wire = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{\"a\":\"b c\"}";
+        let (head, body, rest) = every_split(wire, false);
+        assert_eq!(head.status, 200);
+        assert_eq!(head.framing, Framing::Length(11));
+        assert!(head.keep_alive);
+        assert_eq!(head.headers.get("content-type").unwrap(), "application/json");
+        assert_eq!(body, b"{\"a\":\"b c\"}");
+        assert!(rest.is_empty());
+    }
+
+    #[test]
+    fn chunked_body_with_extensions_and_trailers_at_every_split() {
+        let wire = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\
+            6\r\nevent:\r\n\
+            a;name=value\r\n data: {}\n\r\n\
+            1\r\n\n\r\n\
+            0\r\nx-trailer: 1\r\nx-other: 2\r\n\r\n";
+        let (head, body, rest) = every_split(wire, false);
+        assert_eq!(head.framing, Framing::Chunked);
+        assert!(head.keep_alive);
+        assert_eq!(body, b"event: data: {}\n\n");
+        assert!(rest.is_empty());
+    }
+
+    #[test]
+    fn chunks_in_one_buffer_leave_as_one_piece_and_a_single_chunk_without_a_copy() {
+        let mut buf = BytesMut::from(&b"5\r\nhello\r\n6\r\n world\r\n3\r\n!!!"[..]);
+        let mut dec = BodyDecoder::new(Framing::Chunked);
+        assert_eq!(dec.decode(&mut buf).unwrap().unwrap(), &b"hello world!!!"[..]);
+        assert!(buf.is_empty());
+        buf.extend_from_slice(b"\r\n4\r\nabcd\r\n");
+        let start = buf.as_ptr();
+        let piece = dec.decode(&mut buf).unwrap().unwrap();
+        assert_eq!(&piece[..], b"abcd");
+        // The piece is the buffer's own memory, 5 bytes in ("\r\n4\r\n").
+        assert_eq!(piece.as_ptr(), start.wrapping_add(5));
+        assert_eq!(dec.decode(&mut buf).unwrap(), None);
+        buf.extend_from_slice(b"0\r\n\r\n");
+        assert_eq!(dec.decode(&mut buf).unwrap(), None);
+        assert!(dec.is_done());
+    }
+
+    #[test]
+    fn bytes_after_the_body_are_left_in_the_buffer() {
+        let (_, body, rest) = every_split(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nokHTTP/1.1", false);
+        assert_eq!((&body[..], &rest[..]), (&b"ok"[..], &b"HTTP/1.1"[..]));
+        let (_, body, rest) =
+            every_split(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\nextra", false);
+        assert_eq!((&body[..], &rest[..]), (&b"ok"[..], &b"extra"[..]));
+    }
+
+    #[test]
+    fn close_delimited_body_ends_at_end_of_file() {
+        let (head, body, _) = every_split(b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\nall of it", true);
+        assert_eq!(head.framing, Framing::UntilClose);
+        assert!(!head.keep_alive);
+        assert_eq!(body, b"all of it");
+    }
+
+    #[test]
+    fn informational_heads_are_skipped() {
+        let (head, body, _) =
+            every_split(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early\r\nlink: x\r\n\r\nHTTP/1.1 201 Created\r\ncontent-length: 1\r\n\r\n!", false);
+        assert_eq!(head.status, 201);
+        assert!(head.headers.get("link").is_none());
+        assert_eq!(body, b"!");
+    }
+
+    #[test]
+    fn no_body_for_204_and_304_and_zero_length() {
+        for wire in [
+            &b"HTTP/1.1 204 No Content\r\n\r\n"[..],
+            b"HTTP/1.1 304 Not Modified\r\ncontent-length: 9\r\n\r\n",
+            b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n",
+        ] {
+            let (head, body, _) = every_split(wire, false);
+            assert!(head.keep_alive);
+            assert!(body.is_empty());
+        }
+    }
+
+    #[test]
+    fn keep_alive_follows_version_and_connection_header() {
+        let ka = |wire: &[u8]| parse_head(&mut BytesMut::from(wire)).unwrap().unwrap().keep_alive;
+        assert!(ka(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"));
+        assert!(!ka(b"HTTP/1.1 200 OK\r\nConnection: Close\r\ncontent-length: 0\r\n\r\n"));
+        assert!(!ka(b"HTTP/1.1 200 OK\r\nconnection: foo, close\r\ncontent-length: 0\r\n\r\n"));
+        assert!(!ka(b"HTTP/1.0 200 OK\r\ncontent-length: 0\r\n\r\n"));
+        assert!(ka(b"HTTP/1.0 200 OK\r\nconnection: keep-alive\r\ncontent-length: 0\r\n\r\n"));
+        // A transfer coding next to a length: the coding wins, the connection is not reused.
+        let mut buf =
+            BytesMut::from(&b"HTTP/1.1 200 OK\r\ncontent-length: 3\r\ntransfer-encoding: chunked\r\n\r\n"[..]);
+        let head = parse_head(&mut buf).unwrap().unwrap();
+        assert_eq!((head.framing, head.keep_alive), (Framing::Chunked, false));
+        // A transfer coding other than chunked last: read until close.
+        let mut buf = BytesMut::from(&b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked, gzip\r\n\r\n"[..]);
+        let head = parse_head(&mut buf).unwrap().unwrap();
+        assert_eq!((head.framing, head.keep_alive), (Framing::UntilClose, false));
+    }
+
+    #[test]
+    fn repeated_headers_are_all_kept() {
+        let mut buf = BytesMut::from(
+            &b"HTTP/1.1 429 Too Many\r\nset-cookie: a\r\nset-cookie: b\r\nretry-after: 3\r\ncontent-length: 0\r\n\r\n"
+                [..],
+        );
+        let head = parse_head(&mut buf).unwrap().unwrap();
+        assert_eq!(head.status, 429);
+        assert_eq!(head.headers.get_all("set-cookie").iter().count(), 2);
+        assert_eq!(head.headers.get("retry-after").unwrap(), "3");
+    }
+
+    #[test]
+    fn malformed_input_is_an_error() {
+        let head = |wire: &[u8]| parse_head(&mut BytesMut::from(wire));
+        assert!(matches!(head(b"HTTP/1.1 2x0 OK\r\n\r\n"), Err(H1Error::Head(_))));
+        assert!(matches!(head(b"garbage\r\n\r\n"), Err(H1Error::Head(_))));
+        assert_eq!(head(b"HTTP/1.1 101 Switching\r\n\r\n").unwrap_err(), H1Error::Upgrade);
+        for cl in ["-1", "1x", "", "1, 2", "99999999999999999999999"] {
+            let wire = format!("HTTP/1.1 200 OK\r\ncontent-length: {cl}\r\n\r\n");
+            assert_eq!(head(wire.as_bytes()).unwrap_err(), H1Error::ContentLength, "{cl:?}");
+        }
+        // The same length twice (as a list or as two lines) is one length.
+        let same = head(b"HTTP/1.1 200 OK\r\ncontent-length: 2, 2\r\ncontent-length: 2\r\n\r\n").unwrap().unwrap();
+        assert_eq!(same.framing, Framing::Length(2));
+
+        let body = |wire: &[u8]| BodyDecoder::new(Framing::Chunked).decode(&mut BytesMut::from(wire));
+        assert_eq!(body(b"zz\r\n").unwrap_err(), H1Error::Chunked("invalid chunk size"));
+        assert_eq!(body(b"2\r\nokX").unwrap_err(), H1Error::Chunked("chunk not followed by a line break"));
+        let mut long_line = b"1;ext=".to_vec();
+        long_line.extend(std::iter::repeat_n(b'x', MAX_CHUNK_LINE));
+        assert_eq!(body(&long_line).unwrap_err(), H1Error::Chunked("chunk-size line too long"));
+        let mut trailers = b"0\r\n".to_vec();
+        trailers.extend(std::iter::repeat_n(b'x', MAX_TRAILERS + 1));
+        assert_eq!(body(&trailers).unwrap_err(), H1Error::Chunked("trailers too large"));
+    }
+
+    #[test]
+    fn a_head_that_never_ends_is_refused() {
+        let mut buf = BytesMut::from(&b"HTTP/1.1 200 OK\r\n"[..]);
+        while buf.len() <= MAX_HEAD {
+            assert!(parse_head(&mut buf).unwrap().is_none());
+            buf.extend_from_slice(b"x-filler: ");
+            buf.extend_from_slice(&[b'v'; 1000]);
+            buf.extend_from_slice(b"\r\n");
+        }
+        assert_eq!(parse_head(&mut buf).unwrap_err(), H1Error::HeadTooLarge);
+    }
+
+    #[test]
+    fn end_of_file_inside_a_body_is_truncation() {
+        for (framing, wire) in [
+            (Framing::Length(5), &b"abc"[..]),
+            (Framing::Chunked, b"5\r\nabc"),
+            (Framing::Chunked, b"3\r\nabc\r\n"),
+            (Framing::Chunked, b"0\r\n"),
+        ] {
+            let mut dec = BodyDecoder::new(framing);
+            dec.decode(&mut BytesMut::from(wire)).unwrap();
+            assert_eq!(dec.eof().unwrap_err(), H1Error::Truncated, "{wire:?}");
+        }
+        let mut dec = BodyDecoder::new(Framing::Length(3));
+        assert_eq!(dec.remaining(), Some(3));
+        dec.decode(&mut BytesMut::from(&b"abc"[..])).unwrap();
+        assert_eq!(dec.remaining(), Some(0));
+        assert!(dec.eof().is_ok());
+    }
+}

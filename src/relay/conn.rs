@@ -1,0 +1,146 @@
+//! One HTTP/1.1 exchange on an upstream connection: write the request, read the response
+//! head, then the body, through the decoder in `crate::http1`.
+//!
+//! The read buffer starts at 4 KiB and grows only while reads fill it, up to 64 KiB; a
+//! body of known length is read straight to its end. A held stream therefore keeps a few
+//! KiB, where Pingora's HTTP/1 client reserved 64 KiB per response body. Every body byte
+//! a read brought is handed on at once, so upstream events that arrived together leave
+//! in one downstream write.
+
+use crate::http1::{parse_head, BodyDecoder, H1Error, MAX_HEAD};
+use bytes::{Buf, Bytes, BytesMut};
+use http::HeaderMap;
+use pingora::protocols::Stream;
+use pingora::ErrorType::{ConnectionClosed, H1Error as H1ErrorType, InvalidHTTPHeader, ReadError, WriteError};
+use pingora::{Error, OrErr};
+use pingora_timeout::timeout;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const MIN_READ: usize = 4 * 1024;
+const MAX_READ: usize = 64 * 1024;
+
+pub(super) struct Response {
+    stream: Stream,
+    buf: BytesMut,
+    read_size: usize,
+    body: BodyDecoder,
+    keep_alive: bool,
+    pub status: u16,
+    pub headers: HeaderMap,
+}
+
+/// Writes the request head and body in one vectored write, then reads the response head.
+pub(super) async fn send(mut stream: Stream, head: &[u8], body: &Bytes) -> pingora::Result<Response> {
+    let mut wire = Buf::chain(head, &body[..]);
+    stream.write_all_buf(&mut wire).await.or_err(WriteError, "while writing the request")?;
+    stream.flush().await.or_err(WriteError, "while flushing the request")?;
+    let mut buf = BytesMut::with_capacity(MIN_READ);
+    loop {
+        if let Some(head) = parse_head(&mut buf).map_err(|e| invalid(InvalidHTTPHeader, e))? {
+            return Ok(Response {
+                stream,
+                buf,
+                read_size: MIN_READ,
+                body: BodyDecoder::new(head.framing),
+                keep_alive: head.keep_alive,
+                status: head.status,
+                headers: head.headers,
+            });
+        }
+        buf.reserve(MIN_READ.min(MAX_HEAD + 1 - buf.len()).max(1));
+        let n = stream.read_buf(&mut buf).await.or_err(ReadError, "while reading the response head")?;
+        if n == 0 {
+            return Error::e_explain(ConnectionClosed, "upstream closed the connection before a response");
+        }
+    }
+}
+
+impl Response {
+    /// The next body bytes (everything complete so far), or `None` at the end of the body.
+    /// Cancel-safe: nothing is lost when the future is dropped while waiting.
+    pub async fn read_body(&mut self) -> pingora::Result<Option<Bytes>> {
+        loop {
+            if let Some(piece) = self.body.decode(&mut self.buf).map_err(|e| invalid(H1ErrorType, e))? {
+                return Ok(Some(piece));
+            }
+            if self.body.is_done() {
+                return Ok(None);
+            }
+            let want = match self.body.remaining() {
+                Some(left) => usize::try_from(left).unwrap_or(usize::MAX).clamp(1, MAX_READ),
+                None => self.read_size,
+            };
+            self.buf.reserve(want);
+            let n = self.stream.read_buf(&mut self.buf).await.or_err(ReadError, "while reading the body")?;
+            if n == 0 {
+                self.body.eof().map_err(|e| invalid(ConnectionClosed, e))?;
+            } else if n >= self.read_size {
+                self.read_size = (self.read_size * 2).min(MAX_READ);
+            } else if n < self.read_size / 4 {
+                self.read_size = (self.read_size / 2).max(MIN_READ);
+            }
+        }
+    }
+
+    /// The whole body, up to `limit` bytes, waiting at most `idle` for each read. A body
+    /// of known length is read into one buffer and handed on without a copy.
+    pub async fn read_to_end(&mut self, limit: usize, idle: Duration) -> Result<Bytes, String> {
+        // `left` counts the bytes not yet decoded, those already in the buffer included.
+        if let Some(left) = self.body.remaining() {
+            if left > limit as u64 {
+                return Err(format!("body larger than {limit} bytes"));
+            }
+            // At most `limit`, a usize.
+            let left = left as usize;
+            self.buf.reserve(left.saturating_sub(self.buf.len()));
+            while self.buf.len() < left {
+                match timeout(idle, self.stream.read_buf(&mut self.buf)).await {
+                    Err(_) => return Err("timed out".into()),
+                    Ok(Ok(0)) => return Err(H1Error::Truncated.to_string()),
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => return Err(format!("read failed: {e}")),
+                }
+            }
+        }
+        let mut out = BytesMut::new();
+        loop {
+            match timeout(idle, self.read_body()).await {
+                Err(_) => return Err("timed out".into()),
+                Ok(Err(e)) => return Err(describe(&e)),
+                Ok(Ok(None)) => return Ok(out.freeze()),
+                Ok(Ok(Some(piece))) => {
+                    if out.len() + piece.len() > limit {
+                        return Err(format!("body larger than {limit} bytes"));
+                    }
+                    if out.is_empty() && self.body.is_done() {
+                        return Ok(piece);
+                    }
+                    out.extend_from_slice(&piece);
+                }
+            }
+        }
+    }
+
+    pub fn body_done(&self) -> bool {
+        self.body.is_done()
+    }
+
+    /// The connection, when it can carry another request: the body was read to its end,
+    /// nothing followed it, and neither side asked to close.
+    pub fn into_reusable(self) -> Option<Stream> {
+        (self.keep_alive && self.body.is_done() && self.buf.is_empty()).then_some(self.stream)
+    }
+}
+
+/// An error's own words, without Pingora's type prefix.
+pub(super) fn describe(e: &Error) -> String {
+    match &e.context {
+        Some(context) => context.as_str().to_string(),
+        None => e.etype().as_str().to_string(),
+    }
+}
+
+fn invalid(kind: pingora::ErrorType, e: H1Error) -> Box<Error> {
+    Error::explain(kind, e.to_string())
+}
