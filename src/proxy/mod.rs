@@ -64,8 +64,10 @@ impl ProxyHttp for Gateway {
         }
     }
 
+    /// Only the request-id module. Pingora's default adds a (disabled) response
+    /// compression module, whose filter would run on every response chunk for nothing:
+    /// the gateway never compresses.
     fn init_downstream_modules(&self, modules: &mut pingora::modules::http::HttpModules) {
-        modules.add_module(pingora::modules::http::compression::ResponseCompressionBuilder::enable(0));
         modules.add_module(Box::new(request_id::RequestIdBuilder::new()));
     }
 

@@ -272,7 +272,9 @@ impl Relay {
                 first_byte,
             };
             let path = channel.endpoint_path(&target.model, req.stream());
-            let result = match self.call(&attempt, &req, body, session, &path).await {
+            // Connecting (DNS, TCP, TLS) needs a 17 KiB future; boxed, it is freed once the
+            // header is in, instead of widening every held stream's state by that much.
+            let result = match Box::pin(self.call(&attempt, &req, body, session, &path)).await {
                 Ok(call) if req.stream() => self.pump_stream(session, call, &attempt, &mut req, &mut outcome).await,
                 Ok(call) => self.finish_json(session, call, &attempt, &mut req, &mut outcome).await,
                 Err(f) => Err(f),

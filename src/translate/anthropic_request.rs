@@ -17,7 +17,7 @@ pub fn canonical_for_anthropic(mut req: MessagesRequest, target: &TargetOptions)
 /// The Messages body for `req`, serialized in place: model, max_tokens and thinking are
 /// set for this target for the serialization and restored after, so a retry on
 /// another channel starts from the client's values and nothing is copied.
-pub fn anthropic_body(req: &mut MessagesRequest, target: &TargetOptions) -> Vec<u8> {
+pub fn anthropic_body(req: &mut MessagesRequest, target: &TargetOptions, size_hint: usize) -> Vec<u8> {
     let saved = (std::mem::replace(&mut req.model, target.model.clone()), req.max_tokens, req.thinking.clone());
     let max_tokens = effective_max_tokens(req, target);
     req.max_tokens = Some(max_tokens);
@@ -43,7 +43,7 @@ pub fn anthropic_body(req: &mut MessagesRequest, target: &TargetOptions) -> Vec<
         // The open turn lost its thinking: extended thinking cannot stay on for it.
         req.thinking = None;
     }
-    let body = super::error::to_json(req);
+    let body = super::error::to_json_sized(req, size_hint);
     if let Some(messages) = saved_messages {
         req.messages = messages;
     }

@@ -274,6 +274,17 @@ pub fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec())
 }
 
+/// `to_json` into a buffer of `capacity` bytes first: a request body of about the size
+/// of the one it was translated from is written without growing (and copying) its
+/// buffer a dozen times.
+pub fn to_json_sized<T: Serialize>(value: &T, capacity: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(capacity);
+    match serde_json::to_writer(&mut out, value) {
+        Ok(()) => out,
+        Err(_) => b"{}".to_vec(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,7 @@
 use super::anthropic_request::anthropic_body;
 use super::chat_canonical::chat_to_canonical;
 use super::chat_request::canonical_to_chat;
-use super::error::to_json;
+use super::error::{to_json, to_json_sized};
 use super::passthrough::RequestPeek;
 use super::responses::ResponsesRequestInfo;
 use super::stream::ClientStreamOptions;
@@ -121,9 +121,11 @@ impl PreparedRequest {
         let Some((canonical, _)) = self.canonical.as_mut() else {
             return Err(ApiError::new(ErrorKind::Api, "request was not parsed"));
         };
+        // The translated body is about the size of the client's.
+        let size_hint = self.body.len() + self.body.len() / 8 + 256;
         let bytes = match upstream {
-            Dialect::Anthropic => anthropic_body(canonical, target),
-            Dialect::OpenAiChat => to_json(&canonical_to_chat(canonical, target)),
+            Dialect::Anthropic => anthropic_body(canonical, target, size_hint),
+            Dialect::OpenAiChat => to_json_sized(&canonical_to_chat(canonical, target), size_hint),
             Dialect::OpenAiResponses => responses::canonical_to_request(canonical, target)?,
             Dialect::Gemini => gemini::canonical_to_request(canonical, target)?,
         };

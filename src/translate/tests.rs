@@ -282,7 +282,7 @@ fn thinking_from_other_providers_never_reaches_anthropic() {
             {"role": "user", "content": "q2"}
         ]
     }));
-    let body = super::anthropic_request::anthropic_body(&mut req, &TargetOptions::new("claude-x"));
+    let body = super::anthropic_request::anthropic_body(&mut req, &TargetOptions::new("claude-x"), 0);
     let sent: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(sent["messages"][1]["content"], json!([{"type": "text", "text": "a"}]));
     assert!(sent.get("thinking").is_none());
