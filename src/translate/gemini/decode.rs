@@ -13,23 +13,15 @@ use super::{canonical_usage, stop_reason_from_finish, ResponseIds};
 use crate::protocol::anthropic::{BlockDelta, ContentBlock, MessagesResponse, Role, StreamEvent, Usage};
 use crate::protocol::gemini::{GenerateContentResponse, Part, Status, UsageMetadata};
 use crate::sse::SseFrame;
+use crate::translate::stream::{BlockKind, Blocks};
 use crate::translate::{ApiError, ErrorKind};
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-enum Open {
-    #[default]
-    None,
-    Text(usize),
-    Thinking(usize),
-}
 
 /// Gemini SSE frames (`alt=sse`) → canonical events.
 #[derive(Debug, Default)]
 pub struct GeminiDecoder {
     started: bool,
     done: bool,
-    open: Open,
-    next_block: usize,
+    blocks: Blocks,
     ids: ResponseIds,
     has_calls: bool,
     finish_reason: Option<String>,
@@ -65,7 +57,7 @@ impl GeminiDecoder {
             self.usage = Some(u);
         }
         if chunk.candidates.is_empty() && chunk.prompt_feedback.as_ref().is_some_and(|f| f.block_reason.is_some()) {
-            self.close_open(out);
+            self.blocks.close(out);
             self.blocked = true;
         }
         // Only the first candidate is translated (candidateCount > 1 is refused).
@@ -74,7 +66,7 @@ impl GeminiDecoder {
                 self.part(&part, out);
             }
             if let Some(reason) = candidate.finish_reason.filter(|r| !r.is_empty()) {
-                self.close_open(out);
+                self.blocks.close(out);
                 self.finish_reason = Some(reason);
             }
         }
@@ -113,78 +105,43 @@ impl GeminiDecoder {
 
     fn part(&mut self, part: &Part, out: &mut Vec<StreamEvent>) {
         if let Some(call) = &part.function_call {
-            self.close_open(out);
-            let index = self.next_block;
-            self.next_block += 1;
             let base = self.ids.call_id(call);
-            out.push(StreamEvent::ContentBlockStart {
-                index,
-                content_block: ContentBlock::ToolUse {
-                    id: tool_id(&base, part.thought_signature.as_deref()),
-                    name: call.name.clone(),
-                    input: serde_json::Value::Object(Default::default()),
-                    cache_control: None,
-                },
-            });
+            let block = ContentBlock::ToolUse {
+                id: tool_id(&base, part.thought_signature.as_deref()),
+                name: call.name.clone(),
+                input: serde_json::Value::Object(Default::default()),
+                cache_control: None,
+            };
+            let index = self.blocks.start(BlockKind::Tool, block, out);
             let args = serde_json::to_string(&call_input(call)).unwrap_or_else(|_| "{}".to_string());
             out.push(StreamEvent::ContentBlockDelta {
                 index,
                 delta: BlockDelta::InputJsonDelta { partial_json: args },
             });
-            out.push(StreamEvent::ContentBlockStop { index });
+            self.blocks.close(out);
             self.has_calls = true;
             return;
         }
         // Empty text chunks are common and carry nothing.
         if let Some(text) = part.text.as_deref().filter(|t| !t.is_empty()) {
             let (index, delta) = if part.thought == Some(true) {
-                (self.ensure_open(Open::Thinking(0), out), BlockDelta::ThinkingDelta { thinking: text.to_string() })
+                (self.blocks.ensure(BlockKind::Thinking, out), BlockDelta::ThinkingDelta { thinking: text.to_string() })
             } else {
-                (self.ensure_open(Open::Text(0), out), BlockDelta::TextDelta { text: text.to_string() })
+                (self.blocks.ensure(BlockKind::Text, out), BlockDelta::TextDelta { text: text.to_string() })
             };
             out.push(StreamEvent::ContentBlockDelta { index, delta });
         }
         if let Some(sig) = part.thought_signature.as_deref().filter(|s| !s.is_empty()) {
             // A signature signs the open thinking block, or stands in an empty one.
-            let index = match self.open {
-                Open::Thinking(index) => index,
-                _ => self.ensure_open(Open::Thinking(0), out),
-            };
+            let index = self.blocks.ensure(BlockKind::Thinking, out);
             let signature = thinking_signature(sig);
             out.push(StreamEvent::ContentBlockDelta { index, delta: BlockDelta::SignatureDelta { signature } });
-            self.close_open(out);
-        }
-    }
-
-    /// Makes sure a block of `kind` is the open one; returns its index.
-    fn ensure_open(&mut self, kind: Open, out: &mut Vec<StreamEvent>) -> usize {
-        match (self.open, kind) {
-            (Open::Text(i), Open::Text(_)) | (Open::Thinking(i), Open::Thinking(_)) => return i,
-            _ => {}
-        }
-        self.close_open(out);
-        let index = self.next_block;
-        self.next_block += 1;
-        let (open, block) = match kind {
-            Open::Thinking(_) => {
-                (Open::Thinking(index), ContentBlock::Thinking { thinking: String::new(), signature: String::new() })
-            }
-            _ => (Open::Text(index), ContentBlock::text("")),
-        };
-        out.push(StreamEvent::ContentBlockStart { index, content_block: block });
-        self.open = open;
-        index
-    }
-
-    fn close_open(&mut self, out: &mut Vec<StreamEvent>) {
-        match std::mem::take(&mut self.open) {
-            Open::None => {}
-            Open::Text(index) | Open::Thinking(index) => out.push(StreamEvent::ContentBlockStop { index }),
+            self.blocks.close(out);
         }
     }
 
     fn complete(&mut self, out: &mut Vec<StreamEvent>) {
-        self.close_open(out);
+        self.blocks.close(out);
         let usage = canonical_usage(&self.usage.unwrap_or_default());
         let reason = match (&self.finish_reason, self.blocked) {
             (None, true) => "refusal",

@@ -12,40 +12,18 @@ use crate::sse::SseFrame;
 use crate::translate::{anthropic_usage_from_chat, sanitize_tool_id, stop_reason_from_finish, ApiError, ErrorKind};
 use serde_json::Value;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Open {
-    None,
-    Text(usize),
-    Thinking(usize),
-    Tool(usize),
-}
+use super::{BlockKind, Blocks};
 
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct ChatDecoder {
     started: bool,
     done: bool,
-    open: Open,
-    next_block: usize,
+    blocks: Blocks,
     /// Chat tool-call index → Anthropic block index.
     tool_blocks: Vec<(u32, usize)>,
     finish_reason: Option<String>,
     usage: Option<ChatUsage>,
     generated_ids: u32,
-}
-
-impl Default for ChatDecoder {
-    fn default() -> Self {
-        ChatDecoder {
-            started: false,
-            done: false,
-            open: Open::None,
-            next_block: 0,
-            tool_blocks: Vec::new(),
-            finish_reason: None,
-            usage: None,
-            generated_ids: 0,
-        }
-    }
 }
 
 impl ChatDecoder {
@@ -103,18 +81,18 @@ impl ChatDecoder {
         for choice in chunk.choices.into_iter().filter(|c| c.index == 0) {
             let delta = choice.delta;
             if let Some(r) = delta.reasoning_content.or(delta.reasoning).filter(|r| !r.is_empty()) {
-                let index = self.ensure_open(Open::Thinking(0), out);
+                let index = self.blocks.ensure(BlockKind::Thinking, out);
                 out.push(StreamEvent::ContentBlockDelta { index, delta: BlockDelta::ThinkingDelta { thinking: r } });
             }
             for text in [delta.content, delta.refusal].into_iter().flatten().filter(|t| !t.is_empty()) {
-                let index = self.ensure_open(Open::Text(0), out);
+                let index = self.blocks.ensure(BlockKind::Text, out);
                 out.push(StreamEvent::ContentBlockDelta { index, delta: BlockDelta::TextDelta { text } });
             }
             for call in delta.tool_calls.unwrap_or_default() {
                 self.tool_fragment(call, out);
             }
             if let Some(reason) = choice.finish_reason.filter(|r| !r.is_empty()) {
-                self.close_open(out);
+                self.blocks.close(out);
                 self.finish_reason = Some(reason);
             }
         }
@@ -142,9 +120,6 @@ impl ChatDecoder {
         let index = match known {
             Some(b) => b,
             None => {
-                self.close_open(out);
-                let index = self.next_block;
-                self.next_block += 1;
                 let id = match call.id.filter(|id| !id.is_empty()) {
                     Some(id) => sanitize_tool_id(id),
                     None => {
@@ -152,17 +127,14 @@ impl ChatDecoder {
                         format!("toolu_relay_{}", self.generated_ids)
                     }
                 };
-                out.push(StreamEvent::ContentBlockStart {
-                    index,
-                    content_block: ContentBlock::ToolUse {
-                        id,
-                        name: function.name.clone().unwrap_or_default(),
-                        input: Value::Object(Default::default()),
-                        cache_control: None,
-                    },
-                });
+                let block = ContentBlock::ToolUse {
+                    id,
+                    name: function.name.clone().unwrap_or_default(),
+                    input: Value::Object(Default::default()),
+                    cache_control: None,
+                };
+                let index = self.blocks.start(BlockKind::Tool, block, out);
                 self.tool_blocks.push((call.index, index));
-                self.open = Open::Tool(index);
                 index
             }
         };
@@ -175,40 +147,12 @@ impl ChatDecoder {
     }
 
     /// Makes sure a block of `kind` is the open one; returns its index.
-    fn ensure_open(&mut self, kind: Open, out: &mut Vec<StreamEvent>) -> usize {
-        match (self.open, kind) {
-            (Open::Text(i), Open::Text(_)) | (Open::Thinking(i), Open::Thinking(_)) => return i,
-            _ => {}
-        }
-        self.close_open(out);
-        let index = self.next_block;
-        self.next_block += 1;
-        let (open, block) = match kind {
-            Open::Thinking(_) => {
-                (Open::Thinking(index), ContentBlock::Thinking { thinking: String::new(), signature: String::new() })
-            }
-            _ => (Open::Text(index), ContentBlock::text("")),
-        };
-        out.push(StreamEvent::ContentBlockStart { index, content_block: block });
-        self.open = open;
-        index
-    }
-
-    fn close_open(&mut self, out: &mut Vec<StreamEvent>) {
-        match std::mem::replace(&mut self.open, Open::None) {
-            Open::None => {}
-            Open::Text(index) | Open::Thinking(index) | Open::Tool(index) => {
-                out.push(StreamEvent::ContentBlockStop { index });
-            }
-        }
-    }
-
     fn complete(&mut self, out: &mut Vec<StreamEvent>) {
         if !self.started {
             self.fail(ApiError::new(ErrorKind::Api, "upstream stream ended without any chunk"), out);
             return;
         }
-        self.close_open(out);
+        self.blocks.close(out);
         let usage = self.usage.as_ref().map(anthropic_usage_from_chat).unwrap_or_default();
         let reason =
             stop_reason_from_finish(self.finish_reason.as_deref().unwrap_or("stop"), !self.tool_blocks.is_empty());

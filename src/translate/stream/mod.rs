@@ -7,6 +7,7 @@
 
 mod accumulate;
 mod anthropic;
+mod blocks;
 mod chat_decode;
 mod chat_encode;
 
@@ -17,6 +18,7 @@ use bytes::{Bytes, BytesMut};
 
 use super::ApiError;
 pub use accumulate::Accumulator;
+pub(crate) use blocks::{BlockKind, Blocks};
 pub use chat_decode::ChatDecoder;
 pub use chat_encode::ChatEncoder;
 
