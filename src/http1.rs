@@ -209,16 +209,12 @@ impl BodyDecoder {
                     self.state = if left == 0 { State::Done } else { State::Length(left) };
                     break;
                 }
-                State::ChunkSize => match httparse::parse_chunk_size(buf) {
-                    Ok(httparse::Status::Complete((used, size))) => {
+                State::ChunkSize => match chunk_size(buf)? {
+                    Some((used, size)) => {
                         let _ = buf.split_to(used);
                         self.state = if size == 0 { State::Trailers(0) } else { State::ChunkData(size) };
                     }
-                    Ok(httparse::Status::Partial) if buf.len() > MAX_CHUNK_LINE => {
-                        return Err(H1Error::Chunked("chunk-size line too long"))
-                    }
-                    Ok(httparse::Status::Partial) => break,
-                    Err(_) => return Err(H1Error::Chunked("invalid chunk size")),
+                    None => break,
                 },
                 State::ChunkData(left) => {
                     let take = left.min(buf.len() as u64) as usize;
@@ -270,6 +266,36 @@ impl BodyDecoder {
             _ => Err(H1Error::Truncated),
         }
     }
+}
+
+/// A chunk-size line at the front of `buf` (RFC 9112 §7.1): hex digits, then optional
+/// whitespace and extensions (ignored), then CRLF or a bare LF. Returns the line's length
+/// and the size, or `None` while the line is incomplete.
+fn chunk_size(buf: &[u8]) -> Result<Option<(usize, u64)>, H1Error> {
+    let window = &buf[..buf.len().min(MAX_CHUNK_LINE)];
+    let digits = window.iter().take_while(|b| b.is_ascii_hexdigit()).count();
+    if digits == window.len() && digits < 16 && buf.len() <= MAX_CHUNK_LINE {
+        return Ok(None);
+    }
+    // 16 hex digits fill a u64; a size line that long is no real chunk.
+    if digits == 0 || digits > 15 {
+        return Err(H1Error::Chunked("invalid chunk size"));
+    }
+    let Some(end) = memchr::memchr(b'\n', window) else {
+        return if buf.len() > MAX_CHUNK_LINE { Err(H1Error::Chunked("chunk-size line too long")) } else { Ok(None) };
+    };
+    let line = &window[..end];
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    match line[digits..].iter().find(|b| !matches!(b, b' ' | b'\t')) {
+        None | Some(b';') => {}
+        Some(_) => return Err(H1Error::Chunked("invalid chunk size")),
+    }
+    if line.contains(&b'\r') {
+        return Err(H1Error::Chunked("invalid chunk size"));
+    }
+    let hex = std::str::from_utf8(&line[..digits]).map_err(|_| H1Error::Chunked("invalid chunk size"))?;
+    let size = u64::from_str_radix(hex, 16).map_err(|_| H1Error::Chunked("invalid chunk size"))?;
+    Ok(Some((end + 1, size)))
 }
 
 /// The length of a line break at the front of `buf`: `Some(2)` for CRLF, `Some(1)` for a
@@ -397,6 +423,32 @@ mod tests {
     }
 
     #[test]
+    fn chunk_size_lines_with_bare_line_feeds_and_whitespace_at_every_split() {
+        let wire = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\nhello\n3 ;a=b\r\nabc\r\n0\n\n";
+        let (_, body, rest) = every_split(wire, false);
+        assert_eq!((&body[..], &rest[..]), (&b"helloabc"[..], &b""[..]));
+    }
+
+    #[test]
+    fn errors_are_found_whatever_the_split() {
+        let mut trailers = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n0\r\n".to_vec();
+        trailers.extend(std::iter::repeat_n(b'x', MAX_TRAILERS + 1));
+        let mut long_line = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n1;".to_vec();
+        long_line.extend(std::iter::repeat_n(b'x', MAX_CHUNK_LINE));
+        for (wire, want) in [
+            (&b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n\r\n"[..], "invalid chunk size"),
+            (b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nokX", "chunk not followed by a line break"),
+            (&trailers, "trailers too large"),
+            (&long_line, "chunk-size line too long"),
+        ] {
+            for cut in 0..=wire.len() {
+                let got = feed(&[&wire[..cut], &wire[cut..]], false).err();
+                assert_eq!(got, Some(H1Error::Chunked(want)), "cut {cut}");
+            }
+        }
+    }
+
+    #[test]
     fn chunks_in_one_buffer_leave_as_one_piece_and_a_single_chunk_without_a_copy() {
         let mut buf = BytesMut::from(&b"5\r\nhello\r\n6\r\n world\r\n3\r\n!!!"[..]);
         let mut dec = BodyDecoder::new(Framing::Chunked);
@@ -500,6 +552,11 @@ mod tests {
 
         let body = |wire: &[u8]| BodyDecoder::new(Framing::Chunked).decode(&mut BytesMut::from(wire));
         assert_eq!(body(b"zz\r\n").unwrap_err(), H1Error::Chunked("invalid chunk size"));
+        // An empty size line (a stray CRLF after a chunk) is not the last chunk.
+        assert_eq!(body(b"5\r\nhello\r\n\r\n3\r\nabc\r\n").unwrap_err(), H1Error::Chunked("invalid chunk size"));
+        assert_eq!(body(b"5x\r\n").unwrap_err(), H1Error::Chunked("invalid chunk size"));
+        assert_eq!(body(b"5\r5\r\n").unwrap_err(), H1Error::Chunked("invalid chunk size"));
+        assert_eq!(body(b"10000000000000000\r\n").unwrap_err(), H1Error::Chunked("invalid chunk size"));
         assert_eq!(body(b"2\r\nokX").unwrap_err(), H1Error::Chunked("chunk not followed by a line break"));
         let mut long_line = b"1;ext=".to_vec();
         long_line.extend(std::iter::repeat_n(b'x', MAX_CHUNK_LINE));

@@ -1,24 +1,29 @@
 //! One HTTP/1.1 exchange on an upstream connection: write the request, read the response
 //! head, then the body, through the decoder in `crate::http1`.
 //!
-//! The read buffer starts at 4 KiB and grows only while reads fill it, up to 64 KiB; a
-//! body of known length is read straight to its end. A held stream therefore keeps a few
-//! KiB, where Pingora's HTTP/1 client reserved 64 KiB per response body. Every body byte
+//! The read buffer starts at 4 KiB; reads of a body of unknown length (chunked, as streams
+//! are) grow only while they fill it, up to 64 KiB, and a body of known length is read in
+//! reads of up to 64 KiB, or straight to its end when it is wanted whole. A held stream
+//! therefore keeps a few KiB, where Pingora's HTTP/1 client reserved 64 KiB per response
+//! body. Every body byte
 //! a read brought is handed on at once, so upstream events that arrived together leave
 //! in one downstream write.
 
-use crate::http1::{parse_head, BodyDecoder, H1Error, MAX_HEAD};
+use crate::http1::{parse_head, BodyDecoder, H1Error};
 use bytes::{Buf, Bytes, BytesMut};
 use http::HeaderMap;
 use pingora::protocols::Stream;
 use pingora::ErrorType::{ConnectionClosed, H1Error as H1ErrorType, InvalidHTTPHeader, ReadError, WriteError};
 use pingora::{Error, OrErr};
+
 use pingora_timeout::timeout;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const MIN_READ: usize = 4 * 1024;
 const MAX_READ: usize = 64 * 1024;
+/// The most a whole-body read reserves ahead of the bytes that arrived.
+const RESERVE_STEP: usize = 1024 * 1024;
 
 pub(super) struct Response {
     stream: Stream,
@@ -36,6 +41,9 @@ pub(super) async fn send(mut stream: Stream, head: &[u8], body: &Bytes) -> pingo
     stream.write_all_buf(&mut wire).await.or_err(WriteError, "while writing the request")?;
     stream.flush().await.or_err(WriteError, "while flushing the request")?;
     let mut buf = BytesMut::with_capacity(MIN_READ);
+    // Once the upstream has begun to answer, it has the request: a failure from then on
+    // must not look like a pooled connection that was already closed (which is resent).
+    let mut answering = false;
     loop {
         if let Some(head) = parse_head(&mut buf).map_err(|e| invalid(InvalidHTTPHeader, e))? {
             return Ok(Response {
@@ -48,10 +56,21 @@ pub(super) async fn send(mut stream: Stream, head: &[u8], body: &Bytes) -> pingo
                 headers: head.headers,
             });
         }
-        buf.reserve(MIN_READ.min(MAX_HEAD + 1 - buf.len()).max(1));
-        let n = stream.read_buf(&mut buf).await.or_err(ReadError, "while reading the response head")?;
-        if n == 0 {
-            return Error::e_explain(ConnectionClosed, "upstream closed the connection before a response");
+        // `parse_head` refuses a head longer than `http1::MAX_HEAD`, which bounds this loop.
+        buf.reserve(MIN_READ);
+        let n = match stream.read_buf(&mut buf).await {
+            Ok(n) => n,
+            Err(e) if answering => return Error::e_because(H1ErrorType, "inside the response head", e),
+            Err(e) => return Error::e_because(ReadError, "while reading the response head", e),
+        };
+        match (n, answering) {
+            (0, false) => {
+                return Error::e_explain(ConnectionClosed, "upstream closed the connection before a response")
+            }
+            (0, true) => {
+                return Error::e_explain(H1ErrorType, "upstream closed the connection inside the response head")
+            }
+            _ => answering = true,
         }
     }
 }
@@ -93,8 +112,9 @@ impl Response {
             }
             // At most `limit`, a usize.
             let left = left as usize;
-            self.buf.reserve(left.saturating_sub(self.buf.len()));
             while self.buf.len() < left {
+                // Reserved a step at a time: a declared length alone does not pin memory.
+                self.buf.reserve((left - self.buf.len()).min(RESERVE_STEP));
                 match timeout(idle, self.stream.read_buf(&mut self.buf)).await {
                     Err(_) => return Err("timed out".into()),
                     Ok(Ok(0)) => return Err(H1Error::Truncated.to_string()),

@@ -23,7 +23,7 @@ use crate::translate::{ApiError, ErrorKind, TargetOptions};
 use bytes::{Bytes, BytesMut};
 use pingora::connectors::TransportConnector;
 use pingora::upstreams::peer::{HttpPeer, Peer};
-use pingora::ErrorType::{ConnectionClosed, InvalidHTTPHeader, ReadError, WriteError};
+use pingora::ErrorType::{ConnectionClosed, H1Error, InvalidHTTPHeader, ReadError, WriteError};
 use pingora_proxy::Session;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -387,6 +387,7 @@ impl Relay {
             Ok(Err(e)) => {
                 let what = match e.etype() {
                     InvalidHTTPHeader => format!("upstream sent an invalid response: {}", conn::describe(&e)),
+                    H1Error => format!("upstream response failed: {}", conn::describe(&e)),
                     other => format!("upstream connection failed: {}", other.as_str()),
                 };
                 return Err(retry(ErrorKind::Api, what));
@@ -398,6 +399,11 @@ impl Relay {
             return Ok(Call { up, peer, status });
         }
         let body = up.read_to_end(ERROR_BODY_LIMIT, channel.timeouts.idle).await.unwrap_or_default();
+        let value = |name: &str| up.headers.get(name).and_then(|v| v.to_str().ok());
+        let retry_after = retry_after(value("retry-after-ms"), value("retry-after"));
+        // An error answer read to its end leaves the connection usable (a burst of 429s
+        // must not cost a new handshake each).
+        self.release(up, &peer);
         let mut err = ApiError::from_upstream(status, &body, channel.protocol);
         // Some upstreams quote the key they refused; it must not reach a client or a log.
         let key = &channel.keys[key_index];
@@ -406,8 +412,6 @@ impl Relay {
         }
         Err(match classify(status, &err.message) {
             ErrorClass::Retryable { channel_too } => {
-                let value = |name: &str| up.headers.get(name).and_then(|v| v.to_str().ok());
-                let retry_after = retry_after(value("retry-after-ms"), value("retry-after"));
                 AttemptFailure::Retryable { err, channel_too, retry_after, class: "retryable_status", wasted: None }
             }
             ErrorClass::Retire => AttemptFailure::Retire(err),
