@@ -58,16 +58,16 @@ pub struct Cli {
     #[arg(long, default_value = "bench/results")]
     out: PathBuf,
     /// Rounds: each visits every target once; figures are medians over rounds.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 3)]
     rounds: usize,
     /// Seconds per visit of the concurrency-32 runs.
-    #[arg(long, default_value_t = 1.5)]
+    #[arg(long, default_value_t = 1.2)]
     visit_secs: f64,
     /// Seconds per visit of the sequential (concurrency 1) latency runs.
-    #[arg(long, default_value_t = 0.8)]
+    #[arg(long, default_value_t = 0.6)]
     seq_visit_secs: f64,
     /// Seconds per visit of the sequential short-stream runs (long streams: 2/3 of it).
-    #[arg(long, default_value_t = 2.0)]
+    #[arg(long, default_value_t = 1.5)]
     stream_visit_secs: f64,
     /// Connections of the throughput runs.
     #[arg(long, default_value_t = 32)]
