@@ -5,9 +5,8 @@
 //! are) grow only while they fill it, up to 64 KiB, and a body of known length is read in
 //! reads of up to 64 KiB, or straight to its end when it is wanted whole. A held stream
 //! therefore keeps a few KiB, where Pingora's HTTP/1 client reserved 64 KiB per response
-//! body. Every body byte
-//! a read brought is handed on at once, so upstream events that arrived together leave
-//! in one downstream write.
+//! body. Every body byte a read brought is handed on at once, so upstream events that
+//! arrived together leave in one downstream write.
 
 use crate::http1::{parse_head, BodyDecoder, H1Error};
 use bytes::{Buf, Bytes, BytesMut};
@@ -15,7 +14,6 @@ use http::HeaderMap;
 use pingora::protocols::Stream;
 use pingora::ErrorType::{ConnectionClosed, H1Error as H1ErrorType, InvalidHTTPHeader, ReadError, WriteError};
 use pingora::{Error, OrErr};
-
 use pingora_timeout::timeout;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -140,10 +138,6 @@ impl Response {
                 }
             }
         }
-    }
-
-    pub fn body_done(&self) -> bool {
-        self.body.is_done()
     }
 
     /// The connection, when it can carry another request: the body was read to its end,

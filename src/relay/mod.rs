@@ -116,11 +116,10 @@ pub struct Relay {
 const CONVERSATIONS_MAX: usize = 10_000;
 const CONVERSATIONS_MAX_BYTES: usize = 256 * 1024 * 1024;
 
-/// A response header received from one attempt.
+/// An upstream answer whose header has arrived (status 2xx), and where it came from.
 struct Call {
     up: conn::Response,
     peer: HttpPeer,
-    status: u16,
 }
 
 /// One attempt's fixed facts: where it goes and what the answer will be called.
@@ -396,7 +395,7 @@ impl Relay {
         };
         let status = up.status;
         if (200..300).contains(&status) {
-            return Ok(Call { up, peer, status });
+            return Ok(Call { up, peer });
         }
         let body = up.read_to_end(ERROR_BODY_LIMIT, channel.timeouts.idle).await.unwrap_or_default();
         let value = |name: &str| up.headers.get(name).and_then(|v| v.to_str().ok());
@@ -476,12 +475,12 @@ impl Relay {
             Some(c) => Some(c.usage),
             None => response_usage(channel.protocol, &body, upstream_model),
         };
-        let extra = passthrough_headers(&call.up.headers, channel.protocol == client);
+        let (status, extra) = (call.up.status, passthrough_headers(&call.up.headers, channel.protocol == client));
         self.release(call.up, &call.peer);
         outcome.first_byte = Some(started.elapsed());
         outcome.bytes_out = translated.len();
-        outcome.status = call.status;
-        if respond_json(session, call.status, Bytes::from(translated), &extra).await.is_err() {
+        outcome.status = status;
+        if respond_json(session, status, Bytes::from(translated), &extra).await.is_err() {
             outcome.error = Some("client_closed".into());
         }
         Ok(canonical)

@@ -115,7 +115,7 @@ impl Relay {
             Some(Termination::Error(e)) => outcome.error = Some(e.kind.anthropic_type().to_string()),
             _ => outcome.error = None,
         }
-        if clean_end && call.up.body_done() {
+        if clean_end {
             self.release(call.up, &call.peer);
         }
         let complete = matches!(tr.stats().termination, Some(Termination::Complete));
@@ -134,13 +134,13 @@ impl Relay {
         // Gemini clients without `alt=sse` read one JSON array.
         let content_type =
             if json_array { "application/json; charset=utf-8" } else { "text/event-stream; charset=utf-8" };
-        let mut resp = ResponseHeader::build(call.status, Some(6))?;
+        let mut resp = ResponseHeader::build(call.up.status, Some(6))?;
         resp.insert_header("content-type", content_type)?;
         resp.insert_header("cache-control", "no-cache")?;
         resp.insert_header("transfer-encoding", "chunked")?;
         resp.insert_header("x-accel-buffering", "no")?;
         session.write_response_header(Box::new(resp), false).await?;
-        outcome.status = call.status;
+        outcome.status = call.up.status;
         outcome.first_byte = Some(started.elapsed());
         if !first.is_empty() {
             outcome.bytes_out += first.len();
