@@ -209,6 +209,28 @@ fn admin_view_needs_the_admin_key() {
 }
 
 #[test]
+fn a_passing_health_check_keeps_its_channel_in_service() {
+    let mock = Mock::start();
+    let channels = ch(
+        "probed",
+        "openai",
+        &mock.url,
+        &["probed-key-000"],
+        ", priority: 1, health_check: {path: /v1/models, interval_secs: 1}",
+    ) + &ch("backup", "openai", &mock.url, &["backup-key-000"], ", priority: 2");
+    let gw = Gateway::start(&channels, "");
+    // The start-up probe and at least one more have run (the mock answers 200).
+    std::thread::sleep(Duration::from_millis(1500));
+    mock.reset();
+    for _ in 0..4 {
+        assert_eq!(gw.openai(&ask("gpt-x", "hi", false)).0, 200);
+    }
+    let by_key = mock.by_key();
+    assert_eq!(by_key.get("probed-key-000"), Some(&4), "{by_key:?}\n{}", gw.log());
+    assert!(!gw.log().contains("active health check says down"), "{}", gw.log());
+}
+
+#[test]
 fn active_health_check_takes_a_failing_channel_out() {
     let mock = Mock::start();
     let channels = ch(

@@ -3,12 +3,13 @@
 //! synthetic addresses, so the probe resolves the real upstream from the channel and
 //! sends `GET <path>` with the key the backend stands for; a 2xx marks it ready.
 
-use super::upstream::{peer, DnsCache};
+use super::conn;
+use super::upstream::{peer, probe_head, DnsCache};
 use crate::config::Channel;
 use async_trait::async_trait;
-use pingora::connectors::http::Connector;
+use bytes::Bytes;
+use pingora::connectors::TransportConnector;
 use pingora::{Error, ErrorType, Result};
-use pingora_http::RequestHeader;
 use pingora_load_balancing::health_check::HealthCheck;
 use pingora_load_balancing::Backend;
 use std::sync::Arc;
@@ -17,14 +18,14 @@ pub struct ChannelProbe {
     channel: Arc<Channel>,
     ca: Option<Arc<pingora::protocols::tls::CaType>>,
     path: String,
-    connector: Connector,
+    transport: TransportConnector,
     dns: DnsCache,
 }
 
 impl ChannelProbe {
     pub fn new(channel: Arc<Channel>, ca: Option<Arc<pingora::protocols::tls::CaType>>) -> Option<Self> {
         let path = channel.health_check.as_ref()?.path.clone();
-        Some(ChannelProbe { channel, ca, path, connector: Connector::new(None), dns: DnsCache::default() })
+        Some(ChannelProbe { channel, ca, path, transport: TransportConnector::new(None), dns: DnsCache::default() })
     }
 }
 
@@ -40,20 +41,16 @@ impl HealthCheck for ChannelProbe {
         let key = ch.keys.get(key_index).ok_or_else(|| fail(format!("channel {}: no key {key_index}", ch.name)))?;
         let addr = self.dns.resolve(&ch.upstream.host, ch.upstream.port).await.map_err(|e| fail(e.to_string()))?;
         let peer = peer(ch, addr, self.ca.as_ref());
-        let mut req = RequestHeader::build("GET", self.path.as_bytes(), Some(4))?;
-        req.insert_header("host", ch.upstream.authority.as_str())?;
-        super::upstream::insert_auth(&mut req, ch.protocol, key)?;
+        let head = probe_head(ch, key, &self.path).map_err(|e| fail(format!("channel {}: {e}", ch.name)))?;
+        let limit = ch.timeouts.first_byte.min(std::time::Duration::from_secs(10));
+        // One connection per probe, closed after it: probes are seconds apart.
         let probe = async {
-            let (mut up, _) = self.connector.get_http_session(&peer).await?;
-            up.write_request_header(Box::new(req)).await?;
-            up.finish_request_body().await?;
-            up.read_response_header().await?;
-            let status = up.response_header().map_or(0, |h| h.status.as_u16());
-            while up.read_response_body().await?.is_some() {}
-            self.connector.release_http_session(up, &peer, None).await;
-            Ok::<u16, Box<Error>>(status)
+            let stream = self.transport.new_stream(&peer).await?;
+            let mut answer = conn::send(stream, &head, &Bytes::new()).await?;
+            answer.read_to_end(64 * 1024, limit).await.map_err(fail)?;
+            Ok::<u16, Box<Error>>(answer.status)
         };
-        let status = tokio::time::timeout(ch.timeouts.first_byte.min(std::time::Duration::from_secs(10)), probe)
+        let status = tokio::time::timeout(limit, probe)
             .await
             .map_err(|_| fail(format!("channel {}: health check timed out", ch.name)))??;
         if (200..300).contains(&status) {

@@ -76,16 +76,6 @@ fn forwardable(name: &str, client: Dialect, upstream: Dialect) -> bool {
     }
 }
 
-/// The channel key in the header its protocol expects.
-pub fn insert_auth(req: &mut RequestHeader, protocol: Dialect, key: &ChannelKey) -> pingora::Result<()> {
-    let (name, value) = auth_header(protocol, key);
-    req.insert_header(name, value.as_ref())?;
-    if protocol == Dialect::Anthropic && req.headers.get("anthropic-version").is_none() {
-        req.insert_header("anthropic-version", ANTHROPIC_VERSION)?;
-    }
-    Ok(())
-}
-
 /// Sent to Anthropic upstreams when the client did not choose a version.
 const ANTHROPIC_VERSION: &str = "2023-06-01";
 
@@ -112,7 +102,6 @@ pub fn request_head(
     path: &str,
 ) -> Result<BytesMut, String> {
     let len = body_len.to_string();
-    let (auth_name, auth_value) = auth_header(channel.protocol, key);
     let mut h = HeaderList::default();
     h.set("host", channel.upstream.authority.as_bytes());
     for (name, value) in client_headers.headers.iter() {
@@ -123,6 +112,31 @@ pub fn request_head(
     h.set("content-type", b"application/json");
     h.set("content-length", len.as_bytes());
     h.set("accept", if stream { b"text/event-stream" } else { b"application/json" });
+    let (auth_name, auth_value) = auth_header(channel.protocol, key);
+    finish_head("POST", path, channel, h, auth_name, &auth_value)
+}
+
+/// The request line and header block of an active health check: `GET path` with the
+/// channel key and the channel's own headers.
+pub fn probe_head(channel: &Channel, key: &ChannelKey, path: &str) -> Result<BytesMut, String> {
+    let mut h = HeaderList::default();
+    h.set("host", channel.upstream.authority.as_bytes());
+    h.set("accept", b"application/json");
+    let (auth_name, auth_value) = auth_header(channel.protocol, key);
+    finish_head("GET", path, channel, h, auth_name, &auth_value)
+}
+
+/// The headers every upstream request carries, after `h`: no compression, a user agent,
+/// the key, the Anthropic version, then the channel's headers over everything; then the
+/// request line and header block on the wire.
+fn finish_head<'a>(
+    method: &str,
+    path: &str,
+    channel: &'a Channel,
+    mut h: HeaderList<'a>,
+    auth_name: &'a str,
+    auth_value: &'a str,
+) -> Result<BytesMut, String> {
     // Response bodies are rewritten in flight; compressed ones could not be.
     h.set("accept-encoding", b"identity");
     if !h.has("user-agent") {
@@ -140,7 +154,8 @@ pub fn request_head(
         return Err("the upstream path contains spaces or control characters".into());
     }
     let mut out = BytesMut::with_capacity(64 + path.len() + h.wire_len());
-    out.extend_from_slice(b"POST ");
+    out.extend_from_slice(method.as_bytes());
+    out.extend_from_slice(b" ");
     out.extend_from_slice(path.as_bytes());
     out.extend_from_slice(b" HTTP/1.1\r\n");
     for (name, value) in &h.0 {
@@ -230,6 +245,27 @@ mod tests {
         assert!(text.contains("\r\nuser-agent: llm-relay/"), "{text}");
         assert!(!text.contains("tools-1") && !text.contains("cookie"), "{text}");
         assert!(text.contains("\r\naccept: application/json\r\n"), "{text}");
+    }
+
+    #[test]
+    fn probe_head_is_a_get_with_the_key_and_the_channel_headers() {
+        let ch = channel(", headers: {x-extra: \"1\"}");
+        let head = probe_head(&ch, &ch.keys[0], "/v1/models").unwrap();
+        assert_eq!(
+            std::str::from_utf8(&head).unwrap(),
+            concat!(
+                "GET /v1/models HTTP/1.1\r\n\
+                 host: 127.0.0.1:1\r\n\
+                 accept: application/json\r\n\
+                 accept-encoding: identity\r\n\
+                 user-agent: llm-relay/",
+                env!("CARGO_PKG_VERSION"),
+                "\r\n\
+                 x-api-key: sk-1\r\n\
+                 anthropic-version: 2023-06-01\r\n\
+                 x-extra: 1\r\n\r\n"
+            )
+        );
     }
 
     #[test]
