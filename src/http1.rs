@@ -100,9 +100,8 @@ fn framing(status: u16, headers: &HeaderMap) -> Result<(Framing, bool), H1Error>
     if status == 204 || status == 304 {
         return Ok((Framing::Empty, true));
     }
-    let te: Vec<_> = headers.get_all("transfer-encoding").iter().collect();
-    if !te.is_empty() {
-        let last = te.last().and_then(|v| v.to_str().ok()).and_then(|v| v.rsplit(',').next()).unwrap_or("");
+    if let Some(te) = headers.get_all("transfer-encoding").iter().next_back() {
+        let last = te.to_str().ok().and_then(|v| v.rsplit(',').next()).unwrap_or("");
         // A length next to a transfer coding is ignored, and the connection not reused.
         let reusable = !headers.contains_key("content-length");
         return Ok(if last.trim().eq_ignore_ascii_case("chunked") {
