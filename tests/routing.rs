@@ -262,41 +262,6 @@ fn active_health_check_takes_a_failing_channel_out() {
     assert!(!by_key.contains_key("probed-key-000"), "{by_key:?}");
 }
 
-/// A keep-alive upstream that answers the first request of its first connection, then
-/// reads the second request on it and hangs up without an answer (an idle timeout that
-/// raced the request); later connections are answered normally. Returns the address
-/// and the number of connections accepted.
-fn racing_keepalive_upstream() -> (String, Arc<AtomicUsize>) {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let accepted = Arc::new(AtomicUsize::new(0));
-    let count = accepted.clone();
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut conn) = conn else { return };
-            let nth = count.fetch_add(1, Ordering::SeqCst);
-            std::thread::spawn(move || {
-                let mut answered = 0;
-                while read_request(&mut conn) {
-                    if nth == 0 && answered == 1 {
-                        return; // closes the connection, request unanswered
-                    }
-                    let body = r#"{"id":"msg_1","type":"message","role":"assistant","model":"m","content":[{"type":"text","text":"pong"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":1,"output_tokens":1}}"#;
-                    let head = format!(
-                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
-                        body.len()
-                    );
-                    if conn.write_all(head.as_bytes()).and_then(|_| conn.write_all(body.as_bytes())).is_err() {
-                        return;
-                    }
-                    answered += 1;
-                }
-            });
-        }
-    });
-    (format!("http://{addr}"), accepted)
-}
-
 /// Reads one request (header block and content-length body); false at end of stream.
 fn read_request(conn: &mut std::net::TcpStream) -> bool {
     let mut buf = Vec::new();
@@ -319,7 +284,12 @@ fn read_request(conn: &mut std::net::TcpStream) -> bool {
 
 #[test]
 fn a_pooled_connection_closed_by_the_upstream_is_replaced_not_failed() {
-    let (url, accepted) = racing_keepalive_upstream();
+    // The first connection answers one request, then reads the second and hangs up
+    // without an answer (an idle timeout that raced the request).
+    let ok =
+        format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{PONG}", PONG.len());
+    let answers = vec![(ok.clone(), false), (String::new(), true), (ok.clone(), false), (ok, false)];
+    let (url, accepted, _) = scripted_upstream(answers);
     // One attempt only: the request must survive the dead connection without a retry.
     let gw = Gateway::start_full(&ch("solo", "anthropic", &url, &["k1"], ""), "", "routing: {max_attempts: 1}");
     for i in 0..3 {
@@ -367,7 +337,7 @@ fn scripted_upstream(answers: Vec<(String, bool)>) -> (String, Arc<AtomicUsize>,
 
 #[test]
 fn upstream_bodies_are_read_by_their_framing_and_connections_reused_only_when_allowed() {
-    let body = r#"{"id":"msg_1","type":"message","role":"assistant","model":"m","content":[{"type":"text","text":"pong"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":1,"output_tokens":1}}"#;
+    let body = PONG;
     let (first, rest) = body.split_at(40);
     let json = "content-type: application/json";
     let answers = vec![
