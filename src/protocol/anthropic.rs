@@ -4,11 +4,13 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use super::Text;
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct MessagesRequest {
     pub model: String,
     pub messages: Vec<Message>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "fast_de::string_first")]
     pub system: Option<Content>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_tokens: Option<u32>,
@@ -60,8 +62,14 @@ pub struct Message {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(untagged)]
 pub enum Content {
-    Text(String),
+    Text(Text),
     Blocks(Vec<ContentBlock>),
+}
+
+impl From<Text> for Content {
+    fn from(t: Text) -> Self {
+        Content::Text(t)
+    }
 }
 
 impl Content {
@@ -73,22 +81,17 @@ impl Content {
         }
     }
 
-    /// All text blocks joined (no separator); other blocks are skipped.
-    pub fn joined_text(&self, sep: &str) -> String {
+    /// All text blocks joined by `sep`; other blocks are skipped.
+    pub fn joined_text(&self, sep: &str) -> Text {
         match self {
             Content::Text(t) => t.clone(),
-            Content::Blocks(blocks) => {
-                let mut out = String::new();
-                for b in blocks {
-                    if let ContentBlock::Text { text, .. } = b {
-                        if !out.is_empty() && !sep.is_empty() {
-                            out.push_str(sep);
-                        }
-                        out.push_str(text);
-                    }
-                }
-                out
-            }
+            Content::Blocks(blocks) => Text::join(
+                blocks.iter().filter_map(|b| match b {
+                    ContentBlock::Text { text, .. } => Some(text),
+                    _ => None,
+                }),
+                sep,
+            ),
         }
     }
 }
@@ -98,7 +101,7 @@ impl Content {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ContentBlock {
     Text {
-        text: String,
+        text: Text,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         cache_control: Option<Value>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -149,7 +152,7 @@ pub enum ContentBlock {
 }
 
 impl ContentBlock {
-    pub fn text(text: impl Into<String>) -> Self {
+    pub fn text(text: impl Into<Text>) -> Self {
         ContentBlock::Text { text: text.into(), cache_control: None, citations: None }
     }
 }
@@ -176,7 +179,7 @@ pub struct Tool {
     pub kind: Option<String>,
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    pub description: Option<Text>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input_schema: Option<super::RawJson>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

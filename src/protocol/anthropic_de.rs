@@ -7,7 +7,7 @@
 //! streams the rest of its fields straight into the variant. A block with `type`
 //! elsewhere takes the buffered path, with the same result.
 
-use super::{Content, ContentBlock, ImageSource};
+use super::{Content, ContentBlock, ImageSource, Text};
 use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
@@ -23,10 +23,10 @@ impl<'de> Deserialize<'de> for Content {
                 f.write_str("a string or an array of content blocks")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Content, E> {
-                Ok(Content::Text(v.to_string()))
+                Ok(Content::Text(Text::new(v)))
             }
             fn visit_string<E: de::Error>(self, v: String) -> Result<Content, E> {
-                Ok(Content::Text(v))
+                Ok(Content::Text(Text::new(v)))
             }
             fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Content, A::Error> {
                 Vec::<ContentBlock>::deserialize(SeqAccessDeserializer::new(seq)).map(Content::Blocks)
@@ -36,9 +36,41 @@ impl<'de> Deserialize<'de> for Content {
     }
 }
 
+/// `system` and `tool_result.content`, which are often one long string: read so that
+/// a string keeps its JSON literal (see `Text`); arrays take the second parse.
+pub(super) fn string_first<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Content>, D::Error> {
+    Option::<StringFirst>::deserialize(d).map(|c| c.map(|c| c.0))
+}
+
+struct StringFirst(Content);
+
+impl From<Content> for StringFirst {
+    fn from(c: Content) -> Self {
+        StringFirst(c)
+    }
+}
+
+impl From<Vec<ContentBlock>> for StringFirst {
+    fn from(b: Vec<ContentBlock>) -> Self {
+        StringFirst(Content::Blocks(b))
+    }
+}
+
+impl From<Text> for StringFirst {
+    fn from(t: Text) -> Self {
+        StringFirst(Content::Text(t))
+    }
+}
+
+impl<'de> Deserialize<'de> for StringFirst {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        crate::protocol::text::string_or::<D, Vec<ContentBlock>, Content, StringFirst>(d, "a string or an array of content blocks")
+    }
+}
+
 #[derive(Deserialize)]
 struct TextFields {
-    text: String,
+    text: Text,
     #[serde(default)]
     cache_control: Option<Value>,
     #[serde(default)]
@@ -76,7 +108,7 @@ struct ToolUseFields {
 #[derive(Deserialize)]
 struct ToolResultFields {
     tool_use_id: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "string_first")]
     content: Option<Content>,
     #[serde(default)]
     is_error: Option<bool>,

@@ -5,6 +5,9 @@ pub mod anthropic;
 pub mod gemini;
 pub mod openai_chat;
 pub mod openai_responses;
+pub(crate) mod text;
+
+pub use text::Text;
 
 /// The API dialect a client speaks or an upstream channel expects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

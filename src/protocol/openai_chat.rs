@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use super::Text;
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct ChatRequest {
     pub model: String,
@@ -75,18 +77,55 @@ pub struct ChatMessage {
     pub reasoning_content: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+/// Read with serde_json, a string keeps its JSON literal (see `Text`); an array of
+/// parts takes a second parse.
+#[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(untagged)]
 pub enum ChatContent {
-    Text(String),
+    Text(Text),
     Parts(Vec<ChatPart>),
+}
+
+/// `ChatContent` as any deserializer reads it.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum AnyChatContent {
+    Text(Text),
+    Parts(Vec<ChatPart>),
+}
+
+impl From<AnyChatContent> for ChatContent {
+    fn from(c: AnyChatContent) -> Self {
+        match c {
+            AnyChatContent::Text(t) => ChatContent::Text(t),
+            AnyChatContent::Parts(p) => ChatContent::Parts(p),
+        }
+    }
+}
+
+impl From<Vec<ChatPart>> for ChatContent {
+    fn from(p: Vec<ChatPart>) -> Self {
+        ChatContent::Parts(p)
+    }
+}
+
+impl From<Text> for ChatContent {
+    fn from(t: Text) -> Self {
+        ChatContent::Text(t)
+    }
+}
+
+impl<'de> Deserialize<'de> for ChatContent {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        super::text::string_or::<D, Vec<ChatPart>, AnyChatContent, ChatContent>(d, "a string or an array of content parts")
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ChatPart {
     Text {
-        text: String,
+        text: Text,
     },
     ImageUrl {
         image_url: ImageUrl,
@@ -153,7 +192,7 @@ pub struct ChatTool {
 pub struct FunctionDef {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    pub description: Option<Text>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parameters: Option<super::RawJson>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

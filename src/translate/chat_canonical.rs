@@ -5,7 +5,7 @@ use crate::protocol::anthropic::{
     Content, ContentBlock, Message, MessagesRequest, Metadata, OutputConfig, Role, Thinking, Tool, ToolChoice,
 };
 use crate::protocol::openai_chat::{ChatContent, ChatPart, ChatRequest, ChatToolChoice, Stop};
-use crate::protocol::RawJson;
+use crate::protocol::{RawJson, Text};
 use serde_json::Value;
 
 /// What the Chat client asked for that the response side must honour.
@@ -174,9 +174,9 @@ fn push_blocks(messages: &mut Vec<Message>, role: Role, blocks: Vec<ContentBlock
     messages.push(Message { role, content });
 }
 
-fn chat_text(content: Option<&ChatContent>) -> String {
+fn chat_text(content: Option<&ChatContent>) -> Text {
     match content {
-        None => String::new(),
+        None => Text::default(),
         Some(ChatContent::Text(t)) => t.clone(),
         Some(ChatContent::Parts(parts)) => {
             let mut out = String::new();
@@ -187,7 +187,7 @@ fn chat_text(content: Option<&ChatContent>) -> String {
                     _ => {}
                 }
             }
-            out
+            out.into()
         }
     }
 }

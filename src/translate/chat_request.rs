@@ -6,7 +6,7 @@ use crate::protocol::openai_chat::{
     ChatContent, ChatMessage, ChatPart, ChatRequest, ChatTool, ChatToolChoice, FilePart, FunctionCall, FunctionDef,
     ImageUrl, NamedFunction, NamedToolChoice, Stop, StreamOptions, ToolCall,
 };
-use crate::protocol::RawJson;
+use crate::protocol::{RawJson, Text};
 use serde_json::Value;
 
 /// Chat accepts at most four stop sequences.
@@ -102,7 +102,7 @@ pub fn canonical_to_chat(req: &MessagesRequest, target: &TargetOptions) -> ChatR
     }
 }
 
-fn text_message(role: &str, text: String) -> ChatMessage {
+fn text_message(role: &str, text: Text) -> ChatMessage {
     ChatMessage { role: role.to_string(), content: Some(ChatContent::Text(text)), ..Default::default() }
 }
 
@@ -121,27 +121,31 @@ fn push_user_turn(content: &Content, out: &mut Vec<ChatMessage>) {
     for block in blocks {
         match block {
             ContentBlock::ToolResult { tool_use_id, content, is_error, .. } => {
-                let mut text = String::new();
+                let mut texts = Vec::new();
                 if let Some(content) = content {
-                    for b in content.blocks().iter() {
-                        match b {
-                            ContentBlock::Text { text: t, .. } => {
-                                if !text.is_empty() {
-                                    text.push('\n');
+                    match content {
+                        Content::Text(t) => texts.push(t),
+                        Content::Blocks(blocks) => {
+                            for b in blocks {
+                                match b {
+                                    // Separators start after the first non-empty text.
+                                    ContentBlock::Text { text: t, .. } if !texts.is_empty() || !t.is_empty() => {
+                                        texts.push(t)
+                                    }
+                                    ContentBlock::Image { source, .. } => {
+                                        if let Some(p) = image_part(source) {
+                                            tool_images.push(p);
+                                        }
+                                    }
+                                    _ => {}
                                 }
-                                text.push_str(t);
                             }
-                            ContentBlock::Image { source, .. } => {
-                                if let Some(p) = image_part(source) {
-                                    tool_images.push(p);
-                                }
-                            }
-                            _ => {}
                         }
                     }
                 }
+                let mut text = Text::join(texts, "\n");
                 if *is_error == Some(true) {
-                    text.insert_str(0, "Error: ");
+                    text = text.prefixed("Error: ");
                 }
                 out.push(ChatMessage {
                     role: "tool".to_string(),
@@ -206,20 +210,20 @@ fn document_part(source: &Value, title: Option<String>) -> Option<ChatPart> {
                 },
             })
         }
-        "text" => source.get("data").and_then(Value::as_str).map(|t| ChatPart::Text { text: t.to_string() }),
+        "text" => source.get("data").and_then(Value::as_str).map(|t| ChatPart::Text { text: t.into() }),
         _ => None,
     }
 }
 
 fn assistant_turn(content: &Content) -> ChatMessage {
-    let mut text = String::new();
+    let mut texts = Vec::new();
     let mut calls = Vec::new();
     match content {
-        Content::Text(t) => text.clone_from(t),
+        Content::Text(t) => texts.push(t),
         Content::Blocks(blocks) => {
             for block in blocks {
                 match block {
-                    ContentBlock::Text { text: t, .. } => text.push_str(t),
+                    ContentBlock::Text { text: t, .. } => texts.push(t),
                     ContentBlock::ToolUse { id, name, input, .. } => calls.push(ToolCall {
                         id: id.clone(),
                         kind: "function".to_string(),
@@ -231,6 +235,7 @@ fn assistant_turn(content: &Content) -> ChatMessage {
             }
         }
     }
+    let text = Text::join(texts, "");
     ChatMessage {
         role: "assistant".to_string(),
         content: (!text.is_empty() || calls.is_empty()).then_some(ChatContent::Text(text)),

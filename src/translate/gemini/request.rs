@@ -8,7 +8,7 @@ use crate::protocol::gemini::{
     Blob, FileData, FunctionCallingConfig, FunctionResponse, GenerateContentRequest, GenerationConfig, Part,
     ThinkingConfig,
 };
-use crate::protocol::RawJson;
+use crate::protocol::{RawJson, Text};
 use crate::translate::{sanitize_tool_id, ApiError};
 use serde_json::Value;
 
@@ -52,7 +52,7 @@ pub(super) fn to_canonical(body: &[u8], model: &str, stream: bool) -> Result<Mes
         .map(|f| Tool {
             kind: None,
             name: f.name,
-            description: f.description,
+            description: f.description.map(Text::from),
             input_schema: Some(
                 f.parameters_json_schema
                     .or_else(|| f.parameters.map(json_schema_from_openapi))
@@ -246,7 +246,7 @@ fn tool_result(response: &FunctionResponse, id: String, at: &dyn Fn() -> String)
         media.push(block.map_err(|m| ApiError::invalid(format!("{}.functionResponse.parts[{k}]: {m}", at())))?);
     }
     let content = if media.is_empty() {
-        Content::Text(text)
+        Content::Text(text.into())
     } else {
         let mut blocks = Vec::with_capacity(media.len() + 1);
         if !text.is_empty() {

@@ -55,7 +55,7 @@ pub(super) fn from_canonical(req: &MessagesRequest, target: &TargetOptions) -> R
         .filter(|t| t.is_custom())
         .map(|t: &Tool| FunctionDeclaration {
             name: t.name.clone(),
-            description: t.description.clone(),
+            description: t.description.as_deref().map(str::to_string),
             parameters: None,
             parameters_json_schema: t.input_schema.as_ref().map(RawJson::to_value),
         })

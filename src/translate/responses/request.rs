@@ -24,7 +24,7 @@ use crate::protocol::anthropic::{
     Content, ContentBlock, Message, MessagesRequest, Metadata, OutputConfig, Role, Thinking, Tool, ToolChoice,
 };
 use crate::protocol::openai_responses::{ContentPart, Item, ItemContent, ResponsesInput, ResponsesRequest};
-use crate::protocol::RawJson;
+use crate::protocol::{RawJson, Text};
 use crate::translate::{sanitize_tool_id, ApiError};
 use serde_json::{json, Value};
 
@@ -66,7 +66,7 @@ pub(super) fn to_canonical(body: &[u8]) -> Result<(MessagesRequest, ResponsesReq
         tools.push(Tool {
             kind: None,
             name,
-            description: tool.description,
+            description: tool.description.map(Text::from),
             input_schema: Some(tool.parameters.as_ref().map_or_else(RawJson::empty_object_schema, RawJson::from_value)),
             cache_control: None,
         });
@@ -229,7 +229,7 @@ fn plain_text(content: &ItemContent) -> String {
 
 fn assistant_blocks(content: ItemContent) -> Vec<ContentBlock> {
     match content {
-        ItemContent::Text(t) => text_blocks(t),
+        ItemContent::Text(t) => text_blocks(t.to_string()),
         ItemContent::Parts(parts) => parts
             .into_iter()
             .filter_map(|part| match part {
@@ -294,7 +294,7 @@ fn user_blocks(content: ItemContent, at: &str) -> Result<Vec<ContentBlock>, ApiE
 
 fn tool_result_content(output: ItemContent, at: &str) -> Result<Content, ApiError> {
     match output {
-        ItemContent::Text(t) => Ok(Content::Text(t)),
+        ItemContent::Text(t) => Ok(Content::Text(t.into())),
         parts => Ok(Content::Blocks(user_blocks(parts, at)?)),
     }
 }
@@ -375,7 +375,7 @@ fn push_tool_result(messages: &mut Vec<Message>, block: ContentBlock) {
 
 fn take_blocks(content: &mut Content) -> Vec<ContentBlock> {
     match std::mem::replace(content, Content::Blocks(Vec::new())) {
-        Content::Text(t) => text_blocks(t),
+        Content::Text(t) => text_blocks(t.to_string()),
         Content::Blocks(b) => b,
     }
 }

@@ -390,7 +390,7 @@ fn canonical_round_trip_keeps_the_conversation() {
         ])
     );
     assert_eq!(
-        back.system.map(|s| s.joined_text("|")),
+        back.system.map(|s| s.joined_text("|").into_string()),
         Some("You are a weather bot.\n\nBe brief.|Answer in French.".to_string())
     );
     assert_eq!(back.tool_choice, Some(ToolChoice::Any { disable_parallel_tool_use: Some(true) }));

@@ -20,7 +20,7 @@ pub(super) fn from_canonical(req: &MessagesRequest, target: &TargetOptions) -> R
             Role::System => {
                 let text = msg.content.joined_text("\n\n");
                 if !text.is_empty() {
-                    input.push(message("system", ItemContent::Text(text)));
+                    input.push(message("system", ItemContent::Text(text.into_string())));
                 }
             }
             Role::User => push_user_turn(&msg.content, &mut input),
@@ -36,7 +36,7 @@ pub(super) fn from_canonical(req: &MessagesRequest, target: &TargetOptions) -> R
         .map(|t| ResponsesTool {
             kind: "function".to_string(),
             name: Some(t.name.clone()),
-            description: t.description.clone(),
+            description: t.description.as_deref().map(str::to_string),
             parameters: Some(clean_schema(
                 t.input_schema.as_ref().map_or_else(|| json!({"type": "object", "properties": {}}), RawJson::to_value),
             )),
@@ -63,7 +63,7 @@ pub(super) fn from_canonical(req: &MessagesRequest, target: &TargetOptions) -> R
     let body = ResponsesRequest {
         model: target.model.clone(),
         input: Some(ResponsesInput::Items(input)),
-        instructions: req.system.as_ref().map(|s| s.joined_text("\n\n")).filter(|t| !t.is_empty()),
+        instructions: req.system.as_ref().map(|s| s.joined_text("\n\n").into_string()).filter(|t| !t.is_empty()),
         max_output_tokens,
         temperature: req.temperature,
         top_p: req.top_p,
@@ -100,7 +100,7 @@ fn push_user_turn(content: &Content, input: &mut Vec<Item>) {
                 status: None,
             }),
             ContentBlock::Text { text, .. } if !text.is_empty() => {
-                parts.push(ContentPart::InputText { text: text.clone() })
+                parts.push(ContentPart::InputText { text: text.to_string() })
             }
             ContentBlock::Image { source, .. } => parts.extend(image_part(source)),
             ContentBlock::Document { source, title, .. } => parts.extend(document_part(source, title.as_deref())),

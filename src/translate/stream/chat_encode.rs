@@ -56,13 +56,13 @@ impl ChatEncoder {
                     self.write_delta(ChunkDelta { tool_calls: Some(vec![call]), ..Default::default() }, None, out);
                 }
                 ContentBlock::Text { text, .. } if !text.is_empty() => {
-                    self.write_delta(ChunkDelta { content: Some(text.clone()), ..Default::default() }, None, out);
+                    self.write_delta(ChunkDelta { content: Some(text.to_string()), ..Default::default() }, None, out);
                 }
                 _ => {}
             },
             StreamEvent::ContentBlockDelta { index, delta } => match delta {
                 BlockDelta::TextDelta { text } => {
-                    self.write_delta(ChunkDelta { content: Some(text.clone()), ..Default::default() }, None, out);
+                    self.write_delta(ChunkDelta { content: Some(text.to_string()), ..Default::default() }, None, out);
                 }
                 BlockDelta::ThinkingDelta { thinking } => {
                     let delta = ChunkDelta { reasoning_content: Some(thinking.clone()), ..Default::default() };
