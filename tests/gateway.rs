@@ -366,6 +366,24 @@ fn unknown_model_and_bad_json_are_client_errors() {
 }
 
 #[test]
+fn a_body_broken_past_its_model_never_reaches_the_upstream() {
+    let (mock, gw) = setup();
+    let before = mock.requests().len();
+    // Checked whole before routing, whether it would pass through or be translated.
+    let (status, body) = gw.anthropic(r#"{"model":"claude-x","max_tokens":5,"messages":[1,]}"#);
+    assert_eq!(status, 400, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["error"]["type"], "invalid_request_error");
+    assert!(v["error"]["message"].as_str().unwrap().starts_with("request body is not valid JSON"), "{body}");
+    let (status, body) = gw.openai(r#"{"model":"tr-gpt-x","messages":[{"role":"user","content":"hi"},]}"#);
+    assert_eq!(status, 400, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["error"]["type"], "invalid_request_error");
+    assert!(v["error"]["message"].as_str().unwrap().starts_with("request body is not valid JSON"), "{body}");
+    assert_eq!(mock.requests().len(), before);
+}
+
+#[test]
 fn mid_stream_disconnect_ends_with_an_error_event() {
     let (_mock, gw) = setup();
     let (status, body) = gw.anthropic(&anthropic_body("tr-claude-x", "[[disconnect]]", true));
