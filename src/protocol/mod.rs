@@ -82,6 +82,9 @@ impl RawJson {
         if !self.get().contains("\"$schema\"") {
             return self.clone();
         }
+        if let Some(cut) = schema_uri_cut(self.get()) {
+            return Self::trusted(&cut);
+        }
         let Ok(members) = serde_json::from_str::<Members<'_>>(self.get()) else {
             return self.clone();
         };
@@ -105,6 +108,66 @@ impl RawJson {
             serde_json::value::RawValue::from_string(text.to_string())
                 .unwrap_or_else(|_| serde_json::value::RawValue::NULL.to_owned()),
         )
+    }
+}
+
+/// Generators write `$schema` first or last (zod-to-json-schema, as Claude Code's tools
+/// use, puts it last). There the member is surely top-level and is cut from the text
+/// without parsing the rest: the object's text opens `{ "$schema": "…",` or ends
+/// `, "$schema": "…" }`, the value having no quote or backslash.
+fn schema_uri_cut(json: &str) -> Option<String> {
+    const KEY: &[u8] = b"\"$schema\"";
+    let b = json.as_bytes();
+    let ws_after = |i: usize| b.get(i..).map_or(0, |s| s.iter().take_while(|c| c.is_ascii_whitespace()).count());
+    let ws_before = |i: usize| b.get(..i).map_or(0, |s| s.iter().rev().take_while(|c| c.is_ascii_whitespace()).count());
+    // First member.
+    let mut i = ws_after(0);
+    if b.get(i) == Some(&b'{') {
+        let open = i;
+        i += 1;
+        i += ws_after(i);
+        if b.get(i..i + KEY.len()) == Some(KEY) {
+            i += KEY.len();
+            i += ws_after(i);
+            if b.get(i) == Some(&b':') {
+                i += 1;
+                i += ws_after(i);
+                if b.get(i) == Some(&b'"') {
+                    let len = b.get(i + 1..)?.iter().position(|&c| c == b'"' || c == b'\\')?;
+                    i += len + 1;
+                    if b.get(i) == Some(&b'"') {
+                        i += 1;
+                        i += ws_after(i);
+                        return match b.get(i)? {
+                            b',' => Some(format!("{}{}", json.get(..=open)?, json.get(i + 1..)?)),
+                            b'}' => Some(format!("{}{}", json.get(..=open)?, json.get(i..)?)),
+                            _ => None,
+                        };
+                    }
+                }
+            }
+        }
+    }
+    // Last member: exactly one `}` after the value, so its object is the top-level one.
+    let mut i = b.len() - ws_before(b.len());
+    i = i.checked_sub(1).filter(|&i| b.get(i) == Some(&b'}'))?;
+    i -= ws_before(i);
+    let value_end = i;
+    i = i.checked_sub(1).filter(|&i| b.get(i) == Some(&b'"'))?;
+    let open = b.get(..i)?.iter().rposition(|&c| c == b'"' || c == b'\\')?;
+    if b.get(open) != Some(&b'"') {
+        return None;
+    }
+    i = open - ws_before(open);
+    i = i.checked_sub(1).filter(|&i| b.get(i) == Some(&b':'))?;
+    i -= ws_before(i);
+    i = i.checked_sub(KEY.len()).filter(|&k| b.get(k..i) == Some(KEY))?;
+    i -= ws_before(i);
+    let before = i.checked_sub(1)?;
+    match b.get(before)? {
+        b',' => Some(format!("{}{}", json.get(..before)?, json.get(value_end..)?)),
+        b'{' => Some(format!("{}{}", json.get(..=before)?, json.get(value_end..)?)),
+        _ => None,
     }
 }
 
@@ -137,8 +200,9 @@ mod raw_json_tests {
 
     #[test]
     fn keeps_text_and_drops_only_the_top_level_schema_uri() {
+        // In the middle: the members are parsed, and the others written back.
         let raw: RawJson = serde_json::from_str(
-            r#"{"$schema": "http://json-schema.org/draft-07/schema#", "type":"object",
+            r#"{"type":"object", "$schema": "http://json-schema.org/draft-07/schema#",
                 "properties": {"a": {"$schema": "inner", "type": "string"}}}"#,
         )
         .unwrap();
@@ -148,6 +212,23 @@ mod raw_json_tests {
         );
         let plain: RawJson = serde_json::from_str(r#"{"type": "object"}"#).unwrap();
         assert_eq!(plain.without_schema_uri().get(), r#"{"type": "object"}"#);
+        for (text, want) in [
+            (r#"{"type":"object","additionalProperties":false,"$schema":"http://json-schema.org/draft-07/schema#"}"#,
+             r#"{"type":"object","additionalProperties":false}"#),
+            ("{\"$schema\" : \"x\" }", "{}"),
+            (r#"{"a":1, "$schema":"x"}"#, r#"{"a":1}"#),
+            (r#"{"a":{"$schema":"x"}}"#, r#"{"a":{"$schema":"x"}}"#),
+            (r#"{"a":"x\"$schema\":\"y"}"#, r#"{"a":"x\"$schema\":\"y"}"#),
+            (r#"{"$schema":"x","a":{"$schema":"y"}}"#, r#"{"a":{"$schema":"y"}}"#),
+            (r#"{"a":"$schema","$schema":"x\"y"}"#, r#"{"a":"$schema"}"#),
+            (r#"{"$schema":"x", "a":["\"$schema\":\"z"]}"#, r#"{ "a":["\"$schema\":\"z"]}"#),
+            (r#" { "$schema" : "x" , "b":{"$schema":"y"}}"#, r#"{ "b":{"$schema":"y"}}"#),
+            (r#"{"$schema":"x\"y","b":1}"#, r#"{"b":1}"#),
+            (r#"{"$schema":5,"b":1}"#, r#"{"b":1}"#),
+        ] {
+            let raw: RawJson = serde_json::from_str(text).unwrap();
+            assert_eq!(raw.without_schema_uri().get(), want, "{text}");
+        }
         let odd: RawJson = serde_json::from_str(r#"["$schema"]"#).unwrap();
         assert_eq!(odd.without_schema_uri().get(), r#"["$schema"]"#);
         assert_eq!(
