@@ -156,9 +156,9 @@ fn run(path: &Path, upgrade: bool) -> ExitCode {
     let opt = Opt { upgrade, ..Default::default() };
     let conf = ServerConf {
         threads: settings.threads,
-        // Work stealing (Pingora's default) measured better than one runtime per
-        // thread: +0.05–0.08 ms against +0.09–0.10 ms added p50 latency, sequential.
-        work_stealing: true,
+        // One runtime per thread: no task moves between threads, so no thread wakes
+        // another for it (the upstream pool is per thread to match).
+        work_stealing: false,
         grace_period_seconds: Some(settings.grace_period_secs),
         graceful_shutdown_timeout_seconds: Some(5),
         upgrade_sock: settings.upgrade_sock.clone(),

@@ -1,4 +1,9 @@
-//! Idle upstream connections kept for reuse, per peer.
+//! Idle upstream connections kept for reuse, per peer and per worker thread.
+//!
+//! Each worker thread runs its own runtime (see `main`), and a socket is registered
+//! with the runtime that opened it: a connection used from another thread would have
+//! its readiness noticed by a thread that may be busy, then handed across. So a thread
+//! reuses only the connections it opened.
 //!
 //! Taking a connection is a lock, a pop and a non-blocking liveness probe; giving one
 //! back is a probe, a lock and a push. No task watches an idle connection: one the
@@ -30,8 +35,19 @@ pub struct ConnPool {
 
 #[derive(Default)]
 struct Idle {
-    peers: HashMap<u64, VecDeque<(Stream, Instant)>>,
+    /// Keyed by the peer's reuse hash and the worker thread's slot.
+    peers: HashMap<(u64, usize), VecDeque<(Stream, Instant)>>,
     puts: u32,
+}
+
+/// A small number naming the current thread.
+fn thread_slot() -> usize {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static SLOT: usize = NEXT.fetch_add(1, Ordering::Relaxed);
+    }
+    SLOT.try_with(|s| *s).unwrap_or(usize::MAX)
 }
 
 impl ConnPool {
@@ -44,7 +60,7 @@ impl ConnPool {
         loop {
             let (mut stream, since) = {
                 let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-                idle.peers.get_mut(&peer)?.pop_back()?
+                idle.peers.get_mut(&(peer, thread_slot()))?.pop_back()?
             };
             if since.elapsed() < self.timeout && is_quiet(&mut stream) {
                 return Some(stream);
@@ -62,7 +78,7 @@ impl ConnPool {
         let mut closing = Vec::new();
         {
             let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-            let list = idle.peers.entry(peer).or_default();
+            let list = idle.peers.entry((peer, thread_slot())).or_default();
             list.push_back((stream, now));
             if list.len() > self.per_peer {
                 closing.extend(list.pop_front());
@@ -122,6 +138,18 @@ mod tests {
         assert_eq!(pool.take(1).map(|s| s.id()), Some(b_id));
         assert_eq!(pool.take(1).map(|s| s.id()), Some(a_id));
         assert!(pool.take(1).is_none());
+    }
+
+    #[tokio::test]
+    async fn a_thread_takes_only_the_connections_it_gave_back() {
+        let pool = std::sync::Arc::new(ConnPool::new(4, IDLE_TIMEOUT));
+        let (a, _sa) = pair().await;
+        let a_id = a.id();
+        pool.put(1, a);
+        let other = pool.clone();
+        let taken = std::thread::spawn(move || other.take(1).map(|s| s.id())).join().unwrap();
+        assert_eq!(taken, None);
+        assert_eq!(pool.take(1).map(|s| s.id()), Some(a_id));
     }
 
     #[tokio::test]
