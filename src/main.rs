@@ -5,7 +5,7 @@ use clap::{Parser, Subcommand};
 use llm_relay::config::{self, ConfigError};
 use llm_relay::metrics::Metrics;
 use llm_relay::metrics_service::MetricsApp;
-use llm_relay::proxy::Gateway;
+use llm_relay::proxy::{Gateway, LocalConnections};
 use llm_relay::relay::{ActiveHealthChecks, Live, Relay};
 use llm_relay::reload::{FileWatchReload, Reloader, SighupReload};
 use llm_relay::tls::CertResolver;
@@ -213,7 +213,8 @@ fn run(path: &Path, upgrade: bool) -> ExitCode {
     }
 
     let gateway = Gateway { live, relay, metrics: metrics.clone(), reloader };
-    let mut service = pingora::proxy::http_proxy_service_with_name(&server.configuration, gateway, "llm-relay");
+    let proxy = Arc::new(pingora::proxy::http_proxy(&server.configuration, gateway));
+    let mut service = pingora::services::listening::Service::new("llm-relay".to_string(), LocalConnections(proxy));
     for addr in &settings.listen {
         match &tls {
             Some(resolver) => {

@@ -4,9 +4,12 @@
 
 mod access_log;
 mod admin;
+mod local;
 mod models;
 pub mod request_id;
 pub mod routes;
+
+pub use local::LocalConnections;
 
 use crate::auth;
 use crate::metrics::{GaugeGuard, Metrics};
