@@ -271,8 +271,8 @@ impl Relay {
                 first_byte,
             };
             let path = channel.endpoint_path(&target.model, req.stream());
-            // Connecting (DNS, TCP, TLS) needs a 17 KiB future; boxed, it is freed once the
-            // header is in, instead of widening every held stream's state by that much.
+            // The exchange up to the response head is boxed: it is freed once the head is
+            // in, instead of widening every held stream's state by its size.
             let result = match Box::pin(self.call(&attempt, &req, body, session, &path)).await {
                 Ok(call) if req.stream() => self.pump_stream(session, call, &attempt, &mut req, &mut outcome).await,
                 Ok(call) => self.finish_json(session, call, &attempt, &mut req, &mut outcome).await,
@@ -428,7 +428,9 @@ impl Relay {
             let reused = pooled.is_some();
             let stream = match pooled.take() {
                 Some(s) => s,
-                None => self.transport.new_stream(peer).await?,
+                // Connecting (DNS, TCP, TLS) is a 17 KiB future: boxed only when a
+                // connection is opened, not for every exchange on a pooled one.
+                None => Box::pin(self.transport.new_stream(peer)).await?,
             };
             match conn::send(stream, &head, body).await {
                 // End of file, reset or a failed write: the upstream had closed it.
