@@ -197,7 +197,11 @@ impl Balancer {
                         key_ok(p, self.key_ready(p))
                     })
             };
+            // Most models are served by one channel of a tier: nothing to balance then.
+            let mut serving = tier.channels.iter().copied().filter(|&c| serves(c));
+            let Some(first) = serving.next() else { continue };
             let chosen = match &tier.lb {
+                _ if serving.next().is_none() => Some(first).filter(|&c| usable(c)),
                 Lb::Ordered => tier.channels.iter().copied().find(|&c| usable(c)),
                 lb => lb
                     .select(|b, _| target_of(b).is_some_and(|t| usable(t.channel)), tier.backends.len())
@@ -243,7 +247,7 @@ impl Balancer {
                 .map(|k| Pick { channel: c, key: k })
                 .find(|&p| key_ok(p, self.key_ready(p)))
         };
-        if config.channels[c].key_strategy == KeyStrategy::Failover {
+        if n == 1 || config.channels[c].key_strategy == KeyStrategy::Failover {
             return ordered();
         }
         ch.lb

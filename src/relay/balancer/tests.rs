@@ -189,3 +189,28 @@ fn breaker_takes_a_channel_out_when_its_keys_rotate_failures() {
     h.on_failure(&k2, now, &c.health, RETRY, true, "x");
     assert_eq!(h.read(|t| b.next(&c, &sel("m", &[]), t, now)), Some(Pick { channel: 1, key: 0 }));
 }
+
+#[test]
+fn a_tier_balances_only_the_channels_that_serve_the_model() {
+    let c = config(
+        "channels:\n  - {name: a, protocol: openai, base_url: 'http://a', keys: [k], models: ['gpt-*']}\n  - {name: b, protocol: openai, base_url: 'http://b', keys: [k], models: ['claude-*']}\n  - {name: c, protocol: openai, base_url: 'http://c', keys: [k], models: ['claude-*']}\n  - {name: d, protocol: openai, base_url: 'http://d', keys: [k1, k2], models: ['o3']}\n  - {name: e, protocol: openai, base_url: 'http://e', keys: [k], models: ['gpt-*'], priority: 2}\n",
+    );
+    let b = balancer(&c);
+    let h = HealthRegistry::default();
+    let now = Instant::now();
+    let mut seen = HashMap::new();
+    for _ in 0..100 {
+        // One serving channel in its tier: always that one.
+        assert_eq!(h.read(|t| b.next(&c, &sel("gpt-4o", &[]), t, now)), Some(Pick { channel: 0, key: 0 }));
+        // Two: both, in turn; and a lone channel's keys still rotate.
+        let p = h.read(|t| b.next(&c, &sel("claude-x", &[]), t, now)).unwrap();
+        *seen.entry(p.channel).or_insert(0) += 1;
+        let k = h.read(|t| b.next(&c, &sel("o3", &[]), t, now)).unwrap();
+        *seen.entry(10 + k.key).or_insert(0) += 1;
+    }
+    assert_eq!(seen.len(), 4, "{seen:?}");
+    assert!(seen.values().all(|&n| n >= 30), "{seen:?}");
+    // The lone serving channel tried: the next tier's.
+    let tried = [Pick { channel: 0, key: 0 }];
+    assert_eq!(h.read(|t| b.next(&c, &sel("gpt-4o", &tried), t, now)), Some(Pick { channel: 4, key: 0 }));
+}
