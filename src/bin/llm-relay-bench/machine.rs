@@ -13,8 +13,9 @@ pub(crate) fn machine(env: &Env) -> Machine {
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty() && !s.contains(' '))
         .unwrap_or_else(|| "unknown".into());
+    // The previous run's results are not a change to what is measured.
     let dirty = Command::new("git")
-        .args(["status", "--porcelain", "--untracked-files=no"])
+        .args(["status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)bench/results"])
         .output()
         .is_ok_and(|o| !o.stdout.is_empty());
     let wrk = command_output("wrk", &["-v"]).and_then(|s| s.lines().next().map(|l| l.trim().to_string()));
