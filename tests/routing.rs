@@ -208,17 +208,18 @@ fn admin_view_needs_the_admin_key() {
     assert!(!body.contains("sk-upstream-secret"), "{body}");
 }
 
+/// A channel probed every second at `probe_path` (priority 1) and a backup (priority 2).
+fn probed_with_backup(mock: &Mock, probe_path: &str) -> Gateway {
+    let probed = format!(", priority: 1, health_check: {{path: {probe_path}, interval_secs: 1}}");
+    let channels = ch("probed", "openai", &mock.url, &["probed-key-000"], &probed)
+        + &ch("backup", "openai", &mock.url, &["backup-key-000"], ", priority: 2");
+    Gateway::start(&channels, "")
+}
+
 #[test]
 fn a_passing_health_check_keeps_its_channel_in_service() {
     let mock = Mock::start();
-    let channels = ch(
-        "probed",
-        "openai",
-        &mock.url,
-        &["probed-key-000"],
-        ", priority: 1, health_check: {path: /v1/models, interval_secs: 1}",
-    ) + &ch("backup", "openai", &mock.url, &["backup-key-000"], ", priority: 2");
-    let gw = Gateway::start(&channels, "");
+    let gw = probed_with_backup(&mock, "/v1/models");
     // The start-up probe and at least one more have run (the mock answers 200).
     std::thread::sleep(Duration::from_millis(1500));
     mock.reset();
@@ -233,14 +234,7 @@ fn a_passing_health_check_keeps_its_channel_in_service() {
 #[test]
 fn active_health_check_takes_a_failing_channel_out() {
     let mock = Mock::start();
-    let channels = ch(
-        "probed",
-        "openai",
-        &mock.url,
-        &["probed-key-000"],
-        ", priority: 1, health_check: {path: /no-such-path, interval_secs: 1}",
-    ) + &ch("backup", "openai", &mock.url, &["backup-key-000"], ", priority: 2");
-    let gw = Gateway::start(&channels, "");
+    let gw = probed_with_backup(&mock, "/no-such-path");
     // The first probe runs at start-up and gets a 404 from the mock.
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {

@@ -64,7 +64,10 @@ impl From<Text> for StringFirst {
 
 impl<'de> Deserialize<'de> for StringFirst {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        crate::protocol::text::string_or::<D, Vec<ContentBlock>, Content, StringFirst>(d, "a string or an array of content blocks")
+        crate::protocol::text::string_or::<D, Vec<ContentBlock>, Content, StringFirst>(
+            d,
+            "a string or an array of content blocks",
+        )
     }
 }
 

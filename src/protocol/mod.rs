@@ -213,8 +213,10 @@ mod raw_json_tests {
         let plain: RawJson = serde_json::from_str(r#"{"type": "object"}"#).unwrap();
         assert_eq!(plain.without_schema_uri().get(), r#"{"type": "object"}"#);
         for (text, want) in [
-            (r#"{"type":"object","additionalProperties":false,"$schema":"http://json-schema.org/draft-07/schema#"}"#,
-             r#"{"type":"object","additionalProperties":false}"#),
+            (
+                r#"{"type":"object","additionalProperties":false,"$schema":"http://json-schema.org/draft-07/schema#"}"#,
+                r#"{"type":"object","additionalProperties":false}"#,
+            ),
             ("{\"$schema\" : \"x\" }", "{}"),
             (r#"{"a":1, "$schema":"x"}"#, r#"{"a":1}"#),
             (r#"{"a":{"$schema":"x"}}"#, r#"{"a":{"$schema":"x"}}"#),

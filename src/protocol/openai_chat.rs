@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub use super::Text;
+use super::Text;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct ChatRequest {
@@ -117,7 +117,10 @@ impl From<Text> for ChatContent {
 
 impl<'de> Deserialize<'de> for ChatContent {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        super::text::string_or::<D, Vec<ChatPart>, AnyChatContent, ChatContent>(d, "a string or an array of content parts")
+        super::text::string_or::<D, Vec<ChatPart>, AnyChatContent, ChatContent>(
+            d,
+            "a string or an array of content parts",
+        )
     }
 }
 

@@ -16,7 +16,10 @@ pub struct Text(Repr);
 
 enum Repr {
     /// The JSON string literal as read, and its unescaped text once someone asked.
-    Literal { json: Box<RawValue>, text: OnceLock<String> },
+    Literal {
+        json: Box<RawValue>,
+        text: OnceLock<String>,
+    },
     Plain(String),
 }
 
@@ -410,7 +413,10 @@ mod tests {
         let err = serde_json::from_str::<ChatRequest>(r#"{"model":"m","messages":[{"role":"user","content":[1]}]}"#)
             .unwrap_err()
             .to_string();
-        assert!(err.starts_with("invalid type: integer `1`, expected internally tagged enum ChatPart at line 1 column"), "{err}");
+        assert!(
+            err.starts_with("invalid type: integer `1`, expected internally tagged enum ChatPart at line 1 column"),
+            "{err}"
+        );
         // Read from a tree (no JSON text to keep), the same values still decode.
         let req: MessagesRequest =
             serde_json::from_value(serde_json::json!({"model":"m","messages":[],"system":"s"})).unwrap();
