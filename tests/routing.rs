@@ -463,3 +463,25 @@ fn a_pooled_connection_that_fails_inside_the_answer_is_not_resent() {
     // Sent once: a resend would have been a second generation the client never asked for.
     assert_eq!(requests.load(Ordering::SeqCst), 2);
 }
+
+#[test]
+fn with_no_anthropic_channel_claude_clients_are_translated_from_one_parse() {
+    let mock = Mock::start();
+    let channels = ch("oai", "openai", &mock.url, &["oai-key-000"], ", model_map: {\"claude-*\": \"gpt-4o\"}");
+    let gw = Gateway::start(&channels, "");
+    let (status, body) = gw.anthropic(&ask("claude-x", "hi", false));
+    assert_eq!(status, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["type"], "message");
+    assert_eq!(v["content"][0]["type"], "text");
+    let sent: Value = serde_json::from_str(mock.last_request()["body"].as_str().unwrap()).unwrap();
+    assert_eq!(sent["model"], "gpt-4o");
+    assert_eq!(sent["messages"][0], json!({"role": "user", "content": "hi"}));
+    let (status, body) = gw.anthropic(&ask("claude-x", "hi", true));
+    assert_eq!(status, 200, "{body}");
+    assert!(body.starts_with("event: message_start\n"), "{body}");
+    assert!(body.ends_with("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"), "{body}");
+    let (status, body) = gw.anthropic(r#"{"model":"claude-x","max_tokens":5,"messages":[1,]}"#);
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("request body is not valid JSON"), "{body}");
+}

@@ -73,6 +73,9 @@ pub struct Live {
     pub known_models: std::collections::HashSet<String>,
     /// Per channel (same order): the CA certificates its upstream must chain to.
     pub peer_ca: Vec<Option<Arc<pingora::protocols::tls::CaType>>>,
+    /// Whether some channel speaks Anthropic Messages. When none does, every Anthropic
+    /// request is translated, and is parsed once up front (see `PreparedRequest`).
+    pub anthropic_channels: bool,
 }
 
 impl Live {
@@ -95,7 +98,8 @@ impl Live {
                 known_models.insert(to.clone());
             }
         }
-        Live { config, balancer, known_models, peer_ca }
+        let anthropic_channels = config.channels.iter().any(|c| c.protocol == Dialect::Anthropic);
+        Live { config, balancer, known_models, peer_ca, anthropic_channels }
     }
 }
 

@@ -63,6 +63,17 @@ impl RequestPeek {
         RequestPeek { model, stream, user_id: None, model_span: (0, 0) }
     }
 
+    /// What a full parse of the body found; the body's `model` cannot be replaced in
+    /// place then.
+    pub fn read(model: String, stream: bool, user_id: Option<String>) -> Self {
+        RequestPeek { model, stream, user_id, model_span: (0, 0) }
+    }
+
+    /// Whether [`Self::with_model`] can set the model in the body's text.
+    pub fn can_set_model(&self) -> bool {
+        self.model_span != (0, 0)
+    }
+
     /// The body with `model` replaced by `new_model`; the original bytes when equal.
     pub fn with_model(&self, body: &Bytes, new_model: &str) -> Bytes {
         if new_model == self.model || self.model_span == (0, 0) {

@@ -43,6 +43,28 @@ impl PreparedRequest {
         Ok(PreparedRequest { client, body, peek, canonical: None, history: None, gemini_json_array: false })
     }
 
+    /// An Anthropic request that every attempt will translate (no channel speaks
+    /// Anthropic): parsed once into the canonical form, which routing then reads, instead
+    /// of a peek and a parse. A body the canonical parse refuses takes the usual path, so
+    /// errors come as they would otherwise (after routing, with the same messages).
+    pub fn new_translated(body: Bytes) -> Result<Self, ApiError> {
+        match parse::<MessagesRequest>(&body) {
+            Ok(req) if !req.model.is_empty() => {
+                let user_id = req.metadata.as_ref().and_then(|m| m.user_id.clone());
+                let peek = RequestPeek::read(req.model.clone(), req.stream.unwrap_or(false), user_id);
+                Ok(PreparedRequest {
+                    client: Dialect::Anthropic,
+                    body,
+                    peek,
+                    canonical: Some((req, ClientOptions::default())),
+                    history: None,
+                    gemini_json_array: false,
+                })
+            }
+            _ => Self::new(Dialect::Anthropic, body),
+        }
+    }
+
     /// A Gemini request: the model and the stream switch come from the URL.
     pub fn new_gemini(body: Bytes, model: String, stream: bool, json_array: bool) -> Result<Self, ApiError> {
         if serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_err() {
@@ -108,14 +130,16 @@ impl PreparedRequest {
         strip_thinking: bool,
     ) -> Result<Bytes, ApiError> {
         if upstream == self.client && self.history.is_none() {
-            return match upstream {
+            match upstream {
                 Dialect::Anthropic if strip_thinking && super::passthrough::mentions_thinking(&self.body) => {
-                    super::passthrough::without_thinking(&self.body, &target.model)
+                    return super::passthrough::without_thinking(&self.body, &target.model);
                 }
                 // The model is in the URL.
-                Dialect::Gemini => Ok(self.body.clone()),
-                _ => Ok(self.peek.with_model(&self.body, &target.model)),
-            };
+                Dialect::Gemini => return Ok(self.body.clone()),
+                _ if self.peek.can_set_model() => return Ok(self.peek.with_model(&self.body, &target.model)),
+                // Read without a peek (see `new_translated`): rebuilt from the parse.
+                _ => {}
+            }
         }
         self.canonical()?;
         let Some((canonical, _)) = self.canonical.as_mut() else {

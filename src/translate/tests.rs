@@ -292,3 +292,43 @@ fn thinking_from_other_providers_never_reaches_anthropic() {
     assert!(matches!(&req.messages[1].content, crate::protocol::anthropic::Content::Blocks(b) if b.len() == 2));
     assert!(req.thinking.is_some());
 }
+
+#[test]
+fn a_request_parsed_up_front_routes_and_translates_as_a_peeked_one() {
+    let body = bytes::Bytes::from(
+        json!({"model": "claude-x", "stream": true, "max_tokens": 9, "metadata": {"user_id": "u1"},
+               "system": "be \"brief\"", "messages": [{"role": "user", "content": "hi\n"}]})
+        .to_string(),
+    );
+    let mut peeked = PreparedRequest::new(Dialect::Anthropic, body.clone()).unwrap();
+    let mut parsed = PreparedRequest::new_translated(body.clone()).unwrap();
+    assert_eq!(parsed.peek.model, "claude-x");
+    assert_eq!((parsed.stream(), parsed.peek.user_id.as_deref()), (true, Some("u1")));
+    assert_eq!((peeked.model(), peeked.stream(), peeked.peek.user_id.clone()), ("claude-x", true, Some("u1".into())));
+    let target = TargetOptions::new("gpt-4o");
+    assert_eq!(
+        parsed.body_for(Dialect::OpenAiChat, &target, false).unwrap(),
+        peeked.body_for(Dialect::OpenAiChat, &target, false).unwrap()
+    );
+    // Towards Anthropic after all (a channel added since): rebuilt, with the new model.
+    let target = TargetOptions::new("claude-y");
+    let rebuilt: Value = serde_json::from_slice(&parsed.body_for(Dialect::Anthropic, &target, false).unwrap()).unwrap();
+    assert_eq!(rebuilt["model"], "claude-y");
+    assert_eq!(rebuilt["system"], "be \"brief\"");
+    assert_eq!(rebuilt["messages"][0]["content"], "hi\n");
+
+    // What the parse refuses goes the usual way, with the usual messages.
+    for bad in [r#"{"model":"m","messages":[],"system":5}"#, r#"{"messages":[]}"#, "{"] {
+        let usual = PreparedRequest::new(Dialect::Anthropic, bad.into()).map(|mut p| {
+            p.body_for(Dialect::OpenAiChat, &TargetOptions::new("g"), false).map(|_| ()).unwrap_err().message
+        });
+        let now = PreparedRequest::new_translated(bad.into()).map(|mut p| {
+            p.body_for(Dialect::OpenAiChat, &TargetOptions::new("g"), false).map(|_| ()).unwrap_err().message
+        });
+        match (usual, now) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b),
+            (Err(a), Err(b)) => assert_eq!(a.message, b.message),
+            other => panic!("{bad}: {other:?}"),
+        }
+    }
+}
