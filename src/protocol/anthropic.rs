@@ -66,12 +66,6 @@ pub enum Content {
     Blocks(Vec<ContentBlock>),
 }
 
-impl From<Text> for Content {
-    fn from(t: Text) -> Self {
-        Content::Text(t)
-    }
-}
-
 impl Content {
     /// The blocks, with a plain string seen as one text block.
     pub fn blocks(&self) -> std::borrow::Cow<'_, [ContentBlock]> {

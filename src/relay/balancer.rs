@@ -200,8 +200,9 @@ impl Balancer {
             // Most models are served by one channel of a tier: nothing to balance then.
             let mut serving = tier.channels.iter().copied().filter(|&c| serves(c));
             let Some(first) = serving.next() else { continue };
+            let lone = serving.next().is_none();
             let chosen = match &tier.lb {
-                _ if serving.next().is_none() => Some(first).filter(|&c| usable(c)),
+                _ if lone => Some(first).filter(|&c| usable(c)),
                 Lb::Ordered => tier.channels.iter().copied().find(|&c| usable(c)),
                 lb => lb
                     .select(|b, _| target_of(b).is_some_and(|t| usable(t.channel)), tier.backends.len())

@@ -60,7 +60,7 @@ impl RequestPeek {
 
     /// For dialects whose model and stream switch are not in the body (Gemini).
     pub fn given(model: String, stream: bool) -> Self {
-        RequestPeek { model, stream, user_id: None, model_span: (0, 0) }
+        Self::read(model, stream, None)
     }
 
     /// What a full parse of the body found; the body's `model` cannot be replaced in
