@@ -46,7 +46,7 @@ impl Relay {
             };
             if let Ok(mut call) = self.call(&attempt, &req, body, session, &path).await {
                 if let Ok(answer) = call.up.read_to_end(ERROR_BODY_LIMIT, channel.timeouts.idle).await {
-                    self.release(call.up, &call.peer);
+                    self.release(call.up, call.pool_key);
                     outcome.status = 200;
                     outcome.bytes_out = answer.len();
                     respond_json(session, 200, answer, &[]).await?;

@@ -123,7 +123,9 @@ const CONVERSATIONS_MAX_BYTES: usize = 256 * 1024 * 1024;
 /// An upstream answer whose header has arrived (status 2xx), and where it came from.
 struct Call {
     up: conn::Response,
-    peer: HttpPeer,
+    /// The pool key of the connection's peer (the peer itself is 672 bytes, and a
+    /// `Call` is held in the request's future for as long as a stream lasts).
+    pool_key: u64,
 }
 
 /// One attempt's fixed facts: where it goes and what the answer will be called.
@@ -399,14 +401,14 @@ impl Relay {
         };
         let status = up.status;
         if (200..300).contains(&status) {
-            return Ok(Call { up, peer });
+            return Ok(Call { up, pool_key: peer.reuse_hash() });
         }
         let body = up.read_to_end(ERROR_BODY_LIMIT, channel.timeouts.idle).await.unwrap_or_default();
         let value = |name: &str| up.headers.get(name).and_then(|v| v.to_str().ok());
         let retry_after = retry_after(value("retry-after-ms"), value("retry-after"));
         // An error answer read to its end leaves the connection usable (a burst of 429s
         // must not cost a new handshake each).
-        self.release(up, &peer);
+        self.release(up, peer.reuse_hash());
         let mut err = ApiError::from_upstream(status, &body, channel.protocol);
         // Some upstreams quote the key they refused; it must not reach a client or a log.
         let key = &channel.keys[key_index];
@@ -447,9 +449,9 @@ impl Relay {
     }
 
     /// Returns an upstream connection whose exchange ended cleanly to the pool.
-    fn release(&self, up: conn::Response, peer: &HttpPeer) {
+    fn release(&self, up: conn::Response, pool_key: u64) {
         if let Some(stream) = up.into_reusable() {
-            self.pool.put(peer.reuse_hash(), stream);
+            self.pool.put(pool_key, stream);
         }
     }
 
@@ -482,7 +484,7 @@ impl Relay {
             None => response_usage(channel.protocol, &body, upstream_model),
         };
         let (status, extra) = (call.up.status, passthrough_headers(&call.up.headers, channel.protocol == client));
-        self.release(call.up, &call.peer);
+        self.release(call.up, call.pool_key);
         outcome.first_byte = Some(started.elapsed());
         outcome.bytes_out = translated.len();
         outcome.status = status;

@@ -116,7 +116,7 @@ impl Relay {
             _ => outcome.error = None,
         }
         if clean_end {
-            self.release(call.up, &call.peer);
+            self.release(call.up, call.pool_key);
         }
         let complete = matches!(tr.stats().termination, Some(Termination::Complete));
         Ok(if complete { tr.message() } else { None })

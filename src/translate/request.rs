@@ -28,7 +28,9 @@ pub struct PreparedRequest {
     pub client: Dialect,
     pub body: Bytes,
     pub peek: RequestPeek,
-    canonical: Option<(MessagesRequest, ClientOptions)>,
+    /// Boxed: a `PreparedRequest` lives in the request's future for as long as a stream
+    /// is held, and the parsed form is most of its size.
+    canonical: Option<Box<(MessagesRequest, ClientOptions)>>,
     /// A stored conversation this request continues (Responses `previous_response_id`);
     /// it forces the canonical path even towards a same-dialect upstream.
     history: Option<Vec<Message>>,
@@ -56,7 +58,7 @@ impl PreparedRequest {
                     client: Dialect::Anthropic,
                     body,
                     peek,
-                    canonical: Some((req, ClientOptions::default())),
+                    canonical: Some(Box::new((req, ClientOptions::default()))),
                     history: None,
                     gemini_json_array: false,
                 })
@@ -111,7 +113,7 @@ impl PreparedRequest {
     /// Continues a stored conversation: `history` goes before this request's messages.
     pub fn set_history(&mut self, history: Vec<Message>) -> Result<(), ApiError> {
         self.canonical()?;
-        if let Some((req, _)) = self.canonical.as_mut() {
+        if let Some((req, _)) = self.canonical.as_deref_mut() {
             let mut messages = history.clone();
             messages.append(&mut req.messages);
             req.messages = messages;
@@ -142,7 +144,7 @@ impl PreparedRequest {
             }
         }
         self.canonical()?;
-        let Some((canonical, _)) = self.canonical.as_mut() else {
+        let Some((canonical, _)) = self.canonical.as_deref_mut() else {
             return Err(ApiError::new(ErrorKind::Api, "request was not parsed"));
         };
         // The translated body is about the size of the client's.
@@ -159,7 +161,7 @@ impl PreparedRequest {
     /// Options the client asked for that shape a translated stream. `response_id`: the
     /// id a Responses client's answer gets.
     pub fn stream_options(&self, response_id: Option<&str>) -> ClientStreamOptions {
-        let opts = self.canonical.as_ref().map(|(_, o)| o);
+        let opts = self.canonical.as_deref().map(|(_, o)| o);
         ClientStreamOptions {
             include_usage: opts.is_some_and(|o| o.include_usage),
             gemini_json_array: self.gemini_json_array,
@@ -187,9 +189,9 @@ impl PreparedRequest {
                     (req, ClientOptions::default())
                 }
             };
-            self.canonical = Some(parsed);
+            self.canonical = Some(Box::new(parsed));
         }
-        match &self.canonical {
+        match self.canonical.as_deref() {
             Some(c) => Ok(c),
             None => Err(ApiError::new(ErrorKind::Api, "request was not parsed")),
         }
@@ -263,5 +265,18 @@ pub fn response_usage(
             .map(|u| super::anthropic_usage_from_chat(&u)),
         Dialect::OpenAiResponses => responses::response_to_canonical(body).ok().map(|r| r.usage),
         Dialect::Gemini => gemini::response_to_canonical(body, upstream_model).ok().map(|r| r.usage),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PreparedRequest;
+
+    /// A request lives in its future for as long as its stream is held (a thousand streams,
+    /// a thousand of them): the parsed form stays behind a pointer.
+    #[test]
+    fn a_prepared_request_stays_small() {
+        let size = std::mem::size_of::<PreparedRequest>();
+        assert!(size <= 192, "PreparedRequest is {size} bytes");
     }
 }
