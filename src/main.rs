@@ -20,9 +20,32 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 /// mimalloc: allocation-heavy JSON translation runs markedly faster than on glibc's
-/// malloc, and freed memory goes back to the system after load peaks.
+/// malloc, and freed memory goes back to the system after load peaks (see
+/// [`AllocatorHousekeeping`]).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// mimalloc returns freed pages to the system a second after they were freed, but only
+/// when some thread next calls into it: a gateway that goes quiet after a load peak
+/// kept its peak memory. Once a second this service asks mimalloc to do the returns
+/// that are due. After the `make bench` loads, the idle gateway held 79 MiB without it
+/// and 39 MiB with it.
+struct AllocatorHousekeeping;
+
+#[async_trait::async_trait]
+impl pingora::services::background::BackgroundService for AllocatorHousekeeping {
+    async fn start(&self, mut shutdown: pingora::server::ShutdownWatch) {
+        loop {
+            tokio::select! {
+                _ = shutdown.changed() => return,
+                _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+            }
+            // SAFETY: `mi_collect` takes no pointers and may be called from any thread;
+            // without `force` it only performs purges that are already due.
+            unsafe { libmimalloc_sys::mi_collect(false) };
+        }
+    }
+}
 
 /// Client connections in plain HTTP read straight from the socket. Pingora's default is a
 /// 64 KiB read buffer per connection, allocated zeroed: 64 MiB resident for 1,000 held
@@ -201,6 +224,7 @@ fn run(path: &Path, upgrade: bool) -> ExitCode {
         });
     }
     server.add_service(background_service("active health checks", ActiveHealthChecks { live: live.clone() }));
+    server.add_service(background_service("allocator housekeeping", AllocatorHousekeeping));
     server.add_service(background_service("reload on SIGHUP", SighupReload(reloader.clone())));
     server.add_service(background_service("reload on config change", FileWatchReload(reloader.clone())));
 
