@@ -158,7 +158,9 @@ impl ProxyHttp for Gateway {
                 let sse = session.req_header().uri.query().is_some_and(|q| q.split('&').any(|p| p == "alt=sse"));
                 PreparedRequest::new_gemini(body, model.clone(), *stream, *stream && !sse)
             }
-            None if dialect == Dialect::Anthropic && !live.anthropic_channels => PreparedRequest::new_translated(body),
+            None if dialect == Dialect::Anthropic && live.translates_anthropic(&body) => {
+                PreparedRequest::new_translated(body)
+            }
             None => PreparedRequest::new(dialect, body),
         };
         let prepared = match prepared {

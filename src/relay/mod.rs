@@ -73,8 +73,7 @@ pub struct Live {
     pub known_models: std::collections::HashSet<String>,
     /// Per channel (same order): the CA certificates its upstream must chain to.
     pub peer_ca: Vec<Option<Arc<pingora::protocols::tls::CaType>>>,
-    /// Whether some channel speaks Anthropic Messages. When none does, every Anthropic
-    /// request is translated, and is parsed once up front (see `PreparedRequest`).
+    /// Whether some channel speaks Anthropic Messages (see [`Live::translates_anthropic`]).
     pub anthropic_channels: bool,
 }
 
@@ -100,6 +99,20 @@ impl Live {
         }
         let anthropic_channels = config.channels.iter().any(|c| c.protocol == Dialect::Anthropic);
         Live { config, balancer, known_models, peer_ca, anthropic_channels }
+    }
+
+    /// Whether an Anthropic request with this body is translated whichever channel
+    /// serves it: no channel speaks Anthropic, or some channels serve its model and none
+    /// of them does (the model as `leading_model` reads it from the start of the body).
+    /// Such a request is parsed once up front instead of peeked and then parsed (see
+    /// `PreparedRequest::new_translated`).
+    pub fn translates_anthropic(&self, body: &[u8]) -> bool {
+        if !self.anthropic_channels {
+            return true;
+        }
+        let Some(model) = crate::translate::passthrough::leading_model(body) else { return false };
+        let mut serving = self.config.channels.iter().filter(|c| c.serves(model)).peekable();
+        serving.peek().is_some() && serving.all(|c| c.protocol != Dialect::Anthropic)
     }
 }
 
@@ -534,3 +547,32 @@ mod pump;
 pub use background::ActiveHealthChecks;
 pub use balancer::{Balancer, Pick, Selection};
 pub use probe::ChannelProbe;
+
+#[cfg(test)]
+mod tests {
+    use super::Live;
+
+    fn live(channels: &str) -> Live {
+        Live::new(crate::config::load_str(&format!("channels:\n{channels}"), &|_| None).unwrap().config)
+    }
+
+    #[test]
+    fn anthropic_requests_are_parsed_once_when_no_channel_serving_their_model_speaks_anthropic() {
+        let mixed = live(
+            "  - {name: a, protocol: anthropic, base_url: 'http://a', keys: [k], models: ['claude-*']}\n  - {name: o, protocol: openai, base_url: 'http://o', keys: [k], models: ['tr-*', 'claude-both']}\n",
+        );
+        assert!(mixed.translates_anthropic(br#"{"model":"tr-x","messages":[]}"#));
+        assert!(mixed.translates_anthropic(b" {\n  \"model\" : \"tr-x\", \"stream\": true}"));
+        // An Anthropic channel serves it (alone or beside an OpenAI one): it may pass through.
+        assert!(!mixed.translates_anthropic(br#"{"model":"claude-x","messages":[]}"#));
+        assert!(!mixed.translates_anthropic(br#"{"model":"claude-both","messages":[]}"#));
+        // No channel serves it: the usual path answers.
+        assert!(!mixed.translates_anthropic(br#"{"model":"nobody","messages":[]}"#));
+        // The model is not the first member: the peek reads it.
+        assert!(!mixed.translates_anthropic(br#"{"messages":[],"model":"tr-x"}"#));
+
+        let openai_only = live("  - {name: o, protocol: openai, base_url: 'http://o', keys: [k], models: ['*']}\n");
+        assert!(openai_only.translates_anthropic(br#"{"messages":[],"model":"claude-x"}"#));
+        assert!(openai_only.translates_anthropic(b"not json"));
+    }
+}

@@ -18,6 +18,26 @@ pub struct RequestPeek {
     model_span: (usize, usize),
 }
 
+/// The model of a request body whose first member is `"model"` with a string value
+/// without escapes, as Anthropic's SDKs and Claude Code write it; `None` for any other
+/// shape. A hint for routing before the body is read in full: nothing is validated.
+pub fn leading_model(body: &[u8]) -> Option<&str> {
+    let rest = skip_ws(body).strip_prefix(b"{")?;
+    let rest = skip_ws(rest).strip_prefix(b"\"model\"")?;
+    let rest = skip_ws(rest).strip_prefix(b":")?;
+    let rest = skip_ws(rest).strip_prefix(b"\"")?;
+    let end = memchr::memchr2(b'"', b'\\', rest)?;
+    if rest[end] != b'"' {
+        return None;
+    }
+    std::str::from_utf8(&rest[..end]).ok()
+}
+
+fn skip_ws(b: &[u8]) -> &[u8] {
+    let n = b.iter().take_while(|c| matches!(c, b' ' | b'\t' | b'\n' | b'\r')).count();
+    &b[n..]
+}
+
 #[derive(Deserialize)]
 struct Peek<'a> {
     #[serde(borrow, default)]
@@ -133,6 +153,26 @@ pub fn without_thinking(body: &[u8], model: &str) -> Result<Bytes, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_leading_model_is_read_only_from_the_first_member_as_a_plain_string() {
+        assert_eq!(leading_model(br#"{"model":"claude-sonnet-4-5","messages":[]}"#), Some("claude-sonnet-4-5"));
+        assert_eq!(leading_model(b"\r\n{ \"model\"\t:\n \"m\" }"), Some("m"));
+        assert_eq!(leading_model(br#"{"model":"","x":1}"#), Some(""));
+        for body in [
+            &br#"{"messages":[],"model":"m"}"#[..],
+            br#"{"model":"cl\u0061ude"}"#,
+            br#"{"model":"a\"b"}"#,
+            br#"{"model":null}"#,
+            br#"{"model":"unterminated"#,
+            br#"{"models":"m"}"#,
+            br#"["model","m"]"#,
+            b"",
+            b"{\"model\":\"\xff\"}",
+        ] {
+            assert_eq!(leading_model(body), None, "{}", String::from_utf8_lossy(body));
+        }
+    }
 
     #[test]
     fn thinking_blocks_are_stripped_and_thinking_disabled_for_the_open_turn() {

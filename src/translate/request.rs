@@ -45,8 +45,8 @@ impl PreparedRequest {
         Ok(PreparedRequest { client, body, peek, canonical: None, history: None, gemini_json_array: false })
     }
 
-    /// An Anthropic request that every attempt will translate (no channel speaks
-    /// Anthropic): parsed once into the canonical form, which routing then reads, instead
+    /// An Anthropic request that every attempt will translate (no channel serving it
+    /// speaks Anthropic): parsed once into the canonical form, which routing then reads, instead
     /// of a peek and a parse. A body the canonical parse refuses takes the usual path, so
     /// errors come as they would otherwise (after routing, with the same messages).
     pub fn new_translated(body: Bytes) -> Result<Self, ApiError> {
