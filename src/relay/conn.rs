@@ -1,14 +1,14 @@
 //! One HTTP/1.1 exchange on an upstream connection: write the request, read the response
 //! head, then the body, through the decoder in `crate::http1`.
 //!
-//! The read buffer starts at 4 KiB; reads of a body of unknown length (chunked, as streams
-//! are) grow only while they fill it, up to 64 KiB, and a body of known length is read in
-//! reads of up to 64 KiB, or straight to its end when it is wanted whole. A held stream
-//! therefore keeps a few KiB, where Pingora's HTTP/1 client reserved 64 KiB per response
-//! body. Every body byte a read brought is handed on at once, so upstream events that
+//! The response head is read into 4 KiB. A body of unknown length (chunked, as streams
+//! are) then gets a buffer of its own that starts at 1 KiB and grows only while reads fill
+//! it, up to 64 KiB; a body of known length is read in reads of up to 64 KiB, or straight
+//! to its end when it is wanted whole. A held stream therefore keeps 1 KiB between events,
+//! where Pingora's HTTP/1 client reserved 64 KiB per response body. Every body byte a read brought is handed on at once, so upstream events that
 //! arrived together leave in one downstream write.
 
-use crate::http1::{parse_head, BodyDecoder, H1Error};
+use crate::http1::{parse_head, BodyDecoder, Framing, H1Error};
 use bytes::{Buf, Bytes, BytesMut};
 use http::HeaderMap;
 use pingora::protocols::Stream;
@@ -19,6 +19,8 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const MIN_READ: usize = 4 * 1024;
+/// The smallest read of a body of unknown length: upstream events are a few hundred bytes.
+const MIN_BODY_READ: usize = 1024;
 const MAX_READ: usize = 64 * 1024;
 /// The most a whole-body read reserves ahead of the bytes that arrived.
 const RESERVE_STEP: usize = 1024 * 1024;
@@ -44,10 +46,17 @@ pub(super) async fn send(mut stream: Stream, head: &[u8], body: &Bytes) -> pingo
     let mut answering = false;
     loop {
         if let Some(head) = parse_head(&mut buf).map_err(|e| invalid(InvalidHTTPHeader, e))? {
+            if matches!(head.framing, Framing::Chunked | Framing::UntilClose) && buf.len() <= MIN_BODY_READ {
+                // A stream is held for as long as it lasts: it keeps a small buffer, not
+                // the one the head was read into.
+                let mut small = BytesMut::with_capacity(MIN_BODY_READ);
+                small.extend_from_slice(&buf);
+                buf = small;
+            }
             return Ok(Response {
                 stream,
                 buf,
-                read_size: MIN_READ,
+                read_size: MIN_BODY_READ,
                 body: BodyDecoder::new(head.framing),
                 keep_alive: head.keep_alive,
                 status: head.status,
@@ -95,7 +104,7 @@ impl Response {
             } else if n >= self.read_size {
                 self.read_size = (self.read_size * 2).min(MAX_READ);
             } else if n < self.read_size / 4 {
-                self.read_size = (self.read_size / 2).max(MIN_READ);
+                self.read_size = (self.read_size / 2).max(MIN_BODY_READ);
             }
         }
     }
