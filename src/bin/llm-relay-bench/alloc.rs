@@ -149,8 +149,15 @@ fn count_op(mut op: impl FnMut() -> usize, reps: u32) -> (f64, f64, usize) {
     (allocs as f64 / f64::from(reps), bytes as f64 / f64::from(reps), out)
 }
 
+/// Prepares a request as the gateway does on the bench's routes: an Anthropic request
+/// for a model that only non-Anthropic channels serve is parsed once up front.
 fn prepare(client: Dialect, upstream: Dialect, body: &Bytes, target: &TargetOptions) -> usize {
-    match PreparedRequest::new(client, body.clone()) {
+    let prepared = if client == Dialect::Anthropic && upstream != Dialect::Anthropic {
+        PreparedRequest::new_translated(body.clone())
+    } else {
+        PreparedRequest::new(client, body.clone())
+    };
+    match prepared {
         Ok(mut p) => p.body_for(upstream, target, false).map_or(0, |b| b.len()),
         Err(_) => 0,
     }

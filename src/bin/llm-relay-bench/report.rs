@@ -555,7 +555,9 @@ pub fn markdown(r: &Report) -> String {
     }
     let _ = writeln!(
         s,
-        "\nrequest: `PreparedRequest::new` + `body_for` (the body sent upstream). response: `translate_response`. \
+        "\nrequest: `PreparedRequest::new` (`new_translated` for anthropic→openai: the gateway parses an Anthropic \
+         request once when no channel serving its model speaks Anthropic) + `body_for` (the body sent upstream). \
+         response: `translate_response`. \
          stream: a `StreamTranslator` fed one upstream SSE frame at a time, then `finish`; the response direction is \
          upstream→client."
     );
