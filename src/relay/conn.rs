@@ -5,8 +5,9 @@
 //! are) then gets a buffer of its own that starts at 1 KiB and grows only while reads fill
 //! it, up to 64 KiB; a body of known length is read in reads of up to 64 KiB, or straight
 //! to its end when it is wanted whole. A held stream therefore keeps 1 KiB between events,
-//! where Pingora's HTTP/1 client reserved 64 KiB per response body. Every body byte a read brought is handed on at once, so upstream events that
-//! arrived together leave in one downstream write.
+//! where Pingora's HTTP/1 client reserved 64 KiB per response body. Every body byte a read
+//! brought is handed on at once, so upstream events that arrived together leave in one
+//! downstream write.
 
 use crate::http1::{parse_head, BodyDecoder, Framing, H1Error};
 use bytes::{Buf, Bytes, BytesMut};

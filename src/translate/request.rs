@@ -46,9 +46,9 @@ impl PreparedRequest {
     }
 
     /// An Anthropic request that every attempt will translate (no channel serving it
-    /// speaks Anthropic): parsed once into the canonical form, which routing then reads, instead
-    /// of a peek and a parse. A body the canonical parse refuses takes the usual path, so
-    /// errors come as they would otherwise (after routing, with the same messages).
+    /// speaks Anthropic): parsed once into the canonical form, which routing then reads,
+    /// instead of a peek and a parse. A body the canonical parse refuses takes the usual
+    /// path, so errors come as they would otherwise (after routing, with the same messages).
     pub fn new_translated(body: Bytes) -> Result<Self, ApiError> {
         match parse::<MessagesRequest>(&body) {
             Ok(req) if !req.model.is_empty() => {
