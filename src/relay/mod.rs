@@ -110,9 +110,8 @@ impl Live {
         if !self.anthropic_channels {
             return true;
         }
-        let Some(model) = crate::translate::passthrough::leading_model(body) else { return false };
-        let mut serving = self.config.channels.iter().filter(|c| c.serves(model)).peekable();
-        serving.peek().is_some() && serving.all(|c| c.protocol != Dialect::Anthropic)
+        crate::translate::passthrough::leading_model(body)
+            .is_some_and(|model| crate::routing::always_translated(&self.config.channels, Dialect::Anthropic, model))
     }
 }
 

@@ -10,6 +10,7 @@ pub use conversations::ConversationStore;
 pub use pattern::ModelPattern;
 
 use crate::config::Channel;
+use crate::protocol::Dialect;
 use std::sync::Arc;
 
 /// Attempts per request when the config does not say otherwise.
@@ -21,6 +22,13 @@ pub fn candidates<'a>(channels: &'a [Arc<Channel>], model: &str) -> Vec<&'a Arc<
     let mut found: Vec<&Arc<Channel>> = channels.iter().filter(|c| c.serves(model)).collect();
     found.sort_by_key(|c| c.priority);
     found
+}
+
+/// Whether a request in the `client` dialect for `model` is translated on whichever
+/// channel serves it: some channels serve the model and none of them speaks `client`.
+pub fn always_translated(channels: &[Arc<Channel>], client: Dialect, model: &str) -> bool {
+    let mut serving = channels.iter().filter(|c| c.serves(model)).peekable();
+    serving.peek().is_some() && serving.all(|c| c.protocol != client)
 }
 
 /// The (channel, key index) pairs to try, in order: every key of the first channel,
@@ -56,6 +64,20 @@ channels:
   - {name: other, protocol: openai, base_url: 'http://c', keys: [k1], models: ['gpt-*'], priority: 1}
 "#;
         load_str(yaml, &|_| None).unwrap().config
+    }
+
+    #[test]
+    fn a_model_no_channel_of_the_clients_dialect_serves_is_always_translated() {
+        let c = config();
+        // Served by `other` and `backup`, both OpenAI.
+        assert!(always_translated(&c.channels, Dialect::Anthropic, "gpt-4o"));
+        // `main` (Anthropic) serves it beside `backup`: it may pass through.
+        assert!(!always_translated(&c.channels, Dialect::Anthropic, "claude-opus"));
+        // `backup` speaks the client's dialect.
+        assert!(!always_translated(&c.channels, Dialect::OpenAiChat, "claude-opus"));
+        assert!(always_translated(&c.channels, Dialect::Anthropic, "llama"));
+        // Nothing serves it: nothing to translate.
+        assert!(!always_translated(&[], Dialect::Anthropic, "gpt-4o"));
     }
 
     #[test]
