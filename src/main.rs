@@ -92,11 +92,19 @@ fn main() -> ExitCode {
     // Real connection failures are logged by the relay with their channel.
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info,pingora_core::connectors=off"))
         .init();
+    // Access lines are written in batches (see `proxy::access_log`); the last batch is
+    // written when the process exits, whichever code path calls `exit`.
+    // SAFETY: registers a plain `extern "C" fn` without arguments, as `atexit` expects.
+    unsafe { libc::atexit(flush_access_log) };
     let cli = Cli::parse();
     match cli.command {
         Command::Check { config } => check(&config),
         Command::Run { config, upgrade } => run(&config, upgrade),
     }
+}
+
+extern "C" fn flush_access_log() {
+    llm_relay::proxy::access_log::flush();
 }
 
 fn print_errors(path: &Path, errors: &[ConfigError]) {

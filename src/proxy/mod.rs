@@ -2,7 +2,7 @@
 //! request to the relay. Every request is answered in `request_filter`, so Pingora's
 //! own proxy phase never runs.
 
-mod access_log;
+pub mod access_log;
 mod admin;
 mod local;
 mod models;
@@ -210,7 +210,7 @@ impl ProxyHttp for Gateway {
             bytes_in: session.body_bytes_read(),
             pingora_error: e.map(|e| e.etype().as_str()),
         };
-        log::info!(target: "access", "{}", line.to_json());
+        access_log::emit(&line);
     }
 }
 
