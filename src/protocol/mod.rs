@@ -73,7 +73,7 @@ impl RawJson {
 
     /// `{"type":"object","properties":{}}`: the schema of a tool without parameters.
     pub fn empty_object_schema() -> RawJson {
-        Self::trusted(r#"{"type":"object","properties":{}}"#)
+        Self::trusted(r#"{"type":"object","properties":{}}"#.to_string())
     }
 
     /// An object schema without its top-level `$schema` member (which OpenAI-style
@@ -83,7 +83,7 @@ impl RawJson {
             return self.clone();
         }
         if let Some(cut) = schema_uri_cut(self.get()) {
-            return Self::trusted(&cut);
+            return Self::trusted(cut);
         }
         let Ok(members) = serde_json::from_str::<Members<'_>>(self.get()) else {
             return self.clone();
@@ -100,12 +100,12 @@ impl RawJson {
             out.push_str(value.get());
         }
         out.push('}');
-        Self::trusted(&out)
+        Self::trusted(out)
     }
 
-    fn trusted(text: &str) -> RawJson {
+    fn trusted(text: String) -> RawJson {
         RawJson(
-            serde_json::value::RawValue::from_string(text.to_string())
+            serde_json::value::RawValue::from_string(text)
                 .unwrap_or_else(|_| serde_json::value::RawValue::NULL.to_owned()),
         )
     }
