@@ -145,24 +145,24 @@ const BATCH_DELAY: Duration = Duration::from_millis(10);
 const WRITE_AT: usize = 256 * 1024;
 
 static PENDING: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+/// Held from taking a batch until it is written, so batches leave in the order they
+/// were taken, and the flush at exit waits for a batch that is being written.
+static WRITING: Mutex<()> = Mutex::new(());
 static WRITER: OnceLock<Option<Thread>> = OnceLock::new();
 
-fn pending() -> MutexGuard<'static, Vec<u8>> {
-    PENDING.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+fn lock<T>(m: &'static Mutex<T>) -> MutexGuard<'static, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn push(text: &[u8]) {
-    let mut pending = pending();
+    let mut pending = lock(&PENDING);
     let was_empty = pending.is_empty();
     pending.extend_from_slice(text);
-    if pending.len() >= WRITE_AT {
-        let full = std::mem::take(&mut *pending);
-        drop(pending);
-        write_stderr(&full);
-        return;
-    }
+    let full = pending.len() >= WRITE_AT;
     drop(pending);
-    if was_empty {
+    if full {
+        flush();
+    } else if was_empty {
         match writer() {
             Some(t) => t.unpark(),
             // No writer thread could be started: write through.
@@ -193,7 +193,8 @@ fn writer() -> Option<&'static Thread> {
 
 /// Writes the queued lines now.
 pub fn flush() {
-    let out = std::mem::take(&mut *pending());
+    let _writing = lock(&WRITING);
+    let out = std::mem::take(&mut *lock(&PENDING));
     if !out.is_empty() {
         write_stderr(&out);
     }
