@@ -311,12 +311,7 @@ impl Relay {
                     }
                     self.health.on_success(&key_ref, &config.health);
                     if let Some(s) = session_key {
-                        let binding = Binding {
-                            channel: channel.name.clone(),
-                            key_fingerprint: key_ref.fingerprint,
-                            family: channel.family.clone(),
-                        };
-                        self.affinity().record(s, binding, now);
+                        self.affinity().record(s, &channel.name, key_ref.fingerprint, &channel.family, now);
                     }
                     return Ok(outcome);
                 }
