@@ -128,6 +128,47 @@ fn when_everything_fails_the_client_gets_the_last_error_fast() {
 }
 
 #[test]
+fn an_upstream_silent_past_first_byte_ms_is_a_timeout_and_fails_over() {
+    let mock = Mock::start();
+    let fast = ", timeouts: {first_byte_ms: 300}";
+    let channels = ch("p1", "anthropic", &mock.url, &["p1-[[slow:3000]]"], &format!(", priority: 1{fast}"))
+        + &ch("p2", "anthropic", &mock.url, &["p2-key-ok"], ", priority: 2");
+    let gw = Gateway::start(&channels, "");
+    let started = Instant::now();
+    let (status, body) = gw.anthropic(&ask("claude-x", "hi", false));
+    assert_eq!(status, 200, "{body}");
+    assert!(started.elapsed() < Duration::from_millis(2_000), "took {:?}", started.elapsed());
+    assert_eq!(mock.by_key()["p2-key-ok"], 1);
+
+    // With nowhere else to go, the client gets the timeout in its own dialect.
+    let alone = ch("p1", "anthropic", &mock.url, &["p1-[[slow:3000]]"], fast);
+    let gw = Gateway::start(&alone, "");
+    let started = Instant::now();
+    let (status, body) = gw.openai(&ask("gpt-x", "hi", false));
+    assert!(started.elapsed() < Duration::from_millis(2_000), "took {:?}", started.elapsed());
+    assert_eq!(status, 504, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["error"]["type"], "server_error", "{body}");
+    assert!(v["error"]["message"].as_str().unwrap().contains("no response within 300ms"), "{body}");
+}
+
+#[test]
+fn a_stream_silent_past_idle_ms_ends_with_an_error_event() {
+    // The mock sends the first text delta at once and each later one 3 s after it.
+    let mock = Mock::start_with(&["--token-delay-ms", "3000"]);
+    let channels = ch("a", "anthropic", &mock.url, &["a-key"], ", timeouts: {idle_ms: 300}");
+    let gw = Gateway::start(&channels, "");
+    let started = Instant::now();
+    let (status, body) = gw.anthropic(&ask("claude-x", "[[long:3]]", true));
+    assert!(started.elapsed() < Duration::from_millis(2_000), "took {:?}", started.elapsed());
+    assert_eq!(status, 200, "the stream had begun: {body}");
+    let events = sse_events(&body);
+    assert_eq!(events.first().map(String::as_str), Some("message_start"), "{body}");
+    assert_eq!(events.last().map(String::as_str), Some("error"), "{body}");
+    assert!(body.contains("idle for 300ms"), "{body}");
+}
+
+#[test]
 fn in_band_overload_as_first_event_fails_over_invisibly() {
     let mock = Mock::start();
     let channels = ch("p1", "anthropic", &mock.url, &["p1-[[first-event-error]]"], ", priority: 1")

@@ -15,9 +15,9 @@ use http::HeaderMap;
 use pingora::protocols::Stream;
 use pingora::ErrorType::{ConnectionClosed, H1Error as H1ErrorType, InvalidHTTPHeader, ReadError, WriteError};
 use pingora::{Error, OrErr};
-use pingora_timeout::timeout;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::time::timeout;
 
 const MIN_READ: usize = 4 * 1024;
 /// The smallest read of a body of unknown length: upstream events are a few hundred bytes.

@@ -12,9 +12,11 @@ use bytes::{Bytes, BytesMut};
 use pingora_http::ResponseHeader;
 use pingora_proxy::Session;
 use std::time::Instant;
-// Pingora's coarse (10 ms) timer: registering one is a thread-local map insert, where a
-// tokio timer would wake the runtime's driver thread for every request.
-use pingora_timeout::timeout;
+// tokio's timer, not Pingora's fast one: these timeouts are minutes long, and a fast
+// timer's 10 ms slot stays allocated until its time comes, long after the read it
+// guarded (see `FAST_TIMEOUT_MAX` in main). Each worker thread runs its own runtime, so
+// registering a timer wakes no other thread.
+use tokio::time::timeout;
 
 impl Relay {
     pub(super) async fn pump_stream(
