@@ -10,7 +10,8 @@
 //! connections (already past their handshake) are served as they come.
 
 use async_trait::async_trait;
-use pingora::apps::ServerApp;
+use pingora::apps::{HttpServerApp, ServerApp};
+use pingora::protocols::http::ServerSession;
 use pingora::protocols::l4::stream::Stream as L4Stream;
 use pingora::protocols::raw_connect::ProxyDigest;
 use pingora::protocols::{
@@ -23,20 +24,30 @@ use std::os::fd::{AsRawFd, BorrowedFd};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use tokio::io::{AsyncRead, AsyncWrite, BufWriter, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// Writes to a client are gathered up to this size, as Pingora's listener does, so a
 /// small response's head and body leave in one system call.
 const WRITE_BUFFER: usize = 1460;
+
+/// How long an idle client connection is kept between requests (Pingora's default).
+const KEEPALIVE_SECS: u64 = 60;
 
 /// A Pingora server app whose plain-TCP connections are first moved to the event loop
 /// of the thread that serves them.
 pub struct LocalConnections<A>(pub Arc<A>);
 
 #[async_trait]
-impl<A: ServerApp + Send + Sync + 'static> ServerApp for LocalConnections<A> {
+impl<A: HttpServerApp + Send + Sync + 'static> ServerApp for LocalConnections<A> {
     async fn process_new(self: &Arc<Self>, stream: Stream, shutdown: &ShutdownWatch) -> Option<Stream> {
-        self.0.process_new(on_this_thread(stream), shutdown).await
+        let other_protocols = self.0.server_options().is_some_and(|o| o.h2c || o.force_custom);
+        match on_this_thread(stream) {
+            Ok(local) if !other_protocols => {
+                self.serve_http1(local, shutdown).await;
+                None
+            }
+            Ok(stream) | Err(stream) => self.0.process_new(stream, shutdown).await,
+        }
     }
 
     async fn cleanup(&self) {
@@ -44,77 +55,130 @@ impl<A: ServerApp + Send + Sync + 'static> ServerApp for LocalConnections<A> {
     }
 }
 
-/// The same connection, its socket registered with the current runtime. Anything
-/// that is not a plain TCP stream, or whose socket cannot be duplicated, is returned
-/// unchanged.
-fn on_this_thread(stream: Stream) -> Stream {
+impl<A: HttpServerApp + Send + Sync + 'static> LocalConnections<A> {
+    /// HTTP/1 requests on one connection until it closes, as Pingora's own server app
+    /// serves them: keep-alive between requests unless the server is shutting down, and
+    /// the reuse settings carried from one request to the next.
+    async fn serve_http1(&self, stream: Stream, shutdown: &ShutdownWatch) {
+        let mut session = ServerSession::new_http1(stream);
+        session.set_keepalive(if *shutdown.borrow() { None } else { Some(KEEPALIVE_SECS) });
+        session.set_keepalive_reuses_remaining(self.0.server_options().and_then(|o| o.keepalive_request_limit));
+        let mut reused = self.0.process_new_http(session, shutdown).await;
+        while let Some((stream, settings)) = reused.map(|r| r.consume()) {
+            let mut session = ServerSession::new_http1(stream);
+            if let Some(settings) = settings {
+                settings.apply_to_session(&mut session);
+            }
+            reused = self.0.process_new_http(session, shutdown).await;
+        }
+    }
+}
+
+/// The same connection, its socket registered with the current runtime (`Ok`).
+/// Anything that is not a plain TCP stream, or whose socket cannot be duplicated, is
+/// returned unchanged (`Err`).
+fn on_this_thread(stream: Stream) -> Result<Stream, Stream> {
     if stream.get_ssl().is_some() || !stream.as_any().is::<L4Stream>() {
-        return stream;
+        return Err(stream);
     }
     let fd = stream.id();
     // SAFETY: `fd` is the socket of `stream`, which is alive for this whole function.
     let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
     let Ok(owned) = borrowed.try_clone_to_owned() else {
-        return stream;
+        return Err(stream);
     };
     let std_stream = std::net::TcpStream::from(owned);
     let Ok(tokio_stream) = tokio::net::TcpStream::from_std(std_stream) else {
-        return stream;
+        return Err(stream);
     };
     let mut moved = L4Stream::from(tokio_stream);
     moved.set_socket_digest(SocketDigest::from_raw_fd(moved.as_raw_fd()));
     // Dropping the original takes the socket out of the other event loop and closes
     // its descriptor; the duplicate keeps the connection open.
     drop(stream);
-    Box::new(Local(BufWriter::with_capacity(WRITE_BUFFER, moved)))
+    Ok(Box::new(Local { inner: moved, buf: Vec::new() }))
 }
 
-/// A client connection on this thread's event loop, with a small write buffer.
+/// A client connection on this thread's event loop. Small writes are gathered until
+/// a flush; the buffer is allocated by the first of them and freed by the flush, so
+/// a connection waiting for its next request or stream event holds none.
 #[derive(Debug)]
-struct Local(BufWriter<L4Stream>);
+struct Local {
+    inner: L4Stream,
+    buf: Vec<u8>,
+}
+
+impl Local {
+    /// Writes out the gathered bytes; the buffer is released once they are all out.
+    fn poll_write_buf(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let mut written = 0;
+        while written < self.buf.len() {
+            match Pin::new(&mut self.inner).poll_write(cx, &self.buf[written..]) {
+                Poll::Ready(Ok(0)) => {
+                    self.buf.drain(..written);
+                    return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+                }
+                Poll::Ready(Ok(n)) => written += n,
+                Poll::Ready(Err(e)) => {
+                    self.buf.drain(..written);
+                    return Poll::Ready(Err(e));
+                }
+                Poll::Pending => {
+                    self.buf.drain(..written);
+                    return Poll::Pending;
+                }
+            }
+        }
+        self.buf = Vec::new();
+        Poll::Ready(Ok(()))
+    }
+}
 
 impl AsyncRead for Local {
     fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_read(cx, buf)
+        Pin::new(&mut self.inner).poll_read(cx, buf)
     }
 }
 
 impl AsyncWrite for Local {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.0).poll_write(cx, buf)
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        if this.buf.len() + data.len() > WRITE_BUFFER {
+            std::task::ready!(this.poll_write_buf(cx))?;
+        }
+        if data.len() >= WRITE_BUFFER {
+            return Pin::new(&mut this.inner).poll_write(cx, data);
+        }
+        if this.buf.capacity() == 0 {
+            this.buf.reserve_exact(WRITE_BUFFER);
+        }
+        this.buf.extend_from_slice(data);
+        Poll::Ready(Ok(data.len()))
     }
 
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        std::task::ready!(this.poll_write_buf(cx))?;
+        Pin::new(&mut this.inner).poll_flush(cx)
     }
 
-    fn is_write_vectored(&self) -> bool {
-        self.0.is_write_vectored()
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_shutdown(cx)
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        std::task::ready!(this.poll_write_buf(cx))?;
+        Pin::new(&mut this.inner).poll_shutdown(cx)
     }
 }
 
 #[async_trait]
 impl Shutdown for Local {
     async fn shutdown(&mut self) {
-        let _ = tokio::io::AsyncWriteExt::shutdown(&mut self.0).await;
+        let _ = tokio::io::AsyncWriteExt::shutdown(self).await;
     }
 }
 
 impl UniqueID for Local {
     fn id(&self) -> UniqueIDType {
-        self.0.get_ref().id()
+        self.inner.id()
     }
 }
 
@@ -122,29 +186,29 @@ impl Ssl for Local {}
 
 impl GetTimingDigest for Local {
     fn get_timing_digest(&self) -> Vec<Option<TimingDigest>> {
-        self.0.get_ref().get_timing_digest()
+        self.inner.get_timing_digest()
     }
 }
 
 impl GetProxyDigest for Local {
     fn get_proxy_digest(&self) -> Option<Arc<ProxyDigest>> {
-        self.0.get_ref().get_proxy_digest()
+        self.inner.get_proxy_digest()
     }
 }
 
 impl GetSocketDigest for Local {
     fn get_socket_digest(&self) -> Option<Arc<SocketDigest>> {
-        self.0.get_ref().get_socket_digest()
+        self.inner.get_socket_digest()
     }
 
     fn set_socket_digest(&mut self, digest: SocketDigest) {
-        self.0.get_mut().set_socket_digest(digest);
+        self.inner.set_socket_digest(digest);
     }
 }
 
 #[async_trait]
 impl Peek for Local {
     async fn try_peek(&mut self, buf: &mut [u8]) -> io::Result<bool> {
-        self.0.get_mut().try_peek(buf).await
+        self.inner.try_peek(buf).await
     }
 }

@@ -136,7 +136,8 @@ impl Relay {
         // Gemini clients without `alt=sse` read one JSON array.
         let content_type =
             if json_array { "application/json; charset=utf-8" } else { "text/event-stream; charset=utf-8" };
-        let mut resp = ResponseHeader::build(call.up.status, Some(6))?;
+        // Case-insensitive names only (see `respond`): this head lives as long as the stream.
+        let mut resp = ResponseHeader::build_no_case(call.up.status, Some(8))?;
         resp.insert_header("content-type", content_type)?;
         resp.insert_header("cache-control", "no-cache")?;
         resp.insert_header("transfer-encoding", "chunked")?;

@@ -1,4 +1,9 @@
 //! Local responses written straight to the client.
+//!
+//! Response heads are built without Pingora's second, case-preserving header map: the
+//! gateway writes its own header names, so the map would only double the head's
+//! memory, and a stream's head is kept for as long as the stream lasts. Well-known
+//! names go out in their usual capitalisation (`Content-Type`), others as written.
 
 use crate::protocol::Dialect;
 use crate::translate::ApiError;
@@ -12,7 +17,7 @@ pub async fn json(
     body: Bytes,
     extra: &[(&'static str, String)],
 ) -> pingora::Result<()> {
-    let mut resp = ResponseHeader::build(status, Some(4 + extra.len()))?;
+    let mut resp = ResponseHeader::build_no_case(status, Some(4 + extra.len()))?;
     resp.insert_header("content-type", "application/json")?;
     resp.insert_header("content-length", body.len().to_string())?;
     for (k, v) in extra {
@@ -44,7 +49,7 @@ pub async fn error(
 }
 
 pub async fn text(session: &mut Session, status: u16, body: &'static str) -> pingora::Result<()> {
-    let mut resp = ResponseHeader::build(status, Some(2))?;
+    let mut resp = ResponseHeader::build_no_case(status, Some(4))?;
     resp.insert_header("content-type", "text/plain")?;
     resp.insert_header("content-length", body.len().to_string())?;
     session.write_response_header(Box::new(resp), false).await?;
