@@ -47,9 +47,6 @@ impl pingora::services::background::BackgroundService for AllocatorHousekeeping 
     }
 }
 
-/// The longest timeout left to Pingora's fast timers (see `run`).
-const FAST_TIMEOUT_MAX: std::time::Duration = std::time::Duration::from_secs(10);
-
 /// Client connections in plain HTTP read straight from the socket. Pingora's default is a
 /// 64 KiB read buffer per connection, allocated zeroed: 64 MiB resident for 1,000 held
 /// streams, and one more copy of every request body. The HTTP/1 parser reads headers into
@@ -186,13 +183,6 @@ fn run(path: &Path, upgrade: bool) -> ExitCode {
             ch.endpoint_path("{model}", false)
         );
     }
-
-    // Pingora's fast timers keep every 10 ms slot that any timeout registered until the
-    // slot's time comes, even when the timed operation finished long before: under load a
-    // 60 s client read timeout held a slot per 10 ms for a minute, per thread. Timeouts
-    // longer than this threshold go to tokio's timer, which forgets a timeout as soon as
-    // it is dropped. The relay's own first-byte and idle timeouts use tokio's timer directly.
-    pingora_timeout::fast_timeout::set_fast_timeout_to_tokio_threshold(Some(FAST_TIMEOUT_MAX));
 
     let opt = Opt { upgrade, ..Default::default() };
     let conf = ServerConf {

@@ -9,6 +9,7 @@
 //! brought is handed on at once, so upstream events that arrived together leave in one
 //! downstream write.
 
+use super::timer::timeout;
 use crate::http1::{parse_head, BodyDecoder, Framing, H1Error};
 use bytes::{Buf, Bytes, BytesMut};
 use http::HeaderMap;
@@ -17,7 +18,6 @@ use pingora::ErrorType::{ConnectionClosed, H1Error as H1ErrorType, InvalidHTTPHe
 use pingora::{Error, OrErr};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::time::timeout;
 
 const MIN_READ: usize = 4 * 1024;
 /// The smallest read of a body of unknown length: upstream events are a few hundred bytes.

@@ -7,6 +7,7 @@
 
 mod conn;
 mod respond;
+mod timer;
 mod upstream;
 
 pub use respond::{error as respond_error, json as respond_json, text as respond_text};
@@ -27,11 +28,7 @@ use pingora::ErrorType::{ConnectionClosed, H1Error, InvalidHTTPHeader, ReadError
 use pingora_proxy::Session;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-// tokio's timer, not Pingora's fast one: these timeouts are minutes long, and a fast
-// timer's 10 ms slot stays allocated until its time comes, long after the read it
-// guarded (see `FAST_TIMEOUT_MAX` in main). Each worker thread runs its own runtime, so
-// registering a timer wakes no other thread.
-use tokio::time::timeout;
+use timer::timeout;
 
 /// Error bodies from upstreams are read up to this size.
 const ERROR_BODY_LIMIT: usize = 64 * 1024;

@@ -2,6 +2,7 @@
 //! itself (an error as its first event can still fail over invisibly), then commit the
 //! header and write every translated frame as soon as it is complete.
 
+use super::timer::timeout;
 use super::{conn, Attempt, AttemptFailure, Call, Outcome, Relay};
 use crate::metrics::GaugeGuard;
 use crate::protocol::anthropic::MessagesResponse;
@@ -12,11 +13,6 @@ use bytes::{Bytes, BytesMut};
 use pingora_http::ResponseHeader;
 use pingora_proxy::Session;
 use std::time::Instant;
-// tokio's timer, not Pingora's fast one: these timeouts are minutes long, and a fast
-// timer's 10 ms slot stays allocated until its time comes, long after the read it
-// guarded (see `FAST_TIMEOUT_MAX` in main). Each worker thread runs its own runtime, so
-// registering a timer wakes no other thread.
-use tokio::time::timeout;
 
 impl Relay {
     pub(super) async fn pump_stream(
