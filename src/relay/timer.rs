@@ -10,7 +10,8 @@
 //!
 //! tokio's timer forgets a timeout as soon as it is dropped, but registering one into an
 //! empty timer wheel writes to the runtime's eventfd: one more system call per request
-//! whenever the gateway is not busy.
+//! whenever the gateway is not busy. (Pingora sends timeouts over 15 minutes to tokio's
+//! timer anyway.)
 
 use std::future::Future;
 use std::sync::LazyLock;
@@ -37,8 +38,8 @@ fn rounded(since_epoch: Duration, limit: Duration) -> Duration {
     let step = (limit / 100).clamp(Duration::from_millis(1), MAX_STEP).as_nanos();
     let deadline = since_epoch.as_nanos() + limit.as_nanos();
     let aligned = deadline.div_ceil(step) * step;
-    // At most `limit + step` from `since_epoch`: within u64 nanoseconds for any
-    // configured timeout (they are validated to be minutes at most).
+    // At most `limit + step` after `since_epoch`; a timeout beyond u64 nanoseconds
+    // (584 years) is cut to that.
     Duration::from_nanos(u64::try_from(aligned - since_epoch.as_nanos()).unwrap_or(u64::MAX))
 }
 
