@@ -16,7 +16,7 @@ use pingora::protocols::l4::stream::Stream as L4Stream;
 use pingora::protocols::raw_connect::ProxyDigest;
 use pingora::protocols::{
     GetProxyDigest, GetSocketDigest, GetTimingDigest, Peek, Shutdown, SocketDigest, Ssl, Stream, TimingDigest,
-    UniqueID, UniqueIDType,
+    UniqueID, UniqueIDType, ALPN,
 };
 use pingora::server::ShutdownWatch;
 use std::io;
@@ -40,14 +40,18 @@ pub struct LocalConnections<A>(pub Arc<A>);
 #[async_trait]
 impl<A: HttpServerApp + Send + Sync + 'static> ServerApp for LocalConnections<A> {
     async fn process_new(self: &Arc<Self>, stream: Stream, shutdown: &ShutdownWatch) -> Option<Stream> {
-        let other_protocols = self.0.server_options().is_some_and(|o| o.h2c || o.force_custom);
-        match on_this_thread(stream) {
-            Ok(local) if !other_protocols => {
-                self.serve_http1(local, shutdown).await;
-                None
-            }
-            Ok(stream) | Err(stream) => self.0.process_new(stream, shutdown).await,
+        if self.0.server_options().is_some_and(|o| o.h2c || o.force_custom) {
+            return self.0.process_new(on_this_thread(stream).unwrap_or_else(|s| s), shutdown).await;
         }
+        match on_this_thread(stream) {
+            Ok(local) => self.serve_http1(local, shutdown).await,
+            // TLS: HTTP/2 and custom protocols were chosen by ALPN in the handshake.
+            Err(other) if matches!(other.selected_alpn_proto(), Some(ALPN::H2 | ALPN::Custom(_))) => {
+                return self.0.process_new(other, shutdown).await;
+            }
+            Err(other) => self.serve_http1(other, shutdown).await,
+        }
+        None
     }
 
     async fn cleanup(&self) {
@@ -102,10 +106,16 @@ fn on_this_thread(stream: Stream) -> Result<Stream, Stream> {
 /// A client connection on this thread's event loop. Small writes are gathered until
 /// a flush; the buffer is allocated by the first of them and freed by the flush, so
 /// a connection waiting for its next request or stream event holds none.
-#[derive(Debug)]
 struct Local {
     inner: L4Stream,
     buf: Vec<u8>,
+}
+
+/// The gathered bytes are response data: only their count is shown.
+impl std::fmt::Debug for Local {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Local").field("inner", &self.inner).field("buffered", &self.buf.len()).finish()
+    }
 }
 
 impl Local {
