@@ -506,6 +506,35 @@ fn a_pooled_connection_that_fails_inside_the_answer_is_not_resent() {
 }
 
 #[test]
+fn with_no_openai_channel_chat_clients_are_translated_from_one_parse() {
+    let mock = Mock::start();
+    let channels =
+        ch("ant", "anthropic", &mock.url, &["ant-key-000"], ", model_map: {\"gpt-*\": \"claude-sonnet-4-5\"}");
+    let gw = Gateway::start(&channels, "");
+    let chat = |stream: bool| {
+        json!({"model": "gpt-x", "stream": stream, "metadata": {"user_id": "u1"},
+               "messages": [{"role": "system", "content": "brief"}, {"role": "user", "content": "hi"}]})
+        .to_string()
+    };
+    let (status, body) = gw.openai(&chat(false));
+    assert_eq!(status, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["object"], "chat.completion");
+    assert_eq!(v["choices"][0]["message"]["role"], "assistant");
+    let sent: Value = serde_json::from_str(mock.last_request()["body"].as_str().unwrap()).unwrap();
+    assert_eq!(sent["model"], "claude-sonnet-4-5");
+    assert_eq!(sent["system"], json!([{"type": "text", "text": "brief"}]));
+    assert_eq!(sent["messages"][0], json!({"role": "user", "content": "hi"}));
+    let (status, body) = gw.openai(&chat(true));
+    assert_eq!(status, 200, "{body}");
+    assert!(body.starts_with("data: {"), "{body}");
+    assert!(body.ends_with("data: [DONE]\n\n"), "{body}");
+    let (status, body) = gw.openai(r#"{"model":"gpt-x","messages":[1,]}"#);
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("request body is not valid JSON"), "{body}");
+}
+
+#[test]
 fn with_no_anthropic_channel_claude_clients_are_translated_from_one_parse() {
     let mock = Mock::start();
     let channels = ch("oai", "openai", &mock.url, &["oai-key-000"], ", model_map: {\"claude-*\": \"gpt-4o\"}");

@@ -43,6 +43,16 @@ pub struct ChatRequest {
     pub presence_penalty: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub frequency_penalty: Option<f64>,
+    /// Read for its `user_id` only (a session-affinity key, as in Anthropic requests);
+    /// never sent upstream.
+    #[serde(default, skip_serializing)]
+    pub metadata: Option<ChatMetadata>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+pub struct ChatMetadata {
+    #[serde(default)]
+    pub user_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -72,8 +72,8 @@ pub struct Live {
     pub known_models: std::collections::HashSet<String>,
     /// Per channel (same order): the CA certificates its upstream must chain to.
     pub peer_ca: Vec<Option<Arc<pingora::protocols::tls::CaType>>>,
-    /// Whether some channel speaks Anthropic Messages (see [`Live::translates_anthropic`]).
-    pub anthropic_channels: bool,
+    /// The dialects some channel speaks (see [`Live::always_translates`]).
+    pub spoken: Vec<Dialect>,
 }
 
 impl Live {
@@ -96,21 +96,24 @@ impl Live {
                 known_models.insert(to.clone());
             }
         }
-        let anthropic_channels = config.channels.iter().any(|c| c.protocol == Dialect::Anthropic);
-        Live { config, balancer, known_models, peer_ca, anthropic_channels }
+        let mut spoken: Vec<Dialect> = config.channels.iter().map(|c| c.protocol).collect();
+        spoken.sort_unstable_by_key(|d| d.as_str());
+        spoken.dedup();
+        Live { config, balancer, known_models, peer_ca, spoken }
     }
 
-    /// Whether an Anthropic request with this body is translated whichever channel
-    /// serves it: no channel speaks Anthropic, or some channels serve its model and none
-    /// of them does (the model as `leading_model` reads it from the start of the body).
-    /// Such a request is parsed once up front instead of peeked and then parsed (see
+    /// Whether a request in the `client` dialect with this body is translated whichever
+    /// channel serves it: no channel speaks that dialect, or some channels serve its model
+    /// and none of them does (the model as `leading_model` reads it from the start of the
+    /// body, where Anthropic's and OpenAI's SDKs and Claude Code write it). Such a request
+    /// is parsed once up front instead of peeked and then parsed (see
     /// `PreparedRequest::new_translated`).
-    pub fn translates_anthropic(&self, body: &[u8]) -> bool {
-        if !self.anthropic_channels {
+    pub fn always_translates(&self, client: Dialect, body: &[u8]) -> bool {
+        if !self.spoken.contains(&client) {
             return true;
         }
         crate::translate::passthrough::leading_model(body)
-            .is_some_and(|model| crate::routing::always_translated(&self.config.channels, Dialect::Anthropic, model))
+            .is_some_and(|model| crate::routing::always_translated(&self.config.channels, client, model))
     }
 }
 
@@ -544,6 +547,7 @@ pub use probe::ChannelProbe;
 #[cfg(test)]
 mod tests {
     use super::Live;
+    use crate::protocol::Dialect;
 
     fn live(channels: &str) -> Live {
         Live::new(crate::config::load_str(&format!("channels:\n{channels}"), &|_| None).unwrap().config)
@@ -554,18 +558,36 @@ mod tests {
         let mixed = live(
             "  - {name: a, protocol: anthropic, base_url: 'http://a', keys: [k], models: ['claude-*']}\n  - {name: o, protocol: openai, base_url: 'http://o', keys: [k], models: ['tr-*', 'claude-both']}\n",
         );
-        assert!(mixed.translates_anthropic(br#"{"model":"tr-x","messages":[]}"#));
-        assert!(mixed.translates_anthropic(b" {\n  \"model\" : \"tr-x\", \"stream\": true}"));
+        assert!(mixed.always_translates(Dialect::Anthropic, br#"{"model":"tr-x","messages":[]}"#));
+        assert!(mixed.always_translates(Dialect::Anthropic, b" {\n  \"model\" : \"tr-x\", \"stream\": true}"));
         // An Anthropic channel serves it (alone or beside an OpenAI one): it may pass through.
-        assert!(!mixed.translates_anthropic(br#"{"model":"claude-x","messages":[]}"#));
-        assert!(!mixed.translates_anthropic(br#"{"model":"claude-both","messages":[]}"#));
+        assert!(!mixed.always_translates(Dialect::Anthropic, br#"{"model":"claude-x","messages":[]}"#));
+        assert!(!mixed.always_translates(Dialect::Anthropic, br#"{"model":"claude-both","messages":[]}"#));
         // No channel serves it: the usual path answers.
-        assert!(!mixed.translates_anthropic(br#"{"model":"nobody","messages":[]}"#));
+        assert!(!mixed.always_translates(Dialect::Anthropic, br#"{"model":"nobody","messages":[]}"#));
         // The model is not the first member: the peek reads it.
-        assert!(!mixed.translates_anthropic(br#"{"messages":[],"model":"tr-x"}"#));
+        assert!(!mixed.always_translates(Dialect::Anthropic, br#"{"messages":[],"model":"tr-x"}"#));
 
         let openai_only = live("  - {name: o, protocol: openai, base_url: 'http://o', keys: [k], models: ['*']}\n");
-        assert!(openai_only.translates_anthropic(br#"{"messages":[],"model":"claude-x"}"#));
-        assert!(openai_only.translates_anthropic(b"not json"));
+        assert!(openai_only.always_translates(Dialect::Anthropic, br#"{"messages":[],"model":"claude-x"}"#));
+        assert!(openai_only.always_translates(Dialect::Anthropic, b"not json"));
+    }
+
+    #[test]
+    fn chat_requests_are_parsed_once_when_no_channel_serving_their_model_speaks_chat() {
+        let mixed = live(
+            "  - {name: a, protocol: anthropic, base_url: 'http://a', keys: [k], models: ['tr-*', 'gpt-both']}\n  - {name: o, protocol: openai, base_url: 'http://o', keys: [k], models: ['gpt-*']}\n",
+        );
+        assert!(mixed.always_translates(Dialect::OpenAiChat, br#"{"model":"tr-x","messages":[]}"#));
+        assert!(!mixed.always_translates(Dialect::OpenAiChat, br#"{"model":"gpt-x","messages":[]}"#));
+        assert!(!mixed.always_translates(Dialect::OpenAiChat, br#"{"model":"gpt-both","messages":[]}"#));
+        assert!(!mixed.always_translates(Dialect::OpenAiChat, br#"{"messages":[],"model":"tr-x"}"#));
+        // The same body from an Anthropic client may pass through on channel `a`.
+        assert!(!mixed.always_translates(Dialect::Anthropic, br#"{"model":"tr-x","messages":[]}"#));
+
+        let anthropic_only =
+            live("  - {name: a, protocol: anthropic, base_url: 'http://a', keys: [k], models: ['*']}\n");
+        assert!(anthropic_only.always_translates(Dialect::OpenAiChat, br#"{"messages":[],"model":"gpt-x"}"#));
+        assert!(!anthropic_only.always_translates(Dialect::Anthropic, br#"{"messages":[],"model":"gpt-x"}"#));
     }
 }

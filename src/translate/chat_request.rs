@@ -96,6 +96,7 @@ pub fn canonical_to_chat(req: &MessagesRequest, target: &TargetOptions) -> ChatR
             .and_then(|c| c.format.clone())
             .and_then(response_format_from_output_format),
         user: None,
+        metadata: None,
         seed: None,
         presence_penalty: None,
         frequency_penalty: None,

@@ -45,25 +45,37 @@ impl PreparedRequest {
         Ok(PreparedRequest { client, body, peek, canonical: None, history: None, gemini_json_array: false })
     }
 
-    /// An Anthropic request that every attempt will translate (no channel serving it
-    /// speaks Anthropic): parsed once into the canonical form, which routing then reads,
-    /// instead of a peek and a parse. A body the canonical parse refuses takes the usual
-    /// path, so errors come as they would otherwise (after routing, with the same messages).
-    pub fn new_translated(body: Bytes) -> Result<Self, ApiError> {
-        match parse::<MessagesRequest>(&body) {
-            Ok(req) if !req.model.is_empty() => {
+    /// An Anthropic or Chat Completions request that every attempt will translate (no
+    /// channel serving it speaks the client's dialect): parsed once into the canonical
+    /// form, which routing then reads, instead of a peek and a parse. A body the canonical
+    /// parse refuses takes the usual path, so errors come as they would otherwise (after
+    /// routing, with the same messages). Other dialects always take the usual path.
+    pub fn new_translated(client: Dialect, body: Bytes) -> Result<Self, ApiError> {
+        let parsed = match client {
+            Dialect::Anthropic => parse::<MessagesRequest>(&body).ok().filter(|r| !r.model.is_empty()).map(|req| {
                 let user_id = req.metadata.as_ref().and_then(|m| m.user_id.clone());
                 let peek = RequestPeek::read(req.model.clone(), req.stream.unwrap_or(false), user_id);
-                Ok(PreparedRequest {
-                    client: Dialect::Anthropic,
-                    body,
-                    peek,
-                    canonical: Some(Box::new((req, ClientOptions::default()))),
-                    history: None,
-                    gemini_json_array: false,
-                })
-            }
-            _ => Self::new(Dialect::Anthropic, body),
+                (peek, (req, ClientOptions::default()))
+            }),
+            Dialect::OpenAiChat => parse::<ChatRequest>(&body).ok().filter(|r| !r.model.is_empty()).and_then(|chat| {
+                // What `RequestPeek::parse` reads from a Chat body.
+                let user_id = chat.metadata.as_ref().and_then(|m| m.user_id.clone());
+                let peek = RequestPeek::read(chat.model.clone(), chat.stream.unwrap_or(false), user_id);
+                let (req, opts) = chat_to_canonical(chat).ok()?;
+                Some((peek, (req, ClientOptions { include_usage: opts.include_usage, responses: None })))
+            }),
+            Dialect::OpenAiResponses | Dialect::Gemini => None,
+        };
+        match parsed {
+            Some((peek, canonical)) => Ok(PreparedRequest {
+                client,
+                body,
+                peek,
+                canonical: Some(Box::new(canonical)),
+                history: None,
+                gemini_json_array: false,
+            }),
+            None => Self::new(client, body),
         }
     }
 

@@ -294,6 +294,55 @@ fn thinking_from_other_providers_never_reaches_anthropic() {
 }
 
 #[test]
+fn a_chat_request_parsed_up_front_routes_and_translates_as_a_peeked_one() {
+    let body = bytes::Bytes::from(
+        json!({"model": "gpt-x", "stream": true, "stream_options": {"include_usage": true}, "max_tokens": 9,
+               "user": "end-user", "metadata": {"user_id": "u1", "team": "t"},
+               "messages": [{"role": "system", "content": "be \"brief\""}, {"role": "user", "content": "hi\n"}]})
+        .to_string(),
+    );
+    let mut peeked = PreparedRequest::new(Dialect::OpenAiChat, body.clone()).unwrap();
+    let mut parsed = PreparedRequest::new_translated(Dialect::OpenAiChat, body.clone()).unwrap();
+    assert_eq!((parsed.model(), parsed.stream(), parsed.peek.user_id.clone()), ("gpt-x", true, Some("u1".into())));
+    assert_eq!((peeked.model(), peeked.stream(), peeked.peek.user_id.clone()), ("gpt-x", true, Some("u1".into())));
+    for upstream in [Dialect::Anthropic, Dialect::OpenAiResponses, Dialect::Gemini] {
+        let target = TargetOptions::new("m");
+        assert_eq!(
+            parsed.body_for(upstream, &target, false).unwrap(),
+            peeked.body_for(upstream, &target, false).unwrap(),
+            "{upstream:?}"
+        );
+    }
+    assert!(parsed.stream_options(None).include_usage);
+    assert_eq!(parsed.stream_options(None), peeked.stream_options(None));
+    // Towards Chat after all (a channel added since): rebuilt, with the new model, and
+    // without the metadata (as any translated Chat request).
+    let rebuilt: Value =
+        serde_json::from_slice(&parsed.body_for(Dialect::OpenAiChat, &TargetOptions::new("gpt-y"), false).unwrap())
+            .unwrap();
+    assert_eq!(rebuilt["model"], "gpt-y");
+    assert_eq!(rebuilt["messages"][1]["content"], "hi\n");
+    assert!(rebuilt.get("metadata").is_none(), "{rebuilt}");
+
+    // What the parse refuses goes the usual way, with the usual messages.
+    for bad in
+        [r#"{"model":"m","messages":[{"role":"tool"}]}"#, r#"{"messages":[]}"#, r#"{"model":"m","messages":5}"#, "{"]
+    {
+        let usual = PreparedRequest::new(Dialect::OpenAiChat, bad.into()).map(|mut p| {
+            p.body_for(Dialect::Anthropic, &TargetOptions::new("c"), false).map(|_| ()).unwrap_err().message
+        });
+        let now = PreparedRequest::new_translated(Dialect::OpenAiChat, bad.into()).map(|mut p| {
+            p.body_for(Dialect::Anthropic, &TargetOptions::new("c"), false).map(|_| ()).unwrap_err().message
+        });
+        match (usual, now) {
+            (Ok(a), Ok(b)) => assert_eq!(a, b),
+            (Err(a), Err(b)) => assert_eq!(a.message, b.message),
+            other => panic!("{bad}: {other:?}"),
+        }
+    }
+}
+
+#[test]
 fn a_request_parsed_up_front_routes_and_translates_as_a_peeked_one() {
     let body = bytes::Bytes::from(
         json!({"model": "claude-x", "stream": true, "max_tokens": 9, "metadata": {"user_id": "u1"},
@@ -301,7 +350,7 @@ fn a_request_parsed_up_front_routes_and_translates_as_a_peeked_one() {
         .to_string(),
     );
     let mut peeked = PreparedRequest::new(Dialect::Anthropic, body.clone()).unwrap();
-    let mut parsed = PreparedRequest::new_translated(body.clone()).unwrap();
+    let mut parsed = PreparedRequest::new_translated(Dialect::Anthropic, body.clone()).unwrap();
     assert_eq!(parsed.peek.model, "claude-x");
     assert_eq!((parsed.stream(), parsed.peek.user_id.as_deref()), (true, Some("u1")));
     assert_eq!((peeked.model(), peeked.stream(), peeked.peek.user_id.clone()), ("claude-x", true, Some("u1".into())));
@@ -322,7 +371,7 @@ fn a_request_parsed_up_front_routes_and_translates_as_a_peeked_one() {
         let usual = PreparedRequest::new(Dialect::Anthropic, bad.into()).map(|mut p| {
             p.body_for(Dialect::OpenAiChat, &TargetOptions::new("g"), false).map(|_| ()).unwrap_err().message
         });
-        let now = PreparedRequest::new_translated(bad.into()).map(|mut p| {
+        let now = PreparedRequest::new_translated(Dialect::Anthropic, bad.into()).map(|mut p| {
             p.body_for(Dialect::OpenAiChat, &TargetOptions::new("g"), false).map(|_| ()).unwrap_err().message
         });
         match (usual, now) {

@@ -555,8 +555,9 @@ pub fn markdown(r: &Report) -> String {
     }
     let _ = writeln!(
         s,
-        "\nrequest: `PreparedRequest::new` (`new_translated` for anthropic→openai: the gateway parses an Anthropic \
-         request once when no channel serving its model speaks Anthropic) + `body_for` (the body sent upstream). \
+        "\nrequest: `PreparedRequest::new` (`new_translated` when translating: the gateway parses an Anthropic or \
+         Chat request once when no channel serving its model speaks the client's dialect) + `body_for` (the body \
+         sent upstream). \
          response: `translate_response`. \
          stream: a `StreamTranslator` fed one upstream SSE frame at a time, then `finish`; the response direction is \
          upstream→client."
