@@ -328,17 +328,21 @@ fn a_chat_request_parsed_up_front_routes_and_translates_as_a_peeked_one() {
     for bad in
         [r#"{"model":"m","messages":[{"role":"tool"}]}"#, r#"{"messages":[]}"#, r#"{"model":"m","messages":5}"#, "{"]
     {
-        let usual = PreparedRequest::new(Dialect::OpenAiChat, bad.into()).map(|mut p| {
-            p.body_for(Dialect::Anthropic, &TargetOptions::new("c"), false).map(|_| ()).unwrap_err().message
-        });
-        let now = PreparedRequest::new_translated(Dialect::OpenAiChat, bad.into()).map(|mut p| {
-            p.body_for(Dialect::Anthropic, &TargetOptions::new("c"), false).map(|_| ()).unwrap_err().message
-        });
-        match (usual, now) {
-            (Ok(a), Ok(b)) => assert_eq!(a, b),
-            (Err(a), Err(b)) => assert_eq!(a.message, b.message),
-            other => panic!("{bad}: {other:?}"),
-        }
+        assert_refused_as_usual(Dialect::OpenAiChat, Dialect::Anthropic, bad);
+    }
+}
+
+/// A body that `new_translated` cannot parse fails as it would on the usual path (peek,
+/// then parse when translating): the same error, at the same step.
+fn assert_refused_as_usual(client: Dialect, upstream: Dialect, bad: &str) {
+    let translate =
+        |mut p: PreparedRequest| p.body_for(upstream, &TargetOptions::new("m"), false).map(|_| ()).unwrap_err().message;
+    let usual = PreparedRequest::new(client, bad.to_string().into()).map(translate);
+    let now = PreparedRequest::new_translated(client, bad.to_string().into()).map(translate);
+    match (usual, now) {
+        (Ok(a), Ok(b)) => assert_eq!(a, b),
+        (Err(a), Err(b)) => assert_eq!(a.message, b.message),
+        other => panic!("{bad}: {other:?}"),
     }
 }
 
@@ -368,16 +372,6 @@ fn a_request_parsed_up_front_routes_and_translates_as_a_peeked_one() {
 
     // What the parse refuses goes the usual way, with the usual messages.
     for bad in [r#"{"model":"m","messages":[],"system":5}"#, r#"{"messages":[]}"#, "{"] {
-        let usual = PreparedRequest::new(Dialect::Anthropic, bad.into()).map(|mut p| {
-            p.body_for(Dialect::OpenAiChat, &TargetOptions::new("g"), false).map(|_| ()).unwrap_err().message
-        });
-        let now = PreparedRequest::new_translated(Dialect::Anthropic, bad.into()).map(|mut p| {
-            p.body_for(Dialect::OpenAiChat, &TargetOptions::new("g"), false).map(|_| ()).unwrap_err().message
-        });
-        match (usual, now) {
-            (Ok(a), Ok(b)) => assert_eq!(a, b),
-            (Err(a), Err(b)) => assert_eq!(a.message, b.message),
-            other => panic!("{bad}: {other:?}"),
-        }
+        assert_refused_as_usual(Dialect::Anthropic, Dialect::OpenAiChat, bad);
     }
 }
