@@ -122,7 +122,7 @@ impl Line<'_> {
 }
 
 /// Whether `RUST_LOG` asks for access lines.
-pub fn enabled() -> bool {
+fn enabled() -> bool {
     log::log_enabled!(target: "access", log::Level::Info)
 }
 

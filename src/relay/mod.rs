@@ -73,7 +73,7 @@ pub struct Live {
     /// Per channel (same order): the CA certificates its upstream must chain to.
     pub peer_ca: Vec<Option<Arc<pingora::protocols::tls::CaType>>>,
     /// The dialects some channel speaks (see [`Live::always_translates`]).
-    pub spoken: Vec<Dialect>,
+    spoken: Vec<Dialect>,
 }
 
 impl Live {
@@ -96,9 +96,12 @@ impl Live {
                 known_models.insert(to.clone());
             }
         }
-        let mut spoken: Vec<Dialect> = config.channels.iter().map(|c| c.protocol).collect();
-        spoken.sort_unstable_by_key(|d| d.as_str());
-        spoken.dedup();
+        let mut spoken: Vec<Dialect> = Vec::new();
+        for ch in &config.channels {
+            if !spoken.contains(&ch.protocol) {
+                spoken.push(ch.protocol);
+            }
+        }
         Live { config, balancer, known_models, peer_ca, spoken }
     }
 

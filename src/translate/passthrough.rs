@@ -19,7 +19,7 @@ pub struct RequestPeek {
 }
 
 /// The model of a request body whose first member is `"model"` with a string value
-/// without escapes, as Anthropic's SDKs and Claude Code write it; `None` for any other
+/// without escapes, as Anthropic's and OpenAI's SDKs and Claude Code write it; `None` for any other
 /// shape. A hint for routing before the body is read in full: nothing is validated.
 pub fn leading_model(body: &[u8]) -> Option<&str> {
     let rest = skip_ws(body).strip_prefix(b"{")?;

@@ -61,8 +61,7 @@ impl PreparedRequest {
                 // What `RequestPeek::parse` reads from a Chat body.
                 let user_id = chat.metadata.as_ref().and_then(|m| m.user_id.clone());
                 let peek = RequestPeek::read(chat.model.clone(), chat.stream.unwrap_or(false), user_id);
-                let (req, opts) = chat_to_canonical(chat).ok()?;
-                Some((peek, (req, ClientOptions { include_usage: opts.include_usage, responses: None })))
+                Some((peek, chat_canonical(chat).ok()?))
             }),
             Dialect::OpenAiResponses | Dialect::Gemini => None,
         };
@@ -188,10 +187,7 @@ impl PreparedRequest {
         if self.canonical.is_none() {
             let parsed = match self.client {
                 Dialect::Anthropic => (parse::<MessagesRequest>(&self.body)?, ClientOptions::default()),
-                Dialect::OpenAiChat => {
-                    let (req, opts) = chat_to_canonical(parse::<ChatRequest>(&self.body)?)?;
-                    (req, ClientOptions { include_usage: opts.include_usage, responses: None })
-                }
+                Dialect::OpenAiChat => chat_canonical(parse::<ChatRequest>(&self.body)?)?,
                 Dialect::OpenAiResponses => {
                     let (req, info) = responses::request_to_canonical(&self.body)?;
                     (req, ClientOptions { include_usage: false, responses: Some(info) })
@@ -208,6 +204,12 @@ impl PreparedRequest {
             None => Err(ApiError::new(ErrorKind::Api, "request was not parsed")),
         }
     }
+}
+
+/// A Chat request in canonical form, with the options its translated answer needs.
+fn chat_canonical(chat: ChatRequest) -> Result<(MessagesRequest, ClientOptions), ApiError> {
+    let (req, opts) = chat_to_canonical(chat)?;
+    Ok((req, ClientOptions { include_usage: opts.include_usage, responses: None }))
 }
 
 fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
