@@ -4,7 +4,7 @@
 
 pub mod access_log;
 mod admin;
-mod local;
+pub(crate) mod local;
 mod models;
 pub mod request_id;
 pub mod routes;

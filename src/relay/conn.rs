@@ -110,6 +110,11 @@ impl Response {
         }
     }
 
+    /// Whether the body was read to its end: the next `read_body` gives `None` at once.
+    pub fn body_done(&self) -> bool {
+        self.body.is_done()
+    }
+
     /// The whole body, up to `limit` bytes, waiting at most `idle` for each read. A body
     /// of known length is read into one buffer and handed on without a copy.
     pub async fn read_to_end(&mut self, limit: usize, idle: Duration) -> Result<Bytes, String> {

@@ -6,6 +6,7 @@ use super::timer::timeout;
 use super::{conn, Attempt, AttemptFailure, Call, Outcome, Relay};
 use crate::metrics::GaugeGuard;
 use crate::protocol::anthropic::MessagesResponse;
+use crate::proxy::local::defer_next_flush;
 use crate::translate::request::PreparedRequest;
 use crate::translate::stream::{StreamTranslator, Termination};
 use crate::translate::{ApiError, ErrorKind};
@@ -100,6 +101,10 @@ impl Relay {
             }
             if !out.is_empty() {
                 outcome.bytes_out += out.len();
+                if upstream_done || call.up.body_done() {
+                    // The end of the body follows at once.
+                    defer_next_flush(session);
+                }
                 if session.write_response_body(Some(out), false).await.is_err() {
                     outcome.error = Some("client_closed".into());
                     return Ok(None);
@@ -138,11 +143,19 @@ impl Relay {
         resp.insert_header("cache-control", "no-cache")?;
         resp.insert_header("transfer-encoding", "chunked")?;
         resp.insert_header("x-accel-buffering", "no")?;
+        // The head leaves with the first events (and, when they are all there is, with
+        // the end of the body).
+        if !first.is_empty() {
+            defer_next_flush(session);
+        }
         session.write_response_header(Box::new(resp), false).await?;
         outcome.status = call.up.status;
         outcome.first_byte = Some(started.elapsed());
         if !first.is_empty() {
             outcome.bytes_out += first.len();
+            if call.up.body_done() {
+                defer_next_flush(session);
+            }
             session.write_response_body(Some(first), false).await?;
         }
         Ok(())
