@@ -158,9 +158,7 @@ impl ProxyHttp for Gateway {
                 let sse = session.req_header().uri.query().is_some_and(|q| q.split('&').any(|p| p == "alt=sse"));
                 PreparedRequest::new_gemini(body, model.clone(), *stream, *stream && !sse)
             }
-            None if matches!(dialect, Dialect::Anthropic | Dialect::OpenAiChat)
-                && live.always_translates(dialect, &body) =>
-            {
+            None if dialect != Dialect::Gemini && live.always_translates(dialect, &body) => {
                 PreparedRequest::new_translated(dialect, body)
             }
             None => PreparedRequest::new(dialect, body),

@@ -593,4 +593,15 @@ mod tests {
         assert!(anthropic_only.always_translates(Dialect::OpenAiChat, br#"{"messages":[],"model":"gpt-x"}"#));
         assert!(!anthropic_only.always_translates(Dialect::Anthropic, br#"{"messages":[],"model":"gpt-x"}"#));
     }
+
+    #[test]
+    fn responses_requests_are_parsed_once_when_no_channel_serving_their_model_speaks_responses() {
+        let mixed = live(
+            "  - {name: a, protocol: anthropic, base_url: 'http://a', keys: [k], models: ['tr-*']}\n  - {name: r, protocol: responses, base_url: 'http://r', keys: [k], models: ['gpt-*']}\n",
+        );
+        assert!(mixed.always_translates(Dialect::OpenAiResponses, br#"{"model":"tr-x","input":"hi"}"#));
+        assert!(!mixed.always_translates(Dialect::OpenAiResponses, br#"{"model":"gpt-x","input":"hi"}"#));
+        let chat_only = live("  - {name: o, protocol: openai, base_url: 'http://o', keys: [k], models: ['*']}\n");
+        assert!(chat_only.always_translates(Dialect::OpenAiResponses, br#"{"input":"hi","model":"gpt-x"}"#));
+    }
 }

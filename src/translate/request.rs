@@ -45,11 +45,12 @@ impl PreparedRequest {
         Ok(PreparedRequest { client, body, peek, canonical: None, history: None, gemini_json_array: false })
     }
 
-    /// An Anthropic or Chat Completions request that every attempt will translate (no
-    /// channel serving it speaks the client's dialect): parsed once into the canonical
-    /// form, which routing then reads, instead of a peek and a parse. A body the canonical
-    /// parse refuses takes the usual path, so errors come as they would otherwise (after
-    /// routing, with the same messages). Other dialects always take the usual path.
+    /// An Anthropic, Chat Completions or Responses request that every attempt will
+    /// translate (no channel serving it speaks the client's dialect): parsed once into the
+    /// canonical form, which routing then reads, instead of a peek and a parse. A body the
+    /// canonical parse refuses, or one the peek would refuse, takes the usual path, so
+    /// errors come as they would otherwise (after routing, with the same messages).
+    /// Gemini requests always take the usual path.
     pub fn new_translated(client: Dialect, body: Bytes) -> Result<Self, ApiError> {
         let parsed = match client {
             Dialect::Anthropic => parse::<MessagesRequest>(&body).ok().filter(|r| !r.model.is_empty()).map(|req| {
@@ -63,7 +64,14 @@ impl PreparedRequest {
                 let peek = RequestPeek::read(chat.model.clone(), chat.stream.unwrap_or(false), user_id);
                 Some((peek, chat_canonical(chat).ok()?))
             }),
-            Dialect::OpenAiResponses | Dialect::Gemini => None,
+            Dialect::OpenAiResponses => responses::request_to_canonical(&body)
+                .ok()
+                .filter(|(r, _)| !r.model.is_empty())
+                .and_then(|(req, info)| {
+                    let peek = RequestPeek::read(info.model.clone(), info.stream, responses_user_id(&info)?);
+                    Some((peek, (req, ClientOptions { include_usage: false, responses: Some(info) })))
+                }),
+            Dialect::Gemini => None,
         };
         match parsed {
             Some((peek, canonical)) => Ok(PreparedRequest {
@@ -203,6 +211,22 @@ impl PreparedRequest {
             Some(c) => Ok(c),
             None => Err(ApiError::new(ErrorKind::Api, "request was not parsed")),
         }
+    }
+}
+
+/// What `RequestPeek::parse` reads as the session key of a Responses body: `metadata`'s
+/// `user_id`. `None` (outer) where the peek would refuse the body: `metadata` that is
+/// not an object, or a `user_id` that is not a string.
+fn responses_user_id(info: &ResponsesRequestInfo) -> Option<Option<String>> {
+    use serde_json::Value;
+    match &info.metadata {
+        None | Some(Value::Null) => Some(None),
+        Some(Value::Object(m)) => match m.get("user_id") {
+            None | Some(Value::Null) => Some(None),
+            Some(Value::String(id)) => Some(Some(id.clone())),
+            Some(_) => None,
+        },
+        Some(_) => None,
     }
 }
 

@@ -332,6 +332,61 @@ fn a_chat_request_parsed_up_front_routes_and_translates_as_a_peeked_one() {
     }
 }
 
+#[test]
+fn a_responses_request_parsed_up_front_routes_and_translates_as_a_peeked_one() {
+    let body = bytes::Bytes::from(
+        json!({"model": "gpt-5", "stream": true, "store": false, "instructions": "be \"brief\"",
+               "user": "end-user", "metadata": {"user_id": "u1", "team": "t"}, "max_output_tokens": 9,
+               "input": [{"role": "user", "content": [{"type": "input_text", "text": "hi\n"}]}],
+               "tools": [{"type": "function", "name": "f", "parameters": {"type": "object"}}]})
+        .to_string(),
+    );
+    let mut peeked = PreparedRequest::new(Dialect::OpenAiResponses, body.clone()).unwrap();
+    let mut parsed = PreparedRequest::new_translated(Dialect::OpenAiResponses, body.clone()).unwrap();
+    assert_eq!((parsed.model(), parsed.stream(), parsed.peek.user_id.clone()), ("gpt-5", true, Some("u1".into())));
+    assert_eq!((peeked.model(), peeked.stream(), peeked.peek.user_id.clone()), ("gpt-5", true, Some("u1".into())));
+    for upstream in [Dialect::Anthropic, Dialect::OpenAiChat, Dialect::Gemini] {
+        let target = TargetOptions::new("m");
+        assert_eq!(
+            parsed.body_for(upstream, &target, false).unwrap(),
+            peeked.body_for(upstream, &target, false).unwrap(),
+            "{upstream:?}"
+        );
+    }
+    let info = parsed.responses_info().unwrap().cloned();
+    assert_eq!(info.as_ref().map(|i| (i.store, i.instructions.as_deref())), Some((false, Some("be \"brief\""))));
+    assert_eq!(info.as_ref(), peeked.responses_info().unwrap());
+    assert_eq!(parsed.stream_options(Some("resp_1")), peeked.stream_options(Some("resp_1")));
+    // Towards Responses after all (a channel added since): rebuilt, with the new model.
+    let rebuilt: Value = serde_json::from_slice(
+        &parsed.body_for(Dialect::OpenAiResponses, &TargetOptions::new("gpt-y"), false).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(rebuilt["model"], "gpt-y");
+    assert_eq!(rebuilt["instructions"], "be \"brief\"");
+
+    // What the parse or the peek refuses goes the usual way, with the usual messages.
+    for bad in [
+        r#"{"model":"m","input":5}"#,
+        r#"{"input":"hi"}"#,
+        r#"{"model":"","input":"hi"}"#,
+        r#"{"model":"m","input":"hi","metadata":{"user_id":5}}"#,
+        r#"{"model":"m","input":"hi","metadata":"u1"}"#,
+        r#"{"model":"m","input":"hi","stream":"yes"}"#,
+        "{",
+    ] {
+        assert_refused_as_usual(Dialect::OpenAiResponses, Dialect::Anthropic, bad);
+    }
+    // A `null` user id or metadata is no key, on both paths.
+    for body in
+        [r#"{"model":"m","input":"hi","metadata":{"user_id":null}}"#, r#"{"model":"m","input":"hi","metadata":null}"#]
+    {
+        let parsed = PreparedRequest::new_translated(Dialect::OpenAiResponses, body.to_string().into()).unwrap();
+        let peeked = PreparedRequest::new(Dialect::OpenAiResponses, body.to_string().into()).unwrap();
+        assert_eq!((parsed.peek.user_id, peeked.peek.user_id), (None, None), "{body}");
+    }
+}
+
 /// A body that `new_translated` cannot parse fails as it would on the usual path (peek,
 /// then parse when translating): the same error, at the same step.
 fn assert_refused_as_usual(client: Dialect, upstream: Dialect, bad: &str) {

@@ -149,11 +149,11 @@ fn count_op(mut op: impl FnMut() -> usize, reps: u32) -> (f64, f64, usize) {
     (allocs as f64 / f64::from(reps), bytes as f64 / f64::from(reps), out)
 }
 
-/// Prepares a request as the gateway does on the bench's routes: an Anthropic or Chat
-/// request for a model that only channels of another dialect serve is parsed once up
-/// front.
+/// Prepares a request as the gateway does on the bench's routes: an Anthropic, Chat or
+/// Responses request for a model that only channels of another dialect serve is parsed
+/// once up front.
 fn prepare(client: Dialect, upstream: Dialect, body: &Bytes, target: &TargetOptions) -> usize {
-    let prepared = if matches!(client, Dialect::Anthropic | Dialect::OpenAiChat) && upstream != client {
+    let prepared = if client != Dialect::Gemini && upstream != client {
         PreparedRequest::new_translated(client, body.clone())
     } else {
         PreparedRequest::new(client, body.clone())
