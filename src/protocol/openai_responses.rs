@@ -5,8 +5,10 @@
 //! messages may omit `type` (the SDK's "easy" message), so items read as `message` when
 //! they have a `role` and no `type`. Fields the API may send as `null` read as defaults.
 
+use serde::de::{self, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
+use std::fmt;
 
 /// `null` reads as the default, like a missing field.
 fn nullable<'de, D: Deserializer<'de>, T: Default + Deserialize<'de>>(d: D) -> Result<T, D::Error> {
@@ -73,21 +75,35 @@ pub enum ResponsesInput {
     Items(Vec<Item>),
 }
 
+/// Read in one pass, without an intermediate `Value` tree: a Codex request's input is
+/// most of its size.
 impl<'de> Deserialize<'de> for ResponsesInput {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match Value::deserialize(d)? {
-            Value::String(s) => Ok(ResponsesInput::Text(s)),
-            Value::Array(values) => {
-                let mut items = Vec::with_capacity(values.len());
-                for (i, v) in values.into_iter().enumerate() {
-                    let item = <Item as Deserialize>::deserialize(v)
-                        .map_err(|e| serde::de::Error::custom(format!("input[{i}]: {e}")))?;
-                    items.push(item);
-                }
-                Ok(ResponsesInput::Items(items))
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ResponsesInput;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("input as a string or an array of items")
             }
-            _ => Err(serde::de::Error::custom("input must be a string or an array of items")),
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
+                Ok(ResponsesInput::Text(s.to_string()))
+            }
+            fn visit_string<E: de::Error>(self, s: String) -> Result<Self::Value, E> {
+                Ok(ResponsesInput::Text(s))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
+                loop {
+                    let i = items.len();
+                    match seq.next_element::<Item>() {
+                        Ok(Some(item)) => items.push(item),
+                        Ok(None) => return Ok(ResponsesInput::Items(items)),
+                        Err(e) => return Err(de::Error::custom(format!("input[{i}]: {e}"))),
+                    }
+                }
+            }
         }
+        d.deserialize_any(V)
     }
 }
 
@@ -101,8 +117,9 @@ pub struct ResponsesTool {
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Kept as text: schemas are most of a tool list's size and cross dialects as they are.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub parameters: Option<Value>,
+    pub parameters: Option<super::RawJson>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strict: Option<bool>,
 }
@@ -238,10 +255,23 @@ impl Default for ItemContent {
 
 impl<'de> Deserialize<'de> for ItemContent {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match Value::deserialize(d)? {
-            Value::String(s) => Ok(ItemContent::Text(s)),
-            v => Vec::<ContentPart>::deserialize(v).map(ItemContent::Parts).map_err(serde::de::Error::custom),
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ItemContent;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string or an array of content parts")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
+                Ok(ItemContent::Text(s.to_string()))
+            }
+            fn visit_string<E: de::Error>(self, s: String) -> Result<Self::Value, E> {
+                Ok(ItemContent::Text(s))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+                Vec::<ContentPart>::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(ItemContent::Parts)
+            }
         }
+        d.deserialize_any(V)
     }
 }
 
@@ -351,8 +381,11 @@ pub struct ResponseObject {
     pub text: Option<Value>,
     #[serde(default)]
     pub tool_choice: Value,
-    #[serde(default, deserialize_with = "nullable")]
-    pub tools: Vec<Value>,
+    /// The request's function tools, echoed. Not read from an upstream's response: the
+    /// gateway has no use for them, and their schemas stay text (see `ResponsesTool`),
+    /// which cannot be read inside a stream event's buffered fields.
+    #[serde(skip_deserializing)]
+    pub tools: Vec<ResponsesTool>,
     #[serde(default)]
     pub top_p: Option<f64>,
     #[serde(default)]

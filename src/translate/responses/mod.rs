@@ -48,7 +48,7 @@ pub struct ResponsesRequestInfo {
     pub top_p: Option<f64>,
     pub max_output_tokens: Option<u32>,
     pub metadata: Option<serde_json::Value>,
-    pub tools: Option<serde_json::Value>,
+    pub tools: Option<Vec<crate::protocol::openai_responses::ResponsesTool>>,
     pub tool_choice: Option<serde_json::Value>,
     pub parallel_tool_calls: Option<bool>,
     /// `text` (output format) as requested.

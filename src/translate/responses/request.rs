@@ -23,7 +23,9 @@ use super::ResponsesRequestInfo;
 use crate::protocol::anthropic::{
     Content, ContentBlock, Message, MessagesRequest, Metadata, OutputConfig, Role, Thinking, Tool, ToolChoice,
 };
-use crate::protocol::openai_responses::{ContentPart, Item, ItemContent, ResponsesInput, ResponsesRequest};
+use crate::protocol::openai_responses::{
+    ContentPart, Item, ItemContent, ResponsesInput, ResponsesRequest, ResponsesTool,
+};
 use crate::protocol::{RawJson, Text};
 use crate::translate::{sanitize_tool_id, ApiError};
 use serde_json::{json, Value};
@@ -67,7 +69,7 @@ pub(super) fn to_canonical(body: &[u8]) -> Result<(MessagesRequest, ResponsesReq
             kind: None,
             name,
             description: tool.description.map(Text::from),
-            input_schema: Some(tool.parameters.as_ref().map_or_else(RawJson::empty_object_schema, RawJson::from_value)),
+            input_schema: Some(tool.parameters.unwrap_or_else(RawJson::empty_object_schema)),
             cache_control: None,
         });
     }
@@ -114,13 +116,7 @@ pub(super) fn to_canonical(body: &[u8]) -> Result<(MessagesRequest, ResponsesReq
 
 fn request_info(req: &ResponsesRequest) -> ResponsesRequestInfo {
     // Only function tools are honoured, so only they are echoed.
-    let tools: Vec<Value> = req
-        .tools
-        .iter()
-        .flatten()
-        .filter(|t| t.kind == "function")
-        .filter_map(|t| serde_json::to_value(t).ok())
-        .collect();
+    let tools: Vec<ResponsesTool> = req.tools.iter().flatten().filter(|t| t.kind == "function").cloned().collect();
     ResponsesRequestInfo {
         model: req.model.clone(),
         stream: req.stream.unwrap_or(false),
@@ -131,7 +127,7 @@ fn request_info(req: &ResponsesRequest) -> ResponsesRequestInfo {
         top_p: req.top_p,
         max_output_tokens: req.max_output_tokens,
         metadata: req.metadata.clone(),
-        tools: (!tools.is_empty()).then_some(Value::Array(tools)),
+        tools: (!tools.is_empty()).then_some(tools),
         tool_choice: req.tool_choice.clone(),
         parallel_tool_calls: req.parallel_tool_calls,
         text: req.text.clone(),

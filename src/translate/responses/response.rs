@@ -179,10 +179,7 @@ pub(super) fn envelope(id: &str, model: &str, info: &ResponsesRequestInfo, creat
         temperature: info.temperature,
         text: Some(info.text.clone().unwrap_or_else(|| json!({"format": {"type": "text"}}))),
         tool_choice: info.tool_choice.clone().unwrap_or_else(|| json!("auto")),
-        tools: match &info.tools {
-            Some(Value::Array(tools)) => tools.clone(),
-            _ => Vec::new(),
-        },
+        tools: info.tools.clone().unwrap_or_default(),
         top_p: info.top_p,
         truncation: Some(info.truncation.clone().unwrap_or_else(|| "disabled".to_string())),
         usage: None,

@@ -139,8 +139,8 @@ fn multi_turn_with_parallel_calls_outputs_images_and_files() {
     assert_eq!(info.text.as_ref().and_then(|t| t.pointer("/format/name")), Some(&json!("weather")));
     // The hosted tool was dropped, so it is not echoed either.
     assert_eq!(
-        info.tools,
-        Some(json!([
+        serde_json::to_value(&info.tools).unwrap(),
+        (json!([
             {"type": "function", "name": "get_weather", "description": "Weather for a city", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}, "strict": true},
             {"type": "function", "name": "get_time"}
         ]))
@@ -230,6 +230,35 @@ fn unsupported_inputs_are_refused_with_their_place() {
     );
     // A continuation may carry no new input of its own.
     assert!(request_to_canonical(br#"{"model":"m","previous_response_id":"resp_1"}"#).is_ok());
+}
+
+#[test]
+fn tool_schemas_keep_their_text_both_ways() {
+    let schema =
+        r#"{ "type":"object", "properties":{"b":{"type":"string"},"a":{"type":"integer"}}, "required":["b"] }"#;
+    let body = format!(
+        r#"{{"model":"m","input":"hi","tools":[{{"type":"function","name":"f","parameters":{schema},"strict":true}},{{"type":"function","name":"g","parameters":null}}]}}"#
+    );
+    let (req, info) = request_to_canonical(body.as_bytes()).unwrap();
+    let tools = req.tools.as_ref().unwrap();
+    assert_eq!(tools[0].input_schema.as_ref().map(|s| s.get()), Some(schema));
+    assert_eq!(tools[1].input_schema.as_ref().map(|s| s.get()), Some(r#"{"type":"object","properties":{}}"#));
+    // Echoed as the client wrote them.
+    assert_eq!(
+        serde_json::to_string(&info.tools).unwrap(),
+        format!(
+            r#"[{{"type":"function","name":"f","parameters":{schema},"strict":true}},{{"type":"function","name":"g"}}]"#
+        )
+    );
+    // Towards a Responses upstream: the text again, without a top-level `$schema`.
+    let mut req = req;
+    if let Some(t) = req.tools.as_mut() {
+        t[0].input_schema = Some(crate::protocol::RawJson::from_value(
+            &json!({"type": "object", "properties": {"b": {"type": "string"}}, "$schema": "http://json-schema.org/draft-07/schema#"}),
+        ));
+    }
+    let sent: Value = serde_json::from_slice(&canonical_to_request(&req, &target()).unwrap()).unwrap();
+    assert_eq!(sent["tools"][0]["parameters"], json!({"type": "object", "properties": {"b": {"type": "string"}}}));
 }
 
 #[test]
@@ -482,9 +511,10 @@ fn echo_info() -> ResponsesRequestInfo {
         top_p: None,
         max_output_tokens: Some(512),
         metadata: Some(json!({"session": "abc"})),
-        tools: Some(
+        tools: serde_json::from_value(
             json!([{"type": "function", "name": "get_weather", "parameters": {"type": "object"}, "strict": true}]),
-        ),
+        )
+        .unwrap(),
         tool_choice: Some(json!("required")),
         parallel_tool_calls: Some(false),
         text: None,

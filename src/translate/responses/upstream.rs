@@ -37,9 +37,9 @@ pub(super) fn from_canonical(req: &MessagesRequest, target: &TargetOptions) -> R
             kind: "function".to_string(),
             name: Some(t.name.clone()),
             description: t.description.as_deref().map(str::to_string),
-            parameters: Some(clean_schema(
-                t.input_schema.as_ref().map_or_else(|| json!({"type": "object", "properties": {}}), RawJson::to_value),
-            )),
+            parameters: Some(
+                t.input_schema.as_ref().map_or_else(RawJson::empty_object_schema, RawJson::without_schema_uri),
+            ),
             strict: Some(false),
         })
         .collect();
@@ -206,13 +206,6 @@ fn flush_assistant_text(text: &mut String, input: &mut Vec<Item>) {
 }
 
 /// `$schema` carries no constraint and some OpenAI-compatible servers reject it.
-fn clean_schema(mut schema: Value) -> Value {
-    if let Value::Object(map) = &mut schema {
-        map.remove("$schema");
-    }
-    schema
-}
-
 fn reasoning_effort_of(req: &MessagesRequest) -> Option<&'static str> {
     if let Some(effort) = req.output_config.as_ref().and_then(|c| c.effort.as_deref()) {
         return Some(match effort {
