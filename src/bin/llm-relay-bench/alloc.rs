@@ -104,6 +104,8 @@ pub struct Inputs {
     pub response: [Bytes; 2],
     /// Complete SSE streams of 100 text deltas, Anthropic then OpenAI (include_usage).
     pub stream: [Bytes; 2],
+    /// Responses requests (small, 80 KiB), as Codex sends them.
+    pub responses: [Bytes; 2],
 }
 
 /// Inputs are indexed Anthropic 0, OpenAI Chat 1 (the bench covers these two).
@@ -194,7 +196,8 @@ fn run_stream(upstream: Dialect, client: Dialect, frames: &[Bytes]) -> usize {
 }
 
 /// Every row: requests (small, 80 KiB), a JSON response and a 100-event stream, for
-/// pass-through in both dialects and both translation directions.
+/// pass-through in both dialects and both translation directions; then Responses
+/// requests towards Anthropic and Chat upstreams.
 pub fn measure(inputs: &Inputs, quick: bool) -> Vec<AllocRow> {
     let reps = if quick { 3 } else { 20 };
     let min_time = Duration::from_millis(if quick { 50 } else { 200 });
@@ -250,6 +253,25 @@ pub fn measure(inputs: &Inputs, quick: bool) -> Vec<AllocRow> {
             us,
             events: frames.len() as u64,
         });
+    }
+    for upstream in [Dialect::Anthropic, Dialect::OpenAiChat] {
+        let target = TargetOptions::new(if upstream == Dialect::Anthropic { "claude-sonnet-4-5" } else { "gpt-4o" });
+        for (label, body) in [("small", &inputs.responses[0]), ("80KiB", &inputs.responses[1])] {
+            let op = || prepare(Dialect::OpenAiResponses, upstream, body, &target);
+            let (allocs, bytes, out) = count_op(op, reps);
+            let us = time_op(op, 20, min_time);
+            rows.push(AllocRow {
+                what: "request".into(),
+                input: label.into(),
+                direction: direction(Dialect::OpenAiResponses, upstream),
+                input_bytes: body.len(),
+                output_bytes: out,
+                allocs,
+                bytes,
+                us,
+                events: 0,
+            });
+        }
     }
     rows
 }

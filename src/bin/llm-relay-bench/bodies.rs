@@ -1,6 +1,7 @@
 //! Request bodies: a small one (~300 B) and a Claude-Code-sized one (~80 KiB: system
 //! blocks, a dozen tools with JSON schemas, a conversation with tool calls and long tool
-//! results, long user text), in both dialects. Deterministic: the same bytes every run.
+//! results, long user text), in the Anthropic and Chat dialects the bench drives, and in
+//! Responses for the in-process measurements. Deterministic: the same bytes every run.
 
 use bytes::Bytes;
 use serde_json::{json, Value};
@@ -42,13 +43,14 @@ pub fn request(dialect: Dialect, model: &str, size: Size, ask: Ask, session: &st
         Ask::Stream(n) => format!(" [[long:{n}]]"),
     };
     let stream = matches!(ask, Ask::Stream(_));
-    // Anthropic Messages, else OpenAI Chat (the two dialects the bench drives).
-    let anthropic = dialect == Dialect::Anthropic;
-    let v = match (anthropic, size) {
-        (true, Size::Small) => small_anthropic(model, stream, &directive),
-        (false, Size::Small) => small_openai(model, stream, &directive),
-        (true, Size::Large) => padded(|pad| large_anthropic(model, stream, &directive, session, pad)),
-        (false, Size::Large) => padded(|pad| large_openai(model, stream, &directive, pad)),
+    // Anthropic Messages, Responses, else OpenAI Chat.
+    let v = match (dialect, size) {
+        (Dialect::Anthropic, Size::Small) => small_anthropic(model, stream, &directive),
+        (Dialect::OpenAiResponses, Size::Small) => small_responses(model, stream, &directive),
+        (_, Size::Small) => small_openai(model, stream, &directive),
+        (Dialect::Anthropic, Size::Large) => padded(|pad| large_anthropic(model, stream, &directive, session, pad)),
+        (Dialect::OpenAiResponses, Size::Large) => padded(|pad| large_responses(model, stream, &directive, pad)),
+        (_, Size::Large) => padded(|pad| large_openai(model, stream, &directive, pad)),
     };
     Bytes::from(serde_json::to_vec(&v).unwrap_or_default())
 }
@@ -87,6 +89,20 @@ fn small_openai(model: &str, stream: bool, directive: &str) -> Value {
         v["stream_options"] = json!({"include_usage": true});
     }
     v
+}
+
+fn small_responses(model: &str, stream: bool, directive: &str) -> Value {
+    let text = format!(
+        "Write a short haiku about a gateway that translates between two API dialects, then explain \
+         in one sentence why it matters.{directive}"
+    );
+    json!({
+        "model": model,
+        "instructions": "You are a helpful assistant.",
+        "max_output_tokens": 1024,
+        "input": text,
+        "stream": stream,
+    })
 }
 
 /// Builds with no padding, then again with the padding that brings the body to
@@ -323,13 +339,48 @@ fn large_openai(model: &str, stream: bool, directive: &str, pad: usize) -> Value
     v
 }
 
+/// The conversation of `large_anthropic` as a Codex-style Responses request.
+fn large_responses(model: &str, stream: bool, directive: &str, pad: usize) -> Value {
+    let c = conversation();
+    let tools: Vec<Value> = tools()
+        .into_iter()
+        .map(|t| json!({"type": "function", "name": t.name, "description": t.description, "parameters": t.schema}))
+        .collect();
+    let last = format!("{} {}{directive}", prose(5, 1_500), prose(6, pad));
+    let said = |text: &str| json!({"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": text}]});
+    json!({
+        "model": model,
+        "instructions": format!("{}\n\n{}", c.system_intro, c.system_long),
+        "max_output_tokens": 32000,
+        "temperature": 1,
+        "tools": tools,
+        "input": [
+            {"type": "message", "role": "user", "content": [
+                {"type": "input_text", "text": c.reminder},
+                {"type": "input_text", "text": "Find where the gateway decides which channel serves a model and explain it."},
+            ]},
+            said("I'll look at the routing code first."),
+            {"type": "function_call", "call_id": "call_01A", "name": "Read",
+             "arguments": "{\"path\":\"src/routing/mod.rs\",\"command\":\"read\"}"},
+            {"type": "function_call_output", "call_id": "call_01A", "output": c.file},
+            said("Now let me search for the balancer."),
+            {"type": "function_call", "call_id": "call_01B", "name": "Grep",
+             "arguments": "{\"path\":\"src\",\"command\":\"Balancer\",\"mode\":\"content\"}"},
+            {"type": "function_call_output", "call_id": "call_01B", "output": c.grep},
+            said(&prose(7, 1_200)),
+            {"type": "message", "role": "user", "content": [{"type": "input_text", "text": last}]},
+        ],
+        "stream": stream,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn sizes() {
-        for d in [Dialect::Anthropic, Dialect::OpenAiChat] {
+        for d in [Dialect::Anthropic, Dialect::OpenAiChat, Dialect::OpenAiResponses] {
             let small = request(d, "claude-sonnet-4-5", Size::Small, Ask::Json, "s");
             assert!((200..400).contains(&small.len()), "{}", small.len());
             let large = request(d, "claude-sonnet-4-5", Size::Large, Ask::Json, "s");

@@ -443,5 +443,13 @@ pub(crate) async fn capture_inputs(env: &Env) -> Result<alloc::Inputs, BenchErro
     let two = |v: Vec<bytes::Bytes>| -> Result<[bytes::Bytes; 2], BenchError> {
         v.try_into().map_err(|_| BenchError::from("expected two inputs"))
     };
-    Ok(alloc::Inputs { small: two(small)?, large: two(large)?, response: two(response)?, stream: two(stream)? })
+    let responses = [Size::Small, Size::Large]
+        .map(|size| bodies::request(Dialect::OpenAiResponses, "gpt-5", size, Ask::Json, "bench"));
+    Ok(alloc::Inputs {
+        small: two(small)?,
+        large: two(large)?,
+        response: two(response)?,
+        stream: two(stream)?,
+        responses,
+    })
 }

@@ -555,9 +555,9 @@ pub fn markdown(r: &Report) -> String {
     }
     let _ = writeln!(
         s,
-        "\nrequest: `PreparedRequest::new` (`new_translated` when translating: the gateway parses an Anthropic or \
-         Chat request once when no channel serving its model speaks the client's dialect) + `body_for` (the body \
-         sent upstream). \
+        "\nrequest: `PreparedRequest::new` (`new_translated` when translating: the gateway parses an Anthropic, \
+         Chat or Responses request once when no channel serving its model speaks the client's dialect) + `body_for` \
+         (the body sent upstream); the responses→ rows are a Codex-style request with the same conversation. \
          response: `translate_response`. \
          stream: a `StreamTranslator` fed one upstream SSE frame at a time, then `finish`; the response direction is \
          upstream→client."
