@@ -5,8 +5,9 @@
 //! messages may omit `type` (the SDK's "easy" message), so items read as `message` when
 //! they have a `role` and no `type`. Fields the API may send as `null` read as defaults.
 
+use super::Text;
 use serde::de::{self, SeqAccess, Visitor};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 use std::fmt;
 
@@ -32,7 +33,7 @@ pub struct ResponsesRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input: Option<ResponsesInput>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub instructions: Option<String>,
+    pub instructions: Option<Text>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_output_tokens: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -136,63 +137,51 @@ pub struct ReasoningConfig {
 
 // ---------------------------------------------------------------- items
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(remote = "Self", tag = "type", rename_all = "snake_case")]
+/// Deserialized by `fast_de` in one pass when `type` is the first key (see there).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum Item {
     Message {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(skip_serializing_if = "Option::is_none")]
         id: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(skip_serializing_if = "Option::is_none")]
         status: Option<String>,
-        #[serde(default, deserialize_with = "nullable")]
         content: ItemContent,
         /// `user | assistant | system | developer`.
-        #[serde(default, deserialize_with = "nullable")]
         role: String,
     },
     FunctionCall {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(skip_serializing_if = "Option::is_none")]
         id: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(skip_serializing_if = "Option::is_none")]
         status: Option<String>,
         /// A JSON string.
-        #[serde(default, deserialize_with = "nullable")]
         arguments: String,
-        #[serde(default, deserialize_with = "nullable")]
         call_id: String,
-        #[serde(default, deserialize_with = "nullable")]
         name: String,
     },
     FunctionCallOutput {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(skip_serializing_if = "Option::is_none")]
         id: Option<String>,
-        #[serde(default, deserialize_with = "nullable")]
         call_id: String,
-        #[serde(default, deserialize_with = "nullable")]
         output: ItemContent,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(skip_serializing_if = "Option::is_none")]
         status: Option<String>,
     },
     Reasoning {
-        #[serde(default, deserialize_with = "nullable")]
         id: String,
-        #[serde(default, deserialize_with = "nullable")]
         summary: Vec<SummaryPart>,
         /// Raw reasoning text (`reasoning_text` parts), sent by some servers.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(skip_serializing_if = "Option::is_none")]
         content: Option<Vec<SummaryPart>>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(skip_serializing_if = "Option::is_none")]
         encrypted_content: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(skip_serializing_if = "Option::is_none")]
         status: Option<String>,
     },
     /// A reference to an item stored at OpenAI.
-    ItemReference {
-        #[serde(default, deserialize_with = "nullable")]
-        id: String,
-    },
+    ItemReference { id: String },
     /// Hosted-tool calls and outputs, custom tools, …
-    #[serde(other)]
     Other,
 }
 
@@ -221,29 +210,11 @@ impl Item {
     }
 }
 
-impl Serialize for Item {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        Item::serialize(self, s)
-    }
-}
-
-impl<'de> Deserialize<'de> for Item {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let mut value = Value::deserialize(d)?;
-        if let Value::Object(map) = &mut value {
-            if !map.contains_key("type") && map.contains_key("role") {
-                map.insert("type".to_string(), Value::String("message".to_string()));
-            }
-        }
-        Item::deserialize(value).map_err(serde::de::Error::custom)
-    }
-}
-
 /// Message content and `function_call_output.output`: a string or content parts.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(untagged)]
 pub enum ItemContent {
-    Text(String),
+    Text(Text),
     Parts(Vec<ContentPart>),
 }
 
@@ -253,69 +224,43 @@ impl Default for ItemContent {
     }
 }
 
-impl<'de> Deserialize<'de> for ItemContent {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = ItemContent;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string or an array of content parts")
-            }
-            fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
-                Ok(ItemContent::Text(s.to_string()))
-            }
-            fn visit_string<E: de::Error>(self, s: String) -> Result<Self::Value, E> {
-                Ok(ItemContent::Text(s))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-                Vec::<ContentPart>::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(ItemContent::Parts)
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+/// Deserialized by `fast_de` in one pass when `type` is the first key (see there).
+#[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ContentPart {
     InputText {
-        #[serde(default, deserialize_with = "nullable")]
-        text: String,
+        text: Text,
     },
     OutputText {
-        #[serde(default, deserialize_with = "nullable")]
         annotations: Vec<Value>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(skip_serializing_if = "Option::is_none")]
         logprobs: Option<Vec<Value>>,
-        #[serde(default, deserialize_with = "nullable")]
-        text: String,
+        text: Text,
     },
     Refusal {
-        #[serde(default, deserialize_with = "nullable")]
         refusal: String,
     },
     InputImage {
         /// An https URL or a `data:` URL.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(skip_serializing_if = "Option::is_none")]
         image_url: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(skip_serializing_if = "Option::is_none")]
         file_id: Option<String>,
         /// `low | high | auto`.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(skip_serializing_if = "Option::is_none")]
         detail: Option<String>,
     },
     InputFile {
         /// A `data:` URL.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(skip_serializing_if = "Option::is_none")]
         file_data: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(skip_serializing_if = "Option::is_none")]
         file_id: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(skip_serializing_if = "Option::is_none")]
         file_url: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[serde(skip_serializing_if = "Option::is_none")]
         filename: Option<String>,
     },
-    #[serde(other)]
     Other,
 }
 
@@ -458,4 +403,7 @@ pub struct OutputTokensDetails {
 
 #[path = "openai_responses_events.rs"]
 mod events;
+
+#[path = "openai_responses_de.rs"]
+mod fast_de;
 pub use events::*;

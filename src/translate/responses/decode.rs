@@ -336,7 +336,7 @@ fn whole_content(item: &Item) -> Option<BlockDelta> {
     match item {
         Item::Message { content, .. } => {
             let text = match content {
-                ItemContent::Text(t) => t.clone(),
+                ItemContent::Text(t) => t.to_string(),
                 ItemContent::Parts(parts) => parts
                     .iter()
                     .map(|p| match p {

@@ -43,7 +43,7 @@ pub struct ResponsesRequestInfo {
     pub store: bool,
     pub previous_response_id: Option<String>,
     /// Request fields echoed in the response object.
-    pub instructions: Option<String>,
+    pub instructions: Option<crate::protocol::Text>,
     pub temperature: Option<f64>,
     pub top_p: Option<f64>,
     pub max_output_tokens: Option<u32>,

@@ -44,7 +44,7 @@ pub(super) fn to_canonical(body: &[u8]) -> Result<(MessagesRequest, ResponsesReq
     let mut messages: Vec<Message> = Vec::new();
     match req.input {
         None => {}
-        Some(ResponsesInput::Text(text)) => push_blocks(&mut messages, Role::User, text_blocks(text)),
+        Some(ResponsesInput::Text(text)) => push_blocks(&mut messages, Role::User, text_blocks(text.into())),
         Some(ResponsesInput::Items(items)) => {
             for (i, item) in items.into_iter().enumerate() {
                 push_item(i, item, &mut system, &mut messages)?;
@@ -197,7 +197,7 @@ fn push_item(
     Ok(())
 }
 
-fn text_blocks(text: String) -> Vec<ContentBlock> {
+fn text_blocks(text: Text) -> Vec<ContentBlock> {
     if text.is_empty() {
         Vec::new()
     } else {
@@ -208,7 +208,7 @@ fn text_blocks(text: String) -> Vec<ContentBlock> {
 /// The text of system, developer or assistant content; other parts are skipped.
 fn plain_text(content: &ItemContent) -> String {
     match content {
-        ItemContent::Text(t) => t.clone(),
+        ItemContent::Text(t) => t.to_string(),
         ItemContent::Parts(parts) => {
             let mut out = String::new();
             for part in parts {
@@ -225,12 +225,12 @@ fn plain_text(content: &ItemContent) -> String {
 
 fn assistant_blocks(content: ItemContent) -> Vec<ContentBlock> {
     match content {
-        ItemContent::Text(t) => text_blocks(t.to_string()),
+        ItemContent::Text(t) => text_blocks(t),
         ItemContent::Parts(parts) => parts
             .into_iter()
             .filter_map(|part| match part {
                 ContentPart::InputText { text } | ContentPart::OutputText { text, .. } => Some(text),
-                ContentPart::Refusal { refusal } => Some(refusal),
+                ContentPart::Refusal { refusal } => Some(Text::from(refusal)),
                 _ => None,
             })
             .filter(|t| !t.is_empty())
@@ -253,7 +253,7 @@ fn user_blocks(content: ItemContent, at: &str) -> Result<Vec<ContentBlock>, ApiE
             ContentPart::InputText { text } | ContentPart::OutputText { text, .. } => {
                 blocks.extend(text_blocks(text));
             }
-            ContentPart::Refusal { refusal } => blocks.extend(text_blocks(refusal)),
+            ContentPart::Refusal { refusal } => blocks.extend(text_blocks(refusal.into())),
             ContentPart::InputImage { image_url, .. } => {
                 let url = image_url.ok_or_else(|| {
                     ApiError::invalid(format!("{}: input_image needs an image_url (file_id is not supported)", at()))
@@ -290,7 +290,7 @@ fn user_blocks(content: ItemContent, at: &str) -> Result<Vec<ContentBlock>, ApiE
 
 fn tool_result_content(output: ItemContent, at: &str) -> Result<Content, ApiError> {
     match output {
-        ItemContent::Text(t) => Ok(Content::Text(t.into())),
+        ItemContent::Text(t) => Ok(Content::Text(t)),
         parts => Ok(Content::Blocks(user_blocks(parts, at)?)),
     }
 }
@@ -371,7 +371,7 @@ fn push_tool_result(messages: &mut Vec<Message>, block: ContentBlock) {
 
 fn take_blocks(content: &mut Content) -> Vec<ContentBlock> {
     match std::mem::replace(content, Content::Blocks(Vec::new())) {
-        Content::Text(t) => text_blocks(t.to_string()),
+        Content::Text(t) => text_blocks(t),
         Content::Blocks(b) => b,
     }
 }

@@ -168,7 +168,7 @@ pub(super) fn envelope(id: &str, model: &str, info: &ResponsesRequestInfo, creat
         background: false,
         error: None,
         incomplete_details: None,
-        instructions: info.instructions.clone().map(Value::String),
+        instructions: info.instructions.as_ref().map(|t| Value::String(t.to_string())),
         max_output_tokens: info.max_output_tokens,
         model: if model.is_empty() { info.model.clone() } else { model.to_string() },
         output: Vec::new(),
@@ -194,7 +194,7 @@ pub(super) fn response_error(kind: ErrorKind, message: &str) -> ResponseError {
 }
 
 pub(super) fn output_text(text: String) -> ContentPart {
-    ContentPart::OutputText { annotations: Vec::new(), logprobs: Some(Vec::new()), text }
+    ContentPart::OutputText { annotations: Vec::new(), logprobs: Some(Vec::new()), text: text.into() }
 }
 
 pub(super) fn message_item(id: String, text: String, status: &str) -> Item {

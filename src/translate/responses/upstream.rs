@@ -20,7 +20,7 @@ pub(super) fn from_canonical(req: &MessagesRequest, target: &TargetOptions) -> R
             Role::System => {
                 let text = msg.content.joined_text("\n\n");
                 if !text.is_empty() {
-                    input.push(message("system", ItemContent::Text(text.into_string())));
+                    input.push(message("system", ItemContent::Text(text)));
                 }
             }
             Role::User => push_user_turn(&msg.content, &mut input),
@@ -63,7 +63,7 @@ pub(super) fn from_canonical(req: &MessagesRequest, target: &TargetOptions) -> R
     let body = ResponsesRequest {
         model: target.model.clone(),
         input: Some(ResponsesInput::Items(input)),
-        instructions: req.system.as_ref().map(|s| s.joined_text("\n\n").into_string()).filter(|t| !t.is_empty()),
+        instructions: req.system.as_ref().map(|s| s.joined_text("\n\n")).filter(|t| !t.is_empty()),
         max_output_tokens,
         temperature: req.temperature,
         top_p: req.top_p,
@@ -100,7 +100,7 @@ fn push_user_turn(content: &Content, input: &mut Vec<Item>) {
                 status: None,
             }),
             ContentBlock::Text { text, .. } if !text.is_empty() => {
-                parts.push(ContentPart::InputText { text: text.to_string() })
+                parts.push(ContentPart::InputText { text: text.clone() })
             }
             ContentBlock::Image { source, .. } => parts.extend(image_part(source)),
             ContentBlock::Document { source, title, .. } => parts.extend(document_part(source, title.as_deref())),
@@ -136,11 +136,11 @@ fn tool_output(content: Option<&Content>, is_error: bool) -> ItemContent {
         text.insert_str(0, "Error: ");
     }
     if images.is_empty() {
-        return ItemContent::Text(text);
+        return ItemContent::Text(text.into());
     }
     let mut parts = Vec::with_capacity(images.len() + 1);
     if !text.is_empty() {
-        parts.push(ContentPart::InputText { text });
+        parts.push(ContentPart::InputText { text: text.into() });
     }
     parts.extend(images);
     ItemContent::Parts(parts)
@@ -169,7 +169,7 @@ fn document_part(source: &Value, title: Option<&str>) -> Option<ContentPart> {
             Some(file(Some(format!("data:{media_type};base64,{data}")), None))
         }
         "url" => Some(file(None, Some(source.get("url").and_then(Value::as_str)?.to_string()))),
-        "text" => source.get("data").and_then(Value::as_str).map(|t| ContentPart::InputText { text: t.to_string() }),
+        "text" => source.get("data").and_then(Value::as_str).map(|t| ContentPart::InputText { text: t.into() }),
         _ => None,
     }
 }
@@ -201,7 +201,7 @@ fn flush_assistant_text(text: &mut String, input: &mut Vec<Item>) {
     if text.is_empty() {
         return;
     }
-    let part = ContentPart::OutputText { annotations: Vec::new(), logprobs: None, text: std::mem::take(text) };
+    let part = ContentPart::OutputText { annotations: Vec::new(), logprobs: None, text: std::mem::take(text).into() };
     input.push(message("assistant", ItemContent::Parts(vec![part])));
 }
 

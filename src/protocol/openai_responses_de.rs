@@ -1,0 +1,433 @@
+//! Hand-written deserialization of Responses input items, the bulk of a Codex request.
+//!
+//! serde's derived internally `tag`ged enums buffer each value into an intermediate
+//! tree before choosing a variant. Here an `Item` or `ContentPart` whose first key is
+//! `type` (as Codex and the SDKs' typed items write it) streams the rest of its fields
+//! straight into the variant, and texts keep their JSON literal (see `Text`). An object
+//! with `type` elsewhere, or without it (an "easy" message: `role` and `content` only),
+//! is gathered first and read the same way.
+
+use super::{nullable, ContentPart, Item, ItemContent, SummaryPart};
+use crate::protocol::text::string_or;
+use crate::protocol::Text;
+use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+use serde_json::Value;
+use std::borrow::Cow;
+use std::fmt;
+
+impl<'de> Deserialize<'de> for ItemContent {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ItemContent;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string or an array of content parts")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<ItemContent, E> {
+                Ok(ItemContent::Text(Text::new(s)))
+            }
+            fn visit_string<E: de::Error>(self, s: String) -> Result<ItemContent, E> {
+                Ok(ItemContent::Text(Text::new(s)))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<ItemContent, A::Error> {
+                Vec::<ContentPart>::deserialize(SeqAccessDeserializer::new(seq)).map(ItemContent::Parts)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `function_call_output.output`, most often one long string (a tool's output): read
+/// so that a string keeps its JSON literal; arrays take a second parse.
+fn string_first<'de, D: Deserializer<'de>>(d: D) -> Result<ItemContent, D::Error> {
+    Ok(Option::<StringFirst>::deserialize(d)?.map(|c| c.0).unwrap_or_default())
+}
+
+struct StringFirst(ItemContent);
+
+impl From<ItemContent> for StringFirst {
+    fn from(c: ItemContent) -> Self {
+        StringFirst(c)
+    }
+}
+
+impl From<Vec<ContentPart>> for StringFirst {
+    fn from(parts: Vec<ContentPart>) -> Self {
+        StringFirst(ItemContent::Parts(parts))
+    }
+}
+
+impl From<Text> for StringFirst {
+    fn from(t: Text) -> Self {
+        StringFirst(ItemContent::Text(t))
+    }
+}
+
+impl<'de> Deserialize<'de> for StringFirst {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        string_or::<D, Vec<ContentPart>, ItemContent, StringFirst>(d, "a string or an array of content parts")
+    }
+}
+
+// ---------------------------------------------------------------- items
+
+#[derive(Deserialize)]
+struct MessageFields {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    content: ItemContent,
+    #[serde(default, deserialize_with = "nullable")]
+    role: String,
+}
+
+#[derive(Deserialize)]
+struct FunctionCallFields {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    arguments: String,
+    #[serde(default, deserialize_with = "nullable")]
+    call_id: String,
+    #[serde(default, deserialize_with = "nullable")]
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct FunctionCallOutputFields {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    call_id: String,
+    #[serde(default, deserialize_with = "string_first")]
+    output: ItemContent,
+    #[serde(default)]
+    status: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ReasoningFields {
+    #[serde(default, deserialize_with = "nullable")]
+    id: String,
+    #[serde(default, deserialize_with = "nullable")]
+    summary: Vec<SummaryPart>,
+    #[serde(default)]
+    content: Option<Vec<SummaryPart>>,
+    #[serde(default)]
+    encrypted_content: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ReferenceFields {
+    #[serde(default, deserialize_with = "nullable")]
+    id: String,
+}
+
+/// Builds the item of type `kind` from the remaining fields.
+fn item<'de, D: Deserializer<'de>>(kind: &str, rest: D) -> Result<Item, D::Error> {
+    Ok(match kind {
+        "message" => {
+            let f = MessageFields::deserialize(rest)?;
+            Item::Message { id: f.id, status: f.status, content: f.content, role: f.role }
+        }
+        "function_call" => {
+            let f = FunctionCallFields::deserialize(rest)?;
+            Item::FunctionCall { id: f.id, status: f.status, arguments: f.arguments, call_id: f.call_id, name: f.name }
+        }
+        "function_call_output" => {
+            let f = FunctionCallOutputFields::deserialize(rest)?;
+            Item::FunctionCallOutput { id: f.id, call_id: f.call_id, output: f.output, status: f.status }
+        }
+        "reasoning" => {
+            let f = ReasoningFields::deserialize(rest)?;
+            Item::Reasoning {
+                id: f.id,
+                summary: f.summary,
+                content: f.content,
+                encrypted_content: f.encrypted_content,
+                status: f.status,
+            }
+        }
+        "item_reference" => Item::ItemReference { id: ReferenceFields::deserialize(rest)?.id },
+        // Hosted-tool calls and outputs, custom tools, …
+        _ => {
+            de::IgnoredAny::deserialize(rest)?;
+            Item::Other
+        }
+    })
+}
+
+impl<'de> Deserialize<'de> for Item {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Item;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an input item object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Item, A::Error> {
+                let first = map.next_key::<Cow<'de, str>>()?;
+                if first.as_deref() == Some("type") {
+                    let kind: Cow<'de, str> = map.next_value()?;
+                    return item(&kind, MapAccessDeserializer::new(map));
+                }
+                let mut obj = gather(first, map)?;
+                // An "easy" message: `role` and `content` without `type`.
+                let kind = match obj.remove("type") {
+                    Some(Value::String(k)) => k,
+                    None if obj.contains_key("role") => "message".to_string(),
+                    _ => return Err(de::Error::missing_field("type")),
+                };
+                item(&kind, Value::Object(obj)).map_err(de::Error::custom)
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// The rest of an object whose first key was not `type`, `first` included.
+fn gather<'de, A: MapAccess<'de>>(
+    first: Option<Cow<'de, str>>,
+    mut map: A,
+) -> Result<serde_json::Map<String, Value>, A::Error> {
+    let mut obj = serde_json::Map::new();
+    if let Some(first) = first {
+        let value: Value = map.next_value()?;
+        obj.insert(first.into_owned(), value);
+    }
+    while let Some((k, v)) = map.next_entry::<String, Value>()? {
+        obj.insert(k, v);
+    }
+    Ok(obj)
+}
+
+// ---------------------------------------------------------------- content parts
+
+#[derive(Deserialize)]
+struct InputTextFields {
+    #[serde(default, deserialize_with = "nullable")]
+    text: Text,
+}
+
+#[derive(Deserialize)]
+struct OutputTextFields {
+    #[serde(default, deserialize_with = "nullable")]
+    annotations: Vec<Value>,
+    #[serde(default)]
+    logprobs: Option<Vec<Value>>,
+    #[serde(default, deserialize_with = "nullable")]
+    text: Text,
+}
+
+#[derive(Deserialize)]
+struct RefusalFields {
+    #[serde(default, deserialize_with = "nullable")]
+    refusal: String,
+}
+
+#[derive(Deserialize)]
+struct ImageFields {
+    #[serde(default)]
+    image_url: Option<String>,
+    #[serde(default)]
+    file_id: Option<String>,
+    #[serde(default)]
+    detail: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct FileFields {
+    #[serde(default)]
+    file_data: Option<String>,
+    #[serde(default)]
+    file_id: Option<String>,
+    #[serde(default)]
+    file_url: Option<String>,
+    #[serde(default)]
+    filename: Option<String>,
+}
+
+/// Builds the part of type `kind` from the remaining fields.
+fn part<'de, D: Deserializer<'de>>(kind: &str, rest: D) -> Result<ContentPart, D::Error> {
+    Ok(match kind {
+        "input_text" => ContentPart::InputText { text: InputTextFields::deserialize(rest)?.text },
+        "output_text" => {
+            let f = OutputTextFields::deserialize(rest)?;
+            ContentPart::OutputText { annotations: f.annotations, logprobs: f.logprobs, text: f.text }
+        }
+        "refusal" => ContentPart::Refusal { refusal: RefusalFields::deserialize(rest)?.refusal },
+        "input_image" => {
+            let f = ImageFields::deserialize(rest)?;
+            ContentPart::InputImage { image_url: f.image_url, file_id: f.file_id, detail: f.detail }
+        }
+        "input_file" => {
+            let f = FileFields::deserialize(rest)?;
+            ContentPart::InputFile {
+                file_data: f.file_data,
+                file_id: f.file_id,
+                file_url: f.file_url,
+                filename: f.filename,
+            }
+        }
+        _ => {
+            de::IgnoredAny::deserialize(rest)?;
+            ContentPart::Other
+        }
+    })
+}
+
+impl<'de> Deserialize<'de> for ContentPart {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ContentPart;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a content part object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ContentPart, A::Error> {
+                let first = map.next_key::<Cow<'de, str>>()?;
+                if first.as_deref() == Some("type") {
+                    let kind: Cow<'de, str> = map.next_value()?;
+                    return part(&kind, MapAccessDeserializer::new(map));
+                }
+                let mut obj = gather(first, map)?;
+                let kind = match obj.remove("type") {
+                    Some(Value::String(k)) => k,
+                    _ => return Err(de::Error::missing_field("type")),
+                };
+                part(&kind, Value::Object(obj)).map_err(de::Error::custom)
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// The same item, `type` first or elsewhere or absent, from text or from a tree.
+    #[test]
+    fn items_read_alike_whatever_the_order_of_their_keys() {
+        let typed = r#"{"type":"message","role":"user","content":[{"type":"input_text","text":"a \"b\"\n"},{"text":"c","type":"output_text"}]}"#;
+        let later = r#"{"role":"user","content":[{"type":"input_text","text":"a \"b\"\n"},{"type":"output_text","text":"c"}],"type":"message"}"#;
+        let easy = r#"{"role":"user","content":[{"type":"input_text","text":"a \"b\"\n"},{"type":"output_text","text":"c","annotations":null}]}"#;
+        let want = Item::Message {
+            id: None,
+            status: None,
+            content: ItemContent::Parts(vec![
+                ContentPart::InputText { text: Text::new("a \"b\"\n") },
+                ContentPart::OutputText { annotations: vec![], logprobs: None, text: Text::new("c") },
+            ]),
+            role: "user".into(),
+        };
+        for text in [typed, later, easy] {
+            assert_eq!(serde_json::from_str::<Item>(text).unwrap(), want, "{text}");
+            let tree: Value = serde_json::from_str(text).unwrap();
+            assert_eq!(serde_json::from_value::<Item>(tree).unwrap(), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn texts_read_first_keep_their_literal() {
+        let item: Item = serde_json::from_str(
+            r#"{"type":"function_call_output","call_id":"c1","output":"line 1\nline \"2\"\u00e9"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            serde_json::to_string(&item).unwrap(),
+            r#"{"type":"function_call_output","call_id":"c1","output":"line 1\nline \"2\"\u00e9"}"#
+        );
+        let Item::FunctionCallOutput { output: ItemContent::Text(t), .. } = &item else { panic!("{item:?}") };
+        assert_eq!(t.as_str(), "line 1\nline \"2\"é");
+        let part: ContentPart = serde_json::from_str(r#"{"type":"input_text","text":"x\u0041"}"#).unwrap();
+        assert_eq!(serde_json::to_string(&part).unwrap(), r#"{"type":"input_text","text":"x\u0041"}"#);
+    }
+
+    #[test]
+    fn every_item_type_reads_its_fields() {
+        let items: Vec<Item> = serde_json::from_value(json!([
+            {"type": "function_call", "id": "fc_1", "call_id": "c1", "name": "f", "arguments": "{}", "status": "completed"},
+            {"type": "function_call_output", "call_id": "c1", "output": [{"type": "input_text", "text": "r"}]},
+            {"type": "function_call_output", "call_id": "c2", "output": null},
+            {"type": "reasoning", "id": "rs_1", "summary": [{"type": "summary_text", "text": "s"}],
+             "content": [{"type": "reasoning_text", "text": "t"}], "encrypted_content": "E"},
+            {"type": "item_reference", "id": "msg_1"},
+            {"type": "web_search_call", "id": "ws_1", "action": {"query": "q"}, "content": 5},
+            {"type": "message", "role": "assistant", "content": "plain", "extra": {"x": 1}},
+            {"type": "message", "role": "user", "content": [{"type": "input_image", "image_url": "https://i"},
+             {"type": "input_file", "file_url": "https://f", "filename": "f.pdf"}, {"type": "refusal", "refusal": "no"},
+             {"type": "input_audio", "input_audio": {"data": "A"}}]},
+        ]))
+        .unwrap();
+        assert_eq!(
+            items[0],
+            Item::FunctionCall {
+                id: Some("fc_1".into()),
+                status: Some("completed".into()),
+                arguments: "{}".into(),
+                call_id: "c1".into(),
+                name: "f".into()
+            }
+        );
+        assert!(
+            matches!(&items[1], Item::FunctionCallOutput { output: ItemContent::Parts(p), .. } if p == &[ContentPart::InputText { text: Text::new("r") }])
+        );
+        assert_eq!(
+            items[2],
+            Item::FunctionCallOutput { id: None, call_id: "c2".into(), output: ItemContent::default(), status: None }
+        );
+        assert_eq!(
+            items[3],
+            Item::Reasoning {
+                id: "rs_1".into(),
+                summary: vec![SummaryPart::summary("s")],
+                content: Some(vec![SummaryPart { kind: "reasoning_text".into(), text: "t".into() }]),
+                encrypted_content: Some("E".into()),
+                status: None,
+            }
+        );
+        assert_eq!(items[4], Item::ItemReference { id: "msg_1".into() });
+        assert_eq!(items[5], Item::Other);
+        assert!(matches!(&items[6], Item::Message { content: ItemContent::Text(t), .. } if t == "plain"));
+        let Item::Message { content: ItemContent::Parts(parts), .. } = &items[7] else { panic!("{:?}", items[7]) };
+        assert_eq!(
+            parts,
+            &[
+                ContentPart::InputImage { image_url: Some("https://i".into()), file_id: None, detail: None },
+                ContentPart::InputFile {
+                    file_data: None,
+                    file_id: None,
+                    file_url: Some("https://f".into()),
+                    filename: Some("f.pdf".into())
+                },
+                ContentPart::Refusal { refusal: "no".into() },
+                ContentPart::Other,
+            ]
+        );
+    }
+
+    #[test]
+    fn malformed_items_are_refused() {
+        for bad in [
+            r#"{"content":"x"}"#,
+            r#"{"type":5,"role":"user"}"#,
+            r#"{"type":"message","content":5}"#,
+            r#"{"type":"message","content":[{"text":"no type"}]}"#,
+            r#"{"type":"function_call","arguments":{}}"#,
+            r#"{"role":"user","content":[{"type":"input_text","text":5}]}"#,
+            r#""message""#,
+        ] {
+            assert!(serde_json::from_str::<Item>(bad).is_err(), "{bad}");
+        }
+    }
+}
