@@ -45,25 +45,59 @@ impl Dialect {
 /// A JSON value kept as the text it arrived in: checked when parsed, written back
 /// verbatim, never turned into a tree unless a translation must change it. Tool
 /// schemas are the bulk of large requests and usually cross dialects untouched.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-#[serde(transparent)]
-pub struct RawJson(Box<serde_json::value::RawValue>);
+#[derive(Debug, Clone)]
+pub struct RawJson(RawRepr);
+
+#[derive(Debug, Clone)]
+enum RawRepr {
+    /// Read from JSON (and checked then).
+    Parsed(Box<serde_json::value::RawValue>),
+    /// Made here from checked text (a schema with a member cut out): valid by
+    /// construction, so not parsed again.
+    Built(Box<str>),
+}
 
 impl PartialEq for RawJson {
     fn eq(&self, other: &Self) -> bool {
-        self.0.get() == other.0.get()
+        self.get() == other.get()
+    }
+}
+
+impl serde::Serialize for RawJson {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match &self.0 {
+            RawRepr::Parsed(raw) => raw.serialize(s),
+            // What serde_json's own `RawValue` writes: its serializers copy the text.
+            RawRepr::Built(text) => {
+                use serde::ser::SerializeStruct;
+                let mut st = s.serialize_struct(text::RAW_TOKEN, 1)?;
+                st.serialize_field(text::RAW_TOKEN, &**text)?;
+                st.end()
+            }
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for RawJson {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Box::<serde_json::value::RawValue>::deserialize(d).map(|raw| RawJson(RawRepr::Parsed(raw)))
     }
 }
 
 impl RawJson {
     /// The JSON text.
     pub fn get(&self) -> &str {
-        self.0.get()
+        match &self.0 {
+            RawRepr::Parsed(raw) => raw.get(),
+            RawRepr::Built(text) => text,
+        }
     }
 
     pub fn from_value(v: &serde_json::Value) -> RawJson {
         // Serializing a Value cannot fail; `null` stands in all the same.
-        RawJson(serde_json::value::to_raw_value(v).unwrap_or_else(|_| serde_json::value::RawValue::NULL.to_owned()))
+        RawJson(RawRepr::Parsed(
+            serde_json::value::to_raw_value(v).unwrap_or_else(|_| serde_json::value::RawValue::NULL.to_owned()),
+        ))
     }
 
     /// The value as a tree, for translations that edit it.
@@ -103,11 +137,9 @@ impl RawJson {
         Self::trusted(out)
     }
 
+    /// `text` is valid JSON: a constant, or checked text with a whole member cut out.
     fn trusted(text: String) -> RawJson {
-        RawJson(
-            serde_json::value::RawValue::from_string(text)
-                .unwrap_or_else(|_| serde_json::value::RawValue::NULL.to_owned()),
-        )
+        RawJson(RawRepr::Built(text.into_boxed_str()))
     }
 }
 
@@ -229,7 +261,12 @@ mod raw_json_tests {
             (r#"{"$schema":5,"b":1}"#, r#"{"b":1}"#),
         ] {
             let raw: RawJson = serde_json::from_str(text).unwrap();
-            assert_eq!(raw.without_schema_uri().get(), want, "{text}");
+            let cut = raw.without_schema_uri();
+            assert_eq!(cut.get(), want, "{text}");
+            // A cut is not parsed again: it is valid as made, and written as it is.
+            let tree: serde_json::Value = serde_json::from_str(want).unwrap();
+            assert_eq!(serde_json::to_string(&[&cut, &cut]).unwrap(), format!("[{want},{want}]"));
+            assert_eq!(serde_json::to_value(&cut).unwrap(), tree);
         }
         let odd: RawJson = serde_json::from_str(r#"["$schema"]"#).unwrap();
         assert_eq!(odd.without_schema_uri().get(), r#"["$schema"]"#);

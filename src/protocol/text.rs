@@ -25,7 +25,7 @@ enum Repr {
 
 /// The name serde_json gives the newtype it answers with a value's raw JSON text (the
 /// mechanism behind `RawValue`). Any other deserializer hands the plain string instead.
-const RAW_TOKEN: &str = "$serde_json::private::RawValue";
+pub(crate) const RAW_TOKEN: &str = "$serde_json::private::RawValue";
 
 impl Text {
     /// Text built from its unescaped form.
