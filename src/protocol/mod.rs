@@ -46,16 +46,7 @@ impl Dialect {
 /// verbatim, never turned into a tree unless a translation must change it. Tool
 /// schemas are the bulk of large requests and usually cross dialects untouched.
 #[derive(Debug, Clone)]
-pub struct RawJson(RawRepr);
-
-#[derive(Debug, Clone)]
-enum RawRepr {
-    /// Read from JSON (and checked then).
-    Parsed(Box<serde_json::value::RawValue>),
-    /// Made here from checked text (a schema with a member cut out): valid by
-    /// construction, so not parsed again.
-    Built(Box<str>),
-}
+pub struct RawJson(text::RawText);
 
 impl PartialEq for RawJson {
     fn eq(&self, other: &Self) -> bool {
@@ -65,37 +56,25 @@ impl PartialEq for RawJson {
 
 impl serde::Serialize for RawJson {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match &self.0 {
-            RawRepr::Parsed(raw) => raw.serialize(s),
-            // What serde_json's own `RawValue` writes: its serializers copy the text.
-            RawRepr::Built(text) => {
-                use serde::ser::SerializeStruct;
-                let mut st = s.serialize_struct(text::RAW_TOKEN, 1)?;
-                st.serialize_field(text::RAW_TOKEN, &**text)?;
-                st.end()
-            }
-        }
+        self.0.serialize(s)
     }
 }
 
 impl<'de> serde::Deserialize<'de> for RawJson {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Box::<serde_json::value::RawValue>::deserialize(d).map(|raw| RawJson(RawRepr::Parsed(raw)))
+        Box::<serde_json::value::RawValue>::deserialize(d).map(|raw| RawJson(text::RawText::Parsed(raw)))
     }
 }
 
 impl RawJson {
     /// The JSON text.
     pub fn get(&self) -> &str {
-        match &self.0 {
-            RawRepr::Parsed(raw) => raw.get(),
-            RawRepr::Built(text) => text,
-        }
+        self.0.get()
     }
 
     pub fn from_value(v: &serde_json::Value) -> RawJson {
         // Serializing a Value cannot fail; `null` stands in all the same.
-        RawJson(RawRepr::Parsed(
+        RawJson(text::RawText::Parsed(
             serde_json::value::to_raw_value(v).unwrap_or_else(|_| serde_json::value::RawValue::NULL.to_owned()),
         ))
     }
@@ -139,7 +118,7 @@ impl RawJson {
 
     /// `text` is valid JSON: a constant, or checked text with a whole member cut out.
     fn trusted(text: String) -> RawJson {
-        RawJson(RawRepr::Built(text.into_boxed_str()))
+        RawJson(text::RawText::Built(text.into_boxed_str()))
     }
 }
 

@@ -17,7 +17,7 @@ pub struct Text(Repr);
 enum Repr {
     /// The JSON string literal as read, and its unescaped text once someone asked.
     Literal {
-        json: Box<RawValue>,
+        json: RawText,
         text: OnceLock<String>,
     },
     Plain(String),
@@ -26,6 +26,38 @@ enum Repr {
 /// The name serde_json gives the newtype it answers with a value's raw JSON text (the
 /// mechanism behind `RawValue`). Any other deserializer hands the plain string instead.
 pub(crate) const RAW_TOKEN: &str = "$serde_json::private::RawValue";
+
+/// JSON text: read (and checked) by serde_json, or made here from checked pieces and
+/// valid by construction, so not parsed again. Both are written as they are.
+#[derive(Debug, Clone)]
+pub(crate) enum RawText {
+    Parsed(Box<RawValue>),
+    Built(Box<str>),
+}
+
+impl RawText {
+    pub(crate) fn get(&self) -> &str {
+        match self {
+            RawText::Parsed(raw) => raw.get(),
+            RawText::Built(text) => text,
+        }
+    }
+}
+
+impl Serialize for RawText {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            RawText::Parsed(raw) => raw.serialize(s),
+            // What serde_json's own `RawValue` writes: its serializers copy the text.
+            RawText::Built(text) => {
+                use serde::ser::SerializeStruct;
+                let mut st = s.serialize_struct(RAW_TOKEN, 1)?;
+                st.serialize_field(RAW_TOKEN, &**text)?;
+                st.end()
+            }
+        }
+    }
+}
 
 impl Text {
     /// Text built from its unescaped form.
@@ -96,9 +128,8 @@ impl Text {
                 }
             }
             out.push('"');
-            if let Ok(json) = RawValue::from_string(out) {
-                return Text::literal_of(json);
-            }
+            // Literals' insides and escaped text make a literal: no need to parse it.
+            return Text(Repr::Literal { json: RawText::Built(out.into_boxed_str()), text: OnceLock::new() });
         }
         let mut out = String::with_capacity(parts.iter().map(|p| p.len() + sep.len()).sum());
         for (i, p) in parts.iter().enumerate() {
@@ -116,7 +147,7 @@ impl Text {
     }
 
     fn literal_of(json: Box<RawValue>) -> Text {
-        Text(Repr::Literal { json, text: OnceLock::new() })
+        Text(Repr::Literal { json: RawText::Parsed(json), text: OnceLock::new() })
     }
 }
 
@@ -129,7 +160,7 @@ fn push_escaped_inside(out: &mut String, s: &str) {
 
 /// The text of a JSON string literal. Literals come from the JSON parser (or from
 /// joining such), so they decode; an empty string stands in if one ever did not.
-fn unescape(json: &RawValue) -> String {
+fn unescape(json: &RawText) -> String {
     let lit = json.get();
     match lit.get(1..lit.len().saturating_sub(1)) {
         Some(inner) if memchr::memchr(b'\\', inner.as_bytes()).is_none() => inner.to_string(),
@@ -358,6 +389,9 @@ mod tests {
         let mixed = Text::join([&a, &Text::new("p\"")], "-");
         assert_eq!(mixed, "one\n-p\"");
         assert_eq!(serde_json::to_string(&mixed).unwrap(), r#""one\n-p\"""#);
+        // A joined literal is written as made, into text or a tree alike.
+        assert_eq!(serde_json::to_string(&[&j, &mixed]).unwrap(), r#"["one\n\n\ntwo \"2\"","one\n-p\""]"#);
+        assert_eq!(serde_json::to_value(&mixed).unwrap(), serde_json::json!("one\n-p\""));
         assert_eq!(Text::join([], "x"), "");
         let e = b.prefixed("Error: ");
         assert_eq!(serde_json::to_string(&e).unwrap(), r#""Error: two \"2\"""#);
