@@ -3,13 +3,12 @@
 //! serde's derived `untagged` and internally `tag`ged enums buffer each value into an
 //! intermediate tree before choosing a variant; on an 80 KiB Claude Code request that
 //! doubles the parse. Here `Content` dispatches on the JSON type it meets, and a
-//! `ContentBlock` whose first key is `type` (as every SDK and this gateway write it)
-//! streams the rest of its fields straight into the variant. A block with `type`
-//! elsewhere takes the buffered path, with the same result.
+//! `ContentBlock` is read as a [`Tagged`] object.
 
 use super::{Content, ContentBlock, ImageSource, Text};
-use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
-use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use crate::protocol::tagged::{self, Tagged};
+use serde::de::value::SeqAccessDeserializer;
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::Value;
 use std::fmt;
@@ -176,37 +175,17 @@ fn block<'de, D: Deserializer<'de>>(kind: &str, rest: D) -> Result<ContentBlock,
     })
 }
 
+impl Tagged for ContentBlock {
+    const EXPECTING: &'static str = "a content block object";
+
+    fn build<'de, D: Deserializer<'de>>(kind: &str, rest: D) -> Result<Self, D::Error> {
+        block(kind, rest)
+    }
+}
+
 impl<'de> Deserialize<'de> for ContentBlock {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = ContentBlock;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a content block object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ContentBlock, A::Error> {
-                let Some(first) = map.next_key::<std::borrow::Cow<'de, str>>()? else {
-                    return Err(de::Error::missing_field("type"));
-                };
-                if first == "type" {
-                    let kind: std::borrow::Cow<'de, str> = map.next_value()?;
-                    return block(&kind, MapAccessDeserializer::new(map));
-                }
-                // `type` is not first: gather the object, then read it as above.
-                let mut obj = serde_json::Map::new();
-                let value: Value = map.next_value()?;
-                obj.insert(first.into_owned(), value);
-                while let Some((k, v)) = map.next_entry::<String, Value>()? {
-                    obj.insert(k, v);
-                }
-                let kind = match obj.remove("type") {
-                    Some(Value::String(k)) => k,
-                    _ => return Err(de::Error::missing_field("type")),
-                };
-                block(&kind, Value::Object(obj)).map_err(de::Error::custom)
-            }
-        }
-        d.deserialize_map(V)
+        tagged::deserialize(d)
     }
 }
 

@@ -5,6 +5,7 @@ pub mod anthropic;
 pub mod gemini;
 pub mod openai_chat;
 pub mod openai_responses;
+pub(crate) mod tagged;
 pub(crate) mod text;
 
 pub use text::Text;

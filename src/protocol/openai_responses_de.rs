@@ -1,20 +1,18 @@
 //! Hand-written deserialization of Responses input items, the bulk of a Codex request.
 //!
-//! serde's derived internally `tag`ged enums buffer each value into an intermediate
-//! tree before choosing a variant. Here an `Item` or `ContentPart` whose first key is
-//! `type` (as Codex and the SDKs' typed items write it) streams the rest of its fields
-//! straight into the variant, and texts keep their JSON literal (see `Text`). An object
-//! with `type` elsewhere, or without it (an "easy" message: `role` and `content` only),
-//! is gathered first and read the same way.
+//! An `Item` or `ContentPart` is read as a [`Tagged`] object: when `type` comes first (as
+//! Codex and the SDKs' typed items write it) its fields stream straight into the variant
+//! and its texts keep their JSON literal (see `Text`). An "easy" message (`role` and
+//! `content`, no `type`) is a `message`.
 
 use super::{nullable, ContentPart, Item, ItemContent, SummaryPart};
+use crate::protocol::tagged::{self, Tagged};
 use crate::protocol::text::string_or;
 use crate::protocol::Text;
-use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
-use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::value::SeqAccessDeserializer;
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::Value;
-use std::borrow::Cow;
 use std::fmt;
 
 impl<'de> Deserialize<'de> for ItemContent {
@@ -165,48 +163,23 @@ fn item<'de, D: Deserializer<'de>>(kind: &str, rest: D) -> Result<Item, D::Error
     })
 }
 
-impl<'de> Deserialize<'de> for Item {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Item;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an input item object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Item, A::Error> {
-                let first = map.next_key::<Cow<'de, str>>()?;
-                if first.as_deref() == Some("type") {
-                    let kind: Cow<'de, str> = map.next_value()?;
-                    return item(&kind, MapAccessDeserializer::new(map));
-                }
-                let mut obj = gather(first, map)?;
-                // An "easy" message: `role` and `content` without `type`.
-                let kind = match obj.remove("type") {
-                    Some(Value::String(k)) => k,
-                    None if obj.contains_key("role") => "message".to_string(),
-                    _ => return Err(de::Error::missing_field("type")),
-                };
-                item(&kind, Value::Object(obj)).map_err(de::Error::custom)
-            }
-        }
-        d.deserialize_map(V)
+impl Tagged for Item {
+    const EXPECTING: &'static str = "an input item object";
+
+    fn build<'de, D: Deserializer<'de>>(kind: &str, rest: D) -> Result<Self, D::Error> {
+        item(kind, rest)
+    }
+
+    /// An "easy" message: `role` and `content` without `type`.
+    fn implied(fields: &serde_json::Map<String, Value>) -> Option<&'static str> {
+        fields.contains_key("role").then_some("message")
     }
 }
 
-/// The rest of an object whose first key was not `type`, `first` included.
-fn gather<'de, A: MapAccess<'de>>(
-    first: Option<Cow<'de, str>>,
-    mut map: A,
-) -> Result<serde_json::Map<String, Value>, A::Error> {
-    let mut obj = serde_json::Map::new();
-    if let Some(first) = first {
-        let value: Value = map.next_value()?;
-        obj.insert(first.into_owned(), value);
+impl<'de> Deserialize<'de> for Item {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        tagged::deserialize(d)
     }
-    while let Some((k, v)) = map.next_entry::<String, Value>()? {
-        obj.insert(k, v);
-    }
-    Ok(obj)
 }
 
 // ---------------------------------------------------------------- content parts
@@ -284,29 +257,17 @@ fn part<'de, D: Deserializer<'de>>(kind: &str, rest: D) -> Result<ContentPart, D
     })
 }
 
+impl Tagged for ContentPart {
+    const EXPECTING: &'static str = "a content part object";
+
+    fn build<'de, D: Deserializer<'de>>(kind: &str, rest: D) -> Result<Self, D::Error> {
+        part(kind, rest)
+    }
+}
+
 impl<'de> Deserialize<'de> for ContentPart {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = ContentPart;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a content part object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ContentPart, A::Error> {
-                let first = map.next_key::<Cow<'de, str>>()?;
-                if first.as_deref() == Some("type") {
-                    let kind: Cow<'de, str> = map.next_value()?;
-                    return part(&kind, MapAccessDeserializer::new(map));
-                }
-                let mut obj = gather(first, map)?;
-                let kind = match obj.remove("type") {
-                    Some(Value::String(k)) => k,
-                    _ => return Err(de::Error::missing_field("type")),
-                };
-                part(&kind, Value::Object(obj)).map_err(de::Error::custom)
-            }
-        }
-        d.deserialize_map(V)
+        tagged::deserialize(d)
     }
 }
 
