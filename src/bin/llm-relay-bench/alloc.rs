@@ -195,82 +195,58 @@ fn run_stream(upstream: Dialect, client: Dialect, frames: &[Bytes]) -> usize {
     n + t.finish().len()
 }
 
+/// How each operation is measured: allocations over `reps` runs, time over `min_time`.
+struct Measure {
+    reps: u32,
+    min_time: Duration,
+}
+
+impl Measure {
+    /// One row for `op`, whose result is the output's size in bytes.
+    fn row(
+        &self,
+        what: &str,
+        input: String,
+        direction: String,
+        input_bytes: usize,
+        events: u64,
+        mut op: impl FnMut() -> usize,
+    ) -> AllocRow {
+        let (allocs, bytes, output_bytes) = count_op(&mut op, self.reps);
+        let us = time_op(&mut op, 20, self.min_time);
+        AllocRow { what: what.into(), input, direction, input_bytes, output_bytes, allocs, bytes, us, events }
+    }
+}
+
 /// Every row: requests (small, 80 KiB), a JSON response and a 100-event stream, for
 /// pass-through in both dialects and both translation directions; then Responses
 /// requests towards Anthropic and Chat upstreams.
 pub fn measure(inputs: &Inputs, quick: bool) -> Vec<AllocRow> {
-    let reps = if quick { 3 } else { 20 };
-    let min_time = Duration::from_millis(if quick { 50 } else { 200 });
+    let m = Measure { reps: if quick { 3 } else { 20 }, min_time: Duration::from_millis(if quick { 50 } else { 200 }) };
+    let model = |upstream: Dialect| if upstream == Dialect::Anthropic { "claude-sonnet-4-5" } else { "gpt-4o" };
     let mut rows = Vec::new();
     for (client, upstream) in DIRECTIONS {
-        let model = if upstream == Dialect::Anthropic { "claude-sonnet-4-5" } else { "gpt-4o" };
-        let target = TargetOptions::new(model);
+        let target = TargetOptions::new(model(upstream));
         for (label, body) in [("small", &inputs.small[idx(client)]), ("80KiB", &inputs.large[idx(client)])] {
             let op = || prepare(client, upstream, body, &target);
-            let (allocs, bytes, out) = count_op(op, reps);
-            let us = time_op(op, 20, min_time);
-            rows.push(AllocRow {
-                what: "request".into(),
-                input: label.into(),
-                direction: direction(client, upstream),
-                input_bytes: body.len(),
-                output_bytes: out,
-                allocs,
-                bytes,
-                us,
-                events: 0,
-            });
+            rows.push(m.row("request", label.into(), direction(client, upstream), body.len(), 0, op));
         }
         let response = &inputs.response[idx(upstream)];
-        let cx = ResponseContext { upstream_model: model, responses: None, force: false };
+        let cx = ResponseContext { upstream_model: model(upstream), responses: None, force: false };
         let op = || translate_response(upstream, client, response, &cx).map_or(0, |(v, _)| v.len());
-        let (allocs, bytes, out) = count_op(op, reps);
-        let us = time_op(op, 20, min_time);
-        rows.push(AllocRow {
-            what: "response".into(),
-            input: "json".into(),
-            direction: direction(client, upstream),
-            input_bytes: response.len(),
-            output_bytes: out,
-            allocs,
-            bytes,
-            us,
-            events: 0,
-        });
+        rows.push(m.row("response", "json".into(), direction(client, upstream), response.len(), 0, op));
         let stream = &inputs.stream[idx(upstream)];
         let frames = split_frames(stream);
         let op = || run_stream(upstream, client, &frames);
-        let (allocs, bytes, out) = count_op(op, reps);
-        let us = time_op(op, 20, min_time);
-        rows.push(AllocRow {
-            what: "stream".into(),
-            input: format!("{} frames", frames.len()),
-            direction: direction(client, upstream),
-            input_bytes: stream.len(),
-            output_bytes: out,
-            allocs,
-            bytes,
-            us,
-            events: frames.len() as u64,
-        });
+        let input = format!("{} frames", frames.len());
+        rows.push(m.row("stream", input, direction(client, upstream), stream.len(), frames.len() as u64, op));
     }
     for upstream in [Dialect::Anthropic, Dialect::OpenAiChat] {
-        let target = TargetOptions::new(if upstream == Dialect::Anthropic { "claude-sonnet-4-5" } else { "gpt-4o" });
+        let target = TargetOptions::new(model(upstream));
         for (label, body) in [("small", &inputs.responses[0]), ("80KiB", &inputs.responses[1])] {
             let op = || prepare(Dialect::OpenAiResponses, upstream, body, &target);
-            let (allocs, bytes, out) = count_op(op, reps);
-            let us = time_op(op, 20, min_time);
-            rows.push(AllocRow {
-                what: "request".into(),
-                input: label.into(),
-                direction: direction(Dialect::OpenAiResponses, upstream),
-                input_bytes: body.len(),
-                output_bytes: out,
-                allocs,
-                bytes,
-                us,
-                events: 0,
-            });
+            let direction = direction(Dialect::OpenAiResponses, upstream);
+            rows.push(m.row("request", label.into(), direction, body.len(), 0, op));
         }
     }
     rows
