@@ -22,6 +22,8 @@ mod response;
 mod upstream;
 
 #[cfg(test)]
+mod response_tests;
+#[cfg(test)]
 mod stream_tests;
 #[cfg(test)]
 mod tests;
