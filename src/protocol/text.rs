@@ -15,7 +15,8 @@ use std::sync::OnceLock;
 pub struct Text(Repr);
 
 enum Repr {
-    /// The JSON string literal as read, and its unescaped text once someone asked.
+    /// The JSON string literal as read (or joined from such), and its unescaped text
+    /// once someone asked.
     Literal {
         json: RawText,
         text: OnceLock<String>,
@@ -96,7 +97,8 @@ impl Text {
         *self = Text::new(owned);
     }
 
-    /// The JSON literal of this text (with its quotes), when it was read from JSON.
+    /// The JSON literal of this text (with its quotes), when it was read from JSON or
+    /// joined from texts that were.
     fn literal(&self) -> Option<&str> {
         match &self.0 {
             Repr::Literal { json, .. } => Some(json.get()),
