@@ -484,16 +484,18 @@ impl Relay {
         let info = req.responses_info().ok().flatten().cloned();
         let force = req.forces_translation();
         let cx = ResponseContext { upstream_model, responses: response_id.zip(info.as_ref()), force };
-        let (translated, mut canonical) = translate_response(channel.protocol, client, &body, &cx)
+        let answer = translate_response(channel.protocol, client, &body, &cx)
             .map_err(|e| AttemptFailure::retry("in_band_error", e))?;
+        let (translated, mut canonical) = (answer.body, answer.canonical);
         if canonical.is_none() && info.as_ref().is_some_and(|i| i.store) {
             // A Responses answer passed through: kept too, so the conversation can fail
             // over to another kind of channel.
             canonical = crate::translate::responses::response_to_canonical(&body).ok();
         }
-        outcome.usage = match &canonical {
-            Some(c) => Some(c.usage),
-            None => response_usage(channel.protocol, &body, upstream_model),
+        outcome.usage = match (answer.usage, &canonical) {
+            (Some(u), _) => Some(u),
+            (None, Some(c)) => Some(c.usage),
+            (None, None) => response_usage(channel.protocol, &body, upstream_model),
         };
         let (status, extra) = (call.up.status, passthrough_headers(&call.up.headers, channel.protocol == client));
         self.release(call.up, call.pool_key);

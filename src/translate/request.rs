@@ -251,16 +251,27 @@ pub struct ResponseContext<'a> {
     pub force: bool,
 }
 
+/// A translated (non-streaming) answer.
+#[derive(Debug)]
+pub struct TranslatedResponse {
+    /// The body in the client's dialect.
+    pub body: Vec<u8>,
+    /// The usage the translated body reports; `None` when the body was passed through
+    /// untouched (see [`response_usage`]).
+    pub usage: Option<crate::protocol::anthropic::Usage>,
+    /// The canonical message, where it is kept (Responses conversations).
+    pub canonical: Option<MessagesResponse>,
+}
+
 /// Translates a complete (non-streaming) success body from `upstream` to `client`.
-/// Returns the client body and, when it was built, the canonical message.
 pub fn translate_response(
     upstream: Dialect,
     client: Dialect,
     body: &[u8],
     cx: &ResponseContext<'_>,
-) -> Result<(Vec<u8>, Option<MessagesResponse>), ApiError> {
+) -> Result<TranslatedResponse, ApiError> {
     if upstream == client && !cx.force {
-        return Ok((body.to_vec(), None));
+        return Ok(TranslatedResponse { body: body.to_vec(), usage: None, canonical: None });
     }
     let bad =
         |e: serde_json::Error| ApiError::new(ErrorKind::Api, format!("upstream returned an invalid response: {e}"));
@@ -272,8 +283,9 @@ pub fn translate_response(
         Dialect::OpenAiResponses => responses::response_to_canonical(body)?,
         Dialect::Gemini => gemini::response_to_canonical(body, cx.upstream_model)?,
     };
-    // The canonical message is returned only where it is kept (Responses conversations).
-    Ok(match client {
+    // Accounting reads the usage from the parse already made, not from a second one.
+    let usage = Some(canonical.usage);
+    let (body, canonical) = match client {
         Dialect::Anthropic => (to_json(&canonical), None),
         Dialect::OpenAiChat => (to_json(&chat_response::canonical_to_chat_response(canonical)), None),
         Dialect::OpenAiResponses => {
@@ -282,7 +294,8 @@ pub fn translate_response(
             (responses::canonical_to_response(&canonical, id, info), Some(canonical))
         }
         Dialect::Gemini => (gemini::canonical_to_response(&canonical), None),
-    })
+    };
+    Ok(TranslatedResponse { body, usage, canonical })
 }
 
 /// Canonical usage of a complete success body in `upstream` dialect, for accounting.

@@ -430,3 +430,21 @@ fn a_request_parsed_up_front_routes_and_translates_as_a_peeked_one() {
         assert_refused_as_usual(Dialect::Anthropic, Dialect::OpenAiChat, bad);
     }
 }
+
+#[test]
+fn a_translated_answer_reports_its_usage_and_a_passed_through_one_none() {
+    let cx = super::request::ResponseContext { upstream_model: "gpt", responses: None, force: false };
+    let chat = br#"{"id":"c1","model":"gpt","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15,"prompt_tokens_details":{"cached_tokens":4}}}"#;
+    let out = translate_response(Dialect::OpenAiChat, Dialect::Anthropic, chat, &cx).unwrap();
+    let usage = out.usage.unwrap();
+    let client: serde_json::Value = serde_json::from_slice(&out.body).unwrap();
+    assert_eq!(client["usage"], serde_json::to_value(usage).unwrap());
+    assert_eq!(usage.output_tokens, 3);
+    assert_eq!(usage.cache_read_input_tokens, Some(4));
+    assert_eq!(super::request::response_usage(Dialect::OpenAiChat, chat, "gpt"), Some(usage));
+    assert!(out.canonical.is_none());
+
+    let same = translate_response(Dialect::OpenAiChat, Dialect::OpenAiChat, chat, &cx).unwrap();
+    assert_eq!(&same.body[..], &chat[..]);
+    assert!(same.usage.is_none());
+}

@@ -233,7 +233,7 @@ pub fn measure(inputs: &Inputs, quick: bool) -> Vec<AllocRow> {
         }
         let response = &inputs.response[idx(upstream)];
         let cx = ResponseContext { upstream_model: model(upstream), responses: None, force: false };
-        let op = || translate_response(upstream, client, response, &cx).map_or(0, |(v, _)| v.len());
+        let op = || translate_response(upstream, client, response, &cx).map_or(0, |r| r.body.len());
         rows.push(m.row("response", "json".into(), direction(client, upstream), response.len(), 0, op));
         let stream = &inputs.stream[idx(upstream)];
         let frames = split_frames(stream);
