@@ -492,11 +492,10 @@ impl Relay {
             // over to another kind of channel.
             canonical = crate::translate::responses::response_to_canonical(&body).ok();
         }
-        outcome.usage = match (answer.usage, &canonical) {
-            (Some(u), _) => Some(u),
-            (None, Some(c)) => Some(c.usage),
-            (None, None) => response_usage(channel.protocol, &body, upstream_model),
-        };
+        outcome.usage = answer
+            .usage
+            .or_else(|| canonical.as_ref().map(|c| c.usage))
+            .or_else(|| response_usage(channel.protocol, &body, upstream_model));
         let (status, extra) = (call.up.status, passthrough_headers(&call.up.headers, channel.protocol == client));
         self.release(call.up, call.pool_key);
         outcome.first_byte = Some(started.elapsed());
