@@ -8,17 +8,28 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
-/// Identifies one key of one channel.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct KeyRef {
-    pub channel: String,
+/// Identifies one key of one channel. It borrows the channel's name: looking a key
+/// up allocates nothing, and only a target seen for the first time copies the name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct KeyRef<'a> {
+    pub channel: &'a str,
     pub fingerprint: u64,
 }
 
 #[derive(Default)]
 pub struct Targets {
-    pub channels: HashMap<String, TargetHealth>,
-    pub keys: HashMap<KeyRef, TargetHealth>,
+    channels: HashMap<String, TargetHealth>,
+    /// Per channel name, its keys by fingerprint.
+    keys: HashMap<String, HashMap<u64, TargetHealth>>,
+}
+
+/// Runs `f` on the entry of `name` in `map`, created (and the name copied) only when
+/// missing.
+fn update<V: Default>(map: &mut HashMap<String, V>, name: &str, f: impl FnOnce(&mut V)) {
+    match map.get_mut(name) {
+        Some(v) => f(v),
+        None => f(map.entry(name.to_string()).or_default()),
+    }
 }
 
 impl Targets {
@@ -26,15 +37,23 @@ impl Targets {
         self.channels.get(name)
     }
 
-    pub fn key(&self, k: &KeyRef) -> Option<&TargetHealth> {
-        self.keys.get(k)
+    pub fn key(&self, k: &KeyRef<'_>) -> Option<&TargetHealth> {
+        self.keys.get(k.channel).and_then(|keys| keys.get(&k.fingerprint))
+    }
+
+    fn update_channel(&mut self, name: &str, f: impl FnOnce(&mut TargetHealth)) {
+        update(&mut self.channels, name, f);
+    }
+
+    fn update_key(&mut self, k: &KeyRef<'_>, f: impl FnOnce(&mut TargetHealth)) {
+        update(&mut self.keys, k.channel, |keys| f(keys.entry(k.fingerprint).or_default()));
     }
 
     pub fn channel_available(&self, name: &str, now: Instant) -> bool {
         self.channel(name).is_none_or(|h| h.available(now))
     }
 
-    pub fn key_available(&self, k: &KeyRef, now: Instant) -> bool {
+    pub fn key_available(&self, k: &KeyRef<'_>, now: Instant) -> bool {
         self.key(k).is_none_or(|h| h.available(now))
     }
 }
@@ -67,23 +86,23 @@ impl HealthRegistry {
         f(&self.lock())
     }
 
-    pub fn on_attempt(&self, key: &KeyRef, now: Instant) {
+    pub fn on_attempt(&self, key: &KeyRef<'_>, now: Instant) {
         let mut t = self.lock();
-        t.channels.entry(key.channel.clone()).or_default().on_attempt(now);
-        t.keys.entry(key.clone()).or_default().on_attempt(now);
+        t.update_channel(key.channel, |h| h.on_attempt(now));
+        t.update_key(key, |h| h.on_attempt(now));
     }
 
-    pub fn on_success(&self, key: &KeyRef, policy: &HealthPolicy) {
+    pub fn on_success(&self, key: &KeyRef<'_>, policy: &HealthPolicy) {
         let mut t = self.lock();
-        t.channels.entry(key.channel.clone()).or_default().on_success(policy, true);
-        t.keys.entry(key.clone()).or_default().on_success(policy, false);
+        t.update_channel(key.channel, |h| h.on_success(policy, true));
+        t.update_key(key, |h| h.on_success(policy, false));
     }
 
     /// Records a failure on the key; `channel_too` when it says something about the
     /// whole channel (connect errors, 5xx, overload) rather than the key (429, quota).
     pub fn on_failure(
         &self,
-        key: &KeyRef,
+        key: &KeyRef<'_>,
         now: Instant,
         policy: &HealthPolicy,
         failure: Failure,
@@ -91,9 +110,9 @@ impl HealthRegistry {
         error: &str,
     ) {
         let mut t = self.lock();
-        t.keys.entry(key.clone()).or_default().on_failure(now, policy, failure, false, error);
+        t.update_key(key, |h| h.on_failure(now, policy, failure, false, error));
         if channel_too {
-            t.channels.entry(key.channel.clone()).or_default().on_failure(now, policy, failure, true, error);
+            t.update_channel(key.channel, |h| h.on_failure(now, policy, failure, true, error));
         }
     }
 
@@ -101,7 +120,7 @@ impl HealthRegistry {
         self.read(|t| report(t.channel(name), now))
     }
 
-    pub fn report_key(&self, key: &KeyRef, now: Instant) -> TargetReport {
+    pub fn report_key(&self, key: &KeyRef<'_>, now: Instant) -> TargetReport {
         self.read(|t| report(t.key(key), now))
     }
 
@@ -109,7 +128,10 @@ impl HealthRegistry {
     pub fn retain(&self, keep: impl Fn(&str, Option<u64>) -> bool) {
         let mut t = self.lock();
         t.channels.retain(|name, _| keep(name, None));
-        t.keys.retain(|k, _| keep(&k.channel, Some(k.fingerprint)));
+        t.keys.retain(|channel, keys| {
+            keys.retain(|&fingerprint, _| keep(channel, Some(fingerprint)));
+            !keys.is_empty()
+        });
     }
 }
 

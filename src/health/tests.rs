@@ -119,3 +119,29 @@ fn retry_after_blocks_only_until_it_passes() {
     assert!(!h.available(t0 + Duration::from_secs(4)));
     assert!(h.available(t0 + Duration::from_secs(5)));
 }
+
+#[test]
+fn the_registry_keeps_keys_apart_and_retains_what_survives() {
+    let (reg, p, now) = (HealthRegistry::default(), policy(), Instant::now());
+    let key = |channel, fingerprint| KeyRef { channel, fingerprint };
+    for _ in 0..p.error_threshold {
+        reg.on_attempt(&key("a", 1), now);
+        reg.on_failure(&key("a", 1), now, &p, RETRY, true, "boom");
+    }
+    reg.on_attempt(&key("a", 2), now);
+    reg.on_success(&key("a", 2), &p);
+    reg.on_attempt(&key("b", 1), now);
+    assert_eq!(reg.report_key(&key("a", 1), now).state, State::Down { until: now + p.cooldown });
+    assert_eq!(reg.report_key(&key("a", 2), now).state, State::Up);
+    assert_eq!(reg.report_key(&key("a", 1), now).failures, u64::from(p.error_threshold));
+    assert_eq!(reg.report_channel("a", now).requests, u64::from(p.error_threshold) + 1);
+    assert_eq!(reg.report_key(&key("b", 1), now).requests, 1);
+
+    reg.retain(|channel, fingerprint| channel == "a" && fingerprint != Some(2));
+    reg.read(|t| {
+        assert!(t.channel("a").is_some() && t.key(&key("a", 1)).is_some());
+        assert!(t.key(&key("a", 2)).is_none());
+        assert!(t.channel("b").is_none() && t.key(&key("b", 1)).is_none());
+    });
+    assert_eq!(reg.report_key(&key("a", 1), now).state, State::Down { until: now + p.cooldown });
+}
