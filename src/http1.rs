@@ -8,8 +8,7 @@
 //! buffer without a copy. Nothing here awaits, so a read can be cancelled between calls
 //! without losing state, and every state is tested with its input split at every byte.
 
-use bytes::{Bytes, BytesMut};
-use http::{HeaderMap, HeaderName, HeaderValue};
+use bytes::{Buf, Bytes, BytesMut};
 
 /// The longest response head accepted (status line and headers).
 pub const MAX_HEAD: usize = 64 * 1024;
@@ -26,8 +25,6 @@ pub enum H1Error {
     Head(httparse::Error),
     #[error("response head larger than {MAX_HEAD} bytes")]
     HeadTooLarge,
-    #[error("malformed response header {0}")]
-    Header(String),
     #[error("unexpected status 101 (no upgrade was asked for)")]
     Upgrade,
     #[error("invalid content-length")]
@@ -49,10 +46,74 @@ pub enum Framing {
     UntilClose,
 }
 
+/// The header lines of a response head, kept in the bytes that carried them. A name is
+/// looked up by comparing it with each line, ignoring case: a head has a few lines and
+/// the gateway reads a few names, so this beats building a map, which copied every
+/// value and every uncommon name.
+#[derive(Debug, Clone, Default)]
+pub struct Headers {
+    raw: Bytes,
+    /// Per line, the name's and the value's byte ranges in `raw`.
+    lines: Vec<(Span, Span)>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    start: u32,
+    end: u32,
+}
+
+impl Span {
+    /// The range of `part` in `whole`; `part` must lie inside it.
+    fn of(whole: &[u8], part: &[u8]) -> Span {
+        let start = (part.as_ptr() as usize).saturating_sub(whole.as_ptr() as usize);
+        // A head is at most MAX_HEAD bytes.
+        Span { start: start as u32, end: (start + part.len()) as u32 }
+    }
+}
+
+impl Headers {
+    fn bytes(&self, s: Span) -> &[u8] {
+        self.raw.get(s.start as usize..s.end as usize).unwrap_or_default()
+    }
+
+    /// Every value of `name` (any case), in the order received.
+    pub fn get_all<'a, 'n>(&'a self, name: &'n str) -> impl DoubleEndedIterator<Item = &'a [u8]> + use<'a, 'n> {
+        self.lines
+            .iter()
+            .filter(move |(n, _)| self.bytes(*n).eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, v)| self.bytes(*v))
+    }
+
+    /// The first value of `name`.
+    pub fn get(&self, name: &str) -> Option<&[u8]> {
+        self.get_all(name).next()
+    }
+
+    /// The first value of `name`, when it is visible ASCII (and tabs and spaces).
+    pub fn get_str(&self, name: &str) -> Option<&str> {
+        self.get(name)
+            .filter(|v| v.iter().all(|&b| b == b'\t' || (b' '..=b'~').contains(&b)))
+            .and_then(|v| std::str::from_utf8(v).ok())
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    pub fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+}
+
 #[derive(Debug)]
 pub struct Head {
     pub status: u16,
-    pub headers: HeaderMap,
+    pub headers: Headers,
     pub framing: Framing,
     /// Whether the connection may carry another request once this body is read.
     pub keep_alive: bool,
@@ -76,17 +137,13 @@ pub fn parse_head(buf: &mut BytesMut) -> Result<Option<Head>, H1Error> {
             return Err(H1Error::Upgrade);
         }
         if (100..200).contains(&status) {
-            let _ = buf.split_to(used);
+            buf.advance(used);
             continue;
         }
         let http10 = resp.version == Some(0);
-        let mut headers = HeaderMap::with_capacity(resp.headers.len());
-        for h in resp.headers.iter() {
-            let name = HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| H1Error::Header(h.name.to_string()))?;
-            let value = HeaderValue::from_bytes(h.value).map_err(|_| H1Error::Header(h.name.to_string()))?;
-            headers.append(name, value);
-        }
-        let _ = buf.split_to(used);
+        // httparse has checked names (tokens) and values (no control bytes but tab).
+        let lines = resp.headers.iter().map(|h| (Span::of(buf, h.name.as_bytes()), Span::of(buf, h.value))).collect();
+        let headers = Headers { raw: buf.split_to(used).freeze(), lines };
         let (framing, framing_keeps) = framing(status, &headers)?;
         let close = has_token(&headers, "connection", "close");
         let keep_alive = framing_keeps && !close && (!http10 || has_token(&headers, "connection", "keep-alive"));
@@ -96,14 +153,14 @@ pub fn parse_head(buf: &mut BytesMut) -> Result<Option<Head>, H1Error> {
 
 /// The body framing of a final response (RFC 9112 §6.3), and whether it leaves the
 /// connection reusable.
-fn framing(status: u16, headers: &HeaderMap) -> Result<(Framing, bool), H1Error> {
+fn framing(status: u16, headers: &Headers) -> Result<(Framing, bool), H1Error> {
     if status == 204 || status == 304 {
         return Ok((Framing::Empty, true));
     }
-    if let Some(te) = headers.get_all("transfer-encoding").iter().next_back() {
-        let last = te.to_str().ok().and_then(|v| v.rsplit(',').next()).unwrap_or("");
+    if let Some(te) = headers.get_all("transfer-encoding").next_back() {
+        let last = std::str::from_utf8(te).ok().and_then(|v| v.rsplit(',').next()).unwrap_or("");
         // A length next to a transfer coding is ignored, and the connection not reused.
-        let reusable = !headers.contains_key("content-length");
+        let reusable = !headers.contains("content-length");
         return Ok(if last.trim().eq_ignore_ascii_case("chunked") {
             (Framing::Chunked, reusable)
         } else {
@@ -112,7 +169,7 @@ fn framing(status: u16, headers: &HeaderMap) -> Result<(Framing, bool), H1Error>
     }
     let mut length = None;
     for v in headers.get_all("content-length") {
-        for part in v.to_str().map_err(|_| H1Error::ContentLength)?.split(',') {
+        for part in std::str::from_utf8(v).map_err(|_| H1Error::ContentLength)?.split(',') {
             let part = part.trim();
             if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(H1Error::ContentLength);
@@ -130,11 +187,10 @@ fn framing(status: u16, headers: &HeaderMap) -> Result<(Framing, bool), H1Error>
     })
 }
 
-fn has_token(headers: &HeaderMap, name: &str, token: &str) -> bool {
+fn has_token(headers: &Headers, name: &str, token: &str) -> bool {
     headers
         .get_all(name)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| std::str::from_utf8(v).ok())
         .flat_map(|v| v.split(','))
         .any(|t| t.trim().eq_ignore_ascii_case(token))
 }
@@ -402,7 +458,7 @@ mod tests {
         assert_eq!(head.status, 200);
         assert_eq!(head.framing, Framing::Length(11));
         assert!(head.keep_alive);
-        assert_eq!(head.headers.get("content-type").unwrap(), "application/json");
+        assert_eq!(head.headers.get_str("content-type"), Some("application/json"));
         assert_eq!(body, b"{\"a\":\"b c\"}");
         assert!(rest.is_empty());
     }
@@ -531,8 +587,15 @@ mod tests {
         );
         let head = parse_head(&mut buf).unwrap().unwrap();
         assert_eq!(head.status, 429);
-        assert_eq!(head.headers.get_all("set-cookie").iter().count(), 2);
-        assert_eq!(head.headers.get("retry-after").unwrap(), "3");
+        assert_eq!(head.headers.get_all("Set-Cookie").collect::<Vec<_>>(), [b"a", b"b"]);
+        assert_eq!(head.headers.get_str("retry-after"), Some("3"));
+        assert_eq!(head.headers.len(), 4);
+        assert!(head.headers.get("set").is_none() && !head.headers.contains("retry-after-ms"));
+        // A value outside visible ASCII is kept as bytes, but not read as text.
+        let mut buf = BytesMut::from(&b"HTTP/1.1 200 OK\r\nx-note: caf\xc3\xa9\r\ncontent-length: 0\r\n\r\n"[..]);
+        let head = parse_head(&mut buf).unwrap().unwrap();
+        assert_eq!(head.headers.get("X-Note"), Some(&b"caf\xc3\xa9"[..]));
+        assert_eq!(head.headers.get_str("x-note"), None);
     }
 
     #[test]

@@ -160,10 +160,7 @@ pub struct Timeouts {
 impl Channel {
     /// The health-registry handle of key `index`.
     pub fn key_ref(&self, index: usize) -> crate::health::KeyRef<'_> {
-        crate::health::KeyRef {
-            channel: &self.name,
-            fingerprint: self.keys.get(index).map_or(0, |k| k.fingerprint),
-        }
+        crate::health::KeyRef { channel: &self.name, fingerprint: self.keys.get(index).map_or(0, |k| k.fingerprint) }
     }
 
     /// Whether this channel serves the client's model.

@@ -10,9 +10,8 @@
 //! downstream write.
 
 use super::timer::timeout;
-use crate::http1::{parse_head, BodyDecoder, Framing, H1Error};
+use crate::http1::{parse_head, BodyDecoder, Framing, H1Error, Headers};
 use bytes::{Buf, Bytes, BytesMut};
-use http::HeaderMap;
 use pingora::protocols::Stream;
 use pingora::ErrorType::{ConnectionClosed, H1Error as H1ErrorType, InvalidHTTPHeader, ReadError, WriteError};
 use pingora::{Error, OrErr};
@@ -33,7 +32,7 @@ pub(super) struct Response {
     body: BodyDecoder,
     keep_alive: bool,
     pub status: u16,
-    pub headers: HeaderMap,
+    pub headers: Headers,
 }
 
 /// Writes the request head and body in one vectored write, then reads the response head.

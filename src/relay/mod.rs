@@ -416,7 +416,7 @@ impl Relay {
             return Ok(Call { up, pool_key: peer.reuse_hash() });
         }
         let body = up.read_to_end(ERROR_BODY_LIMIT, channel.timeouts.idle).await.unwrap_or_default();
-        let value = |name: &str| up.headers.get(name).and_then(|v| v.to_str().ok());
+        let value = |name: &str| up.headers.get_str(name);
         let retry_after = retry_after(value("retry-after-ms"), value("retry-after"));
         // An error answer read to its end leaves the connection usable (a burst of 429s
         // must not cost a new handshake each).
@@ -522,14 +522,14 @@ fn find_binding(config: &Config, b: &Binding) -> Option<Pick> {
 
 /// Upstream headers a client may see: rate-limit information and request ids, and
 /// only when the dialects match (their names are dialect-specific).
-fn passthrough_headers(headers: &http::HeaderMap, same_dialect: bool) -> Vec<(&'static str, String)> {
+fn passthrough_headers(headers: &crate::http1::Headers, same_dialect: bool) -> Vec<(&'static str, String)> {
     const NAMES: [&str; 3] = ["retry-after", "request-id", "x-request-id"];
     let mut out = Vec::new();
     if !same_dialect {
         return out;
     }
     for name in NAMES {
-        if let Some(v) = headers.get(name).and_then(|v| v.to_str().ok()) {
+        if let Some(v) = headers.get_str(name) {
             out.push((name, v.to_string()));
         }
     }
