@@ -132,8 +132,17 @@ impl Metrics {
     pub fn record(&self, live: &Live, dialect: &str, model: Option<&str>, status: u16, o: &Outcome, elapsed: f64) {
         let channel = o.channel.as_deref().unwrap_or("none");
         let model_l = model.map_or("none", |m| model_label(live, m));
-        let status_s = status.to_string();
-        self.requests.with_label_values(&[dialect, model_l, channel, &status_s]).inc();
+        // Valid codes have a static name; anything else is formatted.
+        let code = http::StatusCode::from_u16(status).ok();
+        let formatted;
+        let status_s = match &code {
+            Some(c) => c.as_str(),
+            None => {
+                formatted = status.to_string();
+                formatted.as_str()
+            }
+        };
+        self.requests.with_label_values(&[dialect, model_l, channel, status_s]).inc();
         self.duration.with_label_values(&[dialect, channel]).observe(elapsed);
         if let Some(t) = o.first_token {
             self.first_token.with_label_values(&[dialect, channel]).observe(t.as_secs_f64());

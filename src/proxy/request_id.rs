@@ -14,14 +14,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub const HEADER: &str = "x-request-id";
 
 pub struct RequestIdBuilder {
-    /// Process-unique prefix, so ids from different instances do not collide.
-    prefix: String,
+    /// Random per process, so ids from different instances do not collide.
+    instance: u32,
     counter: AtomicU64,
 }
 
 impl RequestIdBuilder {
     pub fn new() -> Self {
-        RequestIdBuilder { prefix: format!("req_{:08x}", fastrand::u32(..)), counter: AtomicU64::new(0) }
+        RequestIdBuilder { instance: fastrand::u32(..), counter: AtomicU64::new(0) }
     }
 }
 
@@ -33,7 +33,7 @@ impl Default for RequestIdBuilder {
 
 struct RequestId {
     id: Option<String>,
-    prefix: String,
+    instance: u32,
     seq: u64,
 }
 
@@ -48,7 +48,7 @@ impl HttpModule for RequestId {
     async fn request_header_filter(&mut self, req: &mut RequestHeader) -> Result<()> {
         let id = match req.headers.get(HEADER).map(|v| v.as_bytes()).filter(|v| acceptable(v)) {
             Some(v) => String::from_utf8_lossy(v).into_owned(),
-            None => format!("{}{:010}", self.prefix, self.seq),
+            None => format!("req_{:08x}{:010}", self.instance, self.seq),
         };
         req.insert_header(HEADER, id.as_str())?;
         self.id = Some(id);
@@ -78,7 +78,7 @@ impl HttpModule for RequestId {
 impl HttpModuleBuilder for RequestIdBuilder {
     fn init(&self) -> Module {
         let seq = self.counter.fetch_add(1, Ordering::Relaxed);
-        Box::new(RequestId { id: None, prefix: self.prefix.clone(), seq })
+        Box::new(RequestId { id: None, instance: self.instance, seq })
     }
 }
 

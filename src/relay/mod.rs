@@ -264,19 +264,22 @@ impl Relay {
                 max_tokens_cap: channel.max_tokens_cap,
                 reasoning: channel.reasoning,
             };
-            outcome.upstream_model = Some(target.model.clone());
             if previous_unknown && channel.protocol != Dialect::OpenAiResponses {
                 let prev = req.responses_info().ok().flatten().and_then(|i| i.previous_response_id.clone());
                 let err = ApiError::invalid(format!(
                     "previous_response_id '{}' is not known to this gateway",
                     prev.unwrap_or_default()
                 ));
+                outcome.upstream_model = Some(target.model);
                 return self.fail(session, client, err, outcome).await;
             }
             let strip_thinking = origin_family.as_deref().is_some_and(|f| f != channel.family);
             let body = match req.body_for(channel.protocol, &target, strip_thinking) {
                 Ok(b) => b,
-                Err(e) => return self.fail(session, client, e, outcome).await,
+                Err(e) => {
+                    outcome.upstream_model = Some(target.model);
+                    return self.fail(session, client, e, outcome).await;
+                }
             };
             // Retries must not outlast the budget: later attempts wait at most what is left.
             let first_byte = if tried.len() == 1 {
@@ -301,6 +304,7 @@ impl Relay {
                 Ok(call) => self.finish_json(session, call, &attempt, &mut req, &mut outcome).await,
                 Err(f) => Err(f),
             };
+            outcome.upstream_model = Some(target.model);
             let now = Instant::now();
             let record = |outcome: &mut Outcome, class: &'static str, wasted: Option<Usage>| {
                 outcome.attempts_log.push(AttemptRecord { channel: channel.name.clone(), outcome: class, wasted });

@@ -11,6 +11,7 @@ use crate::translate::request::PreparedRequest;
 use crate::translate::stream::{StreamTranslator, Termination};
 use crate::translate::{ApiError, ErrorKind};
 use bytes::{Bytes, BytesMut};
+use http::HeaderValue;
 use pingora_http::ResponseHeader;
 use pingora_proxy::Session;
 use std::time::Instant;
@@ -139,10 +140,11 @@ impl Relay {
             if json_array { "application/json; charset=utf-8" } else { "text/event-stream; charset=utf-8" };
         // Case-insensitive names only (see `respond`): this head lives as long as the stream.
         let mut resp = ResponseHeader::build_no_case(call.up.status, Some(8))?;
-        resp.insert_header("content-type", content_type)?;
-        resp.insert_header("cache-control", "no-cache")?;
-        resp.insert_header("transfer-encoding", "chunked")?;
-        resp.insert_header("x-accel-buffering", "no")?;
+        // Static values: none of them is copied.
+        resp.insert_header("content-type", HeaderValue::from_static(content_type))?;
+        resp.insert_header("cache-control", HeaderValue::from_static("no-cache"))?;
+        resp.insert_header("transfer-encoding", HeaderValue::from_static("chunked"))?;
+        resp.insert_header("x-accel-buffering", HeaderValue::from_static("no"))?;
         // The head leaves with the first events (and, when they are all there is, with
         // the end of the body).
         if !first.is_empty() {

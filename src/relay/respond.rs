@@ -8,6 +8,7 @@
 use crate::protocol::Dialect;
 use crate::translate::ApiError;
 use bytes::Bytes;
+use http::HeaderValue;
 use pingora_http::ResponseHeader;
 use pingora_proxy::Session;
 
@@ -18,7 +19,7 @@ pub async fn json(
     extra: &[(&'static str, String)],
 ) -> pingora::Result<()> {
     let mut resp = ResponseHeader::build_no_case(status, Some(4 + extra.len()))?;
-    resp.insert_header("content-type", "application/json")?;
+    resp.insert_header("content-type", HeaderValue::from_static("application/json"))?;
     resp.insert_header("content-length", body.len().to_string())?;
     for (k, v) in extra {
         resp.insert_header(*k, v.as_str())?;
@@ -50,7 +51,7 @@ pub async fn error(
 
 pub async fn text(session: &mut Session, status: u16, body: &'static str) -> pingora::Result<()> {
     let mut resp = ResponseHeader::build_no_case(status, Some(4))?;
-    resp.insert_header("content-type", "text/plain")?;
+    resp.insert_header("content-type", HeaderValue::from_static("text/plain"))?;
     resp.insert_header("content-length", body.len().to_string())?;
     session.write_response_header(Box::new(resp), false).await?;
     session.write_response_body(Some(Bytes::from_static(body.as_bytes())), true).await
