@@ -143,7 +143,10 @@ pub fn parse_head(buf: &mut BytesMut) -> Result<Option<Head>, H1Error> {
         let http10 = resp.version == Some(0);
         // httparse has checked names (tokens) and values (no control bytes but tab).
         let lines = resp.headers.iter().map(|h| (Span::of(buf, h.name.as_bytes()), Span::of(buf, h.value))).collect();
-        let headers = Headers { raw: buf.split_to(used).freeze(), lines };
+        // A copy of the head, not a share of the read buffer: a held stream must not
+        // keep the buffer its head arrived in.
+        let headers = Headers { raw: Bytes::copy_from_slice(&buf[..used]), lines };
+        buf.advance(used);
         let (framing, framing_keeps) = framing(status, &headers)?;
         let close = has_token(&headers, "connection", "close");
         let keep_alive = framing_keeps && !close && (!http10 || has_token(&headers, "connection", "keep-alive"));
