@@ -174,6 +174,8 @@ impl Drop for TempDir {
 struct Nginx {
     _proc: Proc,
     addr: SocketAddr,
+    /// In front of the paced mock, response buffering off.
+    stream_addr: SocketAddr,
     pids: Vec<u32>,
     version: String,
 }
@@ -187,7 +189,7 @@ struct Env {
     nginx: Option<Nginx>,
     mock: Proc,
     mock_addr: SocketAddr,
-    _slow: Proc,
+    slow: Proc,
     tmp: TempDir,
     cli: Cli,
 }
@@ -412,22 +414,29 @@ async fn setup(cli: &Cli) -> Result<Env, BenchError> {
     progress(&format!("gateway on {gw_addr} (pid {}, {} threads)", gw.pid(), cli.threads));
     let sampler = RssSampler::start(gw.pid());
     let nginx = match (cli.no_nginx, procs::find_nginx()) {
-        (false, Some(bin)) => Some(start_nginx(cli, &bin, &tmp.path, mock_addr).await?),
+        (false, Some(bin)) => Some(start_nginx(cli, &bin, &tmp.path, mock_addr, slow_addr).await?),
         (false, None) => {
             progress("nginx not installed: the nginx comparison is skipped (apt-get install nginx)");
             None
         }
         (true, _) => None,
     };
-    Ok(Env { gw, gw_addr, sampler, nginx, mock, mock_addr, _slow: slow, tmp, cli: cli.clone() })
+    Ok(Env { gw, gw_addr, sampler, nginx, mock, mock_addr, slow, tmp, cli: cli.clone() })
 }
 
-async fn start_nginx(cli: &Cli, bin: &Path, tmp: &Path, mock: SocketAddr) -> Result<Nginx, BenchError> {
+async fn start_nginx(
+    cli: &Cli,
+    bin: &Path,
+    tmp: &Path,
+    mock: SocketAddr,
+    slow: SocketAddr,
+) -> Result<Nginx, BenchError> {
     let dir = tmp.join("nginx");
     std::fs::create_dir_all(&dir)?;
     let port = procs::free_port()?;
+    let stream_port = procs::free_port()?;
     let conf = dir.join("nginx.conf");
-    std::fs::write(&conf, procs::nginx_conf(&dir, port, mock, cli.threads))?;
+    std::fs::write(&conf, procs::nginx_conf(&dir, port, mock, stream_port, slow, cli.threads))?;
     let mut p = procs::start_nginx(bin, &dir, &conf)?;
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     wait_ready(addr, &mut p, Some(&dir.join("nginx-error.log"))).await?;
@@ -436,7 +445,15 @@ async fn start_nginx(cli: &Cli, bin: &Path, tmp: &Path, mock: SocketAddr) -> Res
         .map(|v| v.trim().trim_start_matches("nginx version: ").to_string())
         .unwrap_or_default();
     progress(&format!("nginx {version} on {addr} ({} processes)", pids.len()));
-    Ok(Nginx { _proc: p, addr, pids, version })
+    let stream_addr = SocketAddr::from(([127, 0, 0, 1], stream_port));
+    Ok(Nginx { _proc: p, addr, stream_addr, pids, version })
+}
+
+fn progress_many(row: &ManyRow) {
+    progress(&format!(
+        "  completed {} / {}, stalled {}, failed {}, peak concurrent {}, {:.2} µs CPU per event",
+        row.completed, row.streams, row.stalled, row.failed, row.peak_concurrent, row.cpu_us_per_event
+    ));
 }
 
 fn command_output(cmd: &str, args: &[&str]) -> Option<String> {
@@ -498,13 +515,19 @@ async fn run(cli: Cli) -> Result<(), BenchError> {
     let many = if cli.wants("many") { vec![A, O] } else { Vec::new() };
     for up in many {
         progress(&format!("{} concurrent streams (anthropic→{})", cli.streams, up.as_str()));
-        let row = run_many(&env, up, cli.streams, cli.stream_tokens).await;
-        progress(&format!(
-            "  completed {} / {}, stalled {}, failed {}, peak concurrent {}",
-            row.completed, row.streams, row.stalled, row.failed, row.peak_concurrent
-        ));
-        many_streams.push(row);
+        if let Some(row) = run_many(&env, ManyHop::Relay(up), cli.streams, cli.stream_tokens).await {
+            progress_many(&row);
+            many_streams.push(row);
+        }
         tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let mut many_streams_nginx = None;
+    if cli.wants("many") && env.nginx.is_some() {
+        progress(&format!("{} concurrent streams through nginx (reference)", cli.streams));
+        many_streams_nginx = run_many(&env, ManyHop::Nginx, cli.streams, cli.stream_tokens).await;
+        if let Some(row) = &many_streams_nginx {
+            progress_many(row);
+        }
     }
 
     let mut failover = None;
@@ -552,6 +575,7 @@ async fn run(cli: Cli) -> Result<(), BenchError> {
         streams_short,
         streams_long,
         many_streams,
+        many_streams_nginx,
         failover,
         memory,
         allocations,

@@ -201,14 +201,30 @@ pub(crate) async fn run_streams(env: &Env, tokens: u32, dur: Duration, label: &s
     rows
 }
 
-pub(crate) async fn run_many(env: &Env, client_upstream: Dialect, n: usize, tokens: u32) -> ManyRow {
-    let (name, model) = if client_upstream == A {
-        ("relay anthropic→anthropic", "slow-claude-sonnet-4-5")
-    } else {
-        ("relay anthropic→openai", "slow-tr-claude-sonnet-4-5")
+/// The hop the many-streams test goes through.
+pub(crate) enum ManyHop {
+    /// The gateway, to an upstream of this dialect.
+    Relay(Dialect),
+    /// nginx with response buffering off: the cost of relaying an event as plain bytes.
+    Nginx,
+}
+
+pub(crate) async fn run_many(env: &Env, hop: ManyHop, n: usize, tokens: u32) -> Option<ManyRow> {
+    let (name, model, addr, key, pids) = match hop {
+        ManyHop::Relay(up) if up == A => {
+            ("relay anthropic→anthropic", "slow-claude-sonnet-4-5", env.gw_addr, ACCESS_KEY, vec![env.gw.pid()])
+        }
+        ManyHop::Relay(_) => {
+            ("relay anthropic→openai", "slow-tr-claude-sonnet-4-5", env.gw_addr, ACCESS_KEY, vec![env.gw.pid()])
+        }
+        ManyHop::Nginx => {
+            let nginx = env.nginx.as_ref()?;
+            ("nginx anthropic", "claude-sonnet-4-5", nginx.stream_addr, upstream_key(A), nginx.pids.clone())
+        }
     };
+    let is_gateway = matches!(hop, ManyHop::Relay(_));
     let body = bodies::request(A, model, Size::Small, Ask::Stream(tokens), "many");
-    let t = Arc::new(Target::new(env.gw_addr, path(A), auth(A, ACCESS_KEY), body));
+    let t = Arc::new(Target::new(addr, path(A), auth(A, key), body));
     let (tx, rx) = tokio::sync::watch::channel(false);
     let active = Arc::new(client::Active::default());
     let attempted = Arc::new(AtomicUsize::new(0));
@@ -239,7 +255,8 @@ pub(crate) async fn run_many(env: &Env, client_upstream: Dialect, n: usize, toke
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     env.sampler.reset();
-    let c0 = Cpu::of(env.gw.pid());
+    let c0 = Cpu::of_all(&pids);
+    let m0 = Cpu::of(env.slow.pid());
     let t0 = Instant::now();
     let _ = tx.send(true);
     let mut outs = Vec::with_capacity(n);
@@ -250,7 +267,8 @@ pub(crate) async fn run_many(env: &Env, client_upstream: Dialect, n: usize, toke
         }
     }
     let secs = t0.elapsed().as_secs_f64();
-    let gw_cpu = c0.secs_until(&Cpu::of(env.gw.pid()));
+    let gw_cpu = c0.secs_until(&Cpu::of_all(&pids));
+    let mock_cpu = m0.secs_until(&Cpu::of(env.slow.pid()));
     let completed = outs.iter().filter(|o| o.complete(tokens)).count();
     let stalled = outs.iter().filter(|o| o.stalled).count();
     let events: u64 = outs.iter().map(|o| o.frames).sum();
@@ -258,7 +276,7 @@ pub(crate) async fn run_many(env: &Env, client_upstream: Dialect, n: usize, toke
     ttft.sort_unstable();
     let mut total: Vec<u64> = outs.iter().filter(|o| o.complete(tokens)).map(|o| o.total_ns).collect();
     total.sort_unstable();
-    ManyRow {
+    Some(ManyRow {
         name: name.into(),
         streams: n,
         tokens,
@@ -274,12 +292,13 @@ pub(crate) async fn run_many(env: &Env, client_upstream: Dialect, n: usize, toke
         ttft_p99_ms: stats::pct_ms(&ttft, 99.0),
         total_p50_ms: stats::pct_ms(&total, 50.0),
         total_p99_ms: stats::pct_ms(&total, 99.0),
-        gw_peak_rss_kib: env.sampler.peak_kib(),
+        gw_peak_rss_kib: if is_gateway { env.sampler.peak_kib() } else { 0 },
         gw_cpu,
         events,
         cpu_us_per_event: per(gw_cpu.best(), events),
+        mock_cpu_us_per_event: per(mock_cpu.best(), events),
         first_error: outs.iter().find_map(|o| o.error.clone()),
-    }
+    })
 }
 
 pub(crate) fn count_for(stats: &serde_json::Value, key: &str) -> u64 {

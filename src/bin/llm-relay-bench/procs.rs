@@ -304,7 +304,16 @@ pub fn find_nginx() -> Option<std::path::PathBuf> {
 
 /// A pure pass-through nginx in front of `upstream`: keep-alive both sides, no access
 /// log, bodies buffered in memory, `workers` worker processes, everything under `dir`.
-pub fn nginx_conf(dir: &Path, listen: u16, upstream: SocketAddr, workers: usize) -> String {
+/// A second server on `stream_listen` fronts `stream_upstream` (the paced mock of the
+/// many-streams test) with response buffering off, so each event is relayed as it comes.
+pub fn nginx_conf(
+    dir: &Path,
+    listen: u16,
+    upstream: SocketAddr,
+    stream_listen: u16,
+    stream_upstream: SocketAddr,
+    workers: usize,
+) -> String {
     let d = dir.display();
     // As root, nginx would switch its workers to `nobody`; keep the current user.
     // SAFETY: geteuid has no preconditions.
@@ -339,6 +348,20 @@ http {{
             proxy_pass http://mock;
             proxy_http_version 1.1;
             proxy_set_header Connection \"\";
+        }}
+    }}
+    upstream paced {{
+        server {stream_upstream};
+        keepalive 1024;
+    }}
+    server {{
+        listen 127.0.0.1:{stream_listen} backlog=4096;
+        location / {{
+            proxy_pass http://paced;
+            proxy_http_version 1.1;
+            proxy_set_header Connection \"\";
+            proxy_buffering off;
+            proxy_read_timeout 300s;
         }}
     }}
 }}

@@ -443,24 +443,28 @@ pub fn markdown(r: &Report) -> String {
         );
     }
 
-    if let Some(first) = r.many_streams.first() {
+    if let Some(first) = r.many_streams.first().or(r.many_streams_nginx.as_ref()) {
         let _ = writeln!(
             s,
             "\n## {} concurrent streams through the gateway (`[[long:{}]]`, pacing {} ms)\n\n\
              Every client connection is opened first; the requests are then released evenly over {} ms. A stream \
-             is complete when all its tokens and its terminator arrived; stalled: silent for 10 s.\n",
+             is complete when all its tokens and its terminator arrived; stalled: silent for 10 s. The nginx row \
+             (when installed) runs the same test through nginx with response buffering off, in front of the same \
+             paced mock: the CPU a plain byte relay spends per event on this machine. Mock CPU per event: what the \
+             paced mock (a minimal hyper server) spends producing one.\n",
             first.streams, first.tokens, first.pacing_ms, first.ramp_ms
         );
         let _ = writeln!(
             s,
             "| route | completed | stalled | failed | peak concurrent | wall s | first token p50 / p99 ms | \
-             stream p50 / p99 ms | gateway peak RSS MiB | gateway CPU s | CPU µs/event |\n\
-             |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+             stream p50 / p99 ms | peak RSS MiB | CPU s | CPU µs/event | mock CPU µs/event |\n\
+             |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
         );
-        for m in &r.many_streams {
+        for m in r.many_streams.iter().chain(&r.many_streams_nginx) {
+            let rss = if m.gw_peak_rss_kib > 0 { mib(m.gw_peak_rss_kib) } else { "–".into() };
             let _ = writeln!(
                 s,
-                "| {} | {} / {} | {} | {} | {} | {:.1} | {} / {} | {} / {} | {} | {:.2} | {} |",
+                "| {} | {} / {} | {} | {} | {} | {:.1} | {} / {} | {} / {} | {} | {:.2} | {} | {} |",
                 m.name,
                 m.completed,
                 m.streams,
@@ -472,9 +476,10 @@ pub fn markdown(r: &Report) -> String {
                 ms(m.ttft_p99_ms),
                 ms(m.total_p50_ms),
                 ms(m.total_p99_ms),
-                mib(m.gw_peak_rss_kib),
+                rss,
                 m.gw_cpu.best(),
-                f(m.cpu_us_per_event, 2)
+                f(m.cpu_us_per_event, 2),
+                f(m.mock_cpu_us_per_event, 2)
             );
         }
     }

@@ -204,7 +204,11 @@ pub struct ManyRow {
     pub gw_peak_rss_kib: u64,
     pub gw_cpu: CpuDelta,
     pub events: u64,
+    /// CPU of the hop (the gateway, or nginx's processes) per client event.
     pub cpu_us_per_event: f64,
+    /// CPU of the paced mock per client event: what producing one event costs a
+    /// minimal server on this machine.
+    pub mock_cpu_us_per_event: f64,
     pub first_error: Option<String>,
 }
 
@@ -281,6 +285,8 @@ pub struct Report {
     pub streams_short: Vec<StreamRow>,
     pub streams_long: Vec<StreamRow>,
     pub many_streams: Vec<ManyRow>,
+    /// The many-streams test through nginx (buffering off), for reference.
+    pub many_streams_nginx: Option<ManyRow>,
     pub failover: Option<Failover>,
     pub memory: Vec<MemRow>,
     pub allocations: Vec<alloc::AllocRow>,
