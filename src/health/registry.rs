@@ -1,10 +1,12 @@
 //! Health of every channel and key, shared by all requests and kept across config
 //! reloads (a key is known by its channel's name and a fingerprint of the key, so the
 //! state of what survives a reload carries over). The lock is held only for quick
-//! lookups and updates, never across an await.
+//! lookups and updates, never across an await. Its maps are keyed by configured channel
+//! names and key fingerprints, never by anything a client sends, so they use a fast
+//! non-keyed hash.
 
 use super::{Failure, HealthPolicy, State, TargetHealth};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 

@@ -68,8 +68,9 @@ pub struct Live {
     pub config: Config,
     pub balancer: Balancer,
     /// Model names that may appear as metric labels (configured exact names and
-    /// mapping targets).
-    pub known_models: std::collections::HashSet<String>,
+    /// mapping targets). Clients only look names up, never add any: a fast non-keyed
+    /// hash.
+    pub known_models: rustc_hash::FxHashSet<String>,
     /// Per channel (same order): the CA certificates its upstream must chain to.
     pub peer_ca: Vec<Option<Arc<pingora::protocols::tls::CaType>>>,
     /// The dialects some channel speaks (see [`Live::always_translates`]).
@@ -86,7 +87,7 @@ impl Live {
             ChannelProbe::new(ch, ca)
                 .map(|p| Box::new(p) as Box<dyn pingora_load_balancing::health_check::HealthCheck + Send + Sync>)
         });
-        let mut known_models = std::collections::HashSet::new();
+        let mut known_models = rustc_hash::FxHashSet::default();
         for ch in &config.channels {
             known_models.extend(ch.models.iter().filter(|p| p.is_exact()).map(|p| p.as_str().to_string()));
             for (from, to) in &ch.model_map {

@@ -13,7 +13,8 @@
 
 use futures::FutureExt;
 use pingora::protocols::Stream;
-use std::collections::{HashMap, VecDeque};
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use tokio::io::AsyncReadExt;
@@ -35,7 +36,8 @@ pub struct ConnPool {
 
 #[derive(Default)]
 struct Idle {
-    /// Keyed by the peer's reuse hash and the worker thread's slot.
+    /// Keyed by the peer's reuse hash and the worker thread's slot (configured peers
+    /// only, so a fast non-keyed hash).
     peers: HashMap<(u64, usize), VecDeque<(Stream, Instant)>>,
     puts: u32,
 }
