@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Instructions per request of a gateway binary, counted by callgrind: a figure that does
+# not move with the machine's load, for comparing two builds of the gateway where
+# throughput runs on a shared 2-core VM differ by more than the change being measured.
+#
+#   scripts/instructions.sh [BINARY] [ROUTE]...
+#
+# BINARY defaults to target/release/llm-relay (the mock is taken from next to it).
+# ROUTE is one of anthropic-anthropic, anthropic-openai, openai-openai, openai-anthropic
+# (default: all four). For each route the gateway runs under valgrind with instrumentation
+# off; four connections send the bench's small request for 2 s to warm up, then
+# instrumentation is switched on for 5 s of requests, and the instructions the whole
+# process executed in that window are divided by the requests wrk counted.
+#
+# Needs valgrind and wrk (apt-get install valgrind wrk). Everything listens on loopback.
+set -euo pipefail
+
+bin=$(realpath "${1:-target/release/llm-relay}")
+shift || true
+routes=("$@")
+[ ${#routes[@]} -gt 0 ] || routes=(anthropic-anthropic anthropic-openai openai-openai openai-anthropic)
+for tool in valgrind callgrind_control wrk; do
+    command -v "$tool" >/dev/null || { echo "$tool is missing: apt-get install valgrind wrk" >&2; exit 1; }
+done
+mock="$(dirname "$bin")/llm-relay-mock"
+[ -x "$mock" ] || { echo "$mock not found: cargo build --release --bins" >&2; exit 1; }
+
+dir=$(mktemp -d)
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+    rm -rf "$dir"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+mock_port=$(free_port)
+"$mock" --listen "127.0.0.1:$mock_port" --threads 1 >"$dir/mock.log" 2>&1 &
+pids+=($!)
+gw_port=$(free_port)
+up="http://127.0.0.1:$mock_port"
+cat >"$dir/gw.yaml" <<EOF
+server:
+  listen: ["127.0.0.1:$gw_port"]
+  threads: 2
+  grace_period_secs: 1
+  upgrade_sock: "$dir/gw.upgrade.sock"
+  pid_file: "$dir/gw.pid"
+access_keys:
+  - {name: bench, key: "bench-access-key"}
+channels:
+  - {name: anth, protocol: anthropic, base_url: "$up", keys: ["k-anthropic"], models: ["claude-*"]}
+  - {name: oai, protocol: openai, base_url: "$up", keys: ["k-openai"], models: ["gpt-*"]}
+  - {name: claude-on-openai, protocol: openai, base_url: "$up", keys: ["k-openai"], models: ["tr-claude-*"], model_map: {"tr-claude-*": "gpt-4o"}}
+  - {name: gpt-on-anthropic, protocol: anthropic, base_url: "$up", keys: ["k-anthropic"], models: ["tr-gpt-*"], model_map: {"tr-gpt-*": "claude-sonnet-4-5"}}
+EOF
+text="Write a short haiku about a gateway that translates between two API dialects, then explain in one sentence why latency matters for interactive coding tools."
+cat >"$dir/post.lua" <<'EOF'
+local f = io.open(os.getenv("BODY"), "r")
+wrk.method = "POST"
+wrk.body = f:read("*a")
+f:close()
+wrk.headers["content-type"] = "application/json"
+wrk.headers["x-api-key"] = "bench-access-key"
+wrk.headers["anthropic-version"] = "2023-06-01"
+EOF
+
+for route in "${routes[@]}"; do
+    case "$route" in
+        anthropic-anthropic) model=claude-sonnet-4-5 path=/v1/messages ;;
+        anthropic-openai) model=tr-claude-sonnet-4-5 path=/v1/messages ;;
+        openai-openai) model=gpt-4o path=/v1/chat/completions ;;
+        openai-anthropic) model=tr-gpt-4o path=/v1/chat/completions ;;
+        *) echo "unknown route $route" >&2; exit 1 ;;
+    esac
+    if [ "$path" = /v1/messages ]; then
+        printf '{"model":"%s","max_tokens":1024,"messages":[{"role":"user","content":"%s"}]}' "$model" "$text" >"$dir/body.json"
+    else
+        printf '{"model":"%s","messages":[{"role":"user","content":"%s"}]}' "$model" "$text" >"$dir/body.json"
+    fi
+    rm -f "$dir"/cg.out*
+    RUST_LOG=warn valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$dir/cg.out" \
+        "$bin" run -c "$dir/gw.yaml" >"$dir/gw.log" 2>&1 &
+    gw=$!
+    pids+=($gw)
+    for _ in $(seq 1 100); do
+        curl -sf -o /dev/null "http://127.0.0.1:$gw_port/health" && break
+        sleep 0.3
+    done
+    url="http://127.0.0.1:$gw_port$path"
+    BODY="$dir/body.json" wrk -t1 -c4 -d2s -s "$dir/post.lua" "$url" >/dev/null
+    callgrind_control -i on "$gw" >/dev/null
+    out=$(BODY="$dir/body.json" wrk -t1 -c4 -d5s -s "$dir/post.lua" "$url")
+    callgrind_control -i off "$gw" >/dev/null
+    callgrind_control -d "$gw" >/dev/null
+    sleep 1
+    kill -9 "$gw" 2>/dev/null || true
+    wait "$gw" 2>/dev/null || true
+    requests=$(awk '/requests in/{print $1}' <<<"$out")
+    non2xx=$(awk '/Non-2xx/{print $NF}' <<<"$out")
+    instructions=$(cat "$dir"/cg.out* | awk '/^totals:/{s += $2} END {print s + 0}')
+    if [ -n "$non2xx" ] || [ "${requests:-0}" -eq 0 ]; then
+        echo "$route: requests failed (${non2xx:-0} non-2xx of ${requests:-0}); the gateway's log:" >&2
+        tail -20 "$dir/gw.log" >&2
+        exit 1
+    fi
+    echo "$route: $((instructions / requests)) instructions per request ($requests requests)"
+done
