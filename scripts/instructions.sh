@@ -28,7 +28,10 @@ mock="$(dirname "$bin")/llm-relay-mock"
 dir=$(mktemp -d)
 pids=()
 cleanup() {
-    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+    for p in "${pids[@]}"; do
+        kill -9 "$p" 2>/dev/null || true
+        wait "$p" 2>/dev/null || true
+    done
     rm -rf "$dir"
 }
 trap cleanup EXIT
@@ -89,10 +92,10 @@ for route in "${routes[@]}"; do
     done
     url="http://127.0.0.1:$gw_port$path"
     BODY="$dir/body.json" wrk -t1 -c4 -d2s -s "$dir/post.lua" "$url" >/dev/null
-    callgrind_control -i on "$gw" >/dev/null
+    callgrind_control -i on "$gw" >/dev/null 2>&1
     out=$(BODY="$dir/body.json" wrk -t1 -c4 -d5s -s "$dir/post.lua" "$url")
-    callgrind_control -i off "$gw" >/dev/null
-    callgrind_control -d "$gw" >/dev/null
+    callgrind_control -i off "$gw" >/dev/null 2>&1
+    callgrind_control -d "$gw" >/dev/null 2>&1
     sleep 1
     kill -9 "$gw" 2>/dev/null || true
     wait "$gw" 2>/dev/null || true
