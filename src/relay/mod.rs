@@ -506,7 +506,7 @@ impl Relay {
         outcome.first_byte = Some(started.elapsed());
         outcome.bytes_out = translated.len();
         outcome.status = status;
-        if respond_json(session, status, Bytes::from(translated), &extra).await.is_err() {
+        if respond_json(session, status, translated, &extra).await.is_err() {
             outcome.error = Some("client_closed".into());
         }
         Ok(canonical)

@@ -254,8 +254,9 @@ pub struct ResponseContext<'a> {
 /// A translated (non-streaming) answer.
 #[derive(Debug)]
 pub struct TranslatedResponse {
-    /// The body in the client's dialect.
-    pub body: Vec<u8>,
+    /// The body in the client's dialect: the upstream's own bytes, shared, when they
+    /// pass through.
+    pub body: Bytes,
     /// The usage the translated body reports; `None` when the body was passed through
     /// untouched (see [`response_usage`]).
     pub usage: Option<crate::protocol::anthropic::Usage>,
@@ -267,11 +268,11 @@ pub struct TranslatedResponse {
 pub fn translate_response(
     upstream: Dialect,
     client: Dialect,
-    body: &[u8],
+    body: &Bytes,
     cx: &ResponseContext<'_>,
 ) -> Result<TranslatedResponse, ApiError> {
     if upstream == client && !cx.force {
-        return Ok(TranslatedResponse { body: body.to_vec(), usage: None, canonical: None });
+        return Ok(TranslatedResponse { body: body.clone(), usage: None, canonical: None });
     }
     let bad =
         |e: serde_json::Error| ApiError::new(ErrorKind::Api, format!("upstream returned an invalid response: {e}"));
@@ -295,7 +296,7 @@ pub fn translate_response(
         }
         Dialect::Gemini => (gemini::canonical_to_response(&canonical), None),
     };
-    Ok(TranslatedResponse { body, usage, canonical })
+    Ok(TranslatedResponse { body: Bytes::from(body), usage, canonical })
 }
 
 /// Canonical usage of a complete success body in `upstream` dialect, for accounting.

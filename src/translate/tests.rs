@@ -9,6 +9,7 @@ use super::TargetOptions;
 use crate::protocol::anthropic::{MessagesRequest, MessagesResponse};
 use crate::protocol::openai_chat::{ChatRequest, ChatResponse};
 use crate::protocol::Dialect;
+use bytes::Bytes;
 use serde_json::{json, Value};
 
 fn to_value<T: serde::Serialize>(t: &T) -> Value {
@@ -265,10 +266,16 @@ fn prepared_request_parses_once_and_passes_through_same_dialect() {
 #[test]
 fn invalid_upstream_json_is_an_api_error() {
     let cx = super::request::ResponseContext { upstream_model: "m", responses: None, force: false };
-    let err = translate_response(Dialect::OpenAiChat, Dialect::Anthropic, b"<html>", &cx).unwrap_err();
-    assert!(err.message.starts_with("upstream returned an invalid response"), "{}", err.message);
     let err =
-        translate_response(Dialect::OpenAiChat, Dialect::Anthropic, br#"{"id":"x","choices":[]}"#, &cx).unwrap_err();
+        translate_response(Dialect::OpenAiChat, Dialect::Anthropic, &Bytes::from_static(b"<html>"), &cx).unwrap_err();
+    assert!(err.message.starts_with("upstream returned an invalid response"), "{}", err.message);
+    let err = translate_response(
+        Dialect::OpenAiChat,
+        Dialect::Anthropic,
+        &Bytes::from_static(br#"{"id":"x","choices":[]}"#),
+        &cx,
+    )
+    .unwrap_err();
     assert_eq!(err.message, "upstream returned no choices");
 }
 
@@ -435,7 +442,7 @@ fn a_request_parsed_up_front_routes_and_translates_as_a_peeked_one() {
 fn a_translated_answer_reports_its_usage_and_a_passed_through_one_none() {
     let cx = super::request::ResponseContext { upstream_model: "gpt", responses: None, force: false };
     let chat = br#"{"id":"c1","model":"gpt","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15,"prompt_tokens_details":{"cached_tokens":4}}}"#;
-    let out = translate_response(Dialect::OpenAiChat, Dialect::Anthropic, chat, &cx).unwrap();
+    let out = translate_response(Dialect::OpenAiChat, Dialect::Anthropic, &Bytes::from_static(chat), &cx).unwrap();
     let usage = out.usage.unwrap();
     let client: serde_json::Value = serde_json::from_slice(&out.body).unwrap();
     assert_eq!(client["usage"], serde_json::to_value(usage).unwrap());
@@ -444,7 +451,7 @@ fn a_translated_answer_reports_its_usage_and_a_passed_through_one_none() {
     assert_eq!(super::request::response_usage(Dialect::OpenAiChat, chat, "gpt"), Some(usage));
     assert!(out.canonical.is_none());
 
-    let same = translate_response(Dialect::OpenAiChat, Dialect::OpenAiChat, chat, &cx).unwrap();
+    let same = translate_response(Dialect::OpenAiChat, Dialect::OpenAiChat, &Bytes::from_static(chat), &cx).unwrap();
     assert_eq!(&same.body[..], &chat[..]);
     assert!(same.usage.is_none());
 }
