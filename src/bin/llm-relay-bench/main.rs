@@ -10,6 +10,7 @@
 
 mod alloc;
 mod bodies;
+mod checks;
 mod client;
 mod machine;
 mod phases;
@@ -582,7 +583,7 @@ async fn run(cli: Cli) -> Result<(), BenchError> {
         checks: Vec::new(),
         notes: Vec::new(),
     };
-    report::finish(&mut report);
+    checks::finish(&mut report);
     let md = report::markdown(&report);
     println!("{md}");
     std::fs::create_dir_all(&cli.out)?;
