@@ -43,6 +43,18 @@ impl Dialect {
     }
 }
 
+/// Parses a JSON body into typed fields. The body's UTF-8 is checked once, whole,
+/// before parsing: from a `&[u8]` serde_json would check every string (and every raw
+/// value) on its own, a call per string that costs more than one pass over the bytes.
+/// Bytes that are not UTF-8 are parsed as before, so the error says where, in the
+/// same words.
+pub fn from_json<'a, T: serde::Deserialize<'a>>(body: &'a [u8]) -> serde_json::Result<T> {
+    match std::str::from_utf8(body) {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(body),
+    }
+}
+
 /// A JSON value kept as the text it arrived in: checked when parsed, written back
 /// verbatim, never turned into a tree unless a translation must change it. Tool
 /// schemas are the bulk of large requests and usually cross dialects untouched.
@@ -261,5 +273,39 @@ mod raw_json_tests {
     fn reads_from_a_value_tree_too() {
         let raw: RawJson = serde_json::from_value(serde_json::json!({"type": "object"})).unwrap();
         assert_eq!(raw.to_value(), serde_json::json!({"type": "object"}));
+    }
+}
+
+#[cfg(test)]
+mod from_json_tests {
+    use super::{from_json, RawJson, Text};
+
+    #[derive(serde::Deserialize, Debug, PartialEq)]
+    struct Probe {
+        name: String,
+        text: Text,
+        raw: RawJson,
+    }
+
+    #[test]
+    fn parses_as_from_slice_does_and_reports_bad_utf8_in_its_words() {
+        let good =
+            "{\"name\":\"caf\u{e9} \\u00e9\",\"text\":\"a\\nb \u{1f600}\",\"raw\":{\"k\":[\"\u{e9}\"]}}".as_bytes();
+        let ours: Probe = from_json(good).unwrap();
+        assert_eq!(ours, serde_json::from_slice::<Probe>(good).unwrap());
+        assert_eq!(ours.name, "caf\u{e9} \u{e9}");
+        assert_eq!(ours.text.as_str(), "a\nb \u{1f600}");
+        assert_eq!(ours.raw.get(), "{\"k\":[\"\u{e9}\"]}");
+
+        for bad in [
+            &b"{\"name\":\"\xff\",\"text\":\"\",\"raw\":1}"[..],
+            b"{\"name\":\"x\",\"text\":\"\xc3\",\"raw\":1}",
+            b"\xef",
+        ] {
+            let ours = from_json::<Probe>(bad).unwrap_err().to_string();
+            assert_eq!(ours, serde_json::from_slice::<Probe>(bad).unwrap_err().to_string());
+        }
+        let err = from_json::<Probe>(b"{\"name\":\"\xff\"}").unwrap_err().to_string();
+        assert_eq!(err, "invalid unicode code point at line 1 column 10");
     }
 }

@@ -122,7 +122,7 @@ pub fn mentions_thinking(body: &[u8]) -> bool {
 pub fn without_thinking(body: &[u8], model: &str) -> Result<Bytes, ApiError> {
     use serde_json::Value;
     let mut v: Value =
-        serde_json::from_slice(body).map_err(|e| ApiError::invalid(format!("invalid request body: {e}")))?;
+        crate::protocol::from_json(body).map_err(|e| ApiError::invalid(format!("invalid request body: {e}")))?;
     let mut last_turn_stripped = false;
     if let Some(messages) = v.get_mut("messages").and_then(Value::as_array_mut) {
         let last_assistant = messages.iter().rposition(|m| m.get("role").and_then(Value::as_str) == Some("assistant"));

@@ -237,7 +237,7 @@ fn chat_canonical(chat: ChatRequest) -> Result<(MessagesRequest, ClientOptions),
 }
 
 fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body).map_err(|e| ApiError::invalid(format!("invalid request body: {e}")))
+    crate::protocol::from_json(body).map_err(|e| ApiError::invalid(format!("invalid request body: {e}")))
 }
 
 /// What a response translation needs to know besides the body.
@@ -277,9 +277,9 @@ pub fn translate_response(
     let bad =
         |e: serde_json::Error| ApiError::new(ErrorKind::Api, format!("upstream returned an invalid response: {e}"));
     let canonical = match upstream {
-        Dialect::Anthropic => serde_json::from_slice::<MessagesResponse>(body).map_err(bad)?,
+        Dialect::Anthropic => crate::protocol::from_json::<MessagesResponse>(body).map_err(bad)?,
         Dialect::OpenAiChat => {
-            chat_response::chat_to_canonical_response(serde_json::from_slice::<ChatResponse>(body).map_err(bad)?)?
+            chat_response::chat_to_canonical_response(crate::protocol::from_json::<ChatResponse>(body).map_err(bad)?)?
         }
         Dialect::OpenAiResponses => responses::response_to_canonical(body)?,
         Dialect::Gemini => gemini::response_to_canonical(body, cx.upstream_model)?,

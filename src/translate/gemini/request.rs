@@ -14,7 +14,7 @@ use serde_json::Value;
 
 pub(super) fn to_canonical(body: &[u8], model: &str, stream: bool) -> Result<MessagesRequest, ApiError> {
     let req: GenerateContentRequest =
-        serde_json::from_slice(body).map_err(|e| ApiError::invalid(format!("invalid request body: {e}")))?;
+        crate::protocol::from_json(body).map_err(|e| ApiError::invalid(format!("invalid request body: {e}")))?;
     let config = req.generation_config.unwrap_or_default();
     if config.candidate_count.is_some_and(|n| n > 1) {
         return Err(ApiError::invalid("generationConfig.candidateCount > 1 is not supported by this gateway"));

@@ -8,7 +8,7 @@ use crate::translate::error::to_json;
 use crate::translate::{ApiError, ErrorKind};
 
 pub(super) fn to_canonical(body: &[u8], model: &str) -> Result<MessagesResponse, ApiError> {
-    let resp: GenerateContentResponse = serde_json::from_slice(body)
+    let resp: GenerateContentResponse = crate::protocol::from_json(body)
         .map_err(|e| ApiError::new(ErrorKind::Api, format!("upstream returned an invalid response: {e}")))?;
     let mut ids = ResponseIds::new(resp.response_id.as_deref());
     let (content, stop_reason) = match resp.candidates.first() {

@@ -34,7 +34,7 @@ use serde_json::{json, Value};
 
 pub(super) fn to_canonical(body: &[u8]) -> Result<(MessagesRequest, ResponsesRequestInfo), ApiError> {
     let req: ResponsesRequest =
-        serde_json::from_slice(body).map_err(|e| ApiError::invalid(format!("invalid request body: {e}")))?;
+        crate::protocol::from_json(body).map_err(|e| ApiError::invalid(format!("invalid request body: {e}")))?;
     let info = request_info(&req);
 
     let mut system: Vec<ContentBlock> = Vec::new();

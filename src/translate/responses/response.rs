@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 // ======================================================= Responses → canonical
 
 pub(super) fn to_canonical(body: &[u8]) -> Result<MessagesResponse, ApiError> {
-    let resp: ResponseObject = serde_json::from_slice(body)
+    let resp: ResponseObject = crate::protocol::from_json(body)
         .map_err(|e| ApiError::new(ErrorKind::Api, format!("upstream returned an invalid response: {e}")))?;
     let status = resp.status.as_deref();
     if status == Some("failed") || resp.error.is_some() {
