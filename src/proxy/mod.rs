@@ -21,11 +21,17 @@ use crate::translate::{ApiError, ErrorKind};
 use arc_swap::ArcSwap;
 use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
+use http::header::{HeaderName, AUTHORIZATION, CONTENT_LENGTH};
 use pingora::prelude::*;
 use pingora_proxy::{ProxyHttp, Session};
 use routes::Route;
 use std::sync::Arc;
 use std::time::Instant;
+
+// Looked up as names, not strings: a string is parsed into a name on every lookup.
+const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
+const X_GOOG_API_KEY: HeaderName = HeaderName::from_static("x-goog-api-key");
+const ANTHROPIC_VERSION: HeaderName = HeaderName::from_static("anthropic-version");
 
 /// State shared by every request: the live config with its balancers, and the relay
 /// (connection pool, health, affinity).
@@ -80,11 +86,11 @@ impl ProxyHttp for Gateway {
             let req = session.req_header();
             // `/v1/models` is shared: Gemini clients (google-genai defaults to `v1`) send
             // their key as x-goog-api-key or ?key=, Anthropic ones send anthropic-version.
-            let gemini = req.headers.contains_key("x-goog-api-key")
+            let gemini = req.headers.contains_key(X_GOOG_API_KEY)
                 || req.uri.query().is_some_and(|q| q.split('&').any(|p| p.starts_with("key=")));
             let shape = if gemini {
                 routes::ModelsShape::Gemini
-            } else if req.headers.contains_key("anthropic-version") {
+            } else if req.headers.contains_key(ANTHROPIC_VERSION) {
                 routes::ModelsShape::Anthropic
             } else {
                 routes::ModelsShape::OpenAi
@@ -230,8 +236,8 @@ impl Gateway {
             let h = &req.headers;
             let query_key =
                 req.uri.query().and_then(|q| q.split('&').find_map(|p| p.strip_prefix("key="))).map(str::as_bytes);
-            let x_key = h.get("x-api-key").or_else(|| h.get("x-goog-api-key")).map(|v| v.as_bytes()).or(query_key);
-            auth::presented_key(x_key, h.get("authorization").map(|v| v.as_bytes()))
+            let x_key = h.get(X_API_KEY).or_else(|| h.get(X_GOOG_API_KEY)).map(|v| v.as_bytes()).or(query_key);
+            auth::presented_key(x_key, h.get(AUTHORIZATION).map(|v| v.as_bytes()))
                 .and_then(|presented| auth::authenticate(&live.config.access_keys, presented))
                 .map(|k| k.name.clone())
         };
@@ -299,7 +305,7 @@ fn session_key(
 fn admin_authorized(live: &Live, session: &Session) -> bool {
     let h = &session.req_header().headers;
     let Some(presented) =
-        auth::presented_key(h.get("x-api-key").map(|v| v.as_bytes()), h.get("authorization").map(|v| v.as_bytes()))
+        auth::presented_key(h.get(X_API_KEY).map(|v| v.as_bytes()), h.get(AUTHORIZATION).map(|v| v.as_bytes()))
     else {
         return false;
     };
@@ -321,7 +327,7 @@ async fn read_body(session: &mut Session, limit: usize) -> Result<std::result::R
     let declared = session
         .req_header()
         .headers
-        .get("content-length")
+        .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limit) {

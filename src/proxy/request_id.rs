@@ -5,13 +5,14 @@
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use http::{HeaderName, HeaderValue};
 use pingora::modules::http::{HttpModule, HttpModuleBuilder, Module};
 use pingora::Result;
 use pingora_http::{RequestHeader, ResponseHeader};
 use std::any::Any;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-pub const HEADER: &str = "x-request-id";
+pub const HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
 pub struct RequestIdBuilder {
     /// Random per process, so ids from different instances do not collide.
@@ -32,7 +33,8 @@ impl Default for RequestIdBuilder {
 }
 
 struct RequestId {
-    id: Option<String>,
+    /// One buffer, shared by the request and the response header.
+    id: Option<HeaderValue>,
     instance: u32,
     seq: u64,
 }
@@ -46,18 +48,19 @@ fn acceptable(id: &[u8]) -> bool {
 #[async_trait]
 impl HttpModule for RequestId {
     async fn request_header_filter(&mut self, req: &mut RequestHeader) -> Result<()> {
-        let id = match req.headers.get(HEADER).map(|v| v.as_bytes()).filter(|v| acceptable(v)) {
-            Some(v) => String::from_utf8_lossy(v).into_owned(),
-            None => format!("req_{:08x}{:010}", self.instance, self.seq),
+        let id = match req.headers.get(HEADER).filter(|v| acceptable(v.as_bytes())) {
+            Some(v) => v.clone(),
+            None => HeaderValue::from_maybe_shared(Bytes::from(format!("req_{:08x}{:010}", self.instance, self.seq)))
+                .map_err(|e| pingora::Error::because(pingora::ErrorType::InternalError, "request id", e))?,
         };
-        req.insert_header(HEADER, id.as_str())?;
+        req.insert_header(HEADER, id.clone())?;
         self.id = Some(id);
         Ok(())
     }
 
     async fn response_header_filter(&mut self, resp: &mut ResponseHeader, _end_of_stream: bool) -> Result<()> {
         if let Some(id) = &self.id {
-            resp.insert_header(HEADER, id.as_str())?;
+            resp.insert_header(HEADER, id.clone())?;
         }
         Ok(())
     }
