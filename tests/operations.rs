@@ -461,3 +461,48 @@ fn upstream_tls_is_verified_with_the_system_roots_a_ca_file_or_not_at_all() {
     assert!(insecure.log().contains("insecure_skip_verify is on"), "{}", insecure.log());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn request_ids_are_echoed_when_plain_minted_otherwise_and_logged() {
+    let mock = Mock::start();
+    let gw = Gateway::start(&ch("good", "openai", &mock.url, "k", "[\"gpt-*\"]", ""), "");
+    let auth = ("authorization", format!("Bearer {ACCESS_KEY}"));
+    let send = |id: Option<&str>, auth: &(&str, String)| {
+        let mut headers = vec![(auth.0, auth.1.as_str())];
+        headers.extend(id.map(|id| ("x-request-id", id)));
+        let (status, headers, _) = gw.post("/v1/chat/completions", &headers, &ask("gpt-x", "hi", false));
+        (status, header(&headers, "x-request-id").map(str::to_string))
+    };
+    let minted = |id: &Option<String>| {
+        id.as_deref().is_some_and(|id| {
+            id.len() == 22
+                && id.starts_with("req_")
+                && id[4..12].bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+                && id[12..].bytes().all(|b| b.is_ascii_digit())
+        })
+    };
+
+    assert_eq!(send(Some("client-id_1.2:3"), &auth), (200, Some("client-id_1.2:3".to_string())));
+    let (status, first) = send(None, &auth);
+    assert_eq!(status, 200);
+    assert!(minted(&first), "{first:?}");
+    let (_, second) = send(Some("has space"), &auth);
+    assert!(minted(&second), "{second:?}");
+    assert_eq!(first.as_deref().map(|id| &id[..12]), second.as_deref().map(|id| &id[..12]), "one instance");
+    assert_ne!(first, second);
+    // Refused requests carry one too.
+    let (status, refused) = send(Some("refused-1"), &("authorization", "Bearer nope".to_string()));
+    assert_eq!((status, refused.as_deref()), (401, Some("refused-1")));
+
+    let want = [
+        "\"request_id\":\"client-id_1.2:3\"".to_string(),
+        format!("\"request_id\":\"{}\"", first.unwrap_or_default()),
+        format!("\"request_id\":\"{}\"", second.unwrap_or_default()),
+        "\"request_id\":\"refused-1\"".to_string(),
+    ];
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while !want.iter().all(|w| gw.log().contains(w.as_str())) {
+        assert!(Instant::now() < deadline, "missing access lines {want:?}:\n{}", gw.log());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

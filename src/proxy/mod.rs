@@ -203,7 +203,7 @@ impl ProxyHttp for Gateway {
             self.metrics.record(live, dialect.as_str(), ctx.model.as_deref(), status, &o, elapsed.as_secs_f64());
         }
         let line = access_log::Line {
-            request_id: session.req_header().headers.get(request_id::HEADER).and_then(|v| v.to_str().ok()),
+            request_id: request_id::of(&session.downstream_modules_ctx),
             method: session.req_header().method.as_str(),
             path: session.req_header().uri.path(),
             access_key: ctx.access_key.as_deref(),

@@ -1,12 +1,12 @@
 //! A downstream module that gives every request an id: the client's `x-request-id`
-//! when it is a sane token, otherwise a fresh one. The id is written back into the
-//! request (for the access log) and onto every response, including Pingora's own
-//! error responses.
+//! when it is a sane token, otherwise a fresh one. The id is kept in the module (the
+//! access log reads it there, see [`of`]) and written onto every response, including
+//! Pingora's own error responses.
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue};
-use pingora::modules::http::{HttpModule, HttpModuleBuilder, Module};
+use pingora::modules::http::{HttpModule, HttpModuleBuilder, HttpModuleCtx, Module};
 use pingora::Result;
 use pingora_http::{RequestHeader, ResponseHeader};
 use std::any::Any;
@@ -32,7 +32,7 @@ impl Default for RequestIdBuilder {
     }
 }
 
-struct RequestId {
+pub struct RequestId {
     /// One buffer, shared by the request and the response header.
     id: Option<HeaderValue>,
     instance: u32,
@@ -50,10 +50,8 @@ impl HttpModule for RequestId {
     async fn request_header_filter(&mut self, req: &mut RequestHeader) -> Result<()> {
         let id = match req.headers.get(HEADER).filter(|v| acceptable(v.as_bytes())) {
             Some(v) => v.clone(),
-            None => HeaderValue::from_maybe_shared(Bytes::from(format!("req_{:08x}{:010}", self.instance, self.seq)))
-                .map_err(|e| pingora::Error::because(pingora::ErrorType::InternalError, "request id", e))?,
+            None => fresh(self.instance, self.seq),
         };
-        req.insert_header(HEADER, id.clone())?;
         self.id = Some(id);
         Ok(())
     }
@@ -85,9 +83,47 @@ impl HttpModuleBuilder for RequestIdBuilder {
     }
 }
 
+/// The id of the request `modules` belong to, once its header was read.
+pub fn of(modules: &HttpModuleCtx) -> Option<&str> {
+    modules.get::<RequestId>()?.id.as_ref()?.to_str().ok()
+}
+
+/// `req_`, the instance in 8 hex digits, then the sequence number in at least 10
+/// decimal ones.
+fn fresh(instance: u32, seq: u64) -> HeaderValue {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut digits = [b'0'; 20];
+    let (mut n, mut at) = (seq, digits.len());
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let tail = &digits[at.min(digits.len() - 10)..];
+    // Exactly its length: a full Vec becomes `Bytes` without a second allocation.
+    let mut id = Vec::with_capacity(12 + tail.len());
+    id.extend_from_slice(b"req_");
+    id.extend((0..8).rev().map(|i| HEX[(instance >> (i * 4)) as usize & 0xf]));
+    id.extend_from_slice(tail);
+    // Only ASCII letters and digits were written.
+    HeaderValue::from_maybe_shared(Bytes::from(id)).unwrap_or(HeaderValue::from_static("req_unknown"))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::acceptable;
+    use super::{acceptable, fresh};
+
+    #[test]
+    fn fresh_ids_are_the_instance_in_hex_and_a_padded_sequence() {
+        assert_eq!(fresh(0xdead_beef, 42).to_str().unwrap(), "req_deadbeef0000000042");
+        assert_eq!(fresh(7, 0).to_str().unwrap(), "req_000000070000000000");
+        for (instance, seq) in [(0, 9_999_999_999), (u32::MAX, 10_000_000_000), (0x0102_0304, u64::MAX), (1, 123)] {
+            assert_eq!(fresh(instance, seq).to_str().unwrap(), format!("req_{instance:08x}{seq:010}"));
+        }
+    }
 
     #[test]
     fn client_ids_must_be_plain() {
