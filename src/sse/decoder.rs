@@ -47,7 +47,7 @@ impl SseDecoder {
             }
         }
         while !input.is_empty() {
-            match input.iter().position(|&b| b == b'\n' || b == b'\r') {
+            match memchr::memchr2(b'\n', b'\r', input) {
                 Some(pos) => {
                     let terminator = input[pos];
                     if self.line.is_empty() {
@@ -113,10 +113,14 @@ impl SseDecoder {
                 if self.has_data {
                     self.data.push('\n');
                 }
-                self.data.push_str(&String::from_utf8_lossy(value));
+                push_lossy(&mut self.data, value);
                 self.has_data = true;
             }
-            b"event" => self.event = Some(String::from_utf8_lossy(value).into_owned()),
+            b"event" => {
+                let mut name = String::with_capacity(value.len());
+                push_lossy(&mut name, value);
+                self.event = Some(name);
+            }
             _ => {} // id, retry and unknown fields carry nothing the relay uses
         }
     }
@@ -128,6 +132,16 @@ impl SseDecoder {
         self.event = None;
         self.data.clear();
         self.has_data = false;
+    }
+}
+
+/// Appends `bytes` as text, invalid UTF-8 replaced by U+FFFD. Valid input (nearly all
+/// of it) takes `from_utf8`'s word-at-a-time check instead of the lossy decoder's
+/// byte-at-a-time one.
+fn push_lossy(out: &mut String, bytes: &[u8]) {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => out.push_str(text),
+        Err(_) => out.push_str(&String::from_utf8_lossy(bytes)),
     }
 }
 
@@ -160,6 +174,14 @@ mod tests {
 
     fn frame(event: Option<&str>, data: &str) -> SseFrame {
         SseFrame { event: event.map(str::to_string), data: data.to_string() }
+    }
+
+    #[test]
+    fn text_is_utf8_and_invalid_bytes_become_replacement_characters() {
+        let got = decode_split_everywhere("event: caf\u{e9}\ndata: \u{1f600} \u{e9}\n\n".as_bytes());
+        assert_eq!(got, vec![frame(Some("caf\u{e9}"), "\u{1f600} \u{e9}")]);
+        let got = decode_split_everywhere(b"event: e\xff\ndata: caf\xc3\xa9 \xc3\ndata: \xf0\x9f\n\n");
+        assert_eq!(got, vec![frame(Some("e\u{fffd}"), "caf\u{e9} \u{fffd}\n\u{fffd}")]);
     }
 
     #[test]
