@@ -3,6 +3,7 @@
 //! The pure core (`protocol`, `translate`, `sse`, `config`, `routing`) has no Pingora
 //! or tokio in it and is tested directly; `relay` and `proxy` are the network glue.
 
+pub mod allocator;
 pub mod auth;
 pub mod config;
 pub mod health;

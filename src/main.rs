@@ -21,9 +21,9 @@ use std::sync::Arc;
 
 /// mimalloc: allocation-heavy JSON translation runs markedly faster than on glibc's
 /// malloc, and freed memory goes back to the system after load peaks (see
-/// [`AllocatorHousekeeping`]).
+/// [`AllocatorHousekeeping`]). How it is called: [`llm_relay::allocator`].
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: llm_relay::allocator::MiMalloc = llm_relay::allocator::MiMalloc;
 
 /// mimalloc returns freed pages to the system a second after they were freed, but only
 /// when some thread next calls into it: a gateway that goes quiet after a load peak
