@@ -67,6 +67,10 @@ struct Tier {
 struct ChannelKeys {
     backends: Vec<Backend>,
     lb: Lb,
+    /// An active health check records readiness in `lb`'s backends. Without one every
+    /// key is ready (the gateway never disables a backend by hand), and asking the
+    /// registry costs two SipHash rounds per look.
+    probed: bool,
 }
 
 pub struct Balancer {
@@ -122,6 +126,7 @@ impl Balancer {
                 })
                 .collect();
             let hc = if ch.health_check.is_some() { probe(c) } else { None };
+            let probed = hc.is_some();
             // Failover picks in config order but still keeps a balancer: its backend
             // registry is where active health checks record readiness.
             let lb = match ch.key_strategy {
@@ -131,7 +136,7 @@ impl Balancer {
                 }
             }
             .unwrap_or(Lb::Ordered);
-            channels.push(ChannelKeys { backends, lb });
+            channels.push(ChannelKeys { backends, lb, probed });
         }
 
         let mut priorities: Vec<i64> = config.channels.iter().map(|c| c.priority).collect();
@@ -221,6 +226,9 @@ impl Balancer {
 
     fn key_ready(&self, p: Pick) -> bool {
         let Some(ch) = self.channels.get(p.channel) else { return false };
+        if !ch.probed {
+            return p.key < ch.backends.len();
+        }
         match (ch.lb.backends(), ch.backends.get(p.key)) {
             (Some(backends), Some(b)) => backends.ready(b),
             (None, Some(_)) => true,
