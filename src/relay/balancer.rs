@@ -69,7 +69,7 @@ struct ChannelKeys {
     lb: Lb,
     /// An active health check records readiness in `lb`'s backends. Without one every
     /// key is ready (the gateway never disables a backend by hand), and asking the
-    /// registry costs two SipHash rounds per look.
+    /// registry would hash the backend with SipHash and look it up, per request.
     probed: bool,
 }
 
