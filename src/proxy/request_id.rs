@@ -33,7 +33,7 @@ impl Default for RequestIdBuilder {
 }
 
 pub struct RequestId {
-    /// One buffer, shared by the request and the response header.
+    /// The id, read by the access log and written onto the response (one shared buffer).
     id: Option<HeaderValue>,
     instance: u32,
     seq: u64,
