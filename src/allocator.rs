@@ -4,13 +4,13 @@
 //! mimalloc 3 serves that from its fast path only for blocks up to 1 KiB whose free
 //! block happens to be aligned; anything else goes to its generic aligned path, which
 //! over-allocates by the alignment when the block size is not a power of two (a 14 KiB
-//! request future, a 4 KiB read buffer, a 24-byte string). Callgrind counted seven such
-//! calls per small request, about 300 instructions each.
+//! request future, a 4 KiB read buffer). Callgrind counted seven such calls per small
+//! request, about 300 instructions each.
 //!
-//! Plain `mi_malloc` already aligns every block of 16 bytes or more to 16 (its size
-//! classes are multiples of two machine words on 64-bit targets) and every block to 8.
+//! Plain `mi_malloc` aligns every block of 16 bytes or more to 16, as a C `malloc` must
+//! (its size classes are multiples of 16 bytes on 64-bit targets), and every block to 8.
 //! So a layout whose alignment is at most 16 and at most its size takes `mi_malloc`,
-//! and only larger or odd alignments the aligned functions.
+//! and only larger alignments the aligned functions. The test below checks both kinds.
 
 use libmimalloc_sys as mi;
 use std::alloc::{GlobalAlloc, Layout};
