@@ -100,14 +100,6 @@ impl Headers {
     pub fn contains(&self, name: &str) -> bool {
         self.get(name).is_some()
     }
-
-    pub fn len(&self) -> usize {
-        self.lines.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.lines.is_empty()
-    }
 }
 
 #[derive(Debug)]

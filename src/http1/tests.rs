@@ -189,7 +189,7 @@ fn repeated_headers_are_all_kept() {
     assert_eq!(head.status, 429);
     assert_eq!(head.headers.get_all("Set-Cookie").collect::<Vec<_>>(), [b"a", b"b"]);
     assert_eq!(head.headers.get_str("retry-after"), Some("3"));
-    assert_eq!(head.headers.len(), 4);
+    assert_eq!(head.headers.lines.len(), 4);
     assert!(head.headers.get("set").is_none() && !head.headers.contains("retry-after-ms"));
     // A value outside visible ASCII is kept as bytes, but not read as text.
     let mut buf = BytesMut::from(&b"HTTP/1.1 200 OK\r\nx-note: caf\xc3\xa9\r\ncontent-length: 0\r\n\r\n"[..]);
