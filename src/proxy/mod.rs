@@ -100,7 +100,7 @@ impl ProxyHttp for Gateway {
         // Local endpoints first; `dialect` is the API dialect of everything else.
         let (dialect, gemini, count_tokens) = match route {
             Route::Health => {
-                relay::respond_json(session, 200, Bytes::from_static(b"{\"status\":\"ok\"}"), &[]).await?;
+                relay::respond_json(session, 200, Bytes::from_static(b"{\"status\":\"ok\"}"), Vec::new()).await?;
                 return Ok(true);
             }
             Route::Root => {
@@ -137,7 +137,7 @@ impl ProxyHttp for Gateway {
                 };
                 ctx.dialect = Some(d);
                 ctx.outcome = Some(Outcome { status, ..Default::default() });
-                relay::respond_json(session, status, Bytes::from(body), &[]).await?;
+                relay::respond_json(session, status, Bytes::from(body), Vec::new()).await?;
                 return Ok(true);
             }
             Route::CountTokens => (Dialect::Anthropic, None, true),
@@ -269,7 +269,7 @@ impl Gateway {
         };
         ctx.dialect = Some(Dialect::OpenAiChat);
         ctx.outcome = Some(Outcome { status, ..Default::default() });
-        relay::respond_json(session, status, Bytes::from(body.to_string()), &[]).await
+        relay::respond_json(session, status, Bytes::from(body.to_string()), Vec::new()).await
     }
 
     async fn reject(&self, session: &mut Session, ctx: &mut RequestCtx, dialect: Dialect, err: ApiError) -> Result<()> {

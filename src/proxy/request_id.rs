@@ -57,8 +57,12 @@ impl HttpModule for RequestId {
     }
 
     async fn response_header_filter(&mut self, resp: &mut ResponseHeader, _end_of_stream: bool) -> Result<()> {
+        // Heads the gateway builds carry the id already (`relay::respond::head`);
+        // Pingora's own error responses get it here.
         if let Some(id) = &self.id {
-            resp.insert_header(HEADER, id.clone())?;
+            if !resp.headers.contains_key(HEADER) {
+                resp.insert_header(HEADER, id.clone())?;
+            }
         }
         Ok(())
     }
@@ -85,7 +89,12 @@ impl HttpModuleBuilder for RequestIdBuilder {
 
 /// The id of the request `modules` belong to, once its header was read.
 pub fn of(modules: &HttpModuleCtx) -> Option<&str> {
-    modules.get::<RequestId>()?.id.as_ref()?.to_str().ok()
+    value(modules)?.to_str().ok()
+}
+
+/// [`of`], as the header value written onto responses.
+pub fn value(modules: &HttpModuleCtx) -> Option<&HeaderValue> {
+    modules.get::<RequestId>()?.id.as_ref()
 }
 
 /// `req_`, the instance in 8 hex digits, then the sequence number in at least 10

@@ -49,7 +49,7 @@ impl Relay {
                     self.release(call.up, call.pool_key);
                     outcome.status = 200;
                     outcome.bytes_out = answer.len();
-                    respond_json(session, 200, answer, &[]).await?;
+                    respond_json(session, 200, answer, Vec::new()).await?;
                     return Ok(outcome);
                 }
             }
@@ -66,7 +66,10 @@ impl Relay {
             session,
             200,
             Bytes::from(body),
-            &[("x-llm-relay-token-count", "estimate (o200k_base)".to_string())],
+            vec![(
+                http::HeaderName::from_static("x-llm-relay-token-count"),
+                http::HeaderValue::from_static("estimate (o200k_base)"),
+            )],
         )
         .await?;
         Ok(outcome)

@@ -22,6 +22,7 @@ use crate::routing::{AffinityMap, Binding, ConversationStore};
 use crate::translate::request::{response_usage, translate_response, PreparedRequest, ResponseContext};
 use crate::translate::{ApiError, ErrorKind, TargetOptions};
 use bytes::{Bytes, BytesMut};
+use http::{HeaderName, HeaderValue};
 use pingora::connectors::TransportConnector;
 use pingora::upstreams::peer::{HttpPeer, Peer};
 use pingora::ErrorType::{ConnectionClosed, H1Error, InvalidHTTPHeader, ReadError, WriteError};
@@ -506,7 +507,7 @@ impl Relay {
         outcome.first_byte = Some(started.elapsed());
         outcome.bytes_out = translated.len();
         outcome.status = status;
-        if respond_json(session, status, translated, &extra).await.is_err() {
+        if respond_json(session, status, translated, extra).await.is_err() {
             outcome.error = Some("client_closed".into());
         }
         Ok(canonical)
@@ -527,15 +528,16 @@ fn find_binding(config: &Config, b: &Binding) -> Option<Pick> {
 
 /// Upstream headers a client may see: rate-limit information and request ids, and
 /// only when the dialects match (their names are dialect-specific).
-fn passthrough_headers(headers: &crate::http1::Headers, same_dialect: bool) -> Vec<(&'static str, String)> {
-    const NAMES: [&str; 3] = ["retry-after", "request-id", "x-request-id"];
+fn passthrough_headers(headers: &crate::http1::Headers, same_dialect: bool) -> Vec<(HeaderName, HeaderValue)> {
+    const NAMES: [HeaderName; 3] =
+        [http::header::RETRY_AFTER, HeaderName::from_static("request-id"), crate::proxy::request_id::HEADER];
     let mut out = Vec::new();
     if !same_dialect {
         return out;
     }
     for name in NAMES {
-        if let Some(v) = headers.get_str(name) {
-            out.push((name, v.to_string()));
+        if let Some(v) = headers.get_str(name.as_str()).and_then(|v| HeaderValue::from_str(v).ok()) {
+            out.push((name, v));
         }
     }
     out

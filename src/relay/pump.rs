@@ -11,8 +11,8 @@ use crate::translate::request::PreparedRequest;
 use crate::translate::stream::{StreamTranslator, Termination};
 use crate::translate::{ApiError, ErrorKind};
 use bytes::{Bytes, BytesMut};
-use http::HeaderValue;
-use pingora_http::ResponseHeader;
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, TRANSFER_ENCODING};
+use http::{HeaderName, HeaderValue};
 use pingora_proxy::Session;
 use std::time::Instant;
 
@@ -139,18 +139,23 @@ impl Relay {
         let content_type =
             if json_array { "application/json; charset=utf-8" } else { "text/event-stream; charset=utf-8" };
         // Case-insensitive names only (see `respond`): this head lives as long as the stream.
-        let mut resp = ResponseHeader::build_no_case(call.up.status, Some(8))?;
         // Static values: none of them is copied.
-        resp.insert_header("content-type", HeaderValue::from_static(content_type))?;
-        resp.insert_header("cache-control", HeaderValue::from_static("no-cache"))?;
-        resp.insert_header("transfer-encoding", HeaderValue::from_static("chunked"))?;
-        resp.insert_header("x-accel-buffering", HeaderValue::from_static("no"))?;
+        let resp = super::respond::head(
+            session,
+            call.up.status,
+            [
+                (CONTENT_TYPE, HeaderValue::from_static(content_type)),
+                (CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+                (TRANSFER_ENCODING, HeaderValue::from_static("chunked")),
+                (HeaderName::from_static("x-accel-buffering"), HeaderValue::from_static("no")),
+            ],
+        )?;
         // The head leaves with the first events (and, when they are all there is, with
         // the end of the body).
         if !first.is_empty() {
             defer_next_flush(session);
         }
-        session.write_response_header(Box::new(resp), false).await?;
+        session.write_response_header(resp, false).await?;
         outcome.status = call.up.status;
         outcome.first_byte = Some(started.elapsed());
         if !first.is_empty() {

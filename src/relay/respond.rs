@@ -6,25 +6,49 @@
 //! names go out in their usual capitalisation (`Content-Type`), others as written.
 
 use crate::protocol::Dialect;
+use crate::proxy::request_id;
 use crate::translate::ApiError;
 use bytes::Bytes;
-use http::HeaderValue;
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
+use http::{HeaderName, HeaderValue, StatusCode};
+use pingora::{Error, ErrorType};
 use pingora_http::ResponseHeader;
 use pingora_proxy::Session;
+
+/// A response head with `headers` and the request's id (see [`request_id`]).
+///
+/// The names are constants written into the head's map as they are: Pingora's
+/// `insert_header` would parse each one from its bytes again.
+pub(crate) fn head(
+    session: &Session,
+    status: u16,
+    headers: impl IntoIterator<Item = (HeaderName, HeaderValue)>,
+) -> pingora::Result<Box<ResponseHeader>> {
+    let mut parts = http::Response::new(()).into_parts().0;
+    parts.status = StatusCode::from_u16(status)
+        .map_err(|_| Error::explain(ErrorType::InvalidHTTPHeader, format!("invalid response status {status}")))?;
+    let headers = headers.into_iter();
+    // Room for the request id, and for the `Date` and `Connection` Pingora adds.
+    parts.headers.reserve(headers.size_hint().0 + 3);
+    for (name, value) in headers {
+        parts.headers.insert(name, value);
+    }
+    if let Some(id) = request_id::value(&session.downstream_modules_ctx) {
+        parts.headers.insert(request_id::HEADER, id.clone());
+    }
+    Ok(Box::new(ResponseHeader::from(parts)))
+}
 
 pub async fn json(
     session: &mut Session,
     status: u16,
     body: Bytes,
-    extra: &[(&'static str, String)],
+    extra: Vec<(HeaderName, HeaderValue)>,
 ) -> pingora::Result<()> {
-    let mut resp = ResponseHeader::build_no_case(status, Some(4 + extra.len()))?;
-    resp.insert_header("content-type", HeaderValue::from_static("application/json"))?;
-    resp.insert_header("content-length", body.len().to_string())?;
-    for (k, v) in extra {
-        resp.insert_header(*k, v.as_str())?;
-    }
-    session.write_response_header(Box::new(resp), false).await?;
+    let fixed =
+        [(CONTENT_TYPE, HeaderValue::from_static("application/json")), (CONTENT_LENGTH, HeaderValue::from(body.len()))];
+    let resp = head(session, status, fixed.into_iter().chain(extra))?;
+    session.write_response_header(resp, false).await?;
     session.write_response_body(Some(body), true).await
 }
 
@@ -39,20 +63,20 @@ pub async fn error(
     let status = err.status_for(dialect);
     let mut extra = Vec::new();
     if let Some(d) = retry_after {
-        extra.push(("retry-after", d.as_secs_f64().ceil().max(1.0).to_string()));
+        extra.push((RETRY_AFTER, HeaderValue::from(d.as_secs_f64().ceil().max(1.0) as u64)));
     }
     if dialect == Dialect::Anthropic && status == 529 {
         // The Anthropic SDKs retry on this, as the real API tells them to.
-        extra.push(("x-should-retry", "true".to_string()));
+        extra.push((HeaderName::from_static("x-should-retry"), HeaderValue::from_static("true")));
     }
-    json(session, status, Bytes::from(err.body_for(dialect)), &extra).await?;
+    json(session, status, Bytes::from(err.body_for(dialect)), extra).await?;
     Ok(status)
 }
 
 pub async fn text(session: &mut Session, status: u16, body: &'static str) -> pingora::Result<()> {
-    let mut resp = ResponseHeader::build_no_case(status, Some(4))?;
-    resp.insert_header("content-type", HeaderValue::from_static("text/plain"))?;
-    resp.insert_header("content-length", body.len().to_string())?;
-    session.write_response_header(Box::new(resp), false).await?;
+    let fixed =
+        [(CONTENT_TYPE, HeaderValue::from_static("text/plain")), (CONTENT_LENGTH, HeaderValue::from(body.len()))];
+    let resp = head(session, status, fixed)?;
+    session.write_response_header(resp, false).await?;
     session.write_response_body(Some(Bytes::from_static(body.as_bytes())), true).await
 }
