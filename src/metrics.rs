@@ -3,12 +3,14 @@
 //! health gauges are computed when `/metrics` is scraped.
 
 use crate::health::{HealthRegistry, State};
-use crate::protocol::anthropic::Usage;
 use crate::relay::{Live, Outcome};
 use prometheus::{
-    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder, Gauge, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
+use rustc_hash::FxHashMap;
+use std::cell::{OnceCell, RefCell};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 /// Latency buckets (seconds) from sub-millisecond local answers to long agent turns.
@@ -16,6 +18,8 @@ const BUCKETS: [f64; 16] =
     [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0];
 
 pub struct Metrics {
+    /// Tells this instance's entries in [`SERIES`] from another's (tests make many).
+    id: u64,
     registry: Registry,
     requests: IntCounterVec,
     duration: HistogramVec,
@@ -31,6 +35,38 @@ pub struct Metrics {
     pub active_streams: IntGauge,
     reloads: IntCounterVec,
     last_reload_success: Gauge,
+}
+
+/// The per-request series of one label combination.
+struct Series {
+    requests: IntCounter,
+    duration: Histogram,
+    /// Made on first use, so that a combination that never had one exports none.
+    first_token: OnceCell<Histogram>,
+    /// input, output, cache_read, cache_write.
+    tokens: OnceCell<[IntCounter; 4]>,
+}
+
+/// Past this many combinations a thread's cache starts again (only after many reloads
+/// renamed channels or models; the label space itself is bounded by the config).
+const SERIES_CACHE_LIMIT: usize = 4096;
+
+thread_local! {
+    /// Each worker thread's handles to the per-request series, by label combination
+    /// (see [`Metrics::record`]). A lookup in a label vector hashes the labels a byte
+    /// at a time (FNV) under a read lock shared by all threads, and a request made
+    /// seven; a hit here is one FxHash of the labels, with no lock and no atomic.
+    static SERIES: RefCell<(FxHashMap<Box<[u8]>, Series>, Vec<u8>)> = RefCell::default();
+}
+
+/// The cache key: the instance, then each label with its length in front.
+fn series_key(out: &mut Vec<u8>, id: u64, labels: [&str; 5]) {
+    out.clear();
+    out.extend_from_slice(&id.to_le_bytes());
+    for l in labels {
+        out.extend_from_slice(&(l.len() as u32).to_le_bytes());
+        out.extend_from_slice(l.as_bytes());
+    }
 }
 
 /// The label for a model: configured names as they are, anything else `other`, so a
@@ -109,7 +145,9 @@ impl Metrics {
             "Unix time of the last successful config load.",
         )?;
         registry.register(Box::new(last_reload_success.clone()))?;
+        static NEXT_ID: AtomicU64 = AtomicU64::new(0);
         Ok(Metrics {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             registry,
             requests,
             duration,
@@ -142,11 +180,49 @@ impl Metrics {
                 formatted.as_str()
             }
         };
-        self.requests.with_label_values(&[dialect, model_l, channel, status_s]).inc();
-        self.duration.with_label_values(&[dialect, channel]).observe(elapsed);
-        if let Some(t) = o.first_token {
-            self.first_token.with_label_values(&[dialect, channel]).observe(t.as_secs_f64());
-        }
+        let up_model_l = o.upstream_model.as_deref().map_or("none", |m| model_label(live, m));
+        let record = |series: &Series| {
+            series.requests.inc();
+            series.duration.observe(elapsed);
+            if let Some(t) = o.first_token {
+                series
+                    .first_token
+                    .get_or_init(|| self.first_token.with_label_values(&[dialect, channel]))
+                    .observe(t.as_secs_f64());
+            }
+            if let (Some(u), Some(_)) = (&o.usage, &o.upstream_model) {
+                let tokens = series.tokens.get_or_init(|| {
+                    ["input", "output", "cache_read", "cache_write"]
+                        .map(|kind| self.tokens.with_label_values(&[channel, up_model_l, kind]))
+                });
+                let counts = [
+                    u.input_tokens,
+                    u.output_tokens,
+                    u.cache_read_input_tokens.unwrap_or(0),
+                    u.cache_creation_input_tokens.unwrap_or(0),
+                ];
+                for (counter, n) in tokens.iter().zip(counts) {
+                    counter.inc_by(n);
+                }
+            }
+        };
+        SERIES.with_borrow_mut(|(cache, key)| {
+            series_key(key, self.id, [dialect, model_l, channel, status_s, up_model_l]);
+            if let Some(series) = cache.get(key.as_slice()) {
+                return record(series);
+            }
+            let series = Series {
+                requests: self.requests.with_label_values(&[dialect, model_l, channel, status_s]),
+                duration: self.duration.with_label_values(&[dialect, channel]),
+                first_token: OnceCell::new(),
+                tokens: OnceCell::new(),
+            };
+            record(&series);
+            if cache.len() >= SERIES_CACHE_LIMIT {
+                cache.clear();
+            }
+            cache.insert(key.as_slice().into(), series);
+        });
         let mut previous: Option<&str> = None;
         for (i, a) in o.attempts_log.iter().enumerate() {
             self.attempts.with_label_values(&[&a.channel, a.outcome]).inc();
@@ -164,20 +240,6 @@ impl Metrics {
                 self.wasted_tokens.with_label_values(&[&a.channel]).inc_by(n);
             }
             previous = Some(a.channel.as_str());
-        }
-        if let (Some(u), Some(up_model)) = (&o.usage, o.upstream_model.as_deref()) {
-            self.record_tokens(channel, model_label(live, up_model), u);
-        }
-    }
-
-    fn record_tokens(&self, channel: &str, model: &str, u: &Usage) {
-        for (kind, n) in [
-            ("input", u.input_tokens),
-            ("output", u.output_tokens),
-            ("cache_read", u.cache_read_input_tokens.unwrap_or(0)),
-            ("cache_write", u.cache_creation_input_tokens.unwrap_or(0)),
-        ] {
-            self.tokens.with_label_values(&[channel, model, kind]).inc_by(n);
         }
     }
 
@@ -225,5 +287,90 @@ impl GaugeGuard {
 impl Drop for GaugeGuard {
     fn drop(&mut self) {
         self.0.dec();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Metrics;
+    use crate::health::HealthRegistry;
+    use crate::protocol::anthropic::Usage;
+    use crate::relay::{Live, Outcome};
+    use std::time::Duration;
+
+    fn live() -> Live {
+        let yaml =
+            "channels:\n  - {name: a, protocol: anthropic, base_url: 'http://a', keys: [k], models: ['claude-x']}\n";
+        Live::new(crate::config::load_str(yaml, &|_| None).unwrap().config)
+    }
+
+    fn outcome(channel: &str, model: &str, usage: Option<Usage>, first_token: Option<Duration>) -> Outcome {
+        Outcome {
+            channel: Some(channel.into()),
+            upstream_model: Some(model.into()),
+            usage,
+            first_token,
+            ..Default::default()
+        }
+    }
+
+    /// The exposition's lines for `metric`, without comments.
+    fn lines(m: &Metrics, live: &Live, metric: &str) -> Vec<String> {
+        let text = String::from_utf8(m.render(live, &HealthRegistry::default())).unwrap();
+        text.lines().filter(|l| l.starts_with(metric)).map(str::to_string).collect()
+    }
+
+    #[test]
+    fn each_label_combination_counts_apart_and_instances_do_not_share_series() {
+        let live = live();
+        let (m, other) = (Metrics::new().unwrap(), Metrics::new().unwrap());
+        let usage = Usage { input_tokens: 5, output_tokens: 7, cache_read_input_tokens: Some(2), ..Default::default() };
+        let streamed = outcome("a", "claude-x", Some(usage), Some(Duration::from_millis(3)));
+        m.record(&live, "anthropic", Some("claude-x"), 200, &streamed, 0.01);
+        m.record(&live, "anthropic", Some("claude-x"), 200, &streamed, 0.01);
+        // Same labels but no usage and no first token: counted, adding neither.
+        m.record(&live, "anthropic", Some("claude-x"), 200, &outcome("a", "claude-x", None, None), 0.01);
+        m.record(&live, "anthropic", Some("claude-x"), 529, &outcome("a", "claude-x", None, None), 0.01);
+        // An unknown model is `other`; a client-chosen name never becomes a label.
+        m.record(&live, "openai", Some("free-text"), 200, &outcome("a", "free-text", Some(usage), None), 0.01);
+        other.record(&live, "anthropic", Some("claude-x"), 200, &streamed, 0.01);
+
+        assert_eq!(
+            lines(&m, &live, "llm_relay_requests_total"),
+            [
+                r#"llm_relay_requests_total{channel="a",client_dialect="anthropic",model="claude-x",status="200"} 3"#,
+                r#"llm_relay_requests_total{channel="a",client_dialect="anthropic",model="claude-x",status="529"} 1"#,
+                r#"llm_relay_requests_total{channel="a",client_dialect="openai",model="other",status="200"} 1"#,
+            ]
+        );
+        assert_eq!(
+            lines(&m, &live, "llm_relay_tokens_total"),
+            [
+                r#"llm_relay_tokens_total{channel="a",kind="cache_read",model="claude-x"} 4"#,
+                r#"llm_relay_tokens_total{channel="a",kind="cache_read",model="other"} 2"#,
+                r#"llm_relay_tokens_total{channel="a",kind="cache_write",model="claude-x"} 0"#,
+                r#"llm_relay_tokens_total{channel="a",kind="cache_write",model="other"} 0"#,
+                r#"llm_relay_tokens_total{channel="a",kind="input",model="claude-x"} 10"#,
+                r#"llm_relay_tokens_total{channel="a",kind="input",model="other"} 5"#,
+                r#"llm_relay_tokens_total{channel="a",kind="output",model="claude-x"} 14"#,
+                r#"llm_relay_tokens_total{channel="a",kind="output",model="other"} 7"#,
+            ]
+        );
+        // First-token series exist only where a first token was seen.
+        assert_eq!(
+            lines(&m, &live, "llm_relay_time_to_first_token_seconds_count"),
+            [r#"llm_relay_time_to_first_token_seconds_count{channel="a",client_dialect="anthropic"} 2"#]
+        );
+        assert_eq!(
+            lines(&m, &live, "llm_relay_request_duration_seconds_count"),
+            [
+                r#"llm_relay_request_duration_seconds_count{channel="a",client_dialect="anthropic"} 4"#,
+                r#"llm_relay_request_duration_seconds_count{channel="a",client_dialect="openai"} 1"#,
+            ]
+        );
+        assert_eq!(
+            lines(&other, &live, "llm_relay_requests_total"),
+            [r#"llm_relay_requests_total{channel="a",client_dialect="anthropic",model="claude-x",status="200"} 1"#]
+        );
     }
 }
