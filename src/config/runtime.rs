@@ -4,6 +4,7 @@ use super::secret::Secret;
 use crate::health::HealthPolicy;
 use crate::protocol::Dialect;
 use crate::routing::ModelPattern;
+use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -66,7 +67,7 @@ pub struct RoutingSettings {
     pub retry_budget: Duration,
     pub affinity_ttl: Duration,
     /// Lower-case header names carrying a session id.
-    pub affinity_headers: Vec<String>,
+    pub affinity_headers: Vec<http::HeaderName>,
     pub affinity_max_sessions: usize,
 }
 
@@ -106,6 +107,8 @@ pub struct Channel {
     pub name: String,
     pub protocol: Dialect,
     pub upstream: Upstream,
+    /// See [`fixed_endpoint`]; read through [`Channel::endpoint_path`].
+    pub endpoint: String,
     pub keys: Vec<ChannelKey>,
     pub models: Vec<ModelPattern>,
     /// Client model → upstream model; exact entries are tried before patterns.
@@ -176,14 +179,24 @@ impl Channel {
     }
 
     /// Path (and query) of the generation endpoint on this upstream for `model`.
-    pub fn endpoint_path(&self, model: &str, stream: bool) -> String {
+    pub fn endpoint_path(&self, model: &str, stream: bool) -> Cow<'_, str> {
         let prefix = &self.upstream.path_prefix;
         match self.protocol {
-            Dialect::Anthropic => format!("{prefix}/messages"),
-            Dialect::OpenAiChat => format!("{prefix}/chat/completions"),
-            Dialect::OpenAiResponses => format!("{prefix}/responses"),
-            Dialect::Gemini if stream => format!("{prefix}/models/{model}:streamGenerateContent?alt=sse"),
-            Dialect::Gemini => format!("{prefix}/models/{model}:generateContent"),
+            Dialect::Gemini if stream => format!("{prefix}/models/{model}:streamGenerateContent?alt=sse").into(),
+            Dialect::Gemini => format!("{prefix}/models/{model}:generateContent").into(),
+            _ => Cow::Borrowed(&self.endpoint),
         }
+    }
+}
+
+/// The endpoint path of a protocol whose path does not name the model (empty for
+/// Gemini's, which does); made once per load instead of once per request.
+pub fn fixed_endpoint(protocol: Dialect, upstream: &Upstream) -> String {
+    let prefix = &upstream.path_prefix;
+    match protocol {
+        Dialect::Anthropic => format!("{prefix}/messages"),
+        Dialect::OpenAiChat => format!("{prefix}/chat/completions"),
+        Dialect::OpenAiResponses => format!("{prefix}/responses"),
+        Dialect::Gemini => String::new(),
     }
 }

@@ -167,9 +167,11 @@ fn routing(raw: &RawRouting, cx: &mut Ctx<'_>) -> RoutingSettings {
         Some(StringOrList::One(h)) => vec![h.to_ascii_lowercase()],
         Some(StringOrList::Many(v)) => v.iter().map(|h| h.to_ascii_lowercase()).collect(),
     };
+    let mut affinity_header_names = Vec::with_capacity(affinity_headers.len());
     for (i, h) in affinity_headers.iter().enumerate() {
-        if http::HeaderName::from_bytes(h.as_bytes()).is_err() {
-            cx.err(format!("routing.affinity_header[{i}]"), format!("'{h}' is not a valid header name"));
+        match http::HeaderName::from_bytes(h.as_bytes()) {
+            Ok(name) => affinity_header_names.push(name),
+            Err(_) => cx.err(format!("routing.affinity_header[{i}]"), format!("'{h}' is not a valid header name")),
         }
     }
     let max_sessions = raw.affinity_max_sessions.unwrap_or(100_000);
@@ -181,7 +183,7 @@ fn routing(raw: &RawRouting, cx: &mut Ctx<'_>) -> RoutingSettings {
         max_attempts: max_attempts.max(1),
         retry_budget: Duration::from_millis(budget),
         affinity_ttl: Duration::from_secs(raw.affinity_ttl_secs.unwrap_or(300)),
-        affinity_headers,
+        affinity_headers: affinity_header_names,
         affinity_max_sessions: max_sessions.max(1),
     }
 }
@@ -415,6 +417,7 @@ fn channel(c: RawChannel, path: &str, cx: &mut Ctx<'_>) -> Option<Channel> {
     Some(Channel {
         name: c.name,
         protocol,
+        endpoint: super::runtime::fixed_endpoint(protocol, &upstream),
         upstream,
         keys,
         models,

@@ -49,7 +49,7 @@ pub fn config(live: &Live) -> Value {
             "max_attempts": c.routing.max_attempts,
             "retry_budget_ms": c.routing.retry_budget.as_millis() as u64,
             "affinity_ttl_secs": c.routing.affinity_ttl.as_secs(),
-            "affinity_header": c.routing.affinity_headers,
+            "affinity_header": c.routing.affinity_headers.iter().map(|h| h.as_str()).collect::<Vec<_>>(),
             "affinity_max_sessions": c.routing.affinity_max_sessions,
         },
         "health": {

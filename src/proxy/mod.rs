@@ -296,7 +296,7 @@ fn session_key(
             .routing
             .affinity_headers
             .iter()
-            .find_map(|h| headers.get(h.as_str()).and_then(|v| v.to_str().ok()).filter(|v| !v.is_empty()))
+            .find_map(|h| headers.get(h).and_then(|v| v.to_str().ok()).filter(|v| !v.is_empty()))
             .map(str::to_string)
     })?;
     Some(format!("{access_key}\n{id}"))
