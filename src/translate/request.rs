@@ -5,7 +5,7 @@
 use super::anthropic_request::anthropic_body;
 use super::chat_canonical::chat_to_canonical;
 use super::chat_request::canonical_to_chat;
-use super::error::{to_json, to_json_sized};
+use super::error::to_json_sized;
 use super::passthrough::RequestPeek;
 use super::responses::ResponsesRequestInfo;
 use super::stream::ClientStreamOptions;
@@ -286,9 +286,12 @@ pub fn translate_response(
     };
     // Accounting reads the usage from the parse already made, not from a second one.
     let usage = Some(canonical.usage);
+    // The answer is about as long as the one it is translated from: written into a
+    // buffer that size, it does not grow (and get copied) on the way.
+    let size_hint = body.len() + body.len() / 4 + 64;
     let (body, canonical) = match client {
-        Dialect::Anthropic => (to_json(&canonical), None),
-        Dialect::OpenAiChat => (to_json(&chat_response::canonical_to_chat_response(canonical)), None),
+        Dialect::Anthropic => (to_json_sized(&canonical, size_hint), None),
+        Dialect::OpenAiChat => (to_json_sized(&chat_response::canonical_to_chat_response(canonical), size_hint), None),
         Dialect::OpenAiResponses => {
             let default_info = ResponsesRequestInfo::default();
             let (id, info) = cx.responses.unwrap_or(("resp_unknown", &default_info));
