@@ -150,7 +150,7 @@ fn finish_head<'a>(
         h.set(name.as_str(), value.as_bytes());
     }
 
-    if path.is_empty() || path.bytes().any(|b| b <= b' ' || b == 0x7f) {
+    if path.is_empty() || path.bytes().fold(false, |bad, b| bad | (b <= b' ') | (b == 0x7f)) {
         return Err("the upstream path contains spaces or control characters".into());
     }
     let mut out = BytesMut::with_capacity(64 + path.len() + h.wire_len());
@@ -161,7 +161,7 @@ fn finish_head<'a>(
     for (name, value) in &h.0 {
         // Names come from parsed or validated headers; values are checked here, since
         // a key or a forwarded value must never split the header block.
-        if value.iter().any(|&b| (b < b' ' && b != b'\t') || b == 0x7f) {
+        if has_control(value) {
             return Err(format!("header {name} contains control characters"));
         }
         out.extend_from_slice(name.as_bytes());
@@ -171,6 +171,12 @@ fn finish_head<'a>(
     }
     out.extend_from_slice(b"\r\n");
     Ok(out)
+}
+
+/// Whether a header value holds a control character other than tab. Every byte is
+/// looked at (no early exit), which the compiler turns into a vector loop.
+fn has_control(value: &[u8]) -> bool {
+    value.iter().fold(false, |bad, &b| bad | ((b < b' ') & (b != b'\t')) | (b == 0x7f))
 }
 
 /// Header fields in order, names lower-case; setting a name again replaces its value.
@@ -281,5 +287,17 @@ mod tests {
         };
         let bad_key = request_head(&ch, &key, Dialect::Anthropic, &client, 0, false, "/v1/messages");
         assert_eq!(bad_key.unwrap_err(), "header x-api-key contains control characters");
+        // Tab and bytes above ASCII (obs-text) are allowed; every other control is not,
+        // wherever it sits in a value longer than one vector.
+        assert!(!super::has_control("Bearer sk-1\tcafé".as_bytes()));
+        let long = [b'a'; 70];
+        for at in 0..long.len() {
+            for bad in [0u8, b'\r', b'\n', 0x1f, 0x7f] {
+                let mut v = long;
+                v[at] = bad;
+                assert!(super::has_control(&v), "{bad:#x} at {at}");
+            }
+        }
+        assert!(!super::has_control(&long));
     }
 }
