@@ -270,8 +270,10 @@ pub struct Choice {
 pub struct ResponseMessage {
     #[serde(default = "assistant")]
     pub role: String,
+    /// Kept as its JSON literal (see `Text`): an answer's text crosses dialects without
+    /// being unescaped and escaped again.
     #[serde(default)]
-    pub content: Option<String>,
+    pub content: Option<Text>,
     #[serde(default)]
     pub refusal: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

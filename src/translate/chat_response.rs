@@ -6,17 +6,18 @@ use super::{
 };
 use crate::protocol::anthropic::{ContentBlock, MessagesResponse, Role};
 use crate::protocol::openai_chat::{ChatResponse, Choice, FunctionCall, ResponseMessage, ToolCall};
+use crate::protocol::Text;
 use serde_json::Value;
 
 /// An Anthropic message as a Chat completion. Thinking text is carried in the
 /// de-facto `reasoning_content` field; signatures are not exposed.
 pub fn canonical_to_chat_response(resp: MessagesResponse) -> ChatResponse {
-    let mut text = String::new();
+    let mut texts = Vec::new();
     let mut reasoning = String::new();
     let mut calls = Vec::new();
     for block in resp.content {
         match block {
-            ContentBlock::Text { text: t, .. } => text.push_str(&t),
+            ContentBlock::Text { text, .. } => texts.push(text),
             ContentBlock::Thinking { thinking, .. } => reasoning.push_str(&thinking),
             ContentBlock::ToolUse { id, name, input, .. } => calls.push(ToolCall {
                 id,
@@ -29,6 +30,11 @@ pub fn canonical_to_chat_response(resp: MessagesResponse) -> ChatResponse {
             _ => {}
         }
     }
+    // One text block (the usual answer) is moved, literal and all.
+    let text = match <[Text; 1]>::try_from(texts) {
+        Ok([one]) => one,
+        Err(texts) => Text::join(&texts, ""),
+    };
     let finish_reason = resp.stop_reason.as_deref().map(finish_reason_from_stop).unwrap_or("stop");
     let refused = resp.stop_reason.as_deref() == Some("refusal");
     ChatResponse {

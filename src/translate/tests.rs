@@ -207,6 +207,31 @@ fn anthropic_response_to_chat() {
     );
 }
 
+/// Answer text crosses between Anthropic and Chat as the JSON literal it arrived as:
+/// escapes are kept byte for byte, one block is moved, several are joined.
+#[test]
+fn answer_text_keeps_its_json_literal_both_ways() {
+    let cx = super::request::ResponseContext { upstream_model: "m", responses: None, force: false };
+    let chat_text = |body: &str| {
+        let out = translate_response(Dialect::Anthropic, Dialect::OpenAiChat, &Bytes::from(body.to_string()), &cx);
+        let out = String::from_utf8(out.unwrap().body.to_vec()).unwrap();
+        let at = out.find(r#""content":"#).unwrap() + 10;
+        let end = out[at..].find(r#","refusal""#).unwrap();
+        out[at..at + end].to_string()
+    };
+    let one = r#"{"id":"msg_1","type":"message","role":"assistant","model":"m","content":[{"type":"text","text":"caf\u00e9 \"q\"\n\/"}],"stop_reason":"end_turn","usage":{"input_tokens":1,"output_tokens":1}}"#;
+    assert_eq!(chat_text(one), r#""caf\u00e9 \"q\"\n\/""#);
+    let two = r#"{"id":"msg_1","type":"message","role":"assistant","model":"m","content":[{"type":"text","text":"a\u0041"},{"type":"text","text":"\tb"}],"stop_reason":"end_turn","usage":{"input_tokens":1,"output_tokens":1}}"#;
+    assert_eq!(chat_text(two), r#""a\u0041\tb""#);
+
+    let chat = r#"{"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"x\u00e9\"y"},"finish_reason":"stop"}]}"#;
+    let out = translate_response(Dialect::OpenAiChat, Dialect::Anthropic, &Bytes::from(chat), &cx).unwrap();
+    let out = String::from_utf8(out.body.to_vec()).unwrap();
+    assert!(out.contains(r#"{"type":"text","text":"x\u00e9\"y"}"#), "{out}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["content"][0]["text"], "xé\"y");
+}
+
 #[test]
 fn chat_response_to_anthropic() {
     let resp: ChatResponse = serde_json::from_value(json!({
