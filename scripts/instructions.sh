@@ -3,9 +3,11 @@
 # not move with the machine's load, for comparing two builds of the gateway where
 # throughput runs on a shared 2-core VM differ by more than the change being measured.
 #
-#   scripts/instructions.sh [BINARY] [ROUTE]...
+#   scripts/instructions.sh [--large] [BINARY] [ROUTE]...
 #
 # BINARY defaults to target/release/llm-relay (the mock is taken from next to it).
+# --large sends the bench's 80 KiB request of each route (written by llm-relay-bench
+# --write-bodies, also taken from next to BINARY) instead of the small one.
 # ROUTE is one of anthropic-anthropic, anthropic-openai, openai-openai, openai-anthropic
 # (default: all four). For each route the gateway runs under valgrind with instrumentation
 # off; four connections send the bench's small request for 2 s to warm up, then
@@ -15,6 +17,11 @@
 # Needs valgrind and wrk (apt-get install valgrind wrk). Everything listens on loopback.
 set -euo pipefail
 
+large=0
+if [ "${1:-}" = --large ]; then
+    large=1
+    shift
+fi
 bin=$(realpath "${1:-target/release/llm-relay}")
 shift || true
 routes=("$@")
@@ -24,6 +31,11 @@ for tool in valgrind callgrind_control wrk; do
 done
 mock="$(dirname "$bin")/llm-relay-mock"
 [ -x "$mock" ] || { echo "$mock not found: cargo build --release --bins" >&2; exit 1; }
+bench="$(dirname "$bin")/llm-relay-bench"
+if [ "$large" = 1 ] && [ ! -x "$bench" ]; then
+    echo "$bench not found: cargo build --release --bins" >&2
+    exit 1
+fi
 
 dir=$(mktemp -d)
 pids=()
@@ -57,6 +69,7 @@ channels:
   - {name: claude-on-openai, protocol: openai, base_url: "$up", keys: ["k-openai"], models: ["tr-claude-*"], model_map: {"tr-claude-*": "gpt-4o"}}
   - {name: gpt-on-anthropic, protocol: anthropic, base_url: "$up", keys: ["k-anthropic"], models: ["tr-gpt-*"], model_map: {"tr-gpt-*": "claude-sonnet-4-5"}}
 EOF
+[ "$large" = 0 ] || "$bench" --write-bodies "$dir/bodies"
 text="Write a short haiku about a gateway that translates between two API dialects, then explain in one sentence why latency matters for interactive coding tools."
 cat >"$dir/post.lua" <<'EOF'
 local f = io.open(os.getenv("BODY"), "r")
@@ -76,7 +89,9 @@ for route in "${routes[@]}"; do
         openai-anthropic) model=tr-gpt-4o path=/v1/chat/completions ;;
         *) echo "unknown route $route" >&2; exit 1 ;;
     esac
-    if [ "$path" = /v1/messages ]; then
+    if [ "$large" = 1 ]; then
+        cp "$dir/bodies/$route-80KiB.json" "$dir/body.json"
+    elif [ "$path" = /v1/messages ]; then
         printf '{"model":"%s","max_tokens":1024,"messages":[{"role":"user","content":"%s"}]}' "$model" "$text" >"$dir/body.json"
     else
         printf '{"model":"%s","messages":[{"role":"user","content":"%s"}]}' "$model" "$text" >"$dir/body.json"

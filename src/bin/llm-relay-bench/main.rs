@@ -115,6 +115,11 @@ pub struct Cli {
     /// streams, many, failover. Default: all.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
+    /// Write the non-streaming request bodies of the four gateway routes into this
+    /// directory (`<client>-<upstream>-<size>.json`, as `scripts/instructions.sh` reads
+    /// them) and exit.
+    #[arg(long)]
+    write_bodies: Option<PathBuf>,
 }
 
 impl Cli {
@@ -133,6 +138,15 @@ fn main() -> ExitCode {
         cli.streams = cli.streams.min(200);
         cli.failover_requests = cli.failover_requests.min(50);
     }
+    if let Some(dir) = &cli.write_bodies {
+        return match write_bodies(dir) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("llm-relay-bench: cannot write bodies into {}: {e}", dir.display());
+                ExitCode::FAILURE
+            }
+        };
+    }
     let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -147,6 +161,21 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// See `Cli::write_bodies`: the bodies the throughput runs send through the gateway.
+fn write_bodies(dir: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    for (client, upstream) in [(A, A), (A, O), (O, O), (O, A)] {
+        let spec = Spec::relay(client, upstream);
+        for size in [Size::Small, Size::Large] {
+            let session = format!("{}-{}", spec.name(), size.as_str());
+            let body = bodies::request(client, spec.model(), size, Ask::Json, &session);
+            let name = format!("{}-{}-{}.json", client.as_str(), upstream.as_str(), size.as_str());
+            std::fs::write(dir.join(name), &body)?;
+        }
+    }
+    Ok(())
 }
 
 static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
