@@ -56,7 +56,14 @@ thread_local! {
     /// (see [`Metrics::record`]). A lookup in a label vector hashes the labels a byte
     /// at a time (FNV) under a read lock shared by all threads, and a request made
     /// seven; a hit here is one FxHash of the labels, with no lock and no atomic.
-    static SERIES: RefCell<(FxHashMap<Box<[u8]>, Series>, Vec<u8>)> = RefCell::default();
+    static SERIES: RefCell<SeriesCache> = RefCell::default();
+}
+
+#[derive(Default)]
+struct SeriesCache {
+    series: FxHashMap<Box<[u8]>, Series>,
+    /// The key being looked up, in a buffer kept between requests.
+    key: Vec<u8>,
 }
 
 /// The cache key: the instance, then each label with its length in front.
@@ -206,7 +213,7 @@ impl Metrics {
                 }
             }
         };
-        SERIES.with_borrow_mut(|(cache, key)| {
+        SERIES.with_borrow_mut(|SeriesCache { series: cache, key }| {
             series_key(key, self.id, [dialect, model_l, channel, status_s, up_model_l]);
             if let Some(series) = cache.get(key.as_slice()) {
                 return record(series);
