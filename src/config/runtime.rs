@@ -134,16 +134,31 @@ pub struct Channel {
 #[derive(Debug)]
 pub struct ChannelKey {
     pub secret: Secret,
+    /// `Bearer <secret>`, the `authorization` value of OpenAI-style upstreams, made once.
+    pub bearer: Secret,
     /// Masked form (`…abcd`) for logs, metrics and the admin view.
     pub id: String,
     /// Identifies the key in health state across reloads; never shown.
     pub fingerprint: u64,
 }
 
+impl ChannelKey {
+    pub fn new(secret: Secret) -> ChannelKey {
+        ChannelKey {
+            bearer: Secret::new(format!("Bearer {}", secret.expose())),
+            id: secret.masked(),
+            fingerprint: secret.fingerprint(),
+            secret,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Upstream {
     pub tls: bool,
     pub host: String,
+    /// The host when it is an IP address: no lookup, and no parse per request.
+    pub ip: Option<std::net::IpAddr>,
     pub port: u16,
     /// `Host` header value: host, plus the port when it is not the scheme's default.
     pub authority: String,

@@ -117,6 +117,15 @@ fn base_url_prefixes() {
 }
 
 #[test]
+fn ip_hosts_are_parsed_once_at_load() {
+    let ip = |url: &str| parse_base_url(url, "v1").unwrap().ip.map(|ip| ip.to_string());
+    assert_eq!(ip("http://127.0.0.1:9000").as_deref(), Some("127.0.0.1"));
+    assert_eq!(ip("http://[::1]:9000/v1").as_deref(), Some("::1"));
+    assert_eq!(ip("https://api.openai.com"), None);
+    assert_eq!(ip("http://localhost:8080"), None);
+}
+
+#[test]
 fn model_map_prefers_exact_entries() {
     let yaml = "channels:\n  - {name: a, protocol: openai, base_url: 'http://x', keys: [k], models: ['*'], model_map: {'claude-*': big, 'claude-haiku-4': small}}\n";
     let loaded = load_str(yaml, &env).unwrap();

@@ -298,8 +298,7 @@ fn channel(c: RawChannel, path: &str, cx: &mut Ctx<'_>) -> Option<Channel> {
             }
             continue;
         }
-        let secret = Secret::new(k);
-        keys.push(ChannelKey { id: secret.masked(), fingerprint: secret.fingerprint(), secret });
+        keys.push(ChannelKey::new(Secret::new(k)));
     }
     if keys.is_empty() && unset.is_empty() && cx.errors.len() == errors_before {
         cx.err(format!("{path}.keys"), "list at least one upstream API key");
@@ -465,7 +464,8 @@ pub fn parse_base_url(url: &str, default_version: &str) -> Result<Upstream, Stri
         prefix.push('/');
         prefix.push_str(default_version);
     }
-    Ok(Upstream { tls, host, port, authority, path_prefix: prefix })
+    let ip = host.parse().ok();
+    Ok(Upstream { tls, host, ip, port, authority, path_prefix: prefix })
 }
 
 fn ends_with_version(path: &str) -> bool {

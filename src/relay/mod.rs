@@ -388,10 +388,12 @@ impl Relay {
         let retry = |kind: ErrorKind, what: String| AttemptFailure::retry("connect_error", ApiError::new(kind, what));
         let addr = self
             .dns
-            .resolve(&channel.upstream.host, channel.upstream.port)
+            .resolve(&channel.upstream)
             .await
             .map_err(|e| retry(ErrorKind::Api, format!("cannot resolve the upstream host: {e}")))?;
         let peer = upstream::peer(channel, addr, a.ca);
+        // The pool key hashes the whole peer: made once per attempt.
+        let pool_key = peer.reuse_hash();
         let head = upstream::request_head(
             channel,
             &channel.keys[key_index],
@@ -402,7 +404,7 @@ impl Relay {
             path,
         )
         .map_err(|e| AttemptFailure::Final(ApiError::invalid(format!("cannot build the upstream request: {e}"))))?;
-        let mut up = match timeout(first_byte, self.exchange(&peer, head, &body)).await {
+        let mut up = match timeout(first_byte, self.exchange(&peer, pool_key, head, &body)).await {
             Err(_) => {
                 let what = format!("upstream sent no response within {first_byte:?}");
                 return Err(AttemptFailure::retry("timeout", ApiError::new(ErrorKind::Timeout, what)));
@@ -419,14 +421,14 @@ impl Relay {
         };
         let status = up.status;
         if (200..300).contains(&status) {
-            return Ok(Call { up, pool_key: peer.reuse_hash() });
+            return Ok(Call { up, pool_key });
         }
         let body = up.read_to_end(ERROR_BODY_LIMIT, channel.timeouts.idle).await.unwrap_or_default();
         let value = |name: &str| up.headers.get_str(name);
         let retry_after = retry_after(value("retry-after-ms"), value("retry-after"));
         // An error answer read to its end leaves the connection usable (a burst of 429s
         // must not cost a new handshake each).
-        self.release(up, peer.reuse_hash());
+        self.release(up, pool_key);
         let mut err = ApiError::from_upstream(status, &body, channel.protocol);
         // Some upstreams quote the key they refused; it must not reach a client or a log.
         let key = &channel.keys[key_index];
@@ -446,8 +448,14 @@ impl Relay {
     /// a new one, and reads the response header. A pooled connection the upstream closed
     /// in the meantime fails before any answer: the request then goes once more on a
     /// fresh connection.
-    async fn exchange(&self, peer: &HttpPeer, head: BytesMut, body: &Bytes) -> pingora::Result<conn::Response> {
-        let mut pooled = self.pool.take(peer.reuse_hash());
+    async fn exchange(
+        &self,
+        peer: &HttpPeer,
+        pool_key: u64,
+        head: BytesMut,
+        body: &Bytes,
+    ) -> pingora::Result<conn::Response> {
+        let mut pooled = self.pool.take(pool_key);
         loop {
             let reused = pooled.is_some();
             let stream = match pooled.take() {

@@ -39,7 +39,7 @@ impl HealthCheck for ChannelProbe {
         let key_index = target.addr.as_inet().map_or(1, |a| a.port() as usize).saturating_sub(1);
         let ch = &self.channel;
         let key = ch.keys.get(key_index).ok_or_else(|| fail(format!("channel {}: no key {key_index}", ch.name)))?;
-        let addr = self.dns.resolve(&ch.upstream.host, ch.upstream.port).await.map_err(|e| fail(e.to_string()))?;
+        let addr = self.dns.resolve(&ch.upstream).await.map_err(|e| fail(e.to_string()))?;
         let peer = peer(ch, addr, self.ca.as_ref());
         let head = probe_head(ch, key, &self.path).map_err(|e| fail(format!("channel {}: {e}", ch.name)))?;
         let limit = ch.timeouts.first_byte.min(std::time::Duration::from_secs(10));

@@ -1,6 +1,6 @@
 //! Building an upstream call: address resolution, the peer, the request header.
 
-use crate::config::{Channel, ChannelKey};
+use crate::config::{Channel, ChannelKey, Upstream};
 use crate::protocol::Dialect;
 use bytes::BytesMut;
 use pingora::upstreams::peer::HttpPeer;
@@ -20,8 +20,9 @@ pub struct DnsCache {
 }
 
 impl DnsCache {
-    pub async fn resolve(&self, host: &str, port: u16) -> std::io::Result<SocketAddr> {
-        if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+    pub async fn resolve(&self, upstream: &Upstream) -> std::io::Result<SocketAddr> {
+        let (host, port) = (upstream.host.as_str(), upstream.port);
+        if let Some(ip) = upstream.ip {
             return Ok(SocketAddr::new(ip, port));
         }
         let key = (host.to_string(), port);
@@ -80,12 +81,11 @@ fn forwardable(name: &str, client: Dialect, upstream: Dialect) -> bool {
 const ANTHROPIC_VERSION: &str = "2023-06-01";
 
 /// The header that carries a channel key, as its protocol expects it.
-fn auth_header(protocol: Dialect, key: &ChannelKey) -> (&'static str, std::borrow::Cow<'_, str>) {
-    let secret = key.secret.expose();
+fn auth_header(protocol: Dialect, key: &ChannelKey) -> (&'static str, &str) {
     match protocol {
-        Dialect::Anthropic => ("x-api-key", secret.into()),
-        Dialect::OpenAiChat | Dialect::OpenAiResponses => ("authorization", format!("Bearer {secret}").into()),
-        Dialect::Gemini => ("x-goog-api-key", secret.into()),
+        Dialect::Anthropic => ("x-api-key", key.secret.expose()),
+        Dialect::OpenAiChat | Dialect::OpenAiResponses => ("authorization", key.bearer.expose()),
+        Dialect::Gemini => ("x-goog-api-key", key.secret.expose()),
     }
 }
 
@@ -113,7 +113,7 @@ pub fn request_head(
     h.set("content-length", len.as_bytes());
     h.set("accept", if stream { b"text/event-stream" } else { b"application/json" });
     let (auth_name, auth_value) = auth_header(channel.protocol, key);
-    finish_head("POST", path, channel, h, auth_name, &auth_value)
+    finish_head("POST", path, channel, h, auth_name, auth_value)
 }
 
 /// The request line and header block of an active health check: `GET path` with the
@@ -123,7 +123,7 @@ pub fn probe_head(channel: &Channel, key: &ChannelKey, path: &str) -> Result<Byt
     h.set("host", channel.upstream.authority.as_bytes());
     h.set("accept", b"application/json");
     let (auth_name, auth_value) = auth_header(channel.protocol, key);
-    finish_head("GET", path, channel, h, auth_name, &auth_value)
+    finish_head("GET", path, channel, h, auth_name, auth_value)
 }
 
 /// The headers every upstream request carries, after `h`: no compression, a user agent,
@@ -254,6 +254,21 @@ mod tests {
     }
 
     #[test]
+    fn each_protocol_sends_the_key_in_its_own_header() {
+        let yaml = "channels:\n  - {name: o, protocol: openai, base_url: 'http://127.0.0.1:1', keys: ['sk-o'], models: ['*']}\n  - {name: g, protocol: gemini, base_url: 'http://127.0.0.1:1', keys: ['sk-g'], models: ['*']}\n";
+        let channels = load_str(yaml, &|_| None).unwrap().config.channels;
+        let client = client_headers(&[]);
+        let head = |c: &Channel| {
+            let head = request_head(c, &c.keys[0], Dialect::OpenAiChat, &client, 0, false, "/p").unwrap();
+            String::from_utf8(head.to_vec()).unwrap()
+        };
+        assert!(head(&channels[0]).ends_with("\r\nauthorization: Bearer sk-o\r\n\r\n"));
+        assert!(head(&channels[1]).ends_with("\r\nx-goog-api-key: sk-g\r\n\r\n"));
+        // The prepared value is a secret like the key: masked when printed.
+        assert_eq!(format!("{:?}", channels[0].keys[0].bearer), "Secret(…)");
+    }
+
+    #[test]
     fn probe_head_is_a_get_with_the_key_and_the_channel_headers() {
         let ch = channel(", headers: {x-extra: \"1\"}");
         let head = probe_head(&ch, &ch.keys[0], "/v1/models").unwrap();
@@ -280,11 +295,7 @@ mod tests {
         let client = client_headers(&[]);
         let bad_path = request_head(&ch, &ch.keys[0], Dialect::Anthropic, &client, 0, false, "/v1/models/a b");
         assert!(bad_path.is_err());
-        let key = ChannelKey {
-            secret: crate::config::Secret::new("sk-1\r\nx-injected: 1"),
-            id: "…d: 1".into(),
-            fingerprint: 1,
-        };
+        let key = ChannelKey::new(crate::config::Secret::new("sk-1\r\nx-injected: 1"));
         let bad_key = request_head(&ch, &key, Dialect::Anthropic, &client, 0, false, "/v1/messages");
         assert_eq!(bad_key.unwrap_err(), "header x-api-key contains control characters");
         // Tab and bytes above ASCII (obs-text) are allowed; every other control is not,
