@@ -4,9 +4,11 @@
 //! made only when a translation reads it. Request text is most of a large request, and
 //! re-escaping it was the largest single cost of translating one.
 
+use bytestring::ByteString;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::value::RawValue;
+use std::cell::RefCell;
 use std::fmt;
 use std::ops::Deref;
 use std::sync::OnceLock;
@@ -29,10 +31,14 @@ enum Repr {
 pub(crate) const RAW_TOKEN: &str = "$serde_json::private::RawValue";
 
 /// JSON text: read (and checked) by serde_json, or made here from checked pieces and
-/// valid by construction, so not parsed again. Both are written as they are.
+/// valid by construction, so not parsed again. All are written as they are.
 #[derive(Debug, Clone)]
 pub(crate) enum RawText {
+    /// Copied out of the text it was read from.
     Parsed(Box<RawValue>),
+    /// A piece of the body being parsed by [`parse_shared`]: shares its buffer, so
+    /// neither reading it nor cloning it copies the text.
+    Shared(ByteString),
     Built(Box<str>),
 }
 
@@ -40,9 +46,63 @@ impl RawText {
     pub(crate) fn get(&self) -> &str {
         match self {
             RawText::Parsed(raw) => raw.get(),
+            RawText::Shared(text) => text,
             RawText::Built(text) => text,
         }
     }
+
+    /// A raw value serde_json lent out: shared when it lies in the body
+    /// [`parse_shared`] is parsing on this thread, copied otherwise.
+    fn from_borrowed(raw: &RawValue) -> RawText {
+        let shared = SOURCE.with_borrow(|source| {
+            let source = source.as_ref()?;
+            let (outer, inner) = (source.as_ptr() as usize, raw.get().as_ptr() as usize);
+            let inside = inner >= outer && inner + raw.get().len() <= outer + source.len();
+            inside.then(|| source.slice_ref(raw.get()))
+        });
+        match shared {
+            Some(text) => RawText::Shared(text),
+            None => RawText::Parsed(raw.to_owned()),
+        }
+    }
+
+    /// Reads a raw value: borrowed (and then shared or copied, see [`from_borrowed`])
+    /// while [`parse_shared`] runs on this thread, whose parser can lend it; copied by
+    /// serde_json otherwise (any input, including a reader that cannot lend).
+    ///
+    /// [`from_borrowed`]: RawText::from_borrowed
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<RawText, D::Error> {
+        if SOURCE.with_borrow(Option::is_some) {
+            <&'de RawValue>::deserialize(d).map(RawText::from_borrowed)
+        } else {
+            Box::<RawValue>::deserialize(d).map(RawText::Parsed)
+        }
+    }
+}
+
+thread_local! {
+    /// The body [`parse_shared`] is parsing on this thread.
+    static SOURCE: RefCell<Option<ByteString>> = const { RefCell::new(None) };
+}
+
+/// Parses `body` (checked for UTF-8 first, whole) so that the JSON text kept by [`Text`]
+/// and `RawJson` values is shared with the body instead of copied out of it: the text
+/// of a large request is most of its bytes. The values keep the body's buffer alive.
+/// A body that is not UTF-8 is parsed from its bytes, for serde_json's error.
+pub(crate) fn parse_shared<T: de::DeserializeOwned>(body: &bytes::Bytes) -> serde_json::Result<T> {
+    let Ok(source) = ByteString::try_from(body.clone()) else {
+        return serde_json::from_slice(body);
+    };
+    // Restores the outer source (a parse within a parse) even when the parse unwinds.
+    struct Restore(Option<ByteString>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let outer = self.0.take();
+            SOURCE.with_borrow_mut(|s| *s = outer);
+        }
+    }
+    let _restore = Restore(SOURCE.with_borrow_mut(|s| s.replace(source.clone())));
+    serde_json::from_str(&source)
 }
 
 impl Serialize for RawText {
@@ -50,10 +110,10 @@ impl Serialize for RawText {
         match self {
             RawText::Parsed(raw) => raw.serialize(s),
             // What serde_json's own `RawValue` writes: its serializers copy the text.
-            RawText::Built(text) => {
+            RawText::Shared(_) | RawText::Built(_) => {
                 use serde::ser::SerializeStruct;
                 let mut st = s.serialize_struct(RAW_TOKEN, 1)?;
-                st.serialize_field(RAW_TOKEN, &**text)?;
+                st.serialize_field(RAW_TOKEN, self.get())?;
                 st.end()
             }
         }
@@ -148,8 +208,8 @@ impl Text {
         Text::join([&Text::new(prefix), self], "")
     }
 
-    fn literal_of(json: Box<RawValue>) -> Text {
-        Text(Repr::Literal { json: RawText::Parsed(json), text: OnceLock::new() })
+    fn literal_of(json: RawText) -> Text {
+        Text(Repr::Literal { json, text: OnceLock::new() })
     }
 }
 
@@ -262,7 +322,7 @@ impl<'de> Deserialize<'de> for Text {
             }
             /// serde_json: the value's JSON text.
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Text, A::Error> {
-                let json = Box::<RawValue>::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                let json = RawText::deserialize(de::value::MapAccessDeserializer::new(map))?;
                 if !json.get().starts_with('"') {
                     return Err(de::Error::invalid_type(de::Unexpected::Other(kind_of(json.get())), &self));
                 }
@@ -304,7 +364,7 @@ where
             f.write_str(self.0)
         }
         fn visit_map<M: MapAccess<'de>>(self, map: M) -> Result<T, M::Error> {
-            let json = Box::<RawValue>::deserialize(de::value::MapAccessDeserializer::new(map))?;
+            let json = RawText::deserialize(de::value::MapAccessDeserializer::new(map))?;
             match json.get().as_bytes().first() {
                 Some(b'"') => Ok(T::from(Text::literal_of(json))),
                 Some(b'[') => serde_json::from_str::<A>(json.get()).map(T::from).map_err(|e| {
@@ -336,7 +396,90 @@ fn kind_of(json: &str) -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    use super::Text;
+    use super::{RawText, Repr, Text};
+    use bytes::Bytes;
+
+    /// Whether `raw` is a slice of `body`'s buffer (not a copy of it).
+    fn in_body(raw: &RawText, body: &Bytes) -> bool {
+        let RawText::Shared(text) = raw else { return false };
+        let (outer, inner) = (body.as_ptr() as usize, text.as_ptr() as usize);
+        inner >= outer && inner + text.len() <= outer + body.len()
+    }
+
+    fn literal(t: &Text) -> &RawText {
+        match &t.0 {
+            Repr::Literal { json, .. } => json,
+            Repr::Plain(_) => panic!("plain text"),
+        }
+    }
+
+    #[test]
+    fn text_parsed_from_a_shared_body_is_a_slice_of_it() {
+        use crate::protocol::anthropic::{Content, ContentBlock, MessagesRequest, Tool};
+        let body = Bytes::from(
+            r#"{"model":"m","system":"be \"brief\"","messages":[{"role":"user","content":[
+                {"type":"tool_result","tool_use_id":"t","content":[{"type":"text","text":"inner\u0041"}]},
+                {"type":"text","text":"caf\u00e9"}]}],
+              "tools":[{"name":"f","description":"d","input_schema":{"type":"object"}}]}"#,
+        );
+        let req: MessagesRequest = super::parse_shared(&body).unwrap();
+        let Content::Blocks(blocks) = &req.messages[0].content else { panic!("blocks") };
+        let ContentBlock::Text { text, .. } = &blocks[1] else { panic!("{blocks:?}") };
+        assert!(in_body(literal(text), &body));
+        assert_eq!((text.as_str(), serde_json::to_string(text).unwrap().as_str()), ("café", r#""caf\u00e9""#));
+        // A clone shares the buffer too.
+        assert!(in_body(literal(&text.clone()), &body));
+        // Content given as an array is parsed from its text, which is in the body as well.
+        let ContentBlock::ToolResult { content: Some(Content::Blocks(inner)), .. } = &blocks[0] else { panic!() };
+        let ContentBlock::Text { text: inner, .. } = &inner[0] else { panic!("{inner:?}") };
+        assert!(in_body(literal(inner), &body));
+        assert_eq!(inner, "innerA");
+        let Some(Content::Text(system)) = &req.system else { panic!("{:?}", req.system) };
+        assert!(in_body(literal(system), &body));
+        let tools: &[Tool] = req.tools.as_deref().unwrap();
+        assert!(in_body(&tools[0].input_schema.as_ref().unwrap().0, &body));
+        assert_eq!(
+            serde_json::to_string(&req.tools).unwrap(),
+            r#"[{"name":"f","description":"d","input_schema":{"type":"object"}}]"#
+        );
+
+        // Outside `parse_shared` (also after it), text is copied out as before.
+        let t: Text = serde_json::from_str(r#""x""#).unwrap();
+        assert!(matches!(literal(&t), RawText::Parsed(_)));
+    }
+
+    #[test]
+    fn only_bodies_past_the_threshold_are_shared() {
+        use crate::protocol::{from_json_shared, SHARED_PARSE_MIN};
+        #[derive(serde::Deserialize)]
+        struct Body {
+            text: Text,
+        }
+        let body = |pad: usize| Bytes::from(format!(r#"{{"pad":"{}","text":"t"}}"#, "p".repeat(pad)));
+        let small = body(10);
+        assert!(small.len() < SHARED_PARSE_MIN);
+        let b: Body = from_json_shared(&small).unwrap();
+        assert!(matches!(literal(&b.text), RawText::Parsed(_)));
+        let large = body(SHARED_PARSE_MIN);
+        let b: Body = from_json_shared(&large).unwrap();
+        assert!(in_body(literal(&b.text), &large));
+        assert_eq!(b.text, "t");
+    }
+
+    #[test]
+    fn a_shared_parse_fails_as_a_plain_one() {
+        use crate::protocol::anthropic::MessagesRequest;
+        for body in
+            [&b"{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"\xff\"}]}"[..], b"{\"model\":", b"[1]"]
+        {
+            let shared = super::parse_shared::<MessagesRequest>(&Bytes::copy_from_slice(body)).unwrap_err();
+            let plain = serde_json::from_slice::<MessagesRequest>(body).unwrap_err();
+            assert_eq!(shared.to_string(), plain.to_string());
+        }
+        // A failed parse leaves no source behind.
+        let t: Text = serde_json::from_str(r#""x""#).unwrap();
+        assert!(matches!(literal(&t), RawText::Parsed(_)));
+    }
 
     #[test]
     fn a_literal_is_written_back_as_it_arrived() {

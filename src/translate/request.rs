@@ -236,8 +236,10 @@ fn chat_canonical(chat: ChatRequest) -> Result<(MessagesRequest, ClientOptions),
     Ok((req, ClientOptions { include_usage: opts.include_usage, responses: None }))
 }
 
-fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    crate::protocol::from_json(body).map_err(|e| ApiError::invalid(format!("invalid request body: {e}")))
+/// A request body in typed form; its text values share the body's buffer (see
+/// `protocol::from_json_shared`).
+fn parse<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+    crate::protocol::from_json_shared(body).map_err(|e| ApiError::invalid(format!("invalid request body: {e}")))
 }
 
 /// What a response translation needs to know besides the body.
@@ -277,10 +279,10 @@ pub fn translate_response(
     let bad =
         |e: serde_json::Error| ApiError::new(ErrorKind::Api, format!("upstream returned an invalid response: {e}"));
     let canonical = match upstream {
-        Dialect::Anthropic => crate::protocol::from_json::<MessagesResponse>(body).map_err(bad)?,
-        Dialect::OpenAiChat => {
-            chat_response::chat_to_canonical_response(crate::protocol::from_json::<ChatResponse>(body).map_err(bad)?)?
-        }
+        Dialect::Anthropic => crate::protocol::from_json_shared::<MessagesResponse>(body).map_err(bad)?,
+        Dialect::OpenAiChat => chat_response::chat_to_canonical_response(
+            crate::protocol::from_json_shared::<ChatResponse>(body).map_err(bad)?,
+        )?,
         Dialect::OpenAiResponses => responses::response_to_canonical(body)?,
         Dialect::Gemini => gemini::response_to_canonical(body, cx.upstream_model)?,
     };
