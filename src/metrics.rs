@@ -53,9 +53,10 @@ const SERIES_CACHE_LIMIT: usize = 4096;
 
 thread_local! {
     /// Each worker thread's handles to the per-request series, by label combination
-    /// (see [`Metrics::record`]). A lookup in a label vector hashes the labels a byte
-    /// at a time (FNV) under a read lock shared by all threads, and a request made
-    /// seven; a hit here is one FxHash of the labels, with no lock and no atomic.
+    /// (see [`Metrics::record`]). A label-vector lookup hashes its labels a byte at a
+    /// time (FNV) under a read lock all threads share, and a request made seven of
+    /// them; a hit here is one FxHash of the labels, with no lock and no atomic. The
+    /// handles are never removed from their vectors, so a cached one stays exported.
     static SERIES: RefCell<SeriesCache> = RefCell::default();
 }
 
