@@ -55,6 +55,21 @@ pub fn request(dialect: Dialect, model: &str, size: Size, ask: Ask, session: &st
     Bytes::from(serde_json::to_vec(&v).unwrap_or_default())
 }
 
+/// Writes the non-streaming bodies of `routes` (client, upstream, model, route name as
+/// in the report) in both sizes into `dir`, as `<client>-<upstream>-<size>.json`: the
+/// bytes the throughput runs send (see `Cli::write_bodies`).
+pub fn write(dir: &std::path::Path, routes: &[(Dialect, Dialect, &str, String)]) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    for (client, upstream, model, name) in routes {
+        for size in [Size::Small, Size::Large] {
+            let body = request(*client, model, size, Ask::Json, &format!("{name}-{}", size.as_str()));
+            let file = format!("{}-{}-{}.json", client.as_str(), upstream.as_str(), size.as_str());
+            std::fs::write(dir.join(file), &body)?;
+        }
+    }
+    Ok(())
+}
+
 fn small_anthropic(model: &str, stream: bool, directive: &str) -> Value {
     let text = format!(
         "Write a short haiku about a gateway that translates between two API dialects, then explain \

@@ -139,7 +139,12 @@ fn main() -> ExitCode {
         cli.failover_requests = cli.failover_requests.min(50);
     }
     if let Some(dir) = &cli.write_bodies {
-        return match write_bodies(dir) {
+        // The four gateway routes, named and with the models the throughput runs use.
+        let routes = [(A, A), (A, O), (O, O), (O, A)].map(|(c, u)| {
+            let spec = Spec::relay(c, u);
+            (c, u, spec.model(), spec.name())
+        });
+        return match bodies::write(dir, &routes) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("llm-relay-bench: cannot write bodies into {}: {e}", dir.display());
@@ -161,21 +166,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// See `Cli::write_bodies`: the bodies the throughput runs send through the gateway.
-fn write_bodies(dir: &std::path::Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    for (client, upstream) in [(A, A), (A, O), (O, O), (O, A)] {
-        let spec = Spec::relay(client, upstream);
-        for size in [Size::Small, Size::Large] {
-            let session = format!("{}-{}", spec.name(), size.as_str());
-            let body = bodies::request(client, spec.model(), size, Ask::Json, &session);
-            let name = format!("{}-{}-{}.json", client.as_str(), upstream.as_str(), size.as_str());
-            std::fs::write(dir.join(name), &body)?;
-        }
-    }
-    Ok(())
 }
 
 static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
