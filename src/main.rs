@@ -245,8 +245,9 @@ fn run(path: &Path, upgrade: bool) -> ExitCode {
     }
 
     let gateway = Gateway { live, relay, metrics: metrics.clone(), reloader };
-    let proxy = Arc::new(pingora::proxy::http_proxy(&server.configuration, gateway));
-    let mut service = pingora::services::listening::Service::new("llm-relay".to_string(), LocalConnections(proxy));
+    let proxy = Arc::new(pingora::proxy::http_proxy(&server.configuration, gateway.clone()));
+    let app = LocalConnections::new(proxy, gateway);
+    let mut service = pingora::services::listening::Service::new("llm-relay".to_string(), app);
     for addr in &settings.listen {
         match &tls {
             Some(resolver) => {

@@ -513,3 +513,113 @@ fn request_ids_are_echoed_when_plain_minted_otherwise_and_logged() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// One HTTP/1 response read off `conn`: the status line, the head in lower case, and
+/// the body (by `content-length`).
+fn read_response(conn: &mut std::net::TcpStream) -> (String, String, String) {
+    use std::io::Read;
+    let mut raw = Vec::new();
+    let mut byte = [0u8; 1];
+    while !raw.ends_with(b"\r\n\r\n") {
+        assert_eq!(
+            conn.read(&mut byte).unwrap(),
+            1,
+            "connection closed in a head: {:?}",
+            String::from_utf8_lossy(&raw)
+        );
+        raw.push(byte[0]);
+    }
+    let head = String::from_utf8(raw).unwrap().to_ascii_lowercase();
+    let status = head.lines().next().unwrap().to_string();
+    let length =
+        head.lines().find_map(|l| l.strip_prefix("content-length: ")).map_or(0, |n| n.trim().parse::<usize>().unwrap());
+    let mut body = vec![0u8; length];
+    conn.read_exact(&mut body).unwrap();
+    (status, head, String::from_utf8(body).unwrap())
+}
+
+/// Whether the gateway closed `conn` (it reads end of file) within `wait`.
+fn closed_within(conn: &mut std::net::TcpStream, wait: Duration) -> bool {
+    use std::io::Read;
+    conn.set_read_timeout(Some(wait)).unwrap();
+    matches!(conn.read(&mut [0u8; 64]), Ok(0))
+}
+
+#[test]
+fn client_connections_are_reused_refused_when_malformed_and_closed_at_shutdown() {
+    use std::io::Write;
+    let mock = Mock::start_with(&["--token-delay-ms", "50"]);
+    let gw =
+        Gateway::start(&ch("a", "anthropic", &mock.url, "sk-a-0000", "[\"claude-*\"]", ""), "  grace_period_secs: 30");
+    let connect = || {
+        let conn = std::net::TcpStream::connect(("127.0.0.1", gw.port)).unwrap();
+        conn.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        conn
+    };
+    let health = b"GET /health HTTP/1.1\r\nhost: relay\r\n\r\n";
+
+    // Requests follow one another on one connection, an answered error included.
+    let mut conn = connect();
+    for _ in 0..3 {
+        conn.write_all(health).unwrap();
+        let (status, head, body) = read_response(&mut conn);
+        assert_eq!((status.as_str(), body.as_str()), ("http/1.1 200 ok", "{\"status\":\"ok\"}"));
+        assert!(head.contains("connection: keep-alive\r\n"), "{head}");
+    }
+    // An answered error after the body was read keeps the connection.
+    let messages = |model: &str, key: &str| {
+        let body = ask(model, "hi", false);
+        format!("POST /v1/messages HTTP/1.1\r\nhost: relay\r\n{key}content-length: {}\r\n\r\n{body}", body.len())
+    };
+    let with_key = format!("x-api-key: {ACCESS_KEY}\r\n");
+    conn.write_all(messages("unserved-x", &with_key).as_bytes()).unwrap();
+    let (status, head, body) = read_response(&mut conn);
+    assert_eq!(status, "http/1.1 404 not found");
+    assert!(head.contains("connection: keep-alive\r\n"), "{head}");
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["error"]["type"], "not_found_error");
+    conn.write_all(messages("claude-x", &with_key).as_bytes()).unwrap();
+    let (status, _, body) = read_response(&mut conn);
+    assert_eq!(status, "http/1.1 200 ok", "{body}");
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["type"], "message");
+    // Refused before its body was read: answered, then closed.
+    conn.write_all(messages("claude-x", "").as_bytes()).unwrap();
+    let (status, head, _) = read_response(&mut conn);
+    assert_eq!(status, "http/1.1 401 unauthorized");
+    assert!(head.contains("connection: close\r\n"), "{head}");
+    assert!(closed_within(&mut conn, Duration::from_secs(5)));
+
+    // `Connection: close` is honoured.
+    let mut conn = connect();
+    conn.write_all(b"GET /health HTTP/1.1\r\nhost: relay\r\nconnection: close\r\n\r\n").unwrap();
+    let (status, head, _) = read_response(&mut conn);
+    assert_eq!(status, "http/1.1 200 ok");
+    assert!(head.contains("connection: close\r\n"), "{head}");
+    assert!(closed_within(&mut conn, Duration::from_secs(5)));
+
+    // A malformed head gets 400 and CONNECT 405, each closing the connection.
+    for (request, want) in [
+        (&b"NOT HTTP AT ALL\r\n\r\n"[..], "http/1.1 400 bad request"),
+        (b"CONNECT example.com:443 HTTP/1.1\r\nhost: example.com:443\r\n\r\n", "http/1.1 405 method not allowed"),
+    ] {
+        let mut conn = connect();
+        conn.write_all(request).unwrap();
+        assert_eq!(read_response(&mut conn).0, want);
+        assert!(closed_within(&mut conn, Duration::from_secs(5)), "{want}: left open");
+    }
+
+    // At shutdown, a connection waiting for its next request is closed at once, while
+    // a stream in flight keeps the process running.
+    let mut idle = connect();
+    idle.write_all(health).unwrap();
+    assert_eq!(read_response(&mut idle).0, "http/1.1 200 ok");
+    let url = format!("{}/v1/messages", gw.url);
+    let streamer =
+        std::thread::spawn(move || post(&url, &[("x-api-key", ACCESS_KEY)], &ask("claude-x", "[[long:60]]", true)));
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(Command::new("kill").args(["-TERM", &gw.pid().to_string()]).status().unwrap().success());
+    assert!(closed_within(&mut idle, Duration::from_secs(2)), "idle connection kept open:\n{}", gw.log());
+    assert!(!streamer.is_finished(), "the stream ended before the idle connection was closed");
+    let (status, _, body) = streamer.join().unwrap();
+    assert_eq!(status, 200);
+    assert!(body.ends_with("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"), "cut short: {body}");
+}

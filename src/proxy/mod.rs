@@ -34,7 +34,8 @@ const X_GOOG_API_KEY: HeaderName = HeaderName::from_static("x-goog-api-key");
 const ANTHROPIC_VERSION: HeaderName = HeaderName::from_static("anthropic-version");
 
 /// State shared by every request: the live config with its balancers, and the relay
-/// (connection pool, health, affinity).
+/// (connection pool, health, affinity). Cloning it shares that state.
+#[derive(Clone)]
 pub struct Gateway {
     pub live: Arc<ArcSwap<Live>>,
     pub relay: Arc<Relay>,
