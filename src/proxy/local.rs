@@ -139,7 +139,7 @@ where
                         log::debug!("failed to answer a bad request: {e}");
                     }
                 } else {
-                    log::debug!("client connection failed before a request: {e}");
+                    log::warn!("client connection failed before a request head was read: {e}");
                 }
                 session.downstream_session.shutdown().await;
                 return None;
