@@ -53,8 +53,9 @@ pub struct LocalConnections<A, SV> {
     fallback: Arc<A>,
     app: SV,
     modules: HttpModules,
+    /// Set, and `shutdown_begun` notified, when the server begins shutting down.
     shutting_down: AtomicBool,
-    shutdown: Notify,
+    shutdown_begun: Notify,
 }
 
 impl<A, SV: ProxyHttp> LocalConnections<A, SV> {
@@ -62,7 +63,13 @@ impl<A, SV: ProxyHttp> LocalConnections<A, SV> {
     pub fn new(fallback: Arc<A>, app: SV) -> Self {
         let mut modules = HttpModules::new();
         app.init_downstream_modules(&mut modules);
-        LocalConnections { fallback, app, modules, shutting_down: AtomicBool::new(false), shutdown: Notify::new() }
+        LocalConnections {
+            fallback,
+            app,
+            modules,
+            shutting_down: AtomicBool::new(false),
+            shutdown_begun: Notify::new(),
+        }
     }
 }
 
@@ -90,7 +97,7 @@ where
 
     async fn cleanup(&self) {
         self.shutting_down.store(true, Ordering::Release);
-        self.shutdown.notify_waiters();
+        self.shutdown_begun.notify_waiters();
         self.fallback.cleanup().await;
     }
 }
@@ -122,6 +129,7 @@ where
     /// the response and hand back the connection if it can be reused. An error from a
     /// phase is answered by `fail_to_proxy` and logged as Pingora's app logs it.
     /// `request_filter` must answer every request: one it leaves unanswered gets a 500.
+    /// `early_request_filter` and the phases of a proxied request are not run.
     async fn serve_request(&self, mut session: Session, shutdown: &ShutdownWatch) -> Option<ReusedHttpStream> {
         let read = tokio::select! {
             biased;
@@ -202,7 +210,7 @@ where
     /// Resolves once the server has begun shutting down: a connection waiting for its
     /// next request is then closed.
     async fn shutdown_started(&self) {
-        let notified = self.shutdown.notified();
+        let notified = self.shutdown_begun.notified();
         if !self.shutting_down.load(Ordering::Acquire) {
             notified.await;
         }
