@@ -26,6 +26,32 @@ pub(crate) trait Tagged: Sized {
     }
 }
 
+/// A string borrowed from the input when it can be (no escapes, a borrowing
+/// deserializer), copied otherwise. serde's own `Cow<str>` always copies.
+struct Str<'de>(Cow<'de, str>);
+
+impl<'de> de::Deserialize<'de> for Str<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Str<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
 /// Reads a [`Tagged`] object (a `Deserialize` implementation's body).
 pub(crate) fn deserialize<'de, D: Deserializer<'de>, T: Tagged>(d: D) -> Result<T, D::Error> {
     struct V<T>(PhantomData<T>);
@@ -35,15 +61,15 @@ pub(crate) fn deserialize<'de, D: Deserializer<'de>, T: Tagged>(d: D) -> Result<
             f.write_str(T::EXPECTING)
         }
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<T, A::Error> {
-            let first = map.next_key::<Cow<'de, str>>()?;
-            if first.as_deref() == Some("type") {
-                let kind: Cow<'de, str> = map.next_value()?;
-                return T::build(&kind, MapAccessDeserializer::new(map));
+            let first = map.next_key::<Str<'de>>()?;
+            if first.as_ref().map(|k| &*k.0) == Some("type") {
+                let kind: Str<'de> = map.next_value()?;
+                return T::build(&kind.0, MapAccessDeserializer::new(map));
             }
             let mut fields = Map::new();
             if let Some(first) = first {
                 let value: Value = map.next_value()?;
-                fields.insert(first.into_owned(), value);
+                fields.insert(first.0.into_owned(), value);
             }
             while let Some((k, v)) = map.next_entry::<String, Value>()? {
                 fields.insert(k, v);
