@@ -315,7 +315,9 @@ impl From<&Usage> for DeltaUsage {
 
 // ---------------------------------------------------------------- stream events
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+/// Deserialized by `fast_de` in one pass when `type` is the first key, as the API
+/// writes every event (see there): a stream passing through is read event by event.
+#[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum StreamEvent {
     MessageStart {
@@ -363,7 +365,8 @@ impl StreamEvent {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+/// Deserialized by `fast_de`, as [`StreamEvent`].
+#[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum BlockDelta {
     TextDelta {

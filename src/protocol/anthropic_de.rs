@@ -5,7 +5,10 @@
 //! doubles the parse. Here `Content` dispatches on the JSON type it meets, and a
 //! `ContentBlock` is read as a [`Tagged`] object.
 
-use super::{Content, ContentBlock, ImageSource, Text};
+use super::{
+    BlockDelta, Content, ContentBlock, DeltaUsage, ErrorBody, ImageSource, MessageDeltaBody, MessagesResponse,
+    StreamEvent, Text,
+};
 use crate::protocol::tagged::{self, Tagged};
 use serde::de::value::SeqAccessDeserializer;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
@@ -189,6 +192,128 @@ impl<'de> Deserialize<'de> for ContentBlock {
     }
 }
 
+#[derive(Deserialize)]
+struct MessageStartFields {
+    message: MessagesResponse,
+}
+
+#[derive(Deserialize)]
+struct BlockStartFields {
+    index: usize,
+    content_block: ContentBlock,
+}
+
+#[derive(Deserialize)]
+struct BlockDeltaFields {
+    index: usize,
+    delta: BlockDelta,
+}
+
+#[derive(Deserialize)]
+struct BlockStopFields {
+    index: usize,
+}
+
+#[derive(Deserialize)]
+struct MessageDeltaFields {
+    delta: MessageDeltaBody,
+    #[serde(default)]
+    usage: DeltaUsage,
+}
+
+#[derive(Deserialize)]
+struct ErrorFields {
+    error: ErrorBody,
+}
+
+impl Tagged for StreamEvent {
+    const EXPECTING: &'static str = "a stream event object";
+
+    fn build<'de, D: Deserializer<'de>>(kind: &str, rest: D) -> Result<Self, D::Error> {
+        Ok(match kind {
+            "message_start" => StreamEvent::MessageStart { message: MessageStartFields::deserialize(rest)?.message },
+            "content_block_start" => {
+                let f = BlockStartFields::deserialize(rest)?;
+                StreamEvent::ContentBlockStart { index: f.index, content_block: f.content_block }
+            }
+            "content_block_delta" => {
+                let f = BlockDeltaFields::deserialize(rest)?;
+                StreamEvent::ContentBlockDelta { index: f.index, delta: f.delta }
+            }
+            "content_block_stop" => StreamEvent::ContentBlockStop { index: BlockStopFields::deserialize(rest)?.index },
+            "message_delta" => {
+                let f = MessageDeltaFields::deserialize(rest)?;
+                StreamEvent::MessageDelta { delta: f.delta, usage: f.usage }
+            }
+            "error" => StreamEvent::Error { error: ErrorFields::deserialize(rest)?.error },
+            other => {
+                de::IgnoredAny::deserialize(rest)?;
+                match other {
+                    "message_stop" => StreamEvent::MessageStop,
+                    "ping" => StreamEvent::Ping,
+                    _ => StreamEvent::Other,
+                }
+            }
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for StreamEvent {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        tagged::deserialize(d)
+    }
+}
+
+#[derive(Deserialize)]
+struct TextDeltaFields {
+    text: String,
+}
+
+#[derive(Deserialize)]
+struct JsonDeltaFields {
+    partial_json: String,
+}
+
+#[derive(Deserialize)]
+struct SignatureDeltaFields {
+    signature: String,
+}
+
+#[derive(Deserialize)]
+struct CitationsDeltaFields {
+    citation: Value,
+}
+
+impl Tagged for BlockDelta {
+    const EXPECTING: &'static str = "a content block delta object";
+
+    fn build<'de, D: Deserializer<'de>>(kind: &str, rest: D) -> Result<Self, D::Error> {
+        Ok(match kind {
+            "text_delta" => BlockDelta::TextDelta { text: TextDeltaFields::deserialize(rest)?.text },
+            "input_json_delta" => {
+                BlockDelta::InputJsonDelta { partial_json: JsonDeltaFields::deserialize(rest)?.partial_json }
+            }
+            "thinking_delta" => BlockDelta::ThinkingDelta { thinking: ThinkingFields::deserialize(rest)?.thinking },
+            "signature_delta" => {
+                BlockDelta::SignatureDelta { signature: SignatureDeltaFields::deserialize(rest)?.signature }
+            }
+            "citations_delta" => {
+                BlockDelta::CitationsDelta { citation: CitationsDeltaFields::deserialize(rest)?.citation }
+            }
+            _ => {
+                de::IgnoredAny::deserialize(rest)?;
+                BlockDelta::Other
+            }
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for BlockDelta {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        tagged::deserialize(d)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,5 +342,59 @@ mod tests {
         );
         assert!(serde_json::from_str::<ContentBlock>(r#"{"text":"no type"}"#).is_err());
         assert!(serde_json::from_str::<Content>("3").is_err());
+    }
+
+    #[test]
+    fn stream_events_parse_with_type_first_or_elsewhere_and_round_trip() {
+        let events = [
+            r#"{"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"m","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":5,"output_tokens":1}}}"#,
+            r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#,
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a\n\"b"}}"#,
+            r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"x\":"}}"#,
+            r#"{"type":"content_block_delta","index":2,"delta":{"type":"thinking_delta","thinking":"t"}}"#,
+            r#"{"type":"content_block_delta","index":2,"delta":{"type":"signature_delta","signature":"S"}}"#,
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"citations_delta","citation":{"k":[1]}}}"#,
+            r#"{"type":"content_block_stop","index":0}"#,
+            r#"{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":7}}"#,
+            r#"{"type":"message_stop"}"#,
+            r#"{"type":"ping"}"#,
+            r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
+        ];
+        for text in events {
+            let first: StreamEvent = serde_json::from_str(text).unwrap();
+            assert_ne!(first, StreamEvent::Other, "{text}");
+            // The same object with `type` last, and with a field the gateway does not know.
+            let mut value: serde_json::Map<String, Value> = serde_json::from_str(text).unwrap();
+            let kind = value.remove("type").unwrap();
+            value.insert("extra".into(), Value::from(1));
+            value.insert("type".into(), kind);
+            let later: StreamEvent = serde_json::from_value(Value::Object(value)).unwrap();
+            assert_eq!(first, later, "{text}");
+            let written: StreamEvent = serde_json::from_str(&serde_json::to_string(&first).unwrap()).unwrap();
+            assert_eq!(first, written, "{text}");
+        }
+        let parse = |text: &str| serde_json::from_str::<StreamEvent>(text);
+        assert_eq!(parse(r#"{"type":"something_new","x":{"y":[1]}}"#).unwrap(), StreamEvent::Other);
+        assert_eq!(
+            parse(r#"{"type":"content_block_delta","index":0,"delta":{"type":"new_delta","x":1}}"#).unwrap(),
+            StreamEvent::ContentBlockDelta { index: 0, delta: BlockDelta::Other }
+        );
+        assert_eq!(
+            parse(r#"{"type":"message_delta","delta":{"stop_reason":null}}"#).unwrap(),
+            StreamEvent::MessageDelta {
+                delta: MessageDeltaBody { stop_reason: None, stop_sequence: None },
+                usage: DeltaUsage::default()
+            }
+        );
+        for bad in [
+            r#"{"type":"content_block_delta","delta":{"type":"text_delta","text":"a"}}"#,
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta"}}"#,
+            r#"{"type":"error","error":{"type":"x"}}"#,
+            r#"{"type":3}"#,
+            r#"{"index":0}"#,
+            r#"[]"#,
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
     }
 }
