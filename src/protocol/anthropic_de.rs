@@ -186,12 +186,6 @@ impl Tagged for ContentBlock {
     }
 }
 
-impl<'de> Deserialize<'de> for ContentBlock {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        tagged::deserialize(d)
-    }
-}
-
 #[derive(Deserialize)]
 struct MessageStartFields {
     message: MessagesResponse,
@@ -258,12 +252,6 @@ impl Tagged for StreamEvent {
     }
 }
 
-impl<'de> Deserialize<'de> for StreamEvent {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        tagged::deserialize(d)
-    }
-}
-
 #[derive(Deserialize)]
 struct TextDeltaFields {
     text: String,
@@ -308,11 +296,7 @@ impl Tagged for BlockDelta {
     }
 }
 
-impl<'de> Deserialize<'de> for BlockDelta {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        tagged::deserialize(d)
-    }
-}
+tagged::deserialize_tagged!(ContentBlock, StreamEvent, BlockDelta);
 
 #[cfg(test)]
 mod tests {

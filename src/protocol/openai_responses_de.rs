@@ -176,12 +176,6 @@ impl Tagged for Item {
     }
 }
 
-impl<'de> Deserialize<'de> for Item {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        tagged::deserialize(d)
-    }
-}
-
 // ---------------------------------------------------------------- content parts
 
 #[derive(Deserialize)]
@@ -265,11 +259,7 @@ impl Tagged for ContentPart {
     }
 }
 
-impl<'de> Deserialize<'de> for ContentPart {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        tagged::deserialize(d)
-    }
-}
+tagged::deserialize_tagged!(Item, ContentPart);
 
 #[cfg(test)]
 mod tests {

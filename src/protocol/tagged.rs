@@ -26,6 +26,18 @@ pub(crate) trait Tagged: Sized {
     }
 }
 
+/// `Deserialize` for [`Tagged`] types: each reads through [`deserialize`].
+macro_rules! deserialize_tagged {
+    ($($t:ty),+ $(,)?) => {$(
+        impl<'de> serde::Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                $crate::protocol::tagged::deserialize(d)
+            }
+        }
+    )+};
+}
+pub(crate) use deserialize_tagged;
+
 /// A string borrowed from the input when it can be (no escapes, a borrowing
 /// deserializer), copied otherwise. serde's own `Cow<str>` always copies.
 struct Str<'de>(Cow<'de, str>);
