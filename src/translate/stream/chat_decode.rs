@@ -7,12 +7,34 @@
 //! until usage (or `[DONE]`) arrives, so the final `message_delta` carries real counts.
 
 use crate::protocol::anthropic::{BlockDelta, ContentBlock, MessagesResponse, Role, StreamEvent, Usage};
-use crate::protocol::openai_chat::{ChatChunk, ChatUsage, ToolCallDelta};
+use crate::protocol::openai_chat::{ChatUsage, ChunkChoice, ErrorObject, ToolCallDelta};
 use crate::sse::SseFrame;
 use crate::translate::{anthropic_usage_from_chat, sanitize_tool_id, stop_reason_from_finish, ApiError, ErrorKind};
+use serde::Deserialize;
 use serde_json::Value;
+use std::borrow::Cow;
 
 use super::{BlockKind, Blocks};
+
+/// A chunk as read: `ChatChunk`'s fields, with the strings only the first chunk needs
+/// (or none does) borrowed from the frame instead of copied for every chunk.
+#[derive(Deserialize)]
+struct ChunkIn<'a> {
+    #[serde(default, borrow)]
+    id: Cow<'a, str>,
+    #[serde(default, borrow, rename = "object")]
+    _object: Cow<'a, str>,
+    #[serde(default, rename = "created")]
+    _created: u64,
+    #[serde(default, borrow)]
+    model: Cow<'a, str>,
+    #[serde(default)]
+    choices: Vec<ChunkChoice>,
+    #[serde(default)]
+    usage: Option<ChatUsage>,
+    #[serde(default)]
+    error: Option<ErrorObject>,
+}
 
 #[derive(Debug, Default)]
 pub struct ChatDecoder {
@@ -36,7 +58,7 @@ impl ChatDecoder {
             self.complete(out);
             return;
         }
-        let chunk: ChatChunk = match serde_json::from_str(data) {
+        let chunk: ChunkIn<'_> = match serde_json::from_str(data) {
             Ok(c) => c,
             Err(e) => {
                 self.fail(ApiError::new(ErrorKind::Api, format!("upstream sent a malformed chunk: {e}")), out);
@@ -58,10 +80,10 @@ impl ChatDecoder {
             self.started = true;
             out.push(StreamEvent::MessageStart {
                 message: MessagesResponse {
-                    id: chunk.id.clone(),
+                    id: chunk.id.into_owned(),
                     kind: "message".to_string(),
                     role: Role::Assistant,
-                    model: chunk.model.clone(),
+                    model: chunk.model.into_owned(),
                     content: Vec::new(),
                     stop_reason: None,
                     stop_sequence: None,
@@ -146,7 +168,7 @@ impl ChatDecoder {
         }
     }
 
-    /// Makes sure a block of `kind` is the open one; returns its index.
+    /// The stream is complete: closes the open block, then the stop reason and usage.
     fn complete(&mut self, out: &mut Vec<StreamEvent>) {
         if !self.started {
             self.fail(ApiError::new(ErrorKind::Api, "upstream stream ended without any chunk"), out);

@@ -216,3 +216,21 @@ fn each_frame_leaves_as_soon_as_it_is_complete() {
     assert!(out.contains("\"text\":\"Hello\""), "{out}");
     assert!(!out.contains("wörld"));
 }
+
+#[test]
+fn chat_chunk_fields_with_escapes_and_of_the_wrong_type() {
+    let input = concat!(
+        "data: {\"id\":\"chat\\u0063mpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1,",
+        "\"model\":\"gpt-\\\"x\\\"\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"}}]}\n\n",
+        "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":\"soon\",\"choices\":[]}\n\n",
+    );
+    let mut t = StreamTranslator::new(Dialect::OpenAiChat, Dialect::Anthropic, NO_USAGE);
+    let out = String::from_utf8(t.push(input.as_bytes()).to_vec()).unwrap();
+    // Escaped id and model are decoded into the message start.
+    assert!(out.contains(r#""id":"chatcmpl-1""#), "{out}");
+    assert!(out.contains(r#""model":"gpt-\"x\"""#), "{out}");
+    assert!(out.contains(r#""text":"hi""#), "{out}");
+    // A `created` that is not a number is a malformed chunk, as before.
+    assert!(out.contains("upstream sent a malformed chunk"), "{out}");
+    assert!(matches!(t.stats().termination, Some(Termination::Error(_))));
+}
