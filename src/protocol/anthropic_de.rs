@@ -3,7 +3,8 @@
 //! serde's derived `untagged` and internally `tag`ged enums buffer each value into an
 //! intermediate tree before choosing a variant; on an 80 KiB Claude Code request that
 //! doubles the parse. Here `Content` dispatches on the JSON type it meets, and a
-//! `ContentBlock` is read as a [`Tagged`] object.
+//! `ContentBlock`, a stream event and a block delta are read as [`Tagged`] objects
+//! (every event of an Anthropic stream is parsed, passed through or not).
 
 use super::{
     BlockDelta, Content, ContentBlock, DeltaUsage, ErrorBody, ImageSource, MessageDeltaBody, MessagesResponse,
