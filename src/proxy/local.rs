@@ -179,9 +179,7 @@ where
             Err(e) => return self.fail(session, &mut ctx, e, "Fail to filter request:").await,
         }
         self.app.logging(&mut session, None, &mut ctx).await;
-        let settings = HttpPersistentSettings::for_session(&session.downstream_session);
-        let reusable = session.downstream_session.finish().await.ok().flatten()?;
-        Some(ReusedHttpStream::from_reusable_stream(reusable, settings))
+        finish(session).await
     }
 
     /// An error from a phase: answered (if nothing was sent yet) and logged, as
@@ -202,9 +200,7 @@ where
         if !res.can_reuse_downstream {
             return None;
         }
-        let settings = HttpPersistentSettings::for_session(&session.downstream_session);
-        let reusable = session.downstream_session.finish().await.ok().flatten()?;
-        Some(ReusedHttpStream::from_reusable_stream(reusable, settings))
+        finish(session).await
     }
 
     /// Resolves once the server has begun shutting down: a connection waiting for its
@@ -215,6 +211,13 @@ where
             notified.await;
         }
     }
+}
+
+/// Ends the response; the connection, with its keep-alive settings, when it can be reused.
+async fn finish(session: Session) -> Option<ReusedHttpStream> {
+    let settings = HttpPersistentSettings::for_session(&session.downstream_session);
+    let reusable = session.downstream_session.finish().await.ok().flatten()?;
+    Some(ReusedHttpStream::from_reusable_stream(reusable, settings))
 }
 
 /// The same connection, its socket registered with the current runtime (`Ok`).
