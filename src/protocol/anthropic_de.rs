@@ -26,7 +26,7 @@ impl<'de> Deserialize<'de> for Content {
                 f.write_str("a string or an array of content blocks")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Content, E> {
-                Ok(Content::Text(Text::new(v)))
+                Ok(Content::Text(Text::read(v)))
             }
             fn visit_string<E: de::Error>(self, v: String) -> Result<Content, E> {
                 Ok(Content::Text(Text::new(v)))

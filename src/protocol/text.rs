@@ -18,10 +18,11 @@ pub struct Text(Repr);
 
 enum Repr {
     /// The JSON string literal as read (or joined from such), and its unescaped text
-    /// once someone asked.
+    /// once someone asked: `None` when the literal holds no escape, so that the text is
+    /// the literal's inside, lent without a copy.
     Literal {
         json: RawText,
-        text: OnceLock<String>,
+        text: OnceLock<Option<String>>,
     },
     Plain(String),
 }
@@ -126,6 +127,23 @@ impl Text {
         Text(Repr::Plain(text.into()))
     }
 
+    /// A string a deserializer handed over unescaped (a message's `content` given as a
+    /// string is read that way, see `anthropic_de`). When it holds nothing JSON escapes
+    /// (quotes, backslashes, control characters) its literal is the text between
+    /// quotes, made here with the one copy the text needs anyway: it is then written
+    /// back as it is instead of through serde_json's escaping, a pass that costs about
+    /// nine instructions a byte. Below [`LITERAL_MIN`] bytes it stays plain.
+    pub fn read(v: &str) -> Text {
+        if v.len() < LITERAL_MIN || needs_escape(v) {
+            return Text::new(v);
+        }
+        let mut lit = String::with_capacity(v.len() + 2);
+        lit.push('"');
+        lit.push_str(v);
+        lit.push('"');
+        Text::literal_of(RawText::Built(lit.into_boxed_str()))
+    }
+
     pub fn as_str(&self) -> &str {
         self
     }
@@ -142,7 +160,11 @@ impl Text {
     pub fn into_string(self) -> String {
         match self.0 {
             Repr::Plain(s) => s,
-            Repr::Literal { json, text } => text.into_inner().unwrap_or_else(|| unescape(&json)),
+            Repr::Literal { json, text } => match text.into_inner() {
+                Some(Some(text)) => text,
+                Some(None) => inside(&json).to_string(),
+                None => unescape(&json).unwrap_or_else(|| inside(&json).to_string()),
+            },
         }
     }
 
@@ -213,6 +235,16 @@ impl Text {
     }
 }
 
+/// Strings shorter than this are kept plain by [`Text::read`]: checking them and
+/// adding the quotes costs more than escaping them would.
+const LITERAL_MIN: usize = 32;
+
+/// Whether JSON escapes a character of `s`. Every byte is looked at (no early exit),
+/// which the compiler turns into a vector loop.
+fn needs_escape(s: &str) -> bool {
+    s.bytes().fold(false, |esc, b| esc | (b < b' ') | (b == b'"') | (b == b'\\'))
+}
+
 /// Appends `s` JSON-escaped, without the quotes.
 fn push_escaped_inside(out: &mut String, s: &str) {
     // Escaping a string cannot fail.
@@ -220,14 +252,17 @@ fn push_escaped_inside(out: &mut String, s: &str) {
     out.push_str(quoted.get(1..quoted.len().saturating_sub(1)).unwrap_or_default());
 }
 
-/// The text of a JSON string literal. Literals come from the JSON parser (or from
-/// joining such), so they decode; an empty string stands in if one ever did not.
-fn unescape(json: &RawText) -> String {
+/// A JSON string literal without its quotes.
+fn inside(json: &RawText) -> &str {
     let lit = json.get();
-    match lit.get(1..lit.len().saturating_sub(1)) {
-        Some(inner) if memchr::memchr(b'\\', inner.as_bytes()).is_none() => inner.to_string(),
-        _ => serde_json::from_str(lit).unwrap_or_default(),
-    }
+    lit.get(1..lit.len().saturating_sub(1)).unwrap_or_default()
+}
+
+/// The text of a JSON string literal, or `None` when it has no escape (the text is
+/// then the literal's inside). Literals come from the JSON parser (or from joining
+/// such), so they decode; an empty string stands in if one ever did not.
+fn unescape(json: &RawText) -> Option<String> {
+    memchr::memchr(b'\\', inside(json).as_bytes()).map(|_| serde_json::from_str(json.get()).unwrap_or_default())
 }
 
 impl Deref for Text {
@@ -235,7 +270,10 @@ impl Deref for Text {
     fn deref(&self) -> &str {
         match &self.0 {
             Repr::Plain(s) => s,
-            Repr::Literal { json, text } => text.get_or_init(|| unescape(json)),
+            Repr::Literal { json, text } => match text.get_or_init(|| unescape(json)) {
+                Some(text) => text,
+                None => inside(json),
+            },
         }
     }
 }
@@ -332,7 +370,7 @@ impl<'de> Deserialize<'de> for Text {
                 String::deserialize(d).map(Text::new)
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Text, E> {
-                Ok(Text::new(v))
+                Ok(Text::read(v))
             }
             fn visit_string<E: de::Error>(self, v: String) -> Result<Text, E> {
                 Ok(Text::new(v))

@@ -106,6 +106,40 @@ fn plain_text_is_escaped_when_written() {
 }
 
 #[test]
+fn a_string_read_unescaped_is_written_as_serde_json_would() {
+    let long = "a sentence long enough to be kept as a literal, with é and ~ and \u{7f}";
+    for v in [long, "short", "", &format!("{long} \"quoted\""), &format!("{long}\\"), &format!("{long}\n"), &format!("\u{1f}{long}")]
+    {
+        let t = Text::read(v);
+        assert_eq!(serde_json::to_string(&t).unwrap(), serde_json::to_string(v).unwrap(), "{v:?}");
+        assert_eq!((t.as_str(), t.clone().into_string().as_str(), t.is_empty()), (v, v, v.is_empty()));
+    }
+    // Only long strings with nothing to escape become literals.
+    assert!(matches!(literal(&Text::read(long)), RawText::Built(b) if b.len() == long.len() + 2));
+    for plain in ["short", &format!("{long}\n"), &format!("{long} \"q\"")] {
+        assert!(matches!(Text::read(plain).0, Repr::Plain(_)), "{plain:?}");
+    }
+    // Message content given as a string is read that way.
+    let req: crate::protocol::anthropic::MessagesRequest =
+        serde_json::from_str(&format!(r#"{{"model":"m","messages":[{{"role":"user","content":"{long}"}}]}}"#)).unwrap();
+    let crate::protocol::anthropic::Content::Text(t) = &req.messages[0].content else { panic!() };
+    assert!(matches!(literal(t), RawText::Built(_)));
+    assert_eq!(t, long);
+}
+
+#[test]
+fn a_literal_without_escapes_lends_its_inside() {
+    let t: Text = serde_json::from_str(r#""plain text""#).unwrap();
+    let lit = literal(&t).get();
+    assert_eq!(t.as_str().as_ptr(), lit[1..].as_ptr());
+    assert_eq!(t.into_string(), "plain text");
+    let t: Text = serde_json::from_str(r#""esc\u0061ped""#).unwrap();
+    assert_eq!(t.as_str(), "escaped");
+    assert_ne!(t.as_str().as_ptr(), literal(&t).get()[1..].as_ptr());
+    assert_eq!(t.clone().into_string(), "escaped");
+}
+
+#[test]
 fn only_strings_are_text() {
     let err = serde_json::from_str::<Text>("12").unwrap_err().to_string();
     assert!(err.contains("expected a string"), "{err}");
