@@ -108,8 +108,15 @@ fn plain_text_is_escaped_when_written() {
 #[test]
 fn a_string_read_unescaped_is_written_as_serde_json_would() {
     let long = "a sentence long enough to be kept as a literal, with é and ~ and \u{7f}";
-    for v in [long, "short", "", &format!("{long} \"quoted\""), &format!("{long}\\"), &format!("{long}\n"), &format!("\u{1f}{long}")]
-    {
+    for v in [
+        long,
+        "short",
+        "",
+        &format!("{long} \"quoted\""),
+        &format!("{long}\\"),
+        &format!("{long}\n"),
+        &format!("\u{1f}{long}"),
+    ] {
         let t = Text::read(v);
         assert_eq!(serde_json::to_string(&t).unwrap(), serde_json::to_string(v).unwrap(), "{v:?}");
         assert_eq!((t.as_str(), t.clone().into_string().as_str(), t.is_empty()), (v, v, v.is_empty()));
