@@ -514,6 +514,40 @@ fn request_ids_are_echoed_when_plain_minted_otherwise_and_logged() {
     }
 }
 
+#[test]
+fn a_client_expecting_100_continue_gets_it_before_sending_its_body() {
+    use std::io::Write;
+    let mock = Mock::start();
+    let gw =
+        Gateway::start(&ch("a", "anthropic", &mock.url, "sk-a-0000", "[\"claude-*\"]", ""), "  max_body_bytes: 100000");
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", gw.port)).unwrap();
+    // curl gives up waiting after one second and sends the body anyway.
+    conn.set_read_timeout(Some(Duration::from_millis(900))).unwrap();
+    let head = |length: usize| {
+        format!(
+            "POST /v1/messages HTTP/1.1\r\nhost: relay\r\nx-api-key: {ACCESS_KEY}\r\n\
+             expect: 100-continue\r\ncontent-length: {length}\r\n\r\n"
+        )
+    };
+
+    let body = ask("claude-x", "hi", false);
+    conn.write_all(head(body.len()).as_bytes()).unwrap();
+    let (status, interim, _) = read_response(&mut conn);
+    assert_eq!((status.as_str(), interim.as_str()), ("http/1.1 100 continue", "http/1.1 100 continue\r\n\r\n"));
+    conn.write_all(body.as_bytes()).unwrap();
+    let (status, head_of_answer, answer) = read_response(&mut conn);
+    assert_eq!(status, "http/1.1 200 ok", "{answer}");
+    assert!(head_of_answer.contains("connection: keep-alive\r\n"), "{head_of_answer}");
+    assert_eq!(serde_json::from_str::<Value>(&answer).unwrap()["type"], "message");
+
+    // Over the limit: refused without a 100, and the body it never sent is not waited for.
+    conn.write_all(head(200_000).as_bytes()).unwrap();
+    let (status, refusal, _) = read_response(&mut conn);
+    assert_eq!(status, "http/1.1 413 payload too large");
+    assert!(refusal.contains("connection: close\r\n"), "{refusal}");
+    assert!(closed_within(&mut conn, Duration::from_secs(2)));
+}
+
 /// One HTTP/1 response read off `conn`: the status line, the head in lower case, and
 /// the body (by `content-length`).
 fn read_response(conn: &mut std::net::TcpStream) -> (String, String, String) {

@@ -23,6 +23,7 @@ use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
 use http::header::{HeaderName, AUTHORIZATION, CONTENT_LENGTH};
 use pingora::prelude::*;
+use pingora_core::protocols::http::v1::common::is_expect_continue_req;
 use pingora_proxy::{ProxyHttp, Session};
 use routes::Route;
 use std::sync::Arc;
@@ -322,6 +323,11 @@ fn admin_authorized(live: &Live, session: &Session) -> bool {
 const DISCARD_LIMIT: usize = 64 * 1024 * 1024;
 
 /// Reads the whole request body, refusing more than `limit` bytes (413).
+///
+/// A client that sent `Expect: 100-continue` (curl does for bodies over 1 MiB) waits
+/// for `100 Continue` before it sends the body, or gives up waiting after a second: it
+/// gets the `100` once the body is known to be wanted. Refused before that, its body
+/// was never sent, so none is waited for: the connection closes after the answer.
 async fn read_body(session: &mut Session, limit: usize) -> Result<std::result::Result<Bytes, ApiError>> {
     let too_large =
         || ApiError::new(ErrorKind::RequestTooLarge, format!("request body exceeds the {limit}-byte limit"));
@@ -331,9 +337,21 @@ async fn read_body(session: &mut Session, limit: usize) -> Result<std::result::R
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
+    let expects_continue = is_expect_continue_req(session.req_header());
     if declared.is_some_and(|n| n > limit) {
-        discard_body(session, declared.unwrap_or(0)).await;
+        if expects_continue {
+            session.set_keepalive(None);
+        } else {
+            discard_body(session, declared.unwrap_or(0)).await;
+        }
         return Ok(Err(too_large()));
+    }
+    if expects_continue {
+        // Pingora turns keep-alive off for a response written before the request body
+        // was read, and counts this interim one: the setting is put back after it.
+        let keepalive = session.get_keepalive();
+        session.write_continue_response().await?;
+        session.set_keepalive(keepalive);
     }
     let mut buf = BytesMut::with_capacity(declared.unwrap_or(0));
     while let Some(chunk) = session.read_request_body().await? {
