@@ -29,12 +29,8 @@ fn entries(live: &Live) -> Vec<Entry> {
             let mapped: Vec<String> = if pattern.is_exact() {
                 vec![ch.upstream_model(id).to_string()]
             } else {
-                let targets: Vec<String> = ch
-                    .model_map
-                    .iter()
-                    .filter(|(from, _)| from.as_str() == id || (!from.is_exact() && from.matches(id)))
-                    .map(|(_, to)| to.clone())
-                    .collect();
+                let targets: Vec<String> =
+                    ch.model_map.iter().filter(|(from, _)| from.matches(id)).map(|(_, to)| to.clone()).collect();
                 if targets.is_empty() {
                     vec![id.to_string()]
                 } else {
