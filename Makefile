@@ -6,7 +6,7 @@ PREFIX ?= /usr/local
 CONFIG ?= conf/llm-relay.yaml
 MOCK_LISTEN ?= 127.0.0.1:9100
 
-.PHONY: run test test-rust test-sdk check-configs build release lint setup clean install bench
+.PHONY: run test test-rust test-sdk check-configs build release pgo-profile lint setup clean install bench
 
 setup:
 	@scripts/setup.sh
@@ -14,8 +14,14 @@ setup:
 build: setup
 	$(CARGO) build --bins
 
+# Profile-guided when pgo/ holds a profile made with this rustc (README, "Profile-guided
+# build"); PGO=0 for a plain build.
 release: setup
-	$(CARGO) build --release --bins
+	@scripts/build-release.sh --bins
+
+# Records the profile `release` builds with: the SDK suite against a counting gateway.
+pgo-profile: setup
+	@scripts/pgo-profile.sh
 
 # The gateway in the foreground on $(CONFIG), with the mock upstream behind the demo channel.
 run: release

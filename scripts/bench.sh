@@ -37,5 +37,5 @@ if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt 4096 ]; then
   echo "bench: warning: open-file limit $(ulimit -n) is low for the concurrent-streams test" >&2
 fi
 
-"${CARGO:-cargo}" build --release --bins
+scripts/build-release.sh --bins
 exec target/release/llm-relay-bench --bin-dir target/release --out bench/results "$@"

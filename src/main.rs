@@ -57,10 +57,17 @@ const PLAIN_BUFFERS: L4BufferSettings = L4BufferSettings { read: Some(0), write:
 /// TLS record (16 KiB of plaintext plus framing) is the size that matters.
 const TLS_READ_BUFFER: usize = 17 * 1024;
 
+/// `--version`: the crate version, or what `scripts/build-release.sh` says about the
+/// build (the version and whether it was profile-guided).
+const VERSION: &str = match option_env!("LLM_RELAY_BUILD") {
+    Some(build) => build,
+    None => env!("CARGO_PKG_VERSION"),
+};
+
 #[derive(Parser)]
 #[command(
     name = "llm-relay",
-    version,
+    version = VERSION,
     about = "LLM API gateway: Anthropic and OpenAI clients and upstreams, translated in flight"
 )]
 struct Cli {
