@@ -19,6 +19,11 @@ pub(crate) fn machine(env: &Env) -> Machine {
         .output()
         .is_ok_and(|o| !o.stdout.is_empty());
     let wrk = command_output("wrk", &["-v"]).and_then(|s| s.lines().next().map(|l| l.trim().to_string()));
+    // `llm-relay 0.1.0 (profile-guided build, profile …)` when scripts/build-release.sh built it.
+    let gateway = env.cli.bin_dir.join("llm-relay");
+    let gateway = command_output(&gateway.to_string_lossy(), &["--version"])
+        .and_then(|s| s.lines().next().map(|l| l.trim().to_string()))
+        .unwrap_or_else(|| "unknown".into());
     Machine {
         cores: std::thread::available_parallelism().map_or(0, |n| n.get()),
         cpu_model,
@@ -27,6 +32,7 @@ pub(crate) fn machine(env: &Env) -> Machine {
         commit: if dirty { format!("{commit} (uncommitted changes)") } else { commit },
         nginx: env.nginx.as_ref().map(|n| n.version.clone()),
         wrk,
+        gateway,
     }
 }
 

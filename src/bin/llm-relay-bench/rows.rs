@@ -269,6 +269,8 @@ pub struct Machine {
     pub commit: String,
     pub nginx: Option<String>,
     pub wrk: Option<String>,
+    /// The gateway binary's `--version` line.
+    pub gateway: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
