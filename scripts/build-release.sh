@@ -32,9 +32,8 @@ if [ "${PGO:-1}" = 0 ]; then
 elif [ ! -f "$gz" ] || [ ! -f "$made_with" ]; then
   echo "release: no profile in pgo/, plain build" >&2
 elif [ "$("${RUSTC:-rustc}" -vV)" != "$(cat "$made_with")" ]; then
-  echo "release: pgo/llm-relay.profdata.gz was made with another rustc; plain build" >&2
-  echo "release:   profile: $(grep '^release:' "$made_with")  this rustc: $("${RUSTC:-rustc}" -vV | grep '^release:')" >&2
-  echo "release:   (make pgo-profile makes one for this compiler)" >&2
+  echo "release: pgo/llm-relay.profdata.gz was made with rustc $(sed -n 's/^release: //p' "$made_with"), this is" \
+    "$("${RUSTC:-rustc}" -vV | sed -n 's/^release: //p'): plain build (make pgo-profile makes one for it)" >&2
 else
   sum=$(sha256sum "$gz" | cut -c1-12)
   profile="$PWD/target/pgo/llm-relay-$sum.profdata"
