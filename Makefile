@@ -14,7 +14,7 @@ setup:
 build: setup
 	$(CARGO) build --bins
 
-# Profile-guided when pgo/ holds a profile made with this rustc (README, "Profile-guided
+# Profile-guided when pgo/ holds a profile made with this rustc (README, "Release
 # build"); PGO=0 for a plain build.
 release: setup
 	@scripts/build-release.sh --bins

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make pgo-profile`: records the profile that `make release` builds with
-# (pgo/llm-relay.profdata.gz and pgo/rustc.txt). See README, "Profile-guided build".
+# (pgo/llm-relay.profdata.gz, pgo/rustc.txt, pgo/source.txt). See README, "Release build".
 #
 # 1. builds the gateway and the mock with LLVM's counters (-Cprofile-generate) into
 #    target/pgo-gen (a clean release build: about 7 minutes on two cores);
@@ -16,9 +16,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-major=$(rustc -vV | sed -n 's/^LLVM version: \([0-9]*\).*/\1/p')
+rustc="${RUSTC:-rustc}"
+major=$("$rustc" -vV | sed -n 's/^LLVM version: \([0-9]*\).*/\1/p')
 candidates=(
-  "$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/bin/llvm-profdata"
+  "$("$rustc" --print sysroot)/lib/rustlib/$("$rustc" -vV | sed -n 's/^host: //p')/bin/llvm-profdata"
   "/usr/lib/llvm-$major/bin/llvm-profdata"
   "$(command -v "llvm-profdata-$major" || true)"
 )
@@ -40,7 +41,7 @@ raw="$PWD/$gen/raw"
 rm -rf "$raw"
 mkdir -p "$raw"
 echo "pgo-profile: building with counters into $gen" >&2
-RUSTFLAGS="-Cprofile-generate=$raw" cargo build --release --bins --target-dir "$gen"
+RUSTFLAGS="-Cprofile-generate=$raw" "${CARGO:-cargo}" build --release --bins --target-dir "$gen"
 
 # A wrapper sends the mock's counts to /dev/null.
 mock="$PWD/$gen/mock-without-profile"
@@ -56,7 +57,7 @@ ls "$raw"/gateway-*.profraw >/dev/null
 mkdir -p pgo
 "$profdata" merge --sparse -o "$gen/llm-relay.profdata" "$raw"/gateway-*.profraw
 gzip -9 -n -c "$gen/llm-relay.profdata" >pgo/llm-relay.profdata.gz
-rustc -vV >pgo/rustc.txt
+"$rustc" -vV >pgo/rustc.txt
 # The commit whose gateway was counted, for `make release` to say how old the profile is.
 {
   git rev-parse HEAD
