@@ -3,6 +3,7 @@
 
 pub mod anthropic;
 pub mod gemini;
+pub(crate) mod json_scan;
 pub mod openai_chat;
 pub mod openai_responses;
 pub(crate) mod tagged;

@@ -3,6 +3,7 @@
 //! survive untouched.
 
 use super::ApiError;
+use crate::protocol::json_scan::{Scanner, StrSpan};
 use bytes::{Bytes, BytesMut};
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -56,6 +57,49 @@ struct PeekMetadata {
 
 impl RequestPeek {
     pub fn parse(body: &[u8]) -> Result<Self, ApiError> {
+        match Self::scan(body) {
+            Some(peek) => Ok(peek),
+            None => Self::parse_full(body),
+        }
+    }
+
+    /// [`Self::parse`] of a body of the usual shape, read with the [`Scanner`], which
+    /// only checks the members other than `model`, `stream` and `metadata`: 15 µs for
+    /// the bench's 80 KiB request where serde_json takes 20. `None` for anything
+    /// [`Self::parse_full`] must decide: errors, escaped or repeated names, an empty or
+    /// non-string model. What this accepts, `parse_full` reads the same.
+    fn scan(body: &[u8]) -> Option<Self> {
+        let mut s = Scanner::new(body);
+        let (mut model, mut stream, mut metadata) = (None, None, None);
+        s.object(|s, name| {
+            match name {
+                b"model" if model.is_none() => model = Some(s.string()?),
+                b"stream" if stream.is_none() => stream = Some(bool_or_null(s)?),
+                b"metadata" if metadata.is_none() => metadata = Some(peek_user_id(s)?),
+                b"model" | b"stream" | b"metadata" => return None,
+                _ => s.skip_value()?,
+            }
+            Some(())
+        })?;
+        if !s.at_end() {
+            return None;
+        }
+        let span = model?;
+        let model = string_at(&s, span)?;
+        if model.is_empty() {
+            return None;
+        }
+        Some(RequestPeek {
+            model,
+            stream: stream.flatten().unwrap_or(false),
+            user_id: metadata.flatten(),
+            // With its quotes.
+            model_span: (span.start - 1, span.end + 1),
+        })
+    }
+
+    /// [`Self::parse`] by serde_json: any body, and the error for a bad one.
+    fn parse_full(body: &[u8]) -> Result<Self, ApiError> {
         let peek: Peek<'_> = serde_json::from_slice(body)
             .map_err(|e| ApiError::invalid(format!("request body is not valid JSON: {e}")))?;
         let raw = peek.model.ok_or_else(|| ApiError::invalid("model: field required"))?;
@@ -107,6 +151,52 @@ impl RequestPeek {
         out.extend_from_slice(&body[end..]);
         out.freeze()
     }
+}
+
+/// The text of a string the scanner read: the bytes themselves without escapes,
+/// decoded by serde_json with them.
+fn string_at(s: &Scanner<'_>, span: StrSpan) -> Option<String> {
+    if span.escaped {
+        let quoted = s.bytes().get(span.start - 1..span.end + 1)?;
+        return serde_json::from_slice(quoted).ok();
+    }
+    std::str::from_utf8(s.slice(span)?).ok().map(str::to_string)
+}
+
+/// `true`, `false` or `null`.
+fn bool_or_null(s: &mut Scanner<'_>) -> Option<Option<bool>> {
+    let value = match s.peek()? {
+        b't' => Some(true),
+        b'f' => Some(false),
+        b'n' => None,
+        _ => return None,
+    };
+    s.skip_value()?;
+    Some(value)
+}
+
+/// `metadata`: `null`, or an object whose `user_id` is a string or `null`.
+fn peek_user_id(s: &mut Scanner<'_>) -> Option<Option<String>> {
+    if s.peek()? == b'n' {
+        s.skip_value()?;
+        return Some(None);
+    }
+    let mut user_id = None;
+    s.object(|s, name| {
+        match name {
+            b"user_id" if user_id.is_none() => {
+                user_id = Some(match s.peek()? {
+                    b'"' => Some(s.string().and_then(|span| string_at(s, span))?),
+                    b'n' => s.skip_value().map(|()| None)?,
+                    _ => return None,
+                })
+            }
+            b"user_id" => return None,
+            _ => s.skip_value()?,
+        }
+        Some(())
+    })?;
+    Some(user_id.flatten())
 }
 
 /// Whether a body may hold thinking blocks (a byte scan; false means surely not).
@@ -216,6 +306,66 @@ mod tests {
         let peek = RequestPeek::parse(&body).unwrap();
         let out = peek.with_model(&body, "m");
         assert_eq!(out.as_ptr(), body.as_ptr());
+    }
+
+    /// Bodies of every shape `scan` reads itself.
+    const BODIES: &[&str] = &[
+        r#"{"model":"claude-sonnet-4-5","max_tokens":1024,"messages":[{"role":"user","content":"hi \"there\"\n"}]}"#,
+        r#"{"messages":[],"stream":true,"model":"a\u0022b","metadata":{"user_id":"u\u0031","n":[1,{"x":null}]}}"#,
+        "{ \"stream\" : false ,\n \"metadata\" : null, \"model\" : \"m\", \"t\": [ -1.5e3, true ] }",
+        r#"{"model":"gpt-4o","metadata":{"user_id":null},"stream":null,"tools":[{"type":"function","function":{"name":"f","parameters":{}}}]}"#,
+    ];
+
+    #[test]
+    fn the_scan_reads_usual_bodies_as_serde_json_does() {
+        for body in BODIES {
+            let scanned = RequestPeek::scan(body.as_bytes());
+            assert!(scanned.is_some(), "{body}");
+            assert_eq!(scanned, RequestPeek::parse_full(body.as_bytes()).ok(), "{body}");
+        }
+        for doc in crate::protocol::json_scan::SAMPLES {
+            if let Some(peek) = RequestPeek::scan(doc.as_bytes()) {
+                assert_eq!(Ok(peek), RequestPeek::parse_full(doc.as_bytes()), "{doc}");
+            }
+        }
+    }
+
+    #[test]
+    fn what_the_scan_reads_serde_json_reads_the_same_at_every_broken_byte() {
+        let (mut scanned, mut total) = (0, 0);
+        for body in BODIES.iter().chain(crate::protocol::json_scan::SAMPLES) {
+            for doc in crate::protocol::json_scan::mutations(body.as_bytes()) {
+                total += 1;
+                if let Some(peek) = RequestPeek::scan(&doc) {
+                    scanned += 1;
+                    assert_eq!(Ok(peek), RequestPeek::parse_full(&doc), "{}", String::from_utf8_lossy(&doc));
+                }
+            }
+        }
+        assert!(scanned > 1000 && total - scanned > 1000, "{scanned} of {total}");
+    }
+
+    #[test]
+    fn repeated_escaped_or_empty_fields_go_to_serde_json() {
+        for body in [
+            r#"{"model":"a","model":"b"}"#,
+            r#"{"model":"a","stream":true,"stream":false}"#,
+            r#"{"model":"a","metadata":{"user_id":"u","user_id":"v"}}"#,
+            r#"{"model":"a","metadata":null,"metadata":null}"#,
+            r#"{"mod\u0065l":"a"}"#,
+            r#"{"model":""}"#,
+            r#"{"model":3}"#,
+            r#"{"model":"a","stream":1}"#,
+            r#"{"model":"a","metadata":[]}"#,
+            r#"["a",true]"#,
+        ] {
+            assert_eq!(RequestPeek::scan(body.as_bytes()), None, "{body}");
+        }
+        assert_eq!(
+            RequestPeek::parse(br#"{"model":"a","model":"b"}"#).unwrap_err().message.split(" at ").next(),
+            Some("request body is not valid JSON: duplicate field `model`")
+        );
+        assert_eq!(RequestPeek::parse(br#"{"mod\u0065l":"a"}"#).unwrap().model, "a");
     }
 
     #[test]

@@ -1,0 +1,243 @@
+//! A JSON reader that checks syntax and lends spans without decoding, for reading a
+//! few top-level members out of a large body that is otherwise passed on as it is.
+//!
+//! serde_json skips an ignored string eight bytes at a time, in integer registers, and
+//! restarts at every escape: about four instructions a byte on a Claude Code request,
+//! whose text is full of `\n` and `\"`. Here sixteen bytes are compared at a time in
+//! vector registers.
+//!
+//! The reader accepts a subset of what serde_json accepts and answers `None` for
+//! everything else, including documents that are valid but unusual (escaped keys, deep
+//! nesting): the caller then parses with serde_json, which decides and words the error.
+//! The subset property is what the tests check, against serde_json, byte by byte.
+
+/// Containers nested deeper than this are left to serde_json (its own limit is 128).
+const MAX_DEPTH: u32 = 100;
+
+/// A position in a JSON document.
+pub(crate) struct Scanner<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+/// A string read by [`Scanner::string`]: the byte range of its inside (between the
+/// quotes), and whether it holds an escape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct StrSpan {
+    pub start: usize,
+    pub end: usize,
+    pub escaped: bool,
+}
+
+impl<'a> Scanner<'a> {
+    pub fn new(bytes: &'a [u8]) -> Self {
+        Scanner { bytes, pos: 0 }
+    }
+
+    pub fn bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+
+    /// Skips JSON whitespace and returns the next byte, not consumed.
+    pub fn peek(&mut self) -> Option<u8> {
+        while let Some(&b) = self.bytes.get(self.pos) {
+            if !matches!(b, b' ' | b'\n' | b'\r' | b'\t') {
+                return Some(b);
+            }
+            self.pos += 1;
+        }
+        None
+    }
+
+    /// Consumes `b` after whitespace.
+    pub fn eat(&mut self, b: u8) -> Option<()> {
+        (self.peek()? == b).then(|| self.pos += 1)
+    }
+
+    /// Whether only whitespace is left.
+    pub fn at_end(&mut self) -> bool {
+        self.peek().is_none()
+    }
+
+    /// Reads a string after whitespace.
+    pub fn string(&mut self) -> Option<StrSpan> {
+        self.eat(b'"')?;
+        let start = self.pos;
+        let mut escaped = false;
+        loop {
+            self.pos += next_special(self.bytes.get(self.pos..)?)?;
+            match self.bytes.get(self.pos)? {
+                b'"' => break,
+                b'\\' => {}
+                // Control characters must be escaped in a string.
+                _ => return None,
+            }
+            escaped = true;
+            let len = match self.bytes.get(self.pos + 1)? {
+                b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => 2,
+                b'u' if self.bytes.get(self.pos + 2..self.pos + 6)?.iter().all(u8::is_ascii_hexdigit) => 6,
+                _ => return None,
+            };
+            self.pos += len;
+        }
+        let end = self.pos;
+        self.pos += 1;
+        Some(StrSpan { start, end, escaped })
+    }
+
+    /// Reads an object key and the colon after it.
+    pub fn key(&mut self) -> Option<StrSpan> {
+        let key = self.string()?;
+        self.eat(b':')?;
+        Some(key)
+    }
+
+    /// Reads an object after whitespace, handing each member's name to `member`, which
+    /// reads the value. A name with escapes is refused: serde_json would decode it before
+    /// matching it. A name's UTF-8 is checked, as serde_json checks it (not so the strings
+    /// it skips).
+    pub fn object(&mut self, mut member: impl FnMut(&mut Self, &'a [u8]) -> Option<()>) -> Option<()> {
+        self.eat(b'{')?;
+        if self.eat(b'}').is_some() {
+            return Some(());
+        }
+        loop {
+            let key = self.key()?;
+            if key.escaped {
+                return None;
+            }
+            let name = self.slice(key)?;
+            std::str::from_utf8(name).ok()?;
+            member(self, name)?;
+            if self.eat(b',').is_none() {
+                return self.eat(b'}');
+            }
+        }
+    }
+
+    /// The bytes of a span.
+    pub fn slice(&self, span: StrSpan) -> Option<&'a [u8]> {
+        self.bytes.get(span.start..span.end)
+    }
+
+    /// Skips one value of any kind after whitespace. Containers are walked without
+    /// recursion: `kinds` holds one bit per open container, set for an object.
+    pub fn skip_value(&mut self) -> Option<()> {
+        let mut kinds: u128 = 0;
+        let mut depth: u32 = 0;
+        loop {
+            // A value starts here.
+            match self.peek()? {
+                open @ (b'{' | b'[') => {
+                    self.pos += 1;
+                    let close = if open == b'{' { b'}' } else { b']' };
+                    if self.peek()? == close {
+                        self.pos += 1;
+                    } else {
+                        depth += 1;
+                        if depth > MAX_DEPTH {
+                            return None;
+                        }
+                        kinds = (kinds << 1) | u128::from(open == b'{');
+                        if open == b'{' {
+                            self.key()?;
+                        }
+                        continue;
+                    }
+                }
+                b'"' => {
+                    self.string()?;
+                }
+                b't' => self.literal(b"true")?,
+                b'f' => self.literal(b"false")?,
+                b'n' => self.literal(b"null")?,
+                _ => self.number()?,
+            }
+            // A value ended: close what it ends, or go on to the next member.
+            loop {
+                if depth == 0 {
+                    return Some(());
+                }
+                let object = kinds & 1 == 1;
+                match self.peek()? {
+                    b',' => {
+                        self.pos += 1;
+                        if object {
+                            self.key()?;
+                        }
+                        break;
+                    }
+                    b'}' if object => {}
+                    b']' if !object => {}
+                    _ => return None,
+                }
+                self.pos += 1;
+                kinds >>= 1;
+                depth -= 1;
+            }
+        }
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        self.bytes.get(self.pos..)?.starts_with(word).then(|| self.pos += word.len())
+    }
+
+    /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`
+    fn number(&mut self) -> Option<()> {
+        if self.bytes.get(self.pos) == Some(&b'-') {
+            self.pos += 1;
+        }
+        match self.bytes.get(self.pos)? {
+            b'0' => self.pos += 1,
+            b'1'..=b'9' => self.digits()?,
+            _ => return None,
+        }
+        if self.bytes.get(self.pos) == Some(&b'.') {
+            self.pos += 1;
+            self.digits()?;
+        }
+        if matches!(self.bytes.get(self.pos), Some(b'e' | b'E')) {
+            self.pos += 1;
+            if matches!(self.bytes.get(self.pos), Some(b'+' | b'-')) {
+                self.pos += 1;
+            }
+            self.digits()?;
+        }
+        Some(())
+    }
+
+    /// One or more digits.
+    fn digits(&mut self) -> Option<()> {
+        let rest = self.bytes.get(self.pos..)?;
+        let n = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        (n > 0).then(|| self.pos += n)
+    }
+}
+
+/// The offset of the first quote, backslash or control character in `s`, the bytes
+/// that end a run of plain text in a string. Sixteen bytes are compared at a time (SSE2
+/// on x86-64, NEON on ARM); the last few one by one.
+fn next_special(s: &[u8]) -> Option<usize> {
+    use wide::u8x16;
+    let mut chunks = s.chunks_exact(16);
+    let mut offset = 0;
+    for chunk in &mut chunks {
+        let v = u8x16::new(chunk.try_into().ok()?);
+        let control = v.min(u8x16::splat(0x1f)).simd_eq(v);
+        let special = v.simd_eq(u8x16::splat(b'"')) | v.simd_eq(u8x16::splat(b'\\')) | control;
+        let mask = special.to_bitmask();
+        if mask != 0 {
+            return Some(offset + mask.trailing_zeros() as usize);
+        }
+        offset += 16;
+    }
+    let tail = chunks.remainder();
+    tail.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20).map(|i| offset + i)
+}
+
+#[cfg(test)]
+#[path = "json_scan_tests.rs"]
+mod tests;
+
+#[cfg(test)]
+pub(crate) use tests::{mutations, SAMPLES};
