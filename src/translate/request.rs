@@ -11,6 +11,7 @@ use super::responses::ResponsesRequestInfo;
 use super::stream::ClientStreamOptions;
 use super::{chat_response, gemini, responses, ApiError, ErrorKind, TargetOptions};
 use crate::protocol::anthropic::{Message, MessagesRequest, MessagesResponse};
+use crate::protocol::json_scan::Scanner;
 use crate::protocol::openai_chat::{ChatRequest, ChatResponse};
 use crate::protocol::Dialect;
 use bytes::Bytes;
@@ -88,7 +89,7 @@ impl PreparedRequest {
 
     /// A Gemini request: the model and the stream switch come from the URL.
     pub fn new_gemini(body: Bytes, model: String, stream: bool, json_array: bool) -> Result<Self, ApiError> {
-        if serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_err() {
+        if !is_json(&body) {
             return Err(ApiError::invalid("request body is not valid JSON"));
         }
         let peek = RequestPeek::given(model, stream);
@@ -214,6 +215,13 @@ impl PreparedRequest {
     }
 }
 
+/// Whether `body` is one JSON value: checked by the [`Scanner`], and by serde_json for
+/// what the scanner leaves to it.
+fn is_json(body: &[u8]) -> bool {
+    let mut s = Scanner::new(body);
+    (s.skip_value().is_some() && s.at_end()) || serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok()
+}
+
 /// What `RequestPeek::parse` reads as the session key of a Responses body: `metadata`'s
 /// `user_id`. `None` (outer) where the peek would refuse the body: `metadata` that is
 /// not an object, or a `user_id` that is not a string.
@@ -335,5 +343,19 @@ mod tests {
     fn a_prepared_request_stays_small() {
         let size = std::mem::size_of::<PreparedRequest>();
         assert!(size <= 192, "PreparedRequest is {size} bytes");
+    }
+
+    #[test]
+    fn gemini_bodies_are_checked_as_json_by_the_scanner_or_serde_json() {
+        let deep = format!("{}1{}", "[".repeat(120), "]".repeat(120));
+        for body in [r#"{"contents":[{"parts":[{"text":"hi \"x\"\n"}]}]}"#, "[]", " 1 ", &deep] {
+            assert!(super::is_json(body.as_bytes()), "{body}");
+        }
+        for body in ["", "{", r#"{"contents":[}"#, "\"a\nb\"", "{} x", "nul"] {
+            assert!(!super::is_json(body.as_bytes()), "{body:?}");
+        }
+        let refused =
+            PreparedRequest::new_gemini(bytes::Bytes::from_static(b"{"), "gemini-2.5-pro".into(), false, false);
+        assert_eq!(refused.err().map(|e| e.message), Some("request body is not valid JSON".to_string()));
     }
 }
