@@ -1,5 +1,6 @@
 //! Wire types per dialect. Serde only: no I/O, no translation. Every type tolerates
-//! unknown fields; unknown tagged variants decode as `Other`.
+//! unknown fields; unknown tagged variants decode as `Other`. Beside them, `json_scan`
+//! checks JSON syntax without decoding, for bodies passed on as they are.
 
 pub mod anthropic;
 pub mod gemini;
