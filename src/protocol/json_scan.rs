@@ -3,8 +3,8 @@
 //!
 //! serde_json skips an ignored string eight bytes at a time, in integer registers, and
 //! restarts at every escape: about four instructions a byte on a Claude Code request,
-//! whose text is full of `\n` and `\"`. Here sixteen bytes are compared at a time in
-//! vector registers.
+//! whose text is full of `\n` and `\"`. Here sixteen or 64 bytes are compared at a
+//! time in vector registers (see [`Scanner::string`]).
 //!
 //! The reader accepts a subset of what serde_json accepts and answers `None` for
 //! everything else, including documents that are valid but unusual (escaped keys, deep
@@ -59,12 +59,29 @@ impl<'a> Scanner<'a> {
         self.peek().is_none()
     }
 
-    /// Reads a string after whitespace.
+    /// Reads a string after whitespace. Up to its first escape the string is crossed
+    /// sixteen bytes at a time, stopping at each quote, backslash or control character:
+    /// most strings are short and end there. From the first escape on, 64 bytes at a time,
+    /// with every escape of the block found at once (see [`escaped_by`]): text with a
+    /// `\n` every line would otherwise stop at each.
     pub fn string(&mut self) -> Option<StrSpan> {
         self.eat(b'"')?;
         let start = self.pos;
         let mut escaped = false;
         loop {
+            if escaped {
+                if let Some(block) = self.bytes.get(self.pos..self.pos + 64) {
+                    let block: &[u8; 64] = block.try_into().ok()?;
+                    match self.block(block)? {
+                        Some(end) => {
+                            let end = self.pos + end;
+                            self.pos = end + 1;
+                            return Some(StrSpan { start, end, escaped });
+                        }
+                        None => continue,
+                    }
+                }
+            }
             self.pos += next_special(self.bytes.get(self.pos..)?)?;
             match self.bytes.get(self.pos)? {
                 b'"' => break,
@@ -73,16 +90,58 @@ impl<'a> Scanner<'a> {
                 _ => return None,
             }
             escaped = true;
-            let len = match self.bytes.get(self.pos + 1)? {
-                b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => 2,
-                b'u' if self.bytes.get(self.pos + 2..self.pos + 6)?.iter().all(u8::is_ascii_hexdigit) => 6,
-                _ => return None,
-            };
-            self.pos += len;
+            self.escape()?;
         }
         let end = self.pos;
         self.pos += 1;
         Some(StrSpan { start, end, escaped })
+    }
+
+    /// Checks the escape at `pos` (a backslash) and steps over it.
+    #[inline]
+    fn escape(&mut self) -> Option<()> {
+        let len = match self.bytes.get(self.pos + 1)? {
+            b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => 2,
+            b'u' if self.bytes.get(self.pos + 2..self.pos + 6)?.iter().all(u8::is_ascii_hexdigit) => 6,
+            _ => return None,
+        };
+        self.pos += len;
+        Some(())
+    }
+
+    /// 64 bytes of a string at `pos`, which is not inside an escape: the offset of the
+    /// closing quote, or `None` (inner) with `pos` moved past what was checked.
+    #[inline]
+    fn block(&mut self, block: &[u8; 64]) -> Option<Option<usize>> {
+        let m = Masks::of(block);
+        // A run of backslashes at the end may escape the next block's first byte: the
+        // next block starts at the run.
+        let trailing = m.backslash.leading_ones();
+        if trailing == 64 {
+            return None;
+        }
+        let backslash = m.backslash & (u64::MAX >> trailing);
+        let escapes = escaped_by(backslash);
+        let quotes = m.quote & !escapes;
+        let before = if quotes == 0 { u64::MAX >> trailing } else { (quotes & quotes.wrapping_neg()) - 1 };
+        if m.control & before != 0 {
+            return None;
+        }
+        let mut todo = escapes & before;
+        while todo != 0 {
+            let at = self.pos + todo.trailing_zeros() as usize;
+            todo &= todo - 1;
+            match self.bytes.get(at)? {
+                b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => {}
+                b'u' if self.bytes.get(at + 1..at + 5)?.iter().all(u8::is_ascii_hexdigit) => {}
+                _ => return None,
+            }
+        }
+        if quotes != 0 {
+            return Some(Some(quotes.trailing_zeros() as usize));
+        }
+        self.pos += 64 - trailing as usize;
+        Some(None)
     }
 
     /// Reads an object key and the colon after it.
@@ -178,6 +237,14 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    /// Skips one value after whitespace and returns its text.
+    pub fn raw_value(&mut self) -> Option<&'a [u8]> {
+        self.peek()?;
+        let start = self.pos;
+        self.skip_value()?;
+        self.bytes.get(start..self.pos)
+    }
+
     fn literal(&mut self, word: &[u8]) -> Option<()> {
         self.bytes.get(self.pos..)?.starts_with(word).then(|| self.pos += word.len())
     }
@@ -214,6 +281,25 @@ impl<'a> Scanner<'a> {
     }
 }
 
+/// The text of the member `name` of the object that is the whole of `body`: `Some(None)`
+/// when it has none, `None` when the [`Scanner`] leaves the body to serde_json (any
+/// error, an escaped name, `name` given twice).
+pub(crate) fn top_level_member<'a>(body: &'a [u8], name: &[u8]) -> Option<Option<&'a [u8]>> {
+    let mut s = Scanner::new(body);
+    let mut found = None;
+    s.object(|s, member| {
+        if member != name {
+            return s.skip_value();
+        }
+        if found.is_some() {
+            return None;
+        }
+        found = Some(s.raw_value()?);
+        Some(())
+    })?;
+    s.at_end().then_some(found)
+}
+
 /// The offset of the first quote, backslash or control character in `s`, the bytes
 /// that end a run of plain text in a string. Sixteen bytes are compared at a time (SSE2
 /// on x86-64, NEON on ARM); the last few one by one.
@@ -233,6 +319,43 @@ fn next_special(s: &[u8]) -> Option<usize> {
     }
     let tail = chunks.remainder();
     tail.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20).map(|i| offset + i)
+}
+
+/// One bit per byte of a 64-byte block.
+struct Masks {
+    quote: u64,
+    backslash: u64,
+    control: u64,
+}
+
+impl Masks {
+    #[inline]
+    fn of(block: &[u8; 64]) -> Masks {
+        use wide::u8x16;
+        let mut m = Masks { quote: 0, backslash: 0, control: 0 };
+        for (i, lane) in block.chunks_exact(16).enumerate() {
+            let v = u8x16::new(lane.try_into().unwrap_or([0; 16]));
+            let shift = 16 * i;
+            m.quote |= u64::from(v.simd_eq(u8x16::splat(b'"')).to_bitmask()) << shift;
+            m.backslash |= u64::from(v.simd_eq(u8x16::splat(b'\\')).to_bitmask()) << shift;
+            m.control |= u64::from(v.min(u8x16::splat(0x1f)).simd_eq(v).to_bitmask()) << shift;
+        }
+        m
+    }
+}
+
+const EVEN: u64 = 0x5555_5555_5555_5555;
+
+/// The bytes escaped by a backslash: the one after each run of backslashes of odd
+/// length (no run may reach the last bit). Adding a run's first bit to the mask carries
+/// to the bit after the run; the run's length is odd when that bit's parity differs
+/// from the first's.
+#[inline]
+fn escaped_by(backslash: u64) -> u64 {
+    let starts = backslash & !(backslash << 1);
+    let even_ends = backslash.wrapping_add(starts & EVEN) & !backslash;
+    let odd_ends = backslash.wrapping_add(starts & !EVEN) & !backslash;
+    (even_ends & !EVEN) | (odd_ends & EVEN)
 }
 
 #[cfg(test)]

@@ -10,6 +10,9 @@ pub(crate) const SAMPLES: &[&str] = &[
     r#"{"messages":[{"role":"assistant","content":[{"type":"tool_use","id":"t","name":"f","input":{"q":"é漢字 😀"}}]}],"model":"a\"b"}"#,
     r#"[[[{"k":[["v"]]}]],"tail",12e3]"#,
     r#"{"text":"fn main() {\n    println!(\"héllo, {}\", name);\n}\n// a line longer than sixteen bytes\t\u2028 end"}"#,
+    // Past its first escape a string is read 64 bytes at a time: escapes, runs of
+    // backslashes and a \u escape fall on both sides of those blocks' edges.
+    r#"["x\n0123456789abcdef0123456789abcdef0123456789abcdef0123456\\\\\"quoted\\\" 0123456789abcdef0123456789abcdef0123456789\u00e9abcdef\/\b\f\r\t0123456789abcdef0123456789abcdef0123456789abcdef end", 1]"#,
     r#""a plain string""#,
     "-12.5e+7",
 ];
@@ -149,6 +152,21 @@ fn the_first_special_byte_is_found_at_every_offset() {
             let mut s = plain.clone();
             s[at] = 0x20;
             assert_eq!(next_special(&s), None);
+        }
+    }
+}
+
+/// A string whose first escape puts it in 64-byte blocks, then `gap` plain bytes, a run
+/// of `run` backslashes and `after`: every alignment of a run against a block's edge.
+#[test]
+fn escapes_are_read_exactly_across_block_edges() {
+    for gap in 0..140 {
+        for run in 1..=5 {
+            for after in ["\"", "n", "u0041", "u00G1", "a", "\u{1}"] {
+                let doc = format!("[\"\\n{}{}{} tail of the string, long enough to fill a block\", 2]", "a".repeat(gap), "\\".repeat(run), after);
+                let serde = serde_json::from_str::<IgnoredAny>(&doc).is_ok();
+                assert_eq!(skims(doc.as_bytes()), serde, "{doc:?}");
+            }
         }
     }
 }

@@ -11,7 +11,7 @@ use super::responses::ResponsesRequestInfo;
 use super::stream::ClientStreamOptions;
 use super::{chat_response, gemini, responses, ApiError, ErrorKind, TargetOptions};
 use crate::protocol::anthropic::{Message, MessagesRequest, MessagesResponse};
-use crate::protocol::json_scan::Scanner;
+use crate::protocol::json_scan::{self, Scanner};
 use crate::protocol::openai_chat::{ChatRequest, ChatResponse};
 use crate::protocol::Dialect;
 use bytes::Bytes;
@@ -318,18 +318,28 @@ pub fn response_usage(
     body: &[u8],
     upstream_model: &str,
 ) -> Option<crate::protocol::anthropic::Usage> {
+    match upstream {
+        Dialect::Anthropic => top_level_usage::<crate::protocol::anthropic::Usage>(body),
+        Dialect::OpenAiChat => top_level_usage::<crate::protocol::openai_chat::ChatUsage>(body)
+            .map(|u| super::anthropic_usage_from_chat(&u)),
+        Dialect::OpenAiResponses => responses::response_to_canonical(body).ok().map(|r| r.usage),
+        Dialect::Gemini => gemini::response_to_canonical(body, upstream_model).ok().map(|r| r.usage),
+    }
+}
+
+/// The top-level `usage` of an answer passed through, which is otherwise not parsed:
+/// only its text is parsed when the [`Scanner`] reads the answer to its end, the whole
+/// answer by serde_json otherwise. `None` for an answer that is not an object with a
+/// valid `usage`, either way.
+fn top_level_usage<U: serde::de::DeserializeOwned>(body: &[u8]) -> Option<U> {
     #[derive(serde::Deserialize)]
     struct WithUsage<U> {
         usage: Option<U>,
     }
-    match upstream {
-        Dialect::Anthropic => serde_json::from_slice::<WithUsage<crate::protocol::anthropic::Usage>>(body).ok()?.usage,
-        Dialect::OpenAiChat => serde_json::from_slice::<WithUsage<crate::protocol::openai_chat::ChatUsage>>(body)
-            .ok()?
-            .usage
-            .map(|u| super::anthropic_usage_from_chat(&u)),
-        Dialect::OpenAiResponses => responses::response_to_canonical(body).ok().map(|r| r.usage),
-        Dialect::Gemini => gemini::response_to_canonical(body, upstream_model).ok().map(|r| r.usage),
+    match json_scan::top_level_member(body, b"usage") {
+        Some(Some(usage)) => serde_json::from_slice::<Option<U>>(usage).ok()?,
+        Some(None) => None,
+        None => serde_json::from_slice::<WithUsage<U>>(body).ok()?.usage,
     }
 }
 
@@ -357,5 +367,35 @@ mod tests {
         let refused =
             PreparedRequest::new_gemini(bytes::Bytes::from_static(b"{"), "gemini-2.5-pro".into(), false, false);
         assert_eq!(refused.err().map(|e| e.message), Some("request body is not valid JSON".to_string()));
+    }
+
+    #[test]
+    fn usage_read_by_the_scanner_is_what_serde_json_reads_at_every_broken_byte() {
+        use crate::protocol::anthropic::Usage;
+        #[derive(serde::Deserialize)]
+        struct WithUsage {
+            usage: Option<Usage>,
+        }
+        let full = |body: &[u8]| serde_json::from_slice::<WithUsage>(body).ok().and_then(|w| w.usage);
+        let answers = [
+            r#"{"id":"msg_1","type":"message","role":"assistant","content":[{"type":"text","text":"a \"quoted\" line\n"}],"stop_reason":"end_turn","usage":{"input_tokens":12,"output_tokens":3,"cache_read_input_tokens":4}}"#,
+            r#"{ "usage" : null , "content" : [] }"#,
+            r#"{"content":[],"usage":{"input_tokens":1,"output_tokens":2}}"#,
+        ];
+        let (mut scanned, mut total) = (0, 0);
+        for answer in answers {
+            assert_eq!(super::top_level_usage::<Usage>(answer.as_bytes()), full(answer.as_bytes()), "{answer}");
+            for doc in crate::protocol::json_scan::mutations(answer.as_bytes()) {
+                total += 1;
+                if crate::protocol::json_scan::top_level_member(&doc, b"usage").is_some() {
+                    scanned += 1;
+                }
+                assert_eq!(super::top_level_usage::<Usage>(&doc), full(&doc), "{}", String::from_utf8_lossy(&doc));
+            }
+        }
+        assert!(scanned > 1000 && total - scanned > 1000, "{scanned} of {total}");
+        let usage = super::top_level_usage::<Usage>(answers[0].as_bytes()).unwrap();
+        assert_eq!((usage.input_tokens, usage.output_tokens, usage.cache_read_input_tokens), (12, 3, Some(4)));
+        assert_eq!(crate::protocol::json_scan::top_level_member(br#"{"usage":1,"usage":2}"#, b"usage"), None);
     }
 }
