@@ -163,7 +163,12 @@ fn escapes_are_read_exactly_across_block_edges() {
     for gap in 0..140 {
         for run in 1..=5 {
             for after in ["\"", "n", "u0041", "u00G1", "a", "\u{1}"] {
-                let doc = format!("[\"\\n{}{}{} tail of the string, long enough to fill a block\", 2]", "a".repeat(gap), "\\".repeat(run), after);
+                let doc = format!(
+                    "[\"\\n{}{}{} tail of the string, long enough to fill a block\", 2]",
+                    "a".repeat(gap),
+                    "\\".repeat(run),
+                    after
+                );
                 let serde = serde_json::from_str::<IgnoredAny>(&doc).is_ok();
                 assert_eq!(skims(doc.as_bytes()), serde, "{doc:?}");
             }
