@@ -8,7 +8,7 @@
 //!
 //! The reader accepts a subset of what serde_json accepts and answers `None` for
 //! everything else, including documents that are valid but unusual (escaped keys, deep
-//! nesting): the caller then parses with serde_json, which decides and words the error.
+//! nesting, 64 backslashes in a row): the caller then parses with serde_json, which decides and words the error.
 //! The subset property is what the tests check, against serde_json, byte by byte.
 
 /// Containers nested deeper than this are left to serde_json (its own limit is 128).
@@ -118,6 +118,7 @@ impl<'a> Scanner<'a> {
         // next block starts at the run.
         let trailing = m.backslash.leading_ones();
         if trailing == 64 {
+            // 64 backslashes in a row: valid, unusual, left to serde_json.
             return None;
         }
         let backslash = m.backslash & (u64::MAX >> trailing);
