@@ -175,3 +175,40 @@ fn escapes_are_read_exactly_across_block_edges() {
         }
     }
 }
+
+/// Arrays of strings made of random pieces, valid and not: for these the scanner
+/// leaves nothing to serde_json, so the two must agree on every one.
+#[test]
+fn random_strings_are_judged_as_serde_json_judges_them() {
+    const VALID: &[&str] =
+        &["a", "abcdefghijklmnopqrstuvwxyz0123456789", "é漢", "\\n", "\\\\", "\\\"", "\\u00e9", "\\uD83D", "\\/", " "];
+    const INVALID: &[&str] = &["\\", "\"", "\u{1}", "\t", "\\x", "\\u12"];
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    let (mut valid, mut total) = (0, 0);
+    for _ in 0..20_000 {
+        let mut doc = String::from("[");
+        for i in 0..1 + next(3) {
+            if i > 0 {
+                doc.push(',');
+            }
+            doc.push('"');
+            for _ in 0..next(40) {
+                let piece = if next(60) == 0 { INVALID[next(INVALID.len())] } else { VALID[next(VALID.len())] };
+                doc.push_str(piece);
+            }
+            doc.push('"');
+        }
+        doc.push(']');
+        let serde = serde_json::from_str::<IgnoredAny>(&doc).is_ok();
+        assert_eq!(skims(doc.as_bytes()), serde, "{doc:?}");
+        valid += usize::from(serde);
+        total += 1;
+    }
+    assert!(valid > 1000 && total - valid > 1000, "{valid} of {total}");
+}
