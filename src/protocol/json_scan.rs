@@ -29,6 +29,13 @@ pub(crate) struct StrSpan {
     pub escaped: bool,
 }
 
+impl StrSpan {
+    /// The byte range of the string with its quotes.
+    pub fn quoted(&self) -> std::ops::Range<usize> {
+        self.start - 1..self.end + 1
+    }
+}
+
 impl<'a> Scanner<'a> {
     pub fn new(bytes: &'a [u8]) -> Self {
         Scanner { bytes, pos: 0 }
@@ -100,12 +107,7 @@ impl<'a> Scanner<'a> {
     /// Checks the escape at `pos` (a backslash) and steps over it.
     #[inline]
     fn escape(&mut self) -> Option<()> {
-        let len = match self.bytes.get(self.pos + 1)? {
-            b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => 2,
-            b'u' if self.bytes.get(self.pos + 2..self.pos + 6)?.iter().all(u8::is_ascii_hexdigit) => 6,
-            _ => return None,
-        };
-        self.pos += len;
+        self.pos += escape_len(self.bytes, self.pos)?;
         Some(())
     }
 
@@ -130,13 +132,10 @@ impl<'a> Scanner<'a> {
         }
         let mut todo = escapes & before;
         while todo != 0 {
-            let at = self.pos + todo.trailing_zeros() as usize;
+            // The escaped byte's backslash is the byte before it.
+            let backslash_at = self.pos + todo.trailing_zeros() as usize - 1;
             todo &= todo - 1;
-            match self.bytes.get(at)? {
-                b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => {}
-                b'u' if self.bytes.get(at + 1..at + 5)?.iter().all(u8::is_ascii_hexdigit) => {}
-                _ => return None,
-            }
+            escape_len(self.bytes, backslash_at)?;
         }
         if quotes != 0 {
             return Some(Some(quotes.trailing_zeros() as usize));
@@ -282,6 +281,23 @@ impl<'a> Scanner<'a> {
     }
 }
 
+/// Whether `body` is one JSON value, as far as the [`Scanner`] decides: `false` also for
+/// what it leaves to serde_json.
+pub(crate) fn one_value(body: &[u8]) -> bool {
+    let mut s = Scanner::new(body);
+    s.skip_value().is_some() && s.at_end()
+}
+
+/// The length of the escape sequence whose backslash is at `at` in `bytes`, when valid.
+#[inline]
+fn escape_len(bytes: &[u8], at: usize) -> Option<usize> {
+    match bytes.get(at + 1)? {
+        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => Some(2),
+        b'u' if bytes.get(at + 2..at + 6)?.iter().all(u8::is_ascii_hexdigit) => Some(6),
+        _ => None,
+    }
+}
+
 /// The text of the member `name` of the object that is the whole of `body`: `Some(None)`
 /// when it has none, `None` when the [`Scanner`] leaves the body to serde_json (any
 /// error, an escaped name, `name` given twice).
@@ -305,14 +321,11 @@ pub(crate) fn top_level_member<'a>(body: &'a [u8], name: &[u8]) -> Option<Option
 /// that end a run of plain text in a string. Sixteen bytes are compared at a time (SSE2
 /// on x86-64, NEON on ARM); the last few one by one.
 fn next_special(s: &[u8]) -> Option<usize> {
-    use wide::u8x16;
     let mut chunks = s.chunks_exact(16);
     let mut offset = 0;
     for chunk in &mut chunks {
-        let v = u8x16::new(chunk.try_into().ok()?);
-        let control = v.min(u8x16::splat(0x1f)).simd_eq(v);
-        let special = v.simd_eq(u8x16::splat(b'"')) | v.simd_eq(u8x16::splat(b'\\')) | control;
-        let mask = special.to_bitmask();
+        let [quote, backslash, control] = compare16(chunk.try_into().ok()?);
+        let mask = (quote | backslash | control).to_bitmask();
         if mask != 0 {
             return Some(offset + mask.trailing_zeros() as usize);
         }
@@ -332,17 +345,25 @@ struct Masks {
 impl Masks {
     #[inline]
     fn of(block: &[u8; 64]) -> Masks {
-        use wide::u8x16;
         let mut m = Masks { quote: 0, backslash: 0, control: 0 };
         for (i, lane) in block.chunks_exact(16).enumerate() {
-            let v = u8x16::new(lane.try_into().unwrap_or([0; 16]));
+            let [quote, backslash, control] = compare16(lane.try_into().unwrap_or([0; 16]));
             let shift = 16 * i;
-            m.quote |= u64::from(v.simd_eq(u8x16::splat(b'"')).to_bitmask()) << shift;
-            m.backslash |= u64::from(v.simd_eq(u8x16::splat(b'\\')).to_bitmask()) << shift;
-            m.control |= u64::from(v.min(u8x16::splat(0x1f)).simd_eq(v).to_bitmask()) << shift;
+            m.quote |= u64::from(quote.to_bitmask()) << shift;
+            m.backslash |= u64::from(backslash.to_bitmask()) << shift;
+            m.control |= u64::from(control.to_bitmask()) << shift;
         }
         m
     }
+}
+
+/// Sixteen bytes compared with a quote, a backslash and the control characters: all
+/// ones in the lanes that match.
+#[inline]
+fn compare16(bytes: [u8; 16]) -> [wide::u8x16; 3] {
+    use wide::u8x16;
+    let v = u8x16::new(bytes);
+    [v.simd_eq(u8x16::splat(b'"')), v.simd_eq(u8x16::splat(b'\\')), v.min(u8x16::splat(0x1f)).simd_eq(v)]
 }
 
 const EVEN: u64 = 0x5555_5555_5555_5555;

@@ -89,12 +89,12 @@ impl RequestPeek {
         if model.is_empty() {
             return None;
         }
+        let quoted = span.quoted();
         Some(RequestPeek {
             model,
             stream: stream.flatten().unwrap_or(false),
             user_id: metadata.flatten(),
-            // With its quotes.
-            model_span: (span.start - 1, span.end + 1),
+            model_span: (quoted.start, quoted.end),
         })
     }
 
@@ -157,7 +157,7 @@ impl RequestPeek {
 /// decoded by serde_json with them.
 fn string_at(s: &Scanner<'_>, span: StrSpan) -> Option<String> {
     if span.escaped {
-        let quoted = s.bytes().get(span.start - 1..span.end + 1)?;
+        let quoted = s.bytes().get(span.quoted())?;
         return serde_json::from_slice(quoted).ok();
     }
     std::str::from_utf8(s.slice(span)?).ok().map(str::to_string)

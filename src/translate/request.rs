@@ -11,7 +11,7 @@ use super::responses::ResponsesRequestInfo;
 use super::stream::ClientStreamOptions;
 use super::{chat_response, gemini, responses, ApiError, ErrorKind, TargetOptions};
 use crate::protocol::anthropic::{Message, MessagesRequest, MessagesResponse};
-use crate::protocol::json_scan::{self, Scanner};
+use crate::protocol::json_scan;
 use crate::protocol::openai_chat::{ChatRequest, ChatResponse};
 use crate::protocol::Dialect;
 use bytes::Bytes;
@@ -215,11 +215,10 @@ impl PreparedRequest {
     }
 }
 
-/// Whether `body` is one JSON value: checked by the [`Scanner`], and by serde_json for
+/// Whether `body` is one JSON value: checked by the scanner (`json_scan`), and by serde_json for
 /// what the scanner leaves to it.
 fn is_json(body: &[u8]) -> bool {
-    let mut s = Scanner::new(body);
-    (s.skip_value().is_some() && s.at_end()) || serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok()
+    json_scan::one_value(body) || serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok()
 }
 
 /// What `RequestPeek::parse` reads as the session key of a Responses body: `metadata`'s
@@ -328,7 +327,7 @@ pub fn response_usage(
 }
 
 /// The top-level `usage` of an answer passed through, which is otherwise not parsed:
-/// only its text is parsed when the [`Scanner`] reads the answer to its end, the whole
+/// only its text is parsed when the scanner (`json_scan`) reads the answer to its end, the whole
 /// answer by serde_json otherwise. `None` for an answer that is not an object with a
 /// valid `usage`, either way.
 fn top_level_usage<U: serde::de::DeserializeOwned>(body: &[u8]) -> Option<U> {
