@@ -239,10 +239,16 @@ impl<'a> Scanner<'a> {
 
     /// Skips one value after whitespace and returns its text.
     pub fn raw_value(&mut self) -> Option<&'a [u8]> {
+        let range = self.raw_range()?;
+        self.bytes.get(range)
+    }
+
+    /// Skips one value after whitespace and returns the byte range of its text.
+    pub fn raw_range(&mut self) -> Option<std::ops::Range<usize>> {
         self.peek()?;
         let start = self.pos;
         self.skip_value()?;
-        self.bytes.get(start..self.pos)
+        Some(start..self.pos)
     }
 
     fn literal(&mut self, word: &[u8]) -> Option<()> {

@@ -1,9 +1,11 @@
 //! Wire types per dialect. Serde only: no I/O, no translation. Every type tolerates
 //! unknown fields; unknown tagged variants decode as `Other`. Beside them, `json_scan`
-//! checks JSON syntax without decoding, for bodies passed on as they are.
+//! checks JSON syntax without decoding, for bodies passed on as they are, and `json_de`
+//! reads typed bodies through it, leaving to serde_json what it does not handle.
 
 pub mod anthropic;
 pub mod gemini;
+pub(crate) mod json_de;
 pub(crate) mod json_scan;
 pub mod openai_chat;
 pub mod openai_responses;
@@ -45,14 +47,14 @@ impl Dialect {
     }
 }
 
-/// Parses a JSON body into typed fields. The body's UTF-8 is checked once, whole,
-/// before parsing: from a `&[u8]` serde_json would check every string (and every raw
+/// Parses a JSON body into typed fields, with `json_de` (serde_json for what it leaves,
+/// and for every error). The body's UTF-8 is checked once, whole, before parsing: from a `&[u8]` serde_json would check every string (and every raw
 /// value) on its own, a call per string that costs more than one pass over the bytes.
 /// Bytes that are not UTF-8 are parsed as before, so the error says where, in the
 /// same words.
 pub fn from_json<'a, T: serde::Deserialize<'a>>(body: &'a [u8]) -> serde_json::Result<T> {
     match std::str::from_utf8(body) {
-        Ok(text) => serde_json::from_str(text),
+        Ok(text) => json_de::parse(text),
         Err(_) => serde_json::from_slice(body),
     }
 }

@@ -89,7 +89,8 @@ thread_local! {
 /// Parses `body` (checked for UTF-8 first, whole) so that the JSON text kept by [`Text`]
 /// and `RawJson` values is shared with the body instead of copied out of it: the text
 /// of a large request is most of its bytes. The values keep the body's buffer alive.
-/// A body that is not UTF-8 is parsed from its bytes, for serde_json's error.
+/// The parse is `json_de`'s (which lends raw values as serde_json does); a body that is
+/// not UTF-8 is parsed from its bytes, for serde_json's error.
 pub(crate) fn parse_shared<T: de::DeserializeOwned>(body: &bytes::Bytes) -> serde_json::Result<T> {
     let Ok(source) = ByteString::try_from(body.clone()) else {
         return serde_json::from_slice(body);
@@ -103,7 +104,7 @@ pub(crate) fn parse_shared<T: de::DeserializeOwned>(body: &bytes::Bytes) -> serd
         }
     }
     let _restore = Restore(SOURCE.with_borrow_mut(|s| s.replace(source.clone())));
-    serde_json::from_str(&source)
+    super::json_de::parse(&source)
 }
 
 impl Serialize for RawText {
@@ -407,7 +408,7 @@ where
             let json = RawText::deserialize(de::value::MapAccessDeserializer::new(map))?;
             match json.get().as_bytes().first() {
                 Some(b'"') => Ok(T::from(Text::literal_of(json))),
-                Some(b'[') => serde_json::from_str::<A>(json.get()).map(T::from).map_err(|e| {
+                Some(b'[') => super::json_de::parse::<A>(json.get()).map(T::from).map_err(|e| {
                     // The outer parser adds the position; this one's would be within the array.
                     let msg = e.to_string();
                     let cut = if e.line() > 0 { msg.rfind(" at line ") } else { None };
