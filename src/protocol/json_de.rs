@@ -37,7 +37,7 @@ pub(crate) fn parse<'de, T: de::Deserialize<'de>>(text: &'de str) -> serde_json:
 /// `text` read as a `T` by [`Deserializer`], or `None` when it leaves the text to
 /// serde_json.
 pub(crate) fn try_parse<'de, T: de::Deserialize<'de>>(text: &'de str) -> Option<T> {
-    let mut d = Deserializer { s: Scanner::new(text.as_bytes()), text, depth: 0 };
+    let mut d = Deserializer { s: Scanner::new(text.as_bytes()), text, depth: 0, scratch: String::new() };
     let value = T::deserialize(&mut d).ok()?;
     d.s.at_end().then_some(value)
 }
@@ -46,6 +46,8 @@ pub(crate) struct Deserializer<'de> {
     s: Scanner<'de>,
     text: &'de str,
     depth: u32,
+    /// Unescaped strings handed to visitors, reused as serde_json reuses its own.
+    scratch: String,
 }
 
 /// The error of every path this reader leaves to serde_json. Its words are never shown:
@@ -66,12 +68,14 @@ impl<'de> Deserializer<'de> {
     }
 
     /// Hands a string to `v` as serde_json does: borrowed when it holds no escape,
-    /// unescaped (by serde_json) otherwise.
-    fn visit_string<V: Visitor<'de>>(&self, span: StrSpan, v: V) -> Result<V::Value, Error> {
+    /// unescaped into the scratch buffer and lent otherwise.
+    fn visit_string<V: Visitor<'de>>(&mut self, span: StrSpan, v: V) -> Result<V::Value, Error> {
+        let inside = self.text(span.start..span.end)?;
         if !span.escaped {
-            return v.visit_borrowed_str(self.text(span.start..span.end)?);
+            return v.visit_borrowed_str(inside);
         }
-        v.visit_str(&unescape(self.text(span.quoted())?)?)
+        unescape_into(inside, &mut self.scratch).ok_or_else(refused)?;
+        v.visit_str(&self.scratch)
     }
 
     /// A scalar that is not a string (a number, `true`, `false`, `null`), read by
@@ -98,10 +102,64 @@ impl<'de> Deserializer<'de> {
     }
 }
 
-/// The text of a string literal with escapes (its quotes included), by serde_json:
-/// surrogate escapes and the like are decided as it decides them.
-fn unescape(quoted: &str) -> Result<String, Error> {
-    serde_json::from_str(quoted)
+/// The text of a string's inside, whose escapes the scanner checked, written into
+/// `out`. A `\u` escape of half a surrogate pair that is not followed by the other half
+/// is refused, as serde_json refuses it in a string.
+fn unescape_into(inside: &str, out: &mut String) -> Option<()> {
+    out.clear();
+    let bytes = inside.as_bytes();
+    let mut at = 0;
+    while let Some(found) = memchr::memchr(b'\\', bytes.get(at..)?) {
+        // Escapes are ASCII, so every cut here falls between characters.
+        out.push_str(inside.get(at..at + found)?);
+        at += found + 2;
+        let c = match bytes.get(at - 1)? {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            b'u' => {
+                let first = hex4(bytes.get(at..at + 4)?)?;
+                at += 4;
+                let code = match first {
+                    0xD800..=0xDBFF => {
+                        if bytes.get(at..at + 2)? != b"\\u" {
+                            return None;
+                        }
+                        let second = hex4(bytes.get(at + 2..at + 6)?)?;
+                        if !(0xDC00..=0xDFFF).contains(&second) {
+                            return None;
+                        }
+                        at += 6;
+                        0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00)
+                    }
+                    0xDC00..=0xDFFF => return None,
+                    code => code,
+                };
+                char::from_u32(code)?
+            }
+            _ => return None,
+        };
+        out.push(c);
+    }
+    out.push_str(inside.get(at..)?);
+    Some(())
+}
+
+/// Four hexadecimal digits.
+fn hex4(digits: &[u8]) -> Option<u32> {
+    digits.iter().try_fold(0, |n, &d| Some(n * 16 + char::from(d).to_digit(16)?))
+}
+
+/// [`unescape_into`] into a new string.
+fn unescape(inside: &str) -> Result<String, Error> {
+    let mut out = String::new();
+    unescape_into(inside, &mut out).ok_or_else(refused)?;
+    Ok(out)
 }
 
 /// Methods of a member name's reader that are left to serde_json: it reads integer
@@ -252,7 +310,7 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
         if !span.escaped {
             return v.visit_enum(BorrowedStrDeserializer::new(self.text(span.start..span.end)?));
         }
-        v.visit_enum(StringDeserializer::new(unescape(self.text(span.quoted())?)?))
+        v.visit_enum(StringDeserializer::new(unescape(self.text(span.start..span.end)?)?))
     }
 
     fn deserialize_identifier<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
@@ -305,7 +363,7 @@ impl<'de> de::MapAccess<'de> for Members<'_, 'de> {
         self.first = false;
         let span = self.d.s.key().ok_or_else(refused)?;
         let key = if span.escaped {
-            Key::Unescaped(unescape(self.d.text(span.quoted())?)?)
+            Key::Unescaped(unescape(self.d.text(span.start..span.end)?)?)
         } else {
             Key::Borrowed(self.d.text(span.start..span.end)?)
         };

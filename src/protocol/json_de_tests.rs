@@ -188,3 +188,51 @@ fn numbers_are_read_by_serde_json() {
     assert!(try_parse::<Limits>(r#"{"max_tokens":4294967296,"temperature":0}"#).is_none());
     assert!(try_parse::<Limits>(r#"{"max_tokens":"1","temperature":0}"#).is_none());
 }
+
+/// Strings of random pieces, escapes of every kind among them (surrogate pairs, their
+/// halves alone or reversed): read as strings, the reader and serde_json must agree on
+/// every one, to the character.
+#[test]
+fn random_escaped_strings_unescape_as_serde_json_unescapes_them() {
+    const PIECES: &[&str] = &[
+        "a",
+        "plain text, longer than sixteen bytes",
+        "é漢😀",
+        "\\n",
+        "\\\\",
+        "\\\"",
+        "\\/",
+        "\\b\\f\\r\\t",
+        "\\u0000",
+        "\\u00e9",
+        "\\u00E9",
+        "\\u2028",
+        "\\uD83D\\uDE00",
+        "\\uDBFF\\uDFFF",
+        "\\uD83D",
+        "\\uDE00",
+        "\\uD83D\\u0041",
+        "\\uD83D\\n",
+        "\\tDC00",
+    ];
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    let (mut read, mut total) = (0, 0);
+    for _ in 0..20_000 {
+        let mut doc = String::from("[\"");
+        for _ in 0..next(12) {
+            doc.push_str(PIECES[next(PIECES.len())]);
+        }
+        doc.push_str("\",\"k\"]");
+        let theirs = serde_json::from_str::<Vec<String>>(&doc).ok();
+        assert_eq!(try_parse::<Vec<String>>(&doc), theirs, "{doc:?}");
+        read += usize::from(theirs.is_some());
+        total += 1;
+    }
+    assert!(read > 1000 && total - read > 1000, "{read} of {total}");
+}
