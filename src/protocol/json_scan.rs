@@ -295,14 +295,31 @@ pub(crate) fn one_value(body: &[u8]) -> bool {
 }
 
 /// The length of the escape sequence whose backslash is at `at` in `bytes`, when valid.
-#[inline]
+/// Always inlined: on a Claude Code request it runs for one byte in seventy.
+#[inline(always)]
 fn escape_len(bytes: &[u8], at: usize) -> Option<usize> {
-    match bytes.get(at + 1)? {
-        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => Some(2),
-        b'u' if bytes.get(at + 2..at + 6)?.iter().all(u8::is_ascii_hexdigit) => Some(6),
+    match ESCAPES[usize::from(*bytes.get(at + 1)?)] {
+        2 => Some(2),
+        6 if bytes.get(at + 2..at + 6)?.iter().all(u8::is_ascii_hexdigit) => Some(6),
         _ => None,
     }
 }
+
+/// The length of the escape a backslash followed by each byte starts: 2 for the
+/// one-letter escapes, 6 for `\u` (whose four digits are checked apart), 0 for the
+/// rest. A table, not a `match`: the `match` compiled to a jump through a table of
+/// addresses, an indirect branch per escape.
+const ESCAPES: [u8; 256] = {
+    let mut table = [0; 256];
+    let simple = b"\"\\/bfnrt";
+    let mut i = 0;
+    while i < simple.len() {
+        table[simple[i] as usize] = 2;
+        i += 1;
+    }
+    table[b'u' as usize] = 6;
+    table
+};
 
 /// The text of the member `name` of the object that is the whole of `body`: `Some(None)`
 /// when it has none, `None` when the [`Scanner`] leaves the body to serde_json (any
@@ -325,13 +342,31 @@ pub(crate) fn top_level_member<'a>(body: &'a [u8], name: &[u8]) -> Option<Option
 
 /// The offset of the first quote, backslash or control character in `s`, the bytes
 /// that end a run of plain text in a string. Sixteen bytes are compared at a time (SSE2
-/// on x86-64, NEON on ARM); the last few one by one.
+/// on x86-64, NEON on ARM): the first sixteen alone, where most strings end, then 64 at a
+/// time with one test for the four compares, then sixteen and the last few one by one.
 fn next_special(s: &[u8]) -> Option<usize> {
-    let mut chunks = s.chunks_exact(16);
     let mut offset = 0;
+    if let Some(first) = s.get(..16) {
+        let mask = special16(first.try_into().ok()?).to_bitmask();
+        if mask != 0 {
+            return Some(mask.trailing_zeros() as usize);
+        }
+        offset = 16;
+    }
+    while let Some(block) = s.get(offset..offset + 64) {
+        let mut lanes = [wide::u8x16::ZERO; 4];
+        for (lane, bytes) in lanes.iter_mut().zip(block.chunks_exact(16)) {
+            *lane = special16(bytes.try_into().ok()?);
+        }
+        if ((lanes[0] | lanes[1]) | (lanes[2] | lanes[3])).to_bitmask() != 0 {
+            let (i, mask) = lanes.iter().map(|l| l.to_bitmask()).enumerate().find(|&(_, m)| m != 0)?;
+            return Some(offset + 16 * i + mask.trailing_zeros() as usize);
+        }
+        offset += 64;
+    }
+    let mut chunks = s.get(offset..)?.chunks_exact(16);
     for chunk in &mut chunks {
-        let [quote, backslash, control] = compare16(chunk.try_into().ok()?);
-        let mask = (quote | backslash | control).to_bitmask();
+        let mask = special16(chunk.try_into().ok()?).to_bitmask();
         if mask != 0 {
             return Some(offset + mask.trailing_zeros() as usize);
         }
@@ -339,6 +374,14 @@ fn next_special(s: &[u8]) -> Option<usize> {
     }
     let tail = chunks.remainder();
     tail.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20).map(|i| offset + i)
+}
+
+/// All ones in the lanes of `bytes` that hold a quote, a backslash or a control
+/// character.
+#[inline]
+fn special16(bytes: [u8; 16]) -> wide::u8x16 {
+    let [quote, backslash, control] = compare16(bytes);
+    quote | backslash | control
 }
 
 /// One bit per byte of a 64-byte block.
