@@ -16,7 +16,7 @@
 //! [`parse`] then parses with serde_json, whose answer (value or error) is returned.
 
 use super::json_scan::{Scanner, StrSpan};
-use super::text::RAW_TOKEN;
+use super::text::{RAW_TOKEN, STRING_OR_TOKEN};
 use serde::de::value::{BorrowedStrDeserializer, StringDeserializer};
 use serde::de::{self, DeserializeSeed, Visitor};
 use serde_json::Error;
@@ -249,9 +249,14 @@ impl<'de> de::Deserializer<'de> for &mut Deserializer<'de> {
     }
 
     /// serde_json's raw-value protocol for its own token: the value's text as the one
-    /// entry of a map keyed by the token (what `RawValue` and `Text` read).
+    /// entry of a map keyed by the token (what `RawValue` and `Text` read). For
+    /// `text::string_or`'s token, the same for a string and the elements of an array,
+    /// read in place instead of skipped and parsed again from their text.
     fn deserialize_newtype_struct<V: Visitor<'de>>(self, name: &'static str, v: V) -> Result<V::Value, Error> {
-        if name != RAW_TOKEN {
+        if name == STRING_OR_TOKEN && self.s.peek() == Some(b'[') {
+            return self.deserialize_seq(v);
+        }
+        if name != RAW_TOKEN && name != STRING_OR_TOKEN {
             return v.visit_newtype_struct(self);
         }
         let range = self.s.raw_range().ok_or_else(refused)?;

@@ -15,7 +15,7 @@ const ANTHROPIC: &str = r#"{"model":"claude-sonnet-4-5","max_tokens":8192,"tempe
 {"role":"assistant","content":[{"type":"thinking","thinking":"hm","signature":"c2ln"},{"type":"text","text":"ok"},
 {"type":"tool_use","id":"toolu_1","name":"Read","input":{"path":"/a\\b","n":[1,2.5e3,-0]}}]},
 {"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1","content":"line 1\nline 2\ttab","is_error":false},
-{"type":"image","source":{"type":"base64","media_type":"image/png","data":"iVBORw0K"}},{"text":"no type first","type":"text"}]}],
+{"type":"tool_result","tool_use_id":"toolu_2","content":[{"type":"text","text":"a\tb"}]},{"type":"image","source":{"type":"base64","media_type":"image/png","data":"iVBORw0K"}},{"text":"no type first","type":"text"}]}],
 "tools":[{"name":"Read","description":"Reads a file.\n\nUsage:\n- path","input_schema":{"type":"object","properties":{"path":{"type":"string"}},"required":["path"],"$schema":"http://json-schema.org/draft-07/schema#"}}],
 "tool_choice":{"type":"auto"},"unknown_field":{"kept":[null,true]}}"#;
 

@@ -383,9 +383,15 @@ impl<'de> Deserialize<'de> for Text {
     }
 }
 
+/// The newtype name [`string_or`] asks `json_de` for: a string is then lent as its raw
+/// text (a map, as for [`RAW_TOKEN`]) and an array handed over as a sequence, read in
+/// place. Any other deserializer treats it as a plain newtype.
+pub(crate) const STRING_OR_TOKEN: &str = "$llm_relay::StringOrArray";
+
 /// Reads a value that is mostly a long string but may be an array (message content: a
-/// string or parts). With serde_json a string keeps its literal (see [`Text`]) and an
-/// array is parsed from its text as an `A`; other deserializers go through `F`.
+/// string or parts). A string keeps its literal (see [`Text`]). With `json_de` an
+/// array is read in place as an `A`; with serde_json it is parsed from its text as an
+/// `A`, a second pass over it. Other deserializers go through `F`.
 pub(crate) fn string_or<'de, D, A, F, T>(d: D, expecting: &'static str) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
@@ -421,7 +427,31 @@ where
             F::deserialize(d).map(T::from)
         }
     }
-    d.deserialize_newtype_struct(RAW_TOKEN, V::<A, F, T>(expecting, std::marker::PhantomData))
+    /// `json_de` answers [`STRING_OR_TOKEN`] with a map (a string's raw text) or a
+    /// sequence (an array); every other deserializer with the newtype, which is then
+    /// asked for its raw text as above.
+    struct Outer<A, F, T>(&'static str, std::marker::PhantomData<(A, F, T)>);
+    impl<'de, A, F, T> Visitor<'de> for Outer<A, F, T>
+    where
+        A: de::DeserializeOwned,
+        F: Deserialize<'de>,
+        T: From<A> + From<F> + From<Text>,
+    {
+        type Value = T;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(self.0)
+        }
+        fn visit_map<M: MapAccess<'de>>(self, map: M) -> Result<T, M::Error> {
+            V::<A, F, T>(self.0, std::marker::PhantomData).visit_map(map)
+        }
+        fn visit_seq<S: de::SeqAccess<'de>>(self, seq: S) -> Result<T, S::Error> {
+            A::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(T::from)
+        }
+        fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<T, D::Error> {
+            d.deserialize_newtype_struct(RAW_TOKEN, V::<A, F, T>(self.0, std::marker::PhantomData))
+        }
+    }
+    d.deserialize_newtype_struct(STRING_OR_TOKEN, Outer::<A, F, T>(expecting, std::marker::PhantomData))
 }
 
 /// What a non-string JSON value is, for the type error.
