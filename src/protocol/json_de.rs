@@ -100,6 +100,19 @@ impl<'de> Deserializer<'de> {
     fn eat(&mut self, b: u8) -> Result<(), Error> {
         self.s.eat(b).ok_or_else(refused)
     }
+
+    /// Steps to the next element or member of a container whose opening bracket was
+    /// read: `false` at its closing one (`close`, left for the container to read).
+    fn next_item(&mut self, close: u8, first: &mut bool) -> Result<bool, Error> {
+        match self.s.peek() {
+            Some(b) if b == close => return Ok(false),
+            Some(b',') if !*first => self.eat(b',')?,
+            _ if *first => {}
+            _ => return Err(refused()),
+        }
+        *first = false;
+        Ok(true)
+    }
 }
 
 /// The text of a string's inside, whose escapes the scanner checked, written into
@@ -160,6 +173,15 @@ fn unescape(inside: &str) -> Result<String, Error> {
     let mut out = String::new();
     unescape_into(inside, &mut out).ok_or_else(refused)?;
     Ok(out)
+}
+
+/// Methods of a member name's reader that read it as a string.
+macro_rules! as_string {
+    ($($method:ident),+ $(,)?) => {$(
+        fn $method<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
+            self.visit(v)
+        }
+    )+};
 }
 
 /// Methods of a member name's reader that are left to serde_json: it reads integer
@@ -338,13 +360,9 @@ impl<'de> de::SeqAccess<'de> for Elements<'_, 'de> {
     type Error = Error;
 
     fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, Error> {
-        match self.d.s.peek() {
-            Some(b']') => return Ok(None),
-            Some(b',') if !self.first => self.d.eat(b',')?,
-            _ if self.first => {}
-            _ => return Err(refused()),
+        if !self.d.next_item(b']', &mut self.first)? {
+            return Ok(None);
         }
-        self.first = false;
         seed.deserialize(&mut *self.d).map(Some)
     }
 }
@@ -359,13 +377,9 @@ impl<'de> de::MapAccess<'de> for Members<'_, 'de> {
     type Error = Error;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Error> {
-        match self.d.s.peek() {
-            Some(b'}') => return Ok(None),
-            Some(b',') if !self.first => self.d.eat(b',')?,
-            _ if self.first => {}
-            _ => return Err(refused()),
+        if !self.d.next_item(b'}', &mut self.first)? {
+            return Ok(None);
         }
-        self.first = false;
         let span = self.d.s.key().ok_or_else(refused)?;
         let key = if span.escaped {
             Key::Unescaped(unescape(self.d.text(span.start..span.end)?)?)
@@ -399,25 +413,7 @@ impl<'de> Key<'de> {
 impl<'de> de::Deserializer<'de> for Key<'de> {
     type Error = Error;
 
-    fn deserialize_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
-        self.visit(v)
-    }
-
-    fn deserialize_str<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
-        self.visit(v)
-    }
-
-    fn deserialize_string<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
-        self.visit(v)
-    }
-
-    fn deserialize_identifier<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
-        self.visit(v)
-    }
-
-    fn deserialize_char<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
-        self.visit(v)
-    }
+    as_string!(deserialize_any, deserialize_str, deserialize_string, deserialize_identifier, deserialize_char,);
 
     fn deserialize_ignored_any<V: Visitor<'de>>(self, v: V) -> Result<V::Value, Error> {
         v.visit_unit()

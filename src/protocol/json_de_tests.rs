@@ -1,7 +1,7 @@
 use super::*;
 use crate::protocol::anthropic::{MessagesRequest, MessagesResponse, StreamEvent};
 use crate::protocol::gemini::GenerateContentRequest;
-use crate::protocol::json_scan::{mutations, SAMPLES};
+use crate::protocol::json_scan::{mutations, random, SAMPLES};
 use crate::protocol::openai_chat::{ChatRequest, ChatResponse};
 use crate::protocol::openai_responses::ResponsesRequest;
 use serde::Serialize;
@@ -215,13 +215,7 @@ fn random_escaped_strings_unescape_as_serde_json_unescapes_them() {
         "\\uD83D\\n",
         "\\tDC00",
     ];
-    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
-    let mut next = |n: usize| {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        (seed % n as u64) as usize
-    };
+    let mut next = random(0x2545_f491_4f6c_dd1d);
     let (mut read, mut total) = (0, 0);
     for _ in 0..20_000 {
         let mut doc = String::from("[\"");

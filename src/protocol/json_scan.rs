@@ -434,4 +434,4 @@ fn escaped_by(backslash: u64) -> u64 {
 mod tests;
 
 #[cfg(test)]
-pub(crate) use tests::{mutations, SAMPLES};
+pub(crate) use tests::{mutations, random, SAMPLES};

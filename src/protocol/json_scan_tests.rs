@@ -43,6 +43,17 @@ pub(crate) fn mutations(sample: &[u8]) -> Vec<Vec<u8>> {
     out
 }
 
+/// A deterministic stream of numbers below each bound asked for (xorshift), for tests
+/// that build random documents.
+pub(crate) fn random(mut seed: u64) -> impl FnMut(usize) -> usize {
+    move |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    }
+}
+
 #[test]
 fn every_sample_is_read_to_its_end() {
     for sample in SAMPLES {
@@ -179,13 +190,7 @@ fn random_strings_are_judged_as_serde_json_judges_them() {
     const VALID: &[&str] =
         &["a", "abcdefghijklmnopqrstuvwxyz0123456789", "é漢", "\\n", "\\\\", "\\\"", "\\u00e9", "\\uD83D", "\\/", " "];
     const INVALID: &[&str] = &["\\", "\"", "\u{1}", "\t", "\\x", "\\u12"];
-    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut next = |n: usize| {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        (seed % n as u64) as usize
-    };
+    let mut next = random(0x9e37_79b9_7f4a_7c15);
     let (mut valid, mut total) = (0, 0);
     for _ in 0..20_000 {
         let mut doc = String::from("[");

@@ -399,7 +399,15 @@ where
     F: Deserialize<'de>,
     T: From<A> + From<F> + From<Text>,
 {
-    struct V<A, F, T>(&'static str, std::marker::PhantomData<(A, F, T)>);
+    /// `json_de` answers [`STRING_OR_TOKEN`] with a map (a string's raw text) or a
+    /// sequence (an array); every other deserializer with the newtype, which is then
+    /// asked for its raw text (`raw_asked`): serde_json answers with a map, the others
+    /// with the newtype again, read as an `F`.
+    struct V<A, F, T> {
+        expecting: &'static str,
+        raw_asked: bool,
+        types: std::marker::PhantomData<(A, F, T)>,
+    }
     impl<'de, A, F, T> Visitor<'de> for V<A, F, T>
     where
         A: de::DeserializeOwned,
@@ -408,7 +416,7 @@ where
     {
         type Value = T;
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str(self.0)
+            f.write_str(self.expecting)
         }
         fn visit_map<M: MapAccess<'de>>(self, map: M) -> Result<T, M::Error> {
             let json = RawText::deserialize(de::value::MapAccessDeserializer::new(map))?;
@@ -423,35 +431,18 @@ where
                 _ => Err(de::Error::invalid_type(de::Unexpected::Other(kind_of(json.get())), &self)),
             }
         }
-        fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<T, D::Error> {
-            F::deserialize(d).map(T::from)
-        }
-    }
-    /// `json_de` answers [`STRING_OR_TOKEN`] with a map (a string's raw text) or a
-    /// sequence (an array); every other deserializer with the newtype, which is then
-    /// asked for its raw text as above.
-    struct Outer<A, F, T>(&'static str, std::marker::PhantomData<(A, F, T)>);
-    impl<'de, A, F, T> Visitor<'de> for Outer<A, F, T>
-    where
-        A: de::DeserializeOwned,
-        F: Deserialize<'de>,
-        T: From<A> + From<F> + From<Text>,
-    {
-        type Value = T;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str(self.0)
-        }
-        fn visit_map<M: MapAccess<'de>>(self, map: M) -> Result<T, M::Error> {
-            V::<A, F, T>(self.0, std::marker::PhantomData).visit_map(map)
-        }
         fn visit_seq<S: de::SeqAccess<'de>>(self, seq: S) -> Result<T, S::Error> {
             A::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(T::from)
         }
         fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<T, D::Error> {
-            d.deserialize_newtype_struct(RAW_TOKEN, V::<A, F, T>(self.0, std::marker::PhantomData))
+            if self.raw_asked {
+                return F::deserialize(d).map(T::from);
+            }
+            d.deserialize_newtype_struct(RAW_TOKEN, V::<A, F, T> { raw_asked: true, ..self })
         }
     }
-    d.deserialize_newtype_struct(STRING_OR_TOKEN, Outer::<A, F, T>(expecting, std::marker::PhantomData))
+    let v = V::<A, F, T> { expecting, raw_asked: false, types: std::marker::PhantomData };
+    d.deserialize_newtype_struct(STRING_OR_TOKEN, v)
 }
 
 /// What a non-string JSON value is, for the type error.
