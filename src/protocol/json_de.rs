@@ -42,7 +42,7 @@ pub(crate) fn try_parse<'de, T: de::Deserialize<'de>>(text: &'de str) -> Option<
     d.s.at_end().then_some(value)
 }
 
-pub(crate) struct Deserializer<'de> {
+struct Deserializer<'de> {
     s: Scanner<'de>,
     text: &'de str,
     depth: u32,

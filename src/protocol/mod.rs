@@ -48,8 +48,9 @@ impl Dialect {
 }
 
 /// Parses a JSON body into typed fields, with `json_de` (serde_json for what it leaves,
-/// and for every error). The body's UTF-8 is checked once, whole, before parsing: from a `&[u8]` serde_json would check every string (and every raw
-/// value) on its own, a call per string that costs more than one pass over the bytes.
+/// and for every error). The body's UTF-8 is checked once, whole, before parsing: from
+/// a `&[u8]` serde_json would check every string (and every raw value) on its own, a
+/// call per string that costs more than one pass over the bytes.
 /// Bytes that are not UTF-8 are parsed as before, so the error says where, in the
 /// same words.
 pub fn from_json<'a, T: serde::Deserialize<'a>>(body: &'a [u8]) -> serde_json::Result<T> {
