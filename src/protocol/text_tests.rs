@@ -33,7 +33,7 @@ fn text_parsed_from_a_shared_body_is_a_slice_of_it() {
     assert_eq!((text.as_str(), serde_json::to_string(text).unwrap().as_str()), ("café", r#""caf\u00e9""#));
     // A clone shares the buffer too.
     assert!(in_body(literal(&text.clone()), &body));
-    // Content given as an array is parsed from its text, which is in the body as well.
+    // Content given as an array: its texts lie in the body as well.
     let ContentBlock::ToolResult { content: Some(Content::Blocks(inner)), .. } = &blocks[0] else { panic!() };
     let ContentBlock::Text { text: inner, .. } = &inner[0] else { panic!("{inner:?}") };
     assert!(in_body(literal(inner), &body));
