@@ -169,7 +169,7 @@ fn hex4(digits: &[u8]) -> Option<u32> {
 }
 
 /// [`unescape_into`] into a new string.
-fn unescape(inside: &str) -> Result<String, Error> {
+pub(crate) fn unescape(inside: &str) -> Result<String, Error> {
     let mut out = String::new();
     unescape_into(inside, &mut out).ok_or_else(refused)?;
     Ok(out)

@@ -41,10 +41,6 @@ impl<'a> Scanner<'a> {
         Scanner { bytes, pos: 0 }
     }
 
-    pub fn bytes(&self) -> &'a [u8] {
-        self.bytes
-    }
-
     /// Skips JSON whitespace and returns the next byte, not consumed.
     pub fn peek(&mut self) -> Option<u8> {
         while let Some(&b) = self.bytes.get(self.pos) {

@@ -3,6 +3,7 @@
 //! survive untouched.
 
 use super::ApiError;
+use crate::protocol::json_de;
 use crate::protocol::json_scan::{Scanner, StrSpan};
 use bytes::{Bytes, BytesMut};
 use serde::Deserialize;
@@ -154,13 +155,13 @@ impl RequestPeek {
 }
 
 /// The text of a string the scanner read: the bytes themselves without escapes,
-/// decoded by serde_json with them.
+/// unescaped as the typed reader unescapes them (`json_de`) with them.
 fn string_at(s: &Scanner<'_>, span: StrSpan) -> Option<String> {
+    let inside = std::str::from_utf8(s.slice(span)?).ok()?;
     if span.escaped {
-        let quoted = s.bytes().get(span.quoted())?;
-        return serde_json::from_slice(quoted).ok();
+        return json_de::unescape(inside).ok();
     }
-    std::str::from_utf8(s.slice(span)?).ok().map(str::to_string)
+    Some(inside.to_string())
 }
 
 /// `true`, `false` or `null`.
