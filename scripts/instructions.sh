@@ -3,7 +3,7 @@
 # not move with the machine's load, for comparing two builds of the gateway where
 # throughput runs on a shared 2-core VM differ by more than the change being measured.
 #
-#   scripts/instructions.sh [--large] [BINARY] [ROUTE]...
+#   scripts/instructions.sh [--large] [--tls] [BINARY] [ROUTE]...
 #
 # BINARY defaults to target/release/llm-relay (the mock is taken from next to it).
 # --large sends the bench's 80 KiB request of each route (written by llm-relay-bench
@@ -14,14 +14,25 @@
 # instrumentation is switched on for 5 s of requests, and the instructions the whole
 # process executed in that window are divided by the requests wrk counted.
 #
-# Needs valgrind and wrk (apt-get install valgrind wrk). Everything listens on loopback.
+# --tls serves the gateway over HTTPS and puts it behind HTTPS too: its channels reach the
+# mock through a second instance of BINARY (not counted) that terminates TLS, as an
+# upstream such as api.anthropic.com would; certificates come from scripts/test-certs.sh.
+# wrk keeps its connections, so this counts the record layer, not the handshakes.
+#
+# Needs valgrind and wrk (apt-get install valgrind wrk), and openssl for --tls.
+# Everything listens on loopback.
 set -euo pipefail
 
 large=0
-if [ "${1:-}" = --large ]; then
-    large=1
+tls=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --large) large=1 ;;
+        --tls) tls=1 ;;
+        *) break ;;
+    esac
     shift
-fi
+done
 bin=$(realpath "${1:-target/release/llm-relay}")
 shift || true
 routes=("$@")
@@ -54,6 +65,36 @@ mock_port=$(free_port)
 pids+=($!)
 gw_port=$(free_port)
 up="http://127.0.0.1:$mock_port"
+scheme=http
+listener=""
+up_tls=""
+curl_tls=()
+if [ "$tls" = 1 ]; then
+    "$(dirname "$0")/test-certs.sh" "$dir/tls"
+    listener="  tls: {cert: \"$dir/tls/leaf.crt\", key: \"$dir/tls/leaf.key\"}"
+    front_port=$(free_port)
+    cat >"$dir/front.yaml" <<EOF
+server:
+  listen: ["127.0.0.1:$front_port"]
+  threads: 1
+  grace_period_secs: 1
+  upgrade_sock: "$dir/front.upgrade.sock"
+  pid_file: "$dir/front.pid"
+$listener
+access_keys:
+  - {name: anthropic, key: "k-anthropic"}
+  - {name: openai, key: "k-openai"}
+channels:
+  - {name: anth, protocol: anthropic, base_url: "$up", keys: ["k-anthropic"], models: ["claude-*"]}
+  - {name: oai, protocol: openai, base_url: "$up", keys: ["k-openai"], models: ["gpt-*"]}
+EOF
+    RUST_LOG=warn "$bin" run -c "$dir/front.yaml" >"$dir/front.log" 2>&1 &
+    pids+=($!)
+    up="https://127.0.0.1:$front_port"
+    up_tls=", ca_file: \"$dir/tls/ca.crt\""
+    scheme=https
+    curl_tls=(--cacert "$dir/tls/ca.crt")
+fi
 cat >"$dir/gw.yaml" <<EOF
 server:
   listen: ["127.0.0.1:$gw_port"]
@@ -61,13 +102,14 @@ server:
   grace_period_secs: 1
   upgrade_sock: "$dir/gw.upgrade.sock"
   pid_file: "$dir/gw.pid"
+$listener
 access_keys:
   - {name: bench, key: "bench-access-key"}
 channels:
-  - {name: anth, protocol: anthropic, base_url: "$up", keys: ["k-anthropic"], models: ["claude-*"]}
-  - {name: oai, protocol: openai, base_url: "$up", keys: ["k-openai"], models: ["gpt-*"]}
-  - {name: claude-on-openai, protocol: openai, base_url: "$up", keys: ["k-openai"], models: ["tr-claude-*"], model_map: {"tr-claude-*": "gpt-4o"}}
-  - {name: gpt-on-anthropic, protocol: anthropic, base_url: "$up", keys: ["k-anthropic"], models: ["tr-gpt-*"], model_map: {"tr-gpt-*": "claude-sonnet-4-5"}}
+  - {name: anth, protocol: anthropic, base_url: "$up", keys: ["k-anthropic"], models: ["claude-*"]$up_tls}
+  - {name: oai, protocol: openai, base_url: "$up", keys: ["k-openai"], models: ["gpt-*"]$up_tls}
+  - {name: claude-on-openai, protocol: openai, base_url: "$up", keys: ["k-openai"], models: ["tr-claude-*"], model_map: {"tr-claude-*": "gpt-4o"}$up_tls}
+  - {name: gpt-on-anthropic, protocol: anthropic, base_url: "$up", keys: ["k-anthropic"], models: ["tr-gpt-*"], model_map: {"tr-gpt-*": "claude-sonnet-4-5"}$up_tls}
 EOF
 [ "$large" = 0 ] || "$bench" --write-bodies "$dir/bodies"
 text="Write a short haiku about a gateway that translates between two API dialects, then explain in one sentence why latency matters for interactive coding tools."
@@ -102,10 +144,10 @@ for route in "${routes[@]}"; do
     gw=$!
     pids+=($gw)
     for _ in $(seq 1 100); do
-        curl -sf -o /dev/null "http://127.0.0.1:$gw_port/health" && break
+        curl -sf "${curl_tls[@]}" -o /dev/null "$scheme://127.0.0.1:$gw_port/health" && break
         sleep 0.3
     done
-    url="http://127.0.0.1:$gw_port$path"
+    url="$scheme://127.0.0.1:$gw_port$path"
     BODY="$dir/body.json" wrk -t1 -c4 -d2s -s "$dir/post.lua" "$url" >/dev/null
     callgrind_control -i on "$gw" >/dev/null 2>&1
     out=$(BODY="$dir/body.json" wrk -t1 -c4 -d5s -s "$dir/post.lua" "$url")

@@ -7,6 +7,10 @@
 # 2. runs the SDK conformance suite (tests/sdk: the official Anthropic, OpenAI and
 #    Google SDKs in every dialect, streaming and not, tools, thinking, errors and
 #    failover) against that gateway; only the gateway's counts are kept, not the mock's;
+#    then sends a few hundred requests over TLS (scripts/test-certs.sh; needs openssl and
+#    curl): to a gateway serving HTTPS over HTTP/1.1 and HTTP/2 whose channels reach the
+#    mock through a second gateway terminating TLS, so that the TLS listener and the TLS
+#    client to upstreams are counted too;
 # 3. merges the counts with llvm-profdata (functions never run are left out) and
 #    writes them gzipped, with the `rustc -vV` they belong to and the commit counted.
 #
@@ -52,6 +56,77 @@ echo "pgo-profile: running the SDK suite against the counting gateway" >&2
 LLVM_PROFILE_FILE="$raw/gateway-%p.profraw" \
   LLM_RELAY_BIN="$PWD/$gen/release/llm-relay" LLM_RELAY_MOCK_BIN="$mock" \
   bash tests/sdk/run.sh -q
+
+# The TLS leg: client → gateway (HTTPS) → gateway (HTTPS) → mock, both gateways counting.
+tls_dir=$(mktemp -d)
+tls_pids=()
+stop_tls() {
+  for p in "${tls_pids[@]}"; do
+    kill "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+  done
+  rm -rf "$tls_dir"
+}
+trap stop_tls EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+scripts/test-certs.sh "$tls_dir"
+mock_port=$(free_port) front_port=$(free_port) gw_port=$(free_port)
+"$mock" --listen "127.0.0.1:$mock_port" --threads 1 >"$tls_dir/mock.log" 2>&1 &
+tls_pids+=($!)
+serve() { # NAME PORT UPSTREAM EXTRA
+  cat >"$tls_dir/$1.yaml" <<EOF
+server:
+  listen: ["127.0.0.1:$2"]
+  threads: 2
+  grace_period_secs: 1
+  upgrade_sock: "$tls_dir/$1.upgrade.sock"
+  pid_file: "$tls_dir/$1.pid"
+  tls: {cert: "$tls_dir/leaf.crt", key: "$tls_dir/leaf.key"}
+access_keys:
+  - {name: anthropic, key: "k-anthropic"}
+  - {name: openai, key: "k-openai"}
+channels:
+  - {name: anth, protocol: anthropic, base_url: "$3", keys: ["k-anthropic"], models: ["claude-*"]$4}
+  - {name: oai, protocol: openai, base_url: "$3", keys: ["k-openai"], models: ["gpt-*"]$4}
+  - {name: claude-on-openai, protocol: openai, base_url: "$3", keys: ["k-openai"], models: ["tr-claude-*"], model_map: {"tr-claude-*": "gpt-4o"}$4}
+  - {name: gpt-on-anthropic, protocol: anthropic, base_url: "$3", keys: ["k-anthropic"], models: ["tr-gpt-*"], model_map: {"tr-gpt-*": "claude-sonnet-4-5"}$4}
+EOF
+  LLVM_PROFILE_FILE="$raw/gateway-%p.profraw" RUST_LOG=warn "$gen/release/llm-relay" run -c "$tls_dir/$1.yaml" \
+    >"$tls_dir/$1.log" 2>&1 &
+  tls_pids+=($!)
+}
+serve front "$front_port" "http://127.0.0.1:$mock_port" ""
+serve gw "$gw_port" "https://127.0.0.1:$front_port" ", ca_file: \"$tls_dir/ca.crt\""
+for port in "$front_port" "$gw_port"; do
+  for _ in $(seq 1 100); do
+    curl -sf --cacert "$tls_dir/ca.crt" -o /dev/null "https://127.0.0.1:$port/health" && break
+    sleep 0.2
+  done
+done
+echo "pgo-profile: sending requests over TLS" >&2
+text="Write a haiku about a gateway, then say in one sentence why latency matters."
+for http in --http1.1 --http2; do
+  for model in claude-sonnet-4-5 tr-claude-sonnet-4-5 gpt-4o tr-gpt-4o; do
+    for stream in false true; do
+      case "$model" in
+        *claude*)
+          path=/v1/messages key=(-H "x-api-key: k-anthropic" -H "anthropic-version: 2023-06-01")
+          body="{\"model\":\"$model\",\"max_tokens\":256,\"stream\":$stream,\"messages\":[{\"role\":\"user\",\"content\":\"$text\"}]}"
+          ;;
+        *)
+          path=/v1/chat/completions key=(-H "authorization: Bearer k-openai")
+          body="{\"model\":\"$model\",\"stream\":$stream,\"messages\":[{\"role\":\"user\",\"content\":\"$text\"}]}"
+          ;;
+      esac
+      url="https://127.0.0.1:$gw_port$path"
+      # One connection, twenty requests: curl repeats the POST for every URL given.
+      curl -sSf "$http" -N --cacert "$tls_dir/ca.crt" "${key[@]}" -H "content-type: application/json" \
+        -d "$body" $(printf "$url %.0s" $(seq 1 20)) >/dev/null
+    done
+  done
+done
+stop_tls
+trap - EXIT
 
 ls "$raw"/gateway-*.profraw >/dev/null
 mkdir -p pgo

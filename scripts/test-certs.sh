@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Writes a throwaway CA and a certificate it signs for 127.0.0.1 and localhost (P-256,
+# valid two days) into DIR: ca.crt, leaf.crt, leaf.key. For loopback TLS in
+# scripts/instructions.sh --tls and scripts/pgo-profile.sh. Needs openssl.
+#
+#   scripts/test-certs.sh DIR
+set -euo pipefail
+dir=${1:?usage: scripts/test-certs.sh DIR}
+command -v openssl >/dev/null || { echo "test-certs: openssl is missing: apt-get install openssl" >&2; exit 1; }
+mkdir -p "$dir"
+ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+openssl req -x509 "${ec[@]}" -days 2 -subj "/CN=llm-relay test CA" \
+    -keyout "$dir/ca.key" -out "$dir/ca.crt" 2>/dev/null
+openssl req "${ec[@]}" -subj "/CN=127.0.0.1" -keyout "$dir/leaf.key" -out "$dir/leaf.csr" 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n' >"$dir/leaf.ext"
+openssl x509 -req -in "$dir/leaf.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAcreateserial \
+    -days 2 -extfile "$dir/leaf.ext" -out "$dir/leaf.crt" 2>/dev/null
