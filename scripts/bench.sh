@@ -15,16 +15,23 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "bench: installing ${missing[*]}" >&2
     # Debian's nginx package starts a system nginx on port 80 after installing; the
     # benchmark runs its own, so service starts are refused during the install.
+    # The refusal is taken away again however the script ends.
     policy=/usr/sbin/policy-rc.d
     made_policy=0
     if [ ! -e "$policy" ]; then
-      printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && made_policy=1
+      made_policy=1
+      trap 'rm -f "$policy"' EXIT
+      printf '#!/bin/sh\nexit 101\n' >"$policy"
+      chmod +x "$policy"
     fi
     apt-get update -qq >/dev/null 2>&1 || true
     if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1; then
       echo "bench: could not install ${missing[*]}; going on without" >&2
     fi
-    if [ "$made_policy" = 1 ]; then rm -f "$policy"; fi
+    if [ "$made_policy" = 1 ]; then
+      rm -f "$policy"
+      trap - EXIT
+    fi
   else
     echo "bench: ${missing[*]} not installed: the nginx comparison (nginx) and the load generator's" >&2
     echo "bench: cross-check (wrk) are skipped. Install with: sudo apt-get install ${missing[*]}" >&2

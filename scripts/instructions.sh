@@ -33,12 +33,16 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
-bin=$(realpath "${1:-target/release/llm-relay}")
-shift || true
+# The binary is optional: a first argument naming a route starts the routes.
+case "${1:-}" in
+    "" | anthropic-* | openai-*) bin=$(realpath target/release/llm-relay) ;;
+    *) bin=$(realpath "$1") && shift ;;
+esac
 routes=("$@")
+[ -x "$bin" ] || { echo "$bin is not an executable gateway; usage: $0 [--large] [--tls] [BINARY] [ROUTE]..." >&2; exit 1; }
 [ ${#routes[@]} -gt 0 ] || routes=(anthropic-anthropic anthropic-openai openai-openai openai-anthropic)
-for tool in valgrind callgrind_control wrk; do
-    command -v "$tool" >/dev/null || { echo "$tool is missing: apt-get install valgrind wrk" >&2; exit 1; }
+for tool in valgrind callgrind_control wrk curl python3; do
+    command -v "$tool" >/dev/null || { echo "$tool is missing: apt-get install valgrind wrk curl python3" >&2; exit 1; }
 done
 mock="$(dirname "$bin")/llm-relay-mock"
 [ -x "$mock" ] || { echo "$mock not found: cargo build --release --bins" >&2; exit 1; }
@@ -60,6 +64,16 @@ cleanup() {
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# Waits for /health on PORT; LOG is shown if it never answers.
+wait_ready() {
+    for _ in $(seq 1 100); do
+        curl -sf "${curl_tls[@]}" -o /dev/null "$scheme://127.0.0.1:$1/health" && return 0
+        sleep 0.3
+    done
+    echo "no answer on port $1 after 30 s; $2:" >&2
+    tail -20 "$2" >&2
+    exit 1
+}
 mock_port=$(free_port)
 "$mock" --listen "127.0.0.1:$mock_port" --threads 1 >"$dir/mock.log" 2>&1 &
 pids+=($!)
@@ -94,6 +108,7 @@ EOF
     up_tls=", ca_file: \"$dir/tls/ca.crt\""
     scheme=https
     curl_tls=(--cacert "$dir/tls/ca.crt")
+    wait_ready "$front_port" "$dir/front.log"
 fi
 cat >"$dir/gw.yaml" <<EOF
 server:
@@ -143,19 +158,24 @@ for route in "${routes[@]}"; do
         "$bin" run -c "$dir/gw.yaml" >"$dir/gw.log" 2>&1 &
     gw=$!
     pids+=($gw)
-    for _ in $(seq 1 100); do
-        curl -sf "${curl_tls[@]}" -o /dev/null "$scheme://127.0.0.1:$gw_port/health" && break
-        sleep 0.3
-    done
+    wait_ready "$gw_port" "$dir/gw.log"
     url="$scheme://127.0.0.1:$gw_port$path"
     BODY="$dir/body.json" wrk -t1 -c4 -d2s -s "$dir/post.lua" "$url" >/dev/null
-    callgrind_control -i on "$gw" >/dev/null 2>&1
+    control() {
+        callgrind_control "$@" "$gw" >"$dir/control.log" 2>&1 ||
+            { echo "callgrind_control $* failed:" >&2; cat "$dir/control.log" >&2; exit 1; }
+    }
+    control -i on
     out=$(BODY="$dir/body.json" wrk -t1 -c4 -d5s -s "$dir/post.lua" "$url")
-    callgrind_control -i off "$gw" >/dev/null 2>&1
-    callgrind_control -d "$gw" >/dev/null 2>&1
+    control -i off
+    control -d
     sleep 1
     kill -9 "$gw" 2>/dev/null || true
     wait "$gw" 2>/dev/null || true
+    # Reaped: its number may be reused, so the clean-up must not kill it again.
+    keep=()
+    for p in "${pids[@]}"; do [ "$p" = "$gw" ] || keep+=("$p"); done
+    pids=("${keep[@]}")
     requests=$(awk '/requests in/{print $1}' <<<"$out")
     non2xx=$(awk '/Non-2xx/{print $NF}' <<<"$out")
     instructions=$(cat "$dir"/cg.out* | awk '/^totals:/{s += $2} END {print s + 0}')

@@ -7,8 +7,8 @@
 # 2. runs the SDK conformance suite (tests/sdk: the official Anthropic, OpenAI and
 #    Google SDKs in every dialect, streaming and not, tools, thinking, errors and
 #    failover) against that gateway; only the gateway's counts are kept, not the mock's;
-#    then sends a few hundred requests over TLS (scripts/test-certs.sh; needs openssl and
-#    curl): to a gateway serving HTTPS over HTTP/1.1 and HTTP/2 whose channels reach the
+#    then sends a few hundred requests over TLS (scripts/test-certs.sh; needs openssl,
+#    curl and python3): to a gateway serving HTTPS over HTTP/1.1 and HTTP/2 whose channels reach the
 #    mock through a second gateway terminating TLS, so that the TLS listener and the TLS
 #    client to upstreams are counted too;
 # 3. merges the counts with llvm-profdata (functions never run are left out) and
@@ -45,7 +45,7 @@ raw="$PWD/$gen/raw"
 rm -rf "$raw"
 mkdir -p "$raw"
 echo "pgo-profile: building with counters into $gen" >&2
-RUSTFLAGS="-Cprofile-generate=$raw" "${CARGO:-cargo}" build --release --bins --target-dir "$gen"
+RUSTFLAGS="${RUSTFLAGS:-} -Cprofile-generate=$raw" "${CARGO:-cargo}" build --release --bins --target-dir "$gen"
 
 # A wrapper sends the mock's counts to /dev/null.
 mock="$PWD/$gen/mock-without-profile"
@@ -97,11 +97,18 @@ EOF
 }
 serve front "$front_port" "http://127.0.0.1:$mock_port" ""
 serve gw "$gw_port" "https://127.0.0.1:$front_port" ", ca_file: \"$tls_dir/ca.crt\""
-for port in "$front_port" "$gw_port"; do
+for name in front gw; do
+  port=$(sed -n 's/^  listen: \["127.0.0.1:\([0-9]*\)"\]$/\1/p' "$tls_dir/$name.yaml")
+  ready=0
   for _ in $(seq 1 100); do
-    curl -sf --cacert "$tls_dir/ca.crt" -o /dev/null "https://127.0.0.1:$port/health" && break
+    curl -sf --cacert "$tls_dir/ca.crt" -o /dev/null "https://127.0.0.1:$port/health" && ready=1 && break
     sleep 0.2
   done
+  if [ "$ready" = 0 ]; then
+    echo "pgo-profile: the $name gateway did not answer on port $port; its log:" >&2
+    tail -20 "$tls_dir/$name.log" >&2
+    exit 1
+  fi
 done
 echo "pgo-profile: sending requests over TLS" >&2
 text="Write a haiku about a gateway, then say in one sentence why latency matters."

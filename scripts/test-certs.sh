@@ -8,10 +8,15 @@ set -euo pipefail
 dir=${1:?usage: scripts/test-certs.sh DIR}
 command -v openssl >/dev/null || { echo "test-certs: openssl is missing: apt-get install openssl" >&2; exit 1; }
 mkdir -p "$dir"
+# openssl reports progress on stderr: shown only when a step fails.
+run() {
+    "$@" 2>"$dir/openssl.log" || { echo "test-certs: $* failed:" >&2; cat "$dir/openssl.log" >&2; exit 1; }
+}
 ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
-openssl req -x509 "${ec[@]}" -days 2 -subj "/CN=llm-relay test CA" \
-    -keyout "$dir/ca.key" -out "$dir/ca.crt" 2>/dev/null
-openssl req "${ec[@]}" -subj "/CN=127.0.0.1" -keyout "$dir/leaf.key" -out "$dir/leaf.csr" 2>/dev/null
+run openssl req -x509 "${ec[@]}" -days 2 -subj "/CN=llm-relay test CA" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+    -keyout "$dir/ca.key" -out "$dir/ca.crt"
+run openssl req "${ec[@]}" -subj "/CN=127.0.0.1" -keyout "$dir/leaf.key" -out "$dir/leaf.csr"
 printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n' >"$dir/leaf.ext"
-openssl x509 -req -in "$dir/leaf.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAcreateserial \
-    -days 2 -extfile "$dir/leaf.ext" -out "$dir/leaf.crt" 2>/dev/null
+run openssl x509 -req -in "$dir/leaf.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAcreateserial \
+    -days 2 -extfile "$dir/leaf.ext" -out "$dir/leaf.crt"
