@@ -19,7 +19,8 @@ build: setup
 release: setup
 	@scripts/build-release.sh --bins
 
-# Records the profile `release` builds with: the SDK suite against a counting gateway.
+# Records the profile `release` builds with: the SDK suite and a few hundred requests over
+# TLS against a counting gateway.
 pgo-profile: setup
 	@scripts/pgo-profile.sh
 

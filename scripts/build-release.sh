@@ -5,7 +5,8 @@
 #   scripts/build-release.sh [cargo build args...]     (default: --bins)
 #
 # pgo/llm-relay.profdata.gz holds the execution counts of the gateway under the SDK
-# conformance suite (`make pgo-profile` writes it; see README, "Release build").
+# conformance suite and a few hundred requests over TLS (`make pgo-profile` writes it;
+# see README, "Release build").
 # LLVM uses them to lay out hot code together and to choose what to inline. The
 # profile is used only when pgo/rustc.txt, the `rustc -vV` it was made with, matches
 # the current compiler's: function names carry a hash that changes with the compiler,
