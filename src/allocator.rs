@@ -76,9 +76,88 @@ unsafe impl GlobalAlloc for MiMalloc {
     }
 }
 
+/// Gives back to the system the pages the calling thread's mimalloc heap keeps for reuse
+/// although nothing in them is allocated any more. mimalloc holds such pages per thread
+/// until that thread collects: after a load peak, an idle gateway kept about 12 MiB of
+/// them in its two worker threads (26 MiB resident after 256 connections of 80 KiB
+/// requests; 14 MiB once each worker had collected).
+pub fn release_thread_cache() {
+    // SAFETY: `mi_collect` takes no pointers and works on the calling thread's heap (and
+    // the shared arenas); `force` makes it free every page that holds no live block.
+    unsafe { mi::mi_collect(true) }
+}
+
+/// When a worker thread should call [`release_thread_cache`]: once after each burst of
+/// requests, when a whole tick has passed without a new one. Ticks are the caller's
+/// (a second in the gateway); `served` counts the requests the thread has begun.
+#[derive(Debug, Default)]
+pub struct IdleRelease {
+    seen: u64,
+    dirty: bool,
+}
+
+impl IdleRelease {
+    /// Called once per tick with the thread's request count; true when the caches
+    /// should be released now.
+    pub fn tick(&mut self, served: u64) -> bool {
+        if served != self.seen {
+            self.seen = served;
+            self.dirty = true;
+            return false;
+        }
+        std::mem::take(&mut self.dirty)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn caches_are_released_once_after_each_quiet_tick() {
+        let mut idle = IdleRelease::default();
+        // Started, nothing served yet: nothing to give back.
+        assert!(!idle.tick(0));
+        assert!(!idle.tick(0));
+        // Busy ticks: requests keep coming.
+        assert!(!idle.tick(5));
+        assert!(!idle.tick(40));
+        // The first quiet tick releases; later quiet ticks do not again.
+        assert!(idle.tick(40));
+        assert!(!idle.tick(40));
+        assert!(!idle.tick(40));
+        // One request after a quiet stretch: released after the next quiet tick.
+        assert!(!idle.tick(41));
+        assert!(idle.tick(41));
+        assert!(!idle.tick(41));
+    }
+
+    #[test]
+    fn releasing_the_thread_cache_keeps_live_blocks() {
+        let a = MiMalloc;
+        let layout = Layout::from_size_align(4096, 8).unwrap();
+        let freed = Layout::from_size_align(1000, 8).unwrap();
+        // SAFETY: every block is written within its size, read while live, and freed
+        // once with its layout.
+        unsafe {
+            let kept: Vec<*mut u8> = (0..64u8)
+                .map(|i| {
+                    let p = a.alloc(layout);
+                    std::ptr::write_bytes(p, i, 4096);
+                    p
+                })
+                .collect();
+            let gone: Vec<*mut u8> = (0..1024).map(|_| a.alloc(freed)).collect();
+            for p in gone {
+                a.dealloc(p, freed);
+            }
+            release_thread_cache();
+            for (i, &p) in kept.iter().enumerate() {
+                assert!(filled(p, 4096, i as u8), "block {i} changed");
+                a.dealloc(p, layout);
+            }
+        }
+    }
 
     fn filled(p: *mut u8, len: usize, byte: u8) -> bool {
         // SAFETY: callers pass a live block of at least `len` bytes.
