@@ -559,7 +559,9 @@ async fn run(cli: Cli) -> Result<(), BenchError> {
         }
     }
 
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // Idle as a quiet gateway is: its worker threads give their allocator caches back
+    // a second or two after their last request.
+    tokio::time::sleep(Duration::from_secs(3)).await;
     let idle_after_kib = procs::rss_kib(env.gw.pid()).0;
 
     let mut memory = vec![MemRow { phase: "idle, after start".into(), peak_kib: idle_rss_kib }];
@@ -581,7 +583,7 @@ async fn run(cli: Cli) -> Result<(), BenchError> {
     for m in &many_streams {
         memory.push(MemRow { phase: format!("{} streams, {}", m.streams, m.name), peak_kib: m.gw_peak_rss_kib });
     }
-    memory.push(MemRow { phase: "idle, after the bench".into(), peak_kib: idle_after_kib });
+    memory.push(MemRow { phase: "idle, 3 s after the bench".into(), peak_kib: idle_after_kib });
 
     let mut report = Report {
         machine: machine(&env),
