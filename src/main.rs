@@ -21,24 +21,41 @@ use std::sync::Arc;
 
 /// mimalloc: allocation-heavy JSON translation runs markedly faster than on glibc's
 /// malloc, and freed memory goes back to the system after load peaks (see
-/// [`AllocatorHousekeeping`]). How it is called: [`llm_relay::allocator`].
+/// [`Housekeeping`]). How it is called: [`llm_relay::allocator`].
 #[global_allocator]
 static GLOBAL: llm_relay::allocator::MiMalloc = llm_relay::allocator::MiMalloc;
 
-/// mimalloc returns freed pages to the system a second after they were freed, but only
-/// when some thread next calls into it: a gateway that goes quiet after a load peak
-/// kept its peak memory. Once a second this service asks mimalloc to do the returns
-/// that are due. After the `make bench` loads, the idle gateway held 79 MiB without it
-/// and 39 MiB with it.
-struct AllocatorHousekeeping;
+/// What a gateway gone quiet after a load peak gives back.
+///
+/// - mimalloc returns freed pages to the system a second after they were freed, but
+///   only when some thread next calls into it: an idle gateway kept its peak memory.
+///   Once a second this service asks mimalloc to do the returns that are due. After the
+///   `make bench` loads, the idle gateway held 79 MiB without it and 39 MiB with it.
+///   (The worker threads' own caches are given back by the threads themselves; see
+///   `llm_relay::proxy::local`.)
+/// - Idle upstream connections past the pool's timeout are closed every
+///   [`SWEEP_SECS`] seconds: returns sweep them, but a gateway that returns none kept
+///   a burst's worth of connections to each upstream open for as long as it stayed quiet.
+struct Housekeeping {
+    relay: Arc<Relay>,
+}
+
+/// How often [`Housekeeping`] closes expired idle upstream connections.
+const SWEEP_SECS: u64 = 10;
 
 #[async_trait::async_trait]
-impl pingora::services::background::BackgroundService for AllocatorHousekeeping {
+impl pingora::services::background::BackgroundService for Housekeeping {
     async fn start(&self, mut shutdown: pingora::server::ShutdownWatch) {
-        loop {
+        for tick in 1u64.. {
             tokio::select! {
                 _ = shutdown.changed() => return,
                 _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+            }
+            if tick % SWEEP_SECS == 0 {
+                let closed = self.relay.close_expired_idle();
+                if closed > 0 {
+                    log::debug!("closed {closed} upstream connections idle past the pool's timeout");
+                }
             }
             // SAFETY: `mi_collect` takes no pointers and may be called from any thread;
             // without `force` it only performs purges that are already due.
@@ -239,7 +256,7 @@ fn run(path: &Path, upgrade: bool) -> ExitCode {
         });
     }
     server.add_service(background_service("active health checks", ActiveHealthChecks { live: live.clone() }));
-    server.add_service(background_service("allocator housekeeping", AllocatorHousekeeping));
+    server.add_service(background_service("housekeeping", Housekeeping { relay: relay.clone() }));
     server.add_service(background_service("reload on SIGHUP", SighupReload(reloader.clone())));
     server.add_service(background_service("reload on config change", FileWatchReload(reloader.clone())));
 

@@ -475,6 +475,13 @@ impl Relay {
     }
 
     /// Returns an upstream connection whose exchange ended cleanly to the pool.
+    /// Closes the pooled upstream connections idle past the pool's timeout; returns how
+    /// many. For a timer: returns to the pool sweep them too, but only while there are
+    /// returns.
+    pub fn close_expired_idle(&self) -> usize {
+        self.pool.sweep()
+    }
+
     fn release(&self, up: conn::Response, pool_key: u64) {
         if let Some(stream) = up.into_reusable() {
             self.pool.put(pool_key, stream);

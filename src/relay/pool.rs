@@ -87,17 +87,33 @@ impl ConnPool {
             }
             idle.puts = idle.puts.wrapping_add(1);
             if idle.puts % SWEEP_EVERY == 0 {
-                for list in idle.peers.values_mut() {
-                    // Oldest first: expired ones are at the front.
-                    while list.front().is_some_and(|(_, since)| now.duration_since(*since) >= self.timeout) {
-                        closing.extend(list.pop_front());
-                    }
-                }
-                idle.peers.retain(|_, list| !list.is_empty());
+                self.expire(&mut idle, now, &mut closing);
             }
         }
         // Closed outside the lock.
         drop(closing);
+    }
+
+    /// Closes the connections idle past the timeout, of every peer. Returns call it
+    /// every `SWEEP_EVERY` returns; a quiet gateway, which returns none, needs it on a
+    /// timer (`Relay::close_expired_idle`). Returns how many were closed.
+    pub fn sweep(&self) -> usize {
+        let mut closing = Vec::new();
+        {
+            let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+            self.expire(&mut idle, Instant::now(), &mut closing);
+        }
+        closing.len()
+    }
+
+    fn expire(&self, idle: &mut Idle, now: Instant, closing: &mut Vec<(Stream, Instant)>) {
+        for list in idle.peers.values_mut() {
+            // Oldest first: expired ones are at the front.
+            while list.front().is_some_and(|(_, since)| now.duration_since(*since) >= self.timeout) {
+                closing.extend(list.pop_front());
+            }
+        }
+        idle.peers.retain(|_, list| !list.is_empty());
     }
 
     /// Idle connections held, all peers together.
@@ -209,5 +225,22 @@ mod tests {
         let s = pool.take(2).unwrap();
         pool.put(2, s); // return SWEEP_EVERY: the sweep
         assert_eq!(pool.idle_count(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_timed_sweep_closes_expired_connections_without_returns() {
+        let pool = ConnPool::new(4, Duration::from_millis(30));
+        let (old, mut old_server) = pair().await;
+        pool.put(1, old);
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        let (fresh, _b) = pair().await;
+        pool.put(2, fresh);
+        assert_eq!(pool.sweep(), 1);
+        assert_eq!(pool.idle_count(), 1);
+        // The upstream sees the expired connection closed.
+        let mut byte = [0u8; 1];
+        assert_eq!(old_server.read(&mut byte).await.unwrap(), 0);
+        assert_eq!(pool.sweep(), 0);
+        assert!(pool.take(2).is_some());
     }
 }
