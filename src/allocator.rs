@@ -87,25 +87,37 @@ pub fn release_thread_cache() {
     unsafe { mi::mi_collect(true) }
 }
 
-/// When a worker thread should call [`release_thread_cache`]: once after each burst of
-/// requests, when a whole tick has passed without a new one. Ticks are the caller's
-/// (a second in the gateway); `served` counts the requests the thread has begun.
+/// When a worker thread should call [`release_thread_cache`]: after each burst of
+/// requests, at the first tick that passed without a new one, and again every
+/// [`IdleRelease::REPEAT`] quiet ticks, for memory freed later from other threads (idle
+/// upstream connections closed by the pool's sweep). Ticks are the caller's (a second
+/// in the gateway); `served` counts the requests the thread has begun. A thread that
+/// has served nothing has nothing to give back.
 #[derive(Debug, Default)]
 pub struct IdleRelease {
     seen: u64,
-    dirty: bool,
+    /// Quiet ticks since the last request; `None` before the first.
+    quiet: Option<u64>,
 }
 
 impl IdleRelease {
+    pub const REPEAT: u64 = 30;
+
     /// Called once per tick with the thread's request count; true when the caches
     /// should be released now.
     pub fn tick(&mut self, served: u64) -> bool {
         if served != self.seen {
             self.seen = served;
-            self.dirty = true;
+            self.quiet = Some(0);
             return false;
         }
-        std::mem::take(&mut self.dirty)
+        match self.quiet.as_mut() {
+            Some(quiet) => {
+                *quiet += 1;
+                *quiet == 1 || *quiet % Self::REPEAT == 0
+            }
+            None => false,
+        }
     }
 }
 
@@ -114,19 +126,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn caches_are_released_once_after_each_quiet_tick() {
+    fn caches_are_released_after_each_burst_then_every_thirty_quiet_ticks() {
         let mut idle = IdleRelease::default();
         // Started, nothing served yet: nothing to give back.
-        assert!(!idle.tick(0));
-        assert!(!idle.tick(0));
+        assert!((0..100).all(|_| !idle.tick(0)));
         // Busy ticks: requests keep coming.
         assert!(!idle.tick(5));
         assert!(!idle.tick(40));
-        // The first quiet tick releases; later quiet ticks do not again.
-        assert!(idle.tick(40));
-        assert!(!idle.tick(40));
-        assert!(!idle.tick(40));
-        // One request after a quiet stretch: released after the next quiet tick.
+        // Quiet ticks 1 to 95: the first releases, then every thirtieth.
+        let released: Vec<u64> = (1..=95).filter(|_| idle.tick(40)).collect();
+        assert_eq!(released, [1, 30, 60, 90]);
+        // One request after a quiet stretch: released at the next quiet tick again.
         assert!(!idle.tick(41));
         assert!(idle.tick(41));
         assert!(!idle.tick(41));

@@ -17,8 +17,9 @@
 //! proxied request (caching, the upstream exchange, retries): about 14 KB, allocated
 //! and copied for each request (the copy alone 2–3% of a small request's CPU).
 //!
-//! Each worker thread also gives its allocator caches back to the system once it has
-//! gone a second without a new HTTP/1 request ([`collect_when_idle`]).
+//! Each worker thread also gives its allocator caches back to the system when it has
+//! gone a second without a new HTTP/1 request, and every 30 s while it stays quiet
+//! ([`collect_when_idle`]).
 
 use async_trait::async_trait;
 use pingora::apps::{HttpPersistentSettings, HttpServerApp, ReusedHttpStream, ServerApp};
@@ -232,9 +233,9 @@ where
 }
 
 /// Ends the response; the connection, with its keep-alive settings, when it can be reused.
-/// Gives the thread's allocator caches back to the system once after each burst of
-/// requests, a second or two after the last one began
-/// ([`crate::allocator::IdleRelease`]), until the server shuts down. Streams still
+/// Gives the thread's allocator caches back to the system after each burst of requests,
+/// a second or two after the last one began, and every 30 s while the thread stays
+/// quiet ([`crate::allocator::IdleRelease`]), until the server shuts down. Streams still
 /// running keep their memory: only pages with nothing allocated in them are freed.
 async fn collect_when_idle(mut shutdown: ShutdownWatch) {
     let mut idle = crate::allocator::IdleRelease::default();
