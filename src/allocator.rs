@@ -88,11 +88,11 @@ pub fn release_thread_cache() {
 }
 
 /// When a worker thread should call [`release_thread_cache`]: after each burst of
-/// requests, at the first tick that passed without a new one, and again every
-/// [`IdleRelease::REPEAT`] quiet ticks, for memory freed later from other threads (idle
-/// upstream connections closed by the pool's sweep). Ticks are the caller's (a second
-/// in the gateway); `served` counts the requests the thread has begun. A thread that
-/// has served nothing has nothing to give back.
+/// requests, at the first tick that passed without a request beginning or ending, and
+/// again every [`IdleRelease::REPEAT`] quiet ticks, for memory freed later from other
+/// threads (idle upstream connections closed by the pool's sweep). Ticks are the
+/// caller's (a second in the gateway); `activity` counts the requests the thread has
+/// begun and ended. A thread that has served nothing has nothing to give back.
 #[derive(Debug, Default)]
 pub struct IdleRelease {
     seen: u64,
@@ -103,11 +103,11 @@ pub struct IdleRelease {
 impl IdleRelease {
     pub const REPEAT: u64 = 30;
 
-    /// Called once per tick with the thread's request count; true when the caches
+    /// Called once per tick with the thread's activity count; true when the caches
     /// should be released now.
-    pub fn tick(&mut self, served: u64) -> bool {
-        if served != self.seen {
-            self.seen = served;
+    pub fn tick(&mut self, activity: u64) -> bool {
+        if activity != self.seen {
+            self.seen = activity;
             self.quiet = Some(0);
             return false;
         }
@@ -153,6 +153,7 @@ mod tests {
             let kept: Vec<*mut u8> = (0..64u8)
                 .map(|i| {
                     let p = a.alloc(layout);
+                    assert!(!p.is_null());
                     std::ptr::write_bytes(p, i, 4096);
                     p
                 })

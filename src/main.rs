@@ -31,8 +31,8 @@ static GLOBAL: llm_relay::allocator::MiMalloc = llm_relay::allocator::MiMalloc;
 ///   only when some thread next calls into it: an idle gateway kept its peak memory.
 ///   Once a second this service asks mimalloc to do the returns that are due. After the
 ///   `make bench` loads, the idle gateway held 79 MiB without it and 39 MiB with it.
-///   (The worker threads' own caches are given back by the threads themselves; see
-///   `llm_relay::proxy::local`.)
+///   (The worker threads' own caches are given back by the threads themselves when
+///   they go quiet: the gateway's `proxy::idle`.)
 /// - Idle upstream connections past the pool's timeout are closed every
 ///   [`SWEEP_SECS`] seconds: returns sweep them, but a gateway that returns none kept
 ///   a burst's worth of connections to each upstream open for as long as it stayed quiet.

@@ -16,10 +16,6 @@
 //! those. Pingora's app runs them inside one future that also holds every phase of a
 //! proxied request (caching, the upstream exchange, retries): about 14 KB, allocated
 //! and copied for each request (the copy alone 2–3% of a small request's CPU).
-//!
-//! Each worker thread also gives its allocator caches back to the system when it has
-//! gone a second without a new HTTP/1 request, and every 30 s while it stays quiet
-//! ([`collect_when_idle`]).
 
 use async_trait::async_trait;
 use pingora::apps::{HttpPersistentSettings, HttpServerApp, ReusedHttpStream, ServerApp};
@@ -33,7 +29,6 @@ use pingora::protocols::{
 use pingora::server::ShutdownWatch;
 use pingora::{Error, ErrorType};
 use pingora_proxy::{ProxyHttp, Session};
-use std::cell::Cell;
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd};
 use std::pin::Pin;
@@ -49,16 +44,6 @@ const WRITE_BUFFER: usize = 1460;
 
 /// How long an idle client connection is kept between requests (Pingora's default).
 const KEEPALIVE_SECS: u64 = 60;
-
-/// How often a worker thread looks whether it has gone quiet (see [`collect_when_idle`]).
-const IDLE_TICK: std::time::Duration = std::time::Duration::from_secs(1);
-
-thread_local! {
-    /// HTTP/1 requests this worker thread has begun to serve.
-    static SERVED: Cell<u64> = const { Cell::new(0) };
-    /// Whether this thread's [`collect_when_idle`] task was started.
-    static COLLECTING: Cell<bool> = const { Cell::new(false) };
-}
 
 /// The gateway's server app. Plain-TCP connections are first moved to the event loop
 /// of the thread that serves them; their HTTP/1 requests are then served by
@@ -96,10 +81,6 @@ where
     SV::CTX: Send + Sync,
 {
     async fn process_new(self: &Arc<Self>, stream: Stream, shutdown: &ShutdownWatch) -> Option<Stream> {
-        if !COLLECTING.replace(true) {
-            // Each worker thread runs its own runtime: the task stays on this thread.
-            tokio::spawn(collect_when_idle(shutdown.clone()));
-        }
         if self.fallback.server_options().is_some_and(|o| o.h2c || o.force_custom) {
             return self.fallback.process_new(on_this_thread(stream).unwrap_or_else(|s| s), shutdown).await;
         }
@@ -156,7 +137,7 @@ where
             () = self.shutdown_started() => return None,
         };
         match read {
-            Ok(true) => SERVED.set(SERVED.get() + 1),
+            Ok(true) => {}
             Ok(false) => return None,
             Err(mut e) => {
                 e.as_down();
@@ -233,23 +214,6 @@ where
 }
 
 /// Ends the response; the connection, with its keep-alive settings, when it can be reused.
-/// Gives the thread's allocator caches back to the system after each burst of requests,
-/// a second or two after the last one began, and every 30 s while the thread stays
-/// quiet ([`crate::allocator::IdleRelease`]), until the server shuts down. Streams still
-/// running keep their memory: only pages with nothing allocated in them are freed.
-async fn collect_when_idle(mut shutdown: ShutdownWatch) {
-    let mut idle = crate::allocator::IdleRelease::default();
-    loop {
-        tokio::select! {
-            _ = shutdown.changed() => return,
-            () = tokio::time::sleep(IDLE_TICK) => {}
-        }
-        if idle.tick(SERVED.get()) {
-            crate::allocator::release_thread_cache();
-        }
-    }
-}
-
 async fn finish(session: Session) -> Option<ReusedHttpStream> {
     let settings = HttpPersistentSettings::for_session(&session.downstream_session);
     let reusable = session.downstream_session.finish().await.ok().flatten()?;

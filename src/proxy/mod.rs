@@ -4,6 +4,7 @@
 
 pub mod access_log;
 mod admin;
+mod idle;
 pub(crate) mod local;
 mod models;
 pub mod request_id;
@@ -84,6 +85,7 @@ impl ProxyHttp for Gateway {
 
     async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
         ctx.started = Instant::now();
+        idle::note_activity();
         let route = {
             let req = session.req_header();
             // `/v1/models` is shared: Gemini clients (google-genai defaults to `v1`) send
@@ -197,6 +199,7 @@ impl ProxyHttp for Gateway {
     }
 
     async fn logging(&self, session: &mut Session, e: Option<&Error>, ctx: &mut RequestCtx) {
+        idle::note_activity();
         let Some(dialect) = ctx.dialect else { return };
         let o = ctx.outcome.take().unwrap_or_default();
         let status = session.response_written().map_or(o.status, |r| r.status.as_u16());

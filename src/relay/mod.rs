@@ -474,7 +474,6 @@ impl Relay {
         }
     }
 
-    /// Returns an upstream connection whose exchange ended cleanly to the pool.
     /// Closes the pooled upstream connections idle past the pool's timeout; returns how
     /// many. For a timer: returns to the pool sweep them too, but only while there are
     /// returns.
@@ -482,6 +481,7 @@ impl Relay {
         self.pool.sweep()
     }
 
+    /// Returns an upstream connection whose exchange ended cleanly to the pool.
     fn release(&self, up: conn::Response, pool_key: u64) {
         if let Some(stream) = up.into_reusable() {
             self.pool.put(pool_key, stream);

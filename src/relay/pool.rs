@@ -229,17 +229,18 @@ mod tests {
 
     #[tokio::test]
     async fn a_timed_sweep_closes_expired_connections_without_returns() {
-        let pool = ConnPool::new(4, Duration::from_millis(30));
+        let pool = ConnPool::new(4, Duration::from_millis(300));
         let (old, mut old_server) = pair().await;
         pool.put(1, old);
-        tokio::time::sleep(Duration::from_millis(60)).await;
+        tokio::time::sleep(Duration::from_millis(400)).await;
         let (fresh, _b) = pair().await;
         pool.put(2, fresh);
         assert_eq!(pool.sweep(), 1);
         assert_eq!(pool.idle_count(), 1);
         // The upstream sees the expired connection closed.
         let mut byte = [0u8; 1];
-        assert_eq!(old_server.read(&mut byte).await.unwrap(), 0);
+        let closed = tokio::time::timeout(Duration::from_secs(5), old_server.read(&mut byte)).await;
+        assert_eq!(closed.expect("the expired connection was not closed").unwrap(), 0);
         assert_eq!(pool.sweep(), 0);
         assert!(pool.take(2).is_some());
     }
