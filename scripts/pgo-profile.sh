@@ -7,10 +7,10 @@
 # 2. runs the SDK conformance suite (tests/sdk: the official Anthropic, OpenAI and
 #    Google SDKs in every dialect, streaming and not, tools, thinking, errors and
 #    failover) against that gateway; only the gateway's counts are kept, not the mock's;
-#    then sends a few hundred requests over TLS (scripts/test-certs.sh; needs openssl,
-#    curl and python3): to a gateway serving HTTPS over HTTP/1.1 and HTTP/2 whose channels reach the
-#    mock through a second gateway terminating TLS, so that the TLS listener and the TLS
-#    client to upstreams are counted too;
+#    then sends 320 requests over TLS (scripts/test-certs.sh; needs openssl, curl and
+#    python3) to a gateway serving HTTPS over HTTP/1.1 and HTTP/2 whose channels reach
+#    the mock through a second gateway terminating TLS, so that the TLS listener and
+#    the TLS client to upstreams are counted too;
 # 3. merges the counts with llvm-profdata (functions never run are left out) and
 #    writes them gzipped, with the `rustc -vV` they belong to and the commit counted.
 #

@@ -559,8 +559,8 @@ async fn run(cli: Cli) -> Result<(), BenchError> {
         }
     }
 
-    // Idle as a quiet gateway is: its worker threads give their allocator caches back
-    // a second or two after their last request.
+    // Sampled once the gateway is quiet: its worker threads give their allocator caches
+    // back a second or two after their last request ends.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let idle_after_kib = procs::rss_kib(env.gw.pid()).0;
 
