@@ -559,8 +559,7 @@ async fn run(cli: Cli) -> Result<(), BenchError> {
         }
     }
 
-    // Sampled once the gateway is quiet: its worker threads give their allocator caches
-    // back a second or two after their last request ends.
+    // By then the worker threads have released their allocator caches (1-2 s after).
     tokio::time::sleep(Duration::from_secs(3)).await;
     let idle_after_kib = procs::rss_kib(env.gw.pid()).0;
 
