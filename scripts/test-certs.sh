@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Writes a throwaway CA and a certificate it signs for 127.0.0.1 and localhost (P-256,
 # valid two days) into DIR: ca.crt, leaf.crt, leaf.key. For loopback TLS in
-# scripts/instructions.sh --tls and scripts/pgo-profile.sh. Needs openssl.
+# scripts/instructions.sh --tls, scripts/pgo-profile.sh and llm-relay-bench's HTTPS runs.
+# Needs openssl.
 #
 #   scripts/test-certs.sh DIR
 set -euo pipefail

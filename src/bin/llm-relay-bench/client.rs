@@ -1,5 +1,6 @@
 //! The load generator: HTTP/1.1 keep-alive connections (hyper's low-level client), each
-//! running requests back to back, all on the bench's single-threaded runtime.
+//! running requests back to back, all on the bench's single-threaded runtime; over TLS
+//! (rustls, the gateway's own TLS library) when the target has a connector.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,6 +14,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
 use memchr::memmem;
+use pingora_rustls::{ServerName, TlsConnector};
 use tokio::net::TcpStream;
 
 use crate::BenchError;
@@ -20,16 +22,35 @@ use crate::BenchError;
 pub type Sender = SendRequest<Full<Bytes>>;
 
 /// One kind of request sent to one address.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Target {
     pub addr: SocketAddr,
+    /// HTTPS when set: the connector trusts the bench's throwaway CA.
+    pub tls: Option<TlsConnector>,
     pub path: &'static str,
     pub headers: HeaderMap,
     pub body: Bytes,
 }
 
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Target")
+            .field("addr", &self.addr)
+            .field("tls", &self.tls.is_some())
+            .field("path", &self.path)
+            .field("body_bytes", &self.body.len())
+            .finish()
+    }
+}
+
 impl Target {
-    pub fn new(addr: SocketAddr, path: &'static str, auth: (&'static str, String), body: Bytes) -> Target {
+    pub fn new(
+        addr: SocketAddr,
+        tls: Option<TlsConnector>,
+        path: &'static str,
+        auth: (&'static str, String),
+        body: Bytes,
+    ) -> Target {
         let mut headers = HeaderMap::new();
         if let Ok(v) = HeaderValue::try_from(addr.to_string()) {
             headers.insert(HOST, v);
@@ -39,7 +60,7 @@ impl Target {
         if let Ok(v) = HeaderValue::try_from(auth.1) {
             headers.insert(HeaderName::from_static(auth.0), v);
         }
-        Target { addr, path, headers, body }
+        Target { addr, tls, path, headers, body }
     }
 
     fn request(&self) -> Result<Request<Full<Bytes>>, BenchError> {
@@ -49,10 +70,21 @@ impl Target {
     }
 }
 
-pub async fn connect(addr: SocketAddr) -> Result<Sender, BenchError> {
+/// A keep-alive connection to `addr`, over TLS when `tls` is given (the certificate is
+/// checked for the address's IP).
+pub async fn connect(addr: SocketAddr, tls: Option<&TlsConnector>) -> Result<Sender, BenchError> {
     let tcp = TcpStream::connect(addr).await?;
     tcp.set_nodelay(true)?;
-    let (sender, conn) = http1::handshake(TokioIo::new(tcp)).await?;
+    let Some(tls) = tls else { return handshake(tcp).await };
+    let stream = tls.connect(ServerName::IpAddress(addr.ip().into()), tcp).await?;
+    handshake(stream).await
+}
+
+async fn handshake<S>(io: S) -> Result<Sender, BenchError>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (sender, conn) = http1::handshake(TokioIo::new(io)).await?;
     tokio::spawn(async move {
         let _ = conn.await;
     });
@@ -115,7 +147,7 @@ async fn worker(t: Arc<Target>, sender: Sender, deadline: Instant, limit: u64) -
     while Instant::now() < deadline && out.ok + out.errors < limit {
         let s = match sender.as_mut() {
             Some(s) if !s.is_closed() => s,
-            _ => match connect(t.addr).await {
+            _ => match connect(t.addr, t.tls.as_ref()).await {
                 Ok(s) => sender.insert(s),
                 Err(e) => {
                     out.errors += 1;
@@ -156,7 +188,7 @@ pub async fn closed_loop(t: &Arc<Target>, conns: usize, dur: Duration, limit: Op
     let mut result = LoadResult::default();
     let mut senders = Vec::with_capacity(conns);
     for _ in 0..conns {
-        match connect(t.addr).await {
+        match connect(t.addr, t.tls.as_ref()).await {
             Ok(s) => senders.push(s),
             Err(e) => {
                 result.errors += 1;
@@ -377,9 +409,14 @@ impl Drop for ActiveGuard<'_> {
 }
 
 /// A one-off request on a fresh connection: (status, body).
-pub async fn simple(addr: SocketAddr, method: Method, path: &str) -> Result<(u16, Bytes), BenchError> {
+pub async fn simple(
+    addr: SocketAddr,
+    tls: Option<&TlsConnector>,
+    method: Method,
+    path: &str,
+) -> Result<(u16, Bytes), BenchError> {
     let fut = async {
-        let mut s = connect(addr).await?;
+        let mut s = connect(addr, tls).await?;
         let mut req = Request::builder().method(method).uri(path).body(Full::new(Bytes::new()))?;
         if let Ok(v) = HeaderValue::try_from(addr.to_string()) {
             req.headers_mut().insert(HOST, v);
@@ -396,7 +433,7 @@ pub async fn simple(addr: SocketAddr, method: Method, path: &str) -> Result<(u16
 /// Sends `t` once on a fresh connection and returns (status, whole body).
 pub async fn fetch(t: &Target) -> Result<(u16, Bytes), BenchError> {
     let fut = async {
-        let mut s = connect(t.addr).await?;
+        let mut s = connect(t.addr, t.tls.as_ref()).await?;
         s.ready().await?;
         let resp = s.send_request(t.request()?).await?;
         let status = resp.status().as_u16();

@@ -5,7 +5,8 @@
 //! interleaved (every round visits every target; figures are medians over rounds):
 //! non-streaming throughput and latency, streaming time to first byte/token and
 //! per-event cost, a thousand concurrent streams, memory and CPU of the gateway,
-//! failover, and allocations per request in the translation core (in-process).
+//! failover, allocations per request in the translation core (in-process), and the
+//! non-streaming runs again over HTTPS to a second gateway and to nginx.
 //! Writes `latest.md` (also printed) and `latest.json` to `--out`.
 
 mod alloc;
@@ -17,6 +18,7 @@ mod phases;
 mod procs;
 mod report;
 mod rows;
+mod setup;
 mod stats;
 
 use std::net::SocketAddr;
@@ -28,6 +30,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
 use http::Method;
+use pingora_rustls::TlsConnector;
 use serde::Serialize;
 
 use bodies::{Ask, Size};
@@ -37,6 +40,7 @@ use machine::*;
 use phases::*;
 use procs::{Cpu, CpuDelta, Proc, RssSampler};
 use rows::*;
+use setup::*;
 
 pub type BenchError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -105,6 +109,13 @@ pub struct Cli {
     /// Skip nginx even if installed.
     #[arg(long)]
     no_nginx: bool,
+    /// Writes the HTTPS runs' throwaway CA and loopback certificate into the directory
+    /// it is given (needs openssl).
+    #[arg(long, default_value = "scripts/test-certs.sh")]
+    test_certs: PathBuf,
+    /// Skip the HTTPS runs.
+    #[arg(long)]
+    no_tls: bool,
     /// A short trial: 1 round, short visits, 200 streams.
     #[arg(long)]
     quick: bool,
@@ -112,7 +123,7 @@ pub struct Cli {
     #[arg(long)]
     keep_tmp: bool,
     /// Run only these phases (comma-separated): alloc, calibration, nonstream, sequential,
-    /// streams, many, failover. Default: all.
+    /// streams, many, failover, tls. Default: all.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Write the non-streaming request bodies of the four gateway routes into this
@@ -175,45 +186,6 @@ fn progress(msg: &str) {
     eprintln!("[{t:>6.1}s] {msg}");
 }
 
-/// The temp dir of configs and logs, removed at the end unless `--keep-tmp`.
-struct TempDir {
-    path: PathBuf,
-    keep: bool,
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        if self.keep {
-            eprintln!("temp dir kept: {}", self.path.display());
-        } else {
-            let _ = std::fs::remove_dir_all(&self.path);
-        }
-    }
-}
-
-struct Nginx {
-    _proc: Proc,
-    addr: SocketAddr,
-    /// In front of the paced mock, response buffering off.
-    stream_addr: SocketAddr,
-    pids: Vec<u32>,
-    version: String,
-}
-
-/// Everything running during the bench. Fields drop in order: gateway, nginx, mocks,
-/// then the temp dir.
-struct Env {
-    gw: Proc,
-    gw_addr: SocketAddr,
-    sampler: RssSampler,
-    nginx: Option<Nginx>,
-    mock: Proc,
-    mock_addr: SocketAddr,
-    slow: Proc,
-    tmp: TempDir,
-    cli: Cli,
-}
-
 // ---------------------------------------------------------------------------------
 // Targets
 
@@ -224,30 +196,40 @@ enum Kind {
     Relay,
 }
 
-/// What a target is: who answers, which dialect the client speaks, which the upstream.
+/// What a target is: who answers, which dialect the client speaks, which the upstream,
+/// and whether the client speaks HTTPS to it.
 #[derive(Debug, Clone, Copy)]
 struct Spec {
     kind: Kind,
     client: Dialect,
     upstream: Dialect,
+    tls: bool,
 }
 
 impl Spec {
     const fn direct(d: Dialect) -> Spec {
-        Spec { kind: Kind::Direct, client: d, upstream: d }
+        Spec { kind: Kind::Direct, client: d, upstream: d, tls: false }
     }
     const fn nginx(d: Dialect) -> Spec {
-        Spec { kind: Kind::Nginx, client: d, upstream: d }
+        Spec { kind: Kind::Nginx, client: d, upstream: d, tls: false }
     }
     const fn relay(client: Dialect, upstream: Dialect) -> Spec {
-        Spec { kind: Kind::Relay, client, upstream }
+        Spec { kind: Kind::Relay, client, upstream, tls: false }
+    }
+    const fn https(self) -> Spec {
+        Spec { tls: true, ..self }
     }
 
     fn name(&self) -> String {
-        match self.kind {
+        let name = match self.kind {
             Kind::Direct => format!("direct {}", self.client.as_str()),
             Kind::Nginx => format!("nginx {}", self.client.as_str()),
             Kind::Relay => format!("relay {}→{}", self.client.as_str(), self.upstream.as_str()),
+        };
+        if self.tls {
+            name + ", https"
+        } else {
+            name
         }
     }
 
@@ -304,169 +286,43 @@ fn upstream_key(d: Dialect) -> &'static str {
 }
 
 impl Env {
-    fn addr(&self, kind: Kind) -> Option<SocketAddr> {
-        match kind {
-            Kind::Direct => Some(self.mock_addr),
-            Kind::Nginx => self.nginx.as_ref().map(|n| n.addr),
-            Kind::Relay => Some(self.gw_addr),
+    fn addr(&self, spec: Spec) -> Option<SocketAddr> {
+        match (spec.kind, spec.tls) {
+            (Kind::Direct, false) => Some(self.mock_addr),
+            (Kind::Nginx, false) => self.nginx.as_ref().map(|n| n.addr),
+            (Kind::Relay, false) => Some(self.gw_addr),
+            (Kind::Direct, true) => None,
+            (Kind::Nginx, true) => self.nginx.as_ref()?.tls_addr,
+            (Kind::Relay, true) => self.tls.as_ref().map(|t| t.gw_addr),
         }
     }
 
     fn target(&self, spec: Spec, size: Size, ask: Ask) -> Option<Target> {
-        let addr = self.addr(spec.kind)?;
+        let addr = self.addr(spec)?;
+        let tls = if spec.tls { Some(self.tls.as_ref()?.connector.clone()) } else { None };
         let key = if spec.kind == Kind::Relay { ACCESS_KEY } else { upstream_key(spec.client) };
         let session = format!("{}-{}", spec.name(), size.as_str());
         let body = bodies::request(spec.client, spec.model(), size, ask, &session);
-        Some(Target::new(addr, path(spec.client), auth(spec.client, key), body))
+        Some(Target::new(addr, tls, path(spec.client), auth(spec.client, key), body))
     }
 
     /// The processes whose CPU is the cost of the hop under test.
-    fn server_pids(&self, kind: Kind) -> Vec<u32> {
-        match kind {
-            Kind::Direct => Vec::new(),
-            Kind::Nginx => self.nginx.as_ref().map(|n| n.pids.clone()).unwrap_or_default(),
-            Kind::Relay => vec![self.gw.pid()],
+    fn server_pids(&self, spec: Spec) -> Vec<u32> {
+        match (spec.kind, spec.tls) {
+            (Kind::Direct, _) => Vec::new(),
+            (Kind::Nginx, _) => self.nginx.as_ref().map(|n| n.pids.clone()).unwrap_or_default(),
+            (Kind::Relay, false) => vec![self.gw.pid()],
+            (Kind::Relay, true) => self.tls.as_ref().map(|t| vec![t.gw.pid()]).unwrap_or_default(),
         }
     }
-}
 
-// ---------------------------------------------------------------------------------
-// Setup
-
-fn gateway_yaml(port: u16, tmp: &Path, name: &str, threads: usize, extra: &str, channels: &[String]) -> String {
-    let d = tmp.display();
-    let mut y = format!(
-        "server:\n  listen: [\"127.0.0.1:{port}\"]\n  threads: {threads}\n  grace_period_secs: 1\n  \
-         upgrade_sock: \"{d}/{name}.upgrade.sock\"\n  pid_file: \"{d}/{name}.pid\"\n\
-         access_keys:\n  - {{name: bench, key: \"{ACCESS_KEY}\"}}\n{extra}channels:\n"
-    );
-    for c in channels {
-        y.push_str(c);
-    }
-    y
-}
-
-fn channel(name: &str, protocol: &str, base: SocketAddr, key: &str, pattern: &str, map_to: Option<&str>) -> String {
-    let map = map_to.map(|m| format!(", model_map: {{\"{pattern}\": \"{m}\"}}")).unwrap_or_default();
-    format!(
-        "  - {{name: {name}, protocol: {protocol}, base_url: \"http://{base}\", keys: [\"{key}\"], \
-         models: [\"{pattern}\"]{map}}}\n"
-    )
-}
-
-fn with_priority(ch: String, priority: u32) -> String {
-    ch.replacen("}\n", &format!(", priority: {priority}}}\n"), 1)
-}
-
-fn main_channels(mock: SocketAddr, slow: SocketAddr) -> Vec<String> {
-    let (ka, ko) = (upstream_key(A), upstream_key(O));
-    vec![
-        channel("anth", "anthropic", mock, ka, "claude-*", None),
-        channel("oai", "openai", mock, ko, "gpt-*", None),
-        channel("claude-on-openai", "openai", mock, ko, "tr-claude-*", Some("gpt-4o")),
-        channel("gpt-on-anthropic", "anthropic", mock, ka, "tr-gpt-*", Some("claude-sonnet-4-5")),
-        // The many-streams test, on the mock paced at --many-delay-ms.
-        channel("anth-slow", "anthropic", slow, ka, "slow-claude-*", Some("claude-sonnet-4-5")),
-        channel("claude-on-openai-slow", "openai", slow, ko, "slow-tr-claude-*", Some("gpt-4o")),
-    ]
-}
-
-fn failover_channels(mock: SocketAddr) -> Vec<String> {
-    vec![
-        with_priority(channel("fo-primary", "anthropic", mock, "p1-[[error:529]]", "fo-*", None), 1),
-        with_priority(channel("fo-secondary", "anthropic", mock, "p2-ok", "fo-*", None), 2),
-        with_priority(channel("healthy", "anthropic", mock, "p2-ok", "hl-*", None), 1),
-    ]
-}
-
-/// Waits until `GET /health` answers 200, or the process exits, or 20 s pass.
-async fn wait_ready(addr: SocketAddr, p: &mut Proc, log: Option<&Path>) -> Result<(), BenchError> {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        if let Some(st) = p.exited() {
-            let tail = log.map(log_tail).unwrap_or_default();
-            return Err(format!("{} exited ({st}) before it was ready\n{tail}", p.name).into());
-        }
-        if let Ok((200, _)) = client::simple(addr, Method::GET, "/health").await {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let tail = log.map(log_tail).unwrap_or_default();
-    Err(format!("{} not ready on {addr} after 20 s\n{tail}", p.name).into())
-}
-
-fn log_tail(path: &Path) -> String {
-    let s = std::fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = s.lines().collect();
-    lines[lines.len().saturating_sub(20)..].join("\n")
-}
-
-async fn start_gateway(cli: &Cli, tmp: &Path, name: &str, yaml: &str, port: u16) -> Result<Proc, BenchError> {
-    let conf = tmp.join(format!("{name}.yaml"));
-    std::fs::write(&conf, yaml)?;
-    let log = tmp.join(format!("{name}.log"));
-    let mut p = procs::start_gateway(&cli.bin_dir, name, &conf, &log)?;
-    wait_ready(SocketAddr::from(([127, 0, 0, 1], port)), &mut p, Some(&log)).await?;
-    Ok(p)
-}
-
-async fn setup(cli: &Cli) -> Result<Env, BenchError> {
-    for b in ["llm-relay", "llm-relay-mock"] {
-        if !cli.bin_dir.join(b).is_file() {
-            return Err(format!(
-                "{} not found: build with `cargo build --release --bins`",
-                cli.bin_dir.join(b).display()
-            )
-            .into());
+    /// The memory sampler of the gateway `spec` goes through (the plain one otherwise).
+    fn sampler(&self, spec: Spec) -> &RssSampler {
+        match (&self.tls, spec.tls) {
+            (Some(t), true) => &t.sampler,
+            _ => &self.sampler,
         }
     }
-    let path = std::env::temp_dir().join(format!("llm-relay-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&path)?;
-    let tmp = TempDir { path, keep: cli.keep_tmp };
-    let (mock, mock_addr) = procs::start_mock(&cli.bin_dir, cli.token_delay_ms, "mock")?;
-    let (slow, slow_addr) = procs::start_mock(&cli.bin_dir, cli.many_delay_ms, "mock-slow")?;
-    progress(&format!("mock on {mock_addr} (pacing {} ms), mock-slow on {slow_addr}", cli.token_delay_ms));
-    let port = procs::free_port()?;
-    let yaml = gateway_yaml(port, &tmp.path, "gateway", cli.threads, "", &main_channels(mock_addr, slow_addr));
-    let gw = start_gateway(cli, &tmp.path, "gateway", &yaml, port).await?;
-    let gw_addr = SocketAddr::from(([127, 0, 0, 1], port));
-    progress(&format!("gateway on {gw_addr} (pid {}, {} threads)", gw.pid(), cli.threads));
-    let sampler = RssSampler::start(gw.pid());
-    let nginx = match (cli.no_nginx, procs::find_nginx()) {
-        (false, Some(bin)) => Some(start_nginx(cli, &bin, &tmp.path, mock_addr, slow_addr).await?),
-        (false, None) => {
-            progress("nginx not installed: the nginx comparison is skipped (apt-get install nginx)");
-            None
-        }
-        (true, _) => None,
-    };
-    Ok(Env { gw, gw_addr, sampler, nginx, mock, mock_addr, slow, tmp, cli: cli.clone() })
-}
-
-async fn start_nginx(
-    cli: &Cli,
-    bin: &Path,
-    tmp: &Path,
-    mock: SocketAddr,
-    slow: SocketAddr,
-) -> Result<Nginx, BenchError> {
-    let dir = tmp.join("nginx");
-    std::fs::create_dir_all(&dir)?;
-    let port = procs::free_port()?;
-    let stream_port = procs::free_port()?;
-    let conf = dir.join("nginx.conf");
-    std::fs::write(&conf, procs::nginx_conf(&dir, port, mock, stream_port, slow, cli.threads))?;
-    let mut p = procs::start_nginx(bin, &dir, &conf)?;
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    wait_ready(addr, &mut p, Some(&dir.join("nginx-error.log"))).await?;
-    let pids = procs::with_children(p.pid());
-    let version = command_output(bin.to_str().unwrap_or("nginx"), &["-v"])
-        .map(|v| v.trim().trim_start_matches("nginx version: ").to_string())
-        .unwrap_or_default();
-    progress(&format!("nginx {version} on {addr} ({} processes)", pids.len()));
-    let stream_addr = SocketAddr::from(([127, 0, 0, 1], stream_port));
-    Ok(Nginx { _proc: p, addr, stream_addr, pids, version })
 }
 
 fn progress_many(row: &ManyRow) {
@@ -513,12 +369,24 @@ async fn run(cli: Cli) -> Result<(), BenchError> {
     if cli.wants("nonstream") {
         let visit = Duration::from_secs_f64(cli.visit_secs);
         progress(&format!("non-streaming, concurrency {}", cli.concurrency));
-        nonstream = run_nonstream(&env, cli.concurrency, visit, true, "non-streaming c=32").await;
+        let specs = nonstream_specs(&env);
+        nonstream = run_nonstream(&env, &specs, cli.concurrency, visit, true, "non-streaming c=32").await;
     }
     if cli.wants("sequential") {
         progress("non-streaming, sequential");
         let seq = Duration::from_secs_f64(cli.seq_visit_secs);
-        sequential = run_nonstream(&env, 1, seq, false, "sequential").await;
+        sequential = run_nonstream(&env, &nonstream_specs(&env), 1, seq, false, "sequential").await;
+    }
+
+    let (mut tls_nonstream, mut tls_sequential) = (Vec::new(), Vec::new());
+    let specs = tls_specs(&env);
+    if cli.wants("tls") && !specs.is_empty() {
+        let visit = Duration::from_secs_f64(cli.visit_secs);
+        progress(&format!("HTTPS, non-streaming, concurrency {}", cli.concurrency));
+        tls_nonstream = run_nonstream(&env, &specs, cli.concurrency, visit, true, "HTTPS c=32").await;
+        progress("HTTPS, non-streaming, sequential");
+        let seq = Duration::from_secs_f64(cli.seq_visit_secs);
+        tls_sequential = run_nonstream(&env, &specs, 1, seq, false, "HTTPS sequential").await;
     }
 
     let (mut streams_short, mut streams_long) = (Vec::new(), Vec::new());
@@ -564,7 +432,13 @@ async fn run(cli: Cli) -> Result<(), BenchError> {
     let idle_after_kib = procs::rss_kib(env.gw.pid()).0;
 
     let mut memory = vec![MemRow { phase: "idle, after start".into(), peak_kib: idle_rss_kib }];
-    for (label, rows) in [("non-streaming c=32", &nonstream), ("sequential", &sequential)] {
+    let phases = [
+        ("non-streaming c=32", &nonstream),
+        ("sequential", &sequential),
+        ("gateway serving HTTPS, c=32", &tls_nonstream),
+        ("gateway serving HTTPS, sequential", &tls_sequential),
+    ];
+    for (label, rows) in phases {
         for size in [Size::Small, Size::Large] {
             let peak = rows.iter().filter(|r| r.size == size.as_str()).filter_map(|r| r.gw_peak_rss_kib).max();
             if let Some(p) = peak {
@@ -593,6 +467,9 @@ async fn run(cli: Cli) -> Result<(), BenchError> {
         calibration,
         nonstream,
         sequential,
+        tls_nonstream,
+        tls_sequential,
+        tls_skipped: env.tls_skipped.clone(),
         streams_short,
         streams_long,
         many_streams,

@@ -5,12 +5,13 @@ use crate::*;
 
 pub(crate) async fn load_visit(env: &Env, row: &NsRow, round: usize, dur: Duration) -> Visit {
     let (Some(spec), Some(target)) = (row.spec, row.target.as_ref()) else { return Visit::default() };
-    let pids = env.server_pids(spec.kind);
+    let pids = env.server_pids(spec);
+    let sampler = env.sampler(spec);
     let (s0, m0, l0) = (Cpu::of_all(&pids), Cpu::of(env.mock.pid()), Cpu::of(std::process::id()));
-    env.sampler.reset();
+    sampler.reset();
     let res = client::closed_loop(target, row.conns, dur, None).await;
     let (s1, m1, l1) = (Cpu::of_all(&pids), Cpu::of(env.mock.pid()), Cpu::of(std::process::id()));
-    visit_of(round, &res, s0.secs_until(&s1), m0.secs_until(&m1), l0.secs_until(&l1), env.sampler.peak_kib())
+    visit_of(round, &res, s0.secs_until(&s1), m0.secs_until(&m1), l0.secs_until(&l1), sampler.peak_kib())
 }
 
 pub(crate) fn visit_of(
@@ -56,10 +57,30 @@ pub(crate) fn nonstream_specs(env: &Env) -> Vec<Spec> {
     v
 }
 
-pub(crate) async fn run_nonstream(env: &Env, conns: usize, dur: Duration, warm: bool, label: &str) -> Vec<NsRow> {
+/// The HTTPS runs: nginx and the gateway serving HTTPS, both in front of the plain mock.
+pub(crate) fn tls_specs(env: &Env) -> Vec<Spec> {
+    if env.tls.is_none() {
+        return Vec::new();
+    }
+    let mut v = Vec::new();
+    if env.nginx.as_ref().is_some_and(|n| n.tls_addr.is_some()) {
+        v.extend([Spec::nginx(A).https(), Spec::nginx(O).https()]);
+    }
+    v.extend([Spec::relay(A, A).https(), Spec::relay(A, O).https(), Spec::relay(O, A).https()]);
+    v
+}
+
+pub(crate) async fn run_nonstream(
+    env: &Env,
+    specs: &[Spec],
+    conns: usize,
+    dur: Duration,
+    warm: bool,
+    label: &str,
+) -> Vec<NsRow> {
     let mut rows = Vec::new();
     for size in [Size::Small, Size::Large] {
-        for spec in nonstream_specs(env) {
+        for &spec in specs {
             if let Some(t) = env.target(spec, size, Ask::Json) {
                 rows.push(NsRow::new(spec, size, conns, t));
             }
@@ -97,7 +118,7 @@ pub(crate) async fn stream_visit(
     dur: Duration,
     tokens: u32,
 ) -> StreamVisit {
-    let pids = env.server_pids(spec.kind);
+    let pids = env.server_pids(spec);
     let (c0, m0) = (Cpu::of_all(&pids), Cpu::of(env.mock.pid()));
     env.sampler.reset();
     let deadline = Instant::now() + dur;
@@ -106,7 +127,7 @@ pub(crate) async fn stream_visit(
     while Instant::now() < deadline {
         let s = match sender.as_mut() {
             Some(s) => s,
-            None => match client::connect(t.addr).await {
+            None => match client::connect(t.addr, t.tls.as_ref()).await {
                 Ok(s) => sender.insert(s),
                 Err(e) => {
                     outs.push(StreamOut { error: Some(format!("connect: {e}")), ..StreamOut::default() });
@@ -182,7 +203,7 @@ pub(crate) async fn run_streams(env: &Env, tokens: u32, dur: Duration, label: &s
     // Warm-up: one stream each.
     for row in &rows {
         if let (Some(spec), Some(t)) = (row.spec, &row.target) {
-            if let Ok(mut s) = client::connect(t.addr).await {
+            if let Ok(mut s) = client::connect(t.addr, t.tls.as_ref()).await {
                 let _ = client::stream_one(&mut s, t, terminator(spec.client), STALL, None).await;
             }
         }
@@ -224,7 +245,7 @@ pub(crate) async fn run_many(env: &Env, hop: ManyHop, n: usize, tokens: u32) -> 
     };
     let is_gateway = matches!(hop, ManyHop::Relay(_));
     let body = bodies::request(A, model, Size::Small, Ask::Stream(tokens), "many");
-    let t = Arc::new(Target::new(addr, path(A), auth(A, key), body));
+    let t = Arc::new(Target::new(addr, None, path(A), auth(A, key), body));
     let (tx, rx) = tokio::sync::watch::channel(false);
     let active = Arc::new(client::Active::default());
     let attempted = Arc::new(AtomicUsize::new(0));
@@ -236,7 +257,7 @@ pub(crate) async fn run_many(env: &Env, hop: ManyHop, n: usize, tokens: u32) -> 
         let delay = ramp.mul_f64(i as f64 / n.max(1) as f64);
         let (attempted, connected) = (attempted.clone(), connected.clone());
         handles.push(tokio::spawn(async move {
-            let conn = client::connect(t.addr).await;
+            let conn = client::connect(t.addr, t.tls.as_ref()).await;
             attempted.fetch_add(1, Ordering::Relaxed);
             let mut s = match conn {
                 Ok(s) => s,
@@ -312,11 +333,12 @@ pub(crate) async fn run_failover(env: &Env) -> Result<Failover, BenchError> {
     // 1. Every request fails over: the primary key always answers 529 and never goes down.
     let port = procs::free_port()?;
     let extra = "health:\n  error_threshold: 1000000\n  breaker_window: 0\n";
-    let yaml = gateway_yaml(port, &env.tmp.path, "gw-failover", cli.threads, extra, &failover_channels(env.mock_addr));
-    let gw = start_gateway(cli, &env.tmp.path, "gw-failover", &yaml, port).await?;
+    let yaml =
+        gateway_yaml(port, &env.tmp.path, "gw-failover", cli.threads, ("", extra), &failover_channels(env.mock_addr));
+    let gw = start_gateway(cli, &env.tmp.path, "gw-failover", &yaml, port, None).await?;
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let fo = Arc::new(Target::new(addr, path(A), auth(A, ACCESS_KEY), body("fo-claude-sonnet-4-5")));
-    let hl = Arc::new(Target::new(addr, path(A), auth(A, ACCESS_KEY), body("hl-claude-sonnet-4-5")));
+    let fo = Arc::new(Target::new(addr, None, path(A), auth(A, ACCESS_KEY), body("fo-claude-sonnet-4-5")));
+    let hl = Arc::new(Target::new(addr, None, path(A), auth(A, ACCESS_KEY), body("hl-claude-sonnet-4-5")));
     for t in [&fo, &hl] {
         let _ = client::closed_loop(t, 1, Duration::from_millis(200), None).await;
     }
@@ -343,14 +365,15 @@ pub(crate) async fn run_failover(env: &Env) -> Result<Failover, BenchError> {
     drop(gw);
     progress("failover (every request fails over) done");
     // 2. Default health settings: the failing channel goes down after a few failures.
-    client::simple(env.mock_addr, Method::POST, "/_mock/reset").await?;
+    client::simple(env.mock_addr, None, Method::POST, "/_mock/reset").await?;
     let port = procs::free_port()?;
-    let yaml = gateway_yaml(port, &env.tmp.path, "gw-default", cli.threads, "", &failover_channels(env.mock_addr));
-    let gw = start_gateway(cli, &env.tmp.path, "gw-default", &yaml, port).await?;
+    let yaml =
+        gateway_yaml(port, &env.tmp.path, "gw-default", cli.threads, ("", ""), &failover_channels(env.mock_addr));
+    let gw = start_gateway(cli, &env.tmp.path, "gw-default", &yaml, port, None).await?;
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    let fo = Arc::new(Target::new(addr, path(A), auth(A, ACCESS_KEY), body("fo-claude-sonnet-4-5")));
+    let fo = Arc::new(Target::new(addr, None, path(A), auth(A, ACCESS_KEY), body("fo-claude-sonnet-4-5")));
     let r = client::closed_loop(&fo, 1, Duration::from_secs(60), Some(cli.failover_requests)).await;
-    let (_, stats) = client::simple(env.mock_addr, Method::GET, "/_mock/stats").await?;
+    let (_, stats) = client::simple(env.mock_addr, None, Method::GET, "/_mock/stats").await?;
     let stats: serde_json::Value = serde_json::from_slice(&stats)?;
     f.default_ok = r.ok;
     f.default_requests = r.ok + r.errors;

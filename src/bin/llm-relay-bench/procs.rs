@@ -312,9 +312,28 @@ pub fn nginx_conf(
     upstream: SocketAddr,
     stream_listen: u16,
     stream_upstream: SocketAddr,
+    tls: Option<(u16, &Path)>,
     workers: usize,
 ) -> String {
     let d = dir.display();
+    // HTTPS in front of the same mock, HTTP/1.1 (as the bench's client speaks it), TLS 1.3.
+    let https = tls.map_or(String::new(), |(port, certs)| {
+        let c = certs.display();
+        format!(
+            "    server {{
+        listen 127.0.0.1:{port} ssl backlog=4096;
+        ssl_certificate {c}/leaf.crt;
+        ssl_certificate_key {c}/leaf.key;
+        ssl_protocols TLSv1.3;
+        location / {{
+            proxy_pass http://mock;
+            proxy_http_version 1.1;
+            proxy_set_header Connection \"\";
+        }}
+    }}
+"
+        )
+    });
     // As root, nginx would switch its workers to `nobody`; keep the current user.
     // SAFETY: geteuid has no preconditions.
     let user = if unsafe { libc::geteuid() } == 0 { "user root;\n" } else { "" };
@@ -350,7 +369,7 @@ http {{
             proxy_set_header Connection \"\";
         }}
     }}
-    upstream paced {{
+{https}    upstream paced {{
         server {stream_upstream};
         keepalive 1024;
     }}

@@ -163,6 +163,8 @@ pub fn markdown(r: &Report) -> String {
         table_row(&mut s, row, &r.sequential);
     }
 
+    tls_section(&mut s, r);
+
     let _ = writeln!(
         s,
         "\n## Streaming, sequential, mock pacing {} ms\n\nShort streams (`[[long:{}]]`): first byte and first text token. \
@@ -349,6 +351,66 @@ pub fn markdown(r: &Report) -> String {
         }
     }
     s
+}
+
+/// The HTTPS runs, each row set against nginx over HTTPS and against its own route over
+/// plain HTTP.
+fn tls_section(s: &mut String, r: &Report) {
+    if r.tls_nonstream.is_empty() && r.tls_sequential.is_empty() {
+        if let Some(why) = &r.tls_skipped {
+            let _ = writeln!(s, "\n## HTTPS\n\nSkipped: {why}.");
+        }
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "\n## HTTPS: the same requests with TLS between client and hop\n\n\
+         A second gateway serves HTTPS (`server.tls`, rustls) on the same channels, and nginx a second listener \
+         (OpenSSL); both speak plain HTTP to the mock, as above. The client speaks HTTP/1.1 over TLS 1.3 on \
+         keep-alive connections opened before the clock starts, so the figures are the cost of the records, not of \
+         handshakes. +p50 and +CPU: against the same route over plain HTTP in the tables above."
+    );
+    for (title, rows, plain) in [
+        (format!("concurrency {}", r.settings.concurrency), &r.tls_nonstream, &r.nonstream),
+        ("sequential (concurrency 1)".to_string(), &r.tls_sequential, &r.sequential),
+    ] {
+        if rows.is_empty() {
+            continue;
+        }
+        let _ = writeln!(
+            s,
+            "\n### HTTPS, {title}\n\n\
+             | route | body | req/s | p50 ms | p99 ms | ×nginx | +p50 ms vs HTTP | hop CPU µs/req | +CPU µs/req vs HTTP | errors |\n\
+             |---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+        );
+        for row in rows {
+            let nginx = baseline(rows, row, "nginx").filter(|_| row.kind == "relay");
+            let x_nginx = nginx.map_or("–".into(), |n| format!("{}×", f(ratio(row.rps, n.rps), 2)));
+            let same = plain.iter().find(|p| {
+                p.kind == row.kind && p.client == row.client && p.upstream == row.upstream && p.size == row.size
+            });
+            let added = same.map_or("–".into(), |p| signed_ms(row.p50_ms - p.p50_ms));
+            let cpu = row.server_cpu_us_per_req;
+            let added_cpu = match (cpu, same.and_then(|p| p.server_cpu_us_per_req)) {
+                (Some(a), Some(b)) => format!("{:+.1}", a - b),
+                _ => "–".into(),
+            };
+            let _ = writeln!(
+                s,
+                "| {} | {} | {:.0} | {} | {} | {} | {} | {} | {} | {} |",
+                row.name,
+                row.size,
+                row.rps,
+                ms(row.p50_ms),
+                ms(row.p99_ms),
+                x_nginx,
+                added,
+                cpu.map_or("–".into(), |v| f(v, 1)),
+                added_cpu,
+                row.errors
+            );
+        }
+    }
 }
 
 fn table_row(s: &mut String, row: &NsRow, rows: &[NsRow]) {

@@ -31,6 +31,8 @@ pub struct NsRow {
     pub kind: &'static str,
     pub client: &'static str,
     pub upstream: &'static str,
+    /// HTTPS between the client and the hop.
+    pub tls: bool,
     pub size: &'static str,
     pub body_bytes: usize,
     pub conns: usize,
@@ -72,6 +74,7 @@ impl NsRow {
             kind: spec.kind_str(),
             client: spec.client.as_str(),
             upstream: spec.upstream.as_str(),
+            tls: spec.tls,
             size: size.as_str(),
             body_bytes: target.body.len(),
             conns,
@@ -284,6 +287,11 @@ pub struct Report {
     pub calibration: Vec<CalRow>,
     pub nonstream: Vec<NsRow>,
     pub sequential: Vec<NsRow>,
+    /// The non-streaming runs with HTTPS between client and hop (c=32, then sequential).
+    pub tls_nonstream: Vec<NsRow>,
+    pub tls_sequential: Vec<NsRow>,
+    /// Why there are no HTTPS runs, when there are none.
+    pub tls_skipped: Option<String>,
     pub streams_short: Vec<StreamRow>,
     pub streams_long: Vec<StreamRow>,
     pub many_streams: Vec<ManyRow>,
