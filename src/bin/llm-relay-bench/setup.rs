@@ -258,8 +258,15 @@ pub(crate) async fn start_nginx(
     std::fs::create_dir_all(&dir)?;
     let port = procs::free_port()?;
     let stream_port = procs::free_port()?;
+    let bin_name = bin.to_str().unwrap_or("nginx");
+    // `nginx -V` lists the configure flags; without this module an `ssl` listener is refused.
+    let has_ssl = command_output(bin_name, &["-V"]).is_some_and(|v| v.contains("http_ssl_module"));
     let tls_port = match certs {
-        Some(c) => Some((procs::free_port()?, c)),
+        Some(c) if has_ssl => Some((procs::free_port()?, c)),
+        Some(_) => {
+            progress("nginx was built without http_ssl_module: the HTTPS runs go without nginx");
+            None
+        }
         None => None,
     };
     let conf = dir.join("nginx.conf");
@@ -268,7 +275,7 @@ pub(crate) async fn start_nginx(
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     wait_ready(addr, None, &mut p, Some(&dir.join("nginx-error.log"))).await?;
     let pids = procs::with_children(p.pid());
-    let version = command_output(bin.to_str().unwrap_or("nginx"), &["-v"])
+    let version = command_output(bin_name, &["-v"])
         .map(|v| v.trim().trim_start_matches("nginx version: ").to_string())
         .unwrap_or_default();
     progress(&format!("nginx {version} on {addr} ({} processes)", pids.len()));
