@@ -190,7 +190,7 @@ pub fn finish(r: &mut Report) {
             ));
         }
     }
-    for m in &r.many_streams {
+    for m in r.many_streams.iter().chain(&r.many_streams_https) {
         if let Some(e) = &m.first_error {
             notes.push(format!("{} concurrent streams, {}: first error: {e}", m.streams, m.name));
         }

@@ -226,26 +226,34 @@ pub(crate) async fn run_streams(env: &Env, tokens: u32, dur: Duration, label: &s
 pub(crate) enum ManyHop {
     /// The gateway, to an upstream of this dialect.
     Relay(Dialect),
+    /// The gateway serving HTTPS, passing through.
+    RelayHttps,
     /// nginx with response buffering off: the cost of relaying an event as plain bytes.
     Nginx,
 }
 
 pub(crate) async fn run_many(env: &Env, hop: ManyHop, n: usize, tokens: u32) -> Option<ManyRow> {
-    let (name, model, addr, key, pids) = match hop {
+    let slow_a = "slow-claude-sonnet-4-5";
+    let (name, model, addr, key, pids, tls, sampler) = match hop {
         ManyHop::Relay(up) if up == A => {
-            ("relay anthropic→anthropic", "slow-claude-sonnet-4-5", env.gw_addr, ACCESS_KEY, vec![env.gw.pid()])
+            ("relay anthropic→anthropic", slow_a, env.gw_addr, ACCESS_KEY, vec![env.gw.pid()], None, Some(&env.sampler))
         }
         ManyHop::Relay(_) => {
-            ("relay anthropic→openai", "slow-tr-claude-sonnet-4-5", env.gw_addr, ACCESS_KEY, vec![env.gw.pid()])
+            let model = "slow-tr-claude-sonnet-4-5";
+            ("relay anthropic→openai", model, env.gw_addr, ACCESS_KEY, vec![env.gw.pid()], None, Some(&env.sampler))
+        }
+        ManyHop::RelayHttps => {
+            let t = env.tls.as_ref()?;
+            let (pids, tls) = (vec![t.gw.pid()], Some(t.connector.clone()));
+            ("relay anthropic→anthropic, https", slow_a, t.gw_addr, ACCESS_KEY, pids, tls, Some(&t.sampler))
         }
         ManyHop::Nginx => {
             let nginx = env.nginx.as_ref()?;
-            ("nginx anthropic", "claude-sonnet-4-5", nginx.stream_addr, upstream_key(A), nginx.pids.clone())
+            ("nginx anthropic", "claude-sonnet-4-5", nginx.stream_addr, upstream_key(A), nginx.pids.clone(), None, None)
         }
     };
-    let is_gateway = matches!(hop, ManyHop::Relay(_));
     let body = bodies::request(A, model, Size::Small, Ask::Stream(tokens), "many");
-    let t = Arc::new(Target::new(addr, None, path(A), auth(A, key), body));
+    let t = Arc::new(Target::new(addr, tls, path(A), auth(A, key), body));
     let (tx, rx) = tokio::sync::watch::channel(false);
     let active = Arc::new(client::Active::default());
     let attempted = Arc::new(AtomicUsize::new(0));
@@ -275,7 +283,9 @@ pub(crate) async fn run_many(env: &Env, hop: ManyHop, n: usize, tokens: u32) -> 
     while attempted.load(Ordering::Relaxed) < n && wait.elapsed() < Duration::from_secs(20) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    env.sampler.reset();
+    if let Some(sampler) = sampler {
+        sampler.reset();
+    }
     let c0 = Cpu::of_all(&pids);
     let m0 = Cpu::of(env.slow.pid());
     let t0 = Instant::now();
@@ -313,7 +323,7 @@ pub(crate) async fn run_many(env: &Env, hop: ManyHop, n: usize, tokens: u32) -> 
         ttft_p99_ms: stats::pct_ms(&ttft, 99.0),
         total_p50_ms: stats::pct_ms(&total, 50.0),
         total_p99_ms: stats::pct_ms(&total, 99.0),
-        gw_peak_rss_kib: if is_gateway { env.sampler.peak_kib() } else { 0 },
+        gw_peak_rss_kib: sampler.map_or(0, RssSampler::peak_kib),
         gw_cpu,
         events,
         cpu_us_per_event: per(gw_cpu.best(), events),

@@ -226,7 +226,8 @@ pub fn markdown(r: &Report) -> String {
              Every client connection is opened first; the requests are then released evenly over {} ms. A stream \
              is complete when all its tokens and its terminator arrived; stalled: silent for 10 s. The nginx row \
              (when installed) runs the same test through nginx with response buffering off, in front of the same \
-             paced mock: the CPU a plain byte relay spends per event on this machine. Mock CPU per event: what the \
+             paced mock: the CPU a plain byte relay spends per event on this machine. The https row runs it \
+             through the gateway serving HTTPS (the client side in TLS). Mock CPU per event: what the \
              paced mock (a minimal hyper server) spends producing one.\n",
             first.streams, first.tokens, first.pacing_ms, first.ramp_ms
         );
@@ -236,7 +237,7 @@ pub fn markdown(r: &Report) -> String {
              stream p50 / p99 ms | peak RSS MiB | CPU s | CPU µs/event | mock CPU µs/event |\n\
              |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
         );
-        for m in r.many_streams.iter().chain(&r.many_streams_nginx) {
+        for m in r.many_streams.iter().chain(&r.many_streams_https).chain(&r.many_streams_nginx) {
             let rss = if m.gw_peak_rss_kib > 0 { mib(m.gw_peak_rss_kib) } else { "–".into() };
             let _ = writeln!(
                 s,

@@ -295,6 +295,8 @@ pub struct Report {
     pub streams_short: Vec<StreamRow>,
     pub streams_long: Vec<StreamRow>,
     pub many_streams: Vec<ManyRow>,
+    /// The many-streams test through the gateway serving HTTPS (not one of the targets).
+    pub many_streams_https: Option<ManyRow>,
     /// The many-streams test through nginx (buffering off), for reference.
     pub many_streams_nginx: Option<ManyRow>,
     pub failover: Option<Failover>,
