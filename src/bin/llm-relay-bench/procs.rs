@@ -403,3 +403,35 @@ pub fn start_nginx(nginx: &Path, dir: &Path, conf: &Path) -> Result<Proc, BenchE
     // SIGTERM: nginx's fast shutdown, which also stops the workers.
     Proc::spawn("nginx", cmd, libc::SIGTERM)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conf(tls: Option<(u16, &Path)>) -> String {
+        let mock = SocketAddr::from(([127, 0, 0, 1], 9001));
+        let paced = SocketAddr::from(([127, 0, 0, 1], 9002));
+        nginx_conf(Path::new("/run/b"), 8001, mock, 8002, paced, tls, 2)
+    }
+
+    #[test]
+    fn nginx_serves_https_in_front_of_the_same_mock_only_when_given_certificates() {
+        let plain = conf(None);
+        assert!(!plain.contains("ssl"), "{plain}");
+        assert_eq!(plain.matches("server {").count(), 2, "{plain}");
+
+        let tls = conf(Some((8003, Path::new("/run/b/certs"))));
+        assert_eq!(tls.matches("server {").count(), 3, "{tls}");
+        let https = &tls[tls.find("listen 127.0.0.1:8003 ssl backlog=4096;").expect("no https listener")..];
+        let https = &https[..https.find("upstream paced").expect("https server not before the paced upstream")];
+        for line in [
+            "ssl_certificate /run/b/certs/leaf.crt;",
+            "ssl_certificate_key /run/b/certs/leaf.key;",
+            "ssl_protocols TLSv1.3;",
+            "proxy_pass http://mock;",
+            "proxy_http_version 1.1;",
+        ] {
+            assert!(https.contains(line), "missing {line:?} in {https}");
+        }
+    }
+}
