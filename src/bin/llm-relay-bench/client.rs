@@ -70,13 +70,19 @@ impl Target {
     }
 }
 
+/// How long a TLS handshake may take before the connection counts as failed.
+const TLS_HANDSHAKE: Duration = Duration::from_secs(10);
+
 /// A keep-alive connection to `addr`, over TLS when `tls` is given (the certificate is
 /// checked for the address's IP).
 pub async fn connect(addr: SocketAddr, tls: Option<&TlsConnector>) -> Result<Sender, BenchError> {
     let tcp = TcpStream::connect(addr).await?;
     tcp.set_nodelay(true)?;
     let Some(tls) = tls else { return handshake(tcp).await };
-    let stream = tls.connect(ServerName::IpAddress(addr.ip().into()), tcp).await?;
+    let connecting = tls.connect(ServerName::IpAddress(addr.ip().into()), tcp);
+    let stream = tokio::time::timeout(TLS_HANDSHAKE, connecting)
+        .await
+        .map_err(|_| format!("TLS handshake with {addr}: no answer in {} s", TLS_HANDSHAKE.as_secs()))??;
     handshake(stream).await
 }
 
@@ -185,42 +191,65 @@ async fn worker(t: Arc<Target>, sender: Sender, deadline: Instant, limit: u64) -
 /// passed or `limit` requests were sent in all (per connection: `limit / conns`).
 /// Connections are opened before the clock starts.
 pub async fn closed_loop(t: &Arc<Target>, conns: usize, dur: Duration, limit: Option<u64>) -> LoadResult {
-    let mut result = LoadResult::default();
-    let mut senders = Vec::with_capacity(conns);
-    for _ in 0..conns {
-        match connect(t.addr, t.tls.as_ref()).await {
-            Ok(s) => senders.push(s),
-            Err(e) => {
-                result.errors += 1;
-                result.first_error.get_or_insert_with(|| format!("connect: {e}"));
-            }
-        }
-    }
-    let per_conn = limit.map_or(u64::MAX, |l| l.div_ceil(conns.max(1) as u64));
-    let start = Instant::now();
-    let deadline = start + dur;
-    let handles: Vec<_> = senders.into_iter().map(|s| tokio::spawn(worker(t.clone(), s, deadline, per_conn))).collect();
-    let mut end = start;
-    for h in handles {
-        match h.await {
-            Ok(w) => {
-                result.lat_ns.extend(w.lat);
-                result.ok += w.ok;
-                result.errors += w.errors;
-                end = end.max(w.last);
-                if result.first_error.is_none() {
-                    result.first_error = w.first_error;
+    let open = Open::connect(t, conns).await;
+    open.run(dur, limit).await
+}
+
+/// Connections opened for a [`closed_loop`] run, so that what opening them costs (TLS
+/// handshakes) can be left out of a measurement.
+pub struct Open {
+    t: Arc<Target>,
+    conns: usize,
+    senders: Vec<Sender>,
+    result: LoadResult,
+}
+
+impl Open {
+    pub async fn connect(t: &Arc<Target>, conns: usize) -> Open {
+        let mut result = LoadResult::default();
+        let mut senders = Vec::with_capacity(conns);
+        for _ in 0..conns {
+            match connect(t.addr, t.tls.as_ref()).await {
+                Ok(s) => senders.push(s),
+                Err(e) => {
+                    result.errors += 1;
+                    result.first_error.get_or_insert_with(|| format!("connect: {e}"));
                 }
             }
-            Err(e) => {
-                result.errors += 1;
-                result.first_error.get_or_insert_with(|| format!("worker: {e}"));
+        }
+        Open { t: t.clone(), conns, senders, result }
+    }
+
+    /// Runs requests on the open connections; see [`closed_loop`].
+    pub async fn run(self, dur: Duration, limit: Option<u64>) -> LoadResult {
+        let Open { t, conns, senders, mut result } = self;
+        let per_conn = limit.map_or(u64::MAX, |l| l.div_ceil(conns.max(1) as u64));
+        let start = Instant::now();
+        let deadline = start + dur;
+        let handles: Vec<_> =
+            senders.into_iter().map(|s| tokio::spawn(worker(t.clone(), s, deadline, per_conn))).collect();
+        let mut end = start;
+        for h in handles {
+            match h.await {
+                Ok(w) => {
+                    result.lat_ns.extend(w.lat);
+                    result.ok += w.ok;
+                    result.errors += w.errors;
+                    end = end.max(w.last);
+                    if result.first_error.is_none() {
+                        result.first_error = w.first_error;
+                    }
+                }
+                Err(e) => {
+                    result.errors += 1;
+                    result.first_error.get_or_insert_with(|| format!("worker: {e}"));
+                }
             }
         }
+        result.elapsed = end - start;
+        result.lat_ns.sort_unstable();
+        result
     }
-    result.elapsed = end - start;
-    result.lat_ns.sort_unstable();
-    result
 }
 
 /// What one streamed response looked like to the client.

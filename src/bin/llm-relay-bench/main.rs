@@ -1,12 +1,13 @@
 //! llm-relay-bench: the benchmark behind `make bench` (README "Performance").
 //!
-//! Starts the bundled mock upstream, the gateway (release build) and, when installed,
-//! nginx as a reference pass-through proxy, all on loopback, and measures in one run,
-//! interleaved (every round visits every target; figures are medians over rounds):
-//! non-streaming throughput and latency, streaming time to first byte/token and
-//! per-event cost, a thousand concurrent streams, memory and CPU of the gateway,
-//! failover, allocations per request in the translation core (in-process), and the
-//! non-streaming runs again over HTTPS to a second gateway and to nginx.
+//! Starts the bundled mock upstream, the gateway (release build), a second gateway
+//! serving HTTPS and, when installed, nginx as a reference pass-through proxy, all on
+//! loopback, and measures in one run, interleaved (every round visits every target;
+//! figures are medians over rounds): non-streaming throughput and latency, streaming
+//! time to first byte/token and per-event cost, a thousand concurrent streams, memory
+//! and CPU of the gateway, failover, allocations per request in the translation core
+//! (in-process), and, over HTTPS to the second gateway and to nginx, the non-streaming
+//! runs again and the thousand streams.
 //! Writes `latest.md` (also printed) and `latest.json` to `--out`.
 
 mod alloc;
@@ -109,8 +110,9 @@ pub struct Cli {
     /// Skip nginx even if installed.
     #[arg(long)]
     no_nginx: bool,
-    /// Writes the HTTPS runs' throwaway CA and loopback certificate into the directory
-    /// it is given (needs openssl).
+    /// The script that writes the HTTPS runs' throwaway CA and loopback certificate into
+    /// the directory it is given (needs openssl). Relative to the working directory:
+    /// `make bench` runs from the repository's root.
     #[arg(long, default_value = "scripts/test-certs.sh")]
     test_certs: PathBuf,
     /// Skip the HTTPS runs.
@@ -123,7 +125,8 @@ pub struct Cli {
     #[arg(long)]
     keep_tmp: bool,
     /// Run only these phases (comma-separated): alloc, calibration, nonstream, sequential,
-    /// streams, many, failover, tls. Default: all.
+    /// streams, many, failover, tls (the thousand streams over HTTPS need both many and
+    /// tls). Default: all.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Write the non-streaming request bodies of the four gateway routes into this

@@ -306,6 +306,8 @@ pub fn find_nginx() -> Option<std::path::PathBuf> {
 /// log, bodies buffered in memory, `workers` worker processes, everything under `dir`.
 /// A second server on `stream_listen` fronts `stream_upstream` (the paced mock of the
 /// many-streams test) with response buffering off, so each event is relayed as it comes.
+/// With `tls` (a port and the directory of `leaf.crt` and `leaf.key`), a third serves
+/// HTTPS (TLS 1.3) on that port in front of `upstream`, as the first does in plain HTTP.
 pub fn nginx_conf(
     dir: &Path,
     listen: u16,

@@ -226,19 +226,24 @@ pub fn markdown(r: &Report) -> String {
              Every client connection is opened first; the requests are then released evenly over {} ms. A stream \
              is complete when all its tokens and its terminator arrived; stalled: silent for 10 s. The nginx row \
              (when installed) runs the same test through nginx with response buffering off, in front of the same \
-             paced mock: the CPU a plain byte relay spends per event on this machine. The https row runs it \
-             through the gateway serving HTTPS (the client side in TLS). Mock CPU per event: what the \
+             paced mock: the CPU a plain byte relay spends per event on this machine. The https row (when the \
+             HTTPS runs are on) runs it through the gateway serving HTTPS, TLS on the client side. Peak RSS: the \
+             gateway's, with its RSS before the clients connected in brackets. Mock CPU per event: what the \
              paced mock (a minimal hyper server) spends producing one.\n",
             first.streams, first.tokens, first.pacing_ms, first.ramp_ms
         );
         let _ = writeln!(
             s,
             "| route | completed | stalled | failed | peak concurrent | wall s | first token p50 / p99 ms | \
-             stream p50 / p99 ms | peak RSS MiB | CPU s | CPU µs/event | mock CPU µs/event |\n\
+             stream p50 / p99 ms | peak RSS MiB (before) | CPU s | CPU µs/event | mock CPU µs/event |\n\
              |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
         );
         for m in r.many_streams.iter().chain(&r.many_streams_https).chain(&r.many_streams_nginx) {
-            let rss = if m.gw_peak_rss_kib > 0 { mib(m.gw_peak_rss_kib) } else { "–".into() };
+            let rss = if m.gw_peak_rss_kib > 0 {
+                format!("{} ({})", mib(m.gw_peak_rss_kib), mib(m.gw_rss_before_kib))
+            } else {
+                "–".into()
+            };
             let _ = writeln!(
                 s,
                 "| {} | {} / {} | {} | {} | {} | {:.1} | {} / {} | {} / {} | {} | {:.2} | {} | {} |",
@@ -366,10 +371,11 @@ fn tls_section(s: &mut String, r: &Report) {
     let _ = writeln!(
         s,
         "\n## HTTPS: the same requests with TLS between client and hop\n\n\
-         A second gateway serves HTTPS (`server.tls`, rustls) on the same channels, and nginx a second listener \
-         (OpenSSL); both speak plain HTTP to the mock, as above. The client speaks HTTP/1.1 over TLS 1.3 on \
-         keep-alive connections opened before the clock starts, so the figures are the cost of the records, not of \
-         handshakes. +p50 and +CPU: against the same route over plain HTTP in the tables above."
+         A second gateway serves HTTPS (`server.tls`, rustls) on the same channels, and nginx (when installed \
+         with its ssl module) one more server (OpenSSL); both speak plain HTTP to the mock, as above. The client \
+         speaks HTTP/1.1 over TLS 1.3 on keep-alive connections opened before the clock starts and before the \
+         hop's CPU is read, so the figures are the cost of the records, not of handshakes. +p50 and +CPU: against \
+         the same route over plain HTTP in the tables above."
     );
     for (title, rows, plain) in [
         (format!("concurrency {}", r.settings.concurrency), &r.tls_nonstream, &r.nonstream),

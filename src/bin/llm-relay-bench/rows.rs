@@ -205,6 +205,8 @@ pub struct ManyRow {
     pub total_p50_ms: f64,
     pub total_p99_ms: f64,
     pub gw_peak_rss_kib: u64,
+    /// The gateway's RSS before the clients connected.
+    pub gw_rss_before_kib: u64,
     pub gw_cpu: CpuDelta,
     pub events: u64,
     /// CPU of the hop (the gateway, or nginx's processes) per client event.

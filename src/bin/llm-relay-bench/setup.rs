@@ -117,7 +117,8 @@ pub(crate) fn failover_channels(mock: SocketAddr) -> Vec<String> {
     ]
 }
 
-/// Waits until `GET /health` answers 200, or the process exits, or 20 s pass.
+/// Waits until `GET /health` answers 200, or the process exits, or 20 s pass; the
+/// error names the last failure of the check (a refused connection, a TLS error).
 pub(crate) async fn wait_ready(
     addr: SocketAddr,
     tls: Option<&TlsConnector>,
@@ -125,18 +126,21 @@ pub(crate) async fn wait_ready(
     log: Option<&Path>,
 ) -> Result<(), BenchError> {
     let deadline = Instant::now() + Duration::from_secs(20);
+    let mut last = String::from("no check ran");
     while Instant::now() < deadline {
         if let Some(st) = p.exited() {
             let tail = log.map(log_tail).unwrap_or_default();
             return Err(format!("{} exited ({st}) before it was ready\n{tail}", p.name).into());
         }
-        if let Ok((200, _)) = client::simple(addr, tls, Method::GET, "/health").await {
-            return Ok(());
+        match client::simple(addr, tls, Method::GET, "/health").await {
+            Ok((200, _)) => return Ok(()),
+            Ok((status, _)) => last = format!("GET /health answered {status}"),
+            Err(e) => last = e.to_string(),
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let tail = log.map(log_tail).unwrap_or_default();
-    Err(format!("{} not ready on {addr} after 20 s\n{tail}", p.name).into())
+    Err(format!("{} not ready on {addr} after 20 s (last check: {last})\n{tail}", p.name).into())
 }
 
 pub(crate) fn log_tail(path: &Path) -> String {
@@ -175,7 +179,9 @@ pub(crate) fn tls_client(cli: &Cli, dir: &Path) -> Result<TlsConnector, String> 
     let mut roots = pingora_rustls::RootCertStore::empty();
     pingora_rustls::load_ca_file_into_store(dir.join("ca.crt"), &mut roots)
         .map_err(|e| format!("cannot load the test CA: {e}"))?;
-    let config = pingora_rustls::ClientConfig::builder().with_root_certificates(roots).with_no_client_auth();
+    let config = pingora_rustls::ClientConfig::builder_with_protocol_versions(&[&pingora_rustls::version::TLS13])
+        .with_root_certificates(roots)
+        .with_no_client_auth();
     Ok(TlsConnector::from(Arc::new(config)))
 }
 
@@ -226,8 +232,12 @@ pub(crate) async fn setup(cli: &Cli) -> Result<Env, BenchError> {
     if cli.no_tls {
         tls_skipped = Some("--no-tls".to_string());
     } else if cli.wants("tls") {
-        match tls_client(cli, &certs) {
-            Ok(c) => tls = Some(start_tls_gateway(cli, &tmp.path, &certs, c, &channels).await?),
+        let started = match tls_client(cli, &certs) {
+            Ok(c) => start_tls_gateway(cli, &tmp.path, &certs, c, &channels).await.map_err(|e| e.to_string()),
+            Err(e) => Err(e),
+        };
+        match started {
+            Ok(t) => tls = Some(t),
             Err(e) => {
                 progress(&format!("the HTTPS runs are skipped: {e}"));
                 tls_skipped = Some(e);
