@@ -301,6 +301,30 @@ fn tls_serves_http2_and_picks_up_a_renewed_certificate_on_reload() {
     ]);
     assert!(ok && out.contains("event: message_stop"), "HTTP/2 stream: {out}");
 
+    // A request body of many TLS records, read without a buffer under rustls, arrives
+    // whole over both protocols.
+    let text: String = (0..20_000).map(|i| format!("{i:05} ")).collect::<Vec<_>>().join("\n");
+    let body_file = dir.join("large.json");
+    std::fs::write(&body_file, ask("claude-x", &text, false)).unwrap();
+    let body_arg = format!("@{}", body_file.display());
+    for protocol in ["--http1.1", "--http2"] {
+        let (ok, out) = curl(&[
+            "--cacert",
+            &cert_a,
+            "--resolve",
+            &resolve,
+            protocol,
+            "-H",
+            &format!("x-api-key: {ACCESS_KEY}"),
+            "--data-binary",
+            &body_arg,
+            &format!("{url}/v1/messages"),
+        ]);
+        assert!(ok && out.contains("\"type\":\"message\""), "{protocol}: {out}");
+        let sent: serde_json::Value = serde_json::from_str(mock.last_request()["body"].as_str().unwrap()).unwrap();
+        assert_eq!(sent["messages"][0]["content"].as_str(), Some(text.as_str()), "{protocol}");
+    }
+
     // Renewal: new files, then a reload.
     std::fs::copy(&cert_b, &live_cert).unwrap();
     std::fs::copy(&key_b, &live_key).unwrap();
