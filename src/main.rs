@@ -270,28 +270,32 @@ fn run(path: &Path, upgrade: bool) -> ExitCode {
 
     let gateway = Gateway { live, relay, metrics: metrics.clone(), reloader };
     let proxy = Arc::new(pingora::proxy::http_proxy(&server.configuration, gateway.clone()));
-    let app = LocalConnections::new(proxy, gateway);
+    // TLS is taken on by the gateway's own server app, after it has moved the connection
+    // to the thread that serves it (see `proxy::local`): the listeners are plain TCP.
+    let acceptor = match &tls {
+        Some(resolver) => {
+            let mut tls_settings = match TlsSettings::intermediate("", "") {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("server.tls: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            tls_settings.set_cert_resolver(resolver.clone());
+            tls_settings.enable_h2();
+            Some(tls_settings.build())
+        }
+        None => None,
+    };
+    let scheme = if acceptor.is_some() { "https" } else { "http" };
+    let app = LocalConnections::new(proxy, gateway, acceptor);
     let mut service = pingora::services::listening::Service::new("llm-relay".to_string(), app);
     for addr in &settings.listen {
-        match &tls {
-            Some(resolver) => {
-                let mut tls_settings = match TlsSettings::intermediate("", "") {
-                    Ok(t) => t,
-                    Err(e) => {
-                        eprintln!("server.tls: {e}");
-                        return ExitCode::FAILURE;
-                    }
-                };
-                tls_settings.set_cert_resolver(resolver.clone());
-                tls_settings.enable_h2();
-                let listener = ListenerConfig::tcp(addr.to_string()).tls(tls_settings).l4_buffer(CLIENT_BUFFERS);
-                service.add_listener(listener);
-                log::info!("listening on https://{addr} (HTTP/2 and HTTP/1.1)");
-            }
-            None => {
-                service.add_listener(ListenerConfig::tcp(addr.to_string()).l4_buffer(CLIENT_BUFFERS));
-                log::info!("listening on http://{addr}");
-            }
+        service.add_listener(ListenerConfig::tcp(addr.to_string()).l4_buffer(CLIENT_BUFFERS));
+        if scheme == "https" {
+            log::info!("listening on https://{addr} (HTTP/2 and HTTP/1.1)");
+        } else {
+            log::info!("listening on http://{addr}");
         }
     }
     server.add_service(service);

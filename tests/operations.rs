@@ -273,6 +273,13 @@ fn tls_serves_http2_and_picks_up_a_renewed_certificate_on_reload() {
     let (ok, out) = curl(&["--cacert", &cert_a, "--resolve", &resolve, "--http2", "-i", &format!("{url}/health")]);
     assert!(ok, "{out}\n{}", gw.log());
     assert!(out.starts_with("HTTP/2 200"), "{out}");
+    // Plain HTTP on the HTTPS port fails its handshake, is logged, and leaves the
+    // listener serving.
+    let (ok, out) = curl(&[&format!("http://127.0.0.1:{}/health", gw.port)]);
+    assert!(!ok, "plain HTTP was answered on the HTTPS port: {out}");
+    let (ok, out) = curl(&["--cacert", &cert_a, "--resolve", &resolve, "--http1.1", "-i", &format!("{url}/health")]);
+    assert!(ok && out.starts_with("HTTP/1.1 200"), "{out}\n{}", gw.log());
+    assert!(gw.log().contains("TLS handshake with 127.0.0.1:"), "{}", gw.log());
     let body = ask("claude-x", "hi", true);
     let (ok, out) = curl(&[
         "--cacert",

@@ -6,9 +6,11 @@
 //! hands the connection to a runtime picked at random. Half the connections were then
 //! watched by one thread and served by the other: every readiness event woke the
 //! watching thread, which woke the serving one (an eventfd write and, when idle, two
-//! wake-ups in a row instead of one). [`LocalConnections`] moves a plain-TCP client
-//! socket to the serving thread's event loop before the first request is read; TLS
-//! connections (already past their handshake) are served as they come.
+//! wake-ups in a row instead of one). [`LocalConnections`] moves a client socket to the
+//! serving thread's event loop before anything is read from it. With `server.tls` the
+//! listeners are plain TCP and the TLS handshake is made here, after the move: Pingora's
+//! listener would have made it before, on a socket still watched by the accepting
+//! thread.
 //!
 //! Every request is answered in `request_filter`, so of the phases Pingora's proxy app
 //! drives, only reading the request, the downstream modules, `request_filter`,
@@ -19,6 +21,7 @@
 
 use async_trait::async_trait;
 use pingora::apps::{HttpPersistentSettings, HttpServerApp, ReusedHttpStream, ServerApp};
+use pingora::listeners::tls::Acceptor;
 use pingora::modules::http::HttpModules;
 use pingora::protocols::l4::stream::Stream as L4Stream;
 use pingora::protocols::raw_connect::ProxyDigest;
@@ -45,6 +48,9 @@ const WRITE_BUFFER: usize = 1460;
 /// How long an idle client connection is kept between requests (Pingora's default).
 const KEEPALIVE_SECS: u64 = 60;
 
+/// How long a client has to complete its TLS handshake (Pingora's listener's limit).
+const TLS_HANDSHAKE_SECS: u64 = 60;
+
 /// The gateway's server app. Plain-TCP connections are first moved to the event loop
 /// of the thread that serves them; their HTTP/1 requests are then served by
 /// [`LocalConnections::serve_request`], which runs the `ProxyHttp` phases the gateway
@@ -53,20 +59,24 @@ pub struct LocalConnections<A, SV> {
     fallback: Arc<A>,
     app: SV,
     modules: HttpModules,
+    /// Set when the listeners serve HTTPS: the handshake is made here.
+    tls: Option<Acceptor>,
     /// Set, and `shutdown_begun` notified, when the server begins shutting down.
     shutting_down: AtomicBool,
     shutdown_begun: Notify,
 }
 
 impl<A, SV: ProxyHttp> LocalConnections<A, SV> {
-    /// `fallback` is Pingora's proxy app around another instance of `app`.
-    pub fn new(fallback: Arc<A>, app: SV) -> Self {
+    /// `fallback` is Pingora's proxy app around another instance of `app`; `tls`, when
+    /// the listeners serve HTTPS.
+    pub fn new(fallback: Arc<A>, app: SV, tls: Option<Acceptor>) -> Self {
         let mut modules = HttpModules::new();
         app.init_downstream_modules(&mut modules);
         LocalConnections {
             fallback,
             app,
             modules,
+            tls,
             shutting_down: AtomicBool::new(false),
             shutdown_begun: Notify::new(),
         }
@@ -82,16 +92,27 @@ where
 {
     async fn process_new(self: &Arc<Self>, stream: Stream, shutdown: &ShutdownWatch) -> Option<Stream> {
         if self.fallback.server_options().is_some_and(|o| o.h2c || o.force_custom) {
-            return self.fallback.process_new(on_this_thread(stream).unwrap_or_else(|s| s), shutdown).await;
+            let stream = on_this_thread(stream).map_or_else(|s| s, |local| Box::new(local) as Stream);
+            return self.fallback.process_new(stream, shutdown).await;
         }
-        match on_this_thread(stream) {
-            Ok(local) => self.serve_http1(local, shutdown).await,
-            // TLS: HTTP/2 and custom protocols were chosen by ALPN in the handshake.
-            Err(other) if matches!(other.selected_alpn_proto(), Some(ALPN::H2 | ALPN::Custom(_))) => {
-                return self.fallback.process_new(other, shutdown).await;
+        let stream = match (on_this_thread(stream), &self.tls) {
+            (Ok(local), None) => Box::new(local),
+            (Err(other), None) => other,
+            (Ok(local), Some(acceptor)) => tls_handshake(acceptor, local).await?,
+            // Not moved (the descriptor could not be duplicated): served where it is.
+            (Err(other), Some(acceptor)) => {
+                let Some(l4) = other.into_any().downcast::<L4Stream>().ok() else {
+                    log::warn!("a client connection of an unknown kind was closed before its TLS handshake");
+                    return None;
+                };
+                tls_handshake(acceptor, *l4).await?
             }
-            Err(other) => self.serve_http1(other, shutdown).await,
+        };
+        // TLS: HTTP/2 and custom protocols were chosen by ALPN in the handshake.
+        if matches!(stream.selected_alpn_proto(), Some(ALPN::H2 | ALPN::Custom(_))) {
+            return self.fallback.process_new(stream, shutdown).await;
         }
+        self.serve_http1(stream, shutdown).await;
         None
     }
 
@@ -213,6 +234,24 @@ where
     }
 }
 
+/// The client's TLS handshake on `stream`; `None`, logged, when it fails or times out.
+async fn tls_handshake<S: pingora::protocols::IO + 'static>(acceptor: &Acceptor, stream: S) -> Option<Stream> {
+    let peer = stream.get_socket_digest().and_then(|d| d.peer_addr().map(ToString::to_string));
+    let peer = peer.unwrap_or_else(|| "a client".to_string());
+    let limit = std::time::Duration::from_secs(TLS_HANDSHAKE_SECS);
+    match tokio::time::timeout(limit, acceptor.tls_handshake(stream)).await {
+        Ok(Ok(tls)) => Some(Box::new(tls)),
+        Ok(Err(e)) => {
+            log::warn!("TLS handshake with {peer} failed: {e}");
+            None
+        }
+        Err(_) => {
+            log::warn!("TLS handshake with {peer}: no handshake in {TLS_HANDSHAKE_SECS} s");
+            None
+        }
+    }
+}
+
 /// Ends the response; the connection, with its keep-alive settings, when it can be reused.
 async fn finish(session: Session) -> Option<ReusedHttpStream> {
     let settings = HttpPersistentSettings::for_session(&session.downstream_session);
@@ -223,7 +262,7 @@ async fn finish(session: Session) -> Option<ReusedHttpStream> {
 /// The same connection, its socket registered with the current runtime (`Ok`).
 /// Anything that is not a plain TCP stream, or whose socket cannot be duplicated, is
 /// returned unchanged (`Err`).
-fn on_this_thread(stream: Stream) -> Result<Stream, Stream> {
+fn on_this_thread(stream: Stream) -> Result<Local, Stream> {
     if stream.get_ssl().is_some() || !stream.as_any().is::<L4Stream>() {
         return Err(stream);
     }
@@ -242,7 +281,7 @@ fn on_this_thread(stream: Stream) -> Result<Stream, Stream> {
     // Dropping the original takes the socket out of the other event loop and closes
     // its descriptor; the duplicate keeps the connection open.
     drop(stream);
-    Ok(Box::new(Local { inner: moved, buf: Vec::new(), defer_flush: AtomicBool::new(false) }))
+    Ok(Local { inner: moved, buf: Vec::new(), defer_flush: AtomicBool::new(false) })
 }
 
 /// Asks the client connection of `session` to let its next flush keep the gathered
@@ -401,8 +440,7 @@ mod tests {
         let peer = tokio::net::TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
         let (accepted, _) = listener.accept().await.unwrap();
         let stream: Stream = Box::new(L4Stream::from(accepted));
-        let local = on_this_thread(stream).unwrap();
-        assert!(local.as_any().is::<Local>());
+        let local: Stream = Box::new(on_this_thread(stream).unwrap());
         (local, peer)
     }
 
