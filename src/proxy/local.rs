@@ -51,8 +51,9 @@ const KEEPALIVE_SECS: u64 = 60;
 /// How long a client has to complete its TLS handshake (Pingora's listener's limit).
 const TLS_HANDSHAKE_SECS: u64 = 60;
 
-/// The gateway's server app. Plain-TCP connections are first moved to the event loop
-/// of the thread that serves them; their HTTP/1 requests are then served by
+/// The gateway's server app. Client connections are first moved to the event loop of
+/// the thread that serves them, then taken through the TLS handshake when the listeners
+/// serve HTTPS; their HTTP/1 requests are then served by
 /// [`LocalConnections::serve_request`], which runs the `ProxyHttp` phases the gateway
 /// implements. HTTP/2 and custom protocols are handed to Pingora's proxy app.
 pub struct LocalConnections<A, SV> {
@@ -288,8 +289,8 @@ fn on_this_thread(stream: Stream) -> Result<Local, Stream> {
 /// bytes for the write that follows at once. Pingora flushes a response head without
 /// `content-length` on its own; a stream's head then leaves together with its first
 /// events, and its last events with the end of the body: one system call (and one
-/// wake-up of the client) instead of two. No effect on connections served elsewhere
-/// (TLS as accepted, HTTP/2).
+/// wake-up of the client) instead of two. No effect on TLS connections, whose stream is
+/// the TLS layer's, nor on HTTP/2.
 pub fn defer_next_flush(session: &pingora_proxy::Session) {
     if let Some(stream) = session.stream() {
         defer_flush_of(stream);
