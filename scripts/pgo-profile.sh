@@ -97,8 +97,8 @@ EOF
 }
 serve front "$front_port" "http://127.0.0.1:$mock_port" ""
 serve gw "$gw_port" "https://127.0.0.1:$front_port" ", ca_file: \"$tls_dir/ca.crt\""
-for name in front gw; do
-  port=$(sed -n 's/^  listen: \["127.0.0.1:\([0-9]*\)"\]$/\1/p' "$tls_dir/$name.yaml")
+for name_port in "front:$front_port" "gw:$gw_port"; do
+  name=${name_port%%:*} port=${name_port#*:}
   ready=0
   for _ in $(seq 1 100); do
     curl -sf --cacert "$tls_dir/ca.crt" -o /dev/null "https://127.0.0.1:$port/health" && ready=1 && break

@@ -287,12 +287,12 @@ fn run(path: &Path, upgrade: bool) -> ExitCode {
         }
         None => None,
     };
-    let scheme = if acceptor.is_some() { "https" } else { "http" };
+    let https = acceptor.is_some();
     let app = LocalConnections::new(proxy, gateway, acceptor);
     let mut service = pingora::services::listening::Service::new("llm-relay".to_string(), app);
     for addr in &settings.listen {
         service.add_listener(ListenerConfig::tcp(addr.to_string()).l4_buffer(CLIENT_BUFFERS));
-        if scheme == "https" {
+        if https {
             log::info!("listening on https://{addr} (HTTP/2 and HTTP/1.1)");
         } else {
             log::info!("listening on http://{addr}");
