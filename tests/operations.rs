@@ -350,6 +350,66 @@ fn tls_serves_http2_and_picks_up_a_renewed_certificate_on_reload() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The gateway serves HTTP/2 streams itself (`proxy::local`): several requests on one
+/// connection at once, errors in the client's dialect, and a SIGTERM that lets the open
+/// streams finish.
+#[test]
+fn http2_streams_share_a_connection_get_errors_in_their_dialect_and_finish_at_shutdown() {
+    let mock = Mock::start_with(&["--token-delay-ms", "50"]);
+    let dir = std::env::temp_dir().join(format!("llm-relay-h2-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cert, key) = self_signed(&dir, "h2");
+    let channels = ch("a", "anthropic", &mock.url, "sk-a-0000", "[\"claude-*\"]", "");
+    let server = format!("  grace_period_secs: 30\n  tls: {{cert: \"{cert}\", key: \"{key}\"}}");
+    let gw = Gateway::launch(&channels, &server, "", "https");
+    let resolve = format!("localhost:{}:127.0.0.1", gw.port);
+    let url = format!("https://localhost:{}/v1/messages", gw.port);
+    let tls = ["--cacert", cert.as_str(), "--resolve", resolve.as_str(), "--http2"];
+
+    let (ok, out) = curl(&[&tls[..], &["-i", "-d", &ask("claude-x", "hi", false), url.as_str()]].concat());
+    assert!(ok && out.starts_with("HTTP/2 401"), "{out}\n{}", gw.log());
+    assert!(
+        out.ends_with(
+            r#"{"type":"error","error":{"type":"authentication_error","message":"invalid or missing API key"}}"#
+        ),
+        "{out}"
+    );
+
+    // Three streams of about a second each, multiplexed by curl on one connection; the
+    // gateway is told to stop while they run.
+    let outs: Vec<String> = (0..3).map(|i| dir.join(format!("stream{i}.txt")).display().to_string()).collect();
+    let mut args: Vec<String> = tls.iter().map(ToString::to_string).collect();
+    let body = ask("claude-x", "[[long:20]]", true);
+    args.extend(["--parallel", "-w", "connects=%{num_connects} http=%{http_version}\\n", "-H"].map(String::from));
+    args.extend([format!("x-api-key: {ACCESS_KEY}"), "-d".to_string(), body]);
+    for out in &outs {
+        args.extend(["-o".to_string(), out.clone(), url.clone()]);
+    }
+    let streams = std::thread::spawn(move || curl(&args.iter().map(String::as_str).collect::<Vec<_>>()));
+    std::thread::sleep(Duration::from_millis(400));
+    assert!(Command::new("kill").args(["-TERM", &gw.pid().to_string()]).status().unwrap().success());
+    let (ok, written) = streams.join().unwrap();
+    assert!(ok, "{written}\n{}", gw.log());
+    // One line per transfer; curl's progress meter shares the output.
+    let transfers: Vec<&str> = written.lines().filter_map(|l| l.strip_prefix("connects=")).collect();
+    assert_eq!(transfers.len(), 3, "{written}");
+    assert!(transfers.iter().all(|l| l.ends_with(" http=2")), "not HTTP/2: {written}");
+    let opened: u32 = transfers.iter().map(|l| l.split(' ').next().unwrap().parse::<u32>().unwrap()).sum();
+    assert_eq!(opened, 1, "the three streams did not share one connection: {written}");
+    for out in &outs {
+        let body = std::fs::read_to_string(out).unwrap();
+        assert!(body.contains("w19"), "{body}");
+        assert!(body.ends_with("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"), "cut short: {body}");
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !std::fs::read_to_string(format!("/proc/{}/stat", gw.pid())).map_or(true, |s| s.contains(") Z")) {
+        assert!(Instant::now() < deadline, "still running after SIGTERM:\n{}", gw.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(gw.log().contains("no request in flight, exiting"), "{}", gw.log());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn secrets_never_appear_in_logs_metrics_errors_or_admin_output() {
     let mock = Mock::start();

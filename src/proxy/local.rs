@@ -1,5 +1,6 @@
 //! Client connections: served by the thread that watches their socket, their HTTP/1
-//! requests taken through the gateway's `ProxyHttp` phases without Pingora's proxy app.
+//! and HTTP/2 requests taken through the gateway's `ProxyHttp` phases without Pingora's
+//! proxy app.
 //!
 //! Each worker thread runs its own runtime (see `main`). Pingora accepts every
 //! connection on one of them, which registers the socket with its own event loop, and
@@ -17,27 +18,34 @@
 //! `logging` and the error answer run. [`LocalConnections::serve_request`] runs just
 //! those. Pingora's app runs them inside one future that also holds every phase of a
 //! proxied request (caching, the upstream exchange, retries): about 14 KB, allocated
-//! and copied for each request (the copy alone 2–3% of a small request's CPU).
+//! and copied for each request (the copy alone 2–3% of a small request's CPU). HTTP/2
+//! streams are accepted as Pingora's app accepts them and served the same way, each in
+//! a task of its own (see [`LocalConnections::serve_http2`]). Only h2c (HTTP/2 without
+//! TLS, which the gateway does not turn on) and custom protocols go to Pingora's app.
 
 use async_trait::async_trait;
 use pingora::apps::{HttpPersistentSettings, HttpServerApp, ReusedHttpStream, ServerApp};
 use pingora::listeners::tls::Acceptor;
 use pingora::modules::http::HttpModules;
+use pingora::protocols::http::v2::server::{self as h2_server, H2Accept, HttpSession as H2Session};
+use pingora::protocols::http::ServerSession as HttpSession;
 use pingora::protocols::l4::stream::Stream as L4Stream;
 use pingora::protocols::raw_connect::ProxyDigest;
 use pingora::protocols::{
-    GetProxyDigest, GetSocketDigest, GetTimingDigest, Peek, Shutdown, SocketDigest, Ssl, Stream, TimingDigest,
+    Digest, GetProxyDigest, GetSocketDigest, GetTimingDigest, Peek, Shutdown, SocketDigest, Ssl, Stream, TimingDigest,
     UniqueID, UniqueIDType, ALPN,
 };
 use pingora::server::ShutdownWatch;
 use pingora::{Error, ErrorType};
 use pingora_proxy::{ProxyHttp, Session};
 use std::io;
+use std::io::Cursor;
 use std::os::fd::{AsRawFd, BorrowedFd};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::Notify;
 
@@ -51,11 +59,14 @@ const KEEPALIVE_SECS: u64 = 60;
 /// How long a client has to complete its TLS handshake (Pingora's listener's limit).
 const TLS_HANDSHAKE_SECS: u64 = 60;
 
+/// An HTTP/2 client is disconnected at this many malformed requests (Pingora's limit).
+const MAX_MALFORMED_H2_STREAMS: usize = 32;
+
 /// The gateway's server app. Client connections are first moved to the event loop of
 /// the thread that serves them, then taken through the TLS handshake when the listeners
-/// serve HTTPS; their HTTP/1 requests are then served by
+/// serve HTTPS; their HTTP/1 requests and HTTP/2 streams are then served by
 /// [`LocalConnections::serve_request`], which runs the `ProxyHttp` phases the gateway
-/// implements. HTTP/2 and custom protocols are handed to Pingora's proxy app.
+/// implements. h2c and custom protocols are handed to Pingora's proxy app.
 pub struct LocalConnections<A, SV> {
     fallback: Arc<A>,
     app: SV,
@@ -110,10 +121,11 @@ where
             }
         };
         // TLS: HTTP/2 and custom protocols were chosen by ALPN in the handshake.
-        if matches!(stream.selected_alpn_proto(), Some(ALPN::H2 | ALPN::Custom(_))) {
-            return self.fallback.process_new(stream, shutdown).await;
+        match stream.selected_alpn_proto() {
+            Some(ALPN::H2) => self.serve_http2(stream, shutdown).await,
+            Some(ALPN::Custom(_)) => return self.fallback.process_new(stream, shutdown).await,
+            _ => self.serve_http1(stream, shutdown).await,
         }
-        self.serve_http1(stream, shutdown).await;
         None
     }
 
@@ -145,6 +157,83 @@ where
         }
     }
 
+    /// The streams of one HTTP/2 connection until it closes, as Pingora's own server
+    /// app accepts them: each request is served by [`LocalConnections::serve_request`] in
+    /// a task of its own on this thread, and when the server begins shutting down the
+    /// client is told (GOAWAY) and the streams already open are served to their end. A
+    /// client that sends [`MAX_MALFORMED_H2_STREAMS`] malformed requests (each answered
+    /// or reset by Pingora) loses the connection. A connection without an open stream is
+    /// closed after [`KEEPALIVE_SECS`], as an idle HTTP/1 connection is.
+    async fn serve_http2(self: &Arc<Self>, stream: Stream, shutdown: &ShutdownWatch) {
+        let digest = Arc::new(Digest {
+            ssl_digest: stream.get_ssl_digest(),
+            timing_digest: stream.get_timing_digest(),
+            proxy_digest: stream.get_proxy_digest(),
+            socket_digest: stream.get_socket_digest(),
+        });
+        let mut conn = match h2_server::handshake(stream, self.fallback.h2_options()).await {
+            Ok(conn) => conn,
+            Err(e) => {
+                log::debug!("HTTP/2 handshake failed: {e}");
+                return;
+            }
+        };
+        let idle_limit = self
+            .fallback
+            .server_options()
+            .and_then(|o| o.h2_idle_timeout)
+            .unwrap_or(Duration::from_secs(KEEPALIVE_SECS));
+        let open = Arc::new(OpenStreams::default());
+        let mut shutdown = shutdown.clone();
+        let mut closing = false;
+        let mut malformed = 0;
+        loop {
+            let accepted = tokio::select! {
+                biased;
+                _ = shutdown.changed(), if !closing => {
+                    conn.graceful_shutdown();
+                    closing = true;
+                    continue;
+                }
+                accepted = H2Session::from_h2_conn(&mut conn, digest.clone()) => accepted,
+                // Dropping the connection closes the socket at once: no GOAWAY exchange
+                // that a vanished client would leave hanging.
+                () = open.idle(idle_limit), if !closing => return,
+            };
+            match accepted {
+                // Clients often close the socket without closing HTTP/2 first.
+                Err(e) => {
+                    log::debug!("HTTP/2 connection ended: {e}");
+                    return;
+                }
+                Ok(None) => return,
+                Ok(Some(H2Accept::Rejected)) => {
+                    malformed += 1;
+                    if malformed >= MAX_MALFORMED_H2_STREAMS {
+                        log::warn!("closed an HTTP/2 connection after {malformed} malformed requests");
+                        return;
+                    }
+                }
+                Ok(Some(H2Accept::Session(h2))) => {
+                    let this = Arc::clone(self);
+                    let shutdown = shutdown.clone();
+                    let guard = OpenStreams::guard(&open);
+                    // Boxed: tokio moves a spawned future by value several times, and
+                    // this one holds every phase of the request.
+                    tokio::spawn(Box::pin(async move {
+                        let _open = guard;
+                        // Pingora's `Session` has no public constructor for HTTP/2: one is
+                        // made around an empty stream, whose session is then replaced.
+                        let mut session =
+                            Session::new_h1_with_modules(Box::new(Cursor::new(Vec::new())), &this.modules);
+                        *session.downstream_session = HttpSession::new_http2(h2);
+                        this.serve_request(session, &shutdown).await;
+                    }));
+                }
+            }
+        }
+    }
+
     /// One request, through the phases Pingora's proxy app runs for a request answered
     /// in `request_filter`: read the head (a malformed one gets 400, `CONNECT` 405),
     /// the downstream modules' request filter, `request_filter`, `logging`, then finish
@@ -153,6 +242,8 @@ where
     /// `request_filter` must answer every request: one it leaves unanswered gets a 500.
     /// `early_request_filter` and the phases of a proxied request are not run.
     async fn serve_request(&self, mut session: Session, shutdown: &ShutdownWatch) -> Option<ReusedHttpStream> {
+        // An HTTP/2 request head has been read already: the read is ready at once, and
+        // polled first, so a stream accepted before shutdown began is still served.
         let read = tokio::select! {
             biased;
             read = session.downstream_session.read_request() => read,
@@ -235,11 +326,46 @@ where
     }
 }
 
+/// The streams of one HTTP/2 connection being served.
+#[derive(Default)]
+struct OpenStreams {
+    count: AtomicUsize,
+    /// Notified when the count drops to zero.
+    none: Notify,
+}
+
+/// One open stream of an [`OpenStreams`], counted until dropped.
+struct OpenStream(Arc<OpenStreams>);
+
+impl OpenStreams {
+    fn guard(this: &Arc<Self>) -> OpenStream {
+        this.count.fetch_add(1, Ordering::Relaxed);
+        OpenStream(Arc::clone(this))
+    }
+
+    /// Resolves once no stream has been open for `limit`. The caller drops this future
+    /// when a stream is accepted.
+    async fn idle(&self, limit: Duration) {
+        while self.count.load(Ordering::Acquire) > 0 {
+            self.none.notified().await;
+        }
+        tokio::time::sleep(limit).await;
+    }
+}
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        if self.0.count.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.none.notify_one();
+        }
+    }
+}
+
 /// The client's TLS handshake on `stream`; `None`, logged, when it fails or times out.
 async fn tls_handshake<S: pingora::protocols::IO + 'static>(acceptor: &Acceptor, stream: S) -> Option<Stream> {
     let peer = stream.get_socket_digest().and_then(|d| d.peer_addr().map(ToString::to_string));
     let peer = peer.unwrap_or_else(|| "a client".to_string());
-    let limit = std::time::Duration::from_secs(TLS_HANDSHAKE_SECS);
+    let limit = Duration::from_secs(TLS_HANDSHAKE_SECS);
     match tokio::time::timeout(limit, acceptor.tls_handshake(stream)).await {
         Ok(Ok(tls)) => Some(Box::new(tls)),
         Ok(Err(e)) => {
@@ -431,7 +557,6 @@ impl Peek for Local {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     /// A client connection as the listener hands it over, moved onto this runtime, and
@@ -449,6 +574,22 @@ mod tests {
         let mut got = vec![0; n];
         tokio::time::timeout(wait, peer.read_exact(&mut got)).await.ok()?.ok()?;
         Some(got)
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn an_http2_connection_is_idle_only_a_full_limit_after_its_last_stream() {
+        let limit = Duration::from_millis(100);
+        let open = Arc::new(OpenStreams::default());
+        let (first, second) = (OpenStreams::guard(&open), OpenStreams::guard(&open));
+        let idle = open.idle(limit);
+        tokio::pin!(idle);
+        assert!(tokio::time::timeout(3 * limit, &mut idle).await.is_err(), "idle with two streams open");
+        drop(first);
+        assert!(tokio::time::timeout(3 * limit, &mut idle).await.is_err(), "idle with one stream open");
+        let closed = tokio::time::Instant::now();
+        drop(second);
+        tokio::time::timeout(5 * limit, &mut idle).await.expect("not idle after its last stream");
+        assert!(closed.elapsed() >= limit, "idle {:?} after its last stream", closed.elapsed());
     }
 
     #[tokio::test(flavor = "current_thread")]
