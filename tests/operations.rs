@@ -308,9 +308,10 @@ fn tls_serves_http2_and_picks_up_a_renewed_certificate_on_reload() {
     ]);
     assert!(ok && out.contains("event: message_stop"), "HTTP/2 stream: {out}");
 
-    // A request body of many TLS records, read without a buffer under rustls, arrives
-    // whole over both protocols.
-    let text: String = (0..20_000).map(|i| format!("{i:05} ")).collect::<Vec<_>>().join("\n");
+    // A request body of many TLS records, read without a buffer under rustls, and larger
+    // than the HTTP/2 flow-control window the gateway grants (1 MiB), arrives whole over
+    // both protocols.
+    let text: String = (0..200_000).map(|i| format!("{i:06} ")).collect::<Vec<_>>().join("\n");
     let body_file = dir.join("large.json");
     std::fs::write(&body_file, ask("claude-x", &text, false)).unwrap();
     let body_arg = format!("@{}", body_file.display());
