@@ -230,6 +230,10 @@ pub fn finish(r: &mut Report) {
     }
     if r.machine.nginx.is_some() && !r.tls_nonstream.is_empty() && !r.tls_nonstream.iter().any(|x| x.kind == "nginx") {
         notes.push("the HTTPS runs have no nginx rows: this nginx was built without http_ssl_module".into());
+    } else if r.tls_nonstream.iter().any(|x| x.kind == "nginx")
+        && !r.tls_nonstream.iter().any(|x| x.kind == "nginx" && x.http2)
+    {
+        notes.push("the HTTP/2 runs have no nginx rows: this nginx was built without http_v2_module".into());
     }
     r.notes = notes;
 }

@@ -1,6 +1,7 @@
 //! The load generator: HTTP/1.1 keep-alive connections (hyper's low-level client), each
 //! running requests back to back, all on the bench's single-threaded runtime; over TLS
-//! (rustls, the gateway's own TLS library) when the target has a connector.
+//! (rustls, the gateway's own TLS library) when the target has a connector, and then
+//! HTTP/2 when the connector offers it by ALPN (one request at a time per connection).
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -9,17 +10,45 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue, CONTENT_TYPE, HOST};
-use http::{HeaderMap, Method, Request};
+use http::{HeaderMap, Method, Request, Response, Uri};
 use http_body_util::{BodyExt, Full};
-use hyper::client::conn::http1::{self, SendRequest};
-use hyper_util::rt::TokioIo;
+use hyper::body::Incoming;
+use hyper::client::conn::{http1, http2};
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use memchr::memmem;
 use pingora_rustls::{ServerName, TlsConnector};
 use tokio::net::TcpStream;
 
 use crate::BenchError;
 
-pub type Sender = SendRequest<Full<Bytes>>;
+/// A keep-alive connection, HTTP/2 when the TLS handshake chose it.
+pub enum Sender {
+    Http1(http1::SendRequest<Full<Bytes>>),
+    Http2(http2::SendRequest<Full<Bytes>>),
+}
+
+impl Sender {
+    pub async fn ready(&mut self) -> hyper::Result<()> {
+        match self {
+            Sender::Http1(s) => s.ready().await,
+            Sender::Http2(s) => s.ready().await,
+        }
+    }
+
+    pub async fn send_request(&mut self, req: Request<Full<Bytes>>) -> hyper::Result<Response<Incoming>> {
+        match self {
+            Sender::Http1(s) => s.send_request(req).await,
+            Sender::Http2(s) => s.send_request(req).await,
+        }
+    }
+
+    pub fn is_closed(&self) -> bool {
+        match self {
+            Sender::Http1(s) => s.is_closed(),
+            Sender::Http2(s) => s.is_closed(),
+        }
+    }
+}
 
 /// One kind of request sent to one address.
 #[derive(Clone)]
@@ -27,7 +56,8 @@ pub struct Target {
     pub addr: SocketAddr,
     /// HTTPS when set: the connector trusts the bench's throwaway CA.
     pub tls: Option<TlsConnector>,
-    pub path: &'static str,
+    /// The path, or over HTTP/2 the whole URL (HTTP/2 sends the scheme and authority).
+    pub uri: Uri,
     pub headers: HeaderMap,
     pub body: Bytes,
 }
@@ -37,7 +67,7 @@ impl std::fmt::Debug for Target {
         f.debug_struct("Target")
             .field("addr", &self.addr)
             .field("tls", &self.tls.is_some())
-            .field("path", &self.path)
+            .field("uri", &self.uri)
             .field("body_bytes", &self.body.len())
             .finish()
     }
@@ -60,11 +90,21 @@ impl Target {
         if let Ok(v) = HeaderValue::try_from(auth.1) {
             headers.insert(HeaderName::from_static(auth.0), v);
         }
-        Target { addr, tls, path, headers, body }
+        Target { addr, tls, uri: Uri::from_static(path), headers, body }
+    }
+
+    /// The same requests over HTTP/2: `tls` must offer `h2` by ALPN. The URL is whole and
+    /// the `host` header goes (its authority takes its place).
+    pub fn over_http2(mut self, tls: TlsConnector) -> Result<Target, BenchError> {
+        self.uri = Uri::try_from(format!("https://{}{}", self.addr, self.uri))?;
+        self.headers.remove(HOST);
+        self.tls = Some(tls);
+        Ok(self)
     }
 
     fn request(&self) -> Result<Request<Full<Bytes>>, BenchError> {
-        let mut req = Request::builder().method(Method::POST).uri(self.path).body(Full::new(self.body.clone()))?;
+        let mut req =
+            Request::builder().method(Method::POST).uri(self.uri.clone()).body(Full::new(self.body.clone()))?;
         *req.headers_mut() = self.headers.clone();
         Ok(req)
     }
@@ -74,7 +114,7 @@ impl Target {
 const TLS_HANDSHAKE: Duration = Duration::from_secs(10);
 
 /// A keep-alive connection to `addr`, over TLS when `tls` is given (the certificate is
-/// checked for the address's IP).
+/// checked for the address's IP), HTTP/2 when the server chose it by ALPN.
 pub async fn connect(addr: SocketAddr, tls: Option<&TlsConnector>) -> Result<Sender, BenchError> {
     let tcp = TcpStream::connect(addr).await?;
     tcp.set_nodelay(true)?;
@@ -83,6 +123,13 @@ pub async fn connect(addr: SocketAddr, tls: Option<&TlsConnector>) -> Result<Sen
     let stream = tokio::time::timeout(TLS_HANDSHAKE, connecting)
         .await
         .map_err(|_| format!("TLS handshake with {addr}: no answer in {} s", TLS_HANDSHAKE.as_secs()))??;
+    if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
+        let (sender, conn) = http2::handshake(TokioExecutor::new(), TokioIo::new(stream)).await?;
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        return Ok(Sender::Http2(sender));
+    }
     handshake(stream).await
 }
 
@@ -94,7 +141,7 @@ where
     tokio::spawn(async move {
         let _ = conn.await;
     });
-    Ok(sender)
+    Ok(Sender::Http1(sender))
 }
 
 /// Sends one request and drains the response: (status, body bytes, body if not 200).
@@ -475,6 +522,27 @@ pub async fn fetch(t: &Target) -> Result<(u16, Bytes), BenchError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_http2_target_sends_the_whole_url_and_no_host_header() {
+        pingora_rustls::install_default_crypto_provider();
+        let config = pingora_rustls::ClientConfig::builder()
+            .with_root_certificates(pingora_rustls::RootCertStore::empty())
+            .with_no_client_auth();
+        let addr = SocketAddr::from(([127, 0, 0, 1], 8443));
+        let auth = ("x-api-key", "k".to_string());
+        let h1 = Target::new(addr, None, "/v1/messages", auth, Bytes::from_static(b"{}"));
+        let req = h1.request().unwrap();
+        assert_eq!(req.uri(), "/v1/messages");
+        assert_eq!(req.headers()[HOST], "127.0.0.1:8443");
+
+        let h2 = h1.over_http2(TlsConnector::from(Arc::new(config))).unwrap();
+        let req = h2.request().unwrap();
+        assert_eq!(req.uri(), "https://127.0.0.1:8443/v1/messages");
+        assert!(!req.headers().contains_key(HOST));
+        assert_eq!(req.headers()["x-api-key"], "k");
+        assert!(h2.tls.is_some());
+    }
 
     #[test]
     fn scanner_any_chunking() {

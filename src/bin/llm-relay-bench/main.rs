@@ -200,27 +200,31 @@ enum Kind {
 }
 
 /// What a target is: who answers, which dialect the client speaks, which the upstream,
-/// and whether the client speaks HTTPS to it.
+/// whether the client speaks HTTPS to it, and HTTP/2 over that.
 #[derive(Debug, Clone, Copy)]
 struct Spec {
     kind: Kind,
     client: Dialect,
     upstream: Dialect,
     tls: bool,
+    http2: bool,
 }
 
 impl Spec {
     const fn direct(d: Dialect) -> Spec {
-        Spec { kind: Kind::Direct, client: d, upstream: d, tls: false }
+        Spec { kind: Kind::Direct, client: d, upstream: d, tls: false, http2: false }
     }
     const fn nginx(d: Dialect) -> Spec {
-        Spec { kind: Kind::Nginx, client: d, upstream: d, tls: false }
+        Spec { kind: Kind::Nginx, client: d, upstream: d, tls: false, http2: false }
     }
     const fn relay(client: Dialect, upstream: Dialect) -> Spec {
-        Spec { kind: Kind::Relay, client, upstream, tls: false }
+        Spec { kind: Kind::Relay, client, upstream, tls: false, http2: false }
     }
     const fn https(self) -> Spec {
         Spec { tls: true, ..self }
+    }
+    const fn http2(self) -> Spec {
+        Spec { tls: true, http2: true, ..self }
     }
 
     fn name(&self) -> String {
@@ -229,10 +233,10 @@ impl Spec {
             Kind::Nginx => format!("nginx {}", self.client.as_str()),
             Kind::Relay => format!("relay {}→{}", self.client.as_str(), self.upstream.as_str()),
         };
-        if self.tls {
-            name + ", https"
-        } else {
-            name
+        match (self.tls, self.http2) {
+            (_, true) => name + ", https, http/2",
+            (true, false) => name + ", https",
+            (false, false) => name,
         }
     }
 
@@ -295,7 +299,7 @@ impl Env {
             (Kind::Nginx, false) => self.nginx.as_ref().map(|n| n.addr),
             (Kind::Relay, false) => Some(self.gw_addr),
             (Kind::Direct, true) => None,
-            (Kind::Nginx, true) => self.nginx.as_ref()?.tls_addr,
+            (Kind::Nginx, true) => self.nginx.as_ref().filter(|n| n.http2 || !spec.http2)?.tls_addr,
             (Kind::Relay, true) => self.tls.as_ref().map(|t| t.gw_addr),
         }
     }
@@ -306,7 +310,11 @@ impl Env {
         let key = if spec.kind == Kind::Relay { ACCESS_KEY } else { upstream_key(spec.client) };
         let session = format!("{}-{}", spec.name(), size.as_str());
         let body = bodies::request(spec.client, spec.model(), size, ask, &session);
-        Some(Target::new(addr, tls, path(spec.client), auth(spec.client, key), body))
+        let target = Target::new(addr, tls, path(spec.client), auth(spec.client, key), body);
+        if spec.http2 {
+            return target.over_http2(self.tls.as_ref()?.connector_h2.clone()).ok();
+        }
+        Some(target)
     }
 
     /// The processes whose CPU is the cost of the hop under test.

@@ -59,7 +59,8 @@ pub(crate) fn nonstream_specs(env: &Env) -> Vec<Spec> {
     v
 }
 
-/// The HTTPS runs: nginx and the gateway serving HTTPS, both in front of the plain mock.
+/// The HTTPS runs: nginx and the gateway serving HTTPS, both in front of the plain mock,
+/// to HTTP/1.1 clients and then to HTTP/2 clients (Codex and the Go SDKs ask for it).
 /// An Anthropic client only (Claude Code's dialect), passed through and translated: the
 /// TLS layer's cost does not depend on the dialect, and each route adds about 12 s.
 pub(crate) fn tls_specs(env: &Env) -> Vec<Spec> {
@@ -67,10 +68,15 @@ pub(crate) fn tls_specs(env: &Env) -> Vec<Spec> {
         return Vec::new();
     }
     let mut v = Vec::new();
-    if env.nginx.as_ref().is_some_and(|n| n.tls_addr.is_some()) {
+    let nginx = env.nginx.as_ref().filter(|n| n.tls_addr.is_some());
+    if nginx.is_some() {
         v.push(Spec::nginx(A).https());
     }
     v.extend([Spec::relay(A, A).https(), Spec::relay(A, O).https()]);
+    if nginx.is_some_and(|n| n.http2) {
+        v.push(Spec::nginx(A).http2());
+    }
+    v.extend([Spec::relay(A, A).http2(), Spec::relay(A, O).http2()]);
     v
 }
 

@@ -306,24 +306,27 @@ pub fn find_nginx() -> Option<std::path::PathBuf> {
 /// log, bodies buffered in memory, `workers` worker processes, everything under `dir`.
 /// A second server on `stream_listen` fronts `stream_upstream` (the paced mock of the
 /// many-streams test) with response buffering off, so each event is relayed as it comes.
-/// With `tls` (a port and the directory of `leaf.crt` and `leaf.key`), a third serves
-/// HTTPS (TLS 1.3) on that port in front of `upstream`, as the first does in plain HTTP.
+/// With `tls` (a port, the directory of `leaf.crt` and `leaf.key`, and whether to offer
+/// HTTP/2), a third serves HTTPS (TLS 1.3) on that port in front of `upstream`, as the
+/// first does in plain HTTP.
 pub fn nginx_conf(
     dir: &Path,
     listen: u16,
     upstream: SocketAddr,
     stream_listen: u16,
     stream_upstream: SocketAddr,
-    tls: Option<(u16, &Path)>,
+    tls: Option<(u16, &Path, bool)>,
     workers: usize,
 ) -> String {
     let d = dir.display();
-    // HTTPS in front of the same mock, HTTP/1.1 (as the bench's client speaks it), TLS 1.3.
-    let https = tls.map_or(String::new(), |(port, certs)| {
+    // HTTPS in front of the same mock, TLS 1.3; HTTP/2 for clients that ask for it by
+    // ALPN (nginx 1.22's syntax, still accepted by later versions).
+    let https = tls.map_or(String::new(), |(port, certs, http2)| {
         let c = certs.display();
+        let http2 = if http2 { " http2" } else { "" };
         format!(
             "    server {{
-        listen 127.0.0.1:{port} ssl backlog=4096;
+        listen 127.0.0.1:{port} ssl{http2} backlog=4096;
         ssl_certificate {c}/leaf.crt;
         ssl_certificate_key {c}/leaf.key;
         ssl_protocols TLSv1.3;
@@ -410,7 +413,7 @@ pub fn start_nginx(nginx: &Path, dir: &Path, conf: &Path) -> Result<Proc, BenchE
 mod tests {
     use super::*;
 
-    fn conf(tls: Option<(u16, &Path)>) -> String {
+    fn conf(tls: Option<(u16, &Path, bool)>) -> String {
         let mock = SocketAddr::from(([127, 0, 0, 1], 9001));
         let paced = SocketAddr::from(([127, 0, 0, 1], 9002));
         nginx_conf(Path::new("/run/b"), 8001, mock, 8002, paced, tls, 2)
@@ -422,7 +425,7 @@ mod tests {
         assert!(!plain.contains("ssl"), "{plain}");
         assert_eq!(plain.matches("server {").count(), 2, "{plain}");
 
-        let tls = conf(Some((8003, Path::new("/run/b/certs"))));
+        let tls = conf(Some((8003, Path::new("/run/b/certs"), false)));
         assert_eq!(tls.matches("server {").count(), 3, "{tls}");
         let https = &tls[tls.find("listen 127.0.0.1:8003 ssl backlog=4096;").expect("no https listener")..];
         let https = &https[..https.find("upstream paced").expect("https server not before the paced upstream")];
@@ -435,5 +438,9 @@ mod tests {
         ] {
             assert!(https.contains(line), "missing {line:?} in {https}");
         }
+
+        let h2 = conf(Some((8003, Path::new("/run/b/certs"), true)));
+        assert!(h2.contains("listen 127.0.0.1:8003 ssl http2 backlog=4096;"), "{h2}");
+        assert_eq!(h2.replace(" http2", ""), tls);
     }
 }

@@ -33,6 +33,8 @@ pub struct NsRow {
     pub upstream: &'static str,
     /// HTTPS between the client and the hop.
     pub tls: bool,
+    /// HTTP/2 over that.
+    pub http2: bool,
     pub size: &'static str,
     pub body_bytes: usize,
     pub conns: usize,
@@ -75,6 +77,7 @@ impl NsRow {
             client: spec.client.as_str(),
             upstream: spec.upstream.as_str(),
             tls: spec.tls,
+            http2: spec.http2,
             size: size.as_str(),
             body_bytes: target.body.len(),
             conns,

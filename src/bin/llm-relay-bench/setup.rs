@@ -26,6 +26,8 @@ pub(crate) struct Nginx {
     pub(crate) stream_addr: SocketAddr,
     /// HTTPS in front of the mock, when the certificates were made.
     pub(crate) tls_addr: Option<SocketAddr>,
+    /// Whether that server also speaks HTTP/2 (nginx built with http_v2_module).
+    pub(crate) http2: bool,
     pub(crate) pids: Vec<u32>,
     pub(crate) version: String,
 }
@@ -36,7 +38,10 @@ pub(crate) struct Tls {
     pub(crate) gw: Proc,
     pub(crate) gw_addr: SocketAddr,
     pub(crate) sampler: RssSampler,
+    /// Offers HTTP/1.1 only, by not offering anything by ALPN.
     pub(crate) connector: TlsConnector,
+    /// Offers `h2` only.
+    pub(crate) connector_h2: TlsConnector,
 }
 
 /// Everything running during the bench. Fields drop in order: gateways, nginx, mocks,
@@ -165,8 +170,9 @@ pub(crate) async fn start_gateway(
     Ok(p)
 }
 
-/// Makes the certificates and a client that trusts them: `Err` says why HTTPS is skipped.
-pub(crate) fn tls_client(cli: &Cli, dir: &Path) -> Result<TlsConnector, String> {
+/// Makes the certificates and two clients that trust them, one for HTTP/1.1 and one that
+/// asks for HTTP/2: `Err` says why HTTPS is skipped.
+pub(crate) fn tls_client(cli: &Cli, dir: &Path) -> Result<(TlsConnector, TlsConnector), String> {
     let out = Command::new(&cli.test_certs)
         .arg(dir)
         .output()
@@ -182,7 +188,9 @@ pub(crate) fn tls_client(cli: &Cli, dir: &Path) -> Result<TlsConnector, String> 
     let config = pingora_rustls::ClientConfig::builder_with_protocol_versions(&[&pingora_rustls::version::TLS13])
         .with_root_certificates(roots)
         .with_no_client_auth();
-    Ok(TlsConnector::from(Arc::new(config)))
+    let mut h2 = config.clone();
+    h2.alpn_protocols = vec![b"h2".to_vec()];
+    Ok((TlsConnector::from(Arc::new(config)), TlsConnector::from(Arc::new(h2))))
 }
 
 /// The gateway serving HTTPS on the plain gateway's channels.
@@ -190,7 +198,7 @@ pub(crate) async fn start_tls_gateway(
     cli: &Cli,
     tmp: &Path,
     certs: &Path,
-    connector: TlsConnector,
+    (connector, connector_h2): (TlsConnector, TlsConnector),
     channels: &[String],
 ) -> Result<Tls, BenchError> {
     let port = procs::free_port()?;
@@ -201,7 +209,7 @@ pub(crate) async fn start_tls_gateway(
     let gw_addr = SocketAddr::from(([127, 0, 0, 1], port));
     progress(&format!("gateway serving HTTPS on {gw_addr} (pid {})", gw.pid()));
     let sampler = RssSampler::start(gw.pid());
-    Ok(Tls { gw, gw_addr, sampler, connector })
+    Ok(Tls { gw, gw_addr, sampler, connector, connector_h2 })
 }
 
 pub(crate) async fn setup(cli: &Cli) -> Result<Env, BenchError> {
@@ -269,10 +277,15 @@ pub(crate) async fn start_nginx(
     let port = procs::free_port()?;
     let stream_port = procs::free_port()?;
     let bin_name = bin.to_str().unwrap_or("nginx");
-    // `nginx -V` lists the configure flags; without this module an `ssl` listener is refused.
-    let has_ssl = command_output(bin_name, &["-V"]).is_some_and(|v| v.contains("http_ssl_module"));
+    // `nginx -V` lists the configure flags; without these modules an `ssl` listener, and
+    // `http2` on it, are refused.
+    let flags = command_output(bin_name, &["-V"]).unwrap_or_default();
+    let (has_ssl, http2) = (flags.contains("http_ssl_module"), flags.contains("http_v2_module"));
+    if certs.is_some() && has_ssl && !http2 {
+        progress("nginx was built without http_v2_module: the HTTP/2 runs go without nginx");
+    }
     let tls_port = match certs {
-        Some(c) if has_ssl => Some((procs::free_port()?, c)),
+        Some(c) if has_ssl => Some((procs::free_port()?, c, http2)),
         Some(_) => {
             progress("nginx was built without http_ssl_module: the HTTPS runs go without nginx");
             None
@@ -290,6 +303,7 @@ pub(crate) async fn start_nginx(
         .unwrap_or_default();
     progress(&format!("nginx {version} on {addr} ({} processes)", pids.len()));
     let stream_addr = SocketAddr::from(([127, 0, 0, 1], stream_port));
-    let tls_addr = tls_port.map(|(port, _)| SocketAddr::from(([127, 0, 0, 1], port)));
-    Ok(Nginx { _proc: p, addr, stream_addr, tls_addr, pids, version })
+    let tls_addr = tls_port.map(|(port, _, _)| SocketAddr::from(([127, 0, 0, 1], port)));
+    let http2 = tls_addr.is_some() && http2;
+    Ok(Nginx { _proc: p, addr, stream_addr, tls_addr, http2, pids, version })
 }
