@@ -300,13 +300,14 @@ fn tls_serves_http2_and_picks_up_a_renewed_certificate_on_reload() {
         "--resolve",
         &resolve,
         "--http2",
+        "-i",
         "-H",
         &format!("x-api-key: {ACCESS_KEY}"),
         "-d",
         &body,
         &format!("{url}/v1/messages"),
     ]);
-    assert!(ok && out.contains("event: message_stop"), "HTTP/2 stream: {out}");
+    assert!(ok && out.starts_with("HTTP/2 200") && out.contains("event: message_stop"), "HTTP/2 stream: {out}");
 
     // A request body of many TLS records, read without a buffer under rustls, and larger
     // than the HTTP/2 flow-control window the gateway grants (1 MiB), arrives whole over
@@ -322,13 +323,16 @@ fn tls_serves_http2_and_picks_up_a_renewed_certificate_on_reload() {
             "--resolve",
             &resolve,
             protocol,
+            "-i",
             "-H",
             &format!("x-api-key: {ACCESS_KEY}"),
             "--data-binary",
             &body_arg,
             &format!("{url}/v1/messages"),
         ]);
-        assert!(ok && out.contains("\"type\":\"message\""), "{protocol}: {out}");
+        // Over HTTP/1.1 curl asks for `100 Continue` first.
+        let head = if protocol == "--http2" { "HTTP/2 200" } else { "HTTP/1.1 100" };
+        assert!(ok && out.starts_with(head) && out.contains("\"type\":\"message\""), "{protocol}: {out}");
         let sent: serde_json::Value = serde_json::from_str(mock.last_request()["body"].as_str().unwrap()).unwrap();
         assert_eq!(sent["messages"][0]["content"].as_str(), Some(text.as_str()), "{protocol}");
     }
@@ -348,6 +352,41 @@ fn tls_serves_http2_and_picks_up_a_renewed_certificate_on_reload() {
     }
     let (ok, _) = curl(&["--cacert", &cert_a, "--resolve", &resolve, &format!("{url}/health")]);
     assert!(!ok, "the old certificate is no longer served");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A client that completes TLS with ALPN h2 and then sends no HTTP/2 preface is closed
+/// after 10 s rather than held.
+#[test]
+fn an_http2_client_without_a_preface_is_closed_after_ten_seconds() {
+    let dir = std::env::temp_dir().join(format!("llm-relay-h2-preface-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cert, key) = self_signed(&dir, "preface");
+    let channels = ch("a", "anthropic", "http://127.0.0.1:9", "sk-a-0000", "[\"claude-*\"]", "");
+    let gw = Gateway::launch(&channels, &format!("  tls: {{cert: \"{cert}\", key: \"{key}\"}}"), "", "https");
+    let connect = format!("127.0.0.1:{}", gw.port);
+    let started = Instant::now();
+    // s_client sends nothing of its own (stdin stays open and empty) and leaves when the
+    // server closes the connection.
+    let mut client = Command::new("openssl")
+        .args(["s_client", "-quiet", "-alpn", "h2", "-connect", &connect])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let status = loop {
+        if let Some(status) = client.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(20) {
+            let _ = client.kill();
+            panic!("still connected after 20 s:\n{}", gw.log());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let held = started.elapsed();
+    assert!(held >= Duration::from_secs(9), "closed after {held:?} ({status}):\n{}", gw.log());
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -386,11 +425,14 @@ fn http2_streams_share_a_connection_get_errors_in_their_dialect_and_finish_at_sh
     for out in &outs {
         args.extend(["-o".to_string(), out.clone(), url.clone()]);
     }
+    let started = Instant::now();
     let streams = std::thread::spawn(move || curl(&args.iter().map(String::as_str).collect::<Vec<_>>()));
     std::thread::sleep(Duration::from_millis(400));
     assert!(Command::new("kill").args(["-TERM", &gw.pid().to_string()]).status().unwrap().success());
     let (ok, written) = streams.join().unwrap();
     assert!(ok, "{written}\n{}", gw.log());
+    // Each stream takes about a second: served one after another they would take three.
+    assert!(started.elapsed() < Duration::from_millis(2500), "not served at once: {:?}", started.elapsed());
     // One line per transfer; curl's progress meter shares the output.
     let transfers: Vec<&str> = written.lines().filter_map(|l| l.strip_prefix("connects=")).collect();
     assert_eq!(transfers.len(), 3, "{written}");

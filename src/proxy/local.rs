@@ -64,11 +64,22 @@ const MAX_MALFORMED_H2_STREAMS: usize = 32;
 
 /// How many bytes of request bodies an HTTP/2 client may send, on one stream and on the
 /// whole connection, before the gateway has read them: the flow-control windows it
-/// grants. HTTP/2's default, 64 KiB, made a client stop in the middle of an 80 KiB
+/// grants. With HTTP/2's default, 64 KiB, a client stops in the middle of an 80 KiB
 /// request (Claude Code's requests are that size and larger) until the gateway's window
-/// update came back; with 1 MiB, sequential 80 KiB requests in `make bench` took 20–100
-/// µs less. It is also what the gateway may hold per connection of bodies not yet read.
+/// update comes back (README, "What mattered"). It is also what the gateway may hold
+/// per connection of bodies not yet read.
 const H2_WINDOW: u32 = 1 << 20;
+
+/// How long an HTTP/2 client has to send its connection preface after the TLS handshake.
+const H2_HANDSHAKE_SECS: u64 = 10;
+
+/// How long an HTTP/2 stream may wait for the client, to read more of its request body or
+/// to write more of its response (a client that grants no flow-control window), before
+/// the stream fails: the read limit Pingora puts on HTTP/1 requests.
+pub const H2_STALL_SECS: u64 = 60;
+
+/// How long the GOAWAY that closes an idle HTTP/2 connection is given to leave.
+const H2_GOAWAY_SECS: u64 = 5;
 
 /// The gateway's server app. Client connections are first moved to the event loop of
 /// the thread that serves them, then taken through the TLS handshake when the listeners
@@ -172,8 +183,11 @@ where
     /// a task of its own on this thread, and when the server begins shutting down the
     /// client is told (GOAWAY) and the streams already open are served to their end. A
     /// client that sends [`MAX_MALFORMED_H2_STREAMS`] malformed requests (each answered
-    /// or reset by Pingora) loses the connection. A connection without an open stream is
-    /// closed after [`KEEPALIVE_SECS`], as an idle HTTP/1 connection is.
+    /// or reset by Pingora) loses the connection. A connection without an open stream
+    /// for [`KEEPALIVE_SECS`] (or the server options' `h2_idle_timeout`) is told GOAWAY
+    /// and closed, as an idle HTTP/1 connection is closed. Every stream's writes, and the
+    /// reads of its body (`proxy::read_body`), give up after [`H2_STALL_SECS`] without
+    /// progress, so a stalled client holds neither its streams nor the connection.
     async fn serve_http2(self: &Arc<Self>, stream: Stream, shutdown: &ShutdownWatch) {
         let digest = Arc::new(Digest {
             ssl_digest: stream.get_ssl_digest(),
@@ -186,10 +200,15 @@ where
             o.initial_window_size(H2_WINDOW).initial_connection_window_size(H2_WINDOW);
             o
         });
-        let mut conn = match h2_server::handshake(stream, Some(options)).await {
-            Ok(conn) => conn,
-            Err(e) => {
+        let handshake = h2_server::handshake(stream, Some(options));
+        let mut conn = match tokio::time::timeout(Duration::from_secs(H2_HANDSHAKE_SECS), handshake).await {
+            Ok(Ok(conn)) => conn,
+            Ok(Err(e)) => {
                 log::debug!("HTTP/2 handshake failed: {e}");
+                return;
+            }
+            Err(_) => {
+                log::debug!("HTTP/2 handshake: no client preface in {H2_HANDSHAKE_SECS} s");
                 return;
             }
         };
@@ -201,6 +220,8 @@ where
         let open = Arc::new(OpenStreams::default());
         let mut shutdown = shutdown.clone();
         let mut closing = false;
+        // Set when the connection was found idle: it is dropped then at the latest.
+        let mut close_by = None;
         let mut malformed = 0;
         loop {
             let accepted = tokio::select! {
@@ -211,9 +232,17 @@ where
                     continue;
                 }
                 accepted = H2Session::from_h2_conn(&mut conn, digest.clone()) => accepted,
-                // Dropping the connection closes the socket at once: no GOAWAY exchange
-                // that a vanished client would leave hanging.
-                () = open.idle(idle_limit), if !closing => return,
+                // GOAWAY naming the last stream taken: a request the client sent in the
+                // meantime was not, and the client may send it again on a new connection.
+                // The GOAWAY is given a few seconds to leave (a vanished client's socket
+                // may not take it); the connection is dropped after them.
+                () = open.idle(idle_limit), if !closing => {
+                    conn.abrupt_shutdown(h2::Reason::NO_ERROR);
+                    closing = true;
+                    close_by = Some(tokio::time::Instant::now() + Duration::from_secs(H2_GOAWAY_SECS));
+                    continue;
+                }
+                () = tokio::time::sleep_until(close_by.unwrap_or_else(tokio::time::Instant::now)), if close_by.is_some() => return,
             };
             match accepted {
                 // Clients often close the socket without closing HTTP/2 first.
@@ -242,6 +271,7 @@ where
                         let mut session =
                             Session::new_h1_with_modules(Box::new(Cursor::new(Vec::new())), &this.modules);
                         *session.downstream_session = HttpSession::new_http2(h2);
+                        session.downstream_session.set_write_timeout(Some(Duration::from_secs(H2_STALL_SECS)));
                         this.serve_request(session, &shutdown).await;
                     }));
                 }
@@ -258,7 +288,7 @@ where
     /// `early_request_filter` and the phases of a proxied request are not run.
     async fn serve_request(&self, mut session: Session, shutdown: &ShutdownWatch) -> Option<ReusedHttpStream> {
         // An HTTP/2 request head has been read already: the read is ready at once, and
-        // polled first, so a stream accepted before shutdown began is still served.
+        // polled first, so every stream accepted is served, during shutdown too.
         let read = tokio::select! {
             biased;
             read = session.downstream_session.read_request() => read,

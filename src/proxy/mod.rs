@@ -325,6 +325,10 @@ fn admin_authorized(live: &Live, session: &Session) -> bool {
 /// client, still sending, receives the 413 instead of a reset connection.
 const DISCARD_LIMIT: usize = 64 * 1024 * 1024;
 
+/// Room made for a request body from its declared length before any of it has come;
+/// beyond this, the rest is made once the body outgrows it.
+const PREALLOCATE_MAX: usize = 1 << 20;
+
 /// Reads the whole request body, refusing more than `limit` bytes (413).
 ///
 /// A client that sent `Expect: 100-continue` (curl does for bodies over 1 MiB) waits
@@ -356,8 +360,10 @@ async fn read_body(session: &mut Session, limit: usize) -> Result<std::result::R
         session.write_continue_response().await?;
         session.set_keepalive(keepalive);
     }
-    let mut buf = BytesMut::with_capacity(declared.unwrap_or(0));
-    while let Some(chunk) = session.read_request_body().await? {
+    // A declared length is taken at its word only up to PREALLOCATE_MAX before any of the
+    // body has come: an HTTP/2 client may declare it on a hundred streams at once.
+    let mut buf = BytesMut::with_capacity(declared.unwrap_or(0).min(PREALLOCATE_MAX));
+    while let Some(chunk) = next_chunk(session).await? {
         if buf.len() + chunk.len() > limit {
             discard_body(session, DISCARD_LIMIT).await;
             return Ok(Err(too_large()));
@@ -365,9 +371,28 @@ async fn read_body(session: &mut Session, limit: usize) -> Result<std::result::R
         if buf.is_empty() && declared == Some(chunk.len()) {
             return Ok(Ok(chunk));
         }
+        if let Some(rest) = declared.and_then(|d| d.checked_sub(buf.len())) {
+            // Past the preallocated part: room for the rest at once, one copy at most.
+            if buf.capacity() - buf.len() < chunk.len() {
+                buf.reserve(rest);
+            }
+        }
         buf.extend_from_slice(&chunk);
     }
     Ok(Ok(buf.freeze()))
+}
+
+/// The next chunk of the request body. HTTP/2 reads are limited here to
+/// [`local::H2_STALL_SECS`] without a byte; Pingora limits HTTP/1 reads itself (60 s).
+async fn next_chunk(session: &mut Session) -> Result<Option<Bytes>> {
+    if !session.downstream_session.is_http2() {
+        return session.read_request_body().await;
+    }
+    let limit = std::time::Duration::from_secs(local::H2_STALL_SECS);
+    match tokio::time::timeout(limit, session.read_request_body()).await {
+        Ok(read) => read,
+        Err(_) => Error::e_explain(ReadTimedout, format!("no request body data for {} s", local::H2_STALL_SECS)),
+    }
 }
 
 /// Reads and drops the rest of a refused body; gives up (and closes the connection
@@ -379,7 +404,7 @@ async fn discard_body(session: &mut Session, declared: usize) {
     }
     let mut seen = 0usize;
     loop {
-        match session.read_request_body().await {
+        match next_chunk(session).await {
             Ok(Some(chunk)) => {
                 seen += chunk.len();
                 if seen > DISCARD_LIMIT {
