@@ -102,6 +102,16 @@ impl Target {
         Ok(self)
     }
 
+    /// A connection to the target; an error when it asked for HTTP/2 and the server chose
+    /// HTTP/1.1, so that an HTTP/2 row never measures HTTP/1.1.
+    pub async fn connect(&self) -> Result<Sender, BenchError> {
+        let sender = connect(self.addr, self.tls.as_ref()).await?;
+        if self.uri.scheme().is_some() && matches!(sender, Sender::Http1(_)) {
+            return Err(format!("{} did not choose HTTP/2 by ALPN", self.addr).into());
+        }
+        Ok(sender)
+    }
+
     fn request(&self) -> Result<Request<Full<Bytes>>, BenchError> {
         let mut req =
             Request::builder().method(Method::POST).uri(self.uri.clone()).body(Full::new(self.body.clone()))?;
@@ -200,7 +210,7 @@ async fn worker(t: Arc<Target>, sender: Sender, deadline: Instant, limit: u64) -
     while Instant::now() < deadline && out.ok + out.errors < limit {
         let s = match sender.as_mut() {
             Some(s) if !s.is_closed() => s,
-            _ => match connect(t.addr, t.tls.as_ref()).await {
+            _ => match t.connect().await {
                 Ok(s) => sender.insert(s),
                 Err(e) => {
                     out.errors += 1;
@@ -256,7 +266,7 @@ impl Open {
         let mut result = LoadResult::default();
         let mut senders = Vec::with_capacity(conns);
         for _ in 0..conns {
-            match connect(t.addr, t.tls.as_ref()).await {
+            match t.connect().await {
                 Ok(s) => senders.push(s),
                 Err(e) => {
                     result.errors += 1;
@@ -509,7 +519,7 @@ pub async fn simple(
 /// Sends `t` once on a fresh connection and returns (status, whole body).
 pub async fn fetch(t: &Target) -> Result<(u16, Bytes), BenchError> {
     let fut = async {
-        let mut s = connect(t.addr, t.tls.as_ref()).await?;
+        let mut s = t.connect().await?;
         s.ready().await?;
         let resp = s.send_request(t.request()?).await?;
         let status = resp.status().as_u16();

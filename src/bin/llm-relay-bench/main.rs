@@ -312,7 +312,13 @@ impl Env {
         let body = bodies::request(spec.client, spec.model(), size, ask, &session);
         let target = Target::new(addr, tls, path(spec.client), auth(spec.client, key), body);
         if spec.http2 {
-            return target.over_http2(self.tls.as_ref()?.connector_h2.clone()).ok();
+            return match target.over_http2(self.tls.as_ref()?.connector_h2.clone()) {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    progress(&format!("{}: no HTTP/2 target ({e}); its rows are left out", spec.name()));
+                    None
+                }
+            };
         }
         Some(target)
     }
@@ -467,7 +473,7 @@ async fn run(cli: Cli) -> Result<(), BenchError> {
         [("gateway serving HTTPS, c=32", &tls_nonstream), ("gateway serving HTTPS, sequential", &tls_sequential)]
     {
         if let Some(p) = rows.iter().filter_map(|r| r.gw_peak_rss_kib).max() {
-            memory.push(MemRow { phase: format!("{label}, both bodies"), peak_kib: p });
+            memory.push(MemRow { phase: format!("{label}, both bodies, HTTP/1.1 and HTTP/2"), peak_kib: p });
         }
     }
     for (label, rows) in [("sequential streams, short", &streams_short), ("sequential streams, long", &streams_long)] {

@@ -138,7 +138,7 @@ pub(crate) async fn stream_visit(
     while Instant::now() < deadline {
         let s = match sender.as_mut() {
             Some(s) => s,
-            None => match client::connect(t.addr, t.tls.as_ref()).await {
+            None => match t.connect().await {
                 Ok(s) => sender.insert(s),
                 Err(e) => {
                     outs.push(StreamOut { error: Some(format!("connect: {e}")), ..StreamOut::default() });
@@ -214,7 +214,7 @@ pub(crate) async fn run_streams(env: &Env, tokens: u32, dur: Duration, label: &s
     // Warm-up: one stream each.
     for row in &rows {
         if let (Some(spec), Some(t)) = (row.spec, &row.target) {
-            if let Ok(mut s) = client::connect(t.addr, t.tls.as_ref()).await {
+            if let Ok(mut s) = t.connect().await {
                 let _ = client::stream_one(&mut s, t, terminator(spec.client), STALL, None).await;
             }
         }
@@ -282,7 +282,7 @@ pub(crate) async fn run_many(env: &Env, hop: ManyHop, n: usize, tokens: u32) -> 
         let delay = ramp.mul_f64(i as f64 / n.max(1) as f64);
         let (attempted, connected) = (attempted.clone(), connected.clone());
         handles.push(tokio::spawn(async move {
-            let conn = client::connect(t.addr, t.tls.as_ref()).await;
+            let conn = t.connect().await;
             attempted.fetch_add(1, Ordering::Relaxed);
             let mut s = match conn {
                 Ok(s) => s,

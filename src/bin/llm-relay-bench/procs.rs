@@ -320,13 +320,15 @@ pub fn nginx_conf(
 ) -> String {
     let d = dir.display();
     // HTTPS in front of the same mock, TLS 1.3; HTTP/2 for clients that ask for it by
-    // ALPN (nginx 1.22's syntax, still accepted by later versions).
+    // ALPN (nginx 1.22's syntax, still accepted by later versions), granting the same
+    // 1 MiB of request body before it is read as the gateway does (nginx's default is
+    // 64 KiB, on which an 80 KiB request waits for a window update).
     let https = tls.map_or(String::new(), |(port, certs, http2)| {
         let c = certs.display();
-        let http2 = if http2 { " http2" } else { "" };
+        let (http2, preread) = if http2 { (" http2", "\n        http2_body_preread_size 1m;") } else { ("", "") };
         format!(
             "    server {{
-        listen 127.0.0.1:{port} ssl{http2} backlog=4096;
+        listen 127.0.0.1:{port} ssl{http2} backlog=4096;{preread}
         ssl_certificate {c}/leaf.crt;
         ssl_certificate_key {c}/leaf.key;
         ssl_protocols TLSv1.3;
@@ -440,7 +442,7 @@ mod tests {
         }
 
         let h2 = conf(Some((8003, Path::new("/run/b/certs"), true)));
-        assert!(h2.contains("listen 127.0.0.1:8003 ssl http2 backlog=4096;"), "{h2}");
-        assert_eq!(h2.replace(" http2", ""), tls);
+        let with_h2 = "listen 127.0.0.1:8003 ssl http2 backlog=4096;\n        http2_body_preread_size 1m;";
+        assert_eq!(h2, tls.replace("listen 127.0.0.1:8003 ssl backlog=4096;", with_h2));
     }
 }
