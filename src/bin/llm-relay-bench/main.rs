@@ -53,6 +53,10 @@ const A: Dialect = Dialect::Anthropic;
 const O: Dialect = Dialect::OpenAiChat;
 /// A stream that receives nothing for this long counts as stalled.
 const STALL: Duration = Duration::from_secs(10);
+/// The HTTPS phases' visits, as a share of the plain phases' (`--visit-secs`,
+/// `--seq-visit-secs`): they run six routes, HTTP/1.1 and HTTP/2, and full visits would
+/// take `make bench` on a fresh machine close to its ten minutes.
+const TLS_VISIT_SHARE: f64 = 2.0 / 3.0;
 
 #[derive(Parser, Debug, Clone, Serialize)]
 #[command(name = "llm-relay-bench", about = "Benchmark of llm-relay against the bundled mock and nginx (make bench)")]
@@ -398,11 +402,11 @@ async fn run(cli: Cli) -> Result<(), BenchError> {
     let (mut tls_nonstream, mut tls_sequential) = (Vec::new(), Vec::new());
     let specs = tls_specs(&env);
     if cli.wants("tls") && !specs.is_empty() {
-        let visit = Duration::from_secs_f64(cli.visit_secs);
+        let visit = Duration::from_secs_f64(cli.visit_secs * TLS_VISIT_SHARE);
         progress(&format!("HTTPS, non-streaming, concurrency {}", cli.concurrency));
         tls_nonstream = run_nonstream(&env, &specs, cli.concurrency, visit, true, "HTTPS c=32").await;
         progress("HTTPS, non-streaming, sequential");
-        let seq = Duration::from_secs_f64(cli.seq_visit_secs);
+        let seq = Duration::from_secs_f64(cli.seq_visit_secs * TLS_VISIT_SHARE);
         tls_sequential = run_nonstream(&env, &specs, 1, seq, false, "HTTPS sequential").await;
     }
 
