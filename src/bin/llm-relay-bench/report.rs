@@ -101,7 +101,7 @@ pub fn markdown(r: &Report) -> String {
         "Gateway: {}, {} worker threads, RUST_LOG=warn. Mock upstream: 1 thread, pacing {} ms (sequential streams) and {} ms \
          (concurrent streams). Load generator: llm-relay-bench, one thread (tokio current-thread, hyper HTTP/1.1 \
          keep-alive; HTTP/2 in the HTTPS rows so marked). nginx: {}. {} rounds, interleaved (odd rounds in reverse order); figures are medians over rounds; \
-         visits of {} s (c={}), {} s (sequential), {} s (streams); HTTPS visits two thirds as long.\n",
+         visits of {} s (c={}), {} s (sequential), {} s (streams); HTTPS visits half as long.\n",
         m.gateway,
         c.threads,
         c.token_delay_ms,
