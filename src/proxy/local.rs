@@ -73,9 +73,10 @@ const H2_WINDOW: u32 = 1 << 20;
 /// How long an HTTP/2 client has to send its connection preface after the TLS handshake.
 const H2_HANDSHAKE_SECS: u64 = 10;
 
-/// How long an HTTP/2 stream may wait for the client, to read more of its request body or
-/// to write more of its response (a client that grants no flow-control window), before
-/// the stream fails: the read limit Pingora puts on HTTP/1 requests.
+/// How long an HTTP/2 stream may wait for the client before it fails: for each read of
+/// its request body, and for each write of its response (one stream event, or a whole
+/// answer that is not streamed) to be taken, which a client that grants no flow-control
+/// window never does. The read limit Pingora puts on HTTP/1 requests.
 pub const H2_STALL_SECS: u64 = 60;
 
 /// How long the GOAWAY that closes an idle HTTP/2 connection is given to leave.
@@ -186,8 +187,8 @@ where
     /// or reset by Pingora) loses the connection. A connection without an open stream
     /// for [`KEEPALIVE_SECS`] (or the server options' `h2_idle_timeout`) is told GOAWAY
     /// and closed, as an idle HTTP/1 connection is closed. Every stream's writes, and the
-    /// reads of its body (`proxy::read_body`), give up after [`H2_STALL_SECS`] without
-    /// progress, so a stalled client holds neither its streams nor the connection.
+    /// reads of its body (`proxy::read_body`), give up after [`H2_STALL_SECS`] each, so a
+    /// stalled client holds its streams, and then the connection, for a bounded time.
     async fn serve_http2(self: &Arc<Self>, stream: Stream, shutdown: &ShutdownWatch) {
         let digest = Arc::new(Digest {
             ssl_digest: stream.get_ssl_digest(),
@@ -220,8 +221,6 @@ where
         let open = Arc::new(OpenStreams::default());
         let mut shutdown = shutdown.clone();
         let mut closing = false;
-        // Set when the connection was found idle: it is dropped then at the latest.
-        let mut close_by = None;
         let mut malformed = 0;
         loop {
             let accepted = tokio::select! {
@@ -232,17 +231,16 @@ where
                     continue;
                 }
                 accepted = H2Session::from_h2_conn(&mut conn, digest.clone()) => accepted,
-                // GOAWAY naming the last stream taken: a request the client sent in the
-                // meantime was not, and the client may send it again on a new connection.
-                // The GOAWAY is given a few seconds to leave (a vanished client's socket
-                // may not take it); the connection is dropped after them.
+                // A GOAWAY naming the last stream taken, then the connection closes: a
+                // client that reads it before sending again knows its later requests were
+                // not taken. Flushing it is given a few seconds (a vanished client's socket
+                // may not take it).
                 () = open.idle(idle_limit), if !closing => {
                     conn.abrupt_shutdown(h2::Reason::NO_ERROR);
-                    closing = true;
-                    close_by = Some(tokio::time::Instant::now() + Duration::from_secs(H2_GOAWAY_SECS));
-                    continue;
+                    let close = H2Session::from_h2_conn(&mut conn, digest.clone());
+                    let _ = tokio::time::timeout(Duration::from_secs(H2_GOAWAY_SECS), close).await;
+                    return;
                 }
-                () = tokio::time::sleep_until(close_by.unwrap_or_else(tokio::time::Instant::now)), if close_by.is_some() => return,
             };
             match accepted {
                 // Clients often close the socket without closing HTTP/2 first.

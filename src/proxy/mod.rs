@@ -371,10 +371,12 @@ async fn read_body(session: &mut Session, limit: usize) -> Result<std::result::R
         if buf.is_empty() && declared == Some(chunk.len()) {
             return Ok(Ok(chunk));
         }
-        if let Some(rest) = declared.and_then(|d| d.checked_sub(buf.len())) {
-            // Past the preallocated part: room for the rest at once, one copy at most.
+        if let Some(whole) = declared.filter(|&d| d >= buf.len() + chunk.len()) {
             if buf.capacity() - buf.len() < chunk.len() {
-                buf.reserve(rest);
+                // Past the preallocated part: the declared length exactly, one copy.
+                let mut grown = BytesMut::with_capacity(whole);
+                grown.extend_from_slice(&buf);
+                buf = grown;
             }
         }
         buf.extend_from_slice(&chunk);
