@@ -54,8 +54,8 @@ const O: Dialect = Dialect::OpenAiChat;
 /// A stream that receives nothing for this long counts as stalled.
 const STALL: Duration = Duration::from_secs(10);
 /// The HTTPS phases' visits, as a share of the plain phases' (`--visit-secs`,
-/// `--seq-visit-secs`): they run six routes, HTTP/1.1 and HTTP/2, and full visits took
-/// `make bench` on a fresh 2-core machine within half a minute of its ten minutes.
+/// `--seq-visit-secs`): they run six routes, HTTP/1.1 and HTTP/2, and shorter visits keep
+/// `make bench` on a fresh 2-core machine under ten minutes.
 const TLS_VISIT_SHARE: f64 = 0.5;
 
 #[derive(Parser, Debug, Clone, Serialize)]
