@@ -136,6 +136,13 @@ stop_tls
 trap - EXIT
 
 ls "$raw"/gateway-*.profraw >/dev/null
+# A gateway stopped while it wrote its counts leaves an empty file, and the profile would
+# quietly lack that leg (the SDK suite's, once).
+empty=$(find "$raw" -name 'gateway-*.profraw' -empty)
+if [ -n "$empty" ]; then
+  echo "pgo-profile: a gateway's counts were not written ($empty): run it again" >&2
+  exit 1
+fi
 mkdir -p pgo
 "$profdata" merge --sparse -o "$gen/llm-relay.profdata" "$raw"/gateway-*.profraw
 gzip -9 -n -c "$gen/llm-relay.profdata" >pgo/llm-relay.profdata.gz
