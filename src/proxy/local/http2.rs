@@ -1,0 +1,200 @@
+//! HTTP/2 connections: their streams accepted as Pingora's own server app accepts them
+//! and each served by [`LocalConnections::serve_request`], with the limits an HTTP/2
+//! client is held to.
+
+use super::{LocalConnections, KEEPALIVE_SECS};
+use pingora::apps::HttpServerApp;
+use pingora::protocols::http::v2::server::{self as h2_server, H2Accept, HttpSession as H2Session};
+use pingora::protocols::http::ServerSession as HttpSession;
+use pingora::protocols::{Digest, Stream};
+use pingora::server::ShutdownWatch;
+use pingora_proxy::{ProxyHttp, Session};
+use std::io::Cursor;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// An HTTP/2 client is disconnected at this many malformed requests (Pingora's limit).
+const MAX_MALFORMED_H2_STREAMS: usize = 32;
+
+/// How many bytes of request bodies an HTTP/2 client may send, on one stream and on the
+/// whole connection, before the gateway has read them: the flow-control windows it
+/// grants. With HTTP/2's default, 64 KiB, a client stops in the middle of an 80 KiB
+/// request (Claude Code's requests are that size and larger) until the gateway's window
+/// update comes back (README, "What mattered"). It is also what the gateway may hold
+/// per connection of bodies not yet read.
+const H2_WINDOW: u32 = 1 << 20;
+
+/// How long an HTTP/2 client has to send its connection preface after the TLS handshake.
+const H2_HANDSHAKE_SECS: u64 = 10;
+
+/// How long an HTTP/2 stream may wait for the client before it fails: for each read of
+/// its request body, and for each write of its response (one stream event, or a whole
+/// answer that is not streamed) to be taken, which a client that grants no flow-control
+/// window never does. The read limit Pingora puts on HTTP/1 requests.
+pub const H2_STALL_SECS: u64 = 60;
+
+/// How long the GOAWAY that closes an idle HTTP/2 connection is given to leave.
+const H2_GOAWAY_SECS: u64 = 5;
+
+impl<A, SV> LocalConnections<A, SV>
+where
+    A: HttpServerApp + Send + Sync + 'static,
+    SV: ProxyHttp + Send + Sync + 'static,
+    SV::CTX: Send + Sync,
+{
+    /// The streams of one HTTP/2 connection until it closes, as Pingora's own server
+    /// app accepts them: each request is served by [`LocalConnections::serve_request`] in
+    /// a task of its own on this thread, and when the server begins shutting down the
+    /// client is told (GOAWAY) and the streams already open are served to their end. A
+    /// client that sends [`MAX_MALFORMED_H2_STREAMS`] malformed requests (each answered
+    /// or reset by Pingora) loses the connection. A connection without an open stream
+    /// for [`KEEPALIVE_SECS`] (or the server options' `h2_idle_timeout`) is told GOAWAY
+    /// and closed, as an idle HTTP/1 connection is closed. Every stream's writes, and the
+    /// reads of its body (`proxy::read_body`), give up after [`H2_STALL_SECS`] each, so a
+    /// stalled client holds its streams, and then the connection, for a bounded time.
+    pub(super) async fn serve_http2(self: &Arc<Self>, stream: Stream, shutdown: &ShutdownWatch) {
+        let digest = Arc::new(Digest {
+            ssl_digest: stream.get_ssl_digest(),
+            timing_digest: stream.get_timing_digest(),
+            proxy_digest: stream.get_proxy_digest(),
+            socket_digest: stream.get_socket_digest(),
+        });
+        let options = self.fallback.h2_options().unwrap_or_else(|| {
+            let mut o = h2_server::default_h2_options();
+            o.initial_window_size(H2_WINDOW).initial_connection_window_size(H2_WINDOW);
+            o
+        });
+        let handshake = h2_server::handshake(stream, Some(options));
+        let mut conn = match tokio::time::timeout(Duration::from_secs(H2_HANDSHAKE_SECS), handshake).await {
+            Ok(Ok(conn)) => conn,
+            Ok(Err(e)) => {
+                log::debug!("HTTP/2 handshake failed: {e}");
+                return;
+            }
+            Err(_) => {
+                log::debug!("HTTP/2 handshake: no client preface in {H2_HANDSHAKE_SECS} s");
+                return;
+            }
+        };
+        let idle_limit = self
+            .fallback
+            .server_options()
+            .and_then(|o| o.h2_idle_timeout)
+            .unwrap_or(Duration::from_secs(KEEPALIVE_SECS));
+        let open = Arc::new(OpenStreams::default());
+        let mut shutdown = shutdown.clone();
+        let mut closing = false;
+        let mut malformed = 0;
+        loop {
+            let accepted = tokio::select! {
+                biased;
+                _ = shutdown.changed(), if !closing => {
+                    conn.graceful_shutdown();
+                    closing = true;
+                    continue;
+                }
+                accepted = H2Session::from_h2_conn(&mut conn, digest.clone()) => accepted,
+                // A GOAWAY naming the last stream taken, then the connection closes: a
+                // client that reads it before sending again knows its later requests were
+                // not taken. Flushing it is given a few seconds (a vanished client's socket
+                // may not take it).
+                () = open.idle(idle_limit), if !closing => {
+                    conn.abrupt_shutdown(h2::Reason::NO_ERROR);
+                    let close = H2Session::from_h2_conn(&mut conn, digest.clone());
+                    let _ = tokio::time::timeout(Duration::from_secs(H2_GOAWAY_SECS), close).await;
+                    return;
+                }
+            };
+            match accepted {
+                // Clients often close the socket without closing HTTP/2 first.
+                Err(e) => {
+                    log::debug!("HTTP/2 connection ended: {e}");
+                    return;
+                }
+                Ok(None) => return,
+                Ok(Some(H2Accept::Rejected)) => {
+                    malformed += 1;
+                    if malformed >= MAX_MALFORMED_H2_STREAMS {
+                        log::warn!("closed an HTTP/2 connection after {malformed} malformed requests");
+                        return;
+                    }
+                }
+                Ok(Some(H2Accept::Session(h2))) => {
+                    let this = Arc::clone(self);
+                    let shutdown = shutdown.clone();
+                    let guard = OpenStreams::guard(&open);
+                    // Boxed: tokio moves a spawned future by value several times, and
+                    // this one holds every phase of the request.
+                    tokio::spawn(Box::pin(async move {
+                        let _open = guard;
+                        // Pingora's `Session` has no public constructor for HTTP/2: one is
+                        // made around an empty stream, whose session is then replaced.
+                        let mut session =
+                            Session::new_h1_with_modules(Box::new(Cursor::new(Vec::new())), &this.modules);
+                        *session.downstream_session = HttpSession::new_http2(h2);
+                        session.downstream_session.set_write_timeout(Some(Duration::from_secs(H2_STALL_SECS)));
+                        this.serve_request(session, &shutdown).await;
+                    }));
+                }
+            }
+        }
+    }
+}
+
+/// The streams of one HTTP/2 connection being served.
+#[derive(Default)]
+struct OpenStreams {
+    count: AtomicUsize,
+    /// Notified when the count drops to zero.
+    none: Notify,
+}
+
+/// One open stream of an [`OpenStreams`], counted until dropped.
+struct OpenStream(Arc<OpenStreams>);
+
+impl OpenStreams {
+    fn guard(this: &Arc<Self>) -> OpenStream {
+        this.count.fetch_add(1, Ordering::Relaxed);
+        OpenStream(Arc::clone(this))
+    }
+
+    /// Resolves once no stream has been open for `limit`. The caller drops this future
+    /// when a stream is accepted.
+    async fn idle(&self, limit: Duration) {
+        while self.count.load(Ordering::Acquire) > 0 {
+            self.none.notified().await;
+        }
+        tokio::time::sleep(limit).await;
+    }
+}
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        if self.0.count.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.none.notify_one();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn an_http2_connection_is_idle_only_a_full_limit_after_its_last_stream() {
+        let limit = Duration::from_millis(100);
+        let open = Arc::new(OpenStreams::default());
+        let (first, second) = (OpenStreams::guard(&open), OpenStreams::guard(&open));
+        let idle = open.idle(limit);
+        tokio::pin!(idle);
+        assert!(tokio::time::timeout(3 * limit, &mut idle).await.is_err(), "idle with two streams open");
+        drop(first);
+        assert!(tokio::time::timeout(3 * limit, &mut idle).await.is_err(), "idle with one stream open");
+        let closed = tokio::time::Instant::now();
+        drop(second);
+        tokio::time::timeout(5 * limit, &mut idle).await.expect("not idle after its last stream");
+        assert!(closed.elapsed() >= limit, "idle {:?} after its last stream", closed.elapsed());
+    }
+}
