@@ -262,3 +262,74 @@ pub fn sse_events(body: &str) -> Vec<String> {
 pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
     headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
 }
+
+/// A CA and a leaf certificate it signed for 127.0.0.1 (webpki refuses a CA
+/// certificate used as a server's own). Returns (ca cert, leaf cert, leaf key).
+pub fn ca_and_leaf(dir: &std::path::Path) -> (String, String, String) {
+    let p = |n: &str| dir.join(n).display().to_string();
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl").args(args).output().unwrap();
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    let mut ca = vec!["req", "-x509"];
+    ca.extend(ec);
+    let (ca_key, ca_crt) = (p("ca.key"), p("ca.crt"));
+    ca.extend(["-days", "2", "-subj", "/CN=llm-relay test CA", "-keyout", &ca_key, "-out", &ca_crt]);
+    run(&ca);
+    let mut csr = vec!["req"];
+    csr.extend(ec);
+    let (leaf_key, leaf_csr, leaf_crt, ext) = (p("leaf.key"), p("leaf.csr"), p("leaf.crt"), p("leaf.ext"));
+    csr.extend(["-subj", "/CN=127.0.0.1", "-keyout", &leaf_key, "-out", &leaf_csr]);
+    run(&csr);
+    std::fs::write(&ext, "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n").unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        &leaf_csr,
+        "-CA",
+        &ca_crt,
+        "-CAkey",
+        &ca_key,
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        &ext,
+        "-out",
+        &leaf_crt,
+    ]);
+    (ca_crt, leaf_crt, leaf_key)
+}
+
+/// One HTTP/1 response read off `conn`: the status line, the head in lower case, and
+/// the body (by `content-length`).
+pub fn read_response(conn: &mut std::net::TcpStream) -> (String, String, String) {
+    use std::io::Read;
+    let mut raw = Vec::new();
+    let mut byte = [0u8; 1];
+    while !raw.ends_with(b"\r\n\r\n") {
+        assert_eq!(
+            conn.read(&mut byte).unwrap(),
+            1,
+            "connection closed in a head: {:?}",
+            String::from_utf8_lossy(&raw)
+        );
+        raw.push(byte[0]);
+    }
+    let head = String::from_utf8(raw).unwrap().to_ascii_lowercase();
+    let status = head.lines().next().unwrap().to_string();
+    let length =
+        head.lines().find_map(|l| l.strip_prefix("content-length: ")).map_or(0, |n| n.trim().parse::<usize>().unwrap());
+    let mut body = vec![0u8; length];
+    conn.read_exact(&mut body).unwrap();
+    (status, head, String::from_utf8(body).unwrap())
+}
+
+/// Whether the gateway closed `conn` (it reads end of file) within `wait`.
+pub fn closed_within(conn: &mut std::net::TcpStream, wait: Duration) -> bool {
+    use std::io::Read;
+    conn.set_read_timeout(Some(wait)).unwrap();
+    matches!(conn.read(&mut [0u8; 64]), Ok(0))
+}
