@@ -288,7 +288,7 @@ fn run(path: &Path, upgrade: bool) -> ExitCode {
         None => None,
     };
     let https = acceptor.is_some();
-    let app = LocalConnections::new(proxy, gateway, acceptor);
+    let app = LocalConnections::new(proxy, gateway, acceptor, settings.client_timeout);
     let mut service = pingora::services::listening::Service::new("llm-relay".to_string(), app);
     for addr in &settings.listen {
         service.add_listener(ListenerConfig::tcp(addr.to_string()).l4_buffer(CLIENT_BUFFERS));

@@ -100,6 +100,7 @@ fn restart_only_changes(old: &Config, new: &Config) -> Vec<String> {
     check(a.threads != b.threads, "threads");
     check(a.tls != b.tls, "tls");
     check(a.grace_period_secs != b.grace_period_secs, "grace_period_secs");
+    check(a.client_timeout != b.client_timeout, "client_timeout_secs");
     check(a.upgrade_sock != b.upgrade_sock || a.pid_file != b.pid_file, "upgrade_sock/pid_file");
     out
 }

@@ -64,6 +64,7 @@ pub struct RawServer {
     pub max_body_bytes: Option<u64>,
     pub threads: Option<usize>,
     pub grace_period_secs: Option<u64>,
+    pub client_timeout_secs: Option<u64>,
     pub upgrade_sock: Option<String>,
     pub pid_file: Option<String>,
     pub tls: Option<RawTls>,

@@ -84,6 +84,10 @@ pub struct ServerSettings {
     pub max_body_bytes: usize,
     pub threads: usize,
     pub grace_period_secs: u64,
+    /// How long the gateway waits on a client: between requests on a kept-alive
+    /// connection (an idle HTTP/2 connection is then told GOAWAY and closed), for each
+    /// read of a request's head or body, and for each write of its answer to be taken.
+    pub client_timeout: std::time::Duration,
     pub upgrade_sock: String,
     pub pid_file: String,
     /// Serve HTTPS (HTTP/2 when the client offers it) with these PEM files.

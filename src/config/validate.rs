@@ -36,6 +36,9 @@ impl std::fmt::Display for ConfigError {
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_MAX_BODY_BYTES: u64 = 32 * 1024 * 1024;
 pub const DEFAULT_GRACE_PERIOD_SECS: u64 = 600;
+/// `server.client_timeout_secs`: Pingora's own limit on a request's reads and on idle
+/// keep-alive connections, and nginx's on client reads, writes and keep-alive.
+pub const DEFAULT_CLIENT_TIMEOUT_SECS: u64 = 60;
 pub const DEFAULT_CONNECT_MS: u64 = 5_000;
 pub const DEFAULT_FIRST_BYTE_MS: u64 = 120_000;
 pub const DEFAULT_IDLE_MS: u64 = 300_000;
@@ -239,12 +242,17 @@ fn server(raw: &RawServer, cx: &mut Ctx<'_>) -> Option<ServerSettings> {
     if threads == 0 || threads > 1024 {
         cx.err("server.threads", "must be between 1 and 1024");
     }
+    let client_timeout_secs = raw.client_timeout_secs.unwrap_or(DEFAULT_CLIENT_TIMEOUT_SECS);
+    if !(1..=3600).contains(&client_timeout_secs) {
+        cx.err("server.client_timeout_secs", "must be between 1 and 3600");
+    }
     Some(ServerSettings {
         listen,
         metrics_listen,
         max_body_bytes: max_body_bytes as usize,
         threads,
         grace_period_secs: raw.grace_period_secs.unwrap_or(DEFAULT_GRACE_PERIOD_SECS),
+        client_timeout: std::time::Duration::from_secs(client_timeout_secs),
         tls: raw.tls.as_ref().and_then(|t| {
             let files = TlsFiles { cert: t.cert.clone().into(), key: t.key.clone().into() };
             match crate::tls::load_certified_key(&files) {

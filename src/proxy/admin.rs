@@ -40,6 +40,7 @@ pub fn config(live: &Live) -> Value {
             "max_body_bytes": s.max_body_bytes,
             "threads": s.threads,
             "grace_period_secs": s.grace_period_secs,
+            "client_timeout_secs": s.client_timeout.as_secs(),
             "tls": s.tls.as_ref().map(|t| json!({"cert": t.cert, "key": t.key})),
         },
         "access_keys": c.access_keys.iter().map(|k| json!({"name": k.name, "key": k.key.masked()})).collect::<Vec<_>>(),

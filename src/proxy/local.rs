@@ -47,14 +47,10 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::Notify;
 
 mod http2;
-pub use http2::H2_STALL_SECS;
 
 /// Writes to a client are gathered up to this size, as Pingora's listener does, so a
 /// small response's head and body leave in one system call.
 const WRITE_BUFFER: usize = 1460;
-
-/// How long an idle client connection is kept between requests (Pingora's default).
-const KEEPALIVE_SECS: u64 = 60;
 
 /// How long a client has to complete its TLS handshake (Pingora's listener's limit).
 const TLS_HANDSHAKE_SECS: u64 = 60;
@@ -73,12 +69,16 @@ pub struct LocalConnections<A, SV> {
     /// Set, and `shutdown_begun` notified, when the server begins shutting down.
     shutting_down: AtomicBool,
     shutdown_begun: Notify,
+    /// `server.client_timeout_secs`: how long a client may keep a connection idle between
+    /// requests, and how long each read of a request and each write of its answer may
+    /// wait for it.
+    client_timeout: Duration,
 }
 
 impl<A, SV: ProxyHttp> LocalConnections<A, SV> {
     /// `fallback` is Pingora's proxy app around another instance of `app`; `tls`, when
-    /// the listeners serve HTTPS.
-    pub fn new(fallback: Arc<A>, app: SV, tls: Option<Acceptor>) -> Self {
+    /// the listeners serve HTTPS; `client_timeout`, `server.client_timeout_secs`.
+    pub fn new(fallback: Arc<A>, app: SV, tls: Option<Acceptor>, client_timeout: Duration) -> Self {
         let mut modules = HttpModules::new();
         app.init_downstream_modules(&mut modules);
         LocalConnections {
@@ -88,6 +88,7 @@ impl<A, SV: ProxyHttp> LocalConnections<A, SV> {
             tls,
             shutting_down: AtomicBool::new(false),
             shutdown_begun: Notify::new(),
+            client_timeout,
         }
     }
 }
@@ -143,17 +144,35 @@ where
 {
     /// HTTP/1 requests on one connection until it closes, as Pingora's own server app
     /// serves them: keep-alive between requests unless the server is shutting down, and
-    /// the reuse settings carried from one request to the next.
+    /// the reuse settings carried from one request to the next. The client timeout
+    /// limits the wait for the next request and each read and write of one: Pingora's
+    /// own defaults are 60 s for reads and no limit on writes, so a client that stopped
+    /// reading a stream held it, and its upstream connection, until it went away.
     async fn serve_http1(&self, stream: Stream, shutdown: &ShutdownWatch) {
-        let mut session = Session::new_h1_with_modules(stream, &self.modules);
-        session.set_keepalive(if *shutdown.borrow() { None } else { Some(KEEPALIVE_SECS) });
+        let mut session = self.h1_session(stream);
+        session.set_keepalive(if *shutdown.borrow() { None } else { Some(self.keepalive_secs()) });
         session.set_keepalive_reuses_remaining(self.fallback.server_options().and_then(|o| o.keepalive_request_limit));
         while let Some((stream, settings)) = self.serve_request(session, shutdown).await.map(|r| r.consume()) {
-            session = Session::new_h1_with_modules(stream, &self.modules);
+            session = self.h1_session(stream);
             if let Some(settings) = settings {
                 settings.apply_to_session(&mut session.downstream_session);
             }
         }
+    }
+
+    /// The idle limit of an HTTP/1 connection between requests, in Pingora's unit (0
+    /// would be no limit).
+    fn keepalive_secs(&self) -> u64 {
+        self.client_timeout.as_secs().max(1)
+    }
+
+    /// A session for the next HTTP/1 request on `stream`, its reads and writes limited to
+    /// the client timeout.
+    fn h1_session(&self, stream: Stream) -> Session {
+        let mut session = Session::new_h1_with_modules(stream, &self.modules);
+        session.downstream_session.set_read_timeout(Some(self.client_timeout));
+        session.downstream_session.set_write_timeout(Some(self.client_timeout));
+        session
     }
 
     /// One request, through the phases Pingora's proxy app runs for a request answered
@@ -198,6 +217,10 @@ where
         }
         if *shutdown.borrow() {
             session.set_keepalive(None);
+        } else if session.downstream_session.get_keepalive() == Some(0) {
+            // Pingora's HTTP/1 session makes keep-alive unlimited when it reads a request
+            // head that does not ask for `Connection: close`: the idle limit is put back.
+            session.set_keepalive(Some(self.keepalive_secs()));
         }
 
         let mut ctx = self.app.new_ctx();

@@ -24,8 +24,9 @@ use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
 use http::header::{HeaderName, AUTHORIZATION, CONTENT_LENGTH};
 use pingora::prelude::*;
+use pingora::ErrorSource;
 use pingora_core::protocols::http::v1::common::is_expect_continue_req;
-use pingora_proxy::{ProxyHttp, Session};
+use pingora_proxy::{FailToProxy, ProxyHttp, Session};
 use routes::Route;
 use std::sync::Arc;
 use std::time::Instant;
@@ -189,13 +190,57 @@ impl ProxyHttp for Gateway {
         }
         let session_key = session_key(config, &prepared, session, ctx.access_key.as_deref().unwrap_or(""));
         let outcome = self.relay.serve(session, &live, prepared, session_key.as_deref(), ctx.started).await?;
+        let gone = outcome.client_gone();
         ctx.outcome = Some(outcome);
-        Ok(true)
+        match gone {
+            Some(etype) => Error::e_explain(etype, "the client stopped taking the answer"),
+            None => Ok(true),
+        }
     }
 
     async fn upstream_peer(&self, _session: &mut Session, _ctx: &mut RequestCtx) -> Result<Box<HttpPeer>> {
         // Every request is answered in request_filter.
         Err(Error::explain(ErrorType::InternalError, "no upstream peer: requests are relayed in request_filter"))
+    }
+
+    /// A request that failed with an error rather than an answer: a request body that
+    /// could not be read (a malformed chunk), or a client that went away or stopped
+    /// taking writes. The last two get nothing: an answer would wait for the client as
+    /// long again. Otherwise, if nothing was sent yet, the status Pingora would send,
+    /// with a body in the client's dialect (Pingora's own is empty). The connection is
+    /// not reused.
+    async fn fail_to_proxy(&self, session: &mut Session, e: &Error, ctx: &mut RequestCtx) -> FailToProxy {
+        let gone = matches!(e.etype(), WriteTimedout | WriteError | ReadError | ConnectionClosed);
+        let code = match e.etype() {
+            _ if gone || session.response_written().is_some() => 0,
+            HTTPStatus(code) => *code,
+            _ => match e.esource() {
+                ErrorSource::Upstream => 502,
+                ErrorSource::Downstream => 400,
+                ErrorSource::Internal | ErrorSource::Unset => 500,
+            },
+        };
+        if code > 0 {
+            let message = match code {
+                400..=499 => format!("the request could not be read ({})", e.etype().as_str()),
+                _ => "the gateway failed to answer the request".to_string(),
+            };
+            let err = ApiError { status: Some(code), ..ApiError::new(ErrorKind::from_status(code), message) };
+            let sent = match ctx.dialect {
+                Some(dialect) => relay::respond_error(session, dialect, &err, None).await.map(drop),
+                None => session.respond_error(code).await,
+            };
+            if let Err(e) = sent {
+                log::debug!("failed to send an error answer: {e}");
+            }
+        }
+        FailToProxy { error_code: code, can_reuse_downstream: false }
+    }
+
+    /// A client that went away, or stopped taking the answer, is not the gateway's
+    /// error: the access log records it (`error`).
+    fn suppress_error_log(&self, _session: &Session, _ctx: &RequestCtx, e: &Error) -> bool {
+        matches!(e.etype(), WriteTimedout | WriteError | ReadError | ConnectionClosed)
     }
 
     async fn logging(&self, session: &mut Session, e: Option<&Error>, ctx: &mut RequestCtx) {
@@ -363,7 +408,25 @@ async fn read_body(session: &mut Session, limit: usize) -> Result<std::result::R
     // A declared length is taken at its word only up to PREALLOCATE_MAX before any of the
     // body has come: an HTTP/2 client may declare it on a hundred streams at once.
     let mut buf = BytesMut::with_capacity(declared.unwrap_or(0).min(PREALLOCATE_MAX));
-    while let Some(chunk) = next_chunk(session).await? {
+    loop {
+        let chunk = match next_chunk(session).await {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => break,
+            // The body's state is unknown: the connection closes after the answer.
+            Err(e) if e.etype == ReadTimedout => {
+                session.set_keepalive(None);
+                let waited = client_timeout(session).map_or(0, |t| t.as_secs());
+                let message = format!("the request body stalled: nothing of it came for {waited} s");
+                return Ok(Err(ApiError { status: Some(408), ..ApiError::new(ErrorKind::Timeout, message) }));
+            }
+            // The client is gone: no answer can reach it.
+            Err(e) if matches!(e.etype, ConnectionClosed | ReadError) => return Err(e),
+            Err(e) => {
+                session.set_keepalive(None);
+                let message = format!("the request body could not be read ({})", e.etype.as_str());
+                return Ok(Err(ApiError::invalid(message)));
+            }
+        };
         if buf.len() + chunk.len() > limit {
             discard_body(session, DISCARD_LIMIT).await;
             return Ok(Err(too_large()));
@@ -384,16 +447,29 @@ async fn read_body(session: &mut Session, limit: usize) -> Result<std::result::R
     Ok(Ok(buf.freeze()))
 }
 
-/// The next chunk of the request body. HTTP/2 reads are limited here to
-/// [`local::H2_STALL_SECS`] without a byte; Pingora limits HTTP/1 reads itself (60 s).
+/// The next chunk of the request body, each read limited to the client timeout (a
+/// `ReadTimedout` error past it). Pingora limits HTTP/1 reads itself, with the timeout
+/// `proxy::local` gives the session.
 async fn next_chunk(session: &mut Session) -> Result<Option<Bytes>> {
-    if !session.downstream_session.is_http2() {
-        return session.read_request_body().await;
-    }
-    let limit = std::time::Duration::from_secs(local::H2_STALL_SECS);
+    let limit = match client_timeout(session) {
+        Some(limit) if session.downstream_session.is_http2() => limit,
+        _ => return session.read_request_body().await,
+    };
     match tokio::time::timeout(limit, session.read_request_body()).await {
         Ok(read) => read,
-        Err(_) => Error::e_explain(ReadTimedout, format!("no request body data for {} s", local::H2_STALL_SECS)),
+        Err(_) => Error::e_explain(ReadTimedout, format!("no request body data for {limit:?}")),
+    }
+}
+
+/// The client timeout of the connection `session` came on (`server.client_timeout_secs`).
+/// Pingora keeps no read limit for an HTTP/2 stream: `proxy::local` gives each stream
+/// the client timeout as its write limit, which its body reads take too.
+fn client_timeout(session: &Session) -> Option<std::time::Duration> {
+    let downstream = &session.downstream_session;
+    if downstream.is_http2() {
+        downstream.get_write_timeout()
+    } else {
+        downstream.get_read_timeout()
     }
 }
 

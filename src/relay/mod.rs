@@ -522,10 +522,36 @@ impl Relay {
         outcome.first_byte = Some(started.elapsed());
         outcome.bytes_out = translated.len();
         outcome.status = status;
-        if respond_json(session, status, translated, extra).await.is_err() {
-            outcome.error = Some("client_closed".into());
+        if let Err(e) = respond_json(session, status, translated, extra).await {
+            outcome.error = Some(client_gone(&e).into());
         }
         Ok(canonical)
+    }
+}
+
+/// The access log's word for a failed write to the client: `client_timeout` when it
+/// took nothing for `server.client_timeout_secs`, else `client_closed`.
+pub(crate) fn client_gone(e: &pingora::Error) -> &'static str {
+    if e.etype == pingora::ErrorType::WriteTimedout {
+        CLIENT_TIMEOUT
+    } else {
+        CLIENT_CLOSED
+    }
+}
+
+const CLIENT_TIMEOUT: &str = "client_timeout";
+const CLIENT_CLOSED: &str = "client_closed";
+
+impl Outcome {
+    /// The error to end the request with when the client stopped taking the answer:
+    /// the connection then closes as it is, without the end of a chunked body after
+    /// a write that may have stopped half-way.
+    pub fn client_gone(&self) -> Option<pingora::ErrorType> {
+        match self.error.as_deref() {
+            Some(CLIENT_TIMEOUT) => Some(pingora::ErrorType::WriteTimedout),
+            Some(CLIENT_CLOSED) => Some(pingora::ErrorType::WriteError),
+            _ => None,
+        }
     }
 }
 

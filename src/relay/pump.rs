@@ -76,8 +76,8 @@ impl Relay {
             outcome.first_token = Some(started.elapsed());
         }
         let written = self.commit(session, &call, req.gemini_json_array, pending.freeze(), started, outcome).await;
-        if written.is_err() {
-            outcome.error = Some("client_closed".into());
+        if let Err(e) = written {
+            outcome.error = Some(super::client_gone(&e).into());
             return Ok(None);
         }
 
@@ -106,8 +106,8 @@ impl Relay {
                     // The end of the body follows at once.
                     defer_next_flush(session);
                 }
-                if session.write_response_body(Some(out), false).await.is_err() {
-                    outcome.error = Some("client_closed".into());
+                if let Err(e) = session.write_response_body(Some(out), false).await {
+                    outcome.error = Some(super::client_gone(&e).into());
                     return Ok(None);
                 }
             }

@@ -2,7 +2,7 @@
 //! and each served by [`LocalConnections::serve_request`], with the limits an HTTP/2
 //! client is held to.
 
-use super::{LocalConnections, KEEPALIVE_SECS};
+use super::LocalConnections;
 use pingora::apps::HttpServerApp;
 use pingora::protocols::http::v2::server::{self as h2_server, H2Accept, HttpSession as H2Session};
 use pingora::protocols::http::ServerSession as HttpSession;
@@ -29,12 +29,6 @@ const H2_WINDOW: u32 = 1 << 20;
 /// How long an HTTP/2 client has to send its connection preface after the TLS handshake.
 const H2_HANDSHAKE_SECS: u64 = 10;
 
-/// How long an HTTP/2 stream may wait for the client before it fails: for each read of
-/// its request body, and for each write of its response (one stream event, or a whole
-/// answer that is not streamed) to be taken, which a client that grants no flow-control
-/// window never does. The read limit Pingora puts on HTTP/1 requests.
-pub const H2_STALL_SECS: u64 = 60;
-
 /// How long the GOAWAY that closes an idle HTTP/2 connection is given to leave.
 const H2_GOAWAY_SECS: u64 = 5;
 
@@ -50,10 +44,12 @@ where
     /// client is told (GOAWAY) and the streams already open are served to their end. A
     /// client that sends [`MAX_MALFORMED_H2_STREAMS`] malformed requests (each answered
     /// or reset by Pingora) loses the connection. A connection without an open stream
-    /// for [`KEEPALIVE_SECS`] (or the server options' `h2_idle_timeout`) is told GOAWAY
-    /// and closed, as an idle HTTP/1 connection is closed. Every stream's writes, and the
-    /// reads of its body (`proxy::read_body`), give up after [`H2_STALL_SECS`] each, so a
-    /// stalled client holds its streams, and then the connection, for a bounded time.
+    /// for the client timeout (or the server options' `h2_idle_timeout`) is told GOAWAY
+    /// and closed, as an idle HTTP/1 connection is closed. Every stream's writes (one
+    /// stream event, or a whole answer that is not streamed, which a client that grants
+    /// no flow-control window never takes), and the reads of its body
+    /// (`proxy::read_body`), give up after the client timeout each, so a stalled client
+    /// holds its streams, and then the connection, for a bounded time.
     pub(super) async fn serve_http2(self: &Arc<Self>, stream: Stream, shutdown: &ShutdownWatch) {
         let digest = Arc::new(Digest {
             ssl_digest: stream.get_ssl_digest(),
@@ -78,11 +74,7 @@ where
                 return;
             }
         };
-        let idle_limit = self
-            .fallback
-            .server_options()
-            .and_then(|o| o.h2_idle_timeout)
-            .unwrap_or(Duration::from_secs(KEEPALIVE_SECS));
+        let idle_limit = self.fallback.server_options().and_then(|o| o.h2_idle_timeout).unwrap_or(self.client_timeout);
         let open = Arc::new(OpenStreams::default());
         let mut shutdown = shutdown.clone();
         let mut closing = false;
@@ -134,7 +126,8 @@ where
                         let mut session =
                             Session::new_h1_with_modules(Box::new(Cursor::new(Vec::new())), &this.modules);
                         *session.downstream_session = HttpSession::new_http2(h2);
-                        session.downstream_session.set_write_timeout(Some(Duration::from_secs(H2_STALL_SECS)));
+                        // Also the limit on the body's reads (`proxy::next_chunk`).
+                        session.downstream_session.set_write_timeout(Some(this.client_timeout));
                         this.serve_request(session, &shutdown).await;
                     }));
                 }

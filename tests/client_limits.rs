@@ -1,0 +1,251 @@
+//! `server.client_timeout_secs`: how long the gateway waits on a client, over HTTP/1.1
+//! and HTTP/2. Each test runs the gateway with a 1 s limit.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use bytes::Bytes;
+use common::*;
+use serde_json::{json, Value};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::os::fd::FromRawFd;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const LIMIT: Duration = Duration::from_secs(1);
+
+fn channel(url: &str) -> String {
+    format!(
+        "  - {{name: a, protocol: anthropic, base_url: \"{url}\", keys: [\"sk-a-0000\"], models: [\"claude-*\"]}}\n"
+    )
+}
+
+fn ask(text: &str, stream: bool) -> String {
+    json!({"model": "claude-x", "max_tokens": 64, "stream": stream, "messages": [{"role": "user", "content": text}]})
+        .to_string()
+}
+
+/// The body of the 408 a client gets when its request body stalls.
+const STALLED_BODY: &str = r#"{"type":"error","error":{"type":"timeout_error","message":"the request body stalled: nothing of it came for 1 s"}}"#;
+
+/// A loopback connection to `port` whose receive buffer is as small as the kernel allows,
+/// so that a client that stops reading stalls the gateway's writes after a few KiB.
+fn small_window_connection(port: u16) -> TcpStream {
+    // SAFETY: plain socket calls on a descriptor this function owns until it is handed
+    // to the `TcpStream`.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+        assert!(fd >= 0);
+        let size: libc::c_int = 4096;
+        let len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        assert_eq!(
+            libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, (&size as *const libc::c_int).cast(), len),
+            0
+        );
+        let addr = libc::sockaddr_in {
+            sin_family: libc::AF_INET as libc::sa_family_t,
+            sin_port: port.to_be(),
+            sin_addr: libc::in_addr { s_addr: u32::from(std::net::Ipv4Addr::LOCALHOST).to_be() },
+            sin_zero: [0; 8],
+        };
+        let addr_len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        assert_eq!(libc::connect(fd, (&addr as *const libc::sockaddr_in).cast(), addr_len), 0);
+        TcpStream::from_raw_fd(fd)
+    }
+}
+
+/// The access-log line of the request whose line contains `marker`, once written.
+fn access_line(gw: &Gateway, marker: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let log = gw.log();
+        if let Some(line) = log.lines().filter(|l| l.contains(" access] ")).find(|l| l.contains(marker)) {
+            let json = &line[line.find('{').unwrap()..];
+            return serde_json::from_str(json).unwrap();
+        }
+        assert!(Instant::now() < deadline, "no access line with {marker}:\n{log}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn messages_head(length: usize) -> String {
+    format!("POST /v1/messages HTTP/1.1\r\nhost: relay\r\nx-api-key: {ACCESS_KEY}\r\ncontent-length: {length}\r\n\r\n")
+}
+
+#[test]
+fn http1_clients_that_stall_are_let_go_after_the_client_timeout() {
+    let mock = Mock::start();
+    let gw = Gateway::start(&channel(&mock.url), "  client_timeout_secs: 1");
+    let connect = || {
+        let conn = TcpStream::connect(("127.0.0.1", gw.port)).unwrap();
+        conn.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        conn
+    };
+
+    // Idle between requests, or before the first: closed after the limit, not before.
+    let mut conn = connect();
+    conn.write_all(b"GET /health HTTP/1.1\r\nhost: relay\r\n\r\n").unwrap();
+    let (status, head, _) = read_response(&mut conn);
+    assert_eq!(status, "http/1.1 200 ok");
+    assert!(head.contains("connection: keep-alive\r\n"), "{head}");
+    let answered = Instant::now();
+    assert!(closed_within(&mut conn, 4 * LIMIT), "an idle kept-alive connection was kept");
+    let held = answered.elapsed();
+    assert!(held >= LIMIT - Duration::from_millis(100) && held < 3 * LIMIT, "closed after {held:?}");
+    let mut silent = connect();
+    let opened = Instant::now();
+    assert!(closed_within(&mut silent, 4 * LIMIT), "a connection that sent nothing was kept");
+    assert!(opened.elapsed() >= LIMIT - Duration::from_millis(100), "closed after {:?}", opened.elapsed());
+
+    // A body that stops coming: 408 in the client's dialect, then the connection closes.
+    let mut conn = connect();
+    let started = Instant::now();
+    conn.write_all(format!("{}{{\"model\":", messages_head(100)).as_bytes()).unwrap();
+    let (status, head, body) = read_response(&mut conn);
+    let waited = started.elapsed();
+    assert_eq!((status.as_str(), body.as_str()), ("http/1.1 408 request timeout", STALLED_BODY));
+    assert!(head.contains("connection: close\r\n"), "{head}");
+    assert!(waited >= LIMIT - Duration::from_millis(100) && waited < 3 * LIMIT, "answered after {waited:?}");
+    assert!(closed_within(&mut conn, 2 * LIMIT));
+
+    // A body that cannot be read is the client's error, in its dialect.
+    let mut conn = connect();
+    conn.write_all(
+        format!(
+            "POST /v1/chat/completions HTTP/1.1\r\nhost: relay\r\nauthorization: Bearer {ACCESS_KEY}\r\n\
+             transfer-encoding: chunked\r\n\r\nzz\r\nabc\r\n"
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    let (status, head, body) = read_response(&mut conn);
+    assert_eq!(status, "http/1.1 400 bad request");
+    assert_eq!(
+        body,
+        r#"{"error":{"message":"the request body could not be read (InvalidChunk)","type":"invalid_request_error","param":null,"code":null}}"#
+    );
+    assert!(head.contains("connection: close\r\n"), "{head}");
+    assert!(closed_within(&mut conn, 2 * LIMIT));
+
+    // A client that stops reading a stream: the write that waits for it fails after the
+    // limit, the upstream is left and the connection closes as it is, without the end of
+    // the chunked body.
+    let mut conn = small_window_connection(gw.port);
+    let request = ask("[[long:300000]]", true);
+    conn.write_all(format!("{}{request}", messages_head(request.len())).as_bytes()).unwrap();
+    let line = access_line(&gw, "\"error\":\"client_timeout\"");
+    assert_eq!((line["status"].as_u64(), line["stream"].as_bool()), (Some(200), Some(true)), "{line}");
+    let took = line["duration_ms"].as_f64().unwrap();
+    assert!((900.0..2500.0).contains(&took), "the stalled stream ended after {took} ms");
+    let mut received = Vec::new();
+    conn.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    conn.read_to_end(&mut received).unwrap();
+    let text = String::from_utf8_lossy(&received);
+    assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{}", &text[..text.len().min(300)]);
+    assert!(text.contains("event: content_block_delta"), "no events before the stall");
+    assert!(!text.contains("message_stop") && !text.ends_with("0\r\n\r\n"), "the cut stream was ended as whole");
+    assert!(!gw.log().contains("ERROR"), "{}", gw.log());
+}
+
+/// An HTTP/2 connection over TLS to the gateway; `window`: the stream window the client
+/// grants (HTTP/2's default when `None`).
+async fn h2_connect(
+    port: u16,
+    ca: &str,
+    window: Option<u32>,
+) -> (h2::client::SendRequest<Bytes>, tokio::task::JoinHandle<Result<(), h2::Error>>) {
+    pingora_rustls::install_default_crypto_provider();
+    let mut roots = pingora_rustls::RootCertStore::empty();
+    pingora_rustls::load_ca_file_into_store(ca, &mut roots).unwrap();
+    let mut config = pingora_rustls::ClientConfig::builder().with_root_certificates(roots).with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let name = pingora_rustls::ServerName::IpAddress(std::net::Ipv4Addr::LOCALHOST.into());
+    let tls = pingora_rustls::TlsConnector::from(Arc::new(config)).connect(name, tcp).await.unwrap();
+    assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
+    let mut builder = h2::client::Builder::new();
+    if let Some(window) = window {
+        builder.initial_window_size(window);
+    }
+    let (send, conn) = builder.handshake(tls).await.unwrap();
+    (send, tokio::spawn(conn))
+}
+
+fn h2_request(port: u16, method: &str, path: &str, length: Option<usize>) -> http::Request<()> {
+    let mut req = http::Request::builder()
+        .method(method)
+        .uri(format!("https://127.0.0.1:{port}{path}"))
+        .header("x-api-key", ACCESS_KEY);
+    if let Some(length) = length {
+        req = req.header("content-length", length);
+    }
+    req.body(()).unwrap()
+}
+
+async fn read_all(body: &mut h2::RecvStream) -> Result<Vec<u8>, h2::Error> {
+    let mut out = Vec::new();
+    while let Some(chunk) = body.data().await {
+        let chunk = chunk?;
+        body.flow_control().release_capacity(chunk.len()).unwrap();
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+#[test]
+fn http2_clients_that_stall_are_let_go_after_the_client_timeout() {
+    let mock = Mock::start();
+    let dir = std::env::temp_dir().join(format!("llm-relay-h2-limits-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (ca, cert, key) = ca_and_leaf(&dir);
+    let server = format!("  client_timeout_secs: 1\n  tls: {{cert: \"{cert}\", key: \"{key}\"}}");
+    let gw = Gateway::launch(&channel(&mock.url), &server, "", "https");
+    let port = gw.port;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        // A connection whose last stream has ended is told GOAWAY and closed after the
+        // limit.
+        let (mut send, conn) = h2_connect(port, &ca, None).await;
+        let (resp, _) = send.send_request(h2_request(port, "GET", "/health", None), true).unwrap();
+        let resp = resp.await.unwrap();
+        assert_eq!(resp.status(), 200);
+        assert_eq!(read_all(&mut resp.into_body()).await.unwrap(), b"{\"status\":\"ok\"}");
+        let answered = Instant::now();
+        let closed = tokio::time::timeout(4 * LIMIT, conn).await.expect("an idle HTTP/2 connection was kept");
+        assert!(matches!(closed, Ok(Ok(()))), "not closed by GOAWAY: {closed:?}");
+        let held = answered.elapsed();
+        assert!(held >= LIMIT - Duration::from_millis(100) && held < 3 * LIMIT, "closed after {held:?}");
+
+        // A stream whose body stops coming gets 408 in its dialect.
+        let (mut send, _conn) = h2_connect(port, &ca, None).await;
+        let (resp, mut body) = send.send_request(h2_request(port, "POST", "/v1/messages", Some(100)), false).unwrap();
+        body.send_data(Bytes::from_static(b"{\"model\":"), false).unwrap();
+        let started = Instant::now();
+        let resp = tokio::time::timeout(4 * LIMIT, resp).await.expect("no answer to a stalled body").unwrap();
+        let waited = started.elapsed();
+        assert_eq!(resp.status(), 408);
+        let answer = read_all(&mut resp.into_body()).await.unwrap();
+        assert_eq!(String::from_utf8_lossy(&answer), STALLED_BODY);
+        assert!(waited >= LIMIT - Duration::from_millis(100) && waited < 3 * LIMIT, "answered after {waited:?}");
+
+        // A client that grants a stream no window gets the head of its answer, then the
+        // stream fails after the limit and the gateway lets go of the upstream.
+        let (mut send, _conn) = h2_connect(port, &ca, Some(0)).await;
+        let request = ask("[[long:200]]", true);
+        let (resp, mut body) =
+            send.send_request(h2_request(port, "POST", "/v1/messages", Some(request.len())), false).unwrap();
+        body.send_data(Bytes::from(request), true).unwrap();
+        let resp = tokio::time::timeout(4 * LIMIT, resp).await.expect("no response head").unwrap();
+        assert_eq!(resp.status(), 200);
+        let mut stream = resp.into_body();
+        let ended = tokio::time::timeout(4 * LIMIT, stream.data()).await.expect("the stalled stream was kept");
+        assert!(matches!(ended, Some(Err(_)) | None), "data without a window: {ended:?}");
+    });
+    let line = access_line(&gw, "\"error\":\"client_timeout\"");
+    assert_eq!((line["status"].as_u64(), line["stream"].as_bool()), (Some(200), Some(true)), "{line}");
+    let took = line["duration_ms"].as_f64().unwrap();
+    assert!((900.0..2500.0).contains(&took), "the stalled stream ended after {took} ms");
+    assert!(!gw.log().contains("ERROR"), "{}", gw.log());
+    let _ = std::fs::remove_dir_all(&dir);
+}
