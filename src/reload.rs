@@ -170,3 +170,30 @@ impl BackgroundService for FileWatchReload {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(server: &str) -> Config {
+        let yaml = format!("server: {{{server}}}\nchannels: []\n");
+        match crate::config::load_str(&yaml, &|_| None) {
+            Ok(loaded) => loaded.config,
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+
+    #[test]
+    fn a_reload_names_the_settings_that_wait_for_a_restart() {
+        let old = config("listen: ['127.0.0.1:8080'], max_body_bytes: 1000");
+        let new = config("listen: ['127.0.0.1:8081'], max_body_bytes: 2000, client_timeout_secs: 5");
+        assert_eq!(
+            restart_only_changes(&old, &new),
+            vec![
+                "server.listen: the change takes effect after a restart or upgrade",
+                "server.client_timeout_secs: the change takes effect after a restart or upgrade",
+            ]
+        );
+        assert!(restart_only_changes(&old, &old).is_empty());
+    }
+}
