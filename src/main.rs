@@ -289,6 +289,7 @@ fn run(path: &Path, upgrade: bool) -> ExitCode {
     };
     let https = acceptor.is_some();
     let app = LocalConnections::new(proxy, gateway, acceptor, settings.client_timeout);
+    server.add_service(background_service("client idle clock", app.client_clock()));
     let mut service = pingora::services::listening::Service::new("llm-relay".to_string(), app);
     for addr in &settings.listen {
         service.add_listener(ListenerConfig::tcp(addr.to_string()).l4_buffer(CLIENT_BUFFERS));

@@ -44,9 +44,12 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::sync::Notify;
 
+mod clock;
 mod http2;
+
+pub use clock::ClientClockService;
+use clock::ClientClock;
 
 /// Writes to a client are gathered up to this size, as Pingora's listener does, so a
 /// small response's head and body leave in one system call.
@@ -66,9 +69,9 @@ pub struct LocalConnections<A, SV> {
     modules: HttpModules,
     /// Set when the listeners serve HTTPS: the handshake is made here.
     tls: Option<Acceptor>,
-    /// Set, and `shutdown_begun` notified, when the server begins shutting down.
-    shutting_down: AtomicBool,
-    shutdown_begun: Notify,
+    /// Limits the wait for a request head to `client_timeout`, and ends it when the
+    /// server begins shutting down.
+    clock: Arc<ClientClock>,
     /// `server.client_timeout_secs`: how long a client may keep a connection idle between
     /// requests, and how long each read of a request and each write of its answer may
     /// wait for it.
@@ -86,10 +89,15 @@ impl<A, SV: ProxyHttp> LocalConnections<A, SV> {
             app,
             modules,
             tls,
-            shutting_down: AtomicBool::new(false),
-            shutdown_begun: Notify::new(),
+            clock: Arc::new(ClientClock::new(client_timeout)),
             client_timeout,
         }
+    }
+
+    /// The background service that ticks the clock limiting the wait for a request head;
+    /// the server runs it beside this app.
+    pub fn client_clock(&self) -> ClientClockService {
+        ClientClockService(Arc::clone(&self.clock))
     }
 }
 
@@ -130,8 +138,7 @@ where
     }
 
     async fn cleanup(&self) {
-        self.shutting_down.store(true, Ordering::Release);
-        self.shutdown_begun.notify_waiters();
+        self.clock.shut_down();
         self.fallback.cleanup().await;
     }
 }
@@ -145,12 +152,14 @@ where
     /// HTTP/1 requests on one connection until it closes, as Pingora's own server app
     /// serves them: keep-alive between requests unless the server is shutting down, and
     /// the reuse settings carried from one request to the next. The client timeout
-    /// limits the wait for the next request and each read and write of one: Pingora's
-    /// own defaults are 60 s for reads and no limit on writes, so a client that stopped
-    /// reading a stream held it, and its upstream connection, until it went away.
+    /// limits the wait for each request head ([`LocalConnections::next_head`]; Pingora's
+    /// session has no limit once it has read a head that does not ask to close) and each
+    /// read and write of a request: Pingora puts no limit on writes, so a client that
+    /// stopped reading a stream held it, and its upstream connection, until it went away.
     async fn serve_http1(&self, stream: Stream, shutdown: &ShutdownWatch) {
         let mut session = self.h1_session(stream);
-        session.set_keepalive(if *shutdown.borrow() { None } else { Some(self.keepalive_secs()) });
+        // Unlimited for Pingora (its limit is a timer per request); see `next_head`.
+        session.set_keepalive(if *shutdown.borrow() { None } else { Some(0) });
         session.set_keepalive_reuses_remaining(self.fallback.server_options().and_then(|o| o.keepalive_request_limit));
         while let Some((stream, settings)) = self.serve_request(session, shutdown).await.map(|r| r.consume()) {
             session = self.h1_session(stream);
@@ -158,12 +167,6 @@ where
                 settings.apply_to_session(&mut session.downstream_session);
             }
         }
-    }
-
-    /// The idle limit of an HTTP/1 connection between requests, in Pingora's unit (0
-    /// would be no limit).
-    fn keepalive_secs(&self) -> u64 {
-        self.client_timeout.as_secs().max(1)
     }
 
     /// A session for the next HTTP/1 request on `stream`, its reads and writes limited to
@@ -183,13 +186,7 @@ where
     /// `request_filter` must answer every request: one it leaves unanswered gets a 500.
     /// `early_request_filter` and the phases of a proxied request are not run.
     async fn serve_request(&self, mut session: Session, shutdown: &ShutdownWatch) -> Option<ReusedHttpStream> {
-        // An HTTP/2 request head has been read already: the read is ready at once, and
-        // polled first, so every stream accepted is served, during shutdown too.
-        let read = tokio::select! {
-            biased;
-            read = session.downstream_session.read_request() => read,
-            () = self.shutdown_started() => return None,
-        };
+        let read = self.next_head(&mut session).await?;
         match read {
             Ok(true) => {}
             Ok(false) => return None,
@@ -217,10 +214,6 @@ where
         }
         if *shutdown.borrow() {
             session.set_keepalive(None);
-        } else if session.downstream_session.get_keepalive() == Some(0) {
-            // Pingora's HTTP/1 session makes keep-alive unlimited when it reads a request
-            // head that does not ask for `Connection: close`: the idle limit is put back.
-            session.set_keepalive(Some(self.keepalive_secs()));
         }
 
         let mut ctx = self.app.new_ctx();
@@ -261,12 +254,24 @@ where
         finish(session).await
     }
 
-    /// Resolves once the server has begun shutting down: a connection waiting for its
-    /// next request is then closed.
-    async fn shutdown_started(&self) {
-        let notified = self.shutdown_begun.notified();
-        if !self.shutting_down.load(Ordering::Acquire) {
-            notified.await;
+    /// The request head, or `None` when the connection closes first: the server began
+    /// shutting down, or the head did not come, whole, within the client timeout (see
+    /// [`clock`]). An HTTP/2 request head has been read already: the read is ready at
+    /// once, and polled first, so every stream accepted is served, during shutdown too.
+    async fn next_head(&self, session: &mut Session) -> Option<pingora::Result<bool>> {
+        let since = self.clock.now();
+        let read = session.downstream_session.read_request();
+        tokio::pin!(read);
+        loop {
+            // Registered before the check, so a tick or shutdown between the two wakes it.
+            let woken = self.clock.woken();
+            let over = self.clock.expired(since);
+            tokio::select! {
+                biased;
+                read = &mut read => return Some(read),
+                () = woken, if !over => {}
+                () = std::future::ready(()), if over => return None,
+            }
         }
     }
 }
