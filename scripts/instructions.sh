@@ -3,7 +3,7 @@
 # not move with the machine's load, for comparing two builds of the gateway where
 # throughput runs on a shared 2-core VM differ by more than the change being measured.
 #
-#   scripts/instructions.sh [--large] [--tls] [BINARY] [ROUTE]...
+#   scripts/instructions.sh [--large] [--tls | --h2] [BINARY] [ROUTE]...
 #
 # BINARY defaults to target/release/llm-relay (the mock is taken from next to it).
 # --large sends the bench's 80 KiB request of each route (written by llm-relay-bench
@@ -19,16 +19,22 @@
 # upstream such as api.anthropic.com would; certificates come from scripts/test-certs.sh.
 # wrk keeps its connections, so this counts the record layer, not the handshakes.
 #
-# Needs valgrind and wrk (apt-get install valgrind wrk), and openssl for --tls.
+# --h2 is --tls with HTTP/2 clients: h2load (four connections, one request at a time on
+# each, as the bench's HTTP/2 rows send them) instead of wrk.
+#
+# Needs valgrind and wrk (apt-get install valgrind wrk), openssl for --tls and --h2, and
+# h2load for --h2 (apt-get install nghttp2-client).
 # Everything listens on loopback.
 set -euo pipefail
 
 large=0
 tls=0
+h2=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --large) large=1 ;;
         --tls) tls=1 ;;
+        --h2) tls=1 h2=1 ;;
         *) break ;;
     esac
     shift
@@ -39,7 +45,11 @@ case "${1:-}" in
     *) bin=$(realpath "$1") && shift ;;
 esac
 routes=("$@")
-[ -x "$bin" ] || { echo "$bin is not an executable gateway; usage: $0 [--large] [--tls] [BINARY] [ROUTE]..." >&2; exit 1; }
+[ -x "$bin" ] || { echo "$bin is not an executable gateway; usage: $0 [--large] [--tls | --h2] [BINARY] [ROUTE]..." >&2; exit 1; }
+if [ "$h2" = 1 ] && ! command -v h2load >/dev/null; then
+    echo "h2load is missing: apt-get install nghttp2-client" >&2
+    exit 1
+fi
 [ ${#routes[@]} -gt 0 ] || routes=(anthropic-anthropic anthropic-openai openai-openai openai-anthropic)
 for tool in valgrind callgrind_control wrk curl python3; do
     command -v "$tool" >/dev/null || { echo "$tool is missing: apt-get install valgrind wrk curl python3" >&2; exit 1; }
@@ -160,13 +170,27 @@ for route in "${routes[@]}"; do
     pids+=($gw)
     wait_ready "$gw_port" "$dir/gw.log"
     url="$scheme://127.0.0.1:$gw_port$path"
-    BODY="$dir/body.json" wrk -t1 -c4 -d2s -s "$dir/post.lua" "$url" >/dev/null
+    # Sends the route's request for $1 seconds; prints the requests answered, and how
+    # many of them not with a 2xx.
+    load() {
+        if [ "$h2" = 1 ]; then
+            local out
+            out=$(h2load -c4 -m1 -D "$1" -d "$dir/body.json" -H "content-type: application/json" \
+                -H "x-api-key: bench-access-key" -H "anthropic-version: 2023-06-01" "$url")
+            awk '/^requests:/{done=$6} /^status codes:/{ok=$3} END {print done + 0, done - ok}' <<<"$out"
+        else
+            local out
+            out=$(BODY="$dir/body.json" wrk -t1 -c4 -d"$1"s -s "$dir/post.lua" "$url")
+            awk '/requests in/{n=$1} /Non-2xx/{bad=$NF} END {print n + 0, bad + 0}' <<<"$out"
+        fi
+    }
+    load 2 >/dev/null
     control() {
         callgrind_control "$@" "$gw" >"$dir/control.log" 2>&1 ||
             { echo "callgrind_control $* failed:" >&2; cat "$dir/control.log" >&2; exit 1; }
     }
     control -i on
-    out=$(BODY="$dir/body.json" wrk -t1 -c4 -d5s -s "$dir/post.lua" "$url")
+    read -r requests non2xx < <(load 5)
     control -i off
     control -d
     sleep 1
@@ -176,10 +200,8 @@ for route in "${routes[@]}"; do
     keep=()
     for p in "${pids[@]}"; do [ "$p" = "$gw" ] || keep+=("$p"); done
     pids=("${keep[@]}")
-    requests=$(awk '/requests in/{print $1}' <<<"$out")
-    non2xx=$(awk '/Non-2xx/{print $NF}' <<<"$out")
     instructions=$(cat "$dir"/cg.out* | awk '/^totals:/{s += $2} END {print s + 0}')
-    if [ -n "$non2xx" ] || [ "${requests:-0}" -eq 0 ]; then
+    if [ "${non2xx:-0}" -ne 0 ] || [ "${requests:-0}" -eq 0 ]; then
         echo "$route: requests failed (${non2xx:-0} non-2xx of ${requests:-0}); the gateway's log:" >&2
         tail -20 "$dir/gw.log" >&2
         exit 1

@@ -69,7 +69,7 @@ impl ClientClock {
         self.wake.notify_waiters();
     }
 
-    fn tick(&self) {
+    pub(super) fn tick(&self) {
         self.ticks.fetch_add(1, Ordering::Relaxed);
         self.wake.notify_waiters();
     }
