@@ -249,3 +249,40 @@ fn http2_clients_that_stall_are_let_go_after_the_client_timeout() {
     assert!(!gw.log().contains("ERROR"), "{}", gw.log());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A stream refused before its body was read (here by its access key) is answered, and
+/// the body the client sends after the answer is read rather than refused by a reset:
+/// curl reports such a reset instead of the answer when it comes before its body is out.
+#[test]
+fn an_http2_client_refused_before_its_body_gets_the_answer_and_no_reset() {
+    let mock = Mock::start();
+    let dir = std::env::temp_dir().join(format!("llm-relay-h2-refused-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (ca, cert, key) = ca_and_leaf(&dir);
+    let server = format!("  tls: {{cert: \"{cert}\", key: \"{key}\"}}");
+    let gw = Gateway::launch(&channel(&mock.url), &server, "", "https");
+    let port = gw.port;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let (mut send, _conn) = h2_connect(port, &ca, None).await;
+        let request = ask("hi", false);
+        let mut head = h2_request(port, "POST", "/v1/messages", Some(request.len()));
+        head.headers_mut().remove("x-api-key");
+        let (resp, mut body) = send.send_request(head, false).unwrap();
+        let resp = tokio::time::timeout(Duration::from_secs(5), resp).await.expect("no answer").unwrap();
+        assert_eq!(resp.status(), 401);
+        let answer = read_all(&mut resp.into_body()).await.unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&answer),
+            r#"{"type":"error","error":{"type":"authentication_error","message":"invalid or missing API key"}}"#
+        );
+        // The body, sent after the answer, is taken: no reset comes.
+        body.send_data(Bytes::from(request), true).unwrap();
+        let reset = std::future::poll_fn(|cx| body.poll_reset(cx));
+        match tokio::time::timeout(Duration::from_millis(500), reset).await {
+            Err(_) => {}
+            Ok(reset) => panic!("the stream was reset: {reset:?}"),
+        }
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -48,8 +48,8 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 mod clock;
 mod http2;
 
-pub use clock::ClientClockService;
 use clock::ClientClock;
+pub use clock::ClientClockService;
 
 /// Writes to a client are gathered up to this size, as Pingora's listener does, so a
 /// small response's head and body leave in one system call.
@@ -230,6 +230,9 @@ where
             Err(e) => return self.fail(session, &mut ctx, e, "Fail to filter request:").await,
         }
         self.app.logging(&mut session, None, &mut ctx).await;
+        if session.downstream_session.is_http2() {
+            http2::read_rest_of_refused_body(&mut session).await;
+        }
         finish(session).await
     }
 
