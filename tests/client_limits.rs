@@ -286,3 +286,113 @@ fn an_http2_client_refused_before_its_body_gets_the_answer_and_no_reset() {
     });
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// An HPACK block of literal header fields, none indexed (RFC 7541 §6.2.2); every name
+/// and value shorter than 127 bytes.
+fn hpack_literals(fields: &[(&[u8], &[u8])]) -> Vec<u8> {
+    let mut block = Vec::new();
+    for (name, value) in fields {
+        block.push(0x00);
+        block.push(name.len() as u8);
+        block.extend_from_slice(name);
+        block.push(value.len() as u8);
+        block.extend_from_slice(value);
+    }
+    block
+}
+
+/// An HTTP/2 frame: its 9-byte header, then `payload`.
+fn h2_frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+    let mut frame = (payload.len() as u32).to_be_bytes()[1..].to_vec();
+    frame.extend_from_slice(&[kind, flags]);
+    frame.extend_from_slice(&stream.to_be_bytes());
+    frame.extend_from_slice(payload);
+    frame
+}
+
+/// Malformed requests (a control byte in `:path`, written frame by frame: HTTP/2
+/// libraries refuse to send one) are reset one by one, the connection serving its other
+/// streams, for 1,024 of them: the next one closes the connection, GOAWAY
+/// `ENHANCE_YOUR_CALM` from the HTTP/2 library. The gateway's own limit of 32 counts the
+/// requests Pingora refuses besides, which the library lets through.
+#[test]
+fn an_http2_client_is_disconnected_after_1024_malformed_requests() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mock = Mock::start();
+    let dir = std::env::temp_dir().join(format!("llm-relay-h2-malformed-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (ca, cert, key) = ca_and_leaf(&dir);
+    let server = format!("  tls: {{cert: \"{cert}\", key: \"{key}\"}}");
+    let gw = Gateway::launch(&channel(&mock.url), &server, "", "https");
+    let port = gw.port;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        pingora_rustls::install_default_crypto_provider();
+        let mut roots = pingora_rustls::RootCertStore::empty();
+        pingora_rustls::load_ca_file_into_store(&ca, &mut roots).unwrap();
+        let mut config = pingora_rustls::ClientConfig::builder().with_root_certificates(roots).with_no_client_auth();
+        config.alpn_protocols = vec![b"h2".to_vec()];
+        let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        let name = pingora_rustls::ServerName::IpAddress(std::net::Ipv4Addr::LOCALHOST.into());
+        let mut tls = pingora_rustls::TlsConnector::from(Arc::new(config)).connect(name, tcp).await.unwrap();
+        tls.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").await.unwrap();
+        tls.write_all(&h2_frame(0x4, 0, 0, &[])).await.unwrap();
+        let request = |path: &[u8], stream: u32| {
+            let block = hpack_literals(&[
+                (b":method", b"GET"),
+                (b":scheme", b"https"),
+                (b":authority", b"127.0.0.1"),
+                (b":path", path),
+            ]);
+            // HEADERS with END_STREAM and END_HEADERS.
+            h2_frame(0x1, 0x5, stream, &block)
+        };
+        // Reads frames until `done`, given each frame's type and stream, says so, or a
+        // GOAWAY comes: then its error code.
+        async fn read_until(
+            tls: &mut (impl tokio::io::AsyncRead + Unpin),
+            mut done: impl FnMut(u8, u32) -> bool,
+        ) -> Option<u32> {
+            let mut header = [0u8; 9];
+            let read = async {
+                loop {
+                    tls.read_exact(&mut header).await.expect("the connection closed");
+                    let len = u32::from_be_bytes([0, header[0], header[1], header[2]]) as usize;
+                    let stream = u32::from_be_bytes(header[5..9].try_into().unwrap()) & 0x7fff_ffff;
+                    let mut payload = vec![0u8; len];
+                    tls.read_exact(&mut payload).await.unwrap();
+                    if header[3] == 0x7 {
+                        return Some(u32::from_be_bytes(payload[4..8].try_into().unwrap()));
+                    }
+                    if done(header[3], stream) {
+                        return None;
+                    }
+                }
+            };
+            tokio::time::timeout(Duration::from_secs(10), read).await.expect("no frame")
+        }
+        let mut stream = 1;
+        let mut malformed = Vec::new();
+        for _ in 0..1024 {
+            malformed.extend_from_slice(&request(b"/health\x01", stream));
+            stream += 2;
+        }
+        tls.write_all(&malformed).await.unwrap();
+        let mut resets = 0;
+        let goaway = read_until(&mut tls, |kind, _| {
+            resets += usize::from(kind == 0x3);
+            resets == 1024
+        })
+        .await;
+        assert_eq!(goaway, None, "closed within 1,024 malformed requests");
+        // Still serving.
+        tls.write_all(&request(b"/health", stream)).await.unwrap();
+        let answered = stream;
+        assert_eq!(read_until(&mut tls, |kind, id| kind == 0x1 && id == answered).await, None);
+        stream += 2;
+        tls.write_all(&request(b"/health\x01", stream)).await.unwrap();
+        let goaway = read_until(&mut tls, |_, _| false).await;
+        assert_eq!(goaway, Some(u32::from(h2::Reason::ENHANCE_YOUR_CALM)));
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -16,7 +16,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
 
-/// An HTTP/2 client is disconnected at this many malformed requests (Pingora's limit).
+/// An HTTP/2 client is disconnected at this many requests Pingora refuses as malformed
+/// (Pingora's limit). The h2 library resets the malformed requests it catches itself,
+/// which are most, and closes the connection at the 1,025th.
 const MAX_MALFORMED_H2_STREAMS: usize = 32;
 
 /// How many bytes of request bodies an HTTP/2 client may send, on one stream and on the
