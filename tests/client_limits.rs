@@ -137,7 +137,7 @@ fn http1_clients_that_stall_are_let_go_after_the_client_timeout() {
     let line = access_line(&gw, "\"error\":\"client_timeout\"");
     assert_eq!((line["status"].as_u64(), line["stream"].as_bool()), (Some(200), Some(true)), "{line}");
     let took = line["duration_ms"].as_f64().unwrap();
-    assert!((900.0..2500.0).contains(&took), "the stalled stream ended after {took} ms");
+    assert!((900.0..4000.0).contains(&took), "the stalled stream ended after {took} ms");
     let mut received = Vec::new();
     conn.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     conn.read_to_end(&mut received).unwrap();
@@ -245,7 +245,7 @@ fn http2_clients_that_stall_are_let_go_after_the_client_timeout() {
     let line = access_line(&gw, "\"error\":\"client_timeout\"");
     assert_eq!((line["status"].as_u64(), line["stream"].as_bool()), (Some(200), Some(true)), "{line}");
     let took = line["duration_ms"].as_f64().unwrap();
-    assert!((900.0..2500.0).contains(&took), "the stalled stream ended after {took} ms");
+    assert!((900.0..4000.0).contains(&took), "the stalled stream ended after {took} ms");
     assert!(!gw.log().contains("ERROR"), "{}", gw.log());
     let _ = std::fs::remove_dir_all(&dir);
 }

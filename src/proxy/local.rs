@@ -230,10 +230,13 @@ where
             Err(e) => return self.fail(session, &mut ctx, e, "Fail to filter request:").await,
         }
         self.app.logging(&mut session, None, &mut ctx).await;
-        if session.downstream_session.is_http2() {
+        // Answered and logged: the request no longer counts as in flight.
+        drop(ctx);
+        let stalled = session.response_written().is_some_and(|r| r.status == http::StatusCode::REQUEST_TIMEOUT);
+        if session.downstream_session.is_http2() && !stalled {
             http2::read_rest_of_refused_body(&mut session).await;
         }
-        finish(session).await
+        self.finish(session).await
     }
 
     /// An error from a phase: answered (if nothing was sent yet) and logged, as
@@ -254,7 +257,17 @@ where
         if !res.can_reuse_downstream {
             return None;
         }
-        finish(session).await
+        self.finish(session).await
+    }
+
+    /// Ends the response; the connection, with its keep-alive settings, when it can be
+    /// reused. Ending the response, a flush Pingora does not limit, and reading what is
+    /// left of the request body are given the client timeout.
+    async fn finish(&self, session: Session) -> Option<ReusedHttpStream> {
+        let settings = HttpPersistentSettings::for_session(&session.downstream_session);
+        let finished = pingora_timeout::timeout(self.client_timeout, session.downstream_session.finish()).await;
+        let reusable = finished.ok()?.ok().flatten()?;
+        Some(ReusedHttpStream::from_reusable_stream(reusable, settings))
     }
 
     /// The request head, or `None` when the connection closes first: the server began
@@ -295,13 +308,6 @@ async fn tls_handshake<S: pingora::protocols::IO + 'static>(acceptor: &Acceptor,
             None
         }
     }
-}
-
-/// Ends the response; the connection, with its keep-alive settings, when it can be reused.
-async fn finish(session: Session) -> Option<ReusedHttpStream> {
-    let settings = HttpPersistentSettings::for_session(&session.downstream_session);
-    let reusable = session.downstream_session.finish().await.ok().flatten()?;
-    Some(ReusedHttpStream::from_reusable_stream(reusable, settings))
 }
 
 /// The same connection, its socket registered with the current runtime (`Ok`).

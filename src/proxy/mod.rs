@@ -210,7 +210,7 @@ impl ProxyHttp for Gateway {
     /// with a body in the client's dialect (Pingora's own is empty). The connection is
     /// not reused.
     async fn fail_to_proxy(&self, session: &mut Session, e: &Error, ctx: &mut RequestCtx) -> FailToProxy {
-        let gone = matches!(e.etype(), WriteTimedout | WriteError | ReadError | ConnectionClosed);
+        let gone = client_gone(e);
         let code = match e.etype() {
             _ if gone || session.response_written().is_some() => 0,
             HTTPStatus(code) => *code,
@@ -240,7 +240,15 @@ impl ProxyHttp for Gateway {
     /// A client that went away, or stopped taking the answer, is not the gateway's
     /// error: the access log records it (`error`).
     fn suppress_error_log(&self, _session: &Session, _ctx: &RequestCtx, e: &Error) -> bool {
-        matches!(e.etype(), WriteTimedout | WriteError | ReadError | ConnectionClosed)
+        client_gone(e)
+    }
+
+    /// What an error log line says of its request: method, path and host. Pingora's
+    /// summary has the query string, which may hold a Gemini client's key (`?key=`).
+    fn request_summary(&self, session: &Session, _ctx: &RequestCtx) -> String {
+        let req = session.req_header();
+        let host = req.headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
+        format!("{} {}, Host: {host}", req.method, req.uri.path())
     }
 
     async fn logging(&self, session: &mut Session, e: Option<&Error>, ctx: &mut RequestCtx) {
@@ -329,6 +337,13 @@ impl Gateway {
             Some(Outcome { status, error: Some(err.kind.anthropic_type().to_string()), ..Default::default() });
         Ok(())
     }
+}
+
+/// Whether `e` says the client went away or stopped taking the answer, rather than an
+/// upstream or the gateway failing.
+fn client_gone(e: &Error) -> bool {
+    matches!(e.etype(), WriteTimedout | WriteError | ReadError | ConnectionClosed)
+        && !matches!(e.esource(), ErrorSource::Upstream)
 }
 
 /// The conversation a request belongs to: Anthropic `metadata.user_id` (Claude Code

@@ -112,15 +112,16 @@ impl Relay {
                 }
             }
         }
-        let _ = session.write_response_body(None, true).await;
-
-        outcome.usage = Some(tr.stats().usage);
-        match &tr.stats().termination {
-            Some(Termination::Error(e)) => outcome.error = Some(e.kind.anthropic_type().to_string()),
-            _ => outcome.error = None,
-        }
         if clean_end {
             self.release(call.up, call.pool_key);
+        }
+        let ended = super::respond::end_body(session, None).await;
+
+        outcome.usage = Some(tr.stats().usage);
+        match (&tr.stats().termination, ended) {
+            (_, Err(e)) => outcome.error = Some(super::client_gone(&e).into()),
+            (Some(Termination::Error(e)), _) => outcome.error = Some(e.kind.anthropic_type().to_string()),
+            _ => outcome.error = None,
         }
         let complete = matches!(tr.stats().termination, Some(Termination::Complete));
         Ok(if complete { tr.message() } else { None })

@@ -49,7 +49,25 @@ pub async fn json(
         [(CONTENT_TYPE, HeaderValue::from_static("application/json")), (CONTENT_LENGTH, HeaderValue::from(body.len()))];
     let resp = head(session, status, fixed.into_iter().chain(extra))?;
     session.write_response_header(resp, false).await?;
-    session.write_response_body(Some(body), true).await
+    end_body(session, Some(body)).await
+}
+
+/// Writes the last of a response body, if any, and ends the body, within the client's
+/// write limit (`server.client_timeout_secs`, the session's write timeout). Pingora
+/// limits each write of a body but not the flush that ends one, and that flush is where
+/// the end of a stream, or a whole small answer, gathered in the connection's write
+/// buffer, leaves: a client that stopped reading would hold it for good. The timer is
+/// made only if the write has to wait.
+pub async fn end_body(session: &mut Session, last: Option<Bytes>) -> pingora::Result<()> {
+    let limit = session.downstream_session.get_write_timeout();
+    let write = session.write_response_body(last, true);
+    let Some(limit) = limit else { return write.await };
+    match super::timer::timeout(limit, write).await {
+        Ok(written) => written,
+        Err(_) => {
+            Error::e_explain(ErrorType::WriteTimedout, format!("the client took no more of the answer in {limit:?}"))
+        }
+    }
 }
 
 /// Writes `err` in the client's dialect. `retry_after`: the upstream's hint, passed on
@@ -78,5 +96,5 @@ pub async fn text(session: &mut Session, status: u16, body: &'static str) -> pin
         [(CONTENT_TYPE, HeaderValue::from_static("text/plain")), (CONTENT_LENGTH, HeaderValue::from(body.len()))];
     let resp = head(session, status, fixed)?;
     session.write_response_header(resp, false).await?;
-    session.write_response_body(Some(Bytes::from_static(body.as_bytes())), true).await
+    end_body(session, Some(Bytes::from_static(body.as_bytes()))).await
 }

@@ -93,8 +93,9 @@ where
                 // A GOAWAY naming the last stream taken, then the connection closes: a
                 // client that reads it before sending again knows its later requests were
                 // not taken. Flushing it is given a few seconds (a vanished client's socket
-                // may not take it).
-                () = open.idle(&self.clock), if !closing => {
+                // may not take it). During shutdown, a connection closes so as soon as its
+                // last stream has ended, whether or not its client answered the GOAWAY.
+                () = open.idle(&self.clock) => {
                     conn.abrupt_shutdown(h2::Reason::NO_ERROR);
                     let close = H2Session::from_h2_conn(&mut conn, digest.clone());
                     let _ = tokio::time::timeout(Duration::from_secs(H2_GOAWAY_SECS), close).await;
