@@ -265,7 +265,10 @@ where
     /// left of the request body are given the client timeout.
     async fn finish(&self, session: Session) -> Option<ReusedHttpStream> {
         let settings = HttpPersistentSettings::for_session(&session.downstream_session);
-        let finished = pingora_timeout::timeout(self.client_timeout, session.downstream_session.finish()).await;
+        // Pinned in place, so that the timeout holds a pointer to it, not a copy.
+        let finish = session.downstream_session.finish();
+        tokio::pin!(finish);
+        let finished = pingora_timeout::timeout(self.client_timeout, finish).await;
         let reusable = finished.ok()?.ok().flatten()?;
         Some(ReusedHttpStream::from_reusable_stream(reusable, settings))
     }
