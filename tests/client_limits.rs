@@ -148,13 +148,39 @@ fn http1_clients_that_stall_are_let_go_after_the_client_timeout() {
     assert!(!gw.log().contains("ERROR"), "{}", gw.log());
 }
 
-/// An HTTP/2 connection over TLS to the gateway; `window`: the stream window the client
-/// grants (HTTP/2's default when `None`).
-async fn h2_connect(
-    port: u16,
-    ca: &str,
-    window: Option<u32>,
-) -> (h2::client::SendRequest<Bytes>, tokio::task::JoinHandle<Result<(), h2::Error>>) {
+/// The gateway serving HTTPS (HTTP/2 offered) with `server_extra`, in front of the mock;
+/// its certificates and the CA that signed them are removed with it.
+struct HttpsGateway {
+    gw: Gateway,
+    ca: String,
+    dir: std::path::PathBuf,
+    _mock: Mock,
+}
+
+impl HttpsGateway {
+    fn start(name: &str, server_extra: &str) -> HttpsGateway {
+        let mock = Mock::start();
+        let dir = std::env::temp_dir().join(format!("llm-relay-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (ca, cert, key) = ca_and_leaf(&dir);
+        let server = format!("{server_extra}  tls: {{cert: \"{cert}\", key: \"{key}\"}}");
+        let gw = Gateway::launch(&channel(&mock.url), &server, "", "https");
+        HttpsGateway { gw, ca, dir, _mock: mock }
+    }
+}
+
+impl Drop for HttpsGateway {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+}
+
+/// A TLS connection to the gateway on `port` that asked for `h2` by ALPN and got it.
+async fn tls_connect(port: u16, ca: &str) -> pingora_rustls::ClientTlsStream<tokio::net::TcpStream> {
     pingora_rustls::install_default_crypto_provider();
     let mut roots = pingora_rustls::RootCertStore::empty();
     pingora_rustls::load_ca_file_into_store(ca, &mut roots).unwrap();
@@ -164,6 +190,17 @@ async fn h2_connect(
     let name = pingora_rustls::ServerName::IpAddress(std::net::Ipv4Addr::LOCALHOST.into());
     let tls = pingora_rustls::TlsConnector::from(Arc::new(config)).connect(name, tcp).await.unwrap();
     assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
+    tls
+}
+
+/// An HTTP/2 connection over TLS to the gateway; `window`: the stream window the client
+/// grants (HTTP/2's default when `None`).
+async fn h2_connect(
+    port: u16,
+    ca: &str,
+    window: Option<u32>,
+) -> (h2::client::SendRequest<Bytes>, tokio::task::JoinHandle<Result<(), h2::Error>>) {
+    let tls = tls_connect(port, ca).await;
     let mut builder = h2::client::Builder::new();
     if let Some(window) = window {
         builder.initial_window_size(window);
@@ -195,18 +232,12 @@ async fn read_all(body: &mut h2::RecvStream) -> Result<Vec<u8>, h2::Error> {
 
 #[test]
 fn http2_clients_that_stall_are_let_go_after_the_client_timeout() {
-    let mock = Mock::start();
-    let dir = std::env::temp_dir().join(format!("llm-relay-h2-limits-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (ca, cert, key) = ca_and_leaf(&dir);
-    let server = format!("  client_timeout_secs: 1\n  tls: {{cert: \"{cert}\", key: \"{key}\"}}");
-    let gw = Gateway::launch(&channel(&mock.url), &server, "", "https");
-    let port = gw.port;
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    runtime.block_on(async {
+    let https = HttpsGateway::start("h2-limits", "  client_timeout_secs: 1\n");
+    let (gw, ca, port) = (&https.gw, &https.ca, https.gw.port);
+    runtime().block_on(async {
         // A connection whose last stream has ended is told GOAWAY and closed after the
         // limit.
-        let (mut send, conn) = h2_connect(port, &ca, None).await;
+        let (mut send, conn) = h2_connect(port, ca, None).await;
         let (resp, _) = send.send_request(h2_request(port, "GET", "/health", None), true).unwrap();
         let resp = resp.await.unwrap();
         assert_eq!(resp.status(), 200);
@@ -218,7 +249,7 @@ fn http2_clients_that_stall_are_let_go_after_the_client_timeout() {
         assert!(held >= LIMIT - Duration::from_millis(100) && held < 3 * LIMIT, "closed after {held:?}");
 
         // A stream whose body stops coming gets 408 in its dialect.
-        let (mut send, _conn) = h2_connect(port, &ca, None).await;
+        let (mut send, _conn) = h2_connect(port, ca, None).await;
         let (resp, mut body) = send.send_request(h2_request(port, "POST", "/v1/messages", Some(100)), false).unwrap();
         body.send_data(Bytes::from_static(b"{\"model\":"), false).unwrap();
         let started = Instant::now();
@@ -231,7 +262,7 @@ fn http2_clients_that_stall_are_let_go_after_the_client_timeout() {
 
         // A client that grants a stream no window gets the head of its answer, then the
         // stream fails after the limit and the gateway lets go of the upstream.
-        let (mut send, _conn) = h2_connect(port, &ca, Some(0)).await;
+        let (mut send, _conn) = h2_connect(port, ca, Some(0)).await;
         let request = ask("[[long:200]]", true);
         let (resp, mut body) =
             send.send_request(h2_request(port, "POST", "/v1/messages", Some(request.len())), false).unwrap();
@@ -242,12 +273,11 @@ fn http2_clients_that_stall_are_let_go_after_the_client_timeout() {
         let ended = tokio::time::timeout(4 * LIMIT, stream.data()).await.expect("the stalled stream was kept");
         assert!(matches!(ended, Some(Err(_)) | None), "data without a window: {ended:?}");
     });
-    let line = access_line(&gw, "\"error\":\"client_timeout\"");
+    let line = access_line(gw, "\"error\":\"client_timeout\"");
     assert_eq!((line["status"].as_u64(), line["stream"].as_bool()), (Some(200), Some(true)), "{line}");
     let took = line["duration_ms"].as_f64().unwrap();
     assert!((900.0..4000.0).contains(&took), "the stalled stream ended after {took} ms");
     assert!(!gw.log().contains("ERROR"), "{}", gw.log());
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A stream refused before its body was read (here by its access key) is answered, and
@@ -255,16 +285,10 @@ fn http2_clients_that_stall_are_let_go_after_the_client_timeout() {
 /// curl reports such a reset instead of the answer when it comes before its body is out.
 #[test]
 fn an_http2_client_refused_before_its_body_gets_the_answer_and_no_reset() {
-    let mock = Mock::start();
-    let dir = std::env::temp_dir().join(format!("llm-relay-h2-refused-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (ca, cert, key) = ca_and_leaf(&dir);
-    let server = format!("  tls: {{cert: \"{cert}\", key: \"{key}\"}}");
-    let gw = Gateway::launch(&channel(&mock.url), &server, "", "https");
-    let port = gw.port;
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    runtime.block_on(async {
-        let (mut send, _conn) = h2_connect(port, &ca, None).await;
+    let https = HttpsGateway::start("h2-refused", "");
+    let (ca, port) = (&https.ca, https.gw.port);
+    runtime().block_on(async {
+        let (mut send, _conn) = h2_connect(port, ca, None).await;
         let request = ask("hi", false);
         let mut head = h2_request(port, "POST", "/v1/messages", Some(request.len()));
         head.headers_mut().remove("x-api-key");
@@ -284,7 +308,6 @@ fn an_http2_client_refused_before_its_body_gets_the_answer_and_no_reset() {
             Ok(reset) => panic!("the stream was reset: {reset:?}"),
         }
     });
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// An HPACK block of literal header fields, none indexed (RFC 7541 §6.2.2); every name
@@ -318,23 +341,10 @@ fn h2_frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
 #[test]
 fn an_http2_client_is_disconnected_after_1024_malformed_requests() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mock = Mock::start();
-    let dir = std::env::temp_dir().join(format!("llm-relay-h2-malformed-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (ca, cert, key) = ca_and_leaf(&dir);
-    let server = format!("  tls: {{cert: \"{cert}\", key: \"{key}\"}}");
-    let gw = Gateway::launch(&channel(&mock.url), &server, "", "https");
-    let port = gw.port;
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    runtime.block_on(async {
-        pingora_rustls::install_default_crypto_provider();
-        let mut roots = pingora_rustls::RootCertStore::empty();
-        pingora_rustls::load_ca_file_into_store(&ca, &mut roots).unwrap();
-        let mut config = pingora_rustls::ClientConfig::builder().with_root_certificates(roots).with_no_client_auth();
-        config.alpn_protocols = vec![b"h2".to_vec()];
-        let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
-        let name = pingora_rustls::ServerName::IpAddress(std::net::Ipv4Addr::LOCALHOST.into());
-        let mut tls = pingora_rustls::TlsConnector::from(Arc::new(config)).connect(name, tcp).await.unwrap();
+    let https = HttpsGateway::start("h2-malformed", "");
+    let (ca, port) = (&https.ca, https.gw.port);
+    runtime().block_on(async {
+        let mut tls = tls_connect(port, ca).await;
         tls.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").await.unwrap();
         tls.write_all(&h2_frame(0x4, 0, 0, &[])).await.unwrap();
         let request = |path: &[u8], stream: u32| {
@@ -394,5 +404,4 @@ fn an_http2_client_is_disconnected_after_1024_malformed_requests() {
         let goaway = read_until(&mut tls, |_, _| false).await;
         assert_eq!(goaway, Some(u32::from(h2::Reason::ENHANCE_YOUR_CALM)));
     });
-    let _ = std::fs::remove_dir_all(&dir);
 }
