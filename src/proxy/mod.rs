@@ -210,7 +210,7 @@ impl ProxyHttp for Gateway {
     /// with a body in the client's dialect (Pingora's own is empty). The connection is
     /// not reused.
     async fn fail_to_proxy(&self, session: &mut Session, e: &Error, ctx: &mut RequestCtx) -> FailToProxy {
-        let gone = client_gone(e);
+        let gone = client_left(e);
         let code = match e.etype() {
             _ if gone || session.response_written().is_some() => 0,
             HTTPStatus(code) => *code,
@@ -240,7 +240,7 @@ impl ProxyHttp for Gateway {
     /// A client that went away, or stopped taking the answer, is not the gateway's
     /// error: the access log records it (`error`).
     fn suppress_error_log(&self, _session: &Session, _ctx: &RequestCtx, e: &Error) -> bool {
-        client_gone(e)
+        client_left(e)
     }
 
     /// What an error log line says of its request: method, path and host. Pingora's
@@ -341,7 +341,7 @@ impl Gateway {
 
 /// Whether `e` says the client went away or stopped taking the answer, rather than an
 /// upstream or the gateway failing.
-fn client_gone(e: &Error) -> bool {
+fn client_left(e: &Error) -> bool {
     matches!(e.etype(), WriteTimedout | WriteError | ReadError | ConnectionClosed)
         && !matches!(e.esource(), ErrorSource::Upstream)
 }
@@ -398,12 +398,7 @@ const PREALLOCATE_MAX: usize = 1 << 20;
 async fn read_body(session: &mut Session, limit: usize) -> Result<std::result::Result<Bytes, ApiError>> {
     let too_large =
         || ApiError::new(ErrorKind::RequestTooLarge, format!("request body exceeds the {limit}-byte limit"));
-    let declared = session
-        .req_header()
-        .headers
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
+    let declared = declared_length(session);
     let expects_continue = is_expect_continue_req(session.req_header());
     if declared.is_some_and(|n| n > limit) {
         if expects_continue {
@@ -462,6 +457,12 @@ async fn read_body(session: &mut Session, limit: usize) -> Result<std::result::R
     Ok(Ok(buf.freeze()))
 }
 
+/// The request body's length as its `content-length` declares it, if it does.
+pub(crate) fn declared_length(session: &Session) -> Option<usize> {
+    let value = session.req_header().headers.get(CONTENT_LENGTH)?;
+    value.to_str().ok()?.parse().ok()
+}
+
 /// The next chunk of the request body, each read limited to the client timeout (a
 /// `ReadTimedout` error past it). Pingora limits HTTP/1 reads itself, with the timeout
 /// `proxy::local` gives the session.
@@ -470,7 +471,10 @@ async fn next_chunk(session: &mut Session) -> Result<Option<Bytes>> {
         Some(limit) if session.downstream_session.is_http2() => limit,
         _ => return session.read_request_body().await,
     };
-    match tokio::time::timeout(limit, session.read_request_body()).await {
+    // Pingora's timer, made only if the read has to wait, around the read pinned in place.
+    let read = session.read_request_body();
+    tokio::pin!(read);
+    match pingora_timeout::timeout(limit, read).await {
         Ok(read) => read,
         Err(_) => Error::e_explain(ReadTimedout, format!("no request body data for {limit:?}")),
     }

@@ -523,7 +523,7 @@ impl Relay {
         outcome.bytes_out = translated.len();
         outcome.status = status;
         if let Err(e) = respond_json(session, status, translated, extra).await {
-            outcome.error = Some(client_gone(&e).into());
+            outcome.error = Some(write_failure(&e).into());
         }
         Ok(canonical)
     }
@@ -531,7 +531,7 @@ impl Relay {
 
 /// The access log's word for a failed write to the client: `client_timeout` when it
 /// took nothing for `server.client_timeout_secs`, else `client_closed`.
-pub(crate) fn client_gone(e: &pingora::Error) -> &'static str {
+pub(crate) fn write_failure(e: &pingora::Error) -> &'static str {
     if e.etype == pingora::ErrorType::WriteTimedout {
         CLIENT_TIMEOUT
     } else {

@@ -77,7 +77,7 @@ impl Relay {
         }
         let written = self.commit(session, &call, req.gemini_json_array, pending.freeze(), started, outcome).await;
         if let Err(e) = written {
-            outcome.error = Some(super::client_gone(&e).into());
+            outcome.error = Some(super::write_failure(&e).into());
             return Ok(None);
         }
 
@@ -107,7 +107,7 @@ impl Relay {
                     defer_next_flush(session);
                 }
                 if let Err(e) = session.write_response_body(Some(out), false).await {
-                    outcome.error = Some(super::client_gone(&e).into());
+                    outcome.error = Some(super::write_failure(&e).into());
                     return Ok(None);
                 }
             }
@@ -119,7 +119,7 @@ impl Relay {
 
         outcome.usage = Some(tr.stats().usage);
         match (&tr.stats().termination, ended) {
-            (_, Err(e)) => outcome.error = Some(super::client_gone(&e).into()),
+            (_, Err(e)) => outcome.error = Some(super::write_failure(&e).into()),
             (Some(Termination::Error(e)), _) => outcome.error = Some(e.kind.anthropic_type().to_string()),
             _ => outcome.error = None,
         }

@@ -149,19 +149,13 @@ const REFUSED_BODY_SECS: u64 = 5;
 /// report that reset instead of the answer: curl 7.88 fails with "Stream error in the
 /// HTTP/2 framing layer" when the reset arrives before it has sent its whole body.
 pub(super) async fn read_rest_of_refused_body(session: &mut Session) {
+    if session.downstream_session.is_body_done() {
+        return;
+    }
+    if crate::proxy::declared_length(session).is_none_or(|n| n > H2_WINDOW as usize) {
+        return;
+    }
     let downstream = &mut session.downstream_session;
-    if downstream.is_body_done() {
-        return;
-    }
-    let declared = downstream
-        .req_header()
-        .headers
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_none_or(|n| n > H2_WINDOW as usize) {
-        return;
-    }
     let drain = async {
         let mut seen = 0;
         while let Ok(Some(chunk)) = downstream.read_request_body().await {
