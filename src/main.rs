@@ -161,9 +161,16 @@ fn check(path: &Path) -> ExitCode {
     }
 }
 
+/// How long a gateway with no request in flight waits, during a graceful shutdown, for
+/// its client connections to close.
+const CONNECTIONS_CLOSE_SECS: u64 = 5;
+
 /// Pingora's graceful shutdown (SIGTERM, or the old process of an upgrade) waits the
 /// whole grace period. A gateway with no request in flight has nothing to wait for:
-/// this exits as soon as the last stream has finished.
+/// this exits as soon as the last stream has finished and the client connections have
+/// closed, or [`CONNECTIONS_CLOSE_SECS`] after the last stream. Exiting closes every
+/// socket at once, and one with the client's bytes unread is reset: the end of an
+/// answer still on its way out would be lost (see `proxy::local::closing`).
 fn exit_when_drained(mut phases: tokio::sync::broadcast::Receiver<ExecutionPhase>, metrics: Arc<Metrics>) {
     std::thread::spawn(move || {
         loop {
@@ -173,11 +180,20 @@ fn exit_when_drained(mut phases: tokio::sync::broadcast::Receiver<ExecutionPhase
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
             }
         }
+        let mut drained = None;
         loop {
-            let inflight = metrics.inflight.get();
-            if inflight == 0 {
-                log::info!("graceful shutdown: no request in flight, exiting");
-                std::process::exit(0);
+            if metrics.inflight.get() > 0 {
+                drained = None;
+            } else {
+                let since = *drained.get_or_insert_with(std::time::Instant::now);
+                let open = llm_relay::proxy::open_client_connections();
+                if open == 0 || since.elapsed() >= std::time::Duration::from_secs(CONNECTIONS_CLOSE_SECS) {
+                    if open > 0 {
+                        log::info!("graceful shutdown: {open} client connection(s) still open after {CONNECTIONS_CLOSE_SECS} s");
+                    }
+                    log::info!("graceful shutdown: no request in flight, exiting");
+                    std::process::exit(0);
+                }
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
         }

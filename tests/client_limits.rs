@@ -405,3 +405,100 @@ fn an_http2_client_is_disconnected_after_1024_malformed_requests() {
         assert_eq!(goaway, Some(u32::from(h2::Reason::ENHANCE_YOUR_CALM)));
     });
 }
+
+/// A client refused while it is still sending its body (here by its access key, over
+/// HTTP/1.1 with `connection: close`) reads the answer and then the end of the
+/// connection, and may go on sending: the gateway reads and discards the rest instead
+/// of closing a socket with bytes unread, which the kernel turns into a reset.
+#[test]
+fn a_client_refused_while_sending_its_body_reads_the_answer_then_the_end() {
+    let mock = Mock::start();
+    let gw = Gateway::start(&channel(&mock.url), "");
+    let mut conn = TcpStream::connect(("127.0.0.1", gw.port)).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let head = "POST /v1/messages HTTP/1.1\r\nhost: relay\r\nx-api-key: wrong\r\nconnection: close\r\n\
+                content-length: 4000000\r\n\r\n";
+    conn.write_all(head.as_bytes()).unwrap();
+    conn.write_all(&[b' '; 256 * 1024]).unwrap();
+    let (status, head, body) = read_response(&mut conn);
+    assert_eq!(status, "http/1.1 401 unauthorized");
+    assert!(head.contains("connection: close\r\n"), "{head}");
+    assert_eq!(
+        body,
+        r#"{"type":"error","error":{"type":"authentication_error","message":"invalid or missing API key"}}"#
+    );
+    // The gateway has closed its side by now; what it has not read yet, and what comes
+    // after, is taken.
+    std::thread::sleep(Duration::from_millis(200));
+    conn.write_all(&[b' '; 64 * 1024]).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    match conn.read(&mut [0u8; 64]) {
+        Ok(0) => {}
+        other => panic!("not the end of the connection after the answer: {other:?}"),
+    }
+}
+
+/// An HTTP/2 connection the gateway ends (here idle past the limit) is told GOAWAY and
+/// then ends, even while its client is writing (here as fast as the gateway reads): the
+/// frames that cross the close are read, not answered by a reset. A client's window
+/// updates for the last data of a stream cross the close the same way, and a reset made
+/// curl lose the end of that stream.
+#[test]
+fn an_http2_client_writing_as_the_gateway_closes_gets_the_end_not_a_reset() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let https = HttpsGateway::start("h2-linger", "  client_timeout_secs: 1\n");
+    let (ca, port) = (&https.ca, https.gw.port);
+    runtime().block_on(async {
+        let tls = tls_connect(port, ca).await;
+        let (mut rx, mut tx) = tokio::io::split(tls);
+        tx.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").await.unwrap();
+        tx.write_all(&h2_frame(0x4, 0, 0, &[])).await.unwrap();
+        // PRIORITY frames, which the gateway reads and ignores, as fast as it takes them,
+        // so that some are always waiting to be read; stopped at the GOAWAY.
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let writing = Arc::clone(&stop);
+        let frames: Vec<u8> = (0..4096).flat_map(|_| h2_frame(0x2, 0, 1, &[0, 0, 0, 0, 16])).collect();
+        let writer = tokio::spawn(async move {
+            while !writing.load(std::sync::atomic::Ordering::Relaxed) {
+                tx.write_all(&frames).await?;
+                tokio::task::yield_now().await;
+            }
+            Ok::<_, std::io::Error>((tx, frames))
+        });
+        let read = async {
+            let mut header = [0u8; 9];
+            loop {
+                rx.read_exact(&mut header).await.expect("closed before a GOAWAY");
+                let len = u32::from_be_bytes([0, header[0], header[1], header[2]]) as usize;
+                let mut payload = vec![0u8; len];
+                rx.read_exact(&mut payload).await.unwrap();
+                if header[3] == 0x7 {
+                    return u32::from_be_bytes(payload[4..8].try_into().unwrap());
+                }
+            }
+        };
+        let goaway = tokio::time::timeout(4 * LIMIT, read).await.expect("no GOAWAY for an idle connection");
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(goaway, u32::from(h2::Reason::NO_ERROR));
+        let (mut tx, frames) = writer.await.unwrap().expect("a write failed before the GOAWAY was read");
+        // The client may still write once the gateway has closed its side.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        tx.write_all(&frames).await.expect("a write after the GOAWAY failed");
+        tx.flush().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        tx.write_all(&frames).await.expect("a write after the GOAWAY failed");
+        let end = async {
+            let mut buf = [0u8; 4096];
+            loop {
+                match rx.read(&mut buf).await {
+                    Ok(0) => return Ok(()),
+                    Ok(_) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
+                    Err(e) => return Err(e),
+                }
+            }
+        };
+        let ended = tokio::time::timeout(Duration::from_secs(5), end).await.expect("no end after the GOAWAY");
+        assert!(ended.is_ok(), "not the end of the connection after the GOAWAY: {ended:?}");
+    });
+}

@@ -46,10 +46,13 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 mod clock;
+mod closing;
 mod http2;
 
 use clock::ClientClock;
 pub use clock::ClientClockService;
+pub use closing::open_connections;
+use closing::{Closing, Linger};
 
 /// Writes to a client are gathered up to this size, as Pingora's listener does, so a
 /// small response's head and body leave in one system call.
@@ -109,11 +112,14 @@ where
     SV::CTX: Send + Sync,
 {
     async fn process_new(self: &Arc<Self>, stream: Stream, shutdown: &ShutdownWatch) -> Option<Stream> {
+        let _open = closing::Open::count();
         if self.fallback.server_options().is_some_and(|o| o.h2c || o.force_custom) {
             let stream = on_this_thread(stream).map_or_else(|s| s, |local| Box::new(local) as Stream);
             return self.fallback.process_new(stream, shutdown).await;
         }
-        let stream = match (on_this_thread(stream), &self.tls) {
+        let moved = on_this_thread(stream);
+        let closing = moved.as_ref().ok().and_then(|local| Closing::of(&local.inner));
+        let stream = match (moved, &self.tls) {
             (Ok(local), None) => Box::new(local),
             (Err(other), None) => other,
             (Ok(local), Some(acceptor)) => tls_handshake(acceptor, local).await?,
@@ -127,12 +133,18 @@ where
             }
         };
         // TLS: HTTP/2 and custom protocols were chosen by ALPN in the handshake.
-        match stream.selected_alpn_proto() {
+        let linger = match stream.selected_alpn_proto() {
             // Boxed: a connection's future lives as long as the connection, and the
             // HTTP/2 state would otherwise be part of every HTTP/1 connection's too.
-            Some(ALPN::H2) => Box::pin(self.serve_http2(stream, shutdown)).await,
+            Some(ALPN::H2) => {
+                Box::pin(self.serve_http2(stream, shutdown)).await;
+                Linger::UntilClientCloses
+            }
             Some(ALPN::Custom(_)) => return self.fallback.process_new(stream, shutdown).await,
             _ => self.serve_http1(stream, shutdown).await,
+        };
+        if let Some(closing) = closing {
+            closing.close(linger).await;
         }
         None
     }
@@ -156,12 +168,22 @@ where
     /// session has no limit once it has read a head that does not ask to close) and each
     /// read and write of a request: Pingora puts no limit on writes, so a client that
     /// stopped reading a stream held it, and its upstream connection, until it went away.
-    async fn serve_http1(&self, stream: Stream, shutdown: &ShutdownWatch) {
+    /// Returns how the closed connection lingers: until its client closes too when the
+    /// gateway ended it after a request (the client may still be sending that request's
+    /// body), only if bytes are waiting when it ended between requests.
+    async fn serve_http1(&self, stream: Stream, shutdown: &ShutdownWatch) -> Linger {
         let mut session = self.h1_session(stream);
         // Unlimited for Pingora (its limit is a timer per request); see `next_head`.
         session.set_keepalive(if *shutdown.borrow() { None } else { Some(0) });
         session.set_keepalive_reuses_remaining(self.fallback.server_options().and_then(|o| o.keepalive_request_limit));
-        while let Some((stream, settings)) = self.serve_request(session, shutdown).await.map(|r| r.consume()) {
+        loop {
+            let read = match self.next_head(&mut session).await {
+                None | Some(Ok(false)) => return Linger::IfUnread,
+                Some(read) => read,
+            };
+            let Some((stream, settings)) = self.serve_head(session, read, shutdown).await.map(|r| r.consume()) else {
+                return Linger::UntilClientCloses;
+            };
             session = self.h1_session(stream);
             if let Some(settings) = settings {
                 settings.apply_to_session(&mut session.downstream_session);
@@ -187,6 +209,16 @@ where
     /// `early_request_filter` and the phases of a proxied request are not run.
     async fn serve_request(&self, mut session: Session, shutdown: &ShutdownWatch) -> Option<ReusedHttpStream> {
         let read = self.next_head(&mut session).await?;
+        self.serve_head(session, read, shutdown).await
+    }
+
+    /// [`LocalConnections::serve_request`] once the head has been read (`read`).
+    async fn serve_head(
+        &self,
+        mut session: Session,
+        read: pingora::Result<bool>,
+        shutdown: &ShutdownWatch,
+    ) -> Option<ReusedHttpStream> {
         match read {
             Ok(true) => {}
             Ok(false) => return None,

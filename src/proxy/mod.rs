@@ -10,7 +10,7 @@ mod models;
 pub mod request_id;
 pub mod routes;
 
-pub use local::LocalConnections;
+pub use local::{open_connections as open_client_connections, LocalConnections};
 
 use crate::auth;
 use crate::metrics::{GaugeGuard, Metrics};
