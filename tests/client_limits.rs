@@ -129,8 +129,9 @@ fn http1_clients_that_stall_are_let_go_after_the_client_timeout() {
     assert!(closed_within(&mut conn, 2 * LIMIT));
 
     // A client that stops reading a stream: the write that waits for it fails after the
-    // limit, the upstream is left and the connection closes as it is, without the end of
-    // the chunked body.
+    // limit, the upstream is left (the mock sees its stream dropped before its end) and
+    // the connection closes as it is, without the end of the chunked body.
+    assert_eq!(mock.streams_cut(), 0);
     let mut conn = small_window_connection(gw.port);
     let request = ask("[[long:300000]]", true);
     conn.write_all(format!("{}{request}", messages_head(request.len())).as_bytes()).unwrap();
@@ -138,6 +139,11 @@ fn http1_clients_that_stall_are_let_go_after_the_client_timeout() {
     assert_eq!((line["status"].as_u64(), line["stream"].as_bool()), (Some(200), Some(true)), "{line}");
     let took = line["duration_ms"].as_f64().unwrap();
     assert!((900.0..4000.0).contains(&took), "the stalled stream ended after {took} ms");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while mock.streams_cut() == 0 {
+        assert!(Instant::now() < deadline, "the upstream stream was kept after the client timeout");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let mut received = Vec::new();
     conn.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     conn.read_to_end(&mut received).unwrap();
@@ -154,7 +160,7 @@ struct HttpsGateway {
     gw: Gateway,
     ca: String,
     dir: std::path::PathBuf,
-    _mock: Mock,
+    mock: Mock,
 }
 
 impl HttpsGateway {
@@ -165,7 +171,7 @@ impl HttpsGateway {
         let (ca, cert, key) = ca_and_leaf(&dir);
         let server = format!("{server_extra}  tls: {{cert: \"{cert}\", key: \"{key}\"}}");
         let gw = Gateway::launch(&channel(&mock.url), &server, "", "https");
-        HttpsGateway { gw, ca, dir, _mock: mock }
+        HttpsGateway { gw, ca, dir, mock }
     }
 }
 
@@ -263,7 +269,7 @@ fn http2_clients_that_stall_are_let_go_after_the_client_timeout() {
         // A client that grants a stream no window gets the head of its answer, then the
         // stream fails after the limit and the gateway lets go of the upstream.
         let (mut send, _conn) = h2_connect(port, ca, Some(0)).await;
-        let request = ask("[[long:200]]", true);
+        let request = ask("[[long:300000]]", true);
         let (resp, mut body) =
             send.send_request(h2_request(port, "POST", "/v1/messages", Some(request.len())), false).unwrap();
         body.send_data(Bytes::from(request), true).unwrap();
@@ -277,6 +283,11 @@ fn http2_clients_that_stall_are_let_go_after_the_client_timeout() {
     assert_eq!((line["status"].as_u64(), line["stream"].as_bool()), (Some(200), Some(true)), "{line}");
     let took = line["duration_ms"].as_f64().unwrap();
     assert!((900.0..4000.0).contains(&took), "the stalled stream ended after {took} ms");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while https.mock.streams_cut() == 0 {
+        assert!(Instant::now() < deadline, "the upstream stream was kept after the client timeout");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     assert!(!gw.log().contains("ERROR"), "{}", gw.log());
 }
 

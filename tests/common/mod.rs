@@ -63,6 +63,13 @@ impl Mock {
         v["by_key"].as_object().unwrap().iter().map(|(k, n)| (k.clone(), n.as_u64().unwrap())).collect()
     }
 
+    /// Streams the mock began and dropped before their end (`streams_cut`).
+    pub fn streams_cut(&self) -> u64 {
+        let (_, _, body) = get(&format!("{}/_mock/stats", self.url), &[]);
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        v["streams_cut"].as_u64().unwrap()
+    }
+
     pub fn reset(&self) {
         post(&format!("{}/_mock/reset", self.url), &[], "");
     }

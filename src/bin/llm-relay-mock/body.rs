@@ -5,6 +5,7 @@
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -94,6 +95,18 @@ pub struct SseBody {
     sleep: Option<Pin<Box<Sleep>>>,
     sleeping: bool,
     slept: bool,
+}
+
+/// Streams dropped before their end: their client (the gateway) went away, or stopped
+/// reading and then went away. `GET /_mock/stats` reports it as `streams_cut`.
+pub static STREAMS_CUT: AtomicU64 = AtomicU64::new(0);
+
+impl Drop for SseBody {
+    fn drop(&mut self) {
+        if self.stage != Stage::End {
+            STREAMS_CUT.fetch_add(1, Ordering::Relaxed);
+        }
+    }
 }
 
 impl SseBody {

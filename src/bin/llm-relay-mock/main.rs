@@ -254,6 +254,7 @@ async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Response<Mo
         (&Method::GET, "/_mock/stats") => return Ok(stats_json(&state)),
         (&Method::POST, "/_mock/reset") => {
             *state.log() = Log::default();
+            body::STREAMS_CUT.store(0, std::sync::atomic::Ordering::Relaxed);
             return Ok(respond(StatusCode::OK, JSON, r#"{"ok":true}"#));
         }
         _ => {}
@@ -452,7 +453,8 @@ fn stats_json(state: &State) -> Response<MockBody> {
         let log = state.log();
         (log.total, log.by_key.clone())
     };
-    let v = serde_json::json!({"total": total, "by_key": by_key});
+    let cut = body::STREAMS_CUT.load(std::sync::atomic::Ordering::Relaxed);
+    let v = serde_json::json!({"total": total, "by_key": by_key, "streams_cut": cut});
     let body = serde_json::to_vec(&v).unwrap_or_else(|_| b"{}".to_vec());
     respond(StatusCode::OK, JSON, body)
 }
