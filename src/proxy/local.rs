@@ -169,8 +169,8 @@ where
     /// read and write of a request: Pingora puts no limit on writes, so a client that
     /// stopped reading a stream held it, and its upstream connection, until it went away.
     /// Returns how the closed connection lingers: until its client closes too when the
-    /// gateway ended it after a request (the client may still be sending that request's
-    /// body), only if bytes are waiting when it ended between requests.
+    /// gateway ended it after a request whose body it did not read whole (the client may
+    /// still be sending it), otherwise only if the client's bytes are waiting.
     async fn serve_http1(&self, stream: Stream, shutdown: &ShutdownWatch) -> Linger {
         let mut session = self.h1_session(stream);
         // Unlimited for Pingora (its limit is a timer per request); see `next_head`.
@@ -181,8 +181,9 @@ where
                 None | Some(Ok(false)) => return Linger::IfUnread,
                 Some(read) => read,
             };
-            let Some((stream, settings)) = self.serve_head(session, read, shutdown).await.map(|r| r.consume()) else {
-                return Linger::UntilClientCloses;
+            let (stream, settings) = match self.serve_head(session, read, shutdown).await {
+                Ok(reused) => reused.consume(),
+                Err(linger) => return linger,
             };
             session = self.h1_session(stream);
             if let Some(settings) = settings {
@@ -207,21 +208,24 @@ where
     /// phase is answered by `fail_to_proxy` and logged as Pingora's app logs it.
     /// `request_filter` must answer every request: one it leaves unanswered gets a 500.
     /// `early_request_filter` and the phases of a proxied request are not run.
-    async fn serve_request(&self, mut session: Session, shutdown: &ShutdownWatch) -> Option<ReusedHttpStream> {
-        let read = self.next_head(&mut session).await?;
-        self.serve_head(session, read, shutdown).await
+    async fn serve_request(&self, mut session: Session, shutdown: &ShutdownWatch) {
+        if let Some(read) = self.next_head(&mut session).await {
+            let _ = self.serve_head(session, read, shutdown).await;
+        }
     }
 
-    /// [`LocalConnections::serve_request`] once the head has been read (`read`).
+    /// [`LocalConnections::serve_request`] once the head has been read (`read`). When
+    /// the connection cannot be reused, how it lingers once closed: until the client
+    /// closes when the request's body was not all read (it may still be coming).
     async fn serve_head(
         &self,
         mut session: Session,
         read: pingora::Result<bool>,
         shutdown: &ShutdownWatch,
-    ) -> Option<ReusedHttpStream> {
+    ) -> Result<ReusedHttpStream, Linger> {
         match read {
             Ok(true) => {}
-            Ok(false) => return None,
+            Ok(false) => return Err(Linger::IfUnread),
             Err(mut e) => {
                 e.as_down();
                 if matches!(e.etype, ErrorType::InvalidHTTPHeader) {
@@ -233,7 +237,7 @@ where
                     log::warn!("client connection failed before a request head was read: {e}");
                 }
                 session.downstream_session.shutdown().await;
-                return None;
+                return Err(Linger::UntilClientCloses);
             }
         }
         let connect_allowed = self.fallback.server_options().is_some_and(|o| o.allow_connect_method_proxying);
@@ -242,7 +246,7 @@ where
                 log::debug!("failed to answer a CONNECT request: {e}");
             }
             session.downstream_session.shutdown().await;
-            return None;
+            return Err(Linger::UntilClientCloses);
         }
         if *shutdown.borrow() {
             session.set_keepalive(None);
@@ -279,7 +283,7 @@ where
         ctx: &mut SV::CTX,
         e: Box<Error>,
         context: &str,
-    ) -> Option<ReusedHttpStream> {
+    ) -> Result<ReusedHttpStream, Linger> {
         let res = self.app.fail_to_proxy(&mut session, &e, ctx).await;
         if !self.app.suppress_error_log(&session, ctx, &e) {
             log::error!("{context} {e}, status: {}, {}", res.error_code, self.app.request_summary(&session, ctx));
@@ -287,7 +291,7 @@ where
         self.app.logging(&mut session, Some(&e), ctx).await;
         session.downstream_session.on_proxy_failure(e);
         if !res.can_reuse_downstream {
-            return None;
+            return Err(linger_after(&mut session));
         }
         self.finish(session).await
     }
@@ -295,14 +299,15 @@ where
     /// Ends the response; the connection, with its keep-alive settings, when it can be
     /// reused. Ending the response, a flush Pingora does not limit, and reading what is
     /// left of the request body are given the client timeout.
-    async fn finish(&self, session: Session) -> Option<ReusedHttpStream> {
+    async fn finish(&self, mut session: Session) -> Result<ReusedHttpStream, Linger> {
         let settings = HttpPersistentSettings::for_session(&session.downstream_session);
+        let linger = linger_after(&mut session);
         // Pinned in place, so that the timeout holds a pointer to it, not a copy.
         let finish = session.downstream_session.finish();
         tokio::pin!(finish);
         let finished = pingora_timeout::timeout(self.client_timeout, finish).await;
-        let reusable = finished.ok()?.ok().flatten()?;
-        Some(ReusedHttpStream::from_reusable_stream(reusable, settings))
+        let reusable = finished.ok().and_then(|f| f.ok().flatten()).ok_or(linger)?;
+        Ok(ReusedHttpStream::from_reusable_stream(reusable, settings))
     }
 
     /// The request head, or `None` when the connection closes first: the server began
@@ -324,6 +329,16 @@ where
                 () = std::future::ready(()), if over => return None,
             }
         }
+    }
+}
+
+/// How a connection ended after `session`'s request lingers: until the client closes
+/// when the request's body was not all read (the client may still be sending it).
+fn linger_after(session: &mut Session) -> Linger {
+    if session.downstream_session.is_body_done() {
+        Linger::IfUnread
+    } else {
+        Linger::UntilClientCloses
     }
 }
 

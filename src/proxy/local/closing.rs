@@ -13,8 +13,8 @@
 //! So the gateway closes its side first (FIN, after everything it wrote) and reads
 //! what the client still sends, discarding it, until the client closes too, for up to
 //! [`LINGER_SECS`]. HTTP/2 connections always linger, and HTTP/1 ones the gateway ends
-//! after a request (its body may still be coming); an HTTP/1 connection ended between
-//! requests (idle, or at shutdown) only when the client's bytes are waiting.
+//! after a request whose body it did not read whole (the rest may still be coming);
+//! other HTTP/1 connections only when the client's bytes are waiting.
 
 use std::io;
 use std::net::{Shutdown, TcpStream};
