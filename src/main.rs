@@ -168,7 +168,8 @@ const CONNECTIONS_CLOSE_SECS: u64 = 5;
 /// Pingora's graceful shutdown (SIGTERM, or the old process of an upgrade) waits the
 /// whole grace period. A gateway with no request in flight has nothing to wait for:
 /// this exits as soon as the last stream has finished and the client connections have
-/// closed, or [`CONNECTIONS_CLOSE_SECS`] after the last stream. Exiting closes every
+/// closed, or once nothing has been in flight for [`CONNECTIONS_CLOSE_SECS`] (counted
+/// from the first check, every 100 ms, that finds nothing in flight). Exiting closes every
 /// socket at once, and one with the client's bytes unread is reset: the end of an
 /// answer still on its way out would be lost (see `proxy::local::closing`).
 fn exit_when_drained(mut phases: tokio::sync::broadcast::Receiver<ExecutionPhase>, metrics: Arc<Metrics>) {

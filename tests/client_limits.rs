@@ -427,6 +427,7 @@ fn a_client_refused_while_sending_its_body_reads_the_answer_then_the_end() {
     let gw = Gateway::start(&channel(&mock.url), "");
     let mut conn = TcpStream::connect(("127.0.0.1", gw.port)).unwrap();
     conn.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    conn.set_write_timeout(Some(Duration::from_secs(10))).unwrap();
     let head = "POST /v1/messages HTTP/1.1\r\nhost: relay\r\nx-api-key: wrong\r\nconnection: close\r\n\
                 content-length: 4000000\r\n\r\n";
     conn.write_all(head.as_bytes()).unwrap();

@@ -52,7 +52,7 @@ mod http2;
 use clock::ClientClock;
 pub use clock::ClientClockService;
 pub use closing::open_connections;
-use closing::{Closing, Linger};
+use closing::{Handover, Linger};
 
 /// Writes to a client are gathered up to this size, as Pingora's listener does, so a
 /// small response's head and body leave in one system call.
@@ -114,12 +114,11 @@ where
     async fn process_new(self: &Arc<Self>, stream: Stream, shutdown: &ShutdownWatch) -> Option<Stream> {
         let _open = closing::Open::count();
         if self.fallback.server_options().is_some_and(|o| o.h2c || o.force_custom) {
-            let stream = on_this_thread(stream).map_or_else(|s| s, |local| Box::new(local) as Stream);
+            let stream = on_this_thread(stream, None).map_or_else(|s| s, |local| Box::new(local) as Stream);
             return self.fallback.process_new(stream, shutdown).await;
         }
-        let moved = on_this_thread(stream);
-        let closing = moved.as_ref().ok().and_then(|local| Closing::of(&local.inner));
-        let stream = match (moved, &self.tls) {
+        let (handover, closing) = closing::handover();
+        let stream = match (on_this_thread(stream, Some(handover)), &self.tls) {
             (Ok(local), None) => Box::new(local),
             (Err(other), None) => other,
             (Ok(local), Some(acceptor)) => tls_handshake(acceptor, local).await?,
@@ -143,7 +142,8 @@ where
             Some(ALPN::Custom(_)) => return self.fallback.process_new(stream, shutdown).await,
             _ => self.serve_http1(stream, shutdown).await,
         };
-        if let Some(closing) = closing {
+        // The stream has been dropped: its socket was handed over.
+        if let Some(closing) = closing.take() {
             closing.close(linger).await;
         }
         None
@@ -169,8 +169,9 @@ where
     /// read and write of a request: Pingora puts no limit on writes, so a client that
     /// stopped reading a stream held it, and its upstream connection, until it went away.
     /// Returns how the closed connection lingers: until its client closes too when the
-    /// gateway ended it after a request whose body it did not read whole (the client may
-    /// still be sending it), otherwise only if the client's bytes are waiting.
+    /// gateway ended it after a request it did not read whole (a body it refused, a
+    /// malformed head, a `CONNECT`: the client may still be sending), otherwise only if
+    /// the client's bytes are waiting.
     async fn serve_http1(&self, stream: Stream, shutdown: &ShutdownWatch) -> Linger {
         let mut session = self.h1_session(stream);
         // Unlimited for Pingora (its limit is a timer per request); see `next_head`.
@@ -360,10 +361,10 @@ async fn tls_handshake<S: pingora::protocols::IO + 'static>(acceptor: &Acceptor,
     }
 }
 
-/// The same connection, its socket registered with the current runtime (`Ok`).
-/// Anything that is not a plain TCP stream, or whose socket cannot be duplicated, is
-/// returned unchanged (`Err`).
-fn on_this_thread(stream: Stream) -> Result<Local, Stream> {
+/// The same connection, its socket registered with the current runtime (`Ok`), handed
+/// over to `handover` when dropped. Anything that is not a plain TCP stream, or whose
+/// socket cannot be duplicated, is returned unchanged (`Err`).
+fn on_this_thread(stream: Stream, handover: Option<Handover>) -> Result<Local, Stream> {
     if stream.get_ssl().is_some() || !stream.as_any().is::<L4Stream>() {
         return Err(stream);
     }
@@ -382,7 +383,7 @@ fn on_this_thread(stream: Stream) -> Result<Local, Stream> {
     // Dropping the original takes the socket out of the other event loop and closes
     // its descriptor; the duplicate keeps the connection open.
     drop(stream);
-    Ok(Local { inner: moved, buf: Vec::new(), defer_flush: AtomicBool::new(false) })
+    Ok(Local { inner: moved, buf: Vec::new(), defer_flush: AtomicBool::new(false), handover })
 }
 
 /// Asks the client connection of `session` to let its next flush keep the gathered
@@ -411,6 +412,17 @@ struct Local {
     buf: Vec<u8>,
     /// The next flush keeps the buffer (see [`defer_next_flush`]).
     defer_flush: AtomicBool,
+    /// Where the socket goes when this is dropped (see [`closing`]).
+    handover: Option<Handover>,
+}
+
+impl Drop for Local {
+    fn drop(&mut self) {
+        if let Some(handover) = self.handover.take() {
+            // SAFETY: `inner` owns this descriptor and is alive until after this call.
+            handover.hand_over(unsafe { BorrowedFd::borrow_raw(self.inner.as_raw_fd()) });
+        }
+    }
 }
 
 /// The gathered bytes are response data: only their count is shown.
@@ -536,11 +548,15 @@ mod tests {
     /// A client connection as the listener hands it over, moved onto this runtime, and
     /// the peer that reads what it writes.
     async fn moved_pair() -> (Stream, tokio::net::TcpStream) {
+        moved_pair_handing_over(None).await
+    }
+
+    async fn moved_pair_handing_over(handover: Option<Handover>) -> (Stream, tokio::net::TcpStream) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let peer = tokio::net::TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
         let (accepted, _) = listener.accept().await.unwrap();
         let stream: Stream = Box::new(L4Stream::from(accepted));
-        let local: Stream = Box::new(on_this_thread(stream).unwrap());
+        let local: Stream = Box::new(on_this_thread(stream, handover).unwrap());
         (local, peer)
     }
 
@@ -566,6 +582,41 @@ mod tests {
         local.write_all(b"end").await.unwrap();
         local.flush().await.unwrap();
         assert_eq!(read_within(&mut peer, 3, Duration::from_secs(5)).await.as_deref(), Some(&b"end"[..]));
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_dropped_connection_hands_its_socket_over_and_lingers_while_the_client_sends() {
+        let (handover, pending) = closing::handover();
+        let (local, mut peer) = moved_pair_handing_over(Some(handover)).await;
+        peer.write_all(b"unread").await.unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        drop(local);
+        let closing = pending.take().expect("no socket handed over");
+        let linger = tokio::spawn(closing.close(Linger::IfUnread));
+        // The gateway's side ends cleanly, and what the client still sends is taken.
+        let mut buf = [0u8; 16];
+        let end = tokio::time::timeout(Duration::from_secs(5), peer.read(&mut buf)).await.unwrap();
+        assert_eq!(end.unwrap(), 0);
+        peer.write_all(&[0u8; 64 * 1024]).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(!linger.is_finished(), "stopped lingering while the client was still there");
+        drop(peer);
+        tokio::time::timeout(Duration::from_secs(1), linger)
+            .await
+            .expect("still lingering after the client closed")
+            .unwrap();
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_connection_with_nothing_waiting_closes_at_once() {
+        let (handover, pending) = closing::handover();
+        let (local, mut peer) = moved_pair_handing_over(Some(handover)).await;
+        drop(local);
+        let closing = pending.take().expect("no socket handed over");
+        tokio::time::timeout(Duration::from_millis(100), closing.close(Linger::IfUnread)).await.expect("lingered");
+        let mut buf = [0u8; 16];
+        let end = tokio::time::timeout(Duration::from_secs(5), peer.read(&mut buf)).await.unwrap();
+        assert_eq!(end.unwrap(), 0);
     }
 
     #[tokio::test(flavor = "current_thread")]
