@@ -157,7 +157,15 @@ pub fn finish(r: &mut Report) {
             }
         }
     }
-    for row in r.nonstream.iter().chain(&r.sequential).chain(&r.tls_nonstream).chain(&r.tls_sequential) {
+    for row in r
+        .nonstream
+        .iter()
+        .chain(&r.sequential)
+        .chain(&r.tls_nonstream)
+        .chain(&r.tls_sequential)
+        .chain(&r.tls_full_handshakes)
+        .chain(&r.tls_resumed_handshakes)
+    {
         if row.loadgen_busy > 0.9 {
             notes.push(format!(
                 "the load generator used {:.0}% of a core on {} ({}, c={}): it may be the limit there",

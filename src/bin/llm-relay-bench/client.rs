@@ -4,7 +4,7 @@
 //! HTTP/2 when the connector offers it by ALPN (one request at a time per connection).
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -60,6 +60,9 @@ pub struct Target {
     pub uri: Uri,
     pub headers: HeaderMap,
     pub body: Bytes,
+    /// Every request on a connection of its own, opened (TLS handshake included) inside
+    /// the request's time.
+    pub fresh: bool,
 }
 
 impl std::fmt::Debug for Target {
@@ -90,7 +93,12 @@ impl Target {
         if let Ok(v) = HeaderValue::try_from(auth.1) {
             headers.insert(HeaderName::from_static(auth.0), v);
         }
-        Target { addr, tls, uri: Uri::from_static(path), headers, body }
+        Target { addr, tls, uri: Uri::from_static(path), headers, body, fresh: false }
+    }
+
+    /// The same requests, each on a new connection (see [`Target::fresh`]).
+    pub fn fresh(self) -> Target {
+        Target { fresh: true, ..self }
     }
 
     /// The same requests over HTTP/2: `tls` must offer `h2` by ALPN. The URL is whole and
@@ -123,6 +131,14 @@ impl Target {
 /// How long a TLS handshake may take before the connection counts as failed.
 const TLS_HANDSHAKE: Duration = Duration::from_secs(10);
 
+/// TLS handshakes made, and how many of them resumed a session.
+pub static TLS_HANDSHAKES: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
+
+/// (handshakes, resumed) so far.
+pub fn tls_handshakes() -> (u64, u64) {
+    (TLS_HANDSHAKES[0].load(Ordering::Relaxed), TLS_HANDSHAKES[1].load(Ordering::Relaxed))
+}
+
 /// A keep-alive connection to `addr`, over TLS when `tls` is given (the certificate is
 /// checked for the address's IP), HTTP/2 when the server chose it by ALPN.
 pub async fn connect(addr: SocketAddr, tls: Option<&TlsConnector>) -> Result<Sender, BenchError> {
@@ -133,6 +149,10 @@ pub async fn connect(addr: SocketAddr, tls: Option<&TlsConnector>) -> Result<Sen
     let stream = tokio::time::timeout(TLS_HANDSHAKE, connecting)
         .await
         .map_err(|_| format!("TLS handshake with {addr}: no answer in {} s", TLS_HANDSHAKE.as_secs()))??;
+    TLS_HANDSHAKES[0].fetch_add(1, Ordering::Relaxed);
+    if stream.get_ref().1.handshake_kind() == Some(rustls::HandshakeKind::Resumed) {
+        TLS_HANDSHAKES[1].fetch_add(1, Ordering::Relaxed);
+    }
     if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
         let (sender, conn) = http2::handshake(TokioExecutor::new(), TokioIo::new(stream)).await?;
         tokio::spawn(async move {
@@ -208,6 +228,11 @@ async fn worker(t: Arc<Target>, sender: Sender, deadline: Instant, limit: u64) -
         WorkerOut { lat: Vec::with_capacity(4096), ok: 0, errors: 0, last: Instant::now(), first_error: None };
     let mut sender = Some(sender);
     while Instant::now() < deadline && out.ok + out.errors < limit {
+        let started = Instant::now();
+        if t.fresh {
+            // The client closes the last one, as a client making one request does.
+            sender = None;
+        }
         let s = match sender.as_mut() {
             Some(s) if !s.is_closed() => s,
             _ => match t.connect().await {
@@ -220,7 +245,7 @@ async fn worker(t: Arc<Target>, sender: Sender, deadline: Instant, limit: u64) -
                 }
             },
         };
-        let t0 = Instant::now();
+        let t0 = if t.fresh { started } else { Instant::now() };
         match send(s, &t).await {
             Ok((200, _, _)) => {
                 out.ok += 1;

@@ -400,6 +400,8 @@ async fn run(cli: Cli) -> Result<(), BenchError> {
     }
 
     let (mut tls_nonstream, mut tls_sequential) = (Vec::new(), Vec::new());
+    let (mut tls_full_handshakes, mut tls_resumed_handshakes) = (Vec::new(), Vec::new());
+    let mut tls_resumed = [[0; 2]; 2];
     let specs = tls_specs(&env);
     if cli.wants("tls") && !specs.is_empty() {
         let visit = Duration::from_secs_f64(cli.visit_secs * TLS_VISIT_SHARE);
@@ -408,6 +410,13 @@ async fn run(cli: Cli) -> Result<(), BenchError> {
         progress("HTTPS, non-streaming, sequential");
         let seq = Duration::from_secs_f64(cli.seq_visit_secs * TLS_VISIT_SHARE);
         tls_sequential = run_nonstream(&env, &specs, 1, seq, false, "HTTPS sequential").await;
+        progress("HTTPS, sequential, a new connection per request");
+        let before = client::tls_handshakes();
+        tls_full_handshakes = run_handshakes(&env, seq, true).await;
+        let between = client::tls_handshakes();
+        tls_resumed_handshakes = run_handshakes(&env, seq, false).await;
+        let after = client::tls_handshakes();
+        tls_resumed = [(before, between), (between, after)].map(|(a, b)| [b.0 - a.0, b.1 - a.1]);
     }
 
     let (mut streams_short, mut streams_long) = (Vec::new(), Vec::new());
@@ -503,6 +512,9 @@ async fn run(cli: Cli) -> Result<(), BenchError> {
         sequential,
         tls_nonstream,
         tls_sequential,
+        tls_full_handshakes,
+        tls_resumed_handshakes,
+        tls_resumed,
         tls_skipped: env.tls_skipped.clone(),
         streams_short,
         streams_long,

@@ -96,6 +96,33 @@ pub(crate) async fn run_nonstream(
             }
         }
     }
+    run_rows(env, rows, conns, dur, warm, label).await
+}
+
+/// The HTTPS runs over HTTP/1.1 once more, sequentially and with the small body, each
+/// request on a new connection: what a TLS handshake (and a TCP connection) costs a
+/// client that does not keep its connections. `full`: the client keeps no session, as a
+/// script calling curl once per request; otherwise it resumes the last one, as an SDK
+/// that opens a new connection does.
+pub(crate) async fn run_handshakes(env: &Env, dur: Duration, full: bool) -> Vec<NsRow> {
+    let Some(tls) = &env.tls else { return Vec::new() };
+    let rows = tls_specs(env)
+        .into_iter()
+        .filter(|spec| !spec.http2 && !(spec.kind == Kind::Relay && spec.upstream != spec.client))
+        .filter_map(|spec| {
+            let mut target = env.target(spec, Size::Small, Ask::Json)?.fresh();
+            if full {
+                target.tls = Some(tls.connector_full.clone());
+            }
+            Some(NsRow::new(spec, Size::Small, 1, target))
+        })
+        .collect();
+    let label = if full { "HTTPS, full handshakes" } else { "HTTPS, resumed handshakes" };
+    run_rows(env, rows, 1, dur, false, label).await
+}
+
+/// Visits `rows` in interleaved rounds (after a short warm-up when `warm`).
+async fn run_rows(env: &Env, mut rows: Vec<NsRow>, conns: usize, dur: Duration, warm: bool, label: &str) -> Vec<NsRow> {
     if warm {
         for row in &rows {
             if let Some(t) = &row.target {

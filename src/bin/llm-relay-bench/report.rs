@@ -379,9 +379,34 @@ fn tls_section(s: &mut String, r: &Report) {
          nginx over the same protocol. +p50 and +CPU: against the same route over plain HTTP/1.1 in the tables \
          above."
     );
-    for (title, rows, plain) in [
-        (format!("concurrency {}", r.settings.concurrency), &r.tls_nonstream, &r.nonstream),
-        ("sequential (concurrency 1)".to_string(), &r.tls_sequential, &r.sequential),
+    let [full_made, resumed_made] = r.tls_resumed;
+    let full = (
+        "sequential, a new connection per request, full handshakes\n\n\
+         The sequential HTTP/1.1 runs again with the small body, each request on a connection of its own: TCP \
+         connect, TLS 1.3 handshake, the request, and the client closes. The client keeps no session, as a \
+         script running curl once per request. Latency from the connect to the end of the answer; hop CPU per \
+         request is per connection. +p50 and +CPU: against the same route on kept-alive connections above."
+            .to_string()
+            + &format!(" Sessions resumed: {} of {} handshakes.", full_made[1], full_made[0]),
+        &r.tls_full_handshakes,
+        &r.tls_sequential,
+        "kept-alive",
+    );
+    let resumed = (
+        "sequential, a new connection per request, resumed sessions\n\n\
+         The same, the client resuming a session it was given (TLS 1.3 with a pre-shared key, rustls's \
+         default), as an SDK does when it opens a new connection to the same server."
+            .to_string()
+            + &format!(" Sessions resumed: {} of {} handshakes.", resumed_made[1], resumed_made[0]),
+        &r.tls_resumed_handshakes,
+        &r.tls_sequential,
+        "kept-alive",
+    );
+    for (title, rows, plain, against) in [
+        (format!("concurrency {}", r.settings.concurrency), &r.tls_nonstream, &r.nonstream, "HTTP"),
+        ("sequential (concurrency 1)".to_string(), &r.tls_sequential, &r.sequential, "HTTP"),
+        full,
+        resumed,
     ] {
         if rows.is_empty() {
             continue;
@@ -389,14 +414,19 @@ fn tls_section(s: &mut String, r: &Report) {
         let _ = writeln!(
             s,
             "\n### HTTPS, {title}\n\n\
-             | route | body | req/s | p50 ms | p99 ms | ×nginx | +p50 ms vs HTTP | hop CPU µs/req | +CPU µs/req vs HTTP | errors |\n\
+             | route | body | req/s | p50 ms | p99 ms | ×nginx | +p50 ms vs {against} | hop CPU µs/req | +CPU µs/req vs {against} | errors |\n\
              |---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
         );
         for row in rows {
             let nginx = baseline(rows, row, "nginx").filter(|_| row.kind == "relay");
             let x_nginx = nginx.map_or("–".into(), |n| format!("{}×", f(ratio(row.rps, n.rps), 2)));
             let same = plain.iter().find(|p| {
-                p.kind == row.kind && p.client == row.client && p.upstream == row.upstream && p.size == row.size
+                p.kind == row.kind
+                    && p.client == row.client
+                    && p.upstream == row.upstream
+                    && p.size == row.size
+                    // Plain HTTP is HTTP/1.1 only; kept-alive HTTPS has both protocols.
+                    && (!p.tls || p.http2 == row.http2)
             });
             let added = same.map_or("–".into(), |p| signed_ms(row.p50_ms - p.p50_ms));
             let cpu = row.server_cpu_us_per_req;

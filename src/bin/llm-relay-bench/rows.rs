@@ -295,6 +295,12 @@ pub struct Report {
     /// The non-streaming runs with HTTPS between client and hop (c=32, then sequential).
     pub tls_nonstream: Vec<NsRow>,
     pub tls_sequential: Vec<NsRow>,
+    /// The sequential HTTPS runs over HTTP/1.1 again, small body, a new connection per
+    /// request: each with a full TLS handshake, then each resuming a session.
+    pub tls_full_handshakes: Vec<NsRow>,
+    pub tls_resumed_handshakes: Vec<NsRow>,
+    /// The client's TLS handshakes in those two runs: [made, resumed a session] each.
+    pub tls_resumed: [[u64; 2]; 2],
     /// Why there are no HTTPS runs, when there are none.
     pub tls_skipped: Option<String>,
     pub streams_short: Vec<StreamRow>,

@@ -42,6 +42,9 @@ pub(crate) struct Tls {
     pub(crate) connector: TlsConnector,
     /// Offers `h2` only.
     pub(crate) connector_h2: TlsConnector,
+    /// Offers HTTP/1.1 and keeps no session: every handshake is a full one. The other
+    /// two keep the sessions servers offer (rustls's default), and resume them.
+    pub(crate) connector_full: TlsConnector,
 }
 
 /// Everything running during the bench. Fields drop in order: gateways, nginx, mocks,
@@ -170,9 +173,9 @@ pub(crate) async fn start_gateway(
     Ok(p)
 }
 
-/// Makes the certificates and two clients that trust them, one for HTTP/1.1 and one that
-/// asks for HTTP/2: `Err` says why HTTPS is skipped.
-pub(crate) fn tls_client(cli: &Cli, dir: &Path) -> Result<(TlsConnector, TlsConnector), String> {
+/// Makes the certificates and three clients that trust them, for HTTP/1.1, for HTTP/2,
+/// and for HTTP/1.1 without resuming sessions: `Err` says why HTTPS is skipped.
+pub(crate) fn tls_client(cli: &Cli, dir: &Path) -> Result<(TlsConnector, TlsConnector, TlsConnector), String> {
     let out = Command::new(&cli.test_certs)
         .arg(dir)
         .output()
@@ -190,7 +193,9 @@ pub(crate) fn tls_client(cli: &Cli, dir: &Path) -> Result<(TlsConnector, TlsConn
         .with_no_client_auth();
     let mut h2 = config.clone();
     h2.alpn_protocols = vec![b"h2".to_vec()];
-    Ok((TlsConnector::from(Arc::new(config)), TlsConnector::from(Arc::new(h2))))
+    let mut full = config.clone();
+    full.resumption = rustls::client::Resumption::disabled();
+    Ok((TlsConnector::from(Arc::new(config)), TlsConnector::from(Arc::new(h2)), TlsConnector::from(Arc::new(full))))
 }
 
 /// The gateway serving HTTPS on the plain gateway's channels.
@@ -198,7 +203,7 @@ pub(crate) async fn start_tls_gateway(
     cli: &Cli,
     tmp: &Path,
     certs: &Path,
-    (connector, connector_h2): (TlsConnector, TlsConnector),
+    (connector, connector_h2, connector_full): (TlsConnector, TlsConnector, TlsConnector),
     channels: &[String],
 ) -> Result<Tls, BenchError> {
     let port = procs::free_port()?;
@@ -209,7 +214,7 @@ pub(crate) async fn start_tls_gateway(
     let gw_addr = SocketAddr::from(([127, 0, 0, 1], port));
     progress(&format!("gateway serving HTTPS on {gw_addr} (pid {})", gw.pid()));
     let sampler = RssSampler::start(gw.pid());
-    Ok(Tls { gw, gw_addr, sampler, connector, connector_h2 })
+    Ok(Tls { gw, gw_addr, sampler, connector, connector_h2, connector_full })
 }
 
 pub(crate) async fn setup(cli: &Cli) -> Result<Env, BenchError> {
