@@ -102,8 +102,8 @@ pub(crate) async fn run_nonstream(
 /// The HTTPS runs over HTTP/1.1 once more, sequentially and with the small body, each
 /// request on a new connection: what a TLS handshake (and a TCP connection) costs a
 /// client that does not keep its connections. `full`: the client keeps no session, as a
-/// script calling curl once per request; otherwise it resumes the last one, as an SDK
-/// that opens a new connection does.
+/// script calling curl once per request; otherwise it resumes a session the server gave
+/// it, as an SDK that opens a new connection does.
 pub(crate) async fn run_handshakes(env: &Env, dur: Duration, full: bool) -> Vec<NsRow> {
     let Some(tls) = &env.tls else { return Vec::new() };
     let rows = tls_specs(env)
