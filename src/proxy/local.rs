@@ -619,6 +619,46 @@ mod tests {
         assert_eq!(end.unwrap(), 0);
     }
 
+    /// The last events of a stream wait in the connection's write buffer for the flush
+    /// that ends the body (`relay::respond::end_body`); when the client takes nothing
+    /// (its socket is full), that flush gives up after the write limit. Pingora limits
+    /// each write of a body, not the end of one: without the limit this waits for good.
+    #[tokio::test(flavor = "current_thread")]
+    async fn the_end_of_a_stream_the_client_does_not_take_fails_after_the_write_limit() {
+        let (local, mut peer) = moved_pair().await;
+        peer.write_all(b"POST /v1/messages HTTP/1.1\r\nhost: relay\r\ncontent-length: 0\r\n\r\n").await.unwrap();
+        // Fill the socket from the gateway's side; the peer reads nothing.
+        // SAFETY: `local` owns this descriptor and is alive for the borrow.
+        let fd = unsafe { BorrowedFd::borrow_raw(local.id()) }.try_clone_to_owned().unwrap();
+        let mut filler = std::net::TcpStream::from(fd);
+        let chunk = [b'x'; 64 * 1024];
+        loop {
+            match std::io::Write::write(&mut filler, &chunk) {
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        let mut session = Session::new_h1(local);
+        session.downstream_session.set_write_timeout(Some(Duration::from_millis(200)));
+        assert!(session.downstream_session.read_request().await.unwrap());
+        // As the stream pump writes: the head leaves with the first events, the last
+        // events with the end of the body.
+        let mut head = pingora_http::ResponseHeader::build(200, None).unwrap();
+        head.insert_header("content-type", "text/event-stream").unwrap();
+        defer_next_flush(&session);
+        session.write_response_header(Box::new(head), false).await.unwrap();
+        defer_next_flush(&session);
+        let event = bytes::Bytes::from_static(b"event: message_stop\ndata: {}\n\n");
+        session.write_response_body(Some(event), false).await.unwrap();
+        let started = std::time::Instant::now();
+        let end = crate::relay::respond::end_body(&mut session, None);
+        let ended = tokio::time::timeout(Duration::from_secs(5), end).await.expect("the end of the stream waited");
+        let e = ended.expect_err("ended on a full socket");
+        assert_eq!(e.etype, ErrorType::WriteTimedout, "{e}");
+        assert!(started.elapsed() < Duration::from_secs(2), "gave up after {:?}", started.elapsed());
+    }
+
     #[tokio::test(flavor = "current_thread")]
     async fn shutting_down_writes_what_a_deferred_flush_kept() {
         let (mut local, mut peer) = moved_pair().await;

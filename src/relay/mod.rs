@@ -6,7 +6,7 @@
 //! failover must resend bodies far larger than Pingora's 64 KiB retry buffer.
 
 mod conn;
-mod respond;
+pub(crate) mod respond;
 mod timer;
 mod upstream;
 
