@@ -9,6 +9,8 @@ pub(crate) mod local;
 mod models;
 pub mod request_id;
 pub mod routes;
+#[cfg(test)]
+mod tests;
 
 pub use local::{open_connections as open_client_connections, LocalConnections};
 
