@@ -71,13 +71,13 @@ pub struct Cli {
     #[arg(long, default_value_t = 3)]
     rounds: usize,
     /// Seconds per visit of the concurrency-32 runs.
-    #[arg(long, default_value_t = 1.2)]
+    #[arg(long, default_value_t = 1.0)]
     visit_secs: f64,
     /// Seconds per visit of the sequential (concurrency 1) latency runs.
-    #[arg(long, default_value_t = 0.6)]
+    #[arg(long, default_value_t = 0.5)]
     seq_visit_secs: f64,
-    /// Seconds per visit of the sequential short-stream runs (long streams: 2/3 of it).
-    #[arg(long, default_value_t = 1.5)]
+    /// Seconds per visit of the sequential stream runs, short and long.
+    #[arg(long, default_value_t = 1.0)]
     stream_visit_secs: f64,
     /// Connections of the throughput runs.
     #[arg(long, default_value_t = 32)]
@@ -425,8 +425,7 @@ async fn run(cli: Cli) -> Result<(), BenchError> {
         progress(&format!("streams, sequential, [[long:{}]]", cli.short_tokens));
         streams_short = run_streams(&env, cli.short_tokens, sdur, "short streams").await;
         progress(&format!("streams, sequential, [[long:{}]]", cli.long_tokens));
-        let long_dur = Duration::from_secs_f64((cli.stream_visit_secs * 2.0 / 3.0).max(0.1));
-        streams_long = run_streams(&env, cli.long_tokens, long_dur, "long streams").await;
+        streams_long = run_streams(&env, cli.long_tokens, sdur, "long streams").await;
     }
 
     let mut many_streams = Vec::new();
