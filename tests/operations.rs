@@ -41,7 +41,15 @@ fn metrics_count_requests_tokens_attempts_and_statuses() {
     assert_eq!(gw.anthropic(&ask("claude-unlisted", "hi", true)).0, 200);
     assert_eq!(gw.anthropic(&ask("claude-x", "[[error:400]]", false)).0, 400);
     assert_eq!(gw.openai(&ask("gpt-x", "hi", false)).0, 200);
-    let (_, _, text) = get(&format!("http://127.0.0.1:{metrics_port}/metrics"), &[]);
+    // A request is counted as it is logged, just after its last byte was written, and
+    // leaves the in-flight gauges then: the scrape waits for that.
+    let scrape = || get(&format!("http://127.0.0.1:{metrics_port}/metrics"), &[]).2;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let mut text = scrape();
+    while metric(&text, "llm_relay_inflight_requests") != Some(0.0) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        text = scrape();
+    }
 
     let m = |s: &str| metric(&text, s).unwrap_or_else(|| panic!("no {s} in\n{text}"));
     assert_eq!(
@@ -74,19 +82,8 @@ fn metrics_count_requests_tokens_attempts_and_statuses() {
     assert_eq!(m(r#"llm_relay_time_to_first_token_seconds_count{channel="anth",client_dialect="anthropic"}"#), 1.0);
     assert_eq!(m(r#"llm_relay_channel_up{channel="steady"}"#), 1.0);
     assert_eq!(m(r#"llm_relay_key_up{channel="anth",key_id="…0000"}"#), 1.0);
-    // A request leaves the in-flight gauges once it is logged, just after its last byte
-    // was written: a scrape racing with that sees it still in flight.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    let mut text = text.clone();
-    loop {
-        let busy = ["llm_relay_inflight_requests", "llm_relay_active_streams"].map(|g| metric(&text, g));
-        if busy == [Some(0.0), Some(0.0)] || std::time::Instant::now() > deadline {
-            assert_eq!(busy, [Some(0.0), Some(0.0)], "requests still in flight 5 s after their answers");
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-        text = get(&format!("http://127.0.0.1:{metrics_port}/metrics"), &[]).2;
-    }
+    assert_eq!(m("llm_relay_inflight_requests"), 0.0);
+    assert_eq!(m("llm_relay_active_streams"), 0.0);
     assert_eq!(m(r#"llm_relay_config_reloads_total{result="success"}"#), 1.0);
     assert!(m("llm_relay_config_last_reload_success_timestamp_seconds") > 1.7e9);
 }
