@@ -109,8 +109,8 @@ async fn a_request_of_no_dialect_gets_pingoras_empty_answer() {
     assert_eq!(body, "");
 }
 
-/// A client that went away gets nothing more, and the failure is not the gateway's:
-/// the reported status is 0, which Pingora's app logs as no answer sent.
+/// A client that went away gets nothing more: the reported status is 0, no answer
+/// sent (and `suppress_error_log` keeps the failure out of the error log).
 #[tokio::test(flavor = "current_thread")]
 async fn a_client_that_left_is_sent_nothing() {
     let mut e = Error::new(ErrorType::ConnectionClosed);
