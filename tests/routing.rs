@@ -41,6 +41,27 @@ fn overloaded_priority_one_fails_over_and_then_rests() {
     assert_eq!(by_key["p1-[[error:529]]"], 2, "error_threshold (2) failures, then the cooldown: {by_key:?}");
 }
 
+/// `count_tokens` goes to an Anthropic channel that is up: with priority 1 down after
+/// its failures, the count comes, exact, from priority 2, not as an estimate after a
+/// failed call to priority 1.
+#[test]
+fn count_tokens_is_asked_of_a_channel_that_is_up() {
+    let mock = Mock::start();
+    let channels = ch("p1", "anthropic", &mock.url, &["p1-[[error:529]]"], ", priority: 1")
+        + &ch("p2", "anthropic", &mock.url, &["p2-key-ok"], ", priority: 2");
+    let gw = Gateway::start(&channels, "");
+    for _ in 0..2 {
+        assert_eq!(gw.anthropic(&ask("claude-x", "hi", false)).0, 200);
+    }
+    mock.reset();
+    let body = json!({"model": "claude-x", "messages": [{"role": "user", "content": "Hello, world!"}]}).to_string();
+    let (status, headers, out) = gw.post("/v1/messages/count_tokens", &[("x-api-key", ACCESS_KEY)], &body);
+    assert_eq!(status, 200, "{out}");
+    assert_eq!(header(&headers, "x-llm-relay-token-count"), None, "an estimate: {out}");
+    assert_eq!(mock.by_key(), [("p2-key-ok".to_string(), 1)].into());
+    assert_eq!(mock.last_request()["path"], "/v1/messages/count_tokens");
+}
+
 #[test]
 fn failover_resends_a_two_mebibyte_body_intact() {
     let mock = Mock::start();

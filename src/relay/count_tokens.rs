@@ -9,8 +9,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 impl Relay {
-    /// `POST /v1/messages/count_tokens`: forwarded to the first Anthropic channel that
-    /// serves the model; otherwise (or when that channel cannot count) a local estimate
+    /// `POST /v1/messages/count_tokens`: forwarded to the first Anthropic channel, in
+    /// priority order, that serves the model and is up with a key that is up (the first
+    /// one when none is); otherwise, or when that channel cannot count, a local estimate
     /// (see `tokens`), marked as such in the `x-llm-relay-token-count` header.
     pub async fn count_tokens(
         &self,
@@ -20,13 +21,20 @@ impl Relay {
     ) -> pingora::Result<Outcome> {
         let config = &live.config;
         let mut outcome = Outcome::default();
-        let channel = crate::routing::candidates(&config.channels, req.model())
+        let anthropic: Vec<_> = crate::routing::candidates(&config.channels, req.model())
             .into_iter()
-            .find(|c| c.protocol == Dialect::Anthropic && req.client == Dialect::Anthropic);
-        if let Some(channel) = channel {
-            let key_index = self.health.read(|t| {
-                (0..channel.keys.len()).find(|&k| t.key_available(&channel.key_ref(k), Instant::now())).unwrap_or(0)
-            });
+            .filter(|c| c.protocol == Dialect::Anthropic && req.client == Dialect::Anthropic)
+            .collect();
+        // The first channel, in priority order, that is up with a key that is up; when
+        // none is, the first with its first key, as the relay tries a lone channel anyway.
+        let now = Instant::now();
+        let picked = self.health.read(|t| {
+            anthropic
+                .iter()
+                .filter(|c| t.channel_available(&c.name, now))
+                .find_map(|&c| (0..c.keys.len()).find(|&k| t.key_available(&c.key_ref(k), now)).map(|k| (c, k)))
+        });
+        if let Some((channel, key_index)) = picked.or_else(|| anthropic.first().map(|&c| (c, 0))) {
             let model = channel.upstream_model(req.model()).to_string();
             let body = req.peek.with_model(&req.body, &model);
             let path = format!("{}/messages/count_tokens", channel.upstream.path_prefix);
