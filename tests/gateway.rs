@@ -406,11 +406,23 @@ fn mid_stream_disconnect_ends_with_an_error_event() {
 #[test]
 fn in_band_upstream_error_is_passed_as_an_error_event() {
     let (_mock, gw) = setup();
-    let (_, body) = gw.openai(&openai_body("tr-gpt-x", "[[midstream-error]]", true));
-    let last: Value = serde_json::from_str(sse_data(&body).last().unwrap()).unwrap();
-    assert_eq!(last["error"]["message"], "mock overloaded");
-    let (_, body) = gw.anthropic(&anthropic_body("tr-claude-x", "[[midstream-error]]", true));
+    // The stream had begun (200): the upstream's error arrives as the last event, in
+    // the client's dialect, with the upstream's message, and no terminator follows.
+    let (status, body) = gw.openai(&openai_body("tr-gpt-x", "[[midstream-error]]", true));
+    assert_eq!(status, 200);
+    assert_eq!(
+        sse_data(&body).last().unwrap(),
+        r#"{"error":{"message":"mock overloaded","type":"server_error","param":null,"code":null}}"#
+    );
+    assert!(!body.contains("[DONE]"), "{body}");
+    let (status, body) = gw.anthropic(&anthropic_body("tr-claude-x", "[[midstream-error]]", true));
+    assert_eq!(status, 200);
     assert_eq!(sse_events(&body).last().unwrap(), "error");
+    assert_eq!(
+        sse_data(&body).last().unwrap(),
+        r#"{"type":"error","error":{"type":"api_error","message":"mock overloaded"}}"#
+    );
+    assert!(!body.contains("message_stop"), "{body}");
 }
 
 #[test]

@@ -325,6 +325,8 @@ fn count_tokens_forwards_to_anthropic_or_estimates() {
     let forwarded = mock.last_request();
     assert_eq!(forwarded["path"], "/v1/messages/count_tokens");
     assert!(forwarded["body"].as_str().unwrap().contains("mock-anthropic-model"));
+    // The mock counts a quarter of the body's bytes: its answer, passed on as it is.
+    assert_eq!(out, format!(r#"{{"input_tokens":{}}}"#, forwarded["body"].as_str().unwrap().len() / 4));
     let body = json!({"model": "up-openai-x", "messages": [{"role": "user", "content": "Hello, world!"}]}).to_string();
     let (status, headers, out) = gw.post("/v1/messages/count_tokens", &[("x-api-key", ACCESS_KEY)], &body);
     assert_eq!(status, 200);

@@ -57,9 +57,12 @@ fn count_tokens_is_asked_of_a_channel_that_is_up() {
     let body = json!({"model": "claude-x", "messages": [{"role": "user", "content": "Hello, world!"}]}).to_string();
     let (status, headers, out) = gw.post("/v1/messages/count_tokens", &[("x-api-key", ACCESS_KEY)], &body);
     assert_eq!(status, 200, "{out}");
-    assert_eq!(header(&headers, "x-llm-relay-token-count"), None, "an estimate: {out}");
+    assert_eq!(header(&headers, "x-llm-relay-token-count"), None, "answered with an estimate: {out}");
     assert_eq!(mock.by_key(), [("p2-key-ok".to_string(), 1)].into());
-    assert_eq!(mock.last_request()["path"], "/v1/messages/count_tokens");
+    let forwarded = mock.last_request();
+    assert_eq!(forwarded["path"], "/v1/messages/count_tokens");
+    // The mock counts a quarter of the body's bytes: its answer, passed on as it is.
+    assert_eq!(out, format!(r#"{{"input_tokens":{}}}"#, forwarded["body"].as_str().unwrap().len() / 4));
 }
 
 #[test]
