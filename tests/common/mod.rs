@@ -238,7 +238,11 @@ fn finish(resp: http::Response<ureq::Body>) -> (u16, Vec<(String, String)>, Stri
     let headers =
         resp.headers().iter().map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string())).collect();
     let mut body = String::new();
-    let _ = resp.into_body().into_reader().read_to_string(&mut body);
+    // A body cut before its end (a chunked stream without its last chunk, a short
+    // content-length body) is an error here, not a clean end.
+    if let Err(e) = resp.into_body().into_reader().read_to_string(&mut body) {
+        panic!("the response body was cut after {} bytes: {e}\n{body}", body.len());
+    }
     (status, headers, body)
 }
 
@@ -256,8 +260,9 @@ pub fn post_timed(url: &str, headers: &[(&str, &str)], body: &str) -> (u16, Vec<
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         match reader.read(&mut buf) {
-            Ok(0) | Err(_) => break,
+            Ok(0) => break,
             Ok(n) => pieces.push((start.elapsed(), String::from_utf8_lossy(&buf[..n]).into_owned())),
+            Err(e) => panic!("the response body was cut after {} pieces: {e}", pieces.len()),
         }
     }
     (status, pieces)
