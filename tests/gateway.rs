@@ -275,13 +275,15 @@ fn tool_result_round_trip_both_directions() {
 fn two_mebibyte_bodies_pass_in_both_directions_and_oversize_is_413() {
     let (mock, gw) = setup();
     let big = "x".repeat(2 * 1024 * 1024);
-    let (status, resp) = gw.anthropic(&anthropic_body("claude-x", &big, false));
+    let sent = anthropic_body("claude-x", &big, false);
+    let (status, resp) = gw.anthropic(&sent);
     assert_eq!(status, 200, "{resp}");
-    assert!(mock.last_request()["body"].as_str().unwrap().len() > 2 * 1024 * 1024);
+    assert!(mock.last_request()["body"].as_str().unwrap() == sent, "not passed byte for byte");
     let (status, resp) = gw.anthropic(&anthropic_body("tr-claude-x", &big, true));
     assert_eq!(status, 200, "{resp}");
-    assert!(resp.contains("message_stop"));
-    assert!(mock.last_request()["body"].as_str().unwrap().contains(&big));
+    assert!(resp.ends_with("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"), "cut short");
+    let translated: Value = serde_json::from_str(mock.last_request()["body"].as_str().unwrap()).unwrap();
+    assert!(translated["messages"][0]["content"] == big.as_str(), "the text did not arrive whole");
 
     let huge = "x".repeat(4 * 1024 * 1024);
     let (status, resp) = gw.anthropic(&anthropic_body("claude-x", &huge, false));

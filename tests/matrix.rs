@@ -351,7 +351,10 @@ fn responses_previous_response_id_continues_a_translated_conversation() {
     let msgs = sent["messages"].as_array().unwrap();
     assert_eq!(msgs.len(), 3, "history + the new turn: {sent}");
     assert_eq!(msgs[0]["content"], "My name is Ada.");
-    assert_eq!(msgs[1]["role"], "assistant");
+    assert_eq!(msgs[1], json!({"role": "assistant", "content": [{"type": "text", "text": "Hello from mock."}]}));
+    assert_eq!(msgs[2], json!({"role": "user", "content": "What is my name?"}));
+    // As on OpenAI's API, the first request's instructions are not carried over.
+    assert_eq!(sent["system"], Value::Null);
     let unknown = json!({"model": "up-anthropic-x", "input": "x", "previous_response_id": "resp_nope"});
     let (status, _, body) = gw.post("/v1/responses", &[("authorization", &auth)], &unknown.to_string());
     assert_eq!(status, 400, "{body}");
