@@ -293,8 +293,12 @@ fn probed_with_backup(mock: &Mock, probe_path: &str) -> Gateway {
 fn a_passing_health_check_keeps_its_channel_in_service() {
     let mock = Mock::start();
     let gw = probed_with_backup(&mock, "/v1/models");
-    // The start-up probe and at least one more have run (the mock answers 200).
-    std::thread::sleep(Duration::from_millis(1500));
+    // The start-up probe and at least one more (a second apart) get the mock's 200.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while mock.models_listed() < 2 {
+        assert!(Instant::now() < deadline, "fewer than two probes in 5 s:\n{}", gw.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
     mock.reset();
     for _ in 0..4 {
         assert_eq!(gw.openai(&ask("gpt-x", "hi", false)).0, 200);
@@ -308,25 +312,25 @@ fn a_passing_health_check_keeps_its_channel_in_service() {
 fn active_health_check_takes_a_failing_channel_out() {
     let mock = Mock::start();
     let gw = probed_with_backup(&mock, "/no-such-path");
-    // The first probe runs at start-up and gets a 404 from the mock.
+    // The first probe runs at start-up and gets a 404 from the mock; the gateway says
+    // so once it has taken the key out.
     let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let (_, _, admin) = get(&format!("{}/admin/channels", gw.url), &[("x-api-key", ADMIN_KEY)]);
-        let probes = mock.requests().iter().filter(|r| r["path"] == "/no-such-path").count();
-        if probes > 0 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "no probe reached the mock: {admin}");
-        std::thread::sleep(Duration::from_millis(50));
+    while !gw.log().contains("channel probed key …-000: active health check says down") {
+        assert!(Instant::now() < deadline, "the probed key was not taken out:\n{}", gw.log());
+        std::thread::sleep(Duration::from_millis(20));
     }
-    std::thread::sleep(Duration::from_millis(100));
     mock.reset();
     for _ in 0..4 {
         assert_eq!(gw.openai(&ask("gpt-x", "hi", false)).0, 200);
     }
-    let by_key = mock.by_key();
-    assert_eq!(by_key.get("backup-key-000"), Some(&4), "{by_key:?}");
-    assert!(!by_key.contains_key("probed-key-000"), "{by_key:?}");
+    // Probes go on meanwhile (GET, with the probed key): only the requests count.
+    let keys: Vec<String> = mock
+        .requests()
+        .iter()
+        .filter(|r| r["method"] == "POST")
+        .map(|r| r["headers"]["authorization"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(keys, ["Bearer backup-key-000"; 4], "{}", gw.log());
 }
 
 /// Reads one request (header block and content-length body); false at end of stream.

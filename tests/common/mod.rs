@@ -63,6 +63,13 @@ impl Mock {
         v["by_key"].as_object().unwrap().iter().map(|(k, n)| (k.clone(), n.as_u64().unwrap())).collect()
     }
 
+    /// `GET /v1/models` requests answered since the last reset (`models_listed`).
+    pub fn models_listed(&self) -> u64 {
+        let (_, _, body) = get(&format!("{}/_mock/stats", self.url), &[]);
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        v["models_listed"].as_u64().unwrap()
+    }
+
     /// Streams the mock began and dropped before their end (`streams_cut`).
     pub fn streams_cut(&self) -> u64 {
         let (_, _, body) = get(&format!("{}/_mock/stats", self.url), &[]);

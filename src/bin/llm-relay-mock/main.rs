@@ -71,6 +71,8 @@ struct Log {
     ring: VecDeque<Entry>,
     total: u64,
     by_key: HashMap<String, u64>,
+    /// `GET /v1/models` answered (active health checks probe it); not in `ring`.
+    models_listed: u64,
 }
 
 struct State {
@@ -249,7 +251,10 @@ async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Response<Mo
     let path = parts.uri.path();
     match (&parts.method, path) {
         (&Method::GET, "/health") => return Ok(respond(StatusCode::OK, "text/plain", "ok")),
-        (&Method::GET, "/v1/models") => return Ok(models_json()),
+        (&Method::GET, "/v1/models") => {
+            state.log().models_listed += 1;
+            return Ok(models_json());
+        }
         (&Method::GET, "/_mock/requests") => return Ok(requests_json(&state)),
         (&Method::GET, "/_mock/stats") => return Ok(stats_json(&state)),
         (&Method::POST, "/_mock/reset") => {
@@ -449,12 +454,12 @@ fn requests_json(state: &State) -> Response<MockBody> {
 }
 
 fn stats_json(state: &State) -> Response<MockBody> {
-    let (total, by_key) = {
+    let (total, by_key, models_listed) = {
         let log = state.log();
-        (log.total, log.by_key.clone())
+        (log.total, log.by_key.clone(), log.models_listed)
     };
     let cut = body::STREAMS_CUT.load(std::sync::atomic::Ordering::Relaxed);
-    let v = serde_json::json!({"total": total, "by_key": by_key, "streams_cut": cut});
+    let v = serde_json::json!({"total": total, "by_key": by_key, "streams_cut": cut, "models_listed": models_listed});
     let body = serde_json::to_vec(&v).unwrap_or_else(|_| b"{}".to_vec());
     respond(StatusCode::OK, JSON, body)
 }
