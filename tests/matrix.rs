@@ -280,9 +280,14 @@ fn gemini_json_array_stream_without_alt_sse() {
         .filter_map(|p| p["text"].as_str().map(str::to_string))
         .collect();
     assert_eq!(text, "Hello from mock.");
-    // ?key= works too.
-    let (status, _, _) = gw.post(&format!("/v1beta/models/up-openai-x:generateContent?key={ACCESS_KEY}"), &[], &body);
-    assert_eq!(status, 200);
+    // ?key= works too, and a wrong one is refused in Gemini's shape.
+    let (status, _, out) = gw.post(&format!("/v1beta/models/up-openai-x:generateContent?key={ACCESS_KEY}"), &[], &body);
+    assert_eq!(status, 200, "{out}");
+    let answer: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(answer["candidates"][0]["content"]["parts"][0]["text"], "Hello from mock.");
+    let (status, _, out) = gw.post("/v1beta/models/up-openai-x:generateContent?key=wrong-key-0000", &[], &body);
+    assert_eq!(status, 401, "{out}");
+    assert_eq!(serde_json::from_str::<Value>(&out).unwrap()["error"]["status"], "UNAUTHENTICATED");
 }
 
 #[test]

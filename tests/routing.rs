@@ -32,9 +32,15 @@ fn overloaded_priority_one_fails_over_and_then_rests() {
         + &ch("p2", "anthropic", &mock.url, &["p2-key-ok"], ", priority: 2");
     let gw = Gateway::start(&channels, "");
     for i in 0..12 {
-        let (status, body) = gw.anthropic(&ask("claude-x", "hi", i % 2 == 0));
+        let stream = i % 2 == 0;
+        let (status, body) = gw.anthropic(&ask("claude-x", "hi", stream));
         assert_eq!(status, 200, "request {i}: {body}");
-        assert!(body.contains("Hello") || body.contains("from"), "{body}");
+        if stream {
+            assert!(body.ends_with("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"), "{body}");
+        } else {
+            let answer: Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(answer["content"][0]["text"], "Hello from mock.", "{body}");
+        }
     }
     let by_key = mock.by_key();
     assert_eq!(by_key["p2-key-ok"], 12);
