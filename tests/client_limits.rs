@@ -69,6 +69,16 @@ fn access_line(gw: &Gateway, marker: &str) -> Value {
     }
 }
 
+/// Waits (5 s at most) for the mock to see a stream dropped before its end: the gateway
+/// let the upstream go.
+fn wait_for_the_upstream_let_go(mock: &Mock) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while mock.streams_cut() == 0 {
+        assert!(Instant::now() < deadline, "the upstream stream was kept after the client timeout");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn messages_head(length: usize) -> String {
     format!("POST /v1/messages HTTP/1.1\r\nhost: relay\r\nx-api-key: {ACCESS_KEY}\r\ncontent-length: {length}\r\n\r\n")
 }
@@ -139,11 +149,7 @@ fn http1_clients_that_stall_are_let_go_after_the_client_timeout() {
     assert_eq!((line["status"].as_u64(), line["stream"].as_bool()), (Some(200), Some(true)), "{line}");
     let took = line["duration_ms"].as_f64().unwrap();
     assert!((900.0..4000.0).contains(&took), "the stalled stream ended after {took} ms");
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while mock.streams_cut() == 0 {
-        assert!(Instant::now() < deadline, "the upstream stream was kept after the client timeout");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_the_upstream_let_go(&mock);
     let mut received = Vec::new();
     conn.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     conn.read_to_end(&mut received).unwrap();
@@ -283,11 +289,7 @@ fn http2_clients_that_stall_are_let_go_after_the_client_timeout() {
     assert_eq!((line["status"].as_u64(), line["stream"].as_bool()), (Some(200), Some(true)), "{line}");
     let took = line["duration_ms"].as_f64().unwrap();
     assert!((900.0..4000.0).contains(&took), "the stalled stream ended after {took} ms");
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while https.mock.streams_cut() == 0 {
-        assert!(Instant::now() < deadline, "the upstream stream was kept after the client timeout");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_the_upstream_let_go(&https.mock);
     assert!(!gw.log().contains("ERROR"), "{}", gw.log());
 }
 

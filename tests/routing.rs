@@ -25,12 +25,17 @@ fn ask(model: &str, text: &str, stream: bool) -> String {
         .to_string()
 }
 
+/// Two Anthropic channels: priority 1 always answers 529, priority 2 answers.
+fn overloaded_then_ok(mock: &Mock) -> Gateway {
+    let channels = ch("p1", "anthropic", &mock.url, &["p1-[[error:529]]"], ", priority: 1")
+        + &ch("p2", "anthropic", &mock.url, &["p2-key-ok"], ", priority: 2");
+    Gateway::start(&channels, "")
+}
+
 #[test]
 fn overloaded_priority_one_fails_over_and_then_rests() {
     let mock = Mock::start();
-    let channels = ch("p1", "anthropic", &mock.url, &["p1-[[error:529]]"], ", priority: 1")
-        + &ch("p2", "anthropic", &mock.url, &["p2-key-ok"], ", priority: 2");
-    let gw = Gateway::start(&channels, "");
+    let gw = overloaded_then_ok(&mock);
     for i in 0..12 {
         let stream = i % 2 == 0;
         let (status, body) = gw.anthropic(&ask("claude-x", "hi", stream));
@@ -53,9 +58,7 @@ fn overloaded_priority_one_fails_over_and_then_rests() {
 #[test]
 fn count_tokens_is_asked_of_a_channel_that_is_up() {
     let mock = Mock::start();
-    let channels = ch("p1", "anthropic", &mock.url, &["p1-[[error:529]]"], ", priority: 1")
-        + &ch("p2", "anthropic", &mock.url, &["p2-key-ok"], ", priority: 2");
-    let gw = Gateway::start(&channels, "");
+    let gw = overloaded_then_ok(&mock);
     for _ in 0..2 {
         assert_eq!(gw.anthropic(&ask("claude-x", "hi", false)).0, 200);
     }

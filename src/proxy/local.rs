@@ -106,7 +106,7 @@ where
             let stream = on_this_thread(stream, None).map_or_else(|s| s, |local| Box::new(local) as Stream);
             return self.fallback.process_new(stream, shutdown).await;
         }
-        let (handover, closing) = closing::handover();
+        let (handover, pending) = closing::handover();
         let stream = match (on_this_thread(stream, Some(handover)), &self.tls) {
             (Ok(local), None) => Box::new(local),
             (Err(other), None) => other,
@@ -132,7 +132,7 @@ where
             _ => self.serve_http1(stream, shutdown).await,
         };
         // The stream has been dropped: its socket was handed over.
-        if let Some(closing) = closing.take() {
+        if let Some(closing) = pending.take() {
             closing.close(linger).await;
         }
         None
