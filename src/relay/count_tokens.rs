@@ -21,20 +21,13 @@ impl Relay {
     ) -> pingora::Result<Outcome> {
         let config = &live.config;
         let mut outcome = Outcome::default();
-        let anthropic: Vec<_> = crate::routing::candidates(&config.channels, req.model())
-            .into_iter()
-            .filter(|c| c.protocol == Dialect::Anthropic && req.client == Dialect::Anthropic)
-            .collect();
-        // The first channel, in priority order, that is up with a key that is up; when
-        // none is, the first with its first key, as the relay tries a lone channel anyway.
         let now = Instant::now();
-        let picked = self.health.read(|t| {
-            anthropic
-                .iter()
-                .filter(|c| t.channel_available(&c.name, now))
-                .find_map(|&c| (0..c.keys.len()).find(|&k| t.key_available(&c.key_ref(k), now)).map(|k| (c, k)))
-        });
-        if let Some((channel, key_index)) = picked.or_else(|| anthropic.first().map(|&c| (c, 0))) {
+        let picked = if req.client == Dialect::Anthropic {
+            self.health.read(|t| crate::routing::first_up(&config.channels, req.model(), Dialect::Anthropic, t, now))
+        } else {
+            None
+        };
+        if let Some((channel, key_index)) = picked {
             let model = channel.upstream_model(req.model()).to_string();
             let body = req.peek.with_model(&req.body, &model);
             let path = format!("{}/messages/count_tokens", channel.upstream.path_prefix);

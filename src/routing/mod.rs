@@ -10,8 +10,10 @@ pub use conversations::ConversationStore;
 pub use pattern::ModelPattern;
 
 use crate::config::Channel;
+use crate::health::Targets;
 use crate::protocol::Dialect;
 use std::sync::Arc;
+use std::time::Instant;
 
 /// Attempts per request when the config does not say otherwise.
 pub const DEFAULT_MAX_ATTEMPTS: usize = 4;
@@ -29,6 +31,25 @@ pub fn candidates<'a>(channels: &'a [Arc<Channel>], model: &str) -> Vec<&'a Arc<
 pub fn always_translated(channels: &[Arc<Channel>], client: Dialect, model: &str) -> bool {
     let mut serving = channels.iter().filter(|c| c.serves(model)).peekable();
     serving.peek().is_some() && serving.all(|c| c.protocol != client)
+}
+
+/// Where a request only one dialect's upstream can answer goes (`count_tokens`: an
+/// Anthropic one): among the channels speaking `protocol` that serve `model`, the first
+/// in priority order that is up with a key that is up, and that key; when none is, the
+/// first with its first key, as the relay tries a lone channel anyway.
+pub fn first_up<'a>(
+    channels: &'a [Arc<Channel>],
+    model: &str,
+    protocol: Dialect,
+    health: &Targets,
+    now: Instant,
+) -> Option<(&'a Arc<Channel>, usize)> {
+    let serving: Vec<_> = candidates(channels, model).into_iter().filter(|c| c.protocol == protocol).collect();
+    let up = serving
+        .iter()
+        .filter(|c| health.channel_available(&c.name, now))
+        .find_map(|&c| (0..c.keys.len()).find(|&k| health.key_available(&c.key_ref(k), now)).map(|k| (c, k)));
+    up.or_else(|| serving.first().map(|&c| (c, 0)))
 }
 
 /// The (channel, key index) pairs to try, in order: every key of the first channel,
@@ -87,6 +108,26 @@ channels:
         assert_eq!(names("claude-opus"), vec!["main", "backup"]);
         assert_eq!(names("gpt-4o"), vec!["other", "backup"]);
         assert_eq!(names("llama"), vec!["backup"]);
+    }
+
+    #[test]
+    fn first_up_skips_a_channel_or_key_that_is_down() {
+        let yaml = "health: {error_threshold: 1}\nchannels:\n  - {name: a1, protocol: anthropic, base_url: 'http://a', keys: [k1, k2], models: ['*'], priority: 1}\n  - {name: o, protocol: openai, base_url: 'http://o', keys: [k], models: ['*'], priority: 1}\n  - {name: a2, protocol: anthropic, base_url: 'http://b', keys: [k], models: ['*'], priority: 2}\n";
+        let c = load_str(yaml, &|_| None).unwrap().config;
+        let h = crate::health::HealthRegistry::default();
+        let now = Instant::now();
+        let pick = |h: &crate::health::HealthRegistry| {
+            h.read(|t| first_up(&c.channels, "claude-x", Dialect::Anthropic, t, now)).map(|(c, k)| (c.name.clone(), k))
+        };
+        let retry = crate::health::Failure::Retryable { retry_after: None };
+        assert_eq!(pick(&h), Some(("a1".into(), 0)));
+        h.on_failure(&c.channels[0].key_ref(0), now, &c.health, retry, false, "x");
+        assert_eq!(pick(&h), Some(("a1".into(), 1)), "the next key of the same channel");
+        h.on_failure(&c.channels[0].key_ref(1), now, &c.health, retry, true, "x");
+        assert_eq!(pick(&h), Some(("a2".into(), 0)), "the next Anthropic channel, not the OpenAI one");
+        h.on_failure(&c.channels[2].key_ref(0), now, &c.health, retry, true, "x");
+        assert_eq!(pick(&h), Some(("a1".into(), 0)), "all down: the first, with its first key");
+        assert_eq!(h.read(|t| first_up(&c.channels, "claude-x", Dialect::Gemini, t, now)).map(|p| p.1), None);
     }
 
     #[test]
