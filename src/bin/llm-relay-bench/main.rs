@@ -12,6 +12,7 @@
 
 mod alloc;
 mod bodies;
+mod budget;
 mod checks;
 mod client;
 mod machine;
@@ -59,7 +60,11 @@ const STALL: Duration = Duration::from_secs(10);
 const TLS_VISIT_SHARE: f64 = 0.5;
 
 #[derive(Parser, Debug, Clone, Serialize)]
-#[command(name = "llm-relay-bench", about = "Benchmark of llm-relay against the bundled mock and nginx (make bench)")]
+#[command(
+    name = "llm-relay-bench",
+    about = "Benchmark of llm-relay against the bundled mock and nginx (make bench)",
+    args_override_self = true
+)]
 pub struct Cli {
     /// Directory with the release binaries (llm-relay, llm-relay-mock).
     #[arg(long, default_value = "target/release")]
@@ -128,6 +133,11 @@ pub struct Cli {
     /// Keep the temp dir (configs, logs) for inspection.
     #[arg(long)]
     keep_tmp: bool,
+    /// End the whole run within this many seconds (`make bench` passes what its build
+    /// left of ten minutes): when the run planned at the set visit lengths is longer,
+    /// every timed visit is shortened by one factor, to no less than 0.4 of its length.
+    #[arg(long)]
+    finish_within: Option<f64>,
     /// Run only these phases (comma-separated): alloc, calibration, nonstream, sequential,
     /// streams, many, failover, tls (the thousand streams over HTTPS need both many and
     /// tls). Default: all.
@@ -360,12 +370,39 @@ fn command_output(cmd: &str, args: &[&str]) -> Option<String> {
     Some(s)
 }
 
+/// What the run holds on `env`, for its plan.
+fn shape(cli: &Cli, env: &Env) -> budget::Shape {
+    let https = cli.wants("tls") && env.tls.is_some();
+    budget::Shape {
+        nonstream_specs: nonstream_specs(env).len(),
+        tls_specs: tls_specs(env).len(),
+        handshake_specs: handshake_specs(env).len(),
+        stream_specs: stream_specs().len(),
+        wrk: command_output("wrk", &["-v"]).is_some(),
+        many_runs: 2 + usize::from(https) + usize::from(env.nginx.is_some()),
+    }
+}
+
 // ---------------------------------------------------------------------------------
 
-async fn run(cli: Cli) -> Result<(), BenchError> {
+async fn run(mut cli: Cli) -> Result<(), BenchError> {
     let _ = START.set(Instant::now());
     let started = Instant::now();
-    let env = setup(&cli).await?;
+    let mut env = setup(&cli).await?;
+    let plan = budget::plan(&cli, &shape(&cli, &env));
+    let visit_scale = match cli.finish_within {
+        Some(secs) => plan.scale_within(secs - started.elapsed().as_secs_f64()),
+        None => 1.0,
+    };
+    if visit_scale < 1.0 {
+        cli.visit_secs *= visit_scale;
+        cli.seq_visit_secs *= visit_scale;
+        cli.stream_visit_secs *= visit_scale;
+        env.cli = cli.clone();
+        progress(&format!("visits shortened to {visit_scale:.2}× of their set length to end within the time given"));
+    }
+    let planned_secs = started.elapsed().as_secs_f64() + plan.secs(visit_scale);
+    progress(&format!("planned: about {planned_secs:.0} s"));
     tokio::time::sleep(Duration::from_millis(500)).await;
     let idle_rss_kib = procs::rss_kib(env.gw.pid()).0;
     let (c0, t0) = (Cpu::of(env.gw.pid()), Instant::now());
@@ -504,6 +541,8 @@ async fn run(cli: Cli) -> Result<(), BenchError> {
         machine: machine(&env),
         settings: cli.clone(),
         wall_secs: started.elapsed().as_secs_f64(),
+        planned_secs,
+        visit_scale,
         idle_rss_kib,
         idle_cpu_ms_per_s,
         calibration,

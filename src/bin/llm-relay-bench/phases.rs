@@ -99,6 +99,12 @@ pub(crate) async fn run_nonstream(
     run_rows(env, rows, conns, dur, warm, label).await
 }
 
+/// The targets of the handshake runs: HTTP/1.1, and the routes that pass through (a
+/// handshake costs the same whatever the dialects).
+pub(crate) fn handshake_specs(env: &Env) -> Vec<Spec> {
+    tls_specs(env).into_iter().filter(|spec| !spec.http2 && spec.upstream == spec.client).collect()
+}
+
 /// The HTTPS runs over HTTP/1.1 once more, sequentially and with the small body, each
 /// request on a new connection: what a TLS handshake (and a TCP connection) costs a
 /// client that does not keep its connections. `full`: the client keeps no session, as a
@@ -106,11 +112,8 @@ pub(crate) async fn run_nonstream(
 /// it, as an SDK that opens a new connection does.
 pub(crate) async fn run_handshakes(env: &Env, dur: Duration, full: bool) -> Vec<NsRow> {
     let Some(tls) = &env.tls else { return Vec::new() };
-    let rows = tls_specs(env)
+    let rows = handshake_specs(env)
         .into_iter()
-        // HTTP/1.1, and the routes that pass through: a handshake costs the same whatever
-        // the dialects.
-        .filter(|spec| !spec.http2 && spec.upstream == spec.client)
         .filter_map(|spec| {
             let mut target = env.target(spec, Size::Small, Ask::Json)?.fresh();
             if full {

@@ -86,6 +86,12 @@ fn marginal(short_us: f64, long_us: f64, short: &StreamRow, long: &StreamRow) ->
     }
 }
 
+/// Seconds with at most three decimals, without trailing zeros: 1, 0.5, 0.375.
+fn short_secs(secs: f64) -> String {
+    let s = format!("{secs:.3}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
 pub fn markdown(r: &Report) -> String {
     let mut s = String::new();
     let m = &r.machine;
@@ -93,25 +99,35 @@ pub fn markdown(r: &Report) -> String {
     let _ = writeln!(s, "# llm-relay benchmark\n");
     let _ = writeln!(
         s,
-        "{} · commit `{}` · {} cores, {} · Linux {} · wall time {:.0} s\n",
-        m.date_utc, m.commit, m.cores, m.cpu_model, m.kernel, r.wall_secs
+        "{} · commit `{}` · {} cores, {} · Linux {} · wall time {:.0} s (planned {:.0} s)\n",
+        m.date_utc, m.commit, m.cores, m.cpu_model, m.kernel, r.wall_secs, r.planned_secs
     );
     let _ = writeln!(
         s,
         "Gateway: {}, {} worker threads, RUST_LOG=warn. Mock upstream: 1 thread, pacing {} ms (sequential streams) and {} ms \
          (concurrent streams). Load generator: llm-relay-bench, one thread (tokio current-thread, hyper HTTP/1.1 \
          keep-alive; HTTP/2 in the HTTPS rows so marked). nginx: {}. {} rounds, interleaved (odd rounds in reverse order); figures are medians over rounds; \
-         visits of {} s (c={}), {} s (sequential), {} s (streams); HTTPS visits half as long.\n",
+         visits of {} s (c={}), {} s (sequential), {} s (streams); HTTPS visits half as long.{}\n",
         m.gateway,
         c.threads,
         c.token_delay_ms,
         c.many_delay_ms,
         m.nginx.as_deref().map_or("not installed".to_string(), |v| format!("{v}, {} workers, keep-alive to the mock", c.threads)),
         c.rounds,
-        c.visit_secs,
+        short_secs(c.visit_secs),
         c.concurrency,
-        c.seq_visit_secs,
-        c.stream_visit_secs,
+        short_secs(c.seq_visit_secs),
+        short_secs(c.stream_visit_secs),
+        if r.visit_scale < 1.0 {
+            format!(
+                " The visits were shortened to {:.2}× of their set length to end within the time given \
+                 (`--finish-within`: what the build left of `make bench`'s ten minutes); medians over shorter \
+                 visits are noisier.",
+                r.visit_scale
+            )
+        } else {
+            String::new()
+        },
     );
 
     let _ = writeln!(s, "## Targets (issue #4)\n");
@@ -475,4 +491,18 @@ fn table_row(s: &mut String, row: &NsRow, rows: &[NsRow]) {
         cpu,
         row.errors
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short_secs;
+
+    #[test]
+    fn visit_lengths_print_without_float_noise() {
+        assert_eq!(short_secs(1.0), "1");
+        assert_eq!(short_secs(0.5), "0.5");
+        assert_eq!(short_secs(0.74 * 0.5), "0.37");
+        assert_eq!(short_secs(0.1 + 0.2), "0.3");
+        assert_eq!(short_secs(1.2345), "1.234");
+    }
 }

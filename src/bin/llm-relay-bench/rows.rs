@@ -286,6 +286,11 @@ pub struct Report {
     pub machine: Machine,
     pub settings: Cli,
     pub wall_secs: f64,
+    /// What the run was planned to take (`budget.rs`).
+    pub planned_secs: f64,
+    /// The share of their set length the visits were given (`--finish-within`); the
+    /// settings above hold the lengths used.
+    pub visit_scale: f64,
     pub idle_rss_kib: u64,
     /// Gateway CPU while idle, milliseconds per second.
     pub idle_cpu_ms_per_s: f64,
