@@ -402,7 +402,13 @@ async fn run(mut cli: Cli) -> Result<(), BenchError> {
         progress(&format!("visits shortened to {visit_scale:.2}× of their set length to end within the time given"));
     }
     let planned_secs = started.elapsed().as_secs_f64() + plan.secs(visit_scale);
-    progress(&format!("planned: about {planned_secs:.0} s"));
+    match cli.finish_within {
+        Some(secs) if planned_secs > secs => progress(&format!(
+            "planned: about {planned_secs:.0} s, over the {secs:.0} s given: visits are not shortened below {:.1}×",
+            budget::MIN_SCALE
+        )),
+        _ => progress(&format!("planned: about {planned_secs:.0} s")),
+    }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let idle_rss_kib = procs::rss_kib(env.gw.pid()).0;
     let (c0, t0) = (Cpu::of(env.gw.pid()), Instant::now());
