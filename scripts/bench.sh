@@ -18,6 +18,8 @@ scripts/setup.sh
 missing=()
 if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then missing+=(nginx); fi
 if ! command -v wrk >/dev/null 2>&1; then missing+=(wrk); fi
+# The HTTPS runs' throwaway certificates (scripts/test-certs.sh).
+if ! command -v openssl >/dev/null 2>&1; then missing+=(openssl); fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "bench: installing ${missing[*]}" >&2
@@ -41,8 +43,9 @@ if [ ${#missing[@]} -gt 0 ]; then
       trap - EXIT
     fi
   else
-    echo "bench: ${missing[*]} not installed: the nginx comparison (nginx) and the load generator's" >&2
-    echo "bench: cross-check (wrk) are skipped. Install with: sudo apt-get install ${missing[*]}" >&2
+    echo "bench: ${missing[*]} not installed: the nginx comparison (nginx), the load generator's" >&2
+    echo "bench: cross-check (wrk) and the HTTPS runs (openssl) are skipped as they lack them." >&2
+    echo "bench: Install with: sudo apt-get install ${missing[*]}" >&2
   fi
 fi
 
