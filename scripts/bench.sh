@@ -57,10 +57,16 @@ fi
 
 scripts/build-release.sh --bins
 budget=${BENCH_BUDGET_SECS:-570}
+if ! [[ "$budget" =~ ^[0-9]+$ ]]; then
+  echo "bench: BENCH_BUDGET_SECS must be a whole number of seconds (0: no limit), not '$budget'" >&2
+  exit 2
+fi
 within=()
 if [ "$budget" != 0 ]; then
-  within=(--finish-within "$((budget - (SECONDS - started)))")
-  echo "bench: $((SECONDS - started)) s spent on set-up and build; the bench is given ${within[1]} s" >&2
+  spent=$((SECONDS - started))
+  left=$((budget > spent ? budget - spent : 0))
+  within=("--finish-within=$left")
+  echo "bench: $spent s spent on set-up and build; the bench is given $left s" >&2
 fi
 # Arguments given to this script come last: a --finish-within among them wins.
-exec target/release/llm-relay-bench --bin-dir target/release --out bench/results "${within[@]}" "$@"
+exec target/release/llm-relay-bench --bin-dir target/release --out bench/results ${within[@]+"${within[@]}"} "$@"

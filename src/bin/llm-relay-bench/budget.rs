@@ -30,102 +30,106 @@ pub(crate) struct Shape {
     pub many_runs: usize,
 }
 
-/// The planned length of a run, in seconds: `visits` shrinks with the visits' scale,
-/// `fixed` does not.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct Plan {
-    pub visits: f64,
-    pub fixed: f64,
-}
-
-impl Plan {
-    /// Adds `n` visits of `secs` each.
-    fn timed(&mut self, n: f64, secs: f64) {
-        self.visits += n * secs;
-        self.fixed += n * VISIT_OVERHEAD_SECS;
-    }
-
-    pub(crate) fn secs(&self, scale: f64) -> f64 {
-        self.fixed + self.visits * scale
-    }
-
-    /// The scale of the visits that ends the run within `left` seconds: 1 when the
-    /// planned run fits, never below [`MIN_SCALE`].
-    pub(crate) fn scale_within(&self, left: f64) -> f64 {
-        if self.secs(1.0) <= left || self.visits <= 0.0 {
-            return 1.0;
-        }
-        ((left - self.fixed) / self.visits).clamp(MIN_SCALE, 1.0)
-    }
-}
-
 // Fixed costs, from the phases' timestamps in a default run of 47b1b33 on the 2-core VM
-// the README's runs come from (185.8 s in all; this plan: 187.9 s).
+// the README's runs come from (185.6 s after start-up; this plan: 185.4 s).
 /// Warm-up of a non-streaming target (`run_rows`, the calibration).
 const WARM_SECS: f64 = 0.3;
 /// Connecting, reading CPU and memory counters around one visit.
-const VISIT_OVERHEAD_SECS: f64 = 0.01;
+const VISIT_OVERHEAD_SECS: f64 = 0.005;
 /// The allocation counts (5.2 s): 28 operations, 0.2 s of timing each, plus the
 /// counted runs.
-const ALLOC_SECS: f64 = 5.5;
+const ALLOC_SECS: f64 = 5.2;
 /// A thousand-streams run besides its ramp and its streams' length (3.1 s per run in
 /// all): connecting every client, waiting for the gateway to let them go, the pause
 /// after it.
 const MANY_EXTRA_SECS: f64 = 0.6;
-/// Start-up of the mocks, the gateways and nginx; the idle readings (0.5 s, 1 s, and 3
-/// s at the end); the failover gateways and their default-health run (5.3 s in all).
-const OTHER_SECS: f64 = 6.0;
+/// The idle readings: 0.5 s and 1 s after start-up, 3 s at the end. (Start-up itself
+/// is over when the run is planned.)
+const IDLE_SECS: f64 = 4.5;
+/// The failover phase's two gateways, their warm-ups and the default-health run.
+const FAILOVER_SETUP_SECS: f64 = 0.6;
+/// A paced token arrives this much later than its pacing, on average (the gaps' median
+/// is 6.2 ms at 5 ms; long streams took 25.5 s in all for 24 streams of 100 tokens and 18
+/// visits).
+const PACING_SLACK_SECS: f64 = 0.001;
+/// From a stream's request to its first token, through the gateway.
+const STREAM_START_SECS: f64 = 0.0003;
 
-/// The run `cli` asks for on an environment of `shape`, phase by phase as `run` visits
-/// them.
-pub(crate) fn plan(cli: &Cli, shape: &Shape) -> Plan {
+/// The planned length, in seconds, of the run `cli` asks for on an environment of
+/// `shape`, with every timed visit at `scale` of its set length; phase by phase as `run`
+/// visits them.
+pub(crate) fn planned_secs(cli: &Cli, shape: &Shape, scale: f64) -> f64 {
     let rounds = cli.rounds as f64;
-    let mut p = Plan { visits: 0.0, fixed: OTHER_SECS };
+    let mut secs = IDLE_SECS;
+    // `n` visits of `len` seconds each.
+    let timed = |n: f64, len: f64| n * (len * scale + VISIT_OVERHEAD_SECS);
     if cli.wants("alloc") {
-        p.fixed += if cli.quick { ALLOC_SECS / 4.0 } else { ALLOC_SECS };
+        secs += if cli.quick { ALLOC_SECS / 4.0 } else { ALLOC_SECS };
     }
     if cli.wants("calibration") {
-        p.timed(2.0, cli.visit_secs);
-        p.fixed += 2.0 * WARM_SECS;
+        secs += timed(2.0, cli.visit_secs) + 2.0 * WARM_SECS;
         if shape.wrk {
             // wrk takes whole seconds.
-            p.fixed += 2.0 * cli.visit_secs.ceil().max(1.0);
+            secs += 2.0 * (cli.visit_secs * scale).ceil().max(1.0);
         }
     }
     let nonstream_rows = 2.0 * shape.nonstream_specs as f64;
     if cli.wants("nonstream") {
-        p.timed(rounds * nonstream_rows, cli.visit_secs);
-        p.fixed += nonstream_rows * WARM_SECS;
+        secs += timed(rounds * nonstream_rows, cli.visit_secs) + nonstream_rows * WARM_SECS;
     }
     if cli.wants("sequential") {
-        p.timed(rounds * nonstream_rows, cli.seq_visit_secs);
+        secs += timed(rounds * nonstream_rows, cli.seq_visit_secs);
     }
     if cli.wants("tls") && shape.tls_specs > 0 {
         let rows = 2.0 * shape.tls_specs as f64;
-        p.timed(rounds * rows, cli.visit_secs * crate::TLS_VISIT_SHARE);
-        p.fixed += rows * WARM_SECS;
-        p.timed(rounds * rows, cli.seq_visit_secs * crate::TLS_VISIT_SHARE);
-        p.timed(2.0 * rounds * shape.handshake_specs as f64, cli.seq_visit_secs * crate::TLS_VISIT_SHARE);
+        let seq = cli.seq_visit_secs * crate::TLS_VISIT_SHARE;
+        secs += timed(rounds * rows, cli.visit_secs * crate::TLS_VISIT_SHARE) + rows * WARM_SECS;
+        secs += timed(rounds * rows, seq);
+        secs += timed(2.0 * rounds * shape.handshake_specs as f64, seq);
     }
     if cli.wants("streams") {
-        let delay = cli.token_delay_ms as f64 / 1e3;
+        let visit = cli.stream_visit_secs * scale;
         for tokens in [cli.short_tokens, cli.long_tokens] {
-            let stream = f64::from(tokens) * delay;
+            let stream = f64::from(tokens) * (cli.token_delay_ms as f64 / 1e3 + PACING_SLACK_SECS) + STREAM_START_SECS;
+            // A visit runs whole streams, one after the other, until its time is up: the
+            // one in flight then runs to its end. One warm-up stream per target.
+            let per_visit = (visit / stream).ceil().max(1.0) * stream + VISIT_OVERHEAD_SECS;
             let n = shape.stream_specs as f64;
-            p.timed(rounds * n, cli.stream_visit_secs);
-            // One warm-up stream per target, and the stream in flight when a visit's
-            // time is up runs to its end: half a stream on average.
-            p.fixed += n * stream + rounds * n * stream / 2.0;
+            secs += rounds * n * per_visit + n * stream;
         }
     }
     if cli.wants("many") {
         let many = f64::from(cli.stream_tokens) * cli.many_delay_ms as f64 / 1e3;
-        p.fixed += shape.many_runs as f64 * (many + cli.many_ramp_ms as f64 / 1e3 + MANY_EXTRA_SECS);
+        secs += shape.many_runs as f64 * (many + cli.many_ramp_ms as f64 / 1e3 + MANY_EXTRA_SECS);
     }
     if cli.wants("failover") {
-        p.timed(rounds * 2.0, cli.seq_visit_secs);
+        secs += timed(rounds * 2.0, cli.seq_visit_secs) + FAILOVER_SETUP_SECS;
     }
-    p
+    secs
+}
+
+/// The share of their set length the visits get so that the run planned on `shape`
+/// ends within `left` seconds: 1 when it fits as set, [`MIN_SCALE`] when not even that
+/// fits, else the largest share that fits. The plan grows with the share, in steps
+/// where a stream visit runs one more whole stream, so the share is searched for.
+pub(crate) fn scale_within(cli: &Cli, shape: &Shape, left: f64) -> f64 {
+    let fits = |scale: f64| planned_secs(cli, shape, scale) <= left;
+    if fits(1.0) {
+        return 1.0;
+    }
+    if !fits(MIN_SCALE) {
+        return MIN_SCALE;
+    }
+    let (mut lo, mut hi) = (MIN_SCALE, 1.0);
+    for _ in 0..40 {
+        let mid = (lo + hi) / 2.0;
+        if fits(mid) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
 }
 
 #[cfg(test)]
@@ -138,37 +142,61 @@ mod tests {
     const FULL: Shape =
         Shape { nonstream_specs: 8, tls_specs: 6, handshake_specs: 2, stream_specs: 6, wrk: true, many_runs: 4 };
 
+    fn cli(args: &[&str]) -> Cli {
+        Cli::parse_from(std::iter::once("llm-relay-bench").chain(args.iter().copied()))
+    }
+
     #[test]
     fn the_default_run_is_planned_near_its_measured_length() {
-        let cli = Cli::parse_from(["llm-relay-bench"]);
-        let p = plan(&cli, &FULL);
-        // Visits: calibration 2, c=32 3×16×1, sequential 3×16×0.5, HTTPS 3×12×0.5 and
-        // 3×12×0.25, handshakes 2×3×2×0.25, streams 2×3×6×1, failover 3×2×0.5.
-        assert!((p.visits - 143.0).abs() < 1e-9, "{p:?}");
-        // The default run of 47b1b33 took 185.8 s.
-        assert!((p.secs(1.0) - 187.9).abs() < 0.05, "{p:?}");
+        // The default run of 47b1b33 took 185.8 s, 0.2 s of it starting up.
+        let p = planned_secs(&cli(&[]), &FULL, 1.0);
+        assert!((p - 185.6).abs() < 1.0, "{p}");
     }
 
     #[test]
     fn visits_are_shortened_only_as_far_as_the_time_left_needs() {
-        let p = Plan { visits: 100.0, fixed: 50.0 };
-        assert_eq!(p.scale_within(200.0), 1.0);
-        assert_eq!(p.scale_within(150.0), 1.0);
-        assert!((p.scale_within(120.0) - 0.7).abs() < 1e-9);
-        assert!((p.secs(p.scale_within(120.0)) - 120.0).abs() < 1e-9);
-        assert_eq!(p.scale_within(60.0), MIN_SCALE);
-        assert_eq!(p.scale_within(-5.0), MIN_SCALE);
-        assert_eq!(Plan { visits: 0.0, fixed: 50.0 }.scale_within(10.0), 1.0);
+        let c = cli(&[]);
+        let full = planned_secs(&c, &FULL, 1.0);
+        assert_eq!(scale_within(&c, &FULL, full + 1.0), 1.0);
+        assert_eq!(scale_within(&c, &FULL, full), 1.0);
+        let s = scale_within(&c, &FULL, 150.0);
+        assert!(MIN_SCALE < s && s < 1.0, "{s}");
+        assert!(planned_secs(&c, &FULL, s) <= 150.0);
+        assert!(planned_secs(&c, &FULL, s + 0.005) > 150.0, "{s}");
+        assert_eq!(scale_within(&c, &FULL, 60.0), MIN_SCALE);
+        assert_eq!(scale_within(&c, &FULL, -5.0), MIN_SCALE);
+        // At 0.4 the default run is planned at about 100 s (the run of ab032c1 given 55 s:
+        // 100.3 s after start-up).
+        let shortest = planned_secs(&c, &FULL, MIN_SCALE);
+        assert!((shortest - 100.3).abs() < 3.0, "{shortest}");
+    }
+
+    #[test]
+    fn a_stream_visit_lasts_whole_streams() {
+        // Long streams last 100 × 6 ms: a 1 s visit runs two (1.2 s), and so does a 0.7 s
+        // one, while a 0.6 s visit runs one.
+        let c = cli(&["--only", "streams", "--rounds", "1"]);
+        let shape = Shape { stream_specs: 1, ..FULL };
+        let token = 0.005 + PACING_SLACK_SECS;
+        let long = 100.0 * token + STREAM_START_SECS;
+        let short = 3.0 * token + STREAM_START_SECS;
+        let at = |scale: f64| planned_secs(&c, &shape, scale) - IDLE_SECS;
+        let short_visit = |v: f64| (v / short).ceil() * short + VISIT_OVERHEAD_SECS + short;
+        for (scale, streams) in [(1.0, 2.0), (0.7, 2.0), (0.6, 1.0)] {
+            let want = short_visit(scale) + streams * long + VISIT_OVERHEAD_SECS + long;
+            assert!((at(scale) - want).abs() < 1e-9, "{scale}: {} against {want}", at(scale));
+        }
     }
 
     #[test]
     fn phases_left_out_are_not_planned() {
-        let cli = Cli::parse_from(["llm-relay-bench", "--only", "sequential", "--rounds", "2"]);
-        let p = plan(&cli, &FULL);
-        assert!((p.visits - 2.0 * 16.0 * 0.5).abs() < 1e-9, "{p:?}");
-        assert!((p.fixed - (OTHER_SECS + 32.0 * VISIT_OVERHEAD_SECS)).abs() < 1e-9, "{p:?}");
+        let p = planned_secs(&cli(&["--only", "sequential", "--rounds", "2"]), &FULL, 1.0);
+        assert!((p - (IDLE_SECS + 2.0 * 16.0 * (0.5 + VISIT_OVERHEAD_SECS))).abs() < 1e-9, "{p}");
         let no_tls = Shape { tls_specs: 0, handshake_specs: 0, ..FULL };
-        let all = Cli::parse_from(["llm-relay-bench"]);
-        assert!((plan(&all, &FULL).visits - plan(&all, &no_tls).visits - (18.0 + 9.0 + 3.0)).abs() < 1e-9);
+        let all = cli(&[]);
+        let tls = planned_secs(&all, &FULL, 1.0) - planned_secs(&all, &no_tls, 1.0);
+        // Visits: 3×12×0.5 at c=32, 3×12×0.25 sequential, 2×3×2×0.25 handshakes; 12
+        // warm-ups.
+        assert!((tls - (30.0 + 84.0 * VISIT_OVERHEAD_SECS + 12.0 * WARM_SECS)).abs() < 1e-9, "{tls}");
     }
 }

@@ -389,9 +389,10 @@ async fn run(mut cli: Cli) -> Result<(), BenchError> {
     let _ = START.set(Instant::now());
     let started = Instant::now();
     let mut env = setup(&cli).await?;
-    let plan = budget::plan(&cli, &shape(&cli, &env));
+    let shape = shape(&cli, &env);
+    let set_up_secs = started.elapsed().as_secs_f64();
     let visit_scale = match cli.finish_within {
-        Some(secs) => plan.scale_within(secs - started.elapsed().as_secs_f64()),
+        Some(secs) => budget::scale_within(&cli, &shape, secs - set_up_secs),
         None => 1.0,
     };
     if visit_scale < 1.0 {
@@ -401,7 +402,8 @@ async fn run(mut cli: Cli) -> Result<(), BenchError> {
         env.cli = cli.clone();
         progress(&format!("visits shortened to {visit_scale:.2}× of their set length to end within the time given"));
     }
-    let planned_secs = started.elapsed().as_secs_f64() + plan.secs(visit_scale);
+    // `cli` holds the lengths the visits will have.
+    let planned_secs = set_up_secs + budget::planned_secs(&cli, &shape, 1.0);
     match cli.finish_within {
         Some(secs) if planned_secs > secs => progress(&format!(
             "planned: about {planned_secs:.0} s, over the {secs:.0} s given: visits are not shortened below {:.1}×",
