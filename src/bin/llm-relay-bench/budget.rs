@@ -31,7 +31,7 @@ pub(crate) struct Shape {
 }
 
 // Fixed costs, from the phases' timestamps in a default run of 47b1b33 on the 2-core VM
-// the README's runs come from (185.6 s after start-up; this plan: 185.4 s).
+// the README's runs come from (185.6 s after start-up).
 /// Warm-up of a non-streaming target (`run_rows`, the calibration).
 const WARM_SECS: f64 = 0.3;
 /// Connecting, reading CPU and memory counters around one visit.
@@ -48,9 +48,9 @@ const MANY_EXTRA_SECS: f64 = 0.6;
 const IDLE_SECS: f64 = 4.5;
 /// The failover phase's two gateways, their warm-ups and the default-health run.
 const FAILOVER_SETUP_SECS: f64 = 0.6;
-/// A paced token arrives this much later than its pacing, on average (the gaps' median
-/// is 6.2 ms at 5 ms; long streams took 25.5 s in all for 24 streams of 100 tokens and 18
-/// visits).
+/// A paced token arrives this much later than its pacing, on average: the gaps' median
+/// is 6.2 ms at 5 ms, and with 6 ms a token the long-stream phase of that run (25.5 s)
+/// is planned at 25.3 s.
 const PACING_SLACK_SECS: f64 = 0.001;
 /// From a stream's request to its first token, through the gateway.
 const STREAM_START_SECS: f64 = 0.0003;

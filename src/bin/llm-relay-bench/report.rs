@@ -121,8 +121,8 @@ pub fn markdown(r: &Report) -> String {
         if r.visit_scale < 1.0 {
             format!(
                 " The visits were shortened to {:.2}× of their set length to end within the time given \
-                 (`--finish-within`: what the build left of `make bench`'s ten minutes); medians over shorter \
-                 visits are noisier.",
+                 (`--finish-within`; `make bench` gives what its build left of ten minutes); medians over \
+                 shorter visits are noisier.",
                 r.visit_scale
             )
         } else {
