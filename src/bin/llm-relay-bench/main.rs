@@ -378,7 +378,7 @@ fn shape(cli: &Cli, env: &Env) -> budget::Shape {
         tls_specs: tls_specs(env).len(),
         handshake_specs: handshake_specs(env).len(),
         stream_specs: stream_specs().len(),
-        wrk: command_output("wrk", &["-v"]).is_some(),
+        wrk: wrk_installed(),
         many_runs: 2 + usize::from(https) + usize::from(env.nginx.is_some()),
     }
 }

@@ -472,7 +472,7 @@ pub(crate) async fn run_calibration(env: &Env) -> Vec<CalRow> {
             client_busy: Some(l0.secs_until(&l1).best() / secs),
             mock_busy: m0.secs_until(&m1).best() / secs,
         });
-        if size == Size::Small && command_output("wrk", &["-v"]).is_some() {
+        if size == Size::Small && wrk_installed() {
             let lua = env.tmp.path.join("post.lua");
             let body_file = env.tmp.path.join("body-small.json");
             let script = format!(
@@ -506,6 +506,11 @@ pub(crate) async fn run_calibration(env: &Env) -> Vec<CalRow> {
 }
 
 /// Runs wrk (blocking; nothing else runs meanwhile) and returns its Requests/sec.
+/// Whether `wrk` runs here: the calibration cross-checks the load generator with it.
+pub(crate) fn wrk_installed() -> bool {
+    command_output("wrk", &["-v"]).is_some()
+}
+
 pub(crate) fn wrk(threads: usize, conns: usize, secs: f64, lua: &Path, addr: SocketAddr) -> Option<f64> {
     let out = Command::new("wrk")
         .arg(format!("-t{threads}"))
