@@ -25,8 +25,8 @@ const MAX_MALFORMED_H2_STREAMS: usize = 32;
 /// whole connection, before the gateway has read them: the flow-control windows it
 /// grants. With HTTP/2's default, 64 KiB, a client stops in the middle of an 80 KiB
 /// request (Claude Code's requests are that size and larger) until the gateway's window
-/// update comes back (README, "What mattered"). It is also what the gateway may hold
-/// per connection of bodies not yet read.
+/// update comes back (`bench/optimisation.md`, "What mattered"). It is also what the
+/// gateway may hold per connection of bodies not yet read.
 const H2_WINDOW: u32 = 1 << 20;
 
 /// How long an HTTP/2 client has to send its connection preface after the TLS handshake.
