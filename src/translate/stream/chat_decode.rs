@@ -2,9 +2,20 @@
 //!
 //! Chat streams have no block structure: text, reasoning and tool-call fragments simply
 //! follow each other. The decoder opens and closes Anthropic content blocks around
-//! them, numbering blocks in output order and mapping each Chat `tool_calls[].index` to
-//! its block. Argument fragments are forwarded as they arrive. The stop reason is held
-//! until usage (or `[DONE]`) arrives, so the final `message_delta` carries real counts.
+//! them, numbering blocks in output order. The stop reason is held until usage (or
+//! `[DONE]`) arrives, so the final `message_delta` carries real counts.
+//!
+//! Tool calls. A fragment belongs to the last call of its `tool_calls[].index`, unless
+//! it carries an `id` other than that call's: then it starts a new call (Ollama and
+//! others number every parallel call 0, or leave `index` out). Anthropic blocks do not
+//! overlap, so only one call streams at a time, and a call's block opens once its name
+//! is known. A call that starts while another streams is held until it goes on with a
+//! second fragment and the streaming one has had none since: calls that follow each
+//! other (OpenAI's order) then stream one after the other, each a fragment late. Once
+//! the streaming call gets a fragment after another call started, the fragments
+//! interleave: the other calls are held whole and leave, in order, when the streaming
+//! call's block closes (at text, reasoning or the finish reason). A fragment for a call
+//! whose block has already closed cannot be placed, and ends the stream with an error.
 
 use crate::protocol::anthropic::{BlockDelta, ContentBlock, MessagesResponse, Role, StreamEvent, Usage};
 use crate::protocol::openai_chat::{ChatUsage, ChunkChoice, ErrorObject, ToolCallDelta};
@@ -36,13 +47,32 @@ struct ChunkIn<'a> {
     error: Option<ErrorObject>,
 }
 
+/// A tool call as its fragments arrived.
+#[derive(Debug)]
+struct ToolCall {
+    /// Its `tool_calls[].index`.
+    index: u32,
+    /// Its `id` as the upstream sent it (empty when it sent none).
+    upstream_id: String,
+    id: String,
+    name: String,
+    /// Arguments not yet sent (all of them until its block starts).
+    held: String,
+}
+
 #[derive(Debug, Default)]
 pub struct ChatDecoder {
     started: bool,
     done: bool,
     blocks: Blocks,
-    /// Chat tool-call index → Anthropic block index.
-    tool_blocks: Vec<(u32, usize)>,
+    /// Tool calls in the order they started.
+    calls: Vec<ToolCall>,
+    /// The first call whose block has not started.
+    next_call: usize,
+    /// The call whose block is open.
+    streaming: Option<usize>,
+    /// The streaming call got a fragment after a later call started.
+    interleaved: bool,
     finish_reason: Option<String>,
     usage: Option<ChatUsage>,
     generated_ids: u32,
@@ -103,17 +133,23 @@ impl ChatDecoder {
         for choice in chunk.choices.into_iter().filter(|c| c.index == 0) {
             let delta = choice.delta;
             if let Some(r) = delta.reasoning_content.or(delta.reasoning).filter(|r| !r.is_empty()) {
+                self.end_tool_calls(out);
                 let index = self.blocks.ensure(BlockKind::Thinking, out);
                 out.push(StreamEvent::ContentBlockDelta { index, delta: BlockDelta::ThinkingDelta { thinking: r } });
             }
             for text in [delta.content, delta.refusal].into_iter().flatten().filter(|t| !t.is_empty()) {
+                self.end_tool_calls(out);
                 let index = self.blocks.ensure(BlockKind::Text, out);
                 out.push(StreamEvent::ContentBlockDelta { index, delta: BlockDelta::TextDelta { text } });
             }
             for call in delta.tool_calls.unwrap_or_default() {
                 self.tool_fragment(call, out);
+                if self.done {
+                    return;
+                }
             }
             if let Some(reason) = choice.finish_reason.filter(|r| !r.is_empty()) {
+                self.end_tool_calls(out);
                 self.blocks.close(out);
                 self.finish_reason = Some(reason);
             }
@@ -138,33 +174,108 @@ impl ChatDecoder {
 
     fn tool_fragment(&mut self, call: ToolCallDelta, out: &mut Vec<StreamEvent>) {
         let function = call.function.unwrap_or_default();
-        let known = self.tool_blocks.iter().find(|(t, _)| *t == call.index).map(|(_, b)| *b);
-        let index = match known {
-            Some(b) => b,
-            None => {
-                let id = match call.id.filter(|id| !id.is_empty()) {
-                    Some(id) => sanitize_tool_id(id),
-                    None => {
-                        self.generated_ids += 1;
-                        format!("toolu_relay_{}", self.generated_ids)
-                    }
+        let upstream_id = call.id.unwrap_or_default();
+        let last = self.calls.iter().rposition(|c| c.index == call.index);
+        let (at, new_call) = match last {
+            Some(at) if upstream_id.is_empty() || self.calls[at].upstream_id == upstream_id => (at, false),
+            _ => {
+                let id = if upstream_id.is_empty() {
+                    self.generated_ids += 1;
+                    format!("toolu_relay_{}", self.generated_ids)
+                } else {
+                    sanitize_tool_id(upstream_id.clone())
                 };
-                let block = ContentBlock::ToolUse {
+                self.calls.push(ToolCall {
+                    index: call.index,
+                    upstream_id,
                     id,
-                    name: function.name.clone().unwrap_or_default(),
-                    input: Value::Object(Default::default()),
-                    cache_control: None,
-                };
-                let index = self.blocks.start(BlockKind::Tool, block, out);
-                self.tool_blocks.push((call.index, index));
-                index
+                    name: String::new(),
+                    held: String::new(),
+                });
+                (self.calls.len() - 1, true)
             }
         };
-        if let Some(args) = function.arguments.filter(|a| !a.is_empty()) {
+        let args = function.arguments.unwrap_or_default();
+        if self.streaming == Some(at) {
+            if self.next_call < self.calls.len() {
+                self.interleaved = true;
+            }
+            self.send_args(at, args, out);
+            return;
+        }
+        if at < self.next_call {
+            let index = call.index;
+            let err = format!("upstream sent arguments for tool call {index} after the call had ended");
+            self.fail(ApiError::new(ErrorKind::Api, err), out);
+            return;
+        }
+        let held = &mut self.calls[at];
+        if held.name.is_empty() {
+            held.name = function.name.unwrap_or_default();
+        }
+        held.held.push_str(&args);
+        if self.streaming.is_some() {
+            // A held call that goes on while the streaming one is silent, or a call
+            // after it, shows the streaming call has ended.
+            if self.interleaved || (new_call && at == self.next_call) {
+                return;
+            }
+            self.close_streaming(out);
+        }
+        self.start_calls(at, false, out);
+    }
+
+    /// Starts the blocks of the held calls up to `last`, each closed but the last,
+    /// which streams on. Unless `nameless` is set, stops at a call whose name is not
+    /// known yet.
+    fn start_calls(&mut self, last: usize, nameless: bool, out: &mut Vec<StreamEvent>) {
+        while self.next_call <= last && (nameless || !self.calls[self.next_call].name.is_empty()) {
+            let at = self.next_call;
+            self.next_call += 1;
+            let call = &mut self.calls[at];
+            let block = ContentBlock::ToolUse {
+                id: call.id.clone(),
+                name: call.name.clone(),
+                input: Value::Object(Default::default()),
+                cache_control: None,
+            };
+            let args = std::mem::take(&mut call.held);
+            self.blocks.start(BlockKind::Tool, block, out);
+            self.streaming = Some(at);
+            self.send_args(at, args, out);
+            if at < last {
+                self.close_streaming(out);
+            }
+        }
+    }
+
+    fn send_args(&mut self, at: usize, args: String, out: &mut Vec<StreamEvent>) {
+        if args.is_empty() {
+            return;
+        }
+        if let Some(index) = self.blocks.open_of(BlockKind::Tool).filter(|_| self.streaming == Some(at)) {
             out.push(StreamEvent::ContentBlockDelta {
                 index,
                 delta: BlockDelta::InputJsonDelta { partial_json: args },
             });
+        }
+    }
+
+    fn close_streaming(&mut self, out: &mut Vec<StreamEvent>) {
+        if self.streaming.take().is_some() {
+            self.blocks.close(out);
+        }
+        self.interleaved = false;
+    }
+
+    /// Closes the streaming call and sends every held one: text, reasoning or the
+    /// finish reason follows.
+    fn end_tool_calls(&mut self, out: &mut Vec<StreamEvent>) {
+        self.close_streaming(out);
+        if let Some(last) = self.calls.len().checked_sub(1) {
+            // A call whose name never came still carries its id and arguments.
+            self.start_calls(last, true, out);
+            self.close_streaming(out);
         }
     }
 
@@ -174,10 +285,10 @@ impl ChatDecoder {
             self.fail(ApiError::new(ErrorKind::Api, "upstream stream ended without any chunk"), out);
             return;
         }
+        self.end_tool_calls(out);
         self.blocks.close(out);
         let usage = self.usage.as_ref().map(anthropic_usage_from_chat).unwrap_or_default();
-        let reason =
-            stop_reason_from_finish(self.finish_reason.as_deref().unwrap_or("stop"), !self.tool_blocks.is_empty());
+        let reason = stop_reason_from_finish(self.finish_reason.as_deref().unwrap_or("stop"), !self.calls.is_empty());
         out.extend(super::message_end(reason, &usage));
         self.done = true;
     }

@@ -234,3 +234,96 @@ fn chat_chunk_fields_with_escapes_and_of_the_wrong_type() {
     assert!(out.contains("upstream sent a malformed chunk"), "{out}");
     assert!(matches!(t.stats().termination, Some(Termination::Error(_))));
 }
+
+/// The Anthropic events of `out`, one line each: block starts with their tool's id and
+/// name, deltas with their text or JSON, stops, the stop reason and errors.
+fn event_lines(out: &str) -> Vec<String> {
+    out.split_terminator("\n\n")
+        .filter_map(|frame| frame.lines().find_map(|l| l.strip_prefix("data: ")))
+        .map(|data| {
+            let v: serde_json::Value = serde_json::from_str(data).unwrap();
+            let index = &v["index"];
+            match v["type"].as_str().unwrap() {
+                "content_block_start" => {
+                    let b = &v["content_block"];
+                    format!("start {index} {} {} {}", b["type"], b["id"], b["name"])
+                }
+                "content_block_delta" => {
+                    let d = &v["delta"];
+                    format!("delta {index} {}", d["partial_json"].as_str().or(d["text"].as_str()).unwrap())
+                }
+                "content_block_stop" => format!("stop {index}"),
+                "message_delta" => format!("end {}", v["delta"]["stop_reason"]),
+                "error" => format!("error {}", v["error"]["message"]),
+                other => other.to_string(),
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn chat_calls_numbered_alike_or_not_at_all_are_told_apart_by_their_ids() {
+    let (out, _) = check("chat_same_index_tools.sse", Dialect::OpenAiChat, Dialect::Anthropic, NO_USAGE);
+    assert_eq!(
+        event_lines(&out),
+        [
+            "message_start",
+            r#"start 0 "tool_use" "call_1" "f""#,
+            r#"delta 0 {"a":1}"#,
+            "stop 0",
+            r#"start 1 "tool_use" "call_2" "g""#,
+            r#"delta 1 {"b":2}"#,
+            "stop 1",
+            r#"start 2 "tool_use" "call_3" "h""#,
+            "delta 2 {}",
+            "stop 2",
+            r#"end "tool_use""#,
+            "message_stop",
+        ]
+    );
+}
+
+#[test]
+fn interleaved_chat_call_fragments_reach_each_call_whole() {
+    let (out, _) = check("chat_interleaved_tools.sse", Dialect::OpenAiChat, Dialect::Anthropic, NO_USAGE);
+    assert_eq!(
+        event_lines(&out),
+        [
+            "message_start",
+            r#"start 0 "tool_use" "call_a" "weather""#,
+            r#"delta 0 {"city": "Par"#,
+            r#"delta 0 is"}"#,
+            "stop 0",
+            r#"start 1 "tool_use" "call_b" "time""#,
+            r#"delta 1 {"tz":"CET"}"#,
+            "stop 1",
+            r#"end "tool_use""#,
+            "message_stop",
+        ]
+    );
+    // Towards a Responses client the same calls arrive with their whole arguments.
+    let opts = ClientStreamOptions { responses: Some(("resp_1".into(), Default::default())), ..NO_USAGE };
+    let input = std::fs::read(fixture_dir().join("chat_interleaved_tools.sse")).unwrap();
+    let (out, _) = translate(&input, &[], Dialect::OpenAiChat, Dialect::OpenAiResponses, &opts);
+    assert!(out.contains(r#""arguments":"{\"city\": \"Paris\"}""#), "{out}");
+    assert!(out.contains(r#""arguments":"{\"tz\":\"CET\"}""#), "{out}");
+}
+
+#[test]
+fn a_chat_call_opens_once_its_name_comes_and_a_fragment_after_its_end_is_an_error() {
+    let (out, stats) = check("chat_late_tool_fragment.sse", Dialect::OpenAiChat, Dialect::Anthropic, NO_USAGE);
+    assert_eq!(
+        event_lines(&out),
+        [
+            "message_start",
+            r#"start 0 "tool_use" "call_x" "lookup""#,
+            r#"delta 0 {"q":"#,
+            r#"delta 0 "x"}"#,
+            "stop 0",
+            r#"start 1 "tool_use" "call_y" "open""#,
+            r#"delta 1 {"id":7}"#,
+            r#"error "upstream sent arguments for tool call 0 after the call had ended""#,
+        ]
+    );
+    assert!(matches!(stats.termination, Some(Termination::Error(_))));
+}
