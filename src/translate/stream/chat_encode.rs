@@ -6,7 +6,7 @@ use crate::protocol::openai_chat::{
 };
 use crate::sse::{write_comment, write_data};
 use crate::translate::error::to_json;
-use crate::translate::{chat_usage_from_anthropic, finish_reason_from_stop, unix_now, ErrorKind};
+use crate::translate::{chat_usage_from_anthropic, finish_reason_from_stop, tool_arguments, unix_now, ErrorKind};
 use bytes::BytesMut;
 
 #[derive(Debug)]
@@ -15,8 +15,9 @@ pub struct ChatEncoder {
     id: String,
     model: String,
     created: u64,
-    /// Anthropic block index → Chat tool-call index.
-    tool_calls: Vec<(usize, u32)>,
+    /// Anthropic block index → Chat tool-call index, and whether any of its arguments
+    /// went out.
+    tool_calls: Vec<(usize, u32, bool)>,
     usage: Usage,
 }
 
@@ -44,14 +45,19 @@ impl ChatEncoder {
                 self.write_delta(delta, None, out);
             }
             StreamEvent::ContentBlockStart { index, content_block } => match content_block {
-                ContentBlock::ToolUse { id, name, .. } => {
+                ContentBlock::ToolUse { id, name, input, .. } => {
                     let tool_index = self.tool_calls.len() as u32;
-                    self.tool_calls.push((*index, tool_index));
+                    // Input given whole at the start (not the usual `{}`) is the arguments.
+                    let arguments = match input {
+                        serde_json::Value::Object(map) if !map.is_empty() => tool_arguments(input),
+                        _ => String::new(),
+                    };
+                    self.tool_calls.push((*index, tool_index, !arguments.is_empty()));
                     let call = ToolCallDelta {
                         index: tool_index,
                         id: Some(id.clone()),
                         kind: Some("function".into()),
-                        function: Some(FunctionDelta { name: Some(name.clone()), arguments: Some(String::new()) }),
+                        function: Some(FunctionDelta { name: Some(name.clone()), arguments: Some(arguments) }),
                     };
                     self.write_delta(ChunkDelta { tool_calls: Some(vec![call]), ..Default::default() }, None, out);
                 }
@@ -69,19 +75,16 @@ impl ChatEncoder {
                     self.write_delta(delta, None, out);
                 }
                 BlockDelta::InputJsonDelta { partial_json } if !partial_json.is_empty() => {
-                    let Some(&(_, tool_index)) = self.tool_calls.iter().find(|(b, _)| b == index) else {
-                        return;
-                    };
-                    let call = ToolCallDelta {
-                        index: tool_index,
-                        id: None,
-                        kind: None,
-                        function: Some(FunctionDelta { name: None, arguments: Some(partial_json.clone()) }),
-                    };
-                    self.write_delta(ChunkDelta { tool_calls: Some(vec![call]), ..Default::default() }, None, out);
+                    self.arguments(*index, partial_json, out);
                 }
                 _ => {}
             },
+            // A tool that takes no input may stream no delta: its arguments are `{}`.
+            StreamEvent::ContentBlockStop { index } => {
+                if self.tool_calls.iter().any(|(b, _, sent)| b == index && !sent) {
+                    self.arguments(*index, "{}", out);
+                }
+            }
             StreamEvent::MessageDelta { delta, usage } => {
                 self.usage.apply_delta(usage);
                 let reason = delta.stop_reason.as_deref().map(finish_reason_from_stop).unwrap_or("stop");
@@ -115,8 +118,23 @@ impl ChatEncoder {
                 };
                 write_data(out, &to_json(&body));
             }
-            StreamEvent::ContentBlockStop { .. } | StreamEvent::Other => {}
+            StreamEvent::Other => {}
         }
+    }
+
+    /// Sends a fragment of the arguments of the tool call of block `index`.
+    fn arguments(&mut self, index: usize, fragment: &str, out: &mut BytesMut) {
+        let Some(call) = self.tool_calls.iter_mut().find(|(b, _, _)| *b == index) else {
+            return;
+        };
+        call.2 = true;
+        let call = ToolCallDelta {
+            index: call.1,
+            id: None,
+            kind: None,
+            function: Some(FunctionDelta { name: None, arguments: Some(fragment.to_string()) }),
+        };
+        self.write_delta(ChunkDelta { tool_calls: Some(vec![call]), ..Default::default() }, None, out);
     }
 
     fn write_delta(&self, delta: ChunkDelta, finish_reason: Option<&str>, out: &mut BytesMut) {

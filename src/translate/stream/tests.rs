@@ -327,3 +327,28 @@ fn a_chat_call_opens_once_its_name_comes_and_a_fragment_after_its_end_is_an_erro
     );
     assert!(matches!(stats.termination, Some(Termination::Error(_))));
 }
+
+#[test]
+fn a_tool_streamed_without_input_deltas_reaches_chat_and_responses_clients_with_its_arguments() {
+    let (out, _) = check("anthropic_tool_no_input.sse", Dialect::Anthropic, Dialect::OpenAiChat, NO_USAGE);
+    let calls: Vec<String> = out
+        .split_terminator("\n\n")
+        .filter_map(|f| f.strip_prefix("data: "))
+        .filter_map(|d| serde_json::from_str::<serde_json::Value>(d).ok())
+        .filter_map(|v| v["choices"][0]["delta"]["tool_calls"].get(0).map(|c| c.to_string()))
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            r#"{"index":0,"id":"toolu_B","type":"function","function":{"name":"get_time","arguments":""}}"#,
+            r#"{"index":0,"function":{"arguments":"{}"}}"#,
+            r#"{"index":1,"id":"toolu_C","type":"function","function":{"name":"zoom","arguments":"{\"x\":1}"}}"#,
+        ]
+    );
+    let opts = ClientStreamOptions { responses: Some(("resp_2".into(), Default::default())), ..NO_USAGE };
+    let input = std::fs::read(fixture_dir().join("anthropic_tool_no_input.sse")).unwrap();
+    let (out, _) = translate(&input, &[], Dialect::Anthropic, Dialect::OpenAiResponses, &opts);
+    assert!(out.contains(r#""item_id":"fc_2_0","output_index":0,"delta":"{}"}"#), "{out}");
+    assert!(out.contains(r#""output_index":0,"name":"get_time","arguments":"{}"}"#), "{out}");
+    assert!(out.contains(r#""output_index":1,"name":"zoom","arguments":"{\"x\":1}"}"#), "{out}");
+}
