@@ -2,7 +2,7 @@
 //! thinking that fits, serialized without copying the request.
 
 use super::TargetOptions;
-use crate::protocol::anthropic::{Content, ContentBlock, Message, MessagesRequest};
+use crate::protocol::anthropic::{Content, ContentBlock, Message, MessagesRequest, Role};
 
 /// Finishes a canonical request for an Anthropic upstream: model, max_tokens default
 /// and cap. The Messages API requires `max_tokens`, and thinking needs room above its
@@ -39,8 +39,12 @@ pub fn anthropic_body(req: &mut MessagesRequest, target: &TargetOptions, size_hi
             .collect();
         std::mem::replace(&mut req.messages, filtered)
     });
-    if has_foreign {
-        // The open turn lost its thinking: extended thinking cannot stay on for it.
+    // Extended thinking needs the last assistant turn that called tools to start with
+    // its thinking, as Anthropic returned it; Chat, Responses (without encrypted
+    // reasoning) and Gemini clients do not send it back, and Anthropic would answer
+    // 400. Thinking goes off for such a request, as it does when the turn lost thinking
+    // of another provider.
+    if has_foreign || (req.thinking.is_some() && tool_turn_without_thinking(&req.messages)) {
         req.thinking = None;
     }
     let body = super::error::to_json_sized(req, size_hint);
@@ -49,6 +53,14 @@ pub fn anthropic_body(req: &mut MessagesRequest, target: &TargetOptions, size_hi
     }
     (req.model, req.max_tokens, req.thinking) = saved;
     body
+}
+
+/// Whether the last assistant turn calls a tool without starting with a thinking block.
+fn tool_turn_without_thinking(messages: &[Message]) -> bool {
+    let Some(last) = messages.iter().rev().find(|m| m.role == Role::Assistant) else { return false };
+    let Content::Blocks(blocks) = &last.content else { return false };
+    blocks.iter().any(|b| matches!(b, ContentBlock::ToolUse { .. }))
+        && !matches!(blocks.first(), Some(ContentBlock::Thinking { .. } | ContentBlock::RedactedThinking { .. }))
 }
 
 /// `max_tokens` for an Anthropic upstream (default, cap), keeping a thinking budget

@@ -480,3 +480,46 @@ fn a_translated_answer_reports_its_usage_and_a_passed_through_one_none() {
     assert_eq!(&same.body[..], &chat[..]);
     assert!(same.usage.is_none());
 }
+
+#[test]
+fn thinking_goes_off_when_the_tool_turn_comes_back_without_it() {
+    // Codex with `store: false` and a reasoning effort: the function call comes back
+    // without the thinking Anthropic returned with it.
+    let body = bytes::Bytes::from(
+        json!({"model": "m", "max_output_tokens": 20000, "reasoning": {"effort": "high"}, "store": false,
+               "input": [{"role": "user", "content": "do it"},
+                         {"type": "function_call", "call_id": "call_A", "name": "run", "arguments": "{}"},
+                         {"type": "function_call_output", "call_id": "call_A", "output": "done"}]})
+        .to_string(),
+    );
+    let mut req = PreparedRequest::new_translated(Dialect::OpenAiResponses, body).unwrap();
+    let sent: Value =
+        serde_json::from_slice(&req.body_for(Dialect::Anthropic, &TargetOptions::new("claude-x"), false).unwrap())
+            .unwrap();
+    assert_eq!(sent["messages"][1]["content"][0]["type"], "tool_use");
+    assert!(sent.get("thinking").is_none(), "{sent}");
+
+    // The same request on its first turn keeps thinking on, and so does a tool turn that
+    // starts with Anthropic's own thinking.
+    let body = bytes::Bytes::from(
+        json!({"model": "m", "max_output_tokens": 20000, "reasoning": {"effort": "high"}, "input": "do it"})
+            .to_string(),
+    );
+    let mut req = PreparedRequest::new_translated(Dialect::OpenAiResponses, body).unwrap();
+    let sent: Value =
+        serde_json::from_slice(&req.body_for(Dialect::Anthropic, &TargetOptions::new("claude-x"), false).unwrap())
+            .unwrap();
+    assert_eq!(sent["thinking"]["type"], "enabled", "{sent}");
+    let mut req = anthropic_req(json!({
+        "model": "m", "max_tokens": 5000, "thinking": {"type": "enabled", "budget_tokens": 2000},
+        "messages": [
+            {"role": "user", "content": "q"},
+            {"role": "assistant", "content": [{"type": "thinking", "thinking": "t", "signature": "EqQB"},
+                                              {"type": "tool_use", "id": "toolu_1", "name": "run", "input": {}}]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "ok"}]}
+        ]
+    }));
+    let body = super::anthropic_request::anthropic_body(&mut req, &TargetOptions::new("claude-x"), 0);
+    let sent: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(sent["thinking"]["budget_tokens"], 2000);
+}
