@@ -344,13 +344,47 @@ fn upstream_errors_keep_their_status_in_the_client_dialect() {
         ("tr-gpt-x", "[[error:429]]", 429, "rate_limit_exceeded"),
         ("tr-gpt-x", "[[error:529]]", 503, "server_error"),
         ("tr-gpt-x", "[[error:500]]", 500, "server_error"),
-        ("gpt-x", "[[error:429]]", 429, "rate_limit_exceeded"),
+        // The same dialect: the upstream's own body, its type and code as they came.
+        ("gpt-x", "[[error:429]]", 429, "requests"),
     ] {
         let (status, body) = gw.openai(&openai_body(model, text, true));
         assert_eq!(status, want_status, "{model} {text}: {body}");
         let v: Value = serde_json::from_str(&body).unwrap();
         assert_eq!(v["error"]["type"], want_type, "{model} {text}: {body}");
     }
+    let (_, body) = gw.openai(&openai_body("gpt-x", "[[error:429]]", false));
+    assert_eq!(
+        body,
+        r#"{"error":{"message":"mock error 429","type":"requests","param":null,"code":"rate_limit_exceeded"}}"#
+    );
+}
+
+#[test]
+fn an_exhausted_quota_tells_clients_not_to_retry_and_keeps_its_code() {
+    let (_mock, gw) = setup();
+    let anthropic = [("x-api-key", common::ACCESS_KEY), ("anthropic-version", "2023-06-01")];
+    // OpenAI's 429 `insufficient_quota` to an Anthropic client: the SDKs would retry a 429.
+    let (status, headers, body) =
+        gw.post("/v1/messages", &anthropic, &anthropic_body("tr-claude-x", "[[quota]]", false));
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(common::header(&headers, "x-should-retry"), Some("false"));
+    assert_eq!(
+        body,
+        r#"{"type":"error","error":{"type":"billing_error","message":"mock: you exceeded your current quota"}}"#
+    );
+    // A rate limit is still worth retrying.
+    let (status, headers, _) =
+        gw.post("/v1/messages", &anthropic, &anthropic_body("tr-claude-x", "[[error:429]]", false));
+    assert_eq!((status, common::header(&headers, "x-should-retry")), (429, None));
+    // An OpenAI client of an OpenAI channel gets the upstream's error as it came.
+    let auth = format!("Bearer {}", common::ACCESS_KEY);
+    let (status, headers, body) =
+        gw.post("/v1/chat/completions", &[("authorization", &auth)], &openai_body("gpt-x", "[[quota]]", false));
+    assert_eq!((status, common::header(&headers, "x-should-retry")), (429, Some("false")));
+    assert_eq!(
+        body,
+        r#"{"error":{"message":"mock: you exceeded your current quota","type":"insufficient_quota","param":null,"code":"insufficient_quota"}}"#
+    );
 }
 
 #[test]

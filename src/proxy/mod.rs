@@ -125,7 +125,7 @@ impl ProxyHttp for Gateway {
                 return Ok(true);
             }
             Route::MethodNotAllowed(d) => {
-                let err = ApiError { kind: ErrorKind::InvalidRequest, message: "use POST".into(), status: Some(405) };
+                let err = ApiError { status: Some(405), ..ApiError::invalid("use POST") };
                 self.reject(session, ctx, d, err).await?;
                 return Ok(true);
             }

@@ -435,6 +435,10 @@ impl Relay {
         if err.message.contains(key.secret.expose()) {
             err.message = err.message.replace(key.secret.expose(), &key.id);
         }
+        if memchr::memmem::find(&body, key.secret.expose().as_bytes()).is_some() {
+            // The client gets the error written anew rather than a body quoting the key.
+            err.upstream_body = None;
+        }
         Err(match classify(status, &err.message) {
             ErrorClass::Retryable { channel_too } => {
                 AttemptFailure::Retryable { err, channel_too, retry_after, class: "retryable_status", wasted: None }

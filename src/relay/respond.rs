@@ -85,9 +85,14 @@ pub async fn error(
     if let Some(d) = retry_after {
         extra.push((RETRY_AFTER, HeaderValue::from(d.as_secs_f64().ceil().max(1.0) as u64)));
     }
+    let should_retry = HeaderName::from_static("x-should-retry");
     if dialect == Dialect::Anthropic && status == 529 {
         // The Anthropic SDKs retry on this, as the real API tells them to.
-        extra.push((HeaderName::from_static("x-should-retry"), HeaderValue::from_static("true")));
+        extra.push((should_retry, HeaderValue::from_static("true")));
+    } else if dialect != Dialect::Gemini && err.not_worth_retrying() && matches!(status, 408 | 409 | 429 | 500..) {
+        // The Anthropic and OpenAI SDKs would retry this status; the header overrides
+        // them for an error that retrying cannot mend (a 429 `insufficient_quota`).
+        extra.push((should_retry, HeaderValue::from_static("false")));
     }
     json(session, status, Bytes::from(err.body_for(dialect)), extra).await?;
     Ok(status)

@@ -104,7 +104,12 @@ impl ErrorKind {
     /// The kind an OpenAI error `code` or `type` stands for (Chat and Responses share
     /// them); anything unknown is a server-side error.
     pub fn from_openai_code(code: &str) -> Self {
-        match code {
+        Self::known_openai_code(code).unwrap_or(ErrorKind::Api)
+    }
+
+    /// The kind an OpenAI error `code` or `type` stands for, when it is one known here.
+    fn known_openai_code(code: &str) -> Option<Self> {
+        Some(match code {
             "rate_limit_exceeded" | "rate_limit_error" | "requests" | "tokens" => ErrorKind::RateLimit,
             "insufficient_quota" => ErrorKind::Billing,
             "invalid_api_key" | "authentication_error" => ErrorKind::Authentication,
@@ -114,8 +119,8 @@ impl ErrorKind {
             c if c.starts_with("invalid_") || c.starts_with("image_") || c == "context_length_exceeded" => {
                 ErrorKind::InvalidRequest
             }
-            _ => ErrorKind::Api,
-        }
+            _ => return None,
+        })
     }
 
     pub fn from_anthropic_type(t: &str) -> Option<Self> {
@@ -158,11 +163,27 @@ pub struct ApiError {
     pub message: String,
     /// Exact status to use instead of the kind's default (an upstream status passed on).
     pub status: Option<u16>,
+    /// The upstream's OpenAI error `code` (`context_length_exceeded`, `insufficient_quota`
+    /// …), kept for OpenAI clients, which act on it.
+    pub code: Option<String>,
+    /// The upstream's error body and its dialect, when it was a well-formed error of
+    /// that dialect: a client whose dialect shapes errors alike gets it as it came
+    /// (every field, Gemini's `details` among them).
+    pub upstream_body: Option<(Dialect, bytes::Bytes)>,
 }
 
 impl ApiError {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        ApiError { kind, message: message.into(), status: None }
+        ApiError { kind, message: message.into(), status: None, code: None, upstream_body: None }
+    }
+
+    /// Whether a client should not try the same request again: the account is out of
+    /// credit, or the request itself is at fault, whatever the status said.
+    pub fn not_worth_retrying(&self) -> bool {
+        matches!(
+            self.kind,
+            ErrorKind::Billing | ErrorKind::InvalidRequest | ErrorKind::Authentication | ErrorKind::Permission
+        )
     }
 
     pub fn invalid(message: impl Into<String>) -> Self {
@@ -174,8 +195,9 @@ impl ApiError {
         match (dialect.error_shape(), self.status) {
             // Gemini has its own status set; the kind decides.
             (Dialect::Gemini, _) => self.kind.gemini_status().0,
-            // OpenAI clients know no 529.
+            // OpenAI clients know no 529, and take a body too large as a bad request.
             (Dialect::OpenAiChat, Some(529)) => 503,
+            (Dialect::OpenAiChat, Some(413)) => 400,
             // An OpenAI-style 503 overload is Anthropic's retryable 529.
             (Dialect::Anthropic, Some(503)) if self.kind == ErrorKind::Overloaded => 529,
             (_, Some(s)) => s,
@@ -186,6 +208,11 @@ impl ApiError {
 
     /// The JSON error body in `dialect`.
     pub fn body_for(&self, dialect: Dialect) -> Vec<u8> {
+        if let Some((upstream, body)) = &self.upstream_body {
+            if upstream.error_shape() == dialect.error_shape() {
+                return body.to_vec();
+            }
+        }
         match dialect.error_shape() {
             Dialect::Gemini => {
                 let (code, status) = self.kind.gemini_status();
@@ -203,7 +230,11 @@ impl ApiError {
                     message: self.message.clone(),
                     kind: Some(self.kind.openai_type().to_string()),
                     param: None,
-                    code: self.openai_code().map(|c| serde_json::Value::String(c.to_string())),
+                    code: self
+                        .code
+                        .as_deref()
+                        .or_else(|| self.openai_code())
+                        .map(|c| serde_json::Value::String(c.to_string())),
                 },
             }),
         }
@@ -222,13 +253,26 @@ impl ApiError {
 
     /// Interprets an upstream error response (status and body in `upstream` dialect).
     /// Keeps the upstream status so that, e.g., 429 stays 429 and 529 stays 529.
-    pub fn from_upstream(status: u16, body: &[u8], upstream: Dialect) -> Self {
+    pub fn from_upstream(status: u16, body: &bytes::Bytes, upstream: Dialect) -> Self {
+        let mut code = None;
         let parsed = match upstream {
             Dialect::Anthropic => serde_json::from_slice::<anthropic::ErrorResponse>(body)
                 .ok()
                 .map(|e| (ErrorKind::from_anthropic_type(&e.error.kind), e.error.message)),
             Dialect::OpenAiChat | Dialect::OpenAiResponses => {
-                serde_json::from_slice::<openai_chat::ErrorResponse>(body).ok().map(|e| (None, e.error.message))
+                serde_json::from_slice::<openai_chat::ErrorResponse>(body).ok().map(|e| {
+                    code = e.error.code.as_ref().and_then(|c| c.as_str()).map(str::to_string);
+                    // The code says more than the type (a 429 `insufficient_quota` is
+                    // of type `insufficient_quota` or `requests`), the type more than
+                    // the status, unless it is the generic `server_error` (a 503
+                    // overload is one).
+                    let kind = [code.as_deref(), e.error.kind.as_deref()]
+                        .into_iter()
+                        .flatten()
+                        .filter_map(ErrorKind::known_openai_code)
+                        .find(|k| *k != ErrorKind::Api);
+                    (kind, e.error.message)
+                })
             }
             Dialect::Gemini => serde_json::from_slice::<serde_json::Value>(body).ok().and_then(|v| {
                 let e = v.get("error")?;
@@ -236,6 +280,7 @@ impl ApiError {
                 Some((kind, e.get("message")?.as_str()?.to_string()))
             }),
         };
+        let upstream_body = parsed.as_ref().map(|_| (upstream, body.clone()));
         let (kind, message) = match parsed {
             Some((kind, message)) => (kind.unwrap_or(ErrorKind::from_status(status)), message),
             None => {
@@ -249,7 +294,7 @@ impl ApiError {
             }
         };
         let status = if (400..=599).contains(&status) { Some(status) } else { None };
-        ApiError { kind, message, status }
+        ApiError { kind, message, status, code, upstream_body }
     }
 
     /// An error that arrives inside a stream, in the canonical (Anthropic) event shape.
@@ -292,7 +337,7 @@ mod tests {
     #[test]
     fn anthropic_429_keeps_status_and_type_for_both_dialects() {
         let body = br#"{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}"#;
-        let e = ApiError::from_upstream(429, body, Dialect::Anthropic);
+        let e = ApiError::from_upstream(429, &bytes::Bytes::from_static(body), Dialect::Anthropic);
         assert_eq!(e.status_for(Dialect::Anthropic), 429);
         assert_eq!(e.status_for(Dialect::OpenAiChat), 429);
         assert_eq!(
@@ -304,10 +349,11 @@ mod tests {
     #[test]
     fn overloaded_is_529_for_anthropic_and_503_for_openai() {
         let body = br#"{"type":"error","error":{"type":"overloaded_error","message":"busy"}}"#;
-        let e = ApiError::from_upstream(529, body, Dialect::Anthropic);
+        let e = ApiError::from_upstream(529, &bytes::Bytes::from_static(body), Dialect::Anthropic);
         assert_eq!(e.status_for(Dialect::Anthropic), 529);
         assert_eq!(e.status_for(Dialect::OpenAiChat), 503);
-        let openai_503 = ApiError::from_upstream(503, br#"{"error":{"message":"busy"}}"#, Dialect::OpenAiChat);
+        let busy = bytes::Bytes::from_static(br#"{"error":{"message":"busy"}}"#);
+        let openai_503 = ApiError::from_upstream(503, &busy, Dialect::OpenAiChat);
         assert_eq!(openai_503.kind, ErrorKind::Overloaded);
         assert_eq!(openai_503.status_for(Dialect::Anthropic), 529);
         assert_eq!(
@@ -318,9 +364,80 @@ mod tests {
 
     #[test]
     fn unparseable_body_is_quoted_in_the_message() {
-        let e = ApiError::from_upstream(502, b"<html>bad gateway</html>", Dialect::OpenAiChat);
+        let e =
+            ApiError::from_upstream(502, &bytes::Bytes::from_static(b"<html>bad gateway</html>"), Dialect::OpenAiChat);
         assert_eq!(e.kind, ErrorKind::Api);
         assert_eq!(e.message, "upstream returned HTTP 502: <html>bad gateway</html>");
         assert_eq!(e.status_for(Dialect::Anthropic), 502);
+    }
+
+    #[test]
+    fn an_openai_error_code_decides_the_kind_and_reaches_openai_clients() {
+        let quota = bytes::Bytes::from_static(
+            br#"{"error":{"message":"You exceeded your current quota","type":"insufficient_quota","param":null,"code":"insufficient_quota"}}"#,
+        );
+        let e = ApiError::from_upstream(429, &quota, Dialect::OpenAiChat);
+        assert_eq!(e.kind, ErrorKind::Billing);
+        assert!(e.not_worth_retrying());
+        assert_eq!(e.status_for(Dialect::Anthropic), 429);
+        assert_eq!(
+            e.body_for(Dialect::Anthropic),
+            br#"{"type":"error","error":{"type":"billing_error","message":"You exceeded your current quota"}}"#
+        );
+        // OpenAI-shaped clients get the upstream's own body.
+        assert_eq!(e.body_for(Dialect::OpenAiChat), quota.to_vec());
+        assert_eq!(e.body_for(Dialect::OpenAiResponses), quota.to_vec());
+
+        let full = bytes::Bytes::from_static(
+            br#"{"error":{"message":"maximum context length is 128000 tokens","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}"#,
+        );
+        let e = ApiError::from_upstream(400, &full, Dialect::OpenAiResponses);
+        assert_eq!((e.kind, e.code.as_deref()), (ErrorKind::InvalidRequest, Some("context_length_exceeded")));
+        assert_eq!(e.body_for(Dialect::OpenAiChat), full.to_vec());
+        assert_eq!(e.body_for(Dialect::Gemini), br#"{"error":{"code":400,"message":"maximum context length is 128000 tokens","status":"INVALID_ARGUMENT"}}"#);
+        // A rate limit that is one stays retryable.
+        let slow = bytes::Bytes::from_static(
+            br#"{"error":{"message":"slow down","type":"requests","code":"rate_limit_exceeded"}}"#,
+        );
+        let e = ApiError::from_upstream(429, &slow, Dialect::OpenAiChat);
+        assert_eq!(e.kind, ErrorKind::RateLimit);
+        assert!(!e.not_worth_retrying());
+    }
+
+    #[test]
+    fn a_translated_error_keeps_the_upstream_code_for_openai_clients() {
+        // Written anew (the upstream was Gemini), an OpenAI error still carries a code
+        // the gateway read: here none, so the kind's.
+        let gemini = bytes::Bytes::from_static(
+            br#"{"error":{"code":429,"message":"Quota exceeded","status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"37s"}]}}"#,
+        );
+        let e = ApiError::from_upstream(429, &gemini, Dialect::Gemini);
+        assert_eq!(
+            e.body_for(Dialect::OpenAiChat),
+            br#"{"error":{"message":"Quota exceeded","type":"rate_limit_exceeded","param":null,"code":"rate_limit_exceeded"}}"#
+        );
+        // A Gemini client gets Gemini's body, details and all.
+        assert_eq!(e.body_for(Dialect::Gemini), gemini.to_vec());
+        let e = ApiError { code: Some("context_length_exceeded".into()), ..ApiError::invalid("too long") };
+        assert_eq!(
+            e.body_for(Dialect::OpenAiChat),
+            br#"{"error":{"message":"too long","type":"invalid_request_error","param":null,"code":"context_length_exceeded"}}"#
+        );
+    }
+
+    #[test]
+    fn an_anthropic_413_is_a_bad_request_for_openai_clients() {
+        let big = bytes::Bytes::from_static(
+            br#"{"type":"error","error":{"type":"request_too_large","message":"Request exceeds the maximum size"}}"#,
+        );
+        let e = ApiError::from_upstream(413, &big, Dialect::Anthropic);
+        assert_eq!(e.status_for(Dialect::Anthropic), 413);
+        assert_eq!(e.body_for(Dialect::Anthropic), big.to_vec());
+        assert_eq!(e.status_for(Dialect::OpenAiChat), 400);
+        assert_eq!(
+            e.body_for(Dialect::OpenAiResponses),
+            br#"{"error":{"message":"Request exceeds the maximum size","type":"invalid_request_error","param":null,"code":"request_too_large"}}"#
+        );
+        assert_eq!(e.status_for(Dialect::Gemini), 400);
     }
 }

@@ -379,6 +379,18 @@ async fn api(
     if let Some(code) = dir.error {
         return Ok(error_response(d, code, &format!("mock error {code}")));
     }
+    if dir.quota {
+        let message = "mock: you exceeded your current quota";
+        return Ok(match d {
+            Dialect::OpenAi | Dialect::Responses => respond(
+                status(429),
+                JSON,
+                wire::openai_error("insufficient_quota", Some("insufficient_quota"), message),
+            ),
+            Dialect::Anthropic => error_response(d, 402, message),
+            Dialect::Gemini => error_response(d, 429, message),
+        });
+    }
     if dir.disconnect && !req.stream {
         // Returning an error makes hyper drop the connection without a response.
         return Err("mock disconnect".into());

@@ -21,6 +21,9 @@ pub struct Directives {
     pub tools2: bool,
     pub think: bool,
     pub error: Option<u16>,
+    /// The account is out of credit: 429 `insufficient_quota` (OpenAI dialects), 402
+    /// `billing_error` (Anthropic), 429 `RESOURCE_EXHAUSTED` (Gemini).
+    pub quota: bool,
     pub midstream_error: bool,
     pub first_event_error: bool,
     pub disconnect: bool,
@@ -38,6 +41,7 @@ pub fn parse_directives(text: &str) -> Directives {
         tools2: text.contains("[[tools2]]"),
         think: text.contains("[[think]]"),
         error: num_arg::<u16>(text, "[[error:").filter(|s| (400..=599).contains(s)),
+        quota: text.contains("[[quota]]"),
         midstream_error: text.contains("[[midstream-error]]"),
         first_event_error: text.contains("[[first-event-error]]"),
         disconnect: text.contains("[[disconnect]]"),
@@ -54,6 +58,7 @@ impl Directives {
         self.tools2 |= other.tools2;
         self.think |= other.think;
         self.error = self.error.or(other.error);
+        self.quota |= other.quota;
         self.midstream_error |= other.midstream_error;
         self.first_event_error |= other.first_event_error;
         self.disconnect |= other.disconnect;
