@@ -11,6 +11,7 @@ pub fn canonical_for_anthropic(mut req: MessagesRequest, target: &TargetOptions)
     req.model = target.model.clone();
     let max_tokens = effective_max_tokens(&mut req, target);
     req.max_tokens = Some(max_tokens);
+    anthropic_sampling(&mut req);
     req
 }
 
@@ -18,7 +19,13 @@ pub fn canonical_for_anthropic(mut req: MessagesRequest, target: &TargetOptions)
 /// set for this target for the serialization and restored after, so a retry on
 /// another channel starts from the client's values and nothing is copied.
 pub fn anthropic_body(req: &mut MessagesRequest, target: &TargetOptions, size_hint: usize) -> Vec<u8> {
-    let saved = (std::mem::replace(&mut req.model, target.model.clone()), req.max_tokens, req.thinking.clone());
+    let saved = (
+        std::mem::replace(&mut req.model, target.model.clone()),
+        req.max_tokens,
+        req.thinking.clone(),
+        req.temperature,
+        req.top_p,
+    );
     let max_tokens = effective_max_tokens(req, target);
     req.max_tokens = Some(max_tokens);
     // Thinking that another provider produced (a Gemini signature, or none at all)
@@ -47,12 +54,25 @@ pub fn anthropic_body(req: &mut MessagesRequest, target: &TargetOptions, size_hi
     if has_foreign || (req.thinking.is_some() && tool_turn_without_thinking(&req.messages)) {
         req.thinking = None;
     }
+    anthropic_sampling(req);
     let body = super::error::to_json_sized(req, size_hint);
     if let Some(messages) = saved_messages {
         req.messages = messages;
     }
-    (req.model, req.max_tokens, req.thinking) = saved;
+    (req.model, req.max_tokens, req.thinking, req.temperature, req.top_p) = saved;
     body
+}
+
+/// Anthropic's limits on sampling: temperature within 0–1, not together with `top_p`
+/// (recent models refuse both), and neither with extended thinking.
+fn anthropic_sampling(req: &mut MessagesRequest) {
+    if req.thinking.is_some() {
+        req.temperature = None;
+        req.top_p = None;
+    } else if let Some(t) = req.temperature {
+        req.temperature = Some(t.clamp(0.0, 1.0));
+        req.top_p = None;
+    }
 }
 
 /// Whether the last assistant turn calls a tool without starting with a thinking block.

@@ -121,10 +121,9 @@ pub fn chat_to_canonical(req: ChatRequest) -> Result<(MessagesRequest, ChatClien
     if matches!(tool_choice, Some(ToolChoice::Any { .. } | ToolChoice::Tool { .. })) {
         thinking = None;
     }
-    // Anthropic's temperature range is 0–1; recent models reject temperature with top_p.
-    let temperature = req.temperature.map(|t| t.clamp(0.0, 1.0));
-    let top_p = if temperature.is_some() || thinking.is_some() { None } else { req.top_p };
-    let temperature = if thinking.is_some() { None } else { temperature };
+    // Sampling stays as the client set it: Anthropic's limits apply on the way to an
+    // Anthropic upstream only (`anthropic_request`).
+    let (temperature, top_p) = (req.temperature, req.top_p);
 
     let stream = req.stream.unwrap_or(false);
     let include_usage = stream && req.stream_options.and_then(|o| o.include_usage).unwrap_or(false);

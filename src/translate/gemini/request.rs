@@ -73,10 +73,10 @@ pub(super) fn to_canonical(body: &[u8], model: &str, stream: bool) -> Result<Mes
     if matches!(tool_choice, Some(ToolChoice::Any { .. } | ToolChoice::Tool { .. })) {
         thinking = None;
     }
-    // Anthropic's temperature range is 0–1 (Gemini's is 0–2); thinking allows no
-    // sampling changes, and recent models reject temperature together with top_p.
-    let temperature = config.temperature.map(|t| t.clamp(0.0, 1.0)).filter(|_| thinking.is_none());
-    let top_p = config.top_p.filter(|_| temperature.is_none() && thinking.is_none());
+    // Sampling stays as the client set it (Gemini's temperature range is 0–2):
+    // Anthropic's limits apply on the way to an Anthropic upstream only
+    // (`anthropic_request`).
+    let (temperature, top_p) = (config.temperature, config.top_p);
     let top_k = config
         .top_k
         .as_ref()

@@ -82,14 +82,24 @@ fn gemini_agent_request_to_canonical() {
             "max_tokens": 2048,
             "stop_sequences": ["END"],
             "stream": true,
-            // Clamped to Anthropic's range; top_p yields to temperature; thinking yields
-            // to the forced tool; googleSearch, seed and safety settings have no place.
-            "temperature": 1.0,
+            // Sampling as given (Anthropic's limits apply on the way to Anthropic);
+            // thinking yields to the forced tool; googleSearch, seed and safety settings
+            // have no place.
+            "temperature": 1.4,
+            "top_p": 0.95,
             "top_k": 40,
             "tools": agent_tools(),
             "tool_choice": {"type": "tool", "name": "book_table"}
         })
     );
+    // Towards Anthropic: clamped to its range, and top_p yields to temperature.
+    let mut req = req;
+    let body = crate::translate::anthropic_request::anthropic_body(&mut req, &TargetOptions::new("claude-x"), 0);
+    let sent: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!((sent["temperature"].clone(), sent.get("top_p")), (json!(1.0), None));
+    // Towards a Chat upstream: as the client set them.
+    let chat = crate::translate::chat_request::canonical_to_chat(&req, &TargetOptions::new("gpt-x"));
+    assert_eq!((chat.temperature, chat.top_p), (Some(1.4), Some(0.95)));
 }
 
 #[test]
@@ -165,9 +175,10 @@ fn gemini_tool_config_and_thinking_variants() {
     let auto = with(json!({"toolConfig": {"functionCallingConfig": {"mode": "AUTO"}},
         "generationConfig": {"temperature": 0.3, "topP": 0.9, "thinkingConfig": {"thinkingBudget": 300}}}));
     assert_eq!(auto["tool_choice"], json!({"type": "auto"}));
-    // Anthropic's minimum budget; thinking allows no sampling changes.
+    // Anthropic's minimum budget; sampling as given (dropped on the way to Anthropic,
+    // where thinking allows no sampling changes).
     assert_eq!(auto["thinking"], json!({"type": "enabled", "budget_tokens": 1024}));
-    assert_eq!((auto.get("temperature"), auto.get("top_p")), (None, None));
+    assert_eq!((&auto["temperature"], &auto["top_p"]), (&json!(0.3), &json!(0.9)));
     let plain = with(json!({"generationConfig": {"topP": 0.9, "topK": 20.0, "thinkingConfig": {"thinkingBudget": 0}}}));
     assert_eq!((plain.get("tool_choice"), plain.get("thinking")), (None, None));
     assert_eq!((&plain["top_p"], &plain["top_k"]), (&json!(0.9), &json!(20)));
@@ -328,9 +339,10 @@ fn gemini_request_round_trips_with_its_signatures() {
     );
     assert_eq!(back["systemInstruction"], original["systemInstruction"]);
     assert_eq!(back["toolConfig"], original["toolConfig"]);
+    // Sampling comes back as it was sent (Gemini's temperature goes up to 2).
     assert_eq!(
         back["generationConfig"],
-        json!({"temperature": 1.0, "topK": 40, "maxOutputTokens": 2048, "stopSequences": ["END"]})
+        json!({"temperature": 1.4, "topP": 0.95, "topK": 40, "maxOutputTokens": 2048, "stopSequences": ["END"]})
     );
     let declared: Vec<Value> = agent_tools()
         .as_array()

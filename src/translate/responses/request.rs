@@ -7,8 +7,9 @@
 //! - `reasoning` items are dropped (their encrypted content means nothing elsewhere);
 //!   hosted tools and hosted-tool items are dropped; `item_reference` is refused, since
 //!   the referenced item lives at OpenAI.
-//! - `temperature` is clamped to Anthropic's 0–1; `reasoning.effort` becomes a thinking
-//!   budget (low 1024, medium 4096, high 16384) unless a tool is forced.
+//! - `reasoning.effort` becomes a thinking budget (low 1024, medium 4096, high 16384)
+//!   unless a tool is forced; `temperature` and `top_p` stay as given (Anthropic's
+//!   limits apply towards Anthropic only).
 //!
 //! Canonical → Responses:
 //! - `system` becomes `instructions`; mid-conversation system messages stay `system` items.
@@ -90,10 +91,9 @@ pub(super) fn to_canonical(body: &[u8]) -> Result<(MessagesRequest, ResponsesReq
     if matches!(tool_choice, Some(ToolChoice::Any { .. } | ToolChoice::Tool { .. })) {
         thinking = None;
     }
-    // Anthropic's temperature range is 0–1; recent models reject temperature with top_p.
-    let temperature = req.temperature.map(|t| t.clamp(0.0, 1.0));
-    let top_p = if temperature.is_some() || thinking.is_some() { None } else { req.top_p };
-    let temperature = if thinking.is_some() { None } else { temperature };
+    // Sampling stays as the client set it: Anthropic's limits apply on the way to an
+    // Anthropic upstream only (`anthropic_request`).
+    let (temperature, top_p) = (req.temperature, req.top_p);
 
     let canonical = MessagesRequest {
         model: req.model,

@@ -117,6 +117,9 @@ fn multi_turn_with_parallel_calls_outputs_images_and_files() {
         "max_tokens": 2048,
         "metadata": {"user_id": "user-42"},
         "stream": true,
+        // As given: Anthropic's limits apply on the way to Anthropic only.
+        "temperature": 1.5,
+        "top_p": 0.9,
         "tools": [
             {"name": "get_weather", "description": "Weather for a city", "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}},
             {"name": "get_time", "input_schema": {"type": "object", "properties": {}}}
@@ -299,26 +302,42 @@ fn tool_choice_and_parallel_calls() {
 
 #[test]
 fn reasoning_effort_becomes_a_thinking_budget() {
-    let budget = |effort: &str, extra: &str| {
+    let canonical = |effort: &str, extra: &str| {
         let body = format!(
             r#"{{"model":"m","input":"x","reasoning":{{"effort":"{effort}"}},"temperature":0.3,"top_p":0.5{extra}}}"#
         );
-        let (req, _) = request_to_canonical(body.as_bytes()).unwrap();
-        (req.thinking.and_then(|t| t.budget_tokens), req.temperature, req.top_p)
+        request_to_canonical(body.as_bytes()).unwrap().0
     };
-    assert_eq!(budget("low", ""), (Some(1024), None, None));
-    assert_eq!(budget("medium", ""), (Some(4096), None, None));
-    assert_eq!(budget("high", ""), (Some(16384), None, None));
-    assert_eq!(budget("xhigh", ""), (Some(16384), None, None));
-    assert_eq!(budget("minimal", ""), (None, Some(0.3), None));
+    let budget = |effort: &str, extra: &str| {
+        let req = canonical(effort, extra);
+        // Sampling stays as given in the canonical request.
+        assert_eq!((req.temperature, req.top_p), (Some(0.3), Some(0.5)));
+        req.thinking.and_then(|t| t.budget_tokens)
+    };
+    assert_eq!(budget("low", ""), Some(1024));
+    assert_eq!(budget("medium", ""), Some(4096));
+    assert_eq!(budget("high", ""), Some(16384));
+    assert_eq!(budget("xhigh", ""), Some(16384));
+    assert_eq!(budget("minimal", ""), None);
     // A forced tool wins over thinking.
     let forced = r#","tools":[{"type":"function","name":"f"}],"tool_choice":"required""#;
-    assert_eq!(budget("high", forced), (None, Some(0.3), None));
-    // Without thinking or temperature, top_p passes; temperature is clamped to 0–1.
-    let (req, _) = to_canonical(r#"{"model":"m","input":"x","top_p":0.5}"#);
-    assert_eq!(req["top_p"], json!(0.5));
-    let (req, _) = to_canonical(r#"{"model":"m","input":"x","temperature":1.7}"#);
-    assert_eq!(req["temperature"], json!(1.0));
+    assert_eq!(budget("high", forced), None);
+
+    // Towards Anthropic: thinking allows no sampling changes; without thinking, top_p
+    // yields to temperature, which is clamped to 0–1; top_p alone passes.
+    let anthropic = |mut req: crate::protocol::anthropic::MessagesRequest| -> Value {
+        let body = crate::translate::anthropic_request::anthropic_body(&mut req, &TargetOptions::new("claude"), 0);
+        serde_json::from_slice(&body).unwrap()
+    };
+    let sent = anthropic(canonical("high", ""));
+    assert_eq!((sent.get("temperature"), sent.get("top_p")), (None, None));
+    let sent = anthropic(canonical("minimal", ""));
+    assert_eq!((sent["temperature"].clone(), sent.get("top_p")), (json!(0.3), None));
+    let top_p_only = request_to_canonical(br#"{"model":"m","input":"x","top_p":0.5}"#).unwrap().0;
+    assert_eq!(anthropic(top_p_only)["top_p"], json!(0.5));
+    let hot = request_to_canonical(br#"{"model":"m","input":"x","temperature":1.7}"#).unwrap().0;
+    assert_eq!(hot.temperature, Some(1.7));
+    assert_eq!(anthropic(hot)["temperature"], json!(1.0));
 }
 
 #[test]
