@@ -2,7 +2,7 @@
 //! thinking that fits, serialized without copying the request.
 
 use super::TargetOptions;
-use crate::protocol::anthropic::{Content, ContentBlock, Message, MessagesRequest, Role};
+use crate::protocol::anthropic::{Content, ContentBlock, Message, MessagesRequest, OutputConfig, Role};
 
 /// Finishes a canonical request for an Anthropic upstream: model, max_tokens default
 /// and cap. The Messages API requires `max_tokens`, and thinking needs room above its
@@ -12,6 +12,7 @@ pub fn canonical_for_anthropic(mut req: MessagesRequest, target: &TargetOptions)
     let max_tokens = effective_max_tokens(&mut req, target);
     req.max_tokens = Some(max_tokens);
     anthropic_sampling(&mut req);
+    req.output_config = req.output_config.take().and_then(|c| anthropic_output_config(&c));
     req
 }
 
@@ -25,7 +26,9 @@ pub fn anthropic_body(req: &mut MessagesRequest, target: &TargetOptions, size_hi
         req.thinking.clone(),
         req.temperature,
         req.top_p,
+        req.output_config.take(),
     );
+    req.output_config = saved.5.as_ref().and_then(anthropic_output_config);
     let max_tokens = effective_max_tokens(req, target);
     req.max_tokens = Some(max_tokens);
     // Thinking that another provider produced (a Gemini signature, or none at all)
@@ -59,7 +62,7 @@ pub fn anthropic_body(req: &mut MessagesRequest, target: &TargetOptions, size_hi
     if let Some(messages) = saved_messages {
         req.messages = messages;
     }
-    (req.model, req.max_tokens, req.thinking, req.temperature, req.top_p) = saved;
+    (req.model, req.max_tokens, req.thinking, req.temperature, req.top_p, req.output_config) = saved;
     body
 }
 
@@ -73,6 +76,13 @@ fn anthropic_sampling(req: &mut MessagesRequest) {
         req.temperature = Some(t.clamp(0.0, 1.0));
         req.top_p = None;
     }
+}
+
+/// `output_config` as Anthropic takes it: a schema's `type` and `schema` only, and no
+/// JSON mode without a schema (`output_format`).
+fn anthropic_output_config(config: &OutputConfig) -> Option<OutputConfig> {
+    let format = config.format.as_ref().and_then(super::output_format::for_anthropic);
+    (format.is_some() || config.effort.is_some()).then(|| OutputConfig { effort: config.effort.clone(), format })
 }
 
 /// Whether the last assistant turn calls a tool without starting with a thinking block.

@@ -233,9 +233,13 @@ fn user_blocks(content: Option<ChatContent>, index: usize) -> Result<Vec<Content
 }
 
 fn output_format_from_response_format(format: Value) -> Option<Value> {
-    if format.get("type").and_then(Value::as_str) != Some("json_schema") {
-        return None;
+    match format.get("type").and_then(Value::as_str)? {
+        "json_schema" => {
+            let spec = format.get("json_schema")?;
+            let schema = spec.get("schema")?.clone();
+            Some(super::output_format::json_schema(schema, spec.get("name"), spec.get("strict")))
+        }
+        "json_object" => Some(super::output_format::json_object()),
+        _ => None,
     }
-    let schema = format.get("json_schema")?.get("schema")?.clone();
-    Some(serde_json::json!({"type": "json_schema", "schema": schema}))
 }

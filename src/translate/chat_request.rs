@@ -269,12 +269,15 @@ fn reasoning_effort_of(req: &MessagesRequest) -> Option<String> {
 }
 
 fn response_format_from_output_format(format: Value) -> Option<Value> {
-    if format.get("type").and_then(Value::as_str) != Some("json_schema") {
-        return None;
+    use super::output_format::{read, OutputFormat};
+    match read(&format)? {
+        OutputFormat::Schema { schema, name, strict } => {
+            let mut spec = serde_json::json!({"name": name.unwrap_or("output"), "schema": schema});
+            if let Some(strict) = strict {
+                spec["strict"] = Value::Bool(strict);
+            }
+            Some(serde_json::json!({"type": "json_schema", "json_schema": spec}))
+        }
+        OutputFormat::JsonObject => Some(serde_json::json!({"type": "json_object"})),
     }
-    let schema = format.get("schema").cloned().unwrap_or(Value::Null);
-    Some(serde_json::json!({
-        "type": "json_schema",
-        "json_schema": {"name": "output", "schema": schema}
-    }))
 }

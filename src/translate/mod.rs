@@ -8,6 +8,7 @@ pub mod chat_request;
 pub mod chat_response;
 pub mod error;
 pub mod gemini;
+pub mod output_format;
 pub mod passthrough;
 pub mod request;
 pub mod responses;

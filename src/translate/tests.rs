@@ -523,3 +523,58 @@ fn thinking_goes_off_when_the_tool_turn_comes_back_without_it() {
     let sent: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(sent["thinking"]["budget_tokens"], 2000);
 }
+
+#[test]
+fn structured_output_keeps_its_name_strictness_and_json_mode_across_dialects() {
+    let schema = json!({"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]});
+    let bodies = |client: Dialect, body: Value| -> Vec<Value> {
+        let body = bytes::Bytes::from(body.to_string());
+        let mut req = match client {
+            Dialect::Gemini => PreparedRequest::new_gemini(body, "m".into(), false, false).unwrap(),
+            _ => PreparedRequest::new_translated(client, body).unwrap(),
+        };
+        [Dialect::Anthropic, Dialect::OpenAiChat, Dialect::OpenAiResponses, Dialect::Gemini]
+            .into_iter()
+            .filter(|d| *d != client)
+            .map(|d| serde_json::from_slice(&req.body_for(d, &TargetOptions::new("m"), false).unwrap()).unwrap())
+            .collect()
+    };
+    // A Responses schema named `s`, strict: Chat and Responses-shaped upstreams keep both,
+    // Anthropic gets type and schema, Gemini the schema.
+    let sent = bodies(
+        Dialect::OpenAiResponses,
+        json!({"model": "m", "input": "x",
+               "text": {"format": {"type": "json_schema", "name": "s", "strict": true, "schema": schema}}}),
+    );
+    assert_eq!(sent[0]["output_config"], json!({"format": {"type": "json_schema", "schema": schema}}));
+    assert_eq!(
+        sent[1]["response_format"],
+        json!({"type": "json_schema", "json_schema": {"name": "s", "schema": schema, "strict": true}})
+    );
+    assert_eq!(sent[2]["generationConfig"]["responseJsonSchema"], schema);
+    // JSON mode without a schema: Chat's json_object, Gemini's MIME type, nothing for
+    // Anthropic, which has no such mode.
+    let sent = bodies(
+        Dialect::OpenAiResponses,
+        json!({"model": "m", "input": "x", "text": {"format": {"type": "json_object"}}}),
+    );
+    assert_eq!(sent[0].get("output_config"), None);
+    assert_eq!(sent[1]["response_format"], json!({"type": "json_object"}));
+    assert_eq!(sent[2]["generationConfig"], json!({"responseMimeType": "application/json"}));
+    let sent = bodies(
+        Dialect::Gemini,
+        json!({"contents": [{"role": "user", "parts": [{"text": "x"}]}],
+               "generationConfig": {"responseMimeType": "application/json"}}),
+    );
+    assert_eq!(sent[1]["response_format"], json!({"type": "json_object"}));
+    assert_eq!(sent[2]["text"], json!({"format": {"type": "json_object"}}));
+    let sent = bodies(
+        Dialect::OpenAiChat,
+        json!({"model": "m", "messages": [{"role": "user", "content": "x"}],
+               "response_format": {"type": "json_schema", "json_schema": {"name": "s", "strict": true, "schema": schema}}}),
+    );
+    assert_eq!(
+        sent[1]["text"],
+        json!({"format": {"type": "json_schema", "name": "s", "schema": schema, "strict": true}})
+    );
+}

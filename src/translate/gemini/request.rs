@@ -363,14 +363,17 @@ fn thinking_of(config: &ThinkingConfig) -> Option<Thinking> {
     }
 }
 
-/// JSON output with a schema → canonical `output_config.format`.
+/// JSON output, with a schema or without → canonical `output_config.format`.
 fn output_format(config: &GenerationConfig) -> Option<Value> {
     if config.response_mime_type.as_deref() != Some("application/json") {
         return None;
     }
     let schema =
-        config.response_json_schema.clone().or_else(|| config.response_schema.clone().map(json_schema_from_openapi))?;
-    Some(serde_json::json!({"type": "json_schema", "schema": schema}))
+        config.response_json_schema.clone().or_else(|| config.response_schema.clone().map(json_schema_from_openapi));
+    Some(match schema {
+        Some(schema) => crate::translate::output_format::json_schema(schema, None, None),
+        None => crate::translate::output_format::json_object(),
+    })
 }
 
 /// Gemini's OpenAPI-subset `Schema` → JSON Schema: type names in lower case and

@@ -234,19 +234,20 @@ fn generation_config(req: &MessagesRequest, target: &TargetOptions) -> Generatio
         include_thoughts: Some(true),
         thinking_level: None,
     });
-    let schema = req
-        .output_config
-        .as_ref()
-        .and_then(|c| c.format.as_ref())
-        .filter(|f| f.get("type").and_then(Value::as_str) == Some("json_schema"))
-        .and_then(|f| f.get("schema").cloned());
+    use crate::translate::output_format::{read, OutputFormat};
+    let format = req.output_config.as_ref().and_then(|c| c.format.as_ref()).and_then(read);
+    let json = format.is_some();
+    let schema = match format {
+        Some(OutputFormat::Schema { schema, .. }) => Some(schema.clone()),
+        _ => None,
+    };
     GenerationConfig {
         temperature: req.temperature,
         top_p: req.top_p,
         top_k: req.top_k.map(serde_json::Number::from),
         max_output_tokens: req.max_tokens.map(|n| target.cap(n)),
         stop_sequences: req.stop_sequences.clone().filter(|s| !s.is_empty()),
-        response_mime_type: schema.is_some().then(|| "application/json".to_string()),
+        response_mime_type: json.then(|| "application/json".to_string()),
         response_json_schema: schema,
         thinking_config,
         ..Default::default()

@@ -329,11 +329,14 @@ fn tool_choice_of(choice: Option<&Value>, disable_parallel: Option<bool>) -> Res
 
 fn output_format_of(text: Option<&Value>) -> Option<Value> {
     let format = text?.get("format")?;
-    if format.get("type").and_then(Value::as_str) != Some("json_schema") {
-        return None;
+    match format.get("type").and_then(Value::as_str)? {
+        "json_schema" => {
+            let schema = format.get("schema")?.clone();
+            Some(crate::translate::output_format::json_schema(schema, format.get("name"), format.get("strict")))
+        }
+        "json_object" => Some(crate::translate::output_format::json_object()),
+        _ => None,
     }
-    let schema = format.get("schema")?.clone();
-    Some(json!({"type": "json_schema", "schema": schema}))
 }
 
 /// Appends blocks as a turn of `role`, merged into the previous turn if it has the same

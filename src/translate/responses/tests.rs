@@ -126,7 +126,7 @@ fn multi_turn_with_parallel_calls_outputs_images_and_files() {
         ],
         "tool_choice": {"type": "auto", "disable_parallel_tool_use": true},
         "thinking": {"type": "enabled", "budget_tokens": 16384},
-        "output_config": {"format": {"type": "json_schema", "schema": {"type": "object", "properties": {"summary": {"type": "string"}}}}}
+        "output_config": {"format": {"type": "json_schema", "schema": {"type": "object", "properties": {"summary": {"type": "string"}}}, "name": "weather", "strict": true}}
     });
     assert_eq!(req, expected);
     assert_eq!(info.model, "gpt-4.1");
@@ -345,7 +345,7 @@ fn defaults_and_text_formats() {
     let (req, info) = to_canonical(
         r#"{"model":"m","input":[{"type":"message","role":"user","content":"x"}],"text":{"format":{"type":"json_object"}},"safety_identifier":"sid"}"#,
     );
-    assert_eq!(req.get("output_config"), None, "json_object has no canonical form");
+    assert_eq!(req["output_config"], json!({"format": {"type": "json_object"}}));
     assert_eq!(req["metadata"], json!({"user_id": "sid"}));
     assert!(info.store, "store defaults to true");
     assert!(!info.stream);

@@ -224,9 +224,15 @@ fn reasoning_effort_of(req: &MessagesRequest) -> Option<&'static str> {
 }
 
 fn text_format_of(format: &Value) -> Option<Value> {
-    if format.get("type").and_then(Value::as_str) != Some("json_schema") {
-        return None;
+    use crate::translate::output_format::{read, OutputFormat};
+    match read(format)? {
+        OutputFormat::Schema { schema, name, strict } => {
+            let mut format = json!({"type": "json_schema", "name": name.unwrap_or("output"), "schema": schema});
+            if let Some(strict) = strict {
+                format["strict"] = Value::Bool(strict);
+            }
+            Some(json!({ "format": format }))
+        }
+        OutputFormat::JsonObject => Some(json!({"format": {"type": "json_object"}})),
     }
-    let schema = format.get("schema").cloned().unwrap_or(Value::Null);
-    Some(json!({"format": {"type": "json_schema", "name": "output", "schema": schema}}))
 }
