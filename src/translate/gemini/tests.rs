@@ -329,10 +329,11 @@ fn gemini_request_round_trips_with_its_signatures() {
                 {"functionCall": {"name": "get_weather", "args": {"city": "Paris"}}, "thoughtSignature": SIG_PARIS},
                 {"functionCall": {"name": "get_weather", "args": {"city": "Tokyo"}}},
                 {"functionCall": {"name": "get_time", "args": {"tz": "Asia/Tokyo"}}}]},
+            // The responses in the order of their calls.
             {"role": "user", "parts": [
-                {"functionResponse": {"name": "get_time", "response": {"output": "2025-06-01T18:04:00+09:00"}}},
                 {"functionResponse": {"name": "get_weather", "response": {"output": "{\"temp_c\":21,\"sky\":\"clear\"}"}}},
-                {"functionResponse": {"name": "get_weather", "response": {"error": "weather service timed out"}}}]},
+                {"functionResponse": {"name": "get_weather", "response": {"error": "weather service timed out"}}},
+                {"functionResponse": {"name": "get_time", "response": {"output": "2025-06-01T18:04:00+09:00"}}}]},
             original["contents"][3],
             original["contents"][4]
         ])
@@ -592,4 +593,26 @@ fn gemini_responses_survive_the_canonical_round_trip() {
         assert_eq!(b.get("cachedContentTokenCount"), u.get("cachedContentTokenCount"), "{name}");
         assert_eq!((&back["modelVersion"], &back["responseId"]), (&original["modelVersion"], &original["responseId"]));
     }
+}
+
+#[test]
+fn function_responses_go_to_gemini_in_the_order_of_their_calls() {
+    // Two calls of one function; the client answers the second first.
+    let req = canonical(json!({
+        "model": "m", "max_tokens": 100,
+        "messages": [
+            {"role": "user", "content": "weather in Paris and Tokyo"},
+            {"role": "assistant", "content": [
+                {"type": "tool_use", "id": "call_1", "name": "get_weather", "input": {"city": "Paris"}},
+                {"type": "tool_use", "id": "call_2", "name": "get_weather", "input": {"city": "Tokyo"}}]},
+            {"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": "call_2", "content": "Tokyo: rain"},
+                {"type": "tool_result", "tool_use_id": "call_1", "content": "Paris: sun"}]}
+        ]
+    }));
+    let sent: Value =
+        serde_json::from_slice(&canonical_to_request(&req, &TargetOptions::new("gemini-x")).unwrap()).unwrap();
+    let outputs: Vec<&Value> =
+        sent["contents"][2]["parts"].as_array().unwrap().iter().map(|p| &p["functionResponse"]["response"]).collect();
+    assert_eq!(outputs, [&json!({"output": "Paris: sun"}), &json!({"output": "Tokyo: rain"})]);
 }

@@ -24,8 +24,9 @@ pub(super) fn from_canonical(req: &MessagesRequest, target: &TargetOptions) -> R
         push_system_text(s, &mut system);
     }
     let mut contents = Contents::default();
-    // Gemini responses name their function; the name comes from the call's tool_use.
-    let mut call_names: HashMap<&str, &str> = HashMap::new();
+    // Gemini responses name their function; the name comes from the call's tool_use,
+    // and its place among the calls orders the responses.
+    let mut call_names: HashMap<&str, (&str, usize)> = HashMap::new();
     for (i, msg) in req.messages.iter().enumerate() {
         match msg.role {
             // Mid-conversation system text is hoisted, in order.
@@ -34,7 +35,8 @@ pub(super) fn from_canonical(req: &MessagesRequest, target: &TargetOptions) -> R
                 if let Content::Blocks(blocks) = &msg.content {
                     for block in blocks {
                         if let ContentBlock::ToolUse { id, name, .. } = block {
-                            call_names.insert(id, name);
+                            let at = call_names.len();
+                            call_names.insert(id, (name, at));
                         }
                     }
                 }
@@ -125,10 +127,11 @@ impl Contents {
 }
 
 /// A user turn's parts: function responses (and the media their tools returned), then
-/// the rest of the turn.
+/// the rest of the turn. Gemini pairs responses with calls by name and order, so the
+/// responses go in the order of their calls whatever order the client gave them in.
 fn user_parts(
     content: &Content,
-    call_names: &HashMap<&str, &str>,
+    call_names: &HashMap<&str, (&str, usize)>,
     i: usize,
 ) -> Result<(Vec<Part>, Vec<Part>), ApiError> {
     let mut responses = Vec::new();
@@ -137,7 +140,7 @@ fn user_parts(
     for block in content.blocks().iter() {
         match block {
             ContentBlock::ToolResult { tool_use_id, content, is_error, .. } => {
-                let name = call_names.get(tool_use_id.as_str()).ok_or_else(|| {
+                let &(name, at) = call_names.get(tool_use_id.as_str()).ok_or_else(|| {
                     ApiError::invalid(format!(
                         "messages[{i}]: tool_result '{tool_use_id}' answers no earlier tool_use, and Gemini needs the function's name"
                     ))
@@ -155,20 +158,25 @@ fn user_parts(
                     }
                 }
                 let key = if *is_error == Some(true) { "error" } else { "output" };
-                responses.push(Part {
-                    function_response: Some(FunctionResponse {
-                        id: None,
-                        name: name.to_string(),
-                        response: serde_json::json!({ key: text }),
-                        parts: None,
-                    }),
-                    ..Default::default()
-                });
+                responses.push((
+                    at,
+                    Part {
+                        function_response: Some(FunctionResponse {
+                            id: None,
+                            name: name.to_string(),
+                            response: serde_json::json!({ key: text }),
+                            parts: None,
+                        }),
+                        ..Default::default()
+                    },
+                ));
             }
             ContentBlock::Text { text, .. } if !text.is_empty() => rest.push(Part::text(text.as_str())),
             other => rest.extend(media_part(other)),
         }
     }
+    responses.sort_by_key(|(at, _)| *at);
+    let mut responses: Vec<Part> = responses.into_iter().map(|(_, part)| part).collect();
     responses.append(&mut tool_media);
     Ok((responses, rest))
 }
