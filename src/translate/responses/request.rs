@@ -74,6 +74,10 @@ pub(super) fn to_canonical(body: &[u8]) -> Result<(MessagesRequest, ResponsesReq
             cache_control: None,
         });
     }
+    // `allowed_tools` narrows the tools the model may call: the others are left out.
+    if let Some(allowed) = req.tool_choice.as_ref().and_then(allowed_tool_names) {
+        tools.retain(|t| allowed.contains(&t.name.as_str()));
+    }
     let disable_parallel = (req.parallel_tool_calls == Some(false)).then_some(true);
     let tool_choice = if tools.is_empty() { None } else { tool_choice_of(req.tool_choice.as_ref(), disable_parallel)? };
 
@@ -315,7 +319,7 @@ fn tool_choice_of(choice: Option<&Value>, disable_parallel: Option<bool>) -> Res
                     .ok_or_else(|| ApiError::invalid("tool_choice: a function choice needs a name"))?;
                 ToolChoice::Tool { name: name.to_string(), disable_parallel_tool_use: disable_parallel }
             }
-            // The allowed subset is not expressible; its mode is.
+            // The subset is applied to the tools themselves (`allowed_tool_names`).
             Some("allowed_tools") if obj.get("mode").and_then(Value::as_str) == Some("required") => {
                 ToolChoice::Any { disable_parallel_tool_use: disable_parallel }
             }
@@ -325,6 +329,15 @@ fn tool_choice_of(choice: Option<&Value>, disable_parallel: Option<bool>) -> Res
         _ => return Err(ApiError::invalid("tool_choice must be a string or an object")),
     };
     Ok(Some(mapped))
+}
+
+/// The function names an `allowed_tools` choice allows.
+fn allowed_tool_names(choice: &Value) -> Option<Vec<&str>> {
+    if choice.get("type").and_then(Value::as_str) != Some("allowed_tools") {
+        return None;
+    }
+    let tools = choice.get("tools")?.as_array()?;
+    Some(tools.iter().filter_map(|t| t.get("name").and_then(Value::as_str)).collect())
 }
 
 fn output_format_of(text: Option<&Value>) -> Option<Value> {

@@ -287,6 +287,13 @@ fn tool_choice_and_parallel_calls() {
         choice(r#"{"type":"allowed_tools","mode":"required","tools":[{"type":"function","name":"f"}]}"#, ""),
         Some(ToolChoice::Any { disable_parallel_tool_use: None })
     );
+    // Only the allowed tools are offered.
+    let (req, _) = to_canonical(
+        r#"{"model":"m","input":"x","tools":[{"type":"function","name":"f"},{"type":"function","name":"g"},{"type":"function","name":"h"}],"tool_choice":{"type":"allowed_tools","mode":"auto","tools":[{"type":"function","name":"g"},{"type":"function","name":"h"}]}}"#,
+    );
+    let names: Vec<&Value> = req["tools"].as_array().unwrap().iter().map(|t| &t["name"]).collect();
+    assert_eq!(names, [&json!("g"), &json!("h")]);
+    assert_eq!(req["tool_choice"], json!({"type": "auto"}));
     assert_eq!(
         choice(r#"{"type":"web_search_preview"}"#, ""),
         Some(ToolChoice::Auto { disable_parallel_tool_use: None })
