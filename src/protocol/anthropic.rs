@@ -282,6 +282,11 @@ pub struct Usage {
     pub cache_creation_input_tokens: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_read_input_tokens: Option<u64>,
+    /// Of `output_tokens`, those spent reasoning, when an upstream of another dialect
+    /// counted them (Chat's `reasoning_tokens`, Gemini's `thoughtsTokenCount`). Not an
+    /// Anthropic field: carried between other dialects only.
+    #[serde(skip)]
+    pub reasoning_tokens: Option<u64>,
 }
 
 impl Usage {
@@ -298,6 +303,9 @@ impl Usage {
         if d.cache_creation_input_tokens.is_some() {
             self.cache_creation_input_tokens = d.cache_creation_input_tokens;
         }
+        if d.reasoning_tokens.is_some() {
+            self.reasoning_tokens = d.reasoning_tokens;
+        }
     }
 }
 
@@ -309,6 +317,7 @@ impl From<&Usage> for DeltaUsage {
             output_tokens: u.output_tokens,
             cache_creation_input_tokens: u.cache_creation_input_tokens,
             cache_read_input_tokens: u.cache_read_input_tokens,
+            reasoning_tokens: u.reasoning_tokens,
         }
     }
 }
@@ -406,6 +415,9 @@ pub struct DeltaUsage {
     pub cache_creation_input_tokens: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_read_input_tokens: Option<u64>,
+    /// As `Usage::reasoning_tokens`.
+    #[serde(skip)]
+    pub reasoning_tokens: Option<u64>,
 }
 
 // ---------------------------------------------------------------- errors

@@ -65,7 +65,7 @@ pub fn stop_reason_from_finish(finish_reason: &str, has_tool_calls: bool) -> &'s
 
 /// Anthropic usage → OpenAI usage: prompt tokens include cache reads and writes.
 pub fn chat_usage_from_anthropic(u: &crate::protocol::anthropic::Usage) -> crate::protocol::openai_chat::ChatUsage {
-    use crate::protocol::openai_chat::{ChatUsage, PromptTokensDetails};
+    use crate::protocol::openai_chat::{ChatUsage, CompletionTokensDetails, PromptTokensDetails};
     let cache_read = u.cache_read_input_tokens.unwrap_or(0);
     let cache_write = u.cache_creation_input_tokens.unwrap_or(0);
     let prompt = u.input_tokens + cache_read + cache_write;
@@ -77,7 +77,9 @@ pub fn chat_usage_from_anthropic(u: &crate::protocol::anthropic::Usage) -> crate
             cached_tokens: cache_read,
             cache_write_tokens: (cache_write > 0).then_some(cache_write),
         }),
-        completion_tokens_details: None,
+        completion_tokens_details: u
+            .reasoning_tokens
+            .map(|reasoning_tokens| CompletionTokensDetails { reasoning_tokens }),
     }
 }
 
@@ -90,6 +92,7 @@ pub fn anthropic_usage_from_chat(u: &crate::protocol::openai_chat::ChatUsage) ->
         output_tokens: u.completion_tokens,
         cache_creation_input_tokens: Some(cache_write),
         cache_read_input_tokens: Some(details.cached_tokens),
+        reasoning_tokens: u.completion_tokens_details.map(|d| d.reasoning_tokens).filter(|n| *n > 0),
     }
 }
 

@@ -578,3 +578,40 @@ fn structured_output_keeps_its_name_strictness_and_json_mode_across_dialects() {
         json!({"format": {"type": "json_schema", "name": "s", "schema": schema, "strict": true}})
     );
 }
+
+#[test]
+fn reasoning_tokens_are_carried_between_dialects_that_count_them() {
+    let info = crate::translate::responses::ResponsesRequestInfo::default();
+    let chat = Bytes::from_static(
+        br#"{"id":"c1","model":"gpt","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":30,"total_tokens":42,"completion_tokens_details":{"reasoning_tokens":12}}}"#,
+    );
+    let responses_cx =
+        super::request::ResponseContext { upstream_model: "gpt", responses: Some(("resp_1", &info)), force: false };
+    let out = translate_response(Dialect::OpenAiChat, Dialect::OpenAiResponses, &chat, &responses_cx).unwrap();
+    let v: Value = serde_json::from_slice(&out.body).unwrap();
+    assert_eq!(v["usage"]["output_tokens"], 30);
+    assert_eq!(v["usage"]["output_tokens_details"], json!({"reasoning_tokens": 12}));
+    let cx = super::request::ResponseContext { upstream_model: "gpt", responses: None, force: false };
+    // Gemini counts thoughts apart from candidates.
+    let out = translate_response(Dialect::OpenAiChat, Dialect::Gemini, &chat, &cx).unwrap();
+    let v: Value = serde_json::from_slice(&out.body).unwrap();
+    assert_eq!(
+        v["usageMetadata"],
+        json!({"promptTokenCount": 12, "candidatesTokenCount": 18, "thoughtsTokenCount": 12, "totalTokenCount": 42})
+    );
+    // Anthropic has no such field: its clients get the output count alone.
+    let out = translate_response(Dialect::OpenAiChat, Dialect::Anthropic, &chat, &cx).unwrap();
+    let v: Value = serde_json::from_slice(&out.body).unwrap();
+    assert_eq!(
+        v["usage"],
+        json!({"input_tokens": 12, "output_tokens": 30, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0})
+    );
+    // And back: Gemini's thoughts reach a Chat client as reasoning tokens.
+    let gemini = Bytes::from_static(
+        br#"{"candidates":[{"content":{"role":"model","parts":[{"text":"hi"}]},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":9,"candidatesTokenCount":7,"thoughtsTokenCount":144,"totalTokenCount":160},"modelVersion":"g"}"#,
+    );
+    let out = translate_response(Dialect::Gemini, Dialect::OpenAiChat, &gemini, &cx).unwrap();
+    let v: Value = serde_json::from_slice(&out.body).unwrap();
+    assert_eq!(v["usage"]["completion_tokens"], 151);
+    assert_eq!(v["usage"]["completion_tokens_details"], json!({"reasoning_tokens": 144}));
+}

@@ -136,19 +136,22 @@ fn canonical_usage(u: &UsageMetadata) -> Usage {
         output_tokens: u.candidates_token_count.unwrap_or(0) + u.thoughts_token_count.unwrap_or(0),
         cache_creation_input_tokens: Some(0),
         cache_read_input_tokens: Some(cached),
+        reasoning_tokens: u.thoughts_token_count.filter(|n| *n > 0),
     }
 }
 
-/// Canonical usage → Gemini: the prompt count includes cache reads and writes.
+/// Canonical usage → Gemini: the prompt count includes cache reads and writes, and
+/// candidates exclude thoughts.
 fn usage_metadata(u: &Usage) -> UsageMetadata {
     let cache_read = u.cache_read_input_tokens.unwrap_or(0);
     let prompt = u.input_tokens + cache_read + u.cache_creation_input_tokens.unwrap_or(0);
+    let thoughts = u.reasoning_tokens.map(|n| n.min(u.output_tokens));
     UsageMetadata {
         prompt_token_count: Some(prompt),
-        candidates_token_count: Some(u.output_tokens),
+        candidates_token_count: Some(u.output_tokens - thoughts.unwrap_or(0)),
         cached_content_token_count: (cache_read > 0).then_some(cache_read),
         tool_use_prompt_token_count: None,
-        thoughts_token_count: None,
+        thoughts_token_count: thoughts,
         total_token_count: Some(prompt + u.output_tokens),
     }
 }

@@ -129,6 +129,7 @@ fn usage_to_canonical(u: &ResponsesUsage) -> Usage {
         output_tokens: u.output_tokens,
         cache_creation_input_tokens: Some(written),
         cache_read_input_tokens: Some(cached),
+        reasoning_tokens: Some(u.output_tokens_details.reasoning_tokens).filter(|n| *n > 0),
     }
 }
 
@@ -141,8 +142,7 @@ fn usage_from_canonical(u: &Usage) -> ResponsesUsage {
         input_tokens: input,
         input_tokens_details: InputTokensDetails { cached_tokens: cached, cache_write_tokens: written },
         output_tokens: u.output_tokens,
-        // The canonical model does not split reasoning tokens out of the output.
-        output_tokens_details: OutputTokensDetails { reasoning_tokens: 0 },
+        output_tokens_details: OutputTokensDetails { reasoning_tokens: u.reasoning_tokens.unwrap_or(0) },
         total_tokens: input + u.output_tokens,
     }
 }

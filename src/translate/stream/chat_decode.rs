@@ -118,12 +118,7 @@ impl ChatDecoder {
                     stop_reason: None,
                     stop_sequence: None,
                     // Chat streams report input tokens only at the end.
-                    usage: Usage {
-                        input_tokens: 0,
-                        output_tokens: 0,
-                        cache_creation_input_tokens: None,
-                        cache_read_input_tokens: None,
-                    },
+                    usage: Usage::default(),
                 },
             });
         }
