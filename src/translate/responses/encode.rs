@@ -126,14 +126,7 @@ impl ResponsesEncoder {
                 match self.blocks.remove(pos).1 {
                     // The message stays open: more text may follow.
                     Block::Text | Block::Silent | Block::Thinking(None) => {}
-                    Block::Tool(at) => {
-                        // A tool that takes no input may stream no delta: its arguments are `{}`.
-                        if matches!(self.items.get(at), Some(Slot::Tool { arguments, .. }) if arguments.is_empty()) {
-                            self.arguments(at, "{}", out);
-                        }
-                        self.close_item(at, "completed", out);
-                    }
-                    Block::Thinking(Some(at)) => self.close_item(at, "completed", out),
+                    Block::Tool(at) | Block::Thinking(Some(at)) => self.close_item(at, "completed", out),
                 }
             }
             StreamEvent::MessageDelta { delta, usage } => {
