@@ -109,7 +109,9 @@ impl<'de> Deserialize<'de> for ResponsesInput {
 }
 
 /// A tool definition: flat `{type:"function", name, description, parameters, strict}`,
-/// or a hosted tool (`web_search`, `file_search`, …) whose other fields are not read.
+/// a custom tool `{type:"custom", name, description, format}` whose input is free text
+/// (Codex's `apply_patch`), or a hosted tool (`web_search`, `file_search`, …) whose
+/// other fields are not read.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct ResponsesTool {
     #[serde(rename = "type", default)]
@@ -123,6 +125,10 @@ pub struct ResponsesTool {
     pub parameters: Option<super::RawJson>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strict: Option<bool>,
+    /// A custom tool's input format: `{type:"text"}` or `{type:"grammar", syntax,
+    /// definition}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<Value>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -168,6 +174,22 @@ pub enum Item {
         #[serde(skip_serializing_if = "Option::is_none")]
         status: Option<String>,
     },
+    /// A call of a custom tool: its input is free text.
+    CustomToolCall {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        status: Option<String>,
+        call_id: String,
+        name: String,
+        input: String,
+    },
+    CustomToolCallOutput {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        call_id: String,
+        output: ItemContent,
+    },
     Reasoning {
         id: String,
         summary: Vec<SummaryPart>,
@@ -181,7 +203,7 @@ pub enum Item {
     },
     /// A reference to an item stored at OpenAI.
     ItemReference { id: String },
-    /// Hosted-tool calls and outputs, custom tools, …
+    /// Hosted-tool calls and outputs, …
     Other,
 }
 
@@ -192,6 +214,8 @@ impl Item {
             Item::Message { .. } => "message",
             Item::FunctionCall { .. } => "function_call",
             Item::FunctionCallOutput { .. } => "function_call_output",
+            Item::CustomToolCall { .. } => "custom_tool_call",
+            Item::CustomToolCallOutput { .. } => "custom_tool_call_output",
             Item::Reasoning { .. } => "reasoning",
             Item::ItemReference { .. } => "item_reference",
             Item::Other => "other",
@@ -201,9 +225,11 @@ impl Item {
     /// The item's own id (`msg_…`, `fc_…`, `rs_…`), if it has one.
     pub fn id(&self) -> Option<&str> {
         match self {
-            Item::Message { id, .. } | Item::FunctionCall { id, .. } | Item::FunctionCallOutput { id, .. } => {
-                id.as_deref()
-            }
+            Item::Message { id, .. }
+            | Item::FunctionCall { id, .. }
+            | Item::FunctionCallOutput { id, .. }
+            | Item::CustomToolCall { id, .. }
+            | Item::CustomToolCallOutput { id, .. } => id.as_deref(),
             Item::Reasoning { id, .. } | Item::ItemReference { id } => Some(id.as_str()),
             Item::Other => None,
         }

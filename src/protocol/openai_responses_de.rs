@@ -98,6 +98,20 @@ struct FunctionCallFields {
 }
 
 #[derive(Deserialize)]
+struct CustomToolCallFields {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    input: String,
+    #[serde(default, deserialize_with = "nullable")]
+    call_id: String,
+    #[serde(default, deserialize_with = "nullable")]
+    name: String,
+}
+
+#[derive(Deserialize)]
 struct FunctionCallOutputFields {
     #[serde(default)]
     id: Option<String>,
@@ -144,6 +158,14 @@ fn item<'de, D: Deserializer<'de>>(kind: &str, rest: D) -> Result<Item, D::Error
             let f = FunctionCallOutputFields::deserialize(rest)?;
             Item::FunctionCallOutput { id: f.id, call_id: f.call_id, output: f.output, status: f.status }
         }
+        "custom_tool_call" => {
+            let f = CustomToolCallFields::deserialize(rest)?;
+            Item::CustomToolCall { id: f.id, status: f.status, call_id: f.call_id, name: f.name, input: f.input }
+        }
+        "custom_tool_call_output" => {
+            let f = FunctionCallOutputFields::deserialize(rest)?;
+            Item::CustomToolCallOutput { id: f.id, call_id: f.call_id, output: f.output }
+        }
         "reasoning" => {
             let f = ReasoningFields::deserialize(rest)?;
             Item::Reasoning {
@@ -155,7 +177,7 @@ fn item<'de, D: Deserializer<'de>>(kind: &str, rest: D) -> Result<Item, D::Error
             }
         }
         "item_reference" => Item::ItemReference { id: ReferenceFields::deserialize(rest)?.id },
-        // Hosted-tool calls and outputs, custom tools, …
+        // Hosted-tool calls and outputs, …
         _ => {
             de::IgnoredAny::deserialize(rest)?;
             Item::Other

@@ -145,6 +145,28 @@ pub enum ResponsesStreamEvent {
         #[serde(default, deserialize_with = "nullable")]
         arguments: String,
     },
+    #[serde(rename = "response.custom_tool_call_input.delta")]
+    CustomToolCallInputDelta {
+        #[serde(default)]
+        sequence_number: u64,
+        #[serde(default, deserialize_with = "nullable")]
+        item_id: String,
+        #[serde(default)]
+        output_index: usize,
+        #[serde(default, deserialize_with = "nullable")]
+        delta: String,
+    },
+    #[serde(rename = "response.custom_tool_call_input.done")]
+    CustomToolCallInputDone {
+        #[serde(default)]
+        sequence_number: u64,
+        #[serde(default, deserialize_with = "nullable")]
+        item_id: String,
+        #[serde(default)]
+        output_index: usize,
+        #[serde(default, deserialize_with = "nullable")]
+        input: String,
+    },
     #[serde(rename = "response.reasoning_summary_part.added")]
     ReasoningSummaryPartAdded {
         #[serde(default)]
@@ -245,6 +267,8 @@ impl ResponsesStreamEvent {
             ResponsesStreamEvent::RefusalDelta { .. } => "response.refusal.delta",
             ResponsesStreamEvent::FunctionCallArgumentsDelta { .. } => "response.function_call_arguments.delta",
             ResponsesStreamEvent::FunctionCallArgumentsDone { .. } => "response.function_call_arguments.done",
+            ResponsesStreamEvent::CustomToolCallInputDelta { .. } => "response.custom_tool_call_input.delta",
+            ResponsesStreamEvent::CustomToolCallInputDone { .. } => "response.custom_tool_call_input.done",
             ResponsesStreamEvent::ReasoningSummaryPartAdded { .. } => "response.reasoning_summary_part.added",
             ResponsesStreamEvent::ReasoningSummaryPartDone { .. } => "response.reasoning_summary_part.done",
             ResponsesStreamEvent::ReasoningSummaryTextDelta { .. } => "response.reasoning_summary_text.delta",

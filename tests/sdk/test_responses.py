@@ -290,6 +290,78 @@ def test_responses_parallel_tool_calls_are_two_distinct_items(openai_client, rou
     assert calls[0].id != calls[1].id
 
 
+# Codex's free-text patch tool: a custom tool with a grammar.
+CUSTOM_PATCH_TOOL = {
+    "type": "custom",
+    "name": "apply_patch",
+    "description": "Edit files with a patch.",
+    "format": {"type": "grammar", "syntax": "lark", "definition": 'start: "*** Begin Patch"'},
+}
+TRANSLATED_RESPONSES_ROUTES = [
+    pytest.param(R_ANTH, id="translated-anthropic-upstream"),
+    pytest.param(R_CHAT, id="translated-openai-upstream"),
+    pytest.param(R_GEM, id="translated-gemini-upstream"),
+]
+
+
+def upstream_string_input_schema(body: dict, route) -> dict:
+    """The schema the upstream was given for the one declared (custom) tool."""
+    tool = body["tools"][0]
+    if route.upstream_dialect == "openai":
+        assert tool["type"] == "function" and tool["function"]["name"] == "apply_patch"
+        return tool["function"]["parameters"]
+    if route.upstream_dialect == "gemini":
+        decl = tool["functionDeclarations"][0]
+        assert decl["name"] == "apply_patch"
+        return decl["parametersJsonSchema"]
+    assert tool["name"] == "apply_patch"
+    return tool["input_schema"]
+
+
+@pytest.mark.parametrize("stream", STREAM)
+@pytest.mark.parametrize("route", TRANSLATED_RESPONSES_ROUTES)
+def test_responses_custom_tool_is_called_back_as_a_custom_tool_call(stack, openai_client, route, stream):
+    resp = responses_call(openai_client, route, "Patch it. [[tool]]", stream, tools=[CUSTOM_PATCH_TOOL])
+    calls = [i for i in resp.output if i.type == "custom_tool_call"]
+    assert len(calls) == 1 and not [i for i in resp.output if i.type == "function_call"]
+    assert calls[0].name == "apply_patch" and calls[0].call_id
+    # The mock calls the first tool with its usual arguments, not an `input` string:
+    # the call's text is then their JSON.
+    assert json.loads(calls[0].input) == TOOL_ARGS
+    schema = upstream_string_input_schema(upstream_body(last_upstream(stack)), route)
+    assert schema["properties"]["input"]["type"] == "string"
+    assert 'start: "*** Begin Patch"' in schema["properties"]["input"]["description"]
+    assert schema["required"] == ["input"]
+
+
+@pytest.mark.parametrize("route", TRANSLATED_RESPONSES_ROUTES)
+def test_responses_custom_tool_call_and_output_reach_the_upstream(stack, openai_client, route):
+    patch = "*** Begin Patch\n*** End Patch"
+    openai_client.responses.create(
+        model=route.model,
+        tools=[CUSTOM_PATCH_TOOL],
+        input=[
+            user("Patch it."),
+            {"type": "custom_tool_call", "call_id": "call_P", "name": "apply_patch", "input": patch},
+            {"type": "custom_tool_call_output", "call_id": "call_P", "output": "Done!"},
+        ],
+    )
+    body = upstream_body(last_upstream(stack))
+    # The call's text went as the `input` of a function call, its output as its result.
+    if route.upstream_dialect == "openai":
+        call = body["messages"][1]["tool_calls"][0]["function"]
+        assert (call["name"], json.loads(call["arguments"])) == ("apply_patch", {"input": patch})
+        assert body["messages"][2] == {"role": "tool", "tool_call_id": "call_P", "content": "Done!"}
+    elif route.upstream_dialect == "gemini":
+        call = body["contents"][1]["parts"][0]["functionCall"]
+        assert (call["name"], call["args"]) == ("apply_patch", {"input": patch})
+        assert body["contents"][2]["parts"][0]["functionResponse"]["response"] == {"output": "Done!"}
+    else:
+        call = body["messages"][1]["content"][0]
+        assert (call["name"], call["input"]) == ("apply_patch", {"input": patch})
+        assert body["messages"][2]["content"][0]["content"] == "Done!"
+
+
 @pytest.mark.parametrize("route", RESPONSES_ROUTES)
 def test_responses_tool_declarations_reach_upstream_in_its_dialect(stack, openai_client, route):
     openai_client.responses.create(model=route.model, input="Weather? [[tool]]", tools=RESPONSES_TOOLS)

@@ -5,7 +5,9 @@
 //! open across consecutive text blocks, so the answer reads as one message, as in the
 //! complete answer; it closes when another item opens or the message ends, which is
 //! when its final status (`completed` or `incomplete`) is known. `tool_use` blocks are
-//! `function_call` items, thinking blocks `reasoning` items with one summary part
+//! `function_call` items, or `custom_tool_call` items for the request's custom tools
+//! (their text is known once the call's JSON is whole: it goes in one delta at the
+//! block's end), thinking blocks `reasoning` items with one summary part
 //! (signatures are never exposed). The terminal event carries the full response object,
 //! built from the items as they were streamed. Every event has the next
 //! `sequence_number`, from 0.
@@ -14,8 +16,10 @@
 //! `response.created`: the encoder cannot know whether the client has already seen one
 //! (a same-dialect stream whose upstream failed), so it does not invent one.
 
-use super::response::{envelope, function_call_item, message_item, output_text, reasoning_item, response_error};
-use super::{item_id, status_of, usage_from_canonical, ResponsesRequestInfo};
+use super::response::{
+    custom_tool_call_item, envelope, function_call_item, message_item, output_text, reasoning_item, response_error,
+};
+use super::{custom_tool_input, item_id, status_of, usage_from_canonical, ResponsesRequestInfo};
 use crate::protocol::anthropic::{BlockDelta, ContentBlock, ErrorBody, MessagesResponse, StreamEvent, Usage};
 use crate::protocol::openai_responses::{
     IncompleteDetails, Item, ItemContent, ResponseObject, ResponsesStreamEvent as Ev, SummaryPart,
@@ -42,9 +46,27 @@ enum Block {
 /// An output item, while it is written and after.
 #[derive(Debug)]
 enum Slot {
-    Message { id: String, text: String },
-    Tool { id: String, call_id: String, name: String, arguments: String },
-    Reasoning { id: String, text: String },
+    Message {
+        id: String,
+        text: String,
+    },
+    Tool {
+        id: String,
+        call_id: String,
+        name: String,
+        arguments: String,
+    },
+    /// A custom tool's call: the JSON of its input as it streams.
+    Custom {
+        id: String,
+        call_id: String,
+        name: String,
+        json: String,
+    },
+    Reasoning {
+        id: String,
+        text: String,
+    },
     Closed(Item),
 }
 
@@ -177,6 +199,22 @@ impl ResponsesEncoder {
                 self.blocks.push((index, Block::Text));
                 self.text(text, out);
             }
+            ContentBlock::ToolUse { id, name, input, .. } if self.info.is_custom_tool(name) => {
+                self.close_message(out);
+                let at = self.items.len();
+                let ctc_id = item_id("ctc", &self.response_id, at);
+                let item =
+                    custom_tool_call_item(ctc_id.clone(), id.clone(), name.clone(), String::new(), "in_progress");
+                // Input given whole at the start (not the usual `{}`) is the first fragment.
+                let json = match input {
+                    Value::Object(map) if !map.is_empty() => crate::translate::tool_arguments(input),
+                    _ => String::new(),
+                };
+                self.items.push(Slot::Custom { id: ctc_id, call_id: id.clone(), name: name.clone(), json });
+                self.blocks.push((index, Block::Tool(at)));
+                let seq = self.next_seq();
+                write(out, &Ev::OutputItemAdded { sequence_number: seq, output_index: at, item });
+            }
             ContentBlock::ToolUse { id, name, input, .. } => {
                 self.close_message(out);
                 let at = self.items.len();
@@ -255,7 +293,11 @@ impl ResponsesEncoder {
         if fragment.is_empty() {
             return;
         }
-        let Some(Slot::Tool { id, arguments, .. }) = self.items.get_mut(at) else { return };
+        let (id, arguments) = match self.items.get_mut(at) {
+            Some(Slot::Tool { id, arguments, .. }) => (id, arguments),
+            Some(Slot::Custom { json, .. }) => return json.push_str(fragment),
+            _ => return,
+        };
         arguments.push_str(fragment);
         let item_id = id.clone();
         let seq = self.next_seq();
@@ -374,6 +416,29 @@ impl ResponsesEncoder {
                 write(out, &event);
                 function_call_item(id, call_id, name, arguments, status)
             }
+            Slot::Custom { id, call_id, name, json } => {
+                let input = custom_tool_input(&crate::translate::tool_input(&json));
+                if !input.is_empty() {
+                    let seq = self.next_seq();
+                    let delta = input.clone();
+                    let event = Ev::CustomToolCallInputDelta {
+                        sequence_number: seq,
+                        item_id: id.clone(),
+                        output_index: at,
+                        delta,
+                    };
+                    write(out, &event);
+                }
+                let seq = self.next_seq();
+                let event = Ev::CustomToolCallInputDone {
+                    sequence_number: seq,
+                    item_id: id.clone(),
+                    output_index: at,
+                    input: input.clone(),
+                };
+                write(out, &event);
+                custom_tool_call_item(id, call_id, name, input, status)
+            }
             Slot::Reasoning { id, text } => {
                 let seq = self.next_seq();
                 let event = Ev::ReasoningSummaryTextDone {
@@ -456,6 +521,9 @@ impl ResponsesEncoder {
                 Slot::Message { id, text } => message_item(id.clone(), text.clone(), "in_progress"),
                 Slot::Tool { id, call_id, name, arguments } => {
                     function_call_item(id.clone(), call_id.clone(), name.clone(), arguments.clone(), "in_progress")
+                }
+                Slot::Custom { id, call_id, name, .. } => {
+                    custom_tool_call_item(id.clone(), call_id.clone(), name.clone(), String::new(), "in_progress")
                 }
                 Slot::Reasoning { id, text } => reasoning_item(id.clone(), text.clone()),
             })

@@ -61,6 +61,23 @@ pub struct ResponsesRequestInfo {
     pub truncation: Option<String>,
 }
 
+impl ResponsesRequestInfo {
+    /// Whether `name` is one of the request's custom tools (free-text input): its calls
+    /// go back as `custom_tool_call` items.
+    pub fn is_custom_tool(&self, name: &str) -> bool {
+        self.tools.iter().flatten().any(|t| t.kind == "custom" && t.name.as_deref() == Some(name))
+    }
+}
+
+/// A custom tool's text, from the input of its call as a function tool elsewhere
+/// (`{"input": text}`; anything else is passed on as its JSON text).
+fn custom_tool_input(input: &serde_json::Value) -> String {
+    match input.get(request::CUSTOM_INPUT).unwrap_or(input) {
+        serde_json::Value::String(text) => text.clone(),
+        other => crate::translate::tool_arguments(other),
+    }
+}
+
 /// A Responses request body as a canonical request (`previous_response_id` is not
 /// resolved here; the caller prepends the stored conversation).
 pub fn request_to_canonical(body: &[u8]) -> Result<(MessagesRequest, ResponsesRequestInfo), ApiError> {

@@ -4,6 +4,10 @@
 //! - `instructions` and `system`/`developer` messages are hoisted into `system`, in order.
 //! - `function_call` items join the assistant turn as `tool_use`; `function_call_output`
 //!   items join the next user turn as `tool_result`, ahead of any user text.
+//! - Custom tools (free-text input) become function tools with one string property,
+//!   `input`; their `custom_tool_call` / `custom_tool_call_output` items are `tool_use`
+//!   (`{"input": text}`) / `tool_result`. Answers go back as custom calls
+//!   (`ResponsesRequestInfo::is_custom_tool`).
 //! - `reasoning` items are dropped (their encrypted content means nothing elsewhere);
 //!   hosted tools and hosted-tool items are dropped; `item_reference` is refused, since
 //!   the referenced item lives at OpenAI.
@@ -59,18 +63,22 @@ pub(super) fn to_canonical(body: &[u8]) -> Result<(MessagesRequest, ResponsesReq
     let mut tools = Vec::new();
     for (i, tool) in req.tools.unwrap_or_default().into_iter().enumerate() {
         // Hosted tools (web_search, file_search, mcp, …) run at OpenAI only: dropped.
-        if tool.kind != "function" {
+        if tool.kind != "function" && tool.kind != "custom" {
             continue;
         }
         let name = tool
             .name
             .filter(|n| !n.is_empty())
-            .ok_or_else(|| ApiError::invalid(format!("tools[{i}]: a function tool needs a name")))?;
+            .ok_or_else(|| ApiError::invalid(format!("tools[{i}]: a {} tool needs a name", tool.kind)))?;
+        let input_schema = match tool.kind.as_str() {
+            "custom" => custom_tool_schema(tool.format.as_ref()),
+            _ => tool.parameters.unwrap_or_else(RawJson::empty_object_schema),
+        };
         tools.push(Tool {
             kind: None,
             name,
             description: tool.description.map(Text::from),
-            input_schema: Some(tool.parameters.unwrap_or_else(RawJson::empty_object_schema)),
+            input_schema: Some(input_schema),
             cache_control: None,
         });
     }
@@ -119,8 +127,9 @@ pub(super) fn to_canonical(body: &[u8]) -> Result<(MessagesRequest, ResponsesReq
 }
 
 fn request_info(req: &ResponsesRequest) -> ResponsesRequestInfo {
-    // Only function tools are honoured, so only they are echoed.
-    let tools: Vec<ResponsesTool> = req.tools.iter().flatten().filter(|t| t.kind == "function").cloned().collect();
+    // Only function and custom tools are honoured, so only they are echoed.
+    let tools: Vec<ResponsesTool> =
+        req.tools.iter().flatten().filter(|t| t.kind == "function" || t.kind == "custom").cloned().collect();
     ResponsesRequestInfo {
         model: req.model.clone(),
         stream: req.stream.unwrap_or(false),
@@ -178,6 +187,32 @@ fn push_item(
         Item::FunctionCallOutput { call_id, output, .. } => {
             if call_id.is_empty() {
                 return Err(ApiError::invalid(format!("input[{i}]: a function_call_output needs a call_id")));
+            }
+            let content = tool_result_content(output, &format!("input[{i}].output"))?;
+            let block = ContentBlock::ToolResult {
+                tool_use_id: sanitize_tool_id(call_id),
+                content: Some(content),
+                is_error: None,
+                cache_control: None,
+            };
+            push_tool_result(messages, block);
+        }
+        Item::CustomToolCall { id, call_id, name, input, .. } => {
+            let call_id = Some(call_id)
+                .filter(|c| !c.is_empty())
+                .or(id)
+                .ok_or_else(|| ApiError::invalid(format!("input[{i}]: a custom_tool_call needs a call_id")))?;
+            let block = ContentBlock::ToolUse {
+                id: sanitize_tool_id(call_id),
+                name,
+                input: json!({ CUSTOM_INPUT: input }),
+                cache_control: None,
+            };
+            push_blocks(messages, Role::Assistant, vec![block]);
+        }
+        Item::CustomToolCallOutput { call_id, output, .. } => {
+            if call_id.is_empty() {
+                return Err(ApiError::invalid(format!("input[{i}]: a custom_tool_call_output needs a call_id")));
             }
             let content = tool_result_content(output, &format!("input[{i}].output"))?;
             let block = ContentBlock::ToolResult {
@@ -329,6 +364,30 @@ fn tool_choice_of(choice: Option<&Value>, disable_parallel: Option<bool>) -> Res
         _ => return Err(ApiError::invalid("tool_choice must be a string or an object")),
     };
     Ok(Some(mapped))
+}
+
+/// The one property a custom tool's input travels in as a function tool elsewhere.
+pub(super) const CUSTOM_INPUT: &str = "input";
+
+/// A custom tool (free-text input, Codex's `apply_patch`) as a function tool: one
+/// string property, described with the tool's grammar when it has one so that the
+/// model writes the text the client will parse.
+fn custom_tool_schema(format: Option<&Value>) -> RawJson {
+    let grammar = format.filter(|f| f.get("type").and_then(Value::as_str) == Some("grammar"));
+    let description = match grammar {
+        Some(g) => format!(
+            "The tool's input: text in this {} grammar:\n{}",
+            g.get("syntax").and_then(Value::as_str).unwrap_or("formal"),
+            g.get("definition").and_then(Value::as_str).unwrap_or_default()
+        ),
+        None => "The tool's input, as free text.".to_string(),
+    };
+    RawJson::from_value(&json!({
+        "type": "object",
+        "properties": {CUSTOM_INPUT: {"type": "string", "description": description}},
+        "required": [CUSTOM_INPUT],
+        "additionalProperties": false
+    }))
 }
 
 /// The function names an `allowed_tools` choice allows.

@@ -1,7 +1,10 @@
 //! Complete (non-streaming) answers between the canonical model and a Responses
 //! `response` object, and the object's envelope, which the stream encoder shares.
 
-use super::{item_id, status_of, stop_reason_of, usage_from_canonical, usage_to_canonical, ResponsesRequestInfo};
+use super::{
+    custom_tool_input, item_id, status_of, stop_reason_of, usage_from_canonical, usage_to_canonical,
+    ResponsesRequestInfo,
+};
 use crate::protocol::anthropic::{ContentBlock, MessagesResponse, Role};
 use crate::protocol::openai_responses::{
     ContentPart, IncompleteDetails, Item, ItemContent, ResponseError, ResponseObject, SummaryPart,
@@ -116,6 +119,17 @@ pub(super) fn from_canonical(resp: &MessagesResponse, response_id: &str, info: &
                 flush_message(&mut text, response_id, &mut output);
                 output.push(reasoning_item(item_id("rs", response_id, output.len()), thinking.clone()));
             }
+            ContentBlock::ToolUse { id, name, input, .. } if info.is_custom_tool(name) => {
+                flush_message(&mut text, response_id, &mut output);
+                let ctc_id = item_id("ctc", response_id, output.len());
+                output.push(custom_tool_call_item(
+                    ctc_id,
+                    id.clone(),
+                    name.clone(),
+                    custom_tool_input(input),
+                    "completed",
+                ));
+            }
             ContentBlock::ToolUse { id, name, input, .. } => {
                 flush_message(&mut text, response_id, &mut output);
                 let fc_id = item_id("fc", response_id, output.len());
@@ -137,7 +151,10 @@ pub(super) fn from_canonical(resp: &MessagesResponse, response_id: &str, info: &
     let (status, incomplete) = status_of(resp.stop_reason.as_deref());
     if incomplete.is_some() {
         // The answer was cut (or refused) in its last item.
-        if let Some(Item::Message { status, .. } | Item::FunctionCall { status, .. }) = output.last_mut() {
+        if let Some(
+            Item::Message { status, .. } | Item::FunctionCall { status, .. } | Item::CustomToolCall { status, .. },
+        ) = output.last_mut()
+        {
             *status = Some("incomplete".to_string());
         }
     }
@@ -208,6 +225,10 @@ pub(super) fn message_item(id: String, text: String, status: &str) -> Item {
 
 pub(super) fn function_call_item(id: String, call_id: String, name: String, arguments: String, status: &str) -> Item {
     Item::FunctionCall { id: Some(id), status: Some(status.to_string()), arguments, call_id, name }
+}
+
+pub(super) fn custom_tool_call_item(id: String, call_id: String, name: String, input: String, status: &str) -> Item {
+    Item::CustomToolCall { id: Some(id), status: Some(status.to_string()), call_id, name, input }
 }
 
 pub(super) fn reasoning_item(id: String, text: String) -> Item {

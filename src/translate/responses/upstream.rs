@@ -41,6 +41,7 @@ pub(super) fn from_canonical(req: &MessagesRequest, target: &TargetOptions) -> R
                 t.input_schema.as_ref().map_or_else(RawJson::empty_object_schema, RawJson::without_schema_uri),
             ),
             strict: Some(false),
+            format: None,
         })
         .collect();
     let (tool_choice, parallel_tool_calls) = match (&req.tool_choice, tools.is_empty()) {
