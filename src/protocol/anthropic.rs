@@ -427,6 +427,11 @@ pub struct ErrorBody {
     #[serde(rename = "type")]
     pub kind: String,
     pub message: String,
+    /// An OpenAI error `code` an upstream of another dialect gave (`ApiError::code`),
+    /// carried through a translated stream for OpenAI-shaped clients; not an Anthropic
+    /// field.
+    #[serde(skip)]
+    pub code: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

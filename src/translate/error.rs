@@ -190,6 +190,13 @@ impl ApiError {
         Self::new(ErrorKind::InvalidRequest, message)
     }
 
+    /// An error an OpenAI-shaped upstream reported with `code` (in a stream, or a
+    /// failed response): the code gives the kind when it is a known one, and is kept.
+    pub fn with_openai_code(code: Option<String>, message: impl Into<String>) -> Self {
+        let kind = code.as_deref().map(ErrorKind::from_openai_code).unwrap_or(ErrorKind::Api);
+        ApiError { code, ..Self::new(kind, message) }
+    }
+
     /// The HTTP status for a client of `dialect`.
     pub fn status_for(&self, dialect: Dialect) -> u16 {
         match (dialect.error_shape(), self.status) {
@@ -223,6 +230,7 @@ impl ApiError {
                 error: anthropic::ErrorBody {
                     kind: self.kind.anthropic_type().to_string(),
                     message: self.message.clone(),
+                    code: None,
                 },
             }),
             _ => to_json(&openai_chat::ErrorResponse {
@@ -300,7 +308,11 @@ impl ApiError {
     /// An error that arrives inside a stream, in the canonical (Anthropic) event shape.
     pub fn to_stream_event(&self) -> anthropic::StreamEvent {
         anthropic::StreamEvent::Error {
-            error: anthropic::ErrorBody { kind: self.kind.anthropic_type().to_string(), message: self.message.clone() },
+            error: anthropic::ErrorBody {
+                kind: self.kind.anthropic_type().to_string(),
+                message: self.message.clone(),
+                code: self.code.clone(),
+            },
         }
     }
 }

@@ -109,9 +109,8 @@ impl ResponsesDecoder {
                     Some(e) => (e.code.or(e.kind).or(code), if e.message.is_empty() { message } else { e.message }),
                     None => (code, message),
                 };
-                let kind = code.as_deref().map(ErrorKind::from_openai_code).unwrap_or(ErrorKind::Api);
                 let message = if message.is_empty() { "upstream stream failed".to_string() } else { message };
-                self.fail(ApiError::new(kind, message), out);
+                self.fail(ApiError::with_openai_code(code, message), out);
             }
             // Text/argument/summary `done` events repeat what the deltas said; queued,
             // annotations, hosted-tool progress and unknown events carry nothing to forward.

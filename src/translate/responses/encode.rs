@@ -496,14 +496,14 @@ impl ResponsesEncoder {
         let seq = self.next_seq();
         let event = Ev::Error {
             sequence_number: seq,
-            code: Some(kind.openai_type().to_string()),
+            code: Some(error.code.clone().unwrap_or_else(|| kind.openai_type().to_string())),
             message: error.message.clone(),
             param: None,
             error: None,
         };
         write(out, &event);
         let mut response = self.response("failed");
-        response.error = Some(response_error(kind, &error.message));
+        response.error = Some(response_error(kind, error.code.as_deref(), &error.message));
         let seq = self.next_seq();
         write(out, &Ev::Failed { sequence_number: seq, response: Box::new(response) });
         self.finished = true;

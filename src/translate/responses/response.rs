@@ -85,9 +85,8 @@ pub(super) fn to_canonical(body: &[u8]) -> Result<MessagesResponse, ApiError> {
 pub(super) fn failed_error(error: Option<&ResponseError>) -> ApiError {
     match error {
         Some(e) => {
-            let kind = e.code.as_deref().map(ErrorKind::from_openai_code).unwrap_or(ErrorKind::Api);
             let message = if e.message.is_empty() { "upstream response failed" } else { e.message.as_str() };
-            ApiError::new(kind, message)
+            ApiError::with_openai_code(e.code.clone(), message)
         }
         None => ApiError::new(ErrorKind::Api, "upstream response failed"),
     }
@@ -206,8 +205,10 @@ pub(super) fn envelope(id: &str, model: &str, info: &ResponsesRequestInfo, creat
 }
 
 /// The `error` of a failed response.
-pub(super) fn response_error(kind: ErrorKind, message: &str) -> ResponseError {
-    ResponseError { code: Some(super::response_error_code(kind).to_string()), message: message.to_string() }
+/// A failed response's `error`: the upstream's own code when it gave one.
+pub(super) fn response_error(kind: ErrorKind, code: Option<&str>, message: &str) -> ResponseError {
+    let code = code.unwrap_or(super::response_error_code(kind));
+    ResponseError { code: Some(code.to_string()), message: message.to_string() }
 }
 
 pub(super) fn output_text(text: String) -> ContentPart {

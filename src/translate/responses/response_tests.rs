@@ -68,7 +68,13 @@ fn incomplete_refusal_and_failed_responses() {
     assert_eq!(resp["content"], json!([{"type": "text", "text": "I can't help with that."}]));
 
     let err = response_to_canonical(&fixture("response_failed.json")).unwrap_err();
-    assert_eq!(err, ApiError::new(ErrorKind::RateLimit, "Rate limit reached for requests"));
+    assert_eq!(
+        err,
+        ApiError {
+            code: Some("rate_limit_exceeded".into()),
+            ..ApiError::new(ErrorKind::RateLimit, "Rate limit reached for requests")
+        }
+    );
 
     let err = response_to_canonical(br#"{"id":"resp_1","status":"in_progress","output":[]}"#).unwrap_err();
     assert_eq!(err.message, "upstream response is in_progress, not complete");

@@ -169,7 +169,10 @@ fn decode_failed_error_and_broken_off_streams() {
     assert_well_formed(&events);
     assert_eq!(
         events.last(),
-        Some(&ApiError::new(ErrorKind::Api, "The model failed to generate a response.").to_stream_event())
+        Some(
+            &ApiError::with_openai_code(Some("server_error".into()), "The model failed to generate a response.")
+                .to_stream_event()
+        )
     );
     assert!(!events.iter().any(|e| matches!(e, StreamEvent::MessageStop)));
 
@@ -177,8 +180,11 @@ fn decode_failed_error_and_broken_off_streams() {
     assert_eq!(events.len(), 2, "the response.failed after the error is ignored: {events:?}");
     assert_eq!(
         events[1],
-        ApiError::new(ErrorKind::RateLimit, "Rate limit reached for gpt-4.1 on tokens per min (TPM).")
-            .to_stream_event()
+        ApiError::with_openai_code(
+            Some("rate_limit_exceeded".into()),
+            "Rate limit reached for gpt-4.1 on tokens per min (TPM)."
+        )
+        .to_stream_event()
     );
 
     let events = check_decode("broken_off.sse");
@@ -212,7 +218,9 @@ fn decode_whole_items_and_tolerant_shapes() {
 
     let nested = b"event: error\ndata: {\"type\":\"error\",\"sequence_number\":1,\"error\":{\"type\":\"invalid_request_error\",\"code\":\"context_length_exceeded\",\"message\":\"too long\"}}\n\n";
     let events = decode_events(nested, &[]);
-    assert_eq!(events, [ApiError::new(ErrorKind::InvalidRequest, "too long").to_stream_event()]);
+    let err = ApiError::with_openai_code(Some("context_length_exceeded".into()), "too long");
+    assert_eq!(err.kind, ErrorKind::InvalidRequest);
+    assert_eq!(events, [err.to_stream_event()]);
 
     let events = decode_events(b"data: {not json\n\n", &[]);
     assert!(

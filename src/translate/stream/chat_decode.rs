@@ -96,14 +96,10 @@ impl ChatDecoder {
             }
         };
         if let Some(err) = chunk.error {
-            let kind = err
-                .code
-                .as_ref()
-                .and_then(Value::as_str)
-                .or(err.kind.as_deref())
-                .map(ErrorKind::from_openai_code)
-                .unwrap_or(ErrorKind::Api);
-            self.fail(ApiError::new(kind, err.message), out);
+            let code = err.code.as_ref().and_then(Value::as_str).map(str::to_string);
+            let kind =
+                code.as_deref().or(err.kind.as_deref()).map(ErrorKind::from_openai_code).unwrap_or(ErrorKind::Api);
+            self.fail(ApiError { code, ..ApiError::new(kind, err.message) }, out);
             return;
         }
         if !self.started {

@@ -113,7 +113,7 @@ impl ChatEncoder {
                         message: error.message.clone(),
                         kind: Some(kind.openai_type().to_string()),
                         param: None,
-                        code: None,
+                        code: error.code.clone().map(serde_json::Value::String),
                     },
                 };
                 write_data(out, &to_json(&body));

@@ -86,7 +86,8 @@ impl StreamStats {
             }
             StreamEvent::Error { error } => {
                 let kind = super::ErrorKind::from_anthropic_type(&error.kind).unwrap_or(super::ErrorKind::Api);
-                self.termination.get_or_insert(Termination::Error(ApiError::new(kind, error.message.clone())));
+                let err = ApiError { code: error.code.clone(), ..ApiError::new(kind, error.message.clone()) };
+                self.termination.get_or_insert(Termination::Error(err));
             }
         }
     }

@@ -352,3 +352,50 @@ fn a_tool_streamed_without_input_deltas_reaches_chat_and_responses_clients_with_
     assert!(out.contains(r#""output_index":0,"name":"get_time","arguments":"{}"}"#), "{out}");
     assert!(out.contains(r#""output_index":1,"name":"zoom","arguments":"{\"x\":1}"}"#), "{out}");
 }
+
+#[test]
+fn an_upstream_error_code_survives_a_stream_to_openai_shaped_clients() {
+    // A Responses upstream that fails before any content: the failure keeps its code,
+    // for the HTTP error the client then gets.
+    let failed = concat!(
+        "event: response.created\ndata: {\"type\":\"response.created\",\"sequence_number\":0,\"response\":{\"id\":\"resp_u\",\"object\":\"response\",\"status\":\"in_progress\",\"model\":\"gpt-5\",\"output\":[]}}\n\n",
+        "event: response.failed\ndata: {\"type\":\"response.failed\",\"sequence_number\":1,\"response\":{\"id\":\"resp_u\",\"object\":\"response\",\"status\":\"failed\",\"model\":\"gpt-5\",\"output\":[],\"error\":{\"code\":\"context_length_exceeded\",\"message\":\"Your input exceeds the context window of this model.\"}}}\n\n",
+    );
+    for client in [Dialect::OpenAiResponses, Dialect::OpenAiChat, Dialect::Anthropic] {
+        let opts = ClientStreamOptions { responses: Some(("resp_c".into(), Default::default())), ..NO_USAGE };
+        let (_, stats) = translate(failed.as_bytes(), &[], Dialect::OpenAiResponses, client, &opts);
+        let err = stats.failed_before_content().expect("failed before content");
+        assert_eq!(
+            (err.kind, err.code.as_deref()),
+            (crate::translate::ErrorKind::InvalidRequest, Some("context_length_exceeded"))
+        );
+        assert!(String::from_utf8(err.body_for(Dialect::OpenAiResponses))
+            .unwrap()
+            .contains(r#""code":"context_length_exceeded""#));
+    }
+    // A Chat upstream's in-band error after content: its code reaches Chat and Responses
+    // clients in their error events.
+    let midstream = concat!(
+        "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"gpt\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"},\"finish_reason\":null}]}\n\n",
+        "data: {\"error\":{\"message\":\"quota\",\"type\":\"insufficient_quota\",\"param\":null,\"code\":\"insufficient_quota\"}}\n\n",
+    );
+    let opts = ClientStreamOptions { responses: Some(("resp_c".into(), Default::default())), ..NO_USAGE };
+    let (out, _) = translate(midstream.as_bytes(), &[], Dialect::OpenAiChat, Dialect::OpenAiResponses, &opts);
+    assert!(
+        out.contains(r#""type":"error","sequence_number""#)
+            && out.contains(r#""code":"insufficient_quota","message":"quota""#),
+        "{out}"
+    );
+    // And a Responses upstream's, to a Chat client.
+    let midstream = concat!(
+        "event: response.created\ndata: {\"type\":\"response.created\",\"sequence_number\":0,\"response\":{\"id\":\"resp_u\",\"object\":\"response\",\"status\":\"in_progress\",\"model\":\"gpt-5\",\"output\":[]}}\n\n",
+        "event: response.output_item.added\ndata: {\"type\":\"response.output_item.added\",\"sequence_number\":1,\"output_index\":0,\"item\":{\"type\":\"message\",\"id\":\"msg_1\",\"role\":\"assistant\",\"content\":[]}}\n\n",
+        "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"sequence_number\":2,\"item_id\":\"msg_1\",\"output_index\":0,\"content_index\":0,\"delta\":\"Hi\"}\n\n",
+        "event: error\ndata: {\"type\":\"error\",\"sequence_number\":3,\"code\":\"rate_limit_exceeded\",\"message\":\"slow down\",\"param\":null}\n\n",
+    );
+    let (out, _) = translate(midstream.as_bytes(), &[], Dialect::OpenAiResponses, Dialect::OpenAiChat, &NO_USAGE);
+    assert!(
+        out.ends_with("data: {\"error\":{\"message\":\"slow down\",\"type\":\"rate_limit_exceeded\",\"param\":null,\"code\":\"rate_limit_exceeded\"}}\n\n"),
+        "{out}"
+    );
+}
