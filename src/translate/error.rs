@@ -101,10 +101,19 @@ impl ErrorKind {
         })
     }
 
-    /// The kind an OpenAI error `code` or `type` stands for (Chat and Responses share
-    /// them); anything unknown is a server-side error.
-    pub fn from_openai_code(code: &str) -> Self {
-        Self::known_openai_code(code).unwrap_or(ErrorKind::Api)
+    /// The kind an OpenAI error stands for (Chat and Responses share them): a specific
+    /// `code` or `type` first (a 429 `insufficient_quota` is out of credit, a 400
+    /// `context_length_exceeded` a bad request), then the HTTP status when there is one,
+    /// then the generic types, which say little (a 404 `model_not_found` is of type
+    /// `invalid_request_error`, a 503 overload of type `server_error`).
+    pub fn from_openai(code: Option<&str>, kind: Option<&str>, status: Option<u16>) -> Self {
+        const GENERIC: [&str; 3] = ["invalid_request_error", "server_error", "api_error"];
+        let specific = |s: &str| Self::known_openai_code(s).filter(|_| !GENERIC.contains(&s));
+        code.and_then(specific)
+            .or_else(|| kind.and_then(specific))
+            .or_else(|| status.map(Self::from_status))
+            .or_else(|| code.or(kind).and_then(Self::known_openai_code))
+            .unwrap_or(ErrorKind::Api)
     }
 
     /// The kind an OpenAI error `code` or `type` stands for, when it is one known here.
@@ -190,19 +199,23 @@ impl ApiError {
         Self::new(ErrorKind::InvalidRequest, message)
     }
 
-    /// An error an OpenAI-shaped upstream reported with `code` (in a stream, or a
-    /// failed response): the code gives the kind when it is a known one, and is kept.
-    pub fn with_openai_code(code: Option<String>, message: impl Into<String>) -> Self {
-        let kind = code.as_deref().map(ErrorKind::from_openai_code).unwrap_or(ErrorKind::Api);
+    /// An error an OpenAI-shaped upstream reported inside a stream or a failed
+    /// response, with its `code` and `type`: they give the kind (`ErrorKind::from_openai`)
+    /// and the code is kept.
+    pub fn from_openai_error(code: Option<String>, kind: Option<&str>, message: impl Into<String>) -> Self {
+        let kind = ErrorKind::from_openai(code.as_deref(), kind, None);
         ApiError { code, ..Self::new(kind, message) }
     }
 
     /// The HTTP status for a client of `dialect`.
     pub fn status_for(&self, dialect: Dialect) -> u16 {
         match (dialect.error_shape(), self.status) {
-            // Gemini has its own status set; the kind decides.
+            // A Gemini upstream's own error goes to a Gemini client whole, status and all.
+            (Dialect::Gemini, Some(s)) if self.passes_body_to(dialect) => s,
+            // Otherwise Gemini has its own status set; the kind decides.
             (Dialect::Gemini, _) => self.kind.gemini_status().0,
-            // OpenAI clients know no 529, and take a body too large as a bad request.
+            // OpenAI clients know no 529, and take an upstream's body too large as a bad
+            // request.
             (Dialect::OpenAiChat, Some(529)) => 503,
             (Dialect::OpenAiChat, Some(413)) => 400,
             // An OpenAI-style 503 overload is Anthropic's retryable 529.
@@ -213,12 +226,15 @@ impl ApiError {
         }
     }
 
+    /// Whether a client of `dialect` gets the upstream's own error body.
+    fn passes_body_to(&self, dialect: Dialect) -> bool {
+        self.upstream_body.as_ref().is_some_and(|(upstream, _)| upstream.error_shape() == dialect.error_shape())
+    }
+
     /// The JSON error body in `dialect`.
     pub fn body_for(&self, dialect: Dialect) -> Vec<u8> {
-        if let Some((upstream, body)) = &self.upstream_body {
-            if upstream.error_shape() == dialect.error_shape() {
-                return body.to_vec();
-            }
+        if let Some((_, body)) = self.upstream_body.as_ref().filter(|_| self.passes_body_to(dialect)) {
+            return body.to_vec();
         }
         match dialect.error_shape() {
             Dialect::Gemini => {
@@ -270,16 +286,8 @@ impl ApiError {
             Dialect::OpenAiChat | Dialect::OpenAiResponses => {
                 serde_json::from_slice::<openai_chat::ErrorResponse>(body).ok().map(|e| {
                     code = e.error.code.as_ref().and_then(|c| c.as_str()).map(str::to_string);
-                    // The code says more than the type (a 429 `insufficient_quota` is
-                    // of type `insufficient_quota` or `requests`), the type more than
-                    // the status, unless it is the generic `server_error` (a 503
-                    // overload is one).
-                    let kind = [code.as_deref(), e.error.kind.as_deref()]
-                        .into_iter()
-                        .flatten()
-                        .filter_map(ErrorKind::known_openai_code)
-                        .find(|k| *k != ErrorKind::Api);
-                    (kind, e.error.message)
+                    let kind = ErrorKind::from_openai(code.as_deref(), e.error.kind.as_deref(), Some(status));
+                    (Some(kind), e.error.message)
                 })
             }
             Dialect::Gemini => serde_json::from_slice::<serde_json::Value>(body).ok().and_then(|v| {
@@ -417,6 +425,23 @@ mod tests {
     }
 
     #[test]
+    fn a_generic_openai_type_leaves_the_kind_to_the_status() {
+        let cases: [(u16, &[u8], ErrorKind); 4] = [
+            (404, br#"{"error":{"message":"The model `x` does not exist","type":"invalid_request_error","param":null,"code":"model_not_found"}}"#, ErrorKind::NotFound),
+            (401, br#"{"error":{"message":"You didn't provide an API key.","type":"invalid_request_error","param":null,"code":null}}"#, ErrorKind::Authentication),
+            (503, br#"{"error":{"message":"busy","type":"server_error","param":null,"code":null}}"#, ErrorKind::Overloaded),
+            (400, br#"{"error":{"message":"bad","type":"invalid_request_error","param":null,"code":null}}"#, ErrorKind::InvalidRequest),
+        ];
+        for (status, body, kind) in cases {
+            let e = ApiError::from_upstream(status, &bytes::Bytes::from_static(body), Dialect::OpenAiChat);
+            assert_eq!(e.kind, kind, "{status}");
+        }
+        // Without a status (inside a stream) the generic type is all there is.
+        assert_eq!(ErrorKind::from_openai(None, Some("invalid_request_error"), None), ErrorKind::InvalidRequest);
+        assert_eq!(ErrorKind::from_openai(Some("weird"), None, None), ErrorKind::Api);
+    }
+
+    #[test]
     fn a_translated_error_keeps_the_upstream_code_for_openai_clients() {
         // Written anew (the upstream was Gemini), an OpenAI error still carries a code
         // the gateway read: here none, so the kind's.
@@ -428,8 +453,13 @@ mod tests {
             e.body_for(Dialect::OpenAiChat),
             br#"{"error":{"message":"Quota exceeded","type":"rate_limit_exceeded","param":null,"code":"rate_limit_exceeded"}}"#
         );
-        // A Gemini client gets Gemini's body, details and all.
+        // A Gemini client gets Gemini's body, details and all, with its status.
         assert_eq!(e.body_for(Dialect::Gemini), gemini.to_vec());
+        let cancelled =
+            bytes::Bytes::from_static(br#"{"error":{"code":499,"message":"cancelled","status":"CANCELLED"}}"#);
+        let e = ApiError::from_upstream(499, &cancelled, Dialect::Gemini);
+        assert_eq!((e.status_for(Dialect::Gemini), e.body_for(Dialect::Gemini)), (499, cancelled.to_vec()));
+        assert_eq!(e.status_for(Dialect::Anthropic), 499);
         let e = ApiError { code: Some("context_length_exceeded".into()), ..ApiError::invalid("too long") };
         assert_eq!(
             e.body_for(Dialect::OpenAiChat),

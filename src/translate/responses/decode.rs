@@ -105,12 +105,12 @@ impl ResponsesDecoder {
             ResponsesStreamEvent::Incomplete { response, .. } => self.complete(&response, Some("incomplete"), out),
             ResponsesStreamEvent::Failed { response, .. } => self.fail(failed_error(response.error.as_ref()), out),
             ResponsesStreamEvent::Error { code, message, error, .. } => {
-                let (code, message) = match error {
-                    Some(e) => (e.code.or(e.kind).or(code), if e.message.is_empty() { message } else { e.message }),
-                    None => (code, message),
+                let (code, kind, message) = match error {
+                    Some(e) => (e.code.or(code), e.kind, if e.message.is_empty() { message } else { e.message }),
+                    None => (code, None, message),
                 };
                 let message = if message.is_empty() { "upstream stream failed".to_string() } else { message };
-                self.fail(ApiError::with_openai_code(code, message), out);
+                self.fail(ApiError::from_openai_error(code, kind.as_deref(), message), out);
             }
             // Text/argument/summary `done` events repeat what the deltas said; queued,
             // annotations, hosted-tool progress and unknown events carry nothing to forward.
@@ -159,7 +159,7 @@ impl ResponsesDecoder {
         let (kind, tool) = match item {
             Item::Message { .. } => (Kind::Text, None),
             Item::Reasoning { .. } => (Kind::Thinking, None),
-            Item::FunctionCall { id, call_id, name, .. } => {
+            Item::FunctionCall { id, call_id, name, .. } | Item::CustomToolCall { id, call_id, name, .. } => {
                 let call_id = match (call_id.is_empty(), id) {
                     (false, _) => call_id.clone(),
                     (true, Some(id)) if !id.is_empty() => id.clone(),
@@ -348,6 +348,11 @@ fn whole_content(item: &Item) -> Option<BlockDelta> {
             Some(BlockDelta::TextDelta { text })
         }
         Item::FunctionCall { arguments, .. } => Some(BlockDelta::InputJsonDelta { partial_json: arguments.clone() }),
+        // A custom tool's text arrives whole with its item (its input deltas are not
+        // followed): `{"input": text}`, as for every other dialect.
+        Item::CustomToolCall { input, .. } => {
+            Some(BlockDelta::InputJsonDelta { partial_json: super::custom_tool_arguments(input) })
+        }
         Item::Reasoning { summary, content, .. } => {
             Some(BlockDelta::ThinkingDelta { thinking: reasoning_text(summary, content.as_deref()) })
         }

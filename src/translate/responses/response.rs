@@ -54,6 +54,16 @@ pub(super) fn to_canonical(body: &[u8]) -> Result<MessagesResponse, ApiError> {
                     }
                 }
             }
+            Item::CustomToolCall { id, input, call_id, name, .. } => {
+                has_calls = true;
+                let call_id = Some(call_id).filter(|c| !c.is_empty()).or(id).unwrap_or_default();
+                content.push(ContentBlock::ToolUse {
+                    id: sanitize_tool_id(call_id),
+                    name,
+                    input: serde_json::json!({ super::request::CUSTOM_INPUT: input }),
+                    cache_control: None,
+                });
+            }
             Item::FunctionCall { id, arguments, call_id, name, .. } => {
                 has_calls = true;
                 let call_id = Some(call_id).filter(|c| !c.is_empty()).or(id).unwrap_or_default();
@@ -86,7 +96,7 @@ pub(super) fn failed_error(error: Option<&ResponseError>) -> ApiError {
     match error {
         Some(e) => {
             let message = if e.message.is_empty() { "upstream response failed" } else { e.message.as_str() };
-            ApiError::with_openai_code(e.code.clone(), message)
+            ApiError::from_openai_error(e.code.clone(), None, message)
         }
         None => ApiError::new(ErrorKind::Api, "upstream response failed"),
     }
@@ -204,7 +214,6 @@ pub(super) fn envelope(id: &str, model: &str, info: &ResponsesRequestInfo, creat
     }
 }
 
-/// The `error` of a failed response.
 /// A failed response's `error`: the upstream's own code when it gave one.
 pub(super) fn response_error(kind: ErrorKind, code: Option<&str>, message: &str) -> ResponseError {
     let code = code.unwrap_or(super::response_error_code(kind));

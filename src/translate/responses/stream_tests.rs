@@ -170,7 +170,7 @@ fn decode_failed_error_and_broken_off_streams() {
     assert_eq!(
         events.last(),
         Some(
-            &ApiError::with_openai_code(Some("server_error".into()), "The model failed to generate a response.")
+            &ApiError::from_openai_error(Some("server_error".into()), None, "The model failed to generate a response.")
                 .to_stream_event()
         )
     );
@@ -180,8 +180,9 @@ fn decode_failed_error_and_broken_off_streams() {
     assert_eq!(events.len(), 2, "the response.failed after the error is ignored: {events:?}");
     assert_eq!(
         events[1],
-        ApiError::with_openai_code(
+        ApiError::from_openai_error(
             Some("rate_limit_exceeded".into()),
+            None,
             "Rate limit reached for gpt-4.1 on tokens per min (TPM)."
         )
         .to_stream_event()
@@ -218,7 +219,7 @@ fn decode_whole_items_and_tolerant_shapes() {
 
     let nested = b"event: error\ndata: {\"type\":\"error\",\"sequence_number\":1,\"error\":{\"type\":\"invalid_request_error\",\"code\":\"context_length_exceeded\",\"message\":\"too long\"}}\n\n";
     let events = decode_events(nested, &[]);
-    let err = ApiError::with_openai_code(Some("context_length_exceeded".into()), "too long");
+    let err = ApiError::from_openai_error(Some("context_length_exceeded".into()), None, "too long");
     assert_eq!(err.kind, ErrorKind::InvalidRequest);
     assert_eq!(events, [err.to_stream_event()]);
 

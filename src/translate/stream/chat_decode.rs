@@ -97,9 +97,7 @@ impl ChatDecoder {
         };
         if let Some(err) = chunk.error {
             let code = err.code.as_ref().and_then(Value::as_str).map(str::to_string);
-            let kind =
-                code.as_deref().or(err.kind.as_deref()).map(ErrorKind::from_openai_code).unwrap_or(ErrorKind::Api);
-            self.fail(ApiError { code, ..ApiError::new(kind, err.message) }, out);
+            self.fail(ApiError::from_openai_error(code, err.kind.as_deref(), err.message), out);
             return;
         }
         if !self.started {
@@ -188,13 +186,19 @@ impl ChatDecoder {
         };
         let args = function.arguments.unwrap_or_default();
         if self.streaming == Some(at) {
-            if self.next_call < self.calls.len() {
+            // Only arguments show the streaming call going on (some servers repeat the
+            // call's id or name with none).
+            if self.next_call < self.calls.len() && !args.trim().is_empty() {
                 self.interleaved = true;
             }
             self.send_args(at, args, out);
             return;
         }
         if at < self.next_call {
+            if args.trim().is_empty() {
+                // Nothing to place: an ended call's id, name or whitespace repeated.
+                return;
+            }
             let index = call.index;
             let err = format!("upstream sent arguments for tool call {index} after the call had ended");
             self.fail(ApiError::new(ErrorKind::Api, err), out);
