@@ -1,24 +1,15 @@
 //! Canonical requests → an Anthropic upstream: model, max_tokens default and cap,
-//! thinking that fits, serialized without copying the request.
+//! thinking that fits, Anthropic's limits on sampling and structured output,
+//! serialized without copying the request.
 
 use super::TargetOptions;
 use crate::protocol::anthropic::{Content, ContentBlock, Message, MessagesRequest, OutputConfig, Role};
 
-/// Finishes a canonical request for an Anthropic upstream: model, max_tokens default
-/// and cap. The Messages API requires `max_tokens`, and thinking needs room above its
-/// budget.
-pub fn canonical_for_anthropic(mut req: MessagesRequest, target: &TargetOptions) -> MessagesRequest {
-    req.model = target.model.clone();
-    let max_tokens = effective_max_tokens(&mut req, target);
-    req.max_tokens = Some(max_tokens);
-    anthropic_sampling(&mut req);
-    req.output_config = req.output_config.take().and_then(|c| anthropic_output_config(&c));
-    req
-}
-
-/// The Messages body for `req`, serialized in place: model, max_tokens and thinking are
-/// set for this target for the serialization and restored after, so a retry on
-/// another channel starts from the client's values and nothing is copied.
+/// The Messages body for `req`, serialized in place: model, max_tokens, thinking,
+/// sampling and `output_config` are set for this target for the serialization and
+/// restored after, so a retry on another channel starts from the client's values, and
+/// the conversation is not copied (only a structured output's schema is, when there is
+/// one).
 pub fn anthropic_body(req: &mut MessagesRequest, target: &TargetOptions, size_hint: usize) -> Vec<u8> {
     let saved = (
         std::mem::replace(&mut req.model, target.model.clone()),
@@ -50,9 +41,9 @@ pub fn anthropic_body(req: &mut MessagesRequest, target: &TargetOptions, size_hi
         std::mem::replace(&mut req.messages, filtered)
     });
     // Extended thinking needs the last assistant turn that called tools to start with
-    // its thinking, as Anthropic returned it; Chat, Responses (without encrypted
-    // reasoning) and Gemini clients do not send it back, and Anthropic would answer
-    // 400. Thinking goes off for such a request, as it does when the turn lost thinking
+    // its thinking, as Anthropic returned it; Chat, Responses and Gemini clients do not
+    // send it back (unless the gateway kept the conversation: `previous_response_id`),
+    // and Anthropic would answer 400. Thinking goes off for such a request, as it does when the turn lost thinking
     // of another provider.
     if has_foreign || (req.thinking.is_some() && tool_turn_without_thinking(&req.messages)) {
         req.thinking = None;

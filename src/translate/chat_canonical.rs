@@ -6,7 +6,6 @@ use crate::protocol::anthropic::{
 };
 use crate::protocol::openai_chat::{ChatContent, ChatPart, ChatRequest, ChatToolChoice, Stop};
 use crate::protocol::{RawJson, Text};
-use serde_json::Value;
 
 /// What the Chat client asked for that the response side must honour.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -146,7 +145,7 @@ pub fn chat_to_canonical(req: ChatRequest) -> Result<(MessagesRequest, ChatClien
         thinking,
         output_config: req
             .response_format
-            .and_then(output_format_from_response_format)
+            .and_then(|f| super::output_format::from_chat(&f))
             .map(|format| OutputConfig { effort: None, format: Some(format) }),
     };
     Ok((canonical, ChatClientOptions { include_usage }))
@@ -230,16 +229,4 @@ fn user_blocks(content: Option<ChatContent>, index: usize) -> Result<Vec<Content
         }
     }
     Ok(blocks)
-}
-
-fn output_format_from_response_format(format: Value) -> Option<Value> {
-    match format.get("type").and_then(Value::as_str)? {
-        "json_schema" => {
-            let spec = format.get("json_schema")?;
-            let schema = spec.get("schema")?.clone();
-            Some(super::output_format::json_schema(schema, spec.get("name"), spec.get("strict")))
-        }
-        "json_object" => Some(super::output_format::json_object()),
-        _ => None,
-    }
 }

@@ -93,8 +93,8 @@ pub fn canonical_to_chat(req: &MessagesRequest, target: &TargetOptions) -> ChatR
         response_format: req
             .output_config
             .as_ref()
-            .and_then(|c| c.format.clone())
-            .and_then(response_format_from_output_format),
+            .and_then(|c| c.format.as_ref())
+            .and_then(super::output_format::to_chat),
         user: None,
         metadata: None,
         seed: None,
@@ -266,18 +266,4 @@ fn reasoning_effort_of(req: &MessagesRequest) -> Option<String> {
         None => "medium", // adaptive
     };
     Some(effort.to_string())
-}
-
-fn response_format_from_output_format(format: Value) -> Option<Value> {
-    use super::output_format::{read, OutputFormat};
-    match read(&format)? {
-        OutputFormat::Schema { schema, name, strict } => {
-            let mut spec = serde_json::json!({"name": name.unwrap_or("output"), "schema": schema});
-            if let Some(strict) = strict {
-                spec["strict"] = Value::Bool(strict);
-            }
-            Some(serde_json::json!({"type": "json_schema", "json_schema": spec}))
-        }
-        OutputFormat::JsonObject => Some(serde_json::json!({"type": "json_object"})),
-    }
 }

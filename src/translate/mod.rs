@@ -151,6 +151,15 @@ pub(crate) fn tool_arguments(input: &serde_json::Value) -> String {
     }
 }
 
+/// The arguments a streamed `tool_use` block carries at its start: input given whole
+/// there (not the usual `{}`, which fragments follow), or none.
+pub(crate) fn initial_arguments(input: &serde_json::Value) -> String {
+    match input {
+        serde_json::Value::Object(map) if !map.is_empty() => tool_arguments(input),
+        _ => String::new(),
+    }
+}
+
 /// Seconds since the Unix epoch, for OpenAI `created` fields.
 pub fn unix_now() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)

@@ -47,6 +47,64 @@ pub fn json_object() -> Value {
     json!({"type": "json_object"})
 }
 
+/// Chat's `response_format` → canonical.
+pub fn from_chat(format: &Value) -> Option<Value> {
+    match format.get("type")?.as_str()? {
+        "json_schema" => {
+            let spec = format.get("json_schema")?;
+            Some(json_schema(spec.get("schema")?.clone(), spec.get("name"), spec.get("strict")))
+        }
+        "json_object" => Some(json_object()),
+        _ => None,
+    }
+}
+
+/// Canonical → Chat's `response_format`.
+pub fn to_chat(format: &Value) -> Option<Value> {
+    Some(match read(format)? {
+        OutputFormat::Schema { schema, name, strict } => {
+            json!({"type": "json_schema", "json_schema": Value::Object(schema_spec(schema, name, strict))})
+        }
+        OutputFormat::JsonObject => json!({"type": "json_object"}),
+    })
+}
+
+/// A Responses request's `text` (its `format`) → canonical.
+pub fn from_responses(text: Option<&Value>) -> Option<Value> {
+    let format = text?.get("format")?;
+    match format.get("type")?.as_str()? {
+        "json_schema" => Some(json_schema(format.get("schema")?.clone(), format.get("name"), format.get("strict"))),
+        "json_object" => Some(json_object()),
+        _ => None,
+    }
+}
+
+/// Canonical → a Responses request's `text`.
+pub fn to_responses(format: &Value) -> Option<Value> {
+    let format = match read(format)? {
+        OutputFormat::Schema { schema, name, strict } => {
+            let mut spec = Map::new();
+            spec.insert("type".into(), json!("json_schema"));
+            spec.extend(schema_spec(schema, name, strict));
+            Value::Object(spec)
+        }
+        OutputFormat::JsonObject => json!({"type": "json_object"}),
+    };
+    Some(json!({ "format": format }))
+}
+
+/// Chat's `json_schema` object, and the fields of a Responses format: a name (OpenAI
+/// requires one), the schema, and `strict` when it was given.
+fn schema_spec(schema: &Value, name: Option<&str>, strict: Option<bool>) -> Map<String, Value> {
+    let mut spec = Map::new();
+    spec.insert("name".into(), json!(name.unwrap_or("output")));
+    spec.insert("schema".into(), schema.clone());
+    if let Some(strict) = strict {
+        spec.insert("strict".into(), json!(strict));
+    }
+    spec
+}
+
 /// What an Anthropic upstream is sent for a canonical format.
 pub fn for_anthropic(format: &Value) -> Option<Value> {
     match read(format)? {

@@ -1,6 +1,6 @@
 //! Request and response converters on fixtures written from protocols.md.
 
-use super::anthropic_request::canonical_for_anthropic;
+use super::anthropic_request::anthropic_body;
 use super::chat_canonical::chat_to_canonical;
 use super::chat_request::canonical_to_chat;
 use super::chat_response::{canonical_to_chat_response, chat_to_canonical_response};
@@ -113,9 +113,10 @@ fn chat_request_to_anthropic_full() {
     assert!(opts.include_usage);
     let mut target = TargetOptions::new("claude-sonnet-4-5");
     target.max_tokens_cap = Some(400);
-    let out = canonical_for_anthropic(canonical, &target);
+    let mut canonical = canonical;
+    let out: Value = serde_json::from_slice(&anthropic_body(&mut canonical, &target, 0)).unwrap();
     assert_eq!(
-        to_value(&out),
+        out,
         json!({
             "model": "claude-sonnet-4-5",
             "messages": [
@@ -148,11 +149,11 @@ fn chat_reasoning_effort_becomes_thinking_within_max_tokens() {
     let chat =
         chat_req(json!({"model": "o3", "reasoning_effort": "high", "max_completion_tokens": 4000, "temperature": 0.2,
         "messages": [{"role": "user", "content": "think"}]}));
-    let (canonical, _) = chat_to_canonical(chat).unwrap();
-    let out = canonical_for_anthropic(canonical, &TargetOptions::new("claude"));
-    assert_eq!(out.max_tokens, Some(4000));
-    assert_eq!(to_value(&out.thinking), json!({"type": "enabled", "budget_tokens": 3999}));
-    assert_eq!(out.temperature, None, "thinking requires the default temperature");
+    let (mut canonical, _) = chat_to_canonical(chat).unwrap();
+    let out: Value = serde_json::from_slice(&anthropic_body(&mut canonical, &TargetOptions::new("claude"), 0)).unwrap();
+    assert_eq!(out["max_tokens"], 4000);
+    assert_eq!(out["thinking"], json!({"type": "enabled", "budget_tokens": 3999}));
+    assert_eq!(out.get("temperature"), None, "thinking requires the default temperature");
 }
 
 #[test]

@@ -616,3 +616,27 @@ fn function_responses_go_to_gemini_in_the_order_of_their_calls() {
         sent["contents"][2]["parts"].as_array().unwrap().iter().map(|p| &p["functionResponse"]["response"]).collect();
     assert_eq!(outputs, [&json!({"output": "Paris: sun"}), &json!({"output": "Tokyo: rain"})]);
 }
+
+#[test]
+fn function_responses_keep_call_order_when_an_id_comes_back_in_a_later_turn() {
+    // Generated ids restart in every stream: `call_1` is in both turns.
+    let req = canonical(json!({
+        "model": "m", "max_tokens": 100,
+        "messages": [
+            {"role": "user", "content": "go"},
+            {"role": "assistant", "content": [{"type": "tool_use", "id": "call_1", "name": "f", "input": {}}]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "call_1", "content": "one"}]},
+            {"role": "assistant", "content": [
+                {"type": "tool_use", "id": "call_1", "name": "f", "input": {"n": 2}},
+                {"type": "tool_use", "id": "call_2", "name": "f", "input": {"n": 3}}]},
+            {"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": "call_2", "content": "three"},
+                {"type": "tool_result", "tool_use_id": "call_1", "content": "two"}]}
+        ]
+    }));
+    let sent: Value =
+        serde_json::from_slice(&canonical_to_request(&req, &TargetOptions::new("gemini-x")).unwrap()).unwrap();
+    let outputs: Vec<&Value> =
+        sent["contents"][4]["parts"].as_array().unwrap().iter().map(|p| &p["functionResponse"]["response"]).collect();
+    assert_eq!(outputs, [&json!({"output": "two"}), &json!({"output": "three"})]);
+}

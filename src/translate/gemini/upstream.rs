@@ -27,6 +27,7 @@ pub(super) fn from_canonical(req: &MessagesRequest, target: &TargetOptions) -> R
     // Gemini responses name their function; the name comes from the call's tool_use,
     // and its place among the calls orders the responses.
     let mut call_names: HashMap<&str, (&str, usize)> = HashMap::new();
+    let mut calls = 0;
     for (i, msg) in req.messages.iter().enumerate() {
         match msg.role {
             // Mid-conversation system text is hoisted, in order.
@@ -35,8 +36,9 @@ pub(super) fn from_canonical(req: &MessagesRequest, target: &TargetOptions) -> R
                 if let Content::Blocks(blocks) = &msg.content {
                     for block in blocks {
                         if let ContentBlock::ToolUse { id, name, .. } = block {
-                            let at = call_names.len();
-                            call_names.insert(id, (name, at));
+                            // Counted apart: an id may come back in a later turn.
+                            calls += 1;
+                            call_names.insert(id, (name, calls));
                         }
                     }
                 }

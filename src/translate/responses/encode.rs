@@ -28,7 +28,6 @@ use crate::sse::write_event;
 use crate::translate::error::to_json;
 use crate::translate::{unix_now, ErrorKind};
 use bytes::BytesMut;
-use serde_json::Value;
 
 /// What a canonical block is on the Responses side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -205,11 +204,7 @@ impl ResponsesEncoder {
                 let ctc_id = item_id("ctc", &self.response_id, at);
                 let item =
                     custom_tool_call_item(ctc_id.clone(), id.clone(), name.clone(), String::new(), "in_progress");
-                // Input given whole at the start (not the usual `{}`) is the first fragment.
-                let json = match input {
-                    Value::Object(map) if !map.is_empty() => crate::translate::tool_arguments(input),
-                    _ => String::new(),
-                };
+                let json = crate::translate::initial_arguments(input);
                 self.items.push(Slot::Custom { id: ctc_id, call_id: id.clone(), name: name.clone(), json });
                 self.blocks.push((index, Block::Tool(at)));
                 let seq = self.next_seq();
@@ -229,10 +224,7 @@ impl ResponsesEncoder {
                 self.blocks.push((index, Block::Tool(at)));
                 let seq = self.next_seq();
                 write(out, &Ev::OutputItemAdded { sequence_number: seq, output_index: at, item });
-                // Input given whole at the start (not the usual `{}`) is the first fragment.
-                if matches!(input, Value::Object(map) if !map.is_empty()) {
-                    self.arguments(at, &crate::translate::tool_arguments(input), out);
-                }
+                self.arguments(at, &crate::translate::initial_arguments(input), out);
             }
             ContentBlock::Thinking { thinking, .. } => {
                 self.blocks.push((index, Block::Thinking(None)));

@@ -70,12 +70,19 @@ impl ResponsesRequestInfo {
 }
 
 /// A custom tool's text, from the input of its call as a function tool elsewhere
-/// (`{"input": text}`; anything else is passed on as its JSON text).
+/// (`{"input": text}`; no input is no text, anything else is passed on as its JSON
+/// text).
 fn custom_tool_input(input: &serde_json::Value) -> String {
     match input.get(request::CUSTOM_INPUT).unwrap_or(input) {
         serde_json::Value::String(text) => text.clone(),
+        serde_json::Value::Object(map) if map.is_empty() => String::new(),
         other => crate::translate::tool_arguments(other),
     }
+}
+
+/// A custom tool's text as the arguments of its call as a function tool.
+fn custom_tool_arguments(text: &str) -> String {
+    serde_json::json!({ request::CUSTOM_INPUT: text }).to_string()
 }
 
 /// A Responses request body as a canonical request (`previous_response_id` is not

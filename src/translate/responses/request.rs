@@ -121,7 +121,8 @@ pub(super) fn to_canonical(body: &[u8]) -> Result<(MessagesRequest, ResponsesReq
         tools: (!tools.is_empty()).then_some(tools),
         tool_choice,
         thinking,
-        output_config: output_format_of(req.text.as_ref()).map(|f| OutputConfig { effort: None, format: Some(f) }),
+        output_config: crate::translate::output_format::from_responses(req.text.as_ref())
+            .map(|f| OutputConfig { effort: None, format: Some(f) }),
     };
     Ok((canonical, info))
 }
@@ -347,11 +348,11 @@ fn tool_choice_of(choice: Option<&Value>, disable_parallel: Option<bool>) -> Res
             other => return Err(ApiError::invalid(format!("tool_choice: unknown mode '{other}'"))),
         },
         Value::Object(obj) => match obj.get("type").and_then(Value::as_str) {
-            Some("function") => {
+            Some(kind @ ("function" | "custom")) => {
                 let name = obj
                     .get("name")
                     .and_then(Value::as_str)
-                    .ok_or_else(|| ApiError::invalid("tool_choice: a function choice needs a name"))?;
+                    .ok_or_else(|| ApiError::invalid(format!("tool_choice: a {kind} choice needs a name")))?;
                 ToolChoice::Tool { name: name.to_string(), disable_parallel_tool_use: disable_parallel }
             }
             // The subset is applied to the tools themselves (`allowed_tool_names`).
@@ -397,18 +398,6 @@ fn allowed_tool_names(choice: &Value) -> Option<Vec<&str>> {
     }
     let tools = choice.get("tools")?.as_array()?;
     Some(tools.iter().filter_map(|t| t.get("name").and_then(Value::as_str)).collect())
-}
-
-fn output_format_of(text: Option<&Value>) -> Option<Value> {
-    let format = text?.get("format")?;
-    match format.get("type").and_then(Value::as_str)? {
-        "json_schema" => {
-            let schema = format.get("schema")?.clone();
-            Some(crate::translate::output_format::json_schema(schema, format.get("name"), format.get("strict")))
-        }
-        "json_object" => Some(crate::translate::output_format::json_object()),
-        _ => None,
-    }
 }
 
 /// Appends blocks as a turn of `role`, merged into the previous turn if it has the same

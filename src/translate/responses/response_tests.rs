@@ -213,3 +213,42 @@ fn response_object_has_what_strict_sdk_models_require() {
     }
     assert_eq!(v["output"], json!([]));
 }
+
+#[test]
+fn a_responses_upstreams_custom_tool_call_is_a_tool_use_of_its_text() {
+    let body = br#"{"id":"resp_c","object":"response","status":"completed","model":"gpt-5","output":[
+        {"type":"custom_tool_call","id":"ctc_1","status":"completed","call_id":"call_P","name":"apply_patch","input":"*** Begin Patch\n*** End Patch"}],
+        "usage":{"input_tokens":5,"output_tokens":9,"total_tokens":14}}"#;
+    let resp = serde_json::to_value(response_to_canonical(body).unwrap()).unwrap();
+    assert_eq!(
+        resp["content"],
+        json!([{"type": "tool_use", "id": "call_P", "name": "apply_patch", "input": {"input": "*** Begin Patch\n*** End Patch"}}])
+    );
+    assert_eq!(resp["stop_reason"], "tool_use");
+
+    // Streamed: the text comes whole with the finished item.
+    let stream = concat!(
+        "event: response.created\ndata: {\"type\":\"response.created\",\"sequence_number\":0,\"response\":{\"id\":\"resp_c\",\"object\":\"response\",\"status\":\"in_progress\",\"model\":\"gpt-5\",\"output\":[]}}\n\n",
+        "event: response.output_item.added\ndata: {\"type\":\"response.output_item.added\",\"sequence_number\":1,\"output_index\":0,\"item\":{\"type\":\"custom_tool_call\",\"id\":\"ctc_1\",\"status\":\"in_progress\",\"call_id\":\"call_P\",\"name\":\"apply_patch\",\"input\":\"\"}}\n\n",
+        "event: response.custom_tool_call_input.delta\ndata: {\"type\":\"response.custom_tool_call_input.delta\",\"sequence_number\":2,\"item_id\":\"ctc_1\",\"output_index\":0,\"delta\":\"*** Begin\"}\n\n",
+        "event: response.output_item.done\ndata: {\"type\":\"response.output_item.done\",\"sequence_number\":3,\"output_index\":0,\"item\":{\"type\":\"custom_tool_call\",\"id\":\"ctc_1\",\"status\":\"completed\",\"call_id\":\"call_P\",\"name\":\"apply_patch\",\"input\":\"*** Begin Patch\"}}\n\n",
+        "event: response.completed\ndata: {\"type\":\"response.completed\",\"sequence_number\":4,\"response\":{\"id\":\"resp_c\",\"object\":\"response\",\"status\":\"completed\",\"model\":\"gpt-5\",\"output\":[{\"type\":\"custom_tool_call\",\"id\":\"ctc_1\",\"status\":\"completed\",\"call_id\":\"call_P\",\"name\":\"apply_patch\",\"input\":\"*** Begin Patch\"}],\"usage\":{\"input_tokens\":5,\"output_tokens\":9,\"total_tokens\":14}}}\n\n",
+    );
+    let mut t = crate::translate::stream::StreamTranslator::new(
+        crate::protocol::Dialect::OpenAiResponses,
+        crate::protocol::Dialect::Anthropic,
+        Default::default(),
+    );
+    let mut out = t.push(stream.as_bytes()).to_vec();
+    out.extend_from_slice(&t.finish());
+    let out = String::from_utf8(out).unwrap();
+    assert!(
+        out.contains(r#""content_block":{"type":"tool_use","id":"call_P","name":"apply_patch","input":{}}"#),
+        "{out}"
+    );
+    assert!(
+        out.contains(r#""delta":{"type":"input_json_delta","partial_json":"{\"input\":\"*** Begin Patch\"}"}"#),
+        "{out}"
+    );
+    assert!(out.contains(r#""stop_reason":"tool_use""#), "{out}");
+}

@@ -287,6 +287,10 @@ fn tool_choice_and_parallel_calls() {
         choice(r#"{"type":"allowed_tools","mode":"required","tools":[{"type":"function","name":"f"}]}"#, ""),
         Some(ToolChoice::Any { disable_parallel_tool_use: None })
     );
+    assert_eq!(
+        choice(r#"{"type":"custom","name":"f"}"#, ""),
+        Some(ToolChoice::Tool { name: "f".into(), disable_parallel_tool_use: None })
+    );
     // Only the allowed tools are offered.
     let (req, _) = to_canonical(
         r#"{"model":"m","input":"x","tools":[{"type":"function","name":"f"},{"type":"function","name":"g"},{"type":"function","name":"h"}],"tool_choice":{"type":"allowed_tools","mode":"auto","tools":[{"type":"function","name":"g"},{"type":"function","name":"h"}]}}"#,

@@ -72,7 +72,11 @@ pub(super) fn from_canonical(req: &MessagesRequest, target: &TargetOptions) -> R
         tool_choice,
         parallel_tool_calls,
         reasoning: effort.map(|e| ReasoningConfig { effort: Some(e.to_string()), summary: None }),
-        text: req.output_config.as_ref().and_then(|c| c.format.as_ref()).and_then(text_format_of),
+        text: req
+            .output_config
+            .as_ref()
+            .and_then(|c| c.format.as_ref())
+            .and_then(crate::translate::output_format::to_responses),
         metadata: None,
         user: None,
         safety_identifier: None,
@@ -222,18 +226,4 @@ fn reasoning_effort_of(req: &MessagesRequest) -> Option<&'static str> {
         Some(_) => "high",
         None => "medium", // adaptive
     })
-}
-
-fn text_format_of(format: &Value) -> Option<Value> {
-    use crate::translate::output_format::{read, OutputFormat};
-    match read(format)? {
-        OutputFormat::Schema { schema, name, strict } => {
-            let mut format = json!({"type": "json_schema", "name": name.unwrap_or("output"), "schema": schema});
-            if let Some(strict) = strict {
-                format["strict"] = Value::Bool(strict);
-            }
-            Some(json!({ "format": format }))
-        }
-        OutputFormat::JsonObject => Some(json!({"format": {"type": "json_object"}})),
-    }
 }

@@ -6,7 +6,7 @@ use crate::protocol::openai_chat::{
 };
 use crate::sse::{write_comment, write_data};
 use crate::translate::error::to_json;
-use crate::translate::{chat_usage_from_anthropic, finish_reason_from_stop, tool_arguments, unix_now, ErrorKind};
+use crate::translate::{chat_usage_from_anthropic, finish_reason_from_stop, initial_arguments, unix_now, ErrorKind};
 use bytes::BytesMut;
 
 #[derive(Debug)]
@@ -47,11 +47,7 @@ impl ChatEncoder {
             StreamEvent::ContentBlockStart { index, content_block } => match content_block {
                 ContentBlock::ToolUse { id, name, input, .. } => {
                     let tool_index = self.tool_calls.len() as u32;
-                    // Input given whole at the start (not the usual `{}`) is the arguments.
-                    let arguments = match input {
-                        serde_json::Value::Object(map) if !map.is_empty() => tool_arguments(input),
-                        _ => String::new(),
-                    };
+                    let arguments = initial_arguments(input);
                     self.tool_calls.push((*index, tool_index, !arguments.is_empty()));
                     let call = ToolCallDelta {
                         index: tool_index,

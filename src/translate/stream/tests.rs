@@ -399,3 +399,38 @@ fn an_upstream_error_code_survives_a_stream_to_openai_shaped_clients() {
         "{out}"
     );
 }
+
+#[test]
+fn empty_fragments_neither_interleave_calls_nor_end_the_stream() {
+    let head =
+        r#"data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":"#;
+    let frame = |delta: &str, finish: &str| format!("{head}{delta},\"finish_reason\":{finish}}}]}}\n\n");
+    let input = [
+        frame(r#"{"tool_calls":[{"index":0,"id":"call_a","type":"function","function":{"name":"f","arguments":"{\"a\":"}}]}"#, "null"),
+        frame(r#"{"tool_calls":[{"index":1,"id":"call_b","type":"function","function":{"name":"g","arguments":""}}]}"#, "null"),
+        // The streaming call repeats its id with no arguments: not a sign of interleaving.
+        frame(r#"{"tool_calls":[{"index":0,"id":"call_a","function":{"arguments":""}}]}"#, "null"),
+        frame(r#"{"tool_calls":[{"index":1,"function":{"arguments":"{}"}}]}"#, "null"),
+        // An ended call's empty fragment places nothing and ends nothing.
+        frame(r#"{"tool_calls":[{"index":0,"function":{"arguments":""}}]}"#, "null"),
+        frame("{}", "\"tool_calls\""),
+        "data: [DONE]\n\n".to_string(),
+    ]
+    .concat();
+    let (out, stats) = translate(input.as_bytes(), &[], Dialect::OpenAiChat, Dialect::Anthropic, &NO_USAGE);
+    assert_eq!(
+        event_lines(&out),
+        [
+            "message_start",
+            r#"start 0 "tool_use" "call_a" "f""#,
+            r#"delta 0 {"a":"#,
+            "stop 0",
+            r#"start 1 "tool_use" "call_b" "g""#,
+            "delta 1 {}",
+            "stop 1",
+            r#"end "tool_use""#,
+            "message_stop",
+        ]
+    );
+    assert_eq!(stats.termination, Some(Termination::Complete));
+}
