@@ -118,6 +118,13 @@ impl TargetHealth {
         }
     }
 
+    /// The attempt ended with no verdict on this target (a client error, or a failure
+    /// of the key only): a half-open target's trial slot is free again, and the next
+    /// request is the trial.
+    pub fn end_trial(&mut self) {
+        self.trial_started = None;
+    }
+
     pub fn on_success(&mut self, policy: &HealthPolicy, breaker: bool) {
         self.consecutive_failures = 0;
         self.down_until = None;

@@ -115,7 +115,17 @@ impl HealthRegistry {
         t.update_key(key, |h| h.on_failure(now, policy, failure, false, error));
         if channel_too {
             t.update_channel(key.channel, |h| h.on_failure(now, policy, failure, true, error));
+        } else {
+            t.update_channel(key.channel, TargetHealth::end_trial);
         }
+    }
+
+    /// The attempt ended with no verdict on the channel or the key (the upstream
+    /// refused the request itself: 400, 404, 413): a trial it was frees its slot.
+    pub fn on_no_verdict(&self, key: &KeyRef<'_>) {
+        let mut t = self.lock();
+        t.update_channel(key.channel, TargetHealth::end_trial);
+        t.update_key(key, TargetHealth::end_trial);
     }
 
     pub fn report_channel(&self, name: &str, now: Instant) -> TargetReport {

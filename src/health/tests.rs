@@ -145,3 +145,32 @@ fn the_registry_keeps_keys_apart_and_retains_what_survives() {
     });
     assert_eq!(reg.report_key(&key("a", 1), now).state, State::Down { until: now + p.cooldown });
 }
+
+#[test]
+fn a_trial_that_ends_without_a_verdict_on_the_channel_frees_its_slot() {
+    let (reg, p, t0) = (HealthRegistry::default(), policy(), Instant::now());
+    let key = |fingerprint| KeyRef { channel: "a", fingerprint };
+    for _ in 0..p.error_threshold {
+        reg.on_attempt(&key(1), t0);
+        reg.on_failure(&key(1), t0, &p, RETRY, true, "500");
+    }
+    let t1 = t0 + p.cooldown;
+    let trial = |fingerprint| {
+        assert_eq!(reg.report_channel("a", t1).state, State::HalfOpen);
+        assert!(reg.read(|t| t.channel_available("a", t1)), "the trial slot is free");
+        reg.on_attempt(&key(fingerprint), t1);
+        assert!(!reg.read(|t| t.channel_available("a", t1)), "one trial at a time");
+    };
+    // The upstream refused the request itself (400): no verdict, the next request tries.
+    trial(2);
+    reg.on_no_verdict(&key(2));
+    // A failure of the key alone (429, a refused key): the same for the channel.
+    trial(2);
+    reg.on_failure(&key(2), t1, &p, RETRY, false, "429");
+    trial(3);
+    reg.on_failure(&key(3), t1, &p, Failure::Retire, false, "401");
+    // A success closes it.
+    trial(4);
+    reg.on_success(&key(4), &p);
+    assert_eq!(reg.report_channel("a", t1).state, State::Up);
+}

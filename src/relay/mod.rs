@@ -343,6 +343,7 @@ impl Relay {
                 }
                 Err(AttemptFailure::Final(err)) => {
                     record(&mut outcome, "client_error", None);
+                    self.health.on_no_verdict(&key_ref);
                     return self.fail(session, client, err, outcome).await;
                 }
             }
