@@ -144,6 +144,26 @@ fn quota_error_retires_the_key_and_the_next_key_answers() {
 }
 
 #[test]
+fn a_gemini_rate_limit_that_speaks_of_quota_sets_the_key_aside_for_its_retry_delay_only() {
+    let mock = Mock::start();
+    // Gemini's per-minute 429 reads "You exceeded your current quota" and carries a
+    // RetryInfo (1 s from the mock).
+    let channels = ch("g", "gemini", &mock.url, &["gq-[[quota]]", "good-gem-key"], ", key_strategy: failover");
+    let gw = Gateway::start(&channels, "");
+    for _ in 0..3 {
+        let (status, body) = gw.anthropic(&ask("gemini-x", "hi", false));
+        assert_eq!(status, 200, "{body}");
+    }
+    assert_eq!(mock.by_key()["gq-[[quota]]"], 1, "set aside while its delay runs");
+    let (_, _, admin) = get(&format!("{}/admin/channels", gw.url), &[("x-api-key", ADMIN_KEY)]);
+    let admin: Value = serde_json::from_str(&admin).unwrap();
+    assert_ne!(admin["channels"][0]["keys"][0]["state"], "retired", "{admin}");
+    std::thread::sleep(Duration::from_millis(1200));
+    assert_eq!(gw.anthropic(&ask("gemini-x", "hi", false)).0, 200);
+    assert_eq!(mock.by_key()["gq-[[quota]]"], 2, "tried again once the delay ran out");
+}
+
+#[test]
 fn when_everything_fails_the_client_gets_the_last_error_fast() {
     let mock = Mock::start();
     let channels = ch("a", "anthropic", &mock.url, &["a-[[error:503]]"], "")

@@ -16,13 +16,19 @@ pub enum ErrorClass {
 /// Words in an error message that mean the account, not the request, is the problem.
 const QUOTA_WORDS: [&str; 4] = ["insufficient", "quota", "credit", "balance"];
 
-pub fn classify(status: u16, message: &str) -> ErrorClass {
+/// `billing`: the error's own type or code says the account is out of credit
+/// (`insufficient_quota`, `billing_error`). `resets`: the upstream said when to try
+/// again (`retry-after`, Gemini's `RetryInfo`): a limit that resets soon is a rate limit,
+/// whatever words its message uses (Gemini's per-minute 429 speaks of "quota").
+pub fn classify(status: u16, message: &str, billing: bool, resets: bool) -> ErrorClass {
     let quota = || {
         let m = message.to_ascii_lowercase();
         QUOTA_WORDS.iter().any(|w| m.contains(w))
     };
     match status {
         401..=403 => ErrorClass::Retire,
+        400 | 429 if billing => ErrorClass::Retire,
+        429 if resets => ErrorClass::Retryable { channel_too: false },
         400 | 429 if quota() => ErrorClass::Retire,
         429 => ErrorClass::Retryable { channel_too: false },
         408 | 500 | 502 | 503 | 504 | 529 => ErrorClass::Retryable { channel_too: true },
@@ -46,16 +52,23 @@ mod tests {
 
     #[test]
     fn classes() {
-        assert_eq!(classify(529, "Overloaded"), ErrorClass::Retryable { channel_too: true });
-        assert_eq!(classify(503, ""), ErrorClass::Retryable { channel_too: true });
-        assert_eq!(classify(429, "slow down"), ErrorClass::Retryable { channel_too: false });
-        assert_eq!(classify(429, "You exceeded your current quota"), ErrorClass::Retire);
-        assert_eq!(classify(400, "Your credit balance is too low"), ErrorClass::Retire);
-        assert_eq!(classify(401, "invalid x-api-key"), ErrorClass::Retire);
-        assert_eq!(classify(402, ""), ErrorClass::Retire);
-        assert_eq!(classify(400, "messages: field required"), ErrorClass::Final);
-        assert_eq!(classify(404, "model not found"), ErrorClass::Final);
-        assert_eq!(classify(413, ""), ErrorClass::Final);
+        let c = |status, message| classify(status, message, false, false);
+        assert_eq!(c(529, "Overloaded"), ErrorClass::Retryable { channel_too: true });
+        assert_eq!(c(503, ""), ErrorClass::Retryable { channel_too: true });
+        assert_eq!(c(429, "slow down"), ErrorClass::Retryable { channel_too: false });
+        assert_eq!(c(429, "You exceeded your current quota"), ErrorClass::Retire);
+        assert_eq!(c(400, "Your credit balance is too low"), ErrorClass::Retire);
+        assert_eq!(c(401, "invalid x-api-key"), ErrorClass::Retire);
+        assert_eq!(c(402, ""), ErrorClass::Retire);
+        assert_eq!(c(400, "messages: field required"), ErrorClass::Final);
+        assert_eq!(c(404, "model not found"), ErrorClass::Final);
+        assert_eq!(c(413, ""), ErrorClass::Final);
+        // The error's type says billing, whatever the words.
+        assert_eq!(classify(429, "Request limit", true, true), ErrorClass::Retire);
+        // A limit with a reset time is a rate limit, whatever the words (Gemini's 429).
+        let gemini = "You exceeded your current quota, please check your plan and billing details.";
+        assert_eq!(classify(429, gemini, false, true), ErrorClass::Retryable { channel_too: false });
+        assert_eq!(classify(429, gemini, false, false), ErrorClass::Retire);
     }
 
     #[test]

@@ -426,7 +426,9 @@ impl Relay {
         }
         let body = up.read_to_end(ERROR_BODY_LIMIT, channel.timeouts.idle).await.unwrap_or_default();
         let value = |name: &str| up.headers.get_str(name);
-        let retry_after = retry_after(value("retry-after-ms"), value("retry-after"));
+        let retry_after = retry_after(value("retry-after-ms"), value("retry-after")).or_else(|| {
+            (channel.protocol == Dialect::Gemini).then(|| crate::translate::gemini::retry_delay(&body)).flatten()
+        });
         // An error answer read to its end leaves the connection usable (a burst of 429s
         // must not cost a new handshake each).
         self.release(up, pool_key);
@@ -440,7 +442,7 @@ impl Relay {
             // The client gets the error written anew rather than a body quoting the key.
             err.upstream_body = None;
         }
-        Err(match classify(status, &err.message) {
+        Err(match classify(status, &err.message, err.kind == ErrorKind::Billing, retry_after.is_some()) {
             ErrorClass::Retryable { channel_too } => {
                 AttemptFailure::Retryable { err, channel_too, retry_after, class: "retryable_status", wasted: None }
             }

@@ -73,6 +73,18 @@ use super::{ApiError, TargetOptions};
 use crate::protocol::anthropic::{MessagesRequest, MessagesResponse, Usage};
 use crate::protocol::gemini::{FunctionCall, UsageMetadata};
 
+/// The delay a Gemini error asks for before the next try: the `retryDelay` of its
+/// `google.rpc.RetryInfo` detail (`"31s"`, `"0.5s"`). Gemini sends no `retry-after`.
+pub fn retry_delay(body: &[u8]) -> Option<std::time::Duration> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let delay = v.get("error")?.get("details")?.as_array()?.iter().find_map(|d| {
+        let kind = d.get("@type")?.as_str()?;
+        kind.ends_with("google.rpc.RetryInfo").then(|| d.get("retryDelay")?.as_str()).flatten()
+    })?;
+    let secs: f64 = delay.strip_suffix('s')?.trim().parse().ok()?;
+    (secs.is_finite() && secs > 0.0 && secs <= 3600.0).then(|| std::time::Duration::from_secs_f64(secs))
+}
+
 /// A Gemini request body (the model comes from the URL) as a canonical request.
 pub fn request_to_canonical(body: &[u8], model: &str, stream: bool) -> Result<MessagesRequest, ApiError> {
     request::to_canonical(body, model, stream)

@@ -640,3 +640,21 @@ fn function_responses_keep_call_order_when_an_id_comes_back_in_a_later_turn() {
         sent["contents"][4]["parts"].as_array().unwrap().iter().map(|p| &p["functionResponse"]["response"]).collect();
     assert_eq!(outputs, [&json!({"output": "two"}), &json!({"output": "three"})]);
 }
+
+#[test]
+fn a_gemini_error_says_when_to_try_again_in_its_retry_info() {
+    let body =
+        br#"{"error":{"code":429,"message":"You exceeded your current quota","status":"RESOURCE_EXHAUSTED","details":[
+        {"@type":"type.googleapis.com/google.rpc.QuotaFailure","violations":[]},
+        {"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"31s"}]}}"#;
+    assert_eq!(retry_delay(body), Some(std::time::Duration::from_secs(31)));
+    let half = br#"{"error":{"details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"0.5s"}]}}"#;
+    assert_eq!(retry_delay(half), Some(std::time::Duration::from_millis(500)));
+    for none in [
+        &br#"{"error":{"code":429,"message":"x"}}"#[..],
+        br#"{"error":{"details":[{"@type":"x.RetryInfo","retryDelay":"5m"}]}}"#,
+        b"<html>",
+    ] {
+        assert_eq!(retry_delay(none), None);
+    }
+}
