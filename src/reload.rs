@@ -48,7 +48,12 @@ impl Reloader {
     /// Loads, validates and swaps in the config file; `cause` is for the log.
     pub fn reload(&self, cause: &str) -> ReloadResult {
         let _one = self.running.lock().unwrap_or_else(|p| p.into_inner());
-        match config::load_file(&self.path) {
+        let loaded =
+            config::load_file(&self.path).and_then(|loaded| match lockout(&self.live.load().config, &loaded.config) {
+                Some(e) => Err(vec![e]),
+                None => Ok(loaded),
+            });
+        match loaded {
             Err(errors) => {
                 let errors: Vec<String> = errors.iter().map(ToString::to_string).collect();
                 for e in &errors {
@@ -84,6 +89,21 @@ impl Reloader {
             }
         }
     }
+}
+
+/// A reload that would leave no access key or no channel where there were some: a half
+/// written file, or keys in an environment variable the reload does not see. Every
+/// request would be refused, the admin endpoints too; the running config stays.
+fn lockout(old: &Config, new: &Config) -> Option<config::ConfigError> {
+    let (what, path) = if new.access_keys.is_empty() && !old.access_keys.is_empty() {
+        ("no access key", "access_keys")
+    } else if new.channels.is_empty() && !old.channels.is_empty() {
+        ("no channel", "channels")
+    } else {
+        return None;
+    };
+    let message = format!("the new config has {what} where the running one has some; not applied");
+    Some(config::ConfigError { path: path.to_string(), message })
 }
 
 /// Settings read once at start-up: a reload cannot apply them.
@@ -176,7 +196,7 @@ mod tests {
     use super::*;
 
     fn config(server: &str) -> Config {
-        let yaml = format!("server: {{{server}}}\nchannels: []\n");
+        let yaml = format!("server: {{{server}}}\naccess_keys: [{{name: a, key: k-0123456789}}]\nchannels: []\n");
         match crate::config::load_str(&yaml, &|_| None) {
             Ok(loaded) => loaded.config,
             Err(e) => panic!("{e:?}"),
@@ -195,5 +215,29 @@ mod tests {
             ]
         );
         assert!(restart_only_changes(&old, &old).is_empty());
+    }
+
+    #[test]
+    fn a_reload_that_drops_every_access_key_or_channel_is_refused() {
+        let keys = "access_keys: [{name: a, key: k-0123456789}]\n";
+        let channel = "channels: [{name: c, protocol: anthropic, base_url: 'http://127.0.0.1:9', keys: [k-abc], models: ['*']}]\n";
+        let load = |yaml: String| match crate::config::load_str(&yaml, &|_| None) {
+            Ok(loaded) => loaded.config,
+            Err(e) => panic!("{e:?}"),
+        };
+        let both = load(format!("{keys}{channel}"));
+        let no_keys = load(channel.to_string());
+        let no_channels = load(keys.to_string());
+        let refused = |old: &Config, new: &Config| lockout(old, new).map(|e| e.to_string());
+        assert_eq!(
+            refused(&both, &no_keys).as_deref(),
+            Some("access_keys: the new config has no access key where the running one has some; not applied")
+        );
+        assert_eq!(
+            refused(&both, &no_channels).as_deref(),
+            Some("channels: the new config has no channel where the running one has some; not applied")
+        );
+        assert_eq!(refused(&both, &both), None);
+        assert_eq!(refused(&no_keys, &no_keys), None, "nothing to lose");
     }
 }

@@ -174,6 +174,25 @@ fn reload_by_file_change_sighup_and_admin_and_bad_configs_are_refused() {
     assert!(gw.log().contains("channels[0].protocol: unknown protocol"));
     let (status, _, _) = gw.post("/admin/reload", &[("x-api-key", ACCESS_KEY)], "");
     assert_eq!(status, 401, "an access key is not an admin key");
+
+    // 5. An emptied file, and one that would drop every access key, are refused too.
+    gw.rewrite_config(&two, "", "");
+    let good = std::fs::read_to_string(gw.config_path()).unwrap();
+    let keys = format!("access_keys:\n  - {{name: tester, key: \"{ACCESS_KEY}\"}}\n");
+    assert!(good.contains(&keys), "{good}");
+    for (text, error) in [
+        (String::new(), "channels: the config lists no channel and no access key (is the file empty?)"),
+        (
+            good.replace(&keys, ""),
+            "access_keys: the new config has no access key where the running one has some; not applied",
+        ),
+    ] {
+        std::fs::write(gw.config_path(), text).unwrap();
+        let (status, _, body) = gw.post("/admin/reload", &[("x-api-key", ADMIN_KEY)], "");
+        assert_eq!(status, 422, "{body}");
+        assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["errors"][0], error);
+        assert_eq!(gw.anthropic(&ask("claude-a", "hi", false)).0, 200);
+    }
 }
 
 #[test]

@@ -82,6 +82,12 @@ pub fn validate(raw: RawConfig, missing: &[MissingVar]) -> Result<(Config, Vec<S
     let routing = routing(&raw.routing, &mut cx);
     let health = health(&raw.health, &mut cx);
 
+    // A file with neither is a mistake (an empty or truncated file, a wrong path):
+    // every request would be refused. Refused, a reload keeps the old config.
+    if raw.access_keys.is_empty() && raw.channels.is_empty() {
+        cx.err("channels", "the config lists no channel and no access key (is the file empty?)");
+    }
+
     let mut access_keys = Vec::new();
     let mut names = HashSet::new();
     for (i, k) in raw.access_keys.into_iter().enumerate() {
