@@ -138,6 +138,17 @@ fn model_map_prefers_exact_entries() {
 }
 
 #[test]
+fn model_map_prefers_the_most_specific_pattern_whatever_the_yaml_order() {
+    let yaml = "channels:\n  - {name: a, protocol: openai, base_url: 'http://x', keys: [k], models: ['*'], model_map: {'claude-*': generic, 'claude-opus-*': opus, '*-latest': latest, 'gpt-*': gpt}}\n";
+    let ch = &load_str(yaml, &env).unwrap().config.channels[0];
+    assert_eq!(ch.upstream_model("claude-opus-4-1"), "opus");
+    assert_eq!(ch.upstream_model("claude-sonnet-4-5"), "generic");
+    // Equally specific: the first listed.
+    assert_eq!(ch.upstream_model("claude-latest"), "generic");
+    assert_eq!(ch.upstream_model("gpt-latest"), "latest");
+}
+
+#[test]
 fn unset_variable_outside_keys_is_an_error() {
     let errs =
         load_str("channels:\n  - {name: a, protocol: openai, base_url: '${BASE}', keys: [k], models: ['*']}\n", &env)

@@ -332,6 +332,9 @@ fn channel(c: RawChannel, path: &str, cx: &mut Ctx<'_>) -> Option<Channel> {
                 .err(format!("{path}.model_map"), "entries must map a non-empty model name or pattern to a model name"),
         }
     }
+    // The most specific pattern wins whatever the order of the YAML (`claude-opus-*`
+    // before `claude-*`); equally specific ones keep their order. Exact names win first.
+    model_map.sort_by_key(|(p, _)| std::cmp::Reverse(p.literal_len()));
 
     let weight = c.weight.unwrap_or(1);
     if weight == 0 || weight > 1000 {

@@ -28,6 +28,12 @@ impl ModelPattern {
         self.pieces.is_none()
     }
 
+    /// How specific the pattern is: its characters other than stars (`claude-opus-*`
+    /// says more than `claude-*`).
+    pub fn literal_len(&self) -> usize {
+        self.raw.len() - self.raw.matches('*').count()
+    }
+
     pub fn matches(&self, name: &str) -> bool {
         let Some(pieces) = &self.pieces else { return self.raw == name };
         // A pattern with a star splits into two pieces or more.
