@@ -205,12 +205,33 @@ pub fn mentions_thinking(body: &[u8]) -> bool {
     memchr::memmem::find(body, b"thinking\"").is_some()
 }
 
-/// An Anthropic body with every `thinking` and `redacted_thinking` block removed from
-/// assistant turns and `model` set. Their signatures are only valid at the provider
-/// that issued them. When the current turn (the last assistant message) lost blocks,
-/// extended thinking is turned off for the request: the API requires that turn to start
-/// with its original thinking block when thinking is on.
-pub fn without_thinking(body: &[u8], model: &str) -> Result<Bytes, ApiError> {
+/// Whether a thinking block of the body carries a signature the gateway made, not
+/// Anthropic: empty (thinking from a provider that signs nothing) or `gemini:`. Such a
+/// conversation was held with another provider; Anthropic refuses those blocks.
+pub fn has_foreign_signature(body: &[u8]) -> bool {
+    memchr::memmem::find_iter(body, b"\"signature\"").any(|at| {
+        let rest = &body[at + b"\"signature\"".len()..];
+        let rest = rest.trim_ascii_start().strip_prefix(b":").map_or(&b""[..], <[u8]>::trim_ascii_start);
+        rest.starts_with(b"\"\"") || rest.starts_with(b"\"gemini:")
+    })
+}
+
+/// Which thinking blocks `without_thinking` removes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strip {
+    /// Every one: the conversation was held with another provider family.
+    All,
+    /// Those whose signature the gateway made (`has_foreign_signature`).
+    Foreign,
+}
+
+/// An Anthropic body with `thinking` and `redacted_thinking` blocks removed from
+/// assistant turns (all of them, or those with a foreign signature) and `model` set.
+/// Signatures are only valid at the provider that issued them. When the current turn
+/// (the last assistant message) lost blocks, extended thinking is turned off for the
+/// request: the API requires that turn to start with its original thinking block when
+/// thinking is on.
+pub fn without_thinking(body: &[u8], model: &str, strip: Strip) -> Result<Bytes, ApiError> {
     use serde_json::Value;
     let mut v: Value =
         crate::protocol::from_json(body).map_err(|e| ApiError::invalid(format!("invalid request body: {e}")))?;
@@ -223,8 +244,13 @@ pub fn without_thinking(body: &[u8], model: &str) -> Result<Bytes, ApiError> {
             }
             if let Some(blocks) = m.get_mut("content").and_then(Value::as_array_mut) {
                 let before = blocks.len();
-                blocks.retain(|b| {
-                    !matches!(b.get("type").and_then(Value::as_str), Some("thinking" | "redacted_thinking"))
+                blocks.retain(|b| match b.get("type").and_then(Value::as_str) {
+                    Some("thinking") if strip == Strip::Foreign => {
+                        let signature = b.get("signature").and_then(Value::as_str).unwrap_or_default();
+                        !(signature.is_empty() || signature.starts_with("gemini:"))
+                    }
+                    Some("thinking" | "redacted_thinking") => strip == Strip::Foreign,
+                    _ => true,
                 });
                 if blocks.len() != before && Some(i) == last_assistant {
                     last_turn_stripped = true;
@@ -269,12 +295,26 @@ mod tests {
     fn thinking_blocks_are_stripped_and_thinking_disabled_for_the_open_turn() {
         let body = br#"{"model":"a","thinking":{"type":"enabled","budget_tokens":2000},"messages":[{"role":"user","content":"q"},{"role":"assistant","content":[{"type":"thinking","thinking":"t","signature":"S1"},{"type":"text","text":"x"}]},{"role":"user","content":"q2"},{"role":"assistant","content":[{"type":"redacted_thinking","data":"D"},{"type":"tool_use","id":"toolu_1","name":"f","input":{}}]},{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1","content":"r"}]}]}"#;
         assert!(mentions_thinking(body));
-        let out = without_thinking(body, "b").unwrap();
+        let out = without_thinking(body, "b", Strip::All).unwrap();
         assert_eq!(
             std::str::from_utf8(&out).unwrap(),
             r#"{"model":"b","messages":[{"role":"user","content":"q"},{"role":"assistant","content":[{"type":"text","text":"x"}]},{"role":"user","content":"q2"},{"role":"assistant","content":[{"type":"tool_use","id":"toolu_1","name":"f","input":{}}]},{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1","content":"r"}]}]}"#
         );
         assert!(!mentions_thinking(br#"{"model":"a","messages":[]}"#));
+    }
+
+    #[test]
+    fn only_thinking_the_gateway_signed_is_stripped_when_the_session_is_unknown() {
+        assert!(!has_foreign_signature(br#"{"messages":[{"content":[{"type":"thinking","signature":"EqQB"}]}]}"#));
+        assert!(has_foreign_signature(br#"[{"type":"thinking","signature":"gemini:QUJD"}]"#));
+        assert!(has_foreign_signature(b"[{\"type\": \"thinking\", \"signature\" : \"\"}]"));
+        assert!(!has_foreign_signature(br#"{"signature":"#));
+        let body = br#"{"model":"a","thinking":{"type":"enabled","budget_tokens":2000},"messages":[{"role":"user","content":"q"},{"role":"assistant","content":[{"type":"thinking","thinking":"t","signature":"EqQB"},{"type":"redacted_thinking","data":"D"},{"type":"text","text":"x"}]},{"role":"user","content":"q2"},{"role":"assistant","content":[{"type":"thinking","thinking":"g","signature":"gemini:QUJD"},{"type":"thinking","thinking":"o","signature":""},{"type":"tool_use","id":"toolu_1","name":"f","input":{}}]},{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1","content":"r"}]}]}"#;
+        let out = without_thinking(body, "b", Strip::Foreign).unwrap();
+        assert_eq!(
+            std::str::from_utf8(&out).unwrap(),
+            r#"{"model":"b","messages":[{"role":"user","content":"q"},{"role":"assistant","content":[{"type":"thinking","thinking":"t","signature":"EqQB"},{"type":"redacted_thinking","data":"D"},{"type":"text","text":"x"}]},{"role":"user","content":"q2"},{"role":"assistant","content":[{"type":"tool_use","id":"toolu_1","name":"f","input":{}}]},{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1","content":"r"}]}]}"#
+        );
     }
 
     #[test]

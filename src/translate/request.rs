@@ -153,8 +153,19 @@ impl PreparedRequest {
     ) -> Result<Bytes, ApiError> {
         if upstream == self.client && self.history.is_none() {
             match upstream {
-                Dialect::Anthropic if strip_thinking && super::passthrough::mentions_thinking(&self.body) => {
-                    return super::passthrough::without_thinking(&self.body, &target.model);
+                // Thinking of another provider (known from the session, or by the
+                // signatures the gateway gave it) would be refused by Anthropic.
+                Dialect::Anthropic if super::passthrough::mentions_thinking(&self.body) => {
+                    use super::passthrough::{has_foreign_signature, without_thinking, Strip};
+                    if strip_thinking {
+                        return without_thinking(&self.body, &target.model, Strip::All);
+                    }
+                    if has_foreign_signature(&self.body) {
+                        return without_thinking(&self.body, &target.model, Strip::Foreign);
+                    }
+                    if self.peek.can_set_model() {
+                        return Ok(self.peek.with_model(&self.body, &target.model));
+                    }
                 }
                 // The model is in the URL.
                 Dialect::Gemini => return Ok(self.body.clone()),

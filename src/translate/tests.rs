@@ -616,3 +616,20 @@ fn reasoning_tokens_are_carried_between_dialects_that_count_them() {
     assert_eq!(v["usage"]["completion_tokens"], 151);
     assert_eq!(v["usage"]["completion_tokens_details"], json!({"reasoning_tokens": 144}));
 }
+
+#[test]
+fn a_passed_through_conversation_loses_the_thinking_the_gateway_signed_even_without_its_session() {
+    let body = bytes::Bytes::from(
+        json!({"model": "claude-x", "max_tokens": 100, "messages": [
+            {"role": "user", "content": "q"},
+            {"role": "assistant", "content": [{"type": "thinking", "thinking": "t", "signature": "gemini:QUJD"}, {"type": "text", "text": "a"}]},
+            {"role": "user", "content": "q2"}]})
+        .to_string(),
+    );
+    let mut req = PreparedRequest::new(Dialect::Anthropic, body).unwrap();
+    let sent: Value =
+        serde_json::from_slice(&req.body_for(Dialect::Anthropic, &TargetOptions::new("claude-y"), false).unwrap())
+            .unwrap();
+    assert_eq!(sent["messages"][1]["content"], json!([{"type": "text", "text": "a"}]));
+    assert_eq!(sent["model"], "claude-y");
+}
