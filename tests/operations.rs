@@ -523,6 +523,40 @@ fn secrets_never_appear_in_logs_metrics_errors_or_admin_output() {
 }
 
 #[test]
+fn a_client_that_leaves_before_the_answer_takes_the_upstream_request_with_it() {
+    use std::io::Write;
+    let mock = Mock::start();
+    let gw = Gateway::start(&ch("a", "anthropic", &mock.url, "sk-a-0000", "[\"claude-*\"]", ""), "");
+    for stream in [false, true] {
+        // The upstream takes 3 s to answer; the client gives up after 0.3 s.
+        let body = ask("claude-x", "[[slow:3000]] hi", stream);
+        let mut conn = std::net::TcpStream::connect(("127.0.0.1", gw.port)).unwrap();
+        let head = format!(
+            "POST /v1/messages HTTP/1.1\r\nhost: x\r\nx-api-key: {ACCESS_KEY}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+            body.len()
+        );
+        conn.write_all(format!("{head}{body}").as_bytes()).unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        drop(conn);
+    }
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let closed = || -> Vec<Value> {
+        gw.log()
+            .lines()
+            .filter_map(|l| l.split_once(" access] ").map(|(_, json)| serde_json::from_str::<Value>(json).unwrap()))
+            .filter(|v| v["error"] == "client_closed")
+            .collect()
+    };
+    while closed().len() < 2 {
+        assert!(Instant::now() < deadline, "the gateway waited for the upstream:\n{}", gw.log());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for line in closed() {
+        assert!(line["duration_ms"].as_f64().unwrap() < 1500.0, "{line}");
+    }
+}
+
+#[test]
 fn sigterm_lets_a_running_stream_finish_then_exits() {
     let mock = Mock::start_with(&["--token-delay-ms", "50"]);
     let gw =

@@ -180,6 +180,9 @@ enum AttemptFailure {
     Retire(ApiError),
     /// The upstream's answer stands (a bad request): pass it on.
     Final(ApiError),
+    /// The client closed its connection while the upstream's answer was awaited: the
+    /// upstream request was dropped, and nobody is left to answer.
+    ClientGone,
 }
 
 impl AttemptFailure {
@@ -346,6 +349,12 @@ impl Relay {
                     self.health.on_no_verdict(&key_ref);
                     return self.fail(session, client, err, outcome).await;
                 }
+                Err(AttemptFailure::ClientGone) => {
+                    record(&mut outcome, CLIENT_CLOSED, None);
+                    self.health.on_no_verdict(&key_ref);
+                    outcome.error = Some(CLIENT_CLOSED.into());
+                    return Ok(outcome);
+                }
             }
         }
         let err = last_error.unwrap_or_else(|| ApiError::new(ErrorKind::Api, "no upstream attempt was possible"));
@@ -382,7 +391,7 @@ impl Relay {
         a: &Attempt<'_>,
         req: &PreparedRequest,
         body: Bytes,
-        session: &Session,
+        session: &mut Session,
         path: &str,
     ) -> Result<Call, AttemptFailure> {
         let (channel, key_index, first_byte) = (a.channel, a.key_index, a.first_byte);
@@ -405,7 +414,15 @@ impl Relay {
             path,
         )
         .map_err(|e| AttemptFailure::Final(ApiError::invalid(format!("cannot build the upstream request: {e}"))))?;
-        let mut up = match timeout(first_byte, self.exchange(&peer, pool_key, head, &body)).await {
+        // A client that leaves while the answer is awaited (Claude Code's Esc during a long
+        // wait for the first token) takes the upstream request with it: dropping the
+        // exchange closes its connection, and the upstream stops generating.
+        let exchange = timeout(first_byte, self.exchange(&peer, pool_key, head, &body));
+        let answer = tokio::select! {
+            answer = exchange => answer,
+            () = client_left(session) => return Err(AttemptFailure::ClientGone),
+        };
+        let mut up = match answer {
             Err(_) => {
                 let what = format!("upstream sent no response within {first_byte:?}");
                 return Err(AttemptFailure::retry("timeout", ApiError::new(ErrorKind::Timeout, what)));
@@ -534,6 +551,19 @@ impl Relay {
         }
         Ok(canonical)
     }
+}
+
+/// Resolves when the client closes its HTTP/1 connection after its request (a read
+/// finds the end of the stream); never otherwise. Bytes where none were due (a
+/// pipelined request) end the request too, as in Pingora's own proxy. HTTP/2 streams are
+/// not watched here.
+async fn client_left(session: &mut Session) {
+    if session.downstream_session.as_http1().is_some()
+        && session.downstream_session.read_body_or_idle(true).await.is_err()
+    {
+        return;
+    }
+    std::future::pending::<()>().await
 }
 
 /// The access log's word for a failed write to the client: `client_timeout` when it
