@@ -34,6 +34,7 @@ impl Relay {
         } else {
             StreamTranslator::new(channel.protocol, req.client, opts)
         };
+        tr = tr.upstream_model(a.upstream_model);
         if store {
             tr = tr.accumulate();
         }

@@ -28,6 +28,8 @@ pub struct GeminiDecoder {
     /// The prompt was blocked (`promptFeedback.blockReason`, no candidates).
     blocked: bool,
     usage: Option<UsageMetadata>,
+    /// The model asked for, named when the upstream sends no `modelVersion`.
+    pub(crate) model: String,
 }
 
 impl GeminiDecoder {
@@ -93,7 +95,7 @@ impl GeminiDecoder {
                 id: self.ids.message_id(chunk.response_id.as_deref()),
                 kind: "message".to_string(),
                 role: Role::Assistant,
-                model: chunk.model_version.clone().unwrap_or_default(),
+                model: chunk.model_version.clone().unwrap_or_else(|| self.model.clone()),
                 content: Vec::new(),
                 stop_reason: None,
                 stop_sequence: None,

@@ -105,8 +105,11 @@ pub fn canonical_to_response(resp: &MessagesResponse) -> Vec<u8> {
     response::from_canonical(resp)
 }
 
-/// Finish reasons that mean the answer was blocked (protocols.md §3.4).
-const REFUSAL_REASONS: [&str; 9] = [
+/// Finish reasons that mean the answer was blocked (protocols.md §3.4). `OTHER`, an
+/// unnamed stop, counts as one, as OpenAI-compatible Gemini front ends report it
+/// (`content_filter`): the answer did not end on its own.
+const REFUSAL_REASONS: [&str; 10] = [
+    "OTHER",
     "SAFETY",
     "RECITATION",
     "BLOCKLIST",

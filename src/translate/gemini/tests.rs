@@ -507,6 +507,10 @@ fn gemini_max_tokens_safety_and_prompt_block() {
         canonical_response("response_prompt_blocked.json"),
         message("IUdoaOKrA9yYz7IPz5yM0Qg", "gemini-2.5-flash", json!([]), "refusal", usage(31, 0, 0))
     );
+    // An unnamed stop (`OTHER`) did not end on its own either.
+    let other = br#"{"candidates":[{"content":{"role":"model","parts":[{"text":"Par"}]},"finishReason":"OTHER","index":0}],"modelVersion":"g"}"#;
+    let resp = value(&response_to_canonical(other, "g").unwrap());
+    assert_eq!(resp["stop_reason"], "refusal");
 }
 
 #[test]

@@ -214,6 +214,15 @@ impl StreamTranslator {
     }
 
     /// Keep the whole canonical message as it streams (see `message`).
+    /// The model the upstream was asked for: a Gemini stream that names none (no
+    /// `modelVersion`) is said to come from it, as a Gemini answer is.
+    pub fn upstream_model(mut self, model: &str) -> Self {
+        if let Decoder::Gemini(d) = &mut self.decoder {
+            d.model = model.to_string();
+        }
+        self
+    }
+
     pub fn accumulate(mut self) -> Self {
         self.accumulator = Some(Accumulator::default());
         self

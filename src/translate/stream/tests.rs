@@ -434,3 +434,15 @@ fn empty_fragments_neither_interleave_calls_nor_end_the_stream() {
     );
     assert_eq!(stats.termination, Some(Termination::Complete));
 }
+
+#[test]
+fn a_gemini_stream_that_names_no_model_is_said_to_come_from_the_model_asked_for() {
+    let input = "data: {\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":\"Hi\"}]},\"finishReason\":\"STOP\",\"index\":0}],\"usageMetadata\":{\"promptTokenCount\":3,\"candidatesTokenCount\":1,\"totalTokenCount\":4}}\n\n";
+    let mut t =
+        StreamTranslator::new(Dialect::Gemini, Dialect::OpenAiChat, NO_USAGE).upstream_model("gemini-2.5-flash");
+    let mut out = t.push(input.as_bytes()).to_vec();
+    out.extend_from_slice(&t.finish());
+    let out = String::from_utf8(out).unwrap();
+    assert!(out.starts_with("data: {\"id\":"), "{out}");
+    assert!(out.contains(r#""model":"gemini-2.5-flash""#) && !out.contains(r#""model":"""#), "{out}");
+}
