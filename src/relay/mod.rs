@@ -19,7 +19,9 @@ use crate::protocol::anthropic::MessagesResponse;
 use crate::protocol::anthropic::Usage;
 use crate::protocol::Dialect;
 use crate::routing::{AffinityMap, Binding, ConversationStore};
-use crate::translate::request::{response_usage, translate_response, PreparedRequest, ResponseContext};
+use crate::translate::request::{
+    response_usage, translate_response, ForeignThinking, PreparedRequest, ResponseContext,
+};
 use crate::translate::{ApiError, ErrorKind, TargetOptions};
 use bytes::{Bytes, BytesMut};
 use http::{HeaderName, HeaderValue};
@@ -230,6 +232,10 @@ impl Relay {
             let err = ApiError::new(ErrorKind::NotFound, format!("no channel serves model '{}'", req.model()));
             return self.fail(session, client, err, outcome).await;
         }
+        // Whether a channel of another dialect serves this model too: an Anthropic
+        // conversation may then hold thinking the gateway signed, which Anthropic refuses.
+        let mixed = client == Dialect::Anthropic
+            && config.channels.iter().any(|c| c.protocol != Dialect::Anthropic && c.serves(req.model()));
         let (affinity, origin_family) = match session_key {
             Some(s) => {
                 let map = self.affinity();
@@ -278,8 +284,14 @@ impl Relay {
                 outcome.upstream_model = Some(target.model);
                 return self.fail(session, client, err, outcome).await;
             }
-            let strip_thinking = origin_family.as_deref().is_some_and(|f| f != channel.family);
-            let body = match req.body_for(channel.protocol, &target, strip_thinking) {
+            let thinking = if origin_family.as_deref().is_some_and(|f| f != channel.family) {
+                ForeignThinking::Held
+            } else if mixed {
+                ForeignThinking::Possible
+            } else {
+                ForeignThinking::None
+            };
+            let body = match req.body_for(channel.protocol, &target, thinking) {
                 Ok(b) => b,
                 Err(e) => {
                     outcome.upstream_model = Some(target.model);
@@ -416,11 +428,17 @@ impl Relay {
         .map_err(|e| AttemptFailure::Final(ApiError::invalid(format!("cannot build the upstream request: {e}"))))?;
         // A client that leaves while the answer is awaited (Claude Code's Esc during a long
         // wait for the first token) takes the upstream request with it: dropping the
-        // exchange closes its connection, and the upstream stops generating.
-        let exchange = timeout(first_byte, self.exchange(&peer, pool_key, head, &body));
-        let answer = tokio::select! {
-            answer = exchange => answer,
-            () = client_left(session) => return Err(AttemptFailure::ClientGone),
+        // exchange closes its connection, and the upstream stops generating. The client is
+        // watched only once the answer is late: a quick one costs no read of its socket.
+        let exchange = self.exchange(&peer, pool_key, head, &body);
+        tokio::pin!(exchange);
+        let early = first_byte.min(WATCH_CLIENT_AFTER);
+        let answer = match timeout(early, exchange.as_mut()).await {
+            Err(_) if early < first_byte => tokio::select! {
+                answer = timeout(first_byte - early, exchange) => answer,
+                () = client_left(session) => return Err(AttemptFailure::ClientGone),
+            },
+            answer => answer,
         };
         let mut up = match answer {
             Err(_) => {
@@ -552,6 +570,10 @@ impl Relay {
         Ok(canonical)
     }
 }
+
+/// How long the upstream's answer is awaited before the client's connection is watched
+/// too (`client_left`).
+const WATCH_CLIENT_AFTER: Duration = Duration::from_secs(1);
 
 /// Resolves when the client closes its HTTP/1 connection after its request (a read
 /// finds the end of the stream); never otherwise. Bytes where none were due (a

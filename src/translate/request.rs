@@ -25,6 +25,20 @@ pub struct ClientOptions {
     pub responses: Option<ResponsesRequestInfo>,
 }
 
+/// Thinking blocks of another provider in an Anthropic conversation: Anthropic refuses
+/// their signatures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ForeignThinking {
+    /// None can be there: only Anthropic channels serve the model.
+    None,
+    /// Some may be: a channel of another dialect serves the model too. Blocks whose
+    /// signature the gateway made (empty, `gemini:`) are removed.
+    Possible,
+    /// The conversation was held with another provider family (the session says so):
+    /// every thinking block is removed.
+    Held,
+}
+
 pub struct PreparedRequest {
     pub client: Dialect,
     pub body: Bytes,
@@ -142,30 +156,25 @@ impl PreparedRequest {
         Ok(())
     }
 
-    /// The body to send to an upstream of dialect `upstream`. `strip_thinking`: the
-    /// conversation's thinking blocks come from another provider family than this
-    /// upstream's, so they are removed (translations to other dialects drop them anyway).
+    /// The body to send to an upstream of dialect `upstream`. `thinking`: what may be in
+    /// an Anthropic conversation passed through that Anthropic would refuse
+    /// (translations to other dialects drop thinking anyway).
     pub fn body_for(
         &mut self,
         upstream: Dialect,
         target: &TargetOptions,
-        strip_thinking: bool,
+        thinking: ForeignThinking,
     ) -> Result<Bytes, ApiError> {
         if upstream == self.client && self.history.is_none() {
+            use super::passthrough::{has_foreign_signature, mentions_thinking, without_thinking, Strip};
             match upstream {
-                // Thinking of another provider (known from the session, or by the
-                // signatures the gateway gave it) would be refused by Anthropic.
-                Dialect::Anthropic if super::passthrough::mentions_thinking(&self.body) => {
-                    use super::passthrough::{has_foreign_signature, without_thinking, Strip};
-                    if strip_thinking {
-                        return without_thinking(&self.body, &target.model, Strip::All);
-                    }
-                    if has_foreign_signature(&self.body) {
-                        return without_thinking(&self.body, &target.model, Strip::Foreign);
-                    }
-                    if self.peek.can_set_model() {
-                        return Ok(self.peek.with_model(&self.body, &target.model));
-                    }
+                Dialect::Anthropic if thinking == ForeignThinking::Held && mentions_thinking(&self.body) => {
+                    return without_thinking(&self.body, &target.model, Strip::All);
+                }
+                // One scan of the body, and only where another provider may have
+                // answered this model.
+                Dialect::Anthropic if thinking == ForeignThinking::Possible && has_foreign_signature(&self.body) => {
+                    return without_thinking(&self.body, &target.model, Strip::Foreign);
                 }
                 // The model is in the URL.
                 Dialect::Gemini => return Ok(self.body.clone()),

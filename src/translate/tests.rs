@@ -4,7 +4,7 @@ use super::anthropic_request::anthropic_body;
 use super::chat_canonical::chat_to_canonical;
 use super::chat_request::canonical_to_chat;
 use super::chat_response::{canonical_to_chat_response, chat_to_canonical_response};
-use super::request::{translate_response, PreparedRequest};
+use super::request::{translate_response, ForeignThinking, PreparedRequest};
 use super::TargetOptions;
 use crate::protocol::anthropic::{MessagesRequest, MessagesResponse};
 use crate::protocol::openai_chat::{ChatRequest, ChatResponse};
@@ -283,9 +283,9 @@ fn prepared_request_parses_once_and_passes_through_same_dialect() {
         br#"{"model":"claude-a","max_tokens":5,"messages":[{"role":"user","content":"hi"}],"x":1}"#,
     );
     let mut req = PreparedRequest::new(Dialect::Anthropic, body).unwrap();
-    let same = req.body_for(Dialect::Anthropic, &TargetOptions::new("claude-b"), false).unwrap();
+    let same = req.body_for(Dialect::Anthropic, &TargetOptions::new("claude-b"), ForeignThinking::None).unwrap();
     assert_eq!(&same[..], br#"{"model":"claude-b","max_tokens":5,"messages":[{"role":"user","content":"hi"}],"x":1}"#);
-    let other = req.body_for(Dialect::OpenAiChat, &TargetOptions::new("gpt"), false).unwrap();
+    let other = req.body_for(Dialect::OpenAiChat, &TargetOptions::new("gpt"), ForeignThinking::None).unwrap();
     assert_eq!(&other[..], br#"{"model":"gpt","messages":[{"role":"user","content":"hi"}],"max_completion_tokens":5}"#);
 }
 
@@ -341,8 +341,8 @@ fn a_chat_request_parsed_up_front_routes_and_translates_as_a_peeked_one() {
     for upstream in [Dialect::Anthropic, Dialect::OpenAiResponses, Dialect::Gemini] {
         let target = TargetOptions::new("m");
         assert_eq!(
-            parsed.body_for(upstream, &target, false).unwrap(),
-            peeked.body_for(upstream, &target, false).unwrap(),
+            parsed.body_for(upstream, &target, ForeignThinking::None).unwrap(),
+            peeked.body_for(upstream, &target, ForeignThinking::None).unwrap(),
             "{upstream:?}"
         );
     }
@@ -350,9 +350,10 @@ fn a_chat_request_parsed_up_front_routes_and_translates_as_a_peeked_one() {
     assert_eq!(parsed.stream_options(None), peeked.stream_options(None));
     // Towards Chat after all (a channel added since): rebuilt, with the new model, and
     // without the metadata (as any translated Chat request).
-    let rebuilt: Value =
-        serde_json::from_slice(&parsed.body_for(Dialect::OpenAiChat, &TargetOptions::new("gpt-y"), false).unwrap())
-            .unwrap();
+    let rebuilt: Value = serde_json::from_slice(
+        &parsed.body_for(Dialect::OpenAiChat, &TargetOptions::new("gpt-y"), ForeignThinking::None).unwrap(),
+    )
+    .unwrap();
     assert_eq!(rebuilt["model"], "gpt-y");
     assert_eq!(rebuilt["messages"][1]["content"], "hi\n");
     assert!(rebuilt.get("metadata").is_none(), "{rebuilt}");
@@ -381,8 +382,8 @@ fn a_responses_request_parsed_up_front_routes_and_translates_as_a_peeked_one() {
     for upstream in [Dialect::Anthropic, Dialect::OpenAiChat, Dialect::Gemini] {
         let target = TargetOptions::new("m");
         assert_eq!(
-            parsed.body_for(upstream, &target, false).unwrap(),
-            peeked.body_for(upstream, &target, false).unwrap(),
+            parsed.body_for(upstream, &target, ForeignThinking::None).unwrap(),
+            peeked.body_for(upstream, &target, ForeignThinking::None).unwrap(),
             "{upstream:?}"
         );
     }
@@ -392,7 +393,7 @@ fn a_responses_request_parsed_up_front_routes_and_translates_as_a_peeked_one() {
     assert_eq!(parsed.stream_options(Some("resp_1")), peeked.stream_options(Some("resp_1")));
     // Towards Responses after all (a channel added since): rebuilt, with the new model.
     let rebuilt: Value = serde_json::from_slice(
-        &parsed.body_for(Dialect::OpenAiResponses, &TargetOptions::new("gpt-y"), false).unwrap(),
+        &parsed.body_for(Dialect::OpenAiResponses, &TargetOptions::new("gpt-y"), ForeignThinking::None).unwrap(),
     )
     .unwrap();
     assert_eq!(rebuilt["model"], "gpt-y");
@@ -423,8 +424,9 @@ fn a_responses_request_parsed_up_front_routes_and_translates_as_a_peeked_one() {
 /// A body that `new_translated` cannot parse fails as it would on the usual path (peek,
 /// then parse when translating): the same error, at the same step.
 fn assert_refused_as_usual(client: Dialect, upstream: Dialect, bad: &str) {
-    let translate =
-        |mut p: PreparedRequest| p.body_for(upstream, &TargetOptions::new("m"), false).map(|_| ()).unwrap_err().message;
+    let translate = |mut p: PreparedRequest| {
+        p.body_for(upstream, &TargetOptions::new("m"), ForeignThinking::None).map(|_| ()).unwrap_err().message
+    };
     let usual = PreparedRequest::new(client, bad.to_string().into()).map(translate);
     let now = PreparedRequest::new_translated(client, bad.to_string().into()).map(translate);
     match (usual, now) {
@@ -448,12 +450,13 @@ fn a_request_parsed_up_front_routes_and_translates_as_a_peeked_one() {
     assert_eq!((peeked.model(), peeked.stream(), peeked.peek.user_id.clone()), ("claude-x", true, Some("u1".into())));
     let target = TargetOptions::new("gpt-4o");
     assert_eq!(
-        parsed.body_for(Dialect::OpenAiChat, &target, false).unwrap(),
-        peeked.body_for(Dialect::OpenAiChat, &target, false).unwrap()
+        parsed.body_for(Dialect::OpenAiChat, &target, ForeignThinking::None).unwrap(),
+        peeked.body_for(Dialect::OpenAiChat, &target, ForeignThinking::None).unwrap()
     );
     // Towards Anthropic after all (a channel added since): rebuilt, with the new model.
     let target = TargetOptions::new("claude-y");
-    let rebuilt: Value = serde_json::from_slice(&parsed.body_for(Dialect::Anthropic, &target, false).unwrap()).unwrap();
+    let rebuilt: Value =
+        serde_json::from_slice(&parsed.body_for(Dialect::Anthropic, &target, ForeignThinking::None).unwrap()).unwrap();
     assert_eq!(rebuilt["model"], "claude-y");
     assert_eq!(rebuilt["system"], "be \"brief\"");
     assert_eq!(rebuilt["messages"][0]["content"], "hi\n");
@@ -494,9 +497,10 @@ fn thinking_goes_off_when_the_tool_turn_comes_back_without_it() {
         .to_string(),
     );
     let mut req = PreparedRequest::new_translated(Dialect::OpenAiResponses, body).unwrap();
-    let sent: Value =
-        serde_json::from_slice(&req.body_for(Dialect::Anthropic, &TargetOptions::new("claude-x"), false).unwrap())
-            .unwrap();
+    let sent: Value = serde_json::from_slice(
+        &req.body_for(Dialect::Anthropic, &TargetOptions::new("claude-x"), ForeignThinking::None).unwrap(),
+    )
+    .unwrap();
     assert_eq!(sent["messages"][1]["content"][0]["type"], "tool_use");
     assert!(sent.get("thinking").is_none(), "{sent}");
 
@@ -507,9 +511,10 @@ fn thinking_goes_off_when_the_tool_turn_comes_back_without_it() {
             .to_string(),
     );
     let mut req = PreparedRequest::new_translated(Dialect::OpenAiResponses, body).unwrap();
-    let sent: Value =
-        serde_json::from_slice(&req.body_for(Dialect::Anthropic, &TargetOptions::new("claude-x"), false).unwrap())
-            .unwrap();
+    let sent: Value = serde_json::from_slice(
+        &req.body_for(Dialect::Anthropic, &TargetOptions::new("claude-x"), ForeignThinking::None).unwrap(),
+    )
+    .unwrap();
     assert_eq!(sent["thinking"]["type"], "enabled", "{sent}");
     let mut req = anthropic_req(json!({
         "model": "m", "max_tokens": 5000, "thinking": {"type": "enabled", "budget_tokens": 2000},
@@ -537,7 +542,10 @@ fn structured_output_keeps_its_name_strictness_and_json_mode_across_dialects() {
         [Dialect::Anthropic, Dialect::OpenAiChat, Dialect::OpenAiResponses, Dialect::Gemini]
             .into_iter()
             .filter(|d| *d != client)
-            .map(|d| serde_json::from_slice(&req.body_for(d, &TargetOptions::new("m"), false).unwrap()).unwrap())
+            .map(|d| {
+                serde_json::from_slice(&req.body_for(d, &TargetOptions::new("m"), ForeignThinking::None).unwrap())
+                    .unwrap()
+            })
             .collect()
     };
     // A Responses schema named `s`, strict: Chat and Responses-shaped upstreams keep both,
@@ -626,10 +634,16 @@ fn a_passed_through_conversation_loses_the_thinking_the_gateway_signed_even_with
             {"role": "user", "content": "q2"}]})
         .to_string(),
     );
-    let mut req = PreparedRequest::new(Dialect::Anthropic, body).unwrap();
-    let sent: Value =
-        serde_json::from_slice(&req.body_for(Dialect::Anthropic, &TargetOptions::new("claude-y"), false).unwrap())
-            .unwrap();
+    let body_for = |thinking| {
+        let mut req = PreparedRequest::new(Dialect::Anthropic, body.clone()).unwrap();
+        let sent = req.body_for(Dialect::Anthropic, &TargetOptions::new("claude-y"), thinking).unwrap();
+        serde_json::from_slice::<Value>(&sent).unwrap()
+    };
+    // Another dialect's channel serves the model too: the blocks the gateway signed go.
+    let sent = body_for(ForeignThinking::Possible);
     assert_eq!(sent["messages"][1]["content"], json!([{"type": "text", "text": "a"}]));
     assert_eq!(sent["model"], "claude-y");
+    // Only Anthropic channels serve it: the body is not searched, and passes as it is.
+    let sent = body_for(ForeignThinking::None);
+    assert_eq!(sent["messages"][1]["content"][0]["signature"], "gemini:QUJD");
 }

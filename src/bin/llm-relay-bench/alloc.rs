@@ -11,7 +11,7 @@ use bytes::Bytes;
 use serde::Serialize;
 
 use llm_relay::protocol::Dialect;
-use llm_relay::translate::request::{translate_response, PreparedRequest, ResponseContext};
+use llm_relay::translate::request::{translate_response, ForeignThinking, PreparedRequest, ResponseContext};
 use llm_relay::translate::stream::{ClientStreamOptions, StreamTranslator};
 use llm_relay::translate::TargetOptions;
 
@@ -161,7 +161,7 @@ fn prepare(client: Dialect, upstream: Dialect, body: &Bytes, target: &TargetOpti
         PreparedRequest::new(client, body.clone())
     };
     match prepared {
-        Ok(mut p) => p.body_for(upstream, target, false).map_or(0, |b| b.len()),
+        Ok(mut p) => p.body_for(upstream, target, ForeignThinking::None).map_or(0, |b| b.len()),
         Err(_) => 0,
     }
 }
