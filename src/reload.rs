@@ -93,7 +93,8 @@ impl Reloader {
 
 /// A reload that would leave no access key or no channel where there were some: a half
 /// written file, or keys in an environment variable the reload does not see. Every
-/// request would be refused, the admin endpoints too; the running config stays.
+/// request would be refused (the admin endpoints, which take admin keys, stay open); the
+/// running config stays.
 fn lockout(old: &Config, new: &Config) -> Option<config::ConfigError> {
     let (what, path) = if new.access_keys.is_empty() && !old.access_keys.is_empty() {
         ("no access key", "access_keys")

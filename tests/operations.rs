@@ -524,12 +524,34 @@ fn secrets_never_appear_in_logs_metrics_errors_or_admin_output() {
 
 #[test]
 fn a_client_that_leaves_before_the_answer_takes_the_upstream_request_with_it() {
-    use std::io::Write;
+    use std::io::{Read, Write};
     let mock = Mock::start();
-    let gw = Gateway::start(&ch("a", "anthropic", &mock.url, "sk-a-0000", "[\"claude-*\"]", ""), "");
-    for stream in [false, true] {
-        // The upstream takes 3 s to answer; the client gives up after 0.3 s.
-        let body = ask("claude-x", "[[slow:3000]] hi", stream);
+    // A Chat upstream that sends its head and a first chunk with no content, then nothing:
+    // the first content is what is awaited. It reports how long its connection stayed.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent = format!("http://{}", listener.local_addr().unwrap());
+    let upstream = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 4096];
+        let _ = conn.read(&mut buf).unwrap();
+        let chunk = "data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\"},\"finish_reason\":null}]}\n\n";
+        let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n";
+        conn.write_all(format!("{head}{:x}\r\n{chunk}\r\n", chunk.len()).as_bytes()).unwrap();
+        let served = Instant::now();
+        conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        // Until the gateway closes the connection (or 5 s).
+        while matches!(conn.read(&mut buf), Ok(n) if n > 0) {}
+        served.elapsed()
+    });
+    let channels = ch("a", "anthropic", &mock.url, "sk-a-0000", "[\"claude-*\"]", "")
+        + &ch("b", "openai", &silent, "sk-b-0000", "[\"silent-*\"]", "");
+    let gw = Gateway::start(&channels, "");
+    for (model, text, stream) in
+        [("claude-x", "[[slow:3000]] hi", false), ("claude-x", "[[slow:3000]] hi", true), ("silent-x", "hi", true)]
+    {
+        // The answer (or its first content) takes 3 s or more; the client gives up after
+        // 0.3 s.
+        let body = ask(model, text, stream);
         let mut conn = std::net::TcpStream::connect(("127.0.0.1", gw.port)).unwrap();
         let head = format!(
             "POST /v1/messages HTTP/1.1\r\nhost: x\r\nx-api-key: {ACCESS_KEY}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
@@ -547,13 +569,15 @@ fn a_client_that_leaves_before_the_answer_takes_the_upstream_request_with_it() {
             .filter(|v| v["error"] == "client_closed")
             .collect()
     };
-    while closed().len() < 2 {
+    while closed().len() < 3 {
         assert!(Instant::now() < deadline, "the gateway waited for the upstream:\n{}", gw.log());
         std::thread::sleep(Duration::from_millis(20));
     }
     for line in closed() {
         assert!(line["duration_ms"].as_f64().unwrap() < 1500.0, "{line}");
     }
+    let held = upstream.join().unwrap();
+    assert!(held < Duration::from_millis(1500), "the upstream connection stayed open {held:?}");
 }
 
 #[test]

@@ -17,9 +17,10 @@ pub enum ErrorClass {
 const QUOTA_WORDS: [&str; 4] = ["insufficient", "quota", "credit", "balance"];
 
 /// `billing`: the error's own type or code says the account is out of credit
-/// (`insufficient_quota`, `billing_error`). `resets`: the upstream said when to try
-/// again (`retry-after`, Gemini's `RetryInfo`): a limit that resets soon is a rate limit,
-/// whatever words its message uses (Gemini's per-minute 429 speaks of "quota").
+/// (`insufficient_quota`, `billing_error`). `resets`: the error itself says when to try
+/// again (Gemini's `RetryInfo`; a `retry-after` header, which Anthropic sends on every
+/// 429, does not count): a limit that resets soon is a rate limit, whatever words its
+/// message uses (Gemini's per-minute 429 speaks of "quota").
 pub fn classify(status: u16, message: &str, billing: bool, resets: bool) -> ErrorClass {
     let quota = || {
         let m = message.to_ascii_lowercase();

@@ -14,7 +14,7 @@ mod registry;
 
 pub use classify::{classify, retry_after, ErrorClass};
 
-pub use registry::{HealthRegistry, KeyRef, TargetReport, Targets};
+pub use registry::{HealthRegistry, KeyRef, TargetReport, Targets, Trials};
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -111,11 +111,14 @@ impl TargetHealth {
         matches!(self.state(now), State::Retired { .. })
     }
 
-    pub fn on_attempt(&mut self, now: Instant) {
+    /// Counts an attempt; true when it is the half-open target's trial.
+    pub fn on_attempt(&mut self, now: Instant) -> bool {
         self.requests += 1;
-        if self.state(now) == State::HalfOpen {
+        let trial = self.state(now) == State::HalfOpen;
+        if trial {
             self.trial_started = Some(now);
         }
+        trial
     }
 
     /// The attempt ended with no verdict on this target (a client error, or a failure

@@ -60,6 +60,13 @@ impl Targets {
     }
 }
 
+/// The half-open trial slots an attempt took (`HealthRegistry::on_attempt`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Trials {
+    pub channel: bool,
+    pub key: bool,
+}
+
 #[derive(Default)]
 pub struct HealthRegistry {
     targets: Mutex<Targets>,
@@ -88,10 +95,13 @@ impl HealthRegistry {
         f(&self.lock())
     }
 
-    pub fn on_attempt(&self, key: &KeyRef<'_>, now: Instant) {
+    /// Counts an attempt; returns the trial slots it took.
+    pub fn on_attempt(&self, key: &KeyRef<'_>, now: Instant) -> Trials {
         let mut t = self.lock();
-        t.update_channel(key.channel, |h| h.on_attempt(now));
-        t.update_key(key, |h| h.on_attempt(now));
+        let mut trials = Trials::default();
+        t.update_channel(key.channel, |h| trials.channel = h.on_attempt(now));
+        t.update_key(key, |h| trials.key = h.on_attempt(now));
+        trials
     }
 
     pub fn on_success(&self, key: &KeyRef<'_>, policy: &HealthPolicy) {
@@ -115,17 +125,21 @@ impl HealthRegistry {
         t.update_key(key, |h| h.on_failure(now, policy, failure, false, error));
         if channel_too {
             t.update_channel(key.channel, |h| h.on_failure(now, policy, failure, true, error));
-        } else {
-            t.update_channel(key.channel, TargetHealth::end_trial);
         }
     }
 
-    /// The attempt ended with no verdict on the channel or the key (the upstream
-    /// refused the request itself: 400, 404, 413): a trial it was frees its slot.
-    pub fn on_no_verdict(&self, key: &KeyRef<'_>) {
+    /// The attempt ended with no verdict on its channel (a failure of the key alone),
+    /// or on its key too (`key_too`: the upstream refused the request itself, or the
+    /// client left): the trial slots it took are free again, and the next request is
+    /// the trial. Slots another attempt took stay taken.
+    pub fn end_trials(&self, key: &KeyRef<'_>, trials: Trials, key_too: bool) {
         let mut t = self.lock();
-        t.update_channel(key.channel, TargetHealth::end_trial);
-        t.update_key(key, TargetHealth::end_trial);
+        if trials.channel {
+            t.update_channel(key.channel, TargetHealth::end_trial);
+        }
+        if trials.key && key_too {
+            t.update_key(key, TargetHealth::end_trial);
+        }
     }
 
     pub fn report_channel(&self, name: &str, now: Instant) -> TargetReport {

@@ -150,6 +150,9 @@ fn the_registry_keeps_keys_apart_and_retains_what_survives() {
 fn a_trial_that_ends_without_a_verdict_on_the_channel_frees_its_slot() {
     let (reg, p, t0) = (HealthRegistry::default(), policy(), Instant::now());
     let key = |fingerprint| KeyRef { channel: "a", fingerprint };
+    // A long request that began while the channel was up.
+    let before = reg.on_attempt(&key(9), t0);
+    assert_eq!(before, Trials::default());
     for _ in 0..p.error_threshold {
         reg.on_attempt(&key(1), t0);
         reg.on_failure(&key(1), t0, &p, RETRY, true, "500");
@@ -158,19 +161,27 @@ fn a_trial_that_ends_without_a_verdict_on_the_channel_frees_its_slot() {
     let trial = |fingerprint| {
         assert_eq!(reg.report_channel("a", t1).state, State::HalfOpen);
         assert!(reg.read(|t| t.channel_available("a", t1)), "the trial slot is free");
-        reg.on_attempt(&key(fingerprint), t1);
+        let trials = reg.on_attempt(&key(fingerprint), t1);
+        assert!(trials.channel);
         assert!(!reg.read(|t| t.channel_available("a", t1)), "one trial at a time");
+        trials
     };
     // The upstream refused the request itself (400): no verdict, the next request tries.
-    trial(2);
-    reg.on_no_verdict(&key(2));
+    let trials = trial(2);
+    reg.end_trials(&key(2), trials, true);
     // A failure of the key alone (429, a refused key): the same for the channel.
-    trial(2);
+    let trials = trial(2);
     reg.on_failure(&key(2), t1, &p, RETRY, false, "429");
-    trial(3);
+    reg.end_trials(&key(2), trials, false);
+    let trials = trial(3);
     reg.on_failure(&key(3), t1, &p, Failure::Retire, false, "401");
+    reg.end_trials(&key(3), trials, false);
+    // The request from before the cooldown ends with no verdict: the running trial
+    // keeps its slot.
+    let _running = trial(4);
+    reg.end_trials(&key(9), before, true);
+    assert!(!reg.read(|t| t.channel_available("a", t1)), "still one trial at a time");
     // A success closes it.
-    trial(4);
     reg.on_success(&key(4), &p);
     assert_eq!(reg.report_channel("a", t1).state, State::Up);
 }

@@ -265,7 +265,7 @@ impl Relay {
             tried.push(pick);
             let channel = &config.channels[pick.channel];
             let key_ref = channel.key_ref(pick.key);
-            self.health.on_attempt(&key_ref, now);
+            let trials = self.health.on_attempt(&key_ref, now);
             outcome.attempts += 1;
             outcome.channel = Some(channel.name.clone());
             outcome.key_id = Some(channel.keys[pick.key].id.clone());
@@ -346,6 +346,9 @@ impl Relay {
                     log::warn!("channel {} key {}: {err}", channel.name, key_ref_id(channel, pick.key));
                     let failure = Failure::Retryable { retry_after };
                     self.health.on_failure(&key_ref, now, &config.health, failure, channel_too, &err.message);
+                    if !channel_too {
+                        self.health.end_trials(&key_ref, trials, false);
+                    }
                     last_error = Some(err);
                     last_retry_after = retry_after;
                 }
@@ -353,17 +356,18 @@ impl Relay {
                     record(&mut outcome, "key_refused", None);
                     log::warn!("channel {} key {} retired: {err}", channel.name, key_ref_id(channel, pick.key));
                     self.health.on_failure(&key_ref, now, &config.health, Failure::Retire, false, &err.message);
+                    self.health.end_trials(&key_ref, trials, false);
                     last_error = Some(err);
                     last_retry_after = None;
                 }
                 Err(AttemptFailure::Final(err)) => {
                     record(&mut outcome, "client_error", None);
-                    self.health.on_no_verdict(&key_ref);
+                    self.health.end_trials(&key_ref, trials, true);
                     return self.fail(session, client, err, outcome).await;
                 }
                 Err(AttemptFailure::ClientGone) => {
                     record(&mut outcome, CLIENT_CLOSED, None);
-                    self.health.on_no_verdict(&key_ref);
+                    self.health.end_trials(&key_ref, trials, true);
                     outcome.error = Some(CLIENT_CLOSED.into());
                     return Ok(outcome);
                 }
@@ -426,21 +430,8 @@ impl Relay {
             path,
         )
         .map_err(|e| AttemptFailure::Final(ApiError::invalid(format!("cannot build the upstream request: {e}"))))?;
-        // A client that leaves while the answer is awaited (Claude Code's Esc during a long
-        // wait for the first token) takes the upstream request with it: dropping the
-        // exchange closes its connection, and the upstream stops generating. The client is
-        // watched only once the answer is late: a quick one costs no read of its socket.
-        let exchange = self.exchange(&peer, pool_key, head, &body);
-        tokio::pin!(exchange);
-        let early = first_byte.min(WATCH_CLIENT_AFTER);
-        let answer = match timeout(early, exchange.as_mut()).await {
-            Err(_) if early < first_byte => tokio::select! {
-                answer = timeout(first_byte - early, exchange) => answer,
-                () = client_left(session) => return Err(AttemptFailure::ClientGone),
-            },
-            answer => answer,
-        };
-        let mut up = match answer {
+        let exchange = timeout(first_byte, self.exchange(&peer, pool_key, head, &body));
+        let mut up = match unless_client_left(session, a.started + WATCH_CLIENT_AFTER, exchange).await? {
             Err(_) => {
                 let what = format!("upstream sent no response within {first_byte:?}");
                 return Err(AttemptFailure::retry("timeout", ApiError::new(ErrorKind::Timeout, what)));
@@ -461,9 +452,10 @@ impl Relay {
         }
         let body = up.read_to_end(ERROR_BODY_LIMIT, channel.timeouts.idle).await.unwrap_or_default();
         let value = |name: &str| up.headers.get_str(name);
-        let retry_after = retry_after(value("retry-after-ms"), value("retry-after")).or_else(|| {
-            (channel.protocol == Dialect::Gemini).then(|| crate::translate::gemini::retry_delay(&body)).flatten()
-        });
+        // Gemini says when to retry in the body; its per-minute limits speak of "quota".
+        let gemini_delay =
+            (channel.protocol == Dialect::Gemini).then(|| crate::translate::gemini::retry_delay(&body)).flatten();
+        let retry_after = retry_after(value("retry-after-ms"), value("retry-after")).or(gemini_delay);
         // An error answer read to its end leaves the connection usable (a burst of 429s
         // must not cost a new handshake each).
         self.release(up, pool_key);
@@ -477,7 +469,7 @@ impl Relay {
             // The client gets the error written anew rather than a body quoting the key.
             err.upstream_body = None;
         }
-        Err(match classify(status, &err.message, err.kind == ErrorKind::Billing, retry_after.is_some()) {
+        Err(match classify(status, &err.message, err.kind == ErrorKind::Billing, gemini_delay.is_some()) {
             ErrorClass::Retryable { channel_too } => {
                 AttemptFailure::Retryable { err, channel_too, retry_after, class: "retryable_status", wasted: None }
             }
@@ -571,9 +563,32 @@ impl Relay {
     }
 }
 
-/// How long the upstream's answer is awaited before the client's connection is watched
-/// too (`client_left`).
+/// How long after its request the client's connection starts to be watched while the
+/// answer is awaited (`unless_client_left`): a quick answer costs no read of its socket.
 const WATCH_CLIENT_AFTER: Duration = Duration::from_secs(1);
+
+/// `wait` (the upstream's answer, or its first content), alone until `watch_from`,
+/// then raced against the client leaving. A client that leaves while the answer is
+/// awaited (Claude Code's Esc during a long wait for the first token) takes the upstream
+/// request with it: the caller drops the exchange, which closes its connection, and
+/// the upstream stops generating.
+async fn unless_client_left<F: std::future::Future>(
+    session: &mut Session,
+    watch_from: Instant,
+    wait: F,
+) -> Result<F::Output, AttemptFailure> {
+    tokio::pin!(wait);
+    let early = watch_from.saturating_duration_since(Instant::now());
+    if !early.is_zero() {
+        if let Ok(out) = timeout(early, wait.as_mut()).await {
+            return Ok(out);
+        }
+    }
+    tokio::select! {
+        out = wait => Ok(out),
+        () = client_left(session) => Err(AttemptFailure::ClientGone),
+    }
+}
 
 /// Resolves when the client closes its HTTP/1 connection after its request (a read
 /// finds the end of the stream); never otherwise. Bytes where none were due (a

@@ -44,7 +44,8 @@ impl Relay {
         let mut pending = BytesMut::new();
         let mut upstream_done = false;
         while !tr.stats().past_start && tr.stats().termination.is_none() {
-            match timeout(idle, call.up.read_body()).await {
+            let read = timeout(idle, call.up.read_body());
+            match super::unless_client_left(session, started + super::WATCH_CLIENT_AFTER, read).await? {
                 Err(_) => return Err(retry("timeout", ErrorKind::Timeout, format!("stream idle for {idle:?}"))),
                 Ok(Err(e)) => {
                     return Err(retry(

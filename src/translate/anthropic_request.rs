@@ -24,7 +24,7 @@ pub fn anthropic_body(req: &mut MessagesRequest, target: &TargetOptions, size_hi
     req.max_tokens = Some(max_tokens);
     // Thinking that another provider produced (a Gemini signature, or none at all)
     // would be refused: only then is the history copied without it.
-    let foreign = |b: &ContentBlock| matches!(b, ContentBlock::Thinking { signature, .. } if signature.is_empty() || signature.starts_with("gemini:"));
+    let foreign = |b: &ContentBlock| matches!(b, ContentBlock::Thinking { signature, .. } if super::passthrough::gateway_signed(signature));
     let has_foreign = req.messages.iter().any(|m| matches!(&m.content, Content::Blocks(b) if b.iter().any(foreign)));
     let saved_messages = has_foreign.then(|| {
         let filtered = req

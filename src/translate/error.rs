@@ -112,7 +112,8 @@ impl ErrorKind {
         code.and_then(specific)
             .or_else(|| kind.and_then(specific))
             .or_else(|| status.map(Self::from_status))
-            .or_else(|| code.or(kind).and_then(Self::known_openai_code))
+            .or_else(|| code.and_then(Self::known_openai_code))
+            .or_else(|| kind.and_then(Self::known_openai_code))
             .unwrap_or(ErrorKind::Api)
     }
 
@@ -439,6 +440,10 @@ mod tests {
         // Without a status (inside a stream) the generic type is all there is.
         assert_eq!(ErrorKind::from_openai(None, Some("invalid_request_error"), None), ErrorKind::InvalidRequest);
         assert_eq!(ErrorKind::from_openai(Some("weird"), None, None), ErrorKind::Api);
+        assert_eq!(
+            ErrorKind::from_openai(Some("weird"), Some("invalid_request_error"), None),
+            ErrorKind::InvalidRequest
+        );
     }
 
     #[test]

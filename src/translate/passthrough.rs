@@ -205,6 +205,12 @@ pub fn mentions_thinking(body: &[u8]) -> bool {
     memchr::memmem::find(body, b"thinking\"").is_some()
 }
 
+/// Whether a thinking signature is one the gateway made, not Anthropic: empty (thinking
+/// from a provider that signs nothing) or `gemini:` (a Gemini signature it carries).
+pub fn gateway_signed(signature: &str) -> bool {
+    signature.is_empty() || signature.starts_with("gemini:")
+}
+
 /// Whether a thinking block of the body carries a signature the gateway made, not
 /// Anthropic: empty (thinking from a provider that signs nothing) or `gemini:`. Such a
 /// conversation was held with another provider; Anthropic refuses those blocks.
@@ -247,7 +253,7 @@ pub fn without_thinking(body: &[u8], model: &str, strip: Strip) -> Result<Bytes,
                 blocks.retain(|b| match b.get("type").and_then(Value::as_str) {
                     Some("thinking") if strip == Strip::Foreign => {
                         let signature = b.get("signature").and_then(Value::as_str).unwrap_or_default();
-                        !(signature.is_empty() || signature.starts_with("gemini:"))
+                        !gateway_signed(signature)
                     }
                     Some("thinking" | "redacted_thinking") => strip == Strip::Foreign,
                     _ => true,

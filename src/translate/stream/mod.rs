@@ -213,7 +213,6 @@ impl StreamTranslator {
         }
     }
 
-    /// Keep the whole canonical message as it streams (see `message`).
     /// The model the upstream was asked for: a Gemini stream that names none (no
     /// `modelVersion`) is said to come from it, as a Gemini answer is.
     pub fn upstream_model(mut self, model: &str) -> Self {
@@ -223,6 +222,7 @@ impl StreamTranslator {
         self
     }
 
+    /// Keep the whole canonical message as it streams (see `message`).
     pub fn accumulate(mut self) -> Self {
         self.accumulator = Some(Accumulator::default());
         self
