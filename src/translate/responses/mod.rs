@@ -80,6 +80,25 @@ fn custom_tool_input(input: &serde_json::Value) -> String {
     }
 }
 
+/// A function or custom tool call item's call id (its item id when it has none), name,
+/// and input as a canonical `tool_use` takes it (a custom tool's text as
+/// `{"input": text}`); `None` for other items.
+fn tool_call_parts(
+    item: crate::protocol::openai_responses::Item,
+) -> Option<(Option<String>, String, serde_json::Value)> {
+    use crate::protocol::openai_responses::Item;
+    let (id, call_id, name, input) = match item {
+        Item::FunctionCall { id, arguments, call_id, name, .. } => {
+            (id, call_id, name, crate::translate::tool_input(&arguments))
+        }
+        Item::CustomToolCall { id, input, call_id, name, .. } => {
+            (id, call_id, name, serde_json::json!({ request::CUSTOM_INPUT: input }))
+        }
+        _ => return None,
+    };
+    Some((Some(call_id).filter(|c| !c.is_empty()).or(id), name, input))
+}
+
 /// A custom tool's text as the arguments of its call as a function tool.
 fn custom_tool_arguments(text: &str) -> String {
     serde_json::json!({ request::CUSTOM_INPUT: text }).to_string()

@@ -157,6 +157,7 @@ fn push_item(
     system: &mut Vec<ContentBlock>,
     messages: &mut Vec<Message>,
 ) -> Result<(), ApiError> {
+    let kind = item.kind();
     match item {
         Item::Message { content, role, .. } => match role.as_str() {
             "system" | "developer" => {
@@ -172,48 +173,15 @@ fn push_item(
             "assistant" => push_blocks(messages, Role::Assistant, assistant_blocks(content)),
             other => return Err(ApiError::invalid(format!("input[{i}]: unsupported message role '{other}'"))),
         },
-        Item::FunctionCall { id, arguments, call_id, name, .. } => {
-            let call_id = Some(call_id)
-                .filter(|c| !c.is_empty())
-                .or(id)
-                .ok_or_else(|| ApiError::invalid(format!("input[{i}]: a function_call needs a call_id")))?;
-            let block = ContentBlock::ToolUse {
-                id: sanitize_tool_id(call_id),
-                name,
-                input: crate::translate::tool_input(&arguments),
-                cache_control: None,
-            };
+        call @ (Item::FunctionCall { .. } | Item::CustomToolCall { .. }) => {
+            let Some((call_id, name, input)) = super::tool_call_parts(call) else { return Ok(()) };
+            let call_id = call_id.ok_or_else(|| ApiError::invalid(format!("input[{i}]: a {kind} needs a call_id")))?;
+            let block = ContentBlock::ToolUse { id: sanitize_tool_id(call_id), name, input, cache_control: None };
             push_blocks(messages, Role::Assistant, vec![block]);
         }
-        Item::FunctionCallOutput { call_id, output, .. } => {
+        Item::FunctionCallOutput { call_id, output, .. } | Item::CustomToolCallOutput { call_id, output, .. } => {
             if call_id.is_empty() {
-                return Err(ApiError::invalid(format!("input[{i}]: a function_call_output needs a call_id")));
-            }
-            let content = tool_result_content(output, &format!("input[{i}].output"))?;
-            let block = ContentBlock::ToolResult {
-                tool_use_id: sanitize_tool_id(call_id),
-                content: Some(content),
-                is_error: None,
-                cache_control: None,
-            };
-            push_tool_result(messages, block);
-        }
-        Item::CustomToolCall { id, call_id, name, input, .. } => {
-            let call_id = Some(call_id)
-                .filter(|c| !c.is_empty())
-                .or(id)
-                .ok_or_else(|| ApiError::invalid(format!("input[{i}]: a custom_tool_call needs a call_id")))?;
-            let block = ContentBlock::ToolUse {
-                id: sanitize_tool_id(call_id),
-                name,
-                input: json!({ CUSTOM_INPUT: input }),
-                cache_control: None,
-            };
-            push_blocks(messages, Role::Assistant, vec![block]);
-        }
-        Item::CustomToolCallOutput { call_id, output, .. } => {
-            if call_id.is_empty() {
-                return Err(ApiError::invalid(format!("input[{i}]: a custom_tool_call_output needs a call_id")));
+                return Err(ApiError::invalid(format!("input[{i}]: a {kind} needs a call_id")));
             }
             let content = tool_result_content(output, &format!("input[{i}].output"))?;
             let block = ContentBlock::ToolResult {

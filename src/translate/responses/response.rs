@@ -54,25 +54,12 @@ pub(super) fn to_canonical(body: &[u8]) -> Result<MessagesResponse, ApiError> {
                     }
                 }
             }
-            Item::CustomToolCall { id, input, call_id, name, .. } => {
-                has_calls = true;
-                let call_id = Some(call_id).filter(|c| !c.is_empty()).or(id).unwrap_or_default();
-                content.push(ContentBlock::ToolUse {
-                    id: sanitize_tool_id(call_id),
-                    name,
-                    input: serde_json::json!({ super::request::CUSTOM_INPUT: input }),
-                    cache_control: None,
-                });
-            }
-            Item::FunctionCall { id, arguments, call_id, name, .. } => {
-                has_calls = true;
-                let call_id = Some(call_id).filter(|c| !c.is_empty()).or(id).unwrap_or_default();
-                content.push(ContentBlock::ToolUse {
-                    id: sanitize_tool_id(call_id),
-                    name,
-                    input: crate::translate::tool_input(&arguments),
-                    cache_control: None,
-                });
+            call @ (Item::FunctionCall { .. } | Item::CustomToolCall { .. }) => {
+                if let Some((call_id, name, input)) = super::tool_call_parts(call) {
+                    has_calls = true;
+                    let id = sanitize_tool_id(call_id.unwrap_or_default());
+                    content.push(ContentBlock::ToolUse { id, name, input, cache_control: None });
+                }
             }
             _ => {}
         }
