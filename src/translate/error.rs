@@ -281,9 +281,13 @@ impl ApiError {
     pub fn from_upstream(status: u16, body: &bytes::Bytes, upstream: Dialect) -> Self {
         let mut code = None;
         let parsed = match upstream {
-            Dialect::Anthropic => serde_json::from_slice::<anthropic::ErrorResponse>(body)
-                .ok()
-                .map(|e| (ErrorKind::from_anthropic_type(&e.error.kind), e.error.message)),
+            Dialect::Anthropic => serde_json::from_slice::<anthropic::ErrorResponse>(body).ok().map(|e| {
+                // A spend limit reached is a 429 `rate_limit_error` whose
+                // `error.details.error_code` says so: no retry mends it.
+                let spent = memchr::memmem::find(body, b"enforced_spend_limit_reached").is_some();
+                let kind = if spent { Some(ErrorKind::Billing) } else { ErrorKind::from_anthropic_type(&e.error.kind) };
+                (kind, e.error.message)
+            }),
             Dialect::OpenAiChat | Dialect::OpenAiResponses => {
                 serde_json::from_slice::<openai_chat::ErrorResponse>(body).ok().map(|e| {
                     code = e.error.code.as_ref().and_then(|c| c.as_str()).map(str::to_string);
@@ -470,6 +474,19 @@ mod tests {
             e.body_for(Dialect::OpenAiChat),
             br#"{"error":{"message":"too long","type":"invalid_request_error","param":null,"code":"context_length_exceeded"}}"#
         );
+    }
+
+    #[test]
+    fn an_anthropic_spend_limit_is_billing_not_a_rate_limit() {
+        let body = bytes::Bytes::from_static(
+            br#"{"type":"error","error":{"type":"rate_limit_error","message":"You have reached your specified API usage limits.","details":{"error_code":"enforced_spend_limit_reached"}}}"#,
+        );
+        let e = ApiError::from_upstream(429, &body, Dialect::Anthropic);
+        assert_eq!((e.kind, e.status_for(Dialect::Anthropic)), (ErrorKind::Billing, 429));
+        assert!(e.not_worth_retrying());
+        let plain =
+            bytes::Bytes::from_static(br#"{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}"#);
+        assert_eq!(ApiError::from_upstream(429, &plain, Dialect::Anthropic).kind, ErrorKind::RateLimit);
     }
 
     #[test]
