@@ -19,6 +19,15 @@ pub struct Config {
     pub channels: Vec<Arc<Channel>>,
 }
 
+impl Config {
+    /// Whether a channel speaking another dialect than `dialect` serves `model`: a
+    /// conversation of that model held in `dialect` may then carry what the gateway
+    /// translated from the other (thinking it signed, for Anthropic).
+    pub fn other_dialect_serves(&self, dialect: Dialect, model: &str) -> bool {
+        self.channels.iter().any(|c| c.protocol != dialect && c.serves(model))
+    }
+}
+
 /// How a channel is picked inside a priority tier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChannelStrategy {

@@ -5,6 +5,7 @@
 //! letting Pingora's proxy phase stream it: routing needs `model` from the body, and a
 //! failover must resend bodies far larger than Pingora's 64 KiB retry buffer.
 
+mod client;
 mod conn;
 pub(crate) mod respond;
 mod timer;
@@ -232,10 +233,9 @@ impl Relay {
             let err = ApiError::new(ErrorKind::NotFound, format!("no channel serves model '{}'", req.model()));
             return self.fail(session, client, err, outcome).await;
         }
-        // Whether a channel of another dialect serves this model too: an Anthropic
-        // conversation may then hold thinking the gateway signed, which Anthropic refuses.
-        let mixed = client == Dialect::Anthropic
-            && config.channels.iter().any(|c| c.protocol != Dialect::Anthropic && c.serves(req.model()));
+        // An Anthropic conversation may then hold thinking the gateway signed, which
+        // Anthropic refuses.
+        let mixed = client == Dialect::Anthropic && config.other_dialect_serves(Dialect::Anthropic, req.model());
         let (affinity, origin_family) = match session_key {
             Some(s) => {
                 let map = self.affinity();
@@ -431,7 +431,8 @@ impl Relay {
         )
         .map_err(|e| AttemptFailure::Final(ApiError::invalid(format!("cannot build the upstream request: {e}"))))?;
         let exchange = timeout(first_byte, self.exchange(&peer, pool_key, head, &body));
-        let mut up = match unless_client_left(session, a.started + WATCH_CLIENT_AFTER, exchange).await? {
+        let mut up = match client::unless_client_left(session, a.started + client::WATCH_CLIENT_AFTER, exchange).await?
+        {
             Err(_) => {
                 let what = format!("upstream sent no response within {first_byte:?}");
                 return Err(AttemptFailure::retry("timeout", ApiError::new(ErrorKind::Timeout, what)));
@@ -561,46 +562,6 @@ impl Relay {
         }
         Ok(canonical)
     }
-}
-
-/// How long after its request the client's connection starts to be watched while the
-/// answer is awaited (`unless_client_left`): a quick answer costs no read of its socket.
-const WATCH_CLIENT_AFTER: Duration = Duration::from_secs(1);
-
-/// `wait` (the upstream's answer, or its first content), alone until `watch_from`,
-/// then raced against the client leaving. A client that leaves while the answer is
-/// awaited (Claude Code's Esc during a long wait for the first token) takes the upstream
-/// request with it: the caller drops the exchange, which closes its connection, and
-/// the upstream stops generating.
-async fn unless_client_left<F: std::future::Future>(
-    session: &mut Session,
-    watch_from: Instant,
-    wait: F,
-) -> Result<F::Output, AttemptFailure> {
-    tokio::pin!(wait);
-    let early = watch_from.saturating_duration_since(Instant::now());
-    if !early.is_zero() {
-        if let Ok(out) = timeout(early, wait.as_mut()).await {
-            return Ok(out);
-        }
-    }
-    tokio::select! {
-        out = wait => Ok(out),
-        () = client_left(session) => Err(AttemptFailure::ClientGone),
-    }
-}
-
-/// Resolves when the client closes its HTTP/1 connection after its request (a read
-/// finds the end of the stream); never otherwise. Bytes where none were due (a
-/// pipelined request) end the request too, as in Pingora's own proxy. HTTP/2 streams are
-/// not watched here.
-async fn client_left(session: &mut Session) {
-    if session.downstream_session.as_http1().is_some()
-        && session.downstream_session.read_body_or_idle(true).await.is_err()
-    {
-        return;
-    }
-    std::future::pending::<()>().await
 }
 
 /// The access log's word for a failed write to the client: `client_timeout` when it

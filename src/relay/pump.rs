@@ -45,7 +45,7 @@ impl Relay {
         let mut upstream_done = false;
         while !tr.stats().past_start && tr.stats().termination.is_none() {
             let read = timeout(idle, call.up.read_body());
-            match super::unless_client_left(session, started + super::WATCH_CLIENT_AFTER, read).await? {
+            match super::client::unless_client_left(session, started + super::client::WATCH_CLIENT_AFTER, read).await? {
                 Err(_) => return Err(retry("timeout", ErrorKind::Timeout, format!("stream idle for {idle:?}"))),
                 Ok(Err(e)) => {
                     return Err(retry(

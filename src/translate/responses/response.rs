@@ -115,27 +115,16 @@ pub(super) fn from_canonical(resp: &MessagesResponse, response_id: &str, info: &
                 flush_message(&mut text, response_id, &mut output);
                 output.push(reasoning_item(item_id("rs", response_id, output.len()), thinking.clone()));
             }
-            ContentBlock::ToolUse { id, name, input, .. } if info.is_custom_tool(name) => {
-                flush_message(&mut text, response_id, &mut output);
-                let ctc_id = item_id("ctc", response_id, output.len());
-                output.push(custom_tool_call_item(
-                    ctc_id,
-                    id.clone(),
-                    name.clone(),
-                    custom_tool_input(input),
-                    "completed",
-                ));
-            }
             ContentBlock::ToolUse { id, name, input, .. } => {
                 flush_message(&mut text, response_id, &mut output);
-                let fc_id = item_id("fc", response_id, output.len());
-                output.push(function_call_item(
-                    fc_id,
-                    id.clone(),
-                    name.clone(),
-                    crate::translate::tool_arguments(input),
-                    "completed",
-                ));
+                let (at, call_id, name) = (output.len(), id.clone(), name.clone());
+                output.push(if info.is_custom_tool(&name) {
+                    let input = custom_tool_input(input);
+                    custom_tool_call_item(item_id("ctc", response_id, at), call_id, name, input, "completed")
+                } else {
+                    let arguments = crate::translate::tool_arguments(input);
+                    function_call_item(item_id("fc", response_id, at), call_id, name, arguments, "completed")
+                });
             }
             // Signatures and redacted thinking are never exposed; server-tool blocks have
             // no Responses shape.
