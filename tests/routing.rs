@@ -144,6 +144,23 @@ fn quota_error_retires_the_key_and_the_next_key_answers() {
 }
 
 #[test]
+fn a_rate_limit_on_one_key_outranks_a_spent_key_in_the_clients_answer() {
+    let mock = Mock::start();
+    let channels = ch("c", "openai", &mock.url, &["k1-[[error:429]]", "quota-key"], ", key_strategy: failover");
+    let gw = Gateway::start(&channels, "");
+    let anthropic = [("x-api-key", ACCESS_KEY), ("anthropic-version", "2023-06-01")];
+    let (status, headers, body) = gw.post("/v1/messages", &anthropic, &ask("gpt-x", "hi", false));
+    assert_eq!(mock.by_key()["quota-key"], 1, "the second key was tried");
+    // The spent key is retired, but the first key's limit passes: the client may retry,
+    // after the upstream's delay.
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(header(&headers, "x-should-retry"), None);
+    assert_eq!(header(&headers, "retry-after"), Some("1"));
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["error"]["type"], "rate_limit_error", "{body}");
+}
+
+#[test]
 fn a_gemini_rate_limit_that_speaks_of_quota_sets_the_key_aside_for_its_retry_delay_only() {
     let mock = Mock::start();
     // Gemini's per-minute 429 reads "You exceeded your current quota" and carries a

@@ -253,8 +253,11 @@ impl Relay {
         let deadline = started + config.routing.retry_budget;
         let max_attempts = config.routing.max_attempts as usize;
         let mut tried: Vec<Pick> = Vec::with_capacity(max_attempts);
-        let mut last_error = None;
-        let mut last_retry_after = None;
+        // What the client is told when every attempt fails: the last passing failure
+        // (a rate limit, an overload) over a key refused, so that a client whose request
+        // a retry can mend is not told to give up because the last key tried was spent.
+        let mut passing: Option<(ApiError, Option<Duration>)> = None;
+        let mut refused = None;
         while tried.len() < max_attempts {
             let now = Instant::now();
             if !tried.is_empty() && now >= deadline {
@@ -349,16 +352,14 @@ impl Relay {
                     if !channel_too {
                         self.health.end_trials(&key_ref, trials, false);
                     }
-                    last_error = Some(err);
-                    last_retry_after = retry_after;
+                    passing = Some((err, retry_after));
                 }
                 Err(AttemptFailure::Retire(err)) => {
                     record(&mut outcome, "key_refused", None);
                     log::warn!("channel {} key {} retired: {err}", channel.name, key_ref_id(channel, pick.key));
                     self.health.on_failure(&key_ref, now, &config.health, Failure::Retire, false, &err.message);
                     self.health.end_trials(&key_ref, trials, false);
-                    last_error = Some(err);
-                    last_retry_after = None;
+                    refused = Some(err);
                 }
                 Err(AttemptFailure::Final(err)) => {
                     record(&mut outcome, "client_error", None);
@@ -373,8 +374,10 @@ impl Relay {
                 }
             }
         }
-        let err = last_error.unwrap_or_else(|| ApiError::new(ErrorKind::Api, "no upstream attempt was possible"));
-        self.fail_after(session, client, err, outcome, last_retry_after).await
+        let (err, retry_after) = passing.or(refused.map(|e| (e, None))).unwrap_or_else(|| {
+            (ApiError::new(ErrorKind::Api, "no upstream attempt was possible"), None)
+        });
+        self.fail_after(session, client, err, outcome, retry_after).await
     }
 
     async fn fail(
