@@ -1,6 +1,7 @@
 //! The gateway's error model and its rendering in each client dialect: one place maps
 //! a condition to a status and an error type (protocols.md §4.2).
 
+use super::account_ids;
 use crate::protocol::{anthropic, openai_chat, Dialect};
 use serde::Serialize;
 
@@ -205,7 +206,8 @@ impl ApiError {
     /// and the code is kept.
     pub fn from_openai_error(code: Option<String>, kind: Option<&str>, message: impl Into<String>) -> Self {
         let kind = ErrorKind::from_openai(code.as_deref(), kind, None);
-        ApiError { code, ..Self::new(kind, message) }
+        let message = message.into();
+        ApiError { code, ..Self::new(kind, account_ids::mask_str(&message)) }
     }
 
     /// The HTTP status for a client of `dialect`.
@@ -301,7 +303,13 @@ impl ApiError {
                 Some((kind, e.get("message")?.as_str()?.to_string()))
             }),
         };
-        let upstream_body = parsed.as_ref().map(|_| (upstream, body.clone()));
+        // The account behind the key is named nowhere a client looks (`account_ids`).
+        let upstream_body = parsed.as_ref().and_then(|_| match account_ids::mask(body) {
+            std::borrow::Cow::Borrowed(_) => Some((upstream, body.clone())),
+            std::borrow::Cow::Owned(masked) => serde_json::from_slice::<serde::de::IgnoredAny>(&masked)
+                .is_ok()
+                .then(|| (upstream, bytes::Bytes::from(masked))),
+        });
         let (kind, message) = match parsed {
             Some((kind, message)) => (kind.unwrap_or(ErrorKind::from_status(status)), message),
             None => {
@@ -314,6 +322,7 @@ impl ApiError {
                 (ErrorKind::from_status(status), message)
             }
         };
+        let message = account_ids::mask_str(&message).into_owned();
         let status = if (400..=599).contains(&status) { Some(status) } else { None };
         ApiError { kind, message, status, code, upstream_body }
     }
@@ -358,6 +367,26 @@ pub fn to_json_sized<T: Serialize>(value: &T, capacity: usize) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_account_behind_the_key_is_masked_in_every_dialect() {
+        let body = br#"{"error":{"code":403,"message":"Generative Language API has not been used in project 123456789 before.","status":"PERMISSION_DENIED","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"SERVICE_DISABLED","metadata":{"consumer":"projects/123456789","containerInfo":"123456789"}}]}}"#;
+        let e = ApiError::from_upstream(403, &bytes::Bytes::from_static(body), Dialect::Gemini);
+        assert_eq!(
+            String::from_utf8(e.body_for(Dialect::Gemini)).unwrap(),
+            r#"{"error":{"code":403,"message":"Generative Language API has not been used in project … before.","status":"PERMISSION_DENIED","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"SERVICE_DISABLED","metadata":{"consumer":"projects/…","containerInfo":"…"}}]}}"#
+        );
+        assert_eq!(
+            String::from_utf8(e.body_for(Dialect::Anthropic)).unwrap(),
+            r#"{"type":"error","error":{"type":"permission_error","message":"Generative Language API has not been used in project … before."}}"#
+        );
+        let body = br#"{"error":{"message":"Rate limit reached for gpt-4o in organization org-AbC123xyz on tokens per min (TPM)","type":"tokens","param":null,"code":"rate_limit_exceeded"}}"#;
+        let e = ApiError::from_upstream(429, &bytes::Bytes::from_static(body), Dialect::OpenAiChat);
+        let want = r#"{"error":{"message":"Rate limit reached for gpt-4o in organization org-… on tokens per min (TPM)","type":"tokens","param":null,"code":"rate_limit_exceeded"}}"#;
+        assert_eq!(String::from_utf8(e.body_for(Dialect::OpenAiResponses)).unwrap(), want);
+        let e = ApiError::from_openai_error(None, Some("tokens"), "Rate limit reached in organization org-AbC123xyz");
+        assert_eq!(e.message, "Rate limit reached in organization org-…");
+    }
 
     #[test]
     fn anthropic_429_keeps_status_and_type_for_both_dialects() {

@@ -2,6 +2,7 @@
 //! (`protocol::anthropic`); each dialect converts to and from it. Same-dialect traffic
 //! never comes here: it is passed through with only `model` rewritten (`passthrough`).
 
+pub mod account_ids;
 pub mod anthropic_request;
 pub mod chat_canonical;
 pub mod chat_request;
