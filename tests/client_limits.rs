@@ -1,5 +1,6 @@
 //! `server.client_timeout_secs`: how long the gateway waits on a client, over HTTP/1.1
-//! and HTTP/2. Each test runs the gateway with a 1 s limit.
+//! and HTTP/2 (each such test runs the gateway with a 1 s limit), and an HTTP/2 client
+//! that leaves before its answer.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -321,6 +322,50 @@ fn an_http2_client_refused_before_its_body_gets_the_answer_and_no_reset() {
             Ok(reset) => panic!("the stream was reset: {reset:?}"),
         }
     });
+}
+
+/// An HTTP/2 client that resets its stream while the answer is awaited takes the
+/// upstream request with it, as an HTTP/1 client closing its connection does; its other
+/// streams go on.
+#[test]
+fn an_http2_client_that_resets_its_stream_before_the_answer_takes_the_upstream_request_with_it() {
+    let https = HttpsGateway::start("h2-reset", "");
+    let (gw, ca, port) = (&https.gw, &https.ca, https.gw.port);
+    runtime().block_on(async {
+        let (mut send, _conn) = h2_connect(port, ca, None).await;
+        // The answer, or the stream's first content, takes 3 s; the client gives up after
+        // 0.3 s.
+        for stream in [false, true] {
+            let request = ask("[[slow:3000]] hi", stream);
+            let (resp, mut body) =
+                send.send_request(h2_request(port, "POST", "/v1/messages", Some(request.len())), false).unwrap();
+            body.send_data(Bytes::from(request), true).unwrap();
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            body.send_reset(h2::Reason::CANCEL);
+            drop(resp);
+        }
+        let request = ask("hi", false);
+        let (resp, mut body) =
+            send.send_request(h2_request(port, "POST", "/v1/messages", Some(request.len())), false).unwrap();
+        body.send_data(Bytes::from(request), true).unwrap();
+        let resp = tokio::time::timeout(Duration::from_secs(5), resp).await.expect("no answer").unwrap();
+        assert_eq!(resp.status(), 200, "the connection's other streams go on");
+    });
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let closed = || -> Vec<Value> {
+        gw.log()
+            .lines()
+            .filter_map(|l| l.split_once(" access] ").map(|(_, json)| serde_json::from_str::<Value>(json).unwrap()))
+            .filter(|v| v["error"] == "client_closed")
+            .collect()
+    };
+    while closed().len() < 2 {
+        assert!(Instant::now() < deadline, "the gateway waited for the upstream:\n{}", gw.log());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for line in closed() {
+        assert!(line["duration_ms"].as_f64().unwrap() < 1500.0, "{line}");
+    }
 }
 
 /// An HPACK block of literal header fields, none indexed (RFC 7541 §6.2.2); every name

@@ -33,14 +33,14 @@ pub(super) async fn unless_client_left<F: std::future::Future>(
     }
 }
 
-/// Resolves when the client closes its HTTP/1 connection after its request (a read
-/// finds the end of the stream); never otherwise. Bytes where none were due (a
-/// pipelined request) end the request too, as in Pingora's own proxy. HTTP/2 streams are
-/// not watched here.
+/// Resolves when the client leaves after its request: an HTTP/1 client closes its
+/// connection (a read finds the end of the stream), an HTTP/2 client resets its stream
+/// or loses its connection. Never otherwise. Bytes where none were due on HTTP/1 (a
+/// pipelined request) end the request too, as in Pingora's own proxy.
 async fn client_left(session: &mut Session) {
-    if session.downstream_session.as_http1().is_some()
-        && session.downstream_session.read_body_or_idle(true).await.is_err()
-    {
+    // Both return only with an error once the request body has been read: HTTP/2 waits
+    // for the stream's reset, not for data.
+    if session.downstream_session.read_body_or_idle(true).await.is_err() {
         return;
     }
     std::future::pending::<()>().await
