@@ -311,6 +311,31 @@ fn thinking_is_stripped_only_when_the_provider_family_changes() {
     assert!(to_direct["body"].as_str().unwrap().contains("SIG"));
 }
 
+/// Claude Code's `/model` after a pause: the history a Gemini channel answered (thinking
+/// the gateway signed `gemini:`) goes on under a model only Anthropic serves, with no
+/// session record left to say so. Anthropic refuses those signatures: they are removed,
+/// and Anthropic's own are kept.
+#[test]
+fn thinking_the_gateway_signed_is_removed_under_a_model_only_anthropic_serves() {
+    let mock = Mock::start();
+    let url = &mock.url;
+    let channels = format!(
+        "  - {{name: a, protocol: anthropic, base_url: \"{url}\", keys: [a-key-0000], models: [\"claude-*\"]}}\n  \
+         - {{name: g, protocol: gemini, base_url: \"{url}\", keys: [g-key-0000], models: [\"gemini-*\"]}}\n"
+    );
+    let gw = Gateway::start(&channels, "");
+    let body = json!({"model": "claude-x", "max_tokens": 64,
+        "messages": [{"role": "user", "content": "q"},
+            {"role": "assistant", "content": [{"type": "thinking", "thinking": "from gemini", "signature": "gemini:QUJD"}, {"type": "text", "text": "a"}]},
+            {"role": "user", "content": "q2"},
+            {"role": "assistant", "content": [{"type": "thinking", "thinking": "from claude", "signature": "EqQB"}, {"type": "text", "text": "b"}]},
+            {"role": "user", "content": "q3"}]});
+    assert_eq!(gw.anthropic(&body.to_string()).0, 200);
+    let sent: Value = serde_json::from_str(mock.last_request()["body"].as_str().unwrap()).unwrap();
+    assert_eq!(sent["messages"][1]["content"], json!([{"type": "text", "text": "a"}]));
+    assert_eq!(sent["messages"][3]["content"], body["messages"][3]["content"]);
+}
+
 #[test]
 fn admin_view_needs_the_admin_key() {
     let mock = Mock::start();

@@ -20,11 +20,13 @@ pub struct Config {
 }
 
 impl Config {
-    /// Whether a channel speaking another dialect than `dialect` serves `model`: a
-    /// conversation of that model held in `dialect` may then carry what the gateway
-    /// translated from the other (thinking it signed, for Anthropic).
-    pub fn other_dialect_serves(&self, dialect: Dialect, model: &str) -> bool {
-        self.channels.iter().any(|c| c.protocol != dialect && c.serves(model))
+    /// Whether a channel speaks another dialect than `dialect`: a conversation held in
+    /// `dialect` may then carry what the gateway translated from the other (thinking it
+    /// signed, for Anthropic). Any model counts, not only the one asked for: a client
+    /// that switches models mid-conversation (Claude Code's `/model`) keeps the history
+    /// another provider answered.
+    pub fn speaks_other_than(&self, dialect: Dialect) -> bool {
+        self.channels.iter().any(|c| c.protocol != dialect)
     }
 }
 

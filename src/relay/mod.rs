@@ -235,7 +235,7 @@ impl Relay {
         }
         // An Anthropic conversation may then hold thinking the gateway signed, which
         // Anthropic refuses.
-        let mixed = client == Dialect::Anthropic && config.other_dialect_serves(Dialect::Anthropic, req.model());
+        let mixed = client == Dialect::Anthropic && config.speaks_other_than(Dialect::Anthropic);
         let (affinity, origin_family) = match session_key {
             Some(s) => {
                 let map = self.affinity();

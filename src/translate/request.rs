@@ -29,10 +29,11 @@ pub struct ClientOptions {
 /// their signatures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ForeignThinking {
-    /// None can be there: only Anthropic channels serve the model.
+    /// None can be there: every channel is an Anthropic one.
     None,
-    /// Some may be: a channel of another dialect serves the model too. Blocks whose
-    /// signature the gateway made (empty, `gemini:`) are removed.
+    /// Some may be: a channel of another dialect may have answered the conversation
+    /// (under this model or one the client used before). Blocks whose signature the
+    /// gateway made (empty, `gemini:`) are removed.
     Possible,
     /// The conversation was held with another provider family (the session says so):
     /// every thinking block is removed.
@@ -172,7 +173,7 @@ impl PreparedRequest {
                     return without_thinking(&self.body, &target.model, Strip::All);
                 }
                 // One scan of the body, and only where another provider may have
-                // answered this model.
+                // answered.
                 Dialect::Anthropic if thinking == ForeignThinking::Possible && has_foreign_signature(&self.body) => {
                     return without_thinking(&self.body, &target.model, Strip::Foreign);
                 }
