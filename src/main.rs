@@ -10,7 +10,6 @@ use llm_relay::relay::{ActiveHealthChecks, Live, Relay};
 use llm_relay::reload::{FileWatchReload, Reloader, SighupReload};
 use llm_relay::tls::CertResolver;
 use pingora::connectors::ConnectorOptions;
-use pingora::listeners::tls::TlsSettings;
 use pingora::listeners::{L4BufferSettings, ListenerConfig};
 use pingora::server::configuration::{Opt, ServerConf};
 use pingora::server::{ExecutionPhase, Server};
@@ -289,20 +288,12 @@ fn run(path: &Path, upgrade: bool) -> ExitCode {
     let proxy = Arc::new(pingora::proxy::http_proxy(&server.configuration, gateway.clone()));
     // TLS is taken on by the gateway's own server app, after it has moved the connection
     // to the thread that serves it (see `proxy::local`): the listeners are plain TCP.
-    let acceptor = match &tls {
-        Some(resolver) => {
-            let mut tls_settings = match TlsSettings::intermediate("", "") {
-                Ok(t) => t,
-                Err(e) => {
-                    eprintln!("server.tls: {e}");
-                    return ExitCode::FAILURE;
-                }
-            };
-            tls_settings.set_cert_resolver(resolver.clone());
-            tls_settings.enable_h2();
-            Some(tls_settings.build())
+    let acceptor = match tls.as_ref().map(|resolver| llm_relay::tls::acceptor(resolver.clone())).transpose() {
+        Ok(acceptor) => acceptor,
+        Err(e) => {
+            eprintln!("server.tls: {e}");
+            return ExitCode::FAILURE;
         }
-        None => None,
     };
     let https = acceptor.is_some();
     let app = LocalConnections::new(proxy, gateway, acceptor, settings.client_timeout);

@@ -43,6 +43,23 @@ impl ResolvesServerCert for CertResolver {
     }
 }
 
+/// The TLS side of the gateway's listeners: TLS 1.2 and 1.3, HTTP/2 offered before
+/// HTTP/1.1, the certificate from `resolver`. Sessions resume from tickets the gateway
+/// encrypts with keys of its own (rustls' ticketer: random at start, rotated every six
+/// hours), so any number of clients can resume; without them a client resumes only
+/// while the gateway's 256-entry session cache still holds it, and every TLS 1.3
+/// handshake files two entries there.
+pub fn acceptor(resolver: Arc<CertResolver>) -> Result<pingora::listeners::tls::Acceptor, String> {
+    use pingora_rustls::version::{TLS12, TLS13};
+    pingora_rustls::install_default_crypto_provider();
+    let mut config = pingora_rustls::ServerConfig::builder_with_protocol_versions(&[&TLS12, &TLS13])
+        .with_no_client_auth()
+        .with_cert_resolver(resolver);
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    config.ticketer = rustls::crypto::ring::Ticketer::new().map_err(|e| format!("session tickets: {e}"))?;
+    Ok(pingora::listeners::tls::Acceptor::from_server_config(Arc::new(config)))
+}
+
 /// The DER certificates of a PEM CA bundle. Each is checked by a certificate store, so
 /// a malformed one is a config error rather than a failure in the connector.
 pub fn load_ca_file(path: &std::path::Path) -> Result<Vec<Vec<u8>>, String> {

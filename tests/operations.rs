@@ -380,6 +380,49 @@ fn tls_serves_http2_and_picks_up_a_renewed_certificate_on_reload() {
 
 /// A client that completes TLS with ALPN h2 and then sends no HTTP/2 preface is closed
 /// after 10 s rather than held.
+/// One HTTPS request (`GET /health`, HTTP/1.1) on a new connection; whether the
+/// handshake resumed a session `config` held.
+fn health_over_tls(port: u16, config: &Arc<rustls::ClientConfig>) -> bool {
+    use std::io::{Read, Write};
+    let name = rustls::pki_types::ServerName::IpAddress(std::net::Ipv4Addr::LOCALHOST.into());
+    let mut conn = rustls::ClientConnection::new(config.clone(), name).unwrap();
+    let mut tcp = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let mut tls = rustls::Stream::new(&mut conn, &mut tcp);
+    tls.write_all(b"GET /health HTTP/1.1\r\nhost: relay\r\nconnection: close\r\n\r\n").unwrap();
+    let mut answer = Vec::new();
+    // The gateway closes without close_notify only on error; either way the answer came.
+    let _ = tls.read_to_end(&mut answer);
+    assert!(answer.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&answer));
+    conn.handshake_kind() == Some(rustls::HandshakeKind::Resumed)
+}
+
+/// Sessions resume from tickets, not from a cache of the gateway's: a client resumes
+/// after more clients than that cache holds (256 sessions, two per TLS 1.3 handshake)
+/// have connected since.
+#[test]
+fn tls_sessions_resume_from_tickets_after_many_other_clients() {
+    let mock = Mock::start();
+    let dir = std::env::temp_dir().join(format!("llm-relay-tickets-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (ca, cert, key) = ca_and_leaf(&dir);
+    let channels = ch("a", "anthropic", &mock.url, "sk-a-0000", "[\"claude-*\"]", "");
+    let gw = Gateway::launch(&channels, &format!("  tls: {{cert: \"{cert}\", key: \"{key}\"}}"), "", "https");
+    pingora_rustls::install_default_crypto_provider();
+    let client = || {
+        let mut roots = rustls::RootCertStore::empty();
+        pingora_rustls::load_ca_file_into_store(&ca, &mut roots).unwrap();
+        Arc::new(rustls::ClientConfig::builder().with_root_certificates(roots).with_no_client_auth())
+    };
+    let first = client();
+    assert!(!health_over_tls(gw.port, &first), "a first connection has no session to resume");
+    assert!(health_over_tls(gw.port, &first), "the session was not resumed");
+    for _ in 0..160 {
+        assert!(!health_over_tls(gw.port, &client()));
+    }
+    assert!(health_over_tls(gw.port, &first), "the session was forgotten after 160 other clients");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn an_http2_client_without_a_preface_is_closed_after_ten_seconds() {
     let dir = std::env::temp_dir().join(format!("llm-relay-h2-preface-{}", std::process::id()));

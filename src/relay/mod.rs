@@ -374,9 +374,9 @@ impl Relay {
                 }
             }
         }
-        let (err, retry_after) = passing.or(refused.map(|e| (e, None))).unwrap_or_else(|| {
-            (ApiError::new(ErrorKind::Api, "no upstream attempt was possible"), None)
-        });
+        let (err, retry_after) = passing
+            .or(refused.map(|e| (e, None)))
+            .unwrap_or_else(|| (ApiError::new(ErrorKind::Api, "no upstream attempt was possible"), None));
         self.fail_after(session, client, err, outcome, retry_after).await
     }
 

@@ -112,12 +112,7 @@ mod tests {
 
     #[test]
     fn words_short_runs_and_partial_tokens_are_left_alone() {
-        for text in [
-            "the project before was fine",
-            "project 12 of 40",
-            "projects/abc",
-            "no identifiers at all",
-        ] {
+        for text in ["the project before was fine", "project 12 of 40", "projects/abc", "no identifiers at all"] {
             assert!(matches!(mask_str(text), Cow::Borrowed(_)), "{text}");
         }
         // The number inside a longer token is not the project's.
