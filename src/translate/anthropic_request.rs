@@ -23,17 +23,20 @@ pub fn anthropic_body(req: &mut MessagesRequest, target: &TargetOptions, size_hi
     let max_tokens = effective_max_tokens(req, target);
     req.max_tokens = Some(max_tokens);
     // Thinking that another provider produced (a Gemini signature, or none at all)
-    // would be refused: only then is the history copied without it.
+    // would be refused, and a tool id carrying a Gemini signature is Gemini's alone:
+    // only then is the history copied, without the one and with the other's base id.
     let foreign = |b: &ContentBlock| matches!(b, ContentBlock::Thinking { signature, .. } if super::passthrough::gateway_signed(signature));
     let has_foreign = req.messages.iter().any(|m| matches!(&m.content, Content::Blocks(b) if b.iter().any(foreign)));
-    let saved_messages = has_foreign.then(|| {
+    let has_signed_ids =
+        req.messages.iter().any(|m| matches!(&m.content, Content::Blocks(b) if b.iter().any(signed_tool_id)));
+    let saved_messages = (has_foreign || has_signed_ids).then(|| {
         let filtered = req
             .messages
             .iter()
             .map(|m| match &m.content {
                 Content::Blocks(b) => Message {
                     role: m.role,
-                    content: Content::Blocks(b.iter().filter(|x| !foreign(x)).cloned().collect()),
+                    content: Content::Blocks(b.iter().filter(|x| !foreign(x)).map(with_base_tool_id).collect()),
                 },
                 Content::Text(_) => m.clone(),
             })
@@ -55,6 +58,27 @@ pub fn anthropic_body(req: &mut MessagesRequest, target: &TargetOptions, size_hi
     }
     (req.model, req.max_tokens, req.thinking, req.temperature, req.top_p, req.output_config) = saved;
     body
+}
+
+/// Whether a tool call or result names its call by an id that carries a Gemini
+/// signature.
+fn signed_tool_id(block: &ContentBlock) -> bool {
+    match block {
+        ContentBlock::ToolUse { id, .. } | ContentBlock::ToolResult { tool_use_id: id, .. } => {
+            super::gemini::base_tool_id(id).len() != id.len()
+        }
+        _ => false,
+    }
+}
+
+/// `block`, with the base of a tool id that carries a Gemini signature.
+fn with_base_tool_id(block: &ContentBlock) -> ContentBlock {
+    let mut block = block.clone();
+    if let ContentBlock::ToolUse { id, .. } | ContentBlock::ToolResult { tool_use_id: id, .. } = &mut block {
+        let base = super::gemini::base_tool_id(id).len();
+        id.truncate(base);
+    }
+    block
 }
 
 /// Anthropic's limits on sampling: temperature within 0–1, not together with `top_p`

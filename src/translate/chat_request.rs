@@ -151,7 +151,7 @@ fn push_user_turn(content: &Content, out: &mut Vec<ChatMessage>) {
                 out.push(ChatMessage {
                     role: "tool".to_string(),
                     content: Some(ChatContent::Text(text)),
-                    tool_call_id: Some(tool_use_id.clone()),
+                    tool_call_id: Some(super::gemini::base_tool_id(tool_use_id).to_string()),
                     ..Default::default()
                 });
             }
@@ -226,7 +226,7 @@ fn assistant_turn(content: &Content) -> ChatMessage {
                 match block {
                     ContentBlock::Text { text: t, .. } => texts.push(t),
                     ContentBlock::ToolUse { id, name, input, .. } => calls.push(ToolCall {
-                        id: id.clone(),
+                        id: super::gemini::base_tool_id(id).to_string(),
                         kind: "function".to_string(),
                         function: FunctionCall { name: name.clone(), arguments: super::tool_arguments(input) },
                     }),

@@ -647,3 +647,42 @@ fn a_passed_through_conversation_loses_the_thinking_the_gateway_signed_even_with
     let sent = body_for(ForeignThinking::None);
     assert_eq!(sent["messages"][1]["content"][0]["signature"], "gemini:QUJD");
 }
+
+#[test]
+fn a_gemini_signature_in_a_tool_id_reaches_gemini_only() {
+    let signature = "c2lnbmF0dXJl".repeat(30);
+    let body = json!({"contents": [
+        {"role": "user", "parts": [{"text": "list files"}]},
+        {"role": "model", "parts": [{"functionCall": {"id": "call_1", "name": "ls", "args": {}}, "thoughtSignature": signature}]},
+        {"role": "user", "parts": [{"functionResponse": {"id": "call_1", "name": "ls", "response": {"output": "a.txt"}}}]}]});
+    let mut req = PreparedRequest::new_gemini(Bytes::from(body.to_string()), "m".into(), false, false).unwrap();
+    let mut sent = |d: Dialect| -> Value {
+        serde_json::from_slice(&req.body_for(d, &TargetOptions::new("m"), ForeignThinking::None).unwrap()).unwrap()
+    };
+    let anthropic = sent(Dialect::Anthropic);
+    assert_eq!(anthropic["messages"][1]["content"][0]["id"], "call_1");
+    assert_eq!(anthropic["messages"][2]["content"][0]["tool_use_id"], "call_1");
+    let chat = sent(Dialect::OpenAiChat);
+    assert_eq!(chat["messages"][1]["tool_calls"][0]["id"], "call_1");
+    assert_eq!(chat["messages"][2]["tool_call_id"], "call_1");
+    let responses = sent(Dialect::OpenAiResponses);
+    assert_eq!(responses["input"][1]["call_id"], "call_1");
+    assert_eq!(responses["input"][2]["call_id"], "call_1");
+    // Back towards Gemini, the signature is where Gemini put it.
+    let gemini = sent(Dialect::Gemini);
+    assert_eq!(gemini["contents"][1]["parts"][0]["thoughtSignature"], signature.as_str());
+    // An Anthropic client's history, as the gateway gave it out, loses the signature on
+    // its way to Anthropic too.
+    let id = {
+        use base64::Engine;
+        format!("call_1__ts_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&signature))
+    };
+    let body = json!({"model": "m", "max_tokens": 10, "messages": [
+        {"role": "user", "content": "list files"},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": id, "name": "ls", "input": {}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": id, "content": "a.txt"}]}]});
+    let mut req = PreparedRequest::new_translated(Dialect::Anthropic, Bytes::from(body.to_string())).unwrap();
+    let body = req.body_for(Dialect::OpenAiChat, &TargetOptions::new("m"), ForeignThinking::None).unwrap();
+    let chat: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(chat["messages"][1]["tool_calls"][0]["id"], "call_1");
+}

@@ -68,6 +68,7 @@ mod upstream;
 
 pub use decode::GeminiDecoder;
 pub use encode::GeminiEncoder;
+pub use signature::base_tool_id;
 
 use super::{ApiError, TargetOptions};
 use crate::protocol::anthropic::{MessagesRequest, MessagesResponse, Usage};

@@ -29,6 +29,16 @@ pub(super) fn split_tool_id(id: &str) -> (&str, Option<String>) {
     (id, None)
 }
 
+/// The tool id another provider gets: the base id, without the Gemini signature it may
+/// carry (a signature is Gemini's alone, and runs to hundreds of characters where
+/// OpenAI allows 40).
+pub fn base_tool_id(id: &str) -> &str {
+    if !id.contains(ID_SEPARATOR) {
+        return id;
+    }
+    split_tool_id(id).0
+}
+
 /// The canonical thinking signature for a Gemini one.
 pub(super) fn thinking_signature(signature: &str) -> String {
     format!("{THINKING_PREFIX}{signature}")
