@@ -376,11 +376,29 @@ fn output_format(config: &GenerationConfig) -> Option<Value> {
     })
 }
 
-/// Gemini's OpenAPI-subset `Schema` → JSON Schema: type names in lower case and
-/// `nullable` as a `null` type, in every nested schema.
+/// Field names of Gemini's `Schema` as protobuf's JSON mapping also accepts them (the
+/// google-genai SDK sends some so), and as JSON Schema spells them.
+const SNAKE_CASE_SCHEMA_FIELDS: [(&str, &str); 8] = [
+    ("any_of", "anyOf"),
+    ("max_items", "maxItems"),
+    ("min_items", "minItems"),
+    ("max_length", "maxLength"),
+    ("min_length", "minLength"),
+    ("max_properties", "maxProperties"),
+    ("min_properties", "minProperties"),
+    ("property_ordering", "propertyOrdering"),
+];
+
+/// Gemini's OpenAPI-subset `Schema` → JSON Schema, in every nested schema: field names
+/// in camel case, type names in lower case, and `nullable` as a `null` type.
 fn json_schema_from_openapi(mut schema: Value) -> Value {
     fn walk(v: &mut Value) {
         let Value::Object(map) = v else { return };
+        for (snake, camel) in SNAKE_CASE_SCHEMA_FIELDS {
+            if let Some(value) = map.shift_remove(snake) {
+                map.entry(camel).or_insert(value);
+            }
+        }
         if let Some(Value::String(t)) = map.get_mut("type") {
             *t = t.to_ascii_lowercase();
         }

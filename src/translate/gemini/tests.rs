@@ -102,6 +102,34 @@ fn gemini_agent_request_to_canonical() {
     assert_eq!((chat.temperature, chat.top_p), (Some(1.4), Some(0.95)));
 }
 
+/// The google-genai SDK sends some `Schema` fields in snake case, as protobuf's JSON
+/// mapping allows: they reach other providers under their JSON Schema names, nested
+/// schemas included.
+#[test]
+fn snake_case_schema_fields_become_json_schema_names() {
+    let body = json!({"contents": [{"role": "user", "parts": [{"text": "x"}]}],
+        "tools": [{"functionDeclarations": [{"name": "f", "parameters": {"type": "OBJECT", "properties": {
+            "a": {"any_of": [{"type": "STRING", "max_length": 5}, {"type": "INTEGER"}]},
+            "b": {"type": "ARRAY", "items": {"type": "STRING"}, "max_items": 3, "min_items": 1}},
+            "property_ordering": ["a", "b"]}}]}],
+        "generationConfig": {"responseMimeType": "application/json",
+            "responseSchema": {"type": "OBJECT", "properties": {"n": {"type": "INTEGER", "nullable": true}},
+                "min_properties": 1}}});
+    let req = request_to_canonical(body.to_string().as_bytes(), "m", false).unwrap();
+    let req = value(&req);
+    assert_eq!(
+        req["tools"][0]["input_schema"],
+        json!({"type": "object", "properties": {
+            "a": {"anyOf": [{"type": "string", "maxLength": 5}, {"type": "integer"}]},
+            "b": {"type": "array", "items": {"type": "string"}, "maxItems": 3, "minItems": 1}},
+            "propertyOrdering": ["a", "b"]})
+    );
+    assert_eq!(
+        req["output_config"]["format"]["schema"],
+        json!({"type": "object", "properties": {"n": {"type": ["integer", "null"]}}, "minProperties": 1})
+    );
+}
+
 #[test]
 fn gemini_multimodal_request_to_canonical() {
     let req = request_to_canonical(&fixture("request_multimodal.json"), "gemini-2.5-flash", false).unwrap();
