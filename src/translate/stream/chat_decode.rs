@@ -14,7 +14,9 @@
 //! other (OpenAI's order) then stream one after the other, each a fragment late. Once
 //! the streaming call gets a fragment after another call started, the fragments
 //! interleave: the other calls are held whole and leave, in order, when the streaming
-//! call's block closes (at text, reasoning or the finish reason). A fragment for a call
+//! call's block closes (at text, reasoning or the finish reason). So do they when
+//! another call goes on while the streaming call's arguments are not yet a whole JSON
+//! value: that call cannot have ended. A fragment for a call
 //! whose block has already closed cannot be placed, and ends the stream with an error.
 
 use crate::protocol::anthropic::{BlockDelta, ContentBlock, MessagesResponse, Role, StreamEvent, Usage};
@@ -73,9 +75,48 @@ pub struct ChatDecoder {
     streaming: Option<usize>,
     /// The streaming call got a fragment after a later call started.
     interleaved: bool,
+    /// How far the streaming call's arguments are a whole JSON value.
+    streamed_args: JsonExtent,
     finish_reason: Option<String>,
     usage: Option<ChatUsage>,
     generated_ids: u32,
+}
+
+/// Where a JSON text read in pieces stands: whether what came so far is one whole
+/// value (an object's closing brace came), without parsing it.
+#[derive(Debug, Default)]
+struct JsonExtent {
+    started: bool,
+    depth: u32,
+    in_string: bool,
+    escaped: bool,
+}
+
+impl JsonExtent {
+    fn read(&mut self, text: &str) {
+        for b in text.bytes() {
+            if self.in_string {
+                match b {
+                    _ if self.escaped => self.escaped = false,
+                    b'\\' => self.escaped = true,
+                    b'"' => self.in_string = false,
+                    _ => {}
+                }
+                continue;
+            }
+            match b {
+                b'"' => self.in_string = true,
+                b'{' | b'[' => self.depth += 1,
+                b'}' | b']' => self.depth = self.depth.saturating_sub(1),
+                _ => {}
+            }
+            self.started |= !b.is_ascii_whitespace();
+        }
+    }
+
+    fn is_whole(&self) -> bool {
+        self.started && self.depth == 0 && !self.in_string
+    }
 }
 
 impl ChatDecoder {
@@ -211,8 +252,13 @@ impl ChatDecoder {
         held.held.push_str(&args);
         if self.streaming.is_some() {
             // A held call that goes on while the streaming one is silent, or a call
-            // after it, shows the streaming call has ended.
+            // after it, shows the streaming call has ended, once its arguments are a
+            // whole value. Before that the fragments interleave.
             if self.interleaved || (new_call && at == self.next_call) {
+                return;
+            }
+            if !self.streamed_args.is_whole() {
+                self.interleaved = true;
                 return;
             }
             self.close_streaming(out);
@@ -237,6 +283,7 @@ impl ChatDecoder {
             let args = std::mem::take(&mut call.held);
             self.blocks.start(BlockKind::Tool, block, out);
             self.streaming = Some(at);
+            self.streamed_args = JsonExtent::default();
             self.send_args(at, args, out);
             if at < last {
                 self.close_streaming(out);
@@ -249,6 +296,7 @@ impl ChatDecoder {
             return;
         }
         if let Some(index) = self.blocks.open_of(BlockKind::Tool).filter(|_| self.streaming == Some(at)) {
+            self.streamed_args.read(&args);
             out.push(StreamEvent::ContentBlockDelta {
                 index,
                 delta: BlockDelta::InputJsonDelta { partial_json: args },

@@ -435,6 +435,54 @@ fn empty_fragments_neither_interleave_calls_nor_end_the_stream() {
     assert_eq!(stats.termination, Some(Termination::Complete));
 }
 
+/// Another call going on while the streaming call is silent shows the streaming call
+/// ended only once its arguments are whole: before that the fragments interleave, and
+/// the other call leaves whole after it.
+#[test]
+fn a_call_whose_arguments_are_not_whole_has_not_ended() {
+    let frame = |delta: serde_json::Value, finish: serde_json::Value| {
+        let chunk = serde_json::json!({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m",
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]});
+        format!("data: {chunk}\n\n")
+    };
+    let call = |index: u32, opening: Option<(&str, &str)>, args: &str| {
+        let mut call = serde_json::json!({"index": index, "function": {"arguments": args}});
+        if let Some((id, name)) = opening {
+            call["id"] = id.into();
+            call["type"] = "function".into();
+            call["function"]["name"] = name.into();
+        }
+        frame(serde_json::json!({"tool_calls": [call]}), serde_json::Value::Null)
+    };
+    let input = [
+        call(0, Some(("call_a", "f1")), r#"{"a""#),
+        call(1, Some(("call_b", "f2")), r#"{"b""#),
+        call(1, None, ":2}"),
+        call(0, None, ":1}"),
+        frame(serde_json::json!({}), "tool_calls".into()),
+        "data: [DONE]\n\n".to_string(),
+    ]
+    .concat();
+    let (out, stats) = translate(input.as_bytes(), &[], Dialect::OpenAiChat, Dialect::Anthropic, &NO_USAGE);
+    assert_eq!(
+        event_lines(&out),
+        [
+            "message_start",
+            r#"start 0 "tool_use" "call_a" "f1""#,
+            r#"delta 0 {"a""#,
+            "delta 0 :1}",
+            "stop 0",
+            r#"start 1 "tool_use" "call_b" "f2""#,
+            r#"delta 1 {"b":2}"#,
+            "stop 1",
+            r#"end "tool_use""#,
+            "message_stop",
+        ],
+        "{input}"
+    );
+    assert_eq!(stats.termination, Some(Termination::Complete));
+}
+
 #[test]
 fn a_gemini_stream_that_names_no_model_is_said_to_come_from_the_model_asked_for() {
     let input = "data: {\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":\"Hi\"}]},\"finishReason\":\"STOP\",\"index\":0}],\"usageMetadata\":{\"promptTokenCount\":3,\"candidatesTokenCount\":1,\"totalTokenCount\":4}}\n\n";
