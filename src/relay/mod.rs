@@ -542,7 +542,8 @@ impl Relay {
         })?;
         let info = req.responses_info().ok().flatten().cloned();
         let force = req.forces_translation();
-        let cx = ResponseContext { upstream_model, responses: response_id.zip(info.as_ref()), force };
+        let responses = response_id.zip(info.as_ref());
+        let cx = ResponseContext { upstream_model, responses, force, gemini_thoughts: req.gemini_thoughts() };
         let answer = translate_response(channel.protocol, client, &body, &cx)
             .map_err(|e| AttemptFailure::retry("in_band_error", e))?;
         let (translated, mut canonical) = (answer.body, answer.canonical);

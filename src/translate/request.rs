@@ -23,6 +23,8 @@ pub struct ClientOptions {
     pub include_usage: bool,
     /// Responses: the request fields the response echoes, `store`, `previous_response_id`.
     pub responses: Option<ResponsesRequestInfo>,
+    /// Gemini: thinking reaches the client as thought parts (`includeThoughts`).
+    pub gemini_thoughts: bool,
 }
 
 /// Thinking blocks of another provider in an Anthropic conversation: Anthropic refuses
@@ -85,7 +87,7 @@ impl PreparedRequest {
                 .filter(|(r, _)| !r.model.is_empty())
                 .and_then(|(req, info)| {
                     let peek = RequestPeek::read(info.model.clone(), info.stream, responses_user_id(&info)?);
-                    Some((peek, (req, ClientOptions { include_usage: false, responses: Some(info) })))
+                    Some((peek, (req, ClientOptions { responses: Some(info), ..ClientOptions::default() })))
                 }),
             Dialect::Gemini => None,
         };
@@ -199,6 +201,11 @@ impl PreparedRequest {
         Ok(Bytes::from(bytes))
     }
 
+    /// Whether a Gemini client asked for thought parts (`includeThoughts`).
+    pub fn gemini_thoughts(&self) -> bool {
+        self.canonical.as_deref().is_some_and(|(_, o)| o.gemini_thoughts)
+    }
+
     /// Options the client asked for that shape a translated stream. `response_id`: the
     /// id a Responses client's answer gets.
     pub fn stream_options(&self, response_id: Option<&str>) -> ClientStreamOptions {
@@ -206,6 +213,7 @@ impl PreparedRequest {
         ClientStreamOptions {
             include_usage: opts.is_some_and(|o| o.include_usage),
             gemini_json_array: self.gemini_json_array,
+            gemini_thoughts: opts.is_some_and(|o| o.gemini_thoughts),
             responses: match (opts.and_then(|o| o.responses.clone()), response_id) {
                 (Some(info), Some(id)) => Some((id.to_string(), info)),
                 _ => None,
@@ -220,11 +228,11 @@ impl PreparedRequest {
                 Dialect::OpenAiChat => chat_canonical(parse::<ChatRequest>(&self.body)?)?,
                 Dialect::OpenAiResponses => {
                     let (req, info) = responses::request_to_canonical(&self.body)?;
-                    (req, ClientOptions { include_usage: false, responses: Some(info) })
+                    (req, ClientOptions { responses: Some(info), ..ClientOptions::default() })
                 }
                 Dialect::Gemini => {
-                    let req = gemini::request_to_canonical(&self.body, &self.peek.model, self.peek.stream)?;
-                    (req, ClientOptions::default())
+                    let (req, thoughts) = gemini::request_to_canonical(&self.body, &self.peek.model, self.peek.stream)?;
+                    (req, ClientOptions { gemini_thoughts: thoughts, ..ClientOptions::default() })
                 }
             };
             self.canonical = Some(Box::new(parsed));
@@ -261,7 +269,7 @@ fn responses_user_id(info: &ResponsesRequestInfo) -> Option<Option<String>> {
 /// A Chat request in canonical form, with the options its translated answer needs.
 fn chat_canonical(chat: ChatRequest) -> Result<(MessagesRequest, ClientOptions), ApiError> {
     let (req, opts) = chat_to_canonical(chat)?;
-    Ok((req, ClientOptions { include_usage: opts.include_usage, responses: None }))
+    Ok((req, ClientOptions { include_usage: opts.include_usage, ..ClientOptions::default() }))
 }
 
 /// A request body in typed form; its text values share the body's buffer (see
@@ -279,6 +287,8 @@ pub struct ResponseContext<'a> {
     pub responses: Option<(&'a str, &'a ResponsesRequestInfo)>,
     /// Translate even when the dialects match (the gateway rebuilt the request).
     pub force: bool,
+    /// Gemini clients: thinking as thought parts (`includeThoughts`).
+    pub gemini_thoughts: bool,
 }
 
 /// A translated (non-streaming) answer.
@@ -327,7 +337,7 @@ pub fn translate_response(
             let (id, info) = cx.responses.unwrap_or(("resp_unknown", &default_info));
             (responses::canonical_to_response(&canonical, id, info), Some(canonical))
         }
-        Dialect::Gemini => (gemini::canonical_to_response(&canonical), None),
+        Dialect::Gemini => (gemini::canonical_to_response(&canonical, cx.gemini_thoughts), None),
     };
     Ok(TranslatedResponse { body: Bytes::from(body), usage, canonical })
 }

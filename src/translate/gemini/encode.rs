@@ -20,6 +20,8 @@ use serde_json::Value;
 #[derive(Debug)]
 pub struct GeminiEncoder {
     json_array: bool,
+    /// Thinking is written as thought parts (the client asked: `includeThoughts`).
+    thoughts: bool,
     /// A chunk has been written (the array is open).
     wrote_chunk: bool,
     finished: bool,
@@ -41,9 +43,10 @@ struct PendingCall {
 }
 
 impl GeminiEncoder {
-    pub fn new(json_array: bool) -> Self {
+    pub fn new(json_array: bool, thoughts: bool) -> Self {
         GeminiEncoder {
             json_array,
+            thoughts,
             wrote_chunk: false,
             finished: false,
             response_id: String::new(),
@@ -73,14 +76,14 @@ impl GeminiEncoder {
                     partial_json: String::new(),
                 }),
                 ContentBlock::Text { text, .. } if !text.is_empty() => self.write_part(Part::text(text.as_str()), out),
-                ContentBlock::Thinking { thinking, .. } if !thinking.is_empty() => {
+                ContentBlock::Thinking { thinking, .. } if self.thoughts && !thinking.is_empty() => {
                     self.write_part(thought(thinking), out)
                 }
                 _ => {}
             },
             StreamEvent::ContentBlockDelta { index, delta } => match delta {
                 BlockDelta::TextDelta { text } if !text.is_empty() => self.write_part(Part::text(text.as_str()), out),
-                BlockDelta::ThinkingDelta { thinking } if !thinking.is_empty() => {
+                BlockDelta::ThinkingDelta { thinking } if self.thoughts && !thinking.is_empty() => {
                     self.write_part(thought(thinking), out)
                 }
                 // Only Gemini's own signatures go to a Gemini client.

@@ -86,8 +86,10 @@ pub fn retry_delay(body: &[u8]) -> Option<std::time::Duration> {
     (secs.is_finite() && secs > 0.0 && secs <= 3600.0).then(|| std::time::Duration::from_secs_f64(secs))
 }
 
-/// A Gemini request body (the model comes from the URL) as a canonical request.
-pub fn request_to_canonical(body: &[u8], model: &str, stream: bool) -> Result<MessagesRequest, ApiError> {
+/// A Gemini request body (the model comes from the URL) as a canonical request, and
+/// whether the client wants the model's thoughts in the answer
+/// (`thinkingConfig.includeThoughts`).
+pub fn request_to_canonical(body: &[u8], model: &str, stream: bool) -> Result<(MessagesRequest, bool), ApiError> {
     request::to_canonical(body, model, stream)
 }
 
@@ -101,9 +103,10 @@ pub fn response_to_canonical(body: &[u8], model: &str) -> Result<MessagesRespons
     response::to_canonical(body, model)
 }
 
-/// A canonical message as a Gemini response body.
-pub fn canonical_to_response(resp: &MessagesResponse) -> Vec<u8> {
-    response::from_canonical(resp)
+/// A canonical message as a Gemini response body; thinking becomes thought parts only
+/// when the client asked for `thoughts`.
+pub fn canonical_to_response(resp: &MessagesResponse, thoughts: bool) -> Vec<u8> {
+    response::from_canonical(resp, thoughts)
 }
 
 /// Finish reasons that mean the answer was blocked (protocols.md §3.4). `OTHER`, an

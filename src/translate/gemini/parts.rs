@@ -79,6 +79,12 @@ pub(super) enum Audience {
 }
 
 /// Canonical assistant blocks → model parts.
+/// A thought part without a signature: reasoning shown to a client only when it asked
+/// for thoughts (`includeThoughts`). A signed one carries what Gemini needs back.
+pub(super) fn is_bare_thought(part: &Part) -> bool {
+    part.thought == Some(true) && part.thought_signature.is_none()
+}
+
 pub(super) fn model_parts(blocks: &[ContentBlock], audience: Audience) -> Vec<Part> {
     let mut parts: Vec<Part> = Vec::new();
     for block in blocks {

@@ -12,7 +12,7 @@ use crate::protocol::{RawJson, Text};
 use crate::translate::{sanitize_tool_id, ApiError};
 use serde_json::Value;
 
-pub(super) fn to_canonical(body: &[u8], model: &str, stream: bool) -> Result<MessagesRequest, ApiError> {
+pub(super) fn to_canonical(body: &[u8], model: &str, stream: bool) -> Result<(MessagesRequest, bool), ApiError> {
     let req: GenerateContentRequest =
         crate::protocol::from_json(body).map_err(|e| ApiError::invalid(format!("invalid request body: {e}")))?;
     let config = req.generation_config.unwrap_or_default();
@@ -84,7 +84,8 @@ pub(super) fn to_canonical(body: &[u8], model: &str, stream: bool) -> Result<Mes
         .filter(|k| *k >= 1.0 && thinking.is_none())
         .map(|k| k.round().min(f64::from(u32::MAX)) as u32);
 
-    Ok(MessagesRequest {
+    let thoughts = config.thinking_config.as_ref().is_some_and(|t| t.include_thoughts == Some(true));
+    let canonical = MessagesRequest {
         model: model.to_string(),
         messages: history.messages,
         system: (!system.is_empty()).then_some(Content::Blocks(system)),
@@ -99,7 +100,8 @@ pub(super) fn to_canonical(body: &[u8], model: &str, stream: bool) -> Result<Mes
         tool_choice,
         thinking,
         output_config: output_format(&config).map(|format| OutputConfig { effort: None, format: Some(format) }),
-    })
+    };
+    Ok((canonical, thoughts))
 }
 
 /// The conversation so far, and the calls of the latest model turn still unanswered.

@@ -1,6 +1,6 @@
 //! Complete (non-streaming) `generateContent` responses ⇄ canonical messages.
 
-use super::parts::{model_blocks, model_parts, Audience};
+use super::parts::{is_bare_thought, model_blocks, model_parts, Audience};
 use super::{canonical_usage, finish_reason_from_stop, stop_reason_from_finish, usage_metadata, ResponseIds};
 use crate::protocol::anthropic::{ContentBlock, MessagesResponse, Role};
 use crate::protocol::gemini::{Candidate, Content, GenerateContentResponse};
@@ -34,8 +34,11 @@ pub(super) fn to_canonical(body: &[u8], model: &str) -> Result<MessagesResponse,
     })
 }
 
-pub(super) fn from_canonical(resp: &MessagesResponse) -> Vec<u8> {
-    let parts = model_parts(&resp.content, Audience::Client);
+pub(super) fn from_canonical(resp: &MessagesResponse, thoughts: bool) -> Vec<u8> {
+    let mut parts = model_parts(&resp.content, Audience::Client);
+    if !thoughts {
+        parts.retain(|p| !is_bare_thought(p));
+    }
     let body = GenerateContentResponse {
         candidates: vec![Candidate {
             // A refusal without text has no content, as Gemini sends it.

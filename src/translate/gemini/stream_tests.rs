@@ -39,7 +39,7 @@ fn decode(input: &[u8], cuts: &[usize]) -> Vec<StreamEvent> {
 /// Canonical events → Gemini bytes; after a terminal event the encoder is finished,
 /// as the stream translator does, and `finish` is called once more at the end.
 fn encode(events: &[StreamEvent], json_array: bool) -> String {
-    let mut encoder = GeminiEncoder::new(json_array);
+    let mut encoder = GeminiEncoder::new(json_array, true);
     let mut out = BytesMut::new();
     for ev in events {
         encoder.encode(ev, &mut out);
@@ -242,6 +242,29 @@ fn encodes_thoughts_without_anthropic_signatures() {
     assert!(!out.contains("EqQB"), "{out}");
     assert!(!out.contains("some_future_event"));
     check_encode_anthropic("anthropic_thinking.sse", true);
+}
+
+/// Thoughts reach a Gemini client only when it asked (`includeThoughts`), as Gemini
+/// answers; the answer's text and finish are the same either way.
+#[test]
+fn thoughts_are_written_only_for_a_client_that_asked() {
+    let input =
+        std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/stream/anthropic_thinking.sse"))
+            .unwrap();
+    let events = anthropic_events(&input, &[]);
+    let mut encoder = GeminiEncoder::new(false, false);
+    let mut out = BytesMut::new();
+    for ev in &events {
+        encoder.encode(ev, &mut out);
+    }
+    encoder.finish(&mut out);
+    let without = String::from_utf8(out.to_vec()).unwrap();
+    let with = encode(&events, false);
+    assert!(with.contains("\"thought\":true") && !without.contains("\"thought\""), "{without}");
+    let text_chunks = |s: &str| -> Vec<String> {
+        s.split_terminator("\n\n").filter(|f| !f.contains("\"thought\":true")).map(str::to_string).collect()
+    };
+    assert_eq!(text_chunks(&without), text_chunks(&with));
 }
 
 #[test]

@@ -56,7 +56,7 @@ fn agent_tools() -> Value {
 
 #[test]
 fn gemini_agent_request_to_canonical() {
-    let req = request_to_canonical(&fixture("request_agent.json"), "gemini-3-pro-preview", true).unwrap();
+    let req = request_to_canonical(&fixture("request_agent.json"), "gemini-3-pro-preview", true).unwrap().0;
     assert_eq!(
         value(&req),
         json!({
@@ -115,7 +115,7 @@ fn snake_case_schema_fields_become_json_schema_names() {
         "generationConfig": {"responseMimeType": "application/json",
             "responseSchema": {"type": "OBJECT", "properties": {"n": {"type": "INTEGER", "nullable": true}},
                 "min_properties": 1}}});
-    let req = request_to_canonical(body.to_string().as_bytes(), "m", false).unwrap();
+    let req = request_to_canonical(body.to_string().as_bytes(), "m", false).unwrap().0;
     let req = value(&req);
     assert_eq!(
         req["tools"][0]["input_schema"],
@@ -132,7 +132,7 @@ fn snake_case_schema_fields_become_json_schema_names() {
 
 #[test]
 fn gemini_multimodal_request_to_canonical() {
-    let req = request_to_canonical(&fixture("request_multimodal.json"), "gemini-2.5-flash", false).unwrap();
+    let req = request_to_canonical(&fixture("request_multimodal.json"), "gemini-2.5-flash", false).unwrap().0;
     assert_eq!(
         value(&req),
         json!({
@@ -168,7 +168,7 @@ fn function_responses_pair_by_id_when_the_client_gives_ids() {
             {"functionResponse": {"id": "call.b", "name": "f", "response": {"output": "two"}}},
             {"functionResponse": {"id": "call.a", "name": "f", "response": {"status": "ok"}}}]}
     ]});
-    let req = request_to_canonical(body.to_string().as_bytes(), "m", false).unwrap();
+    let req = request_to_canonical(body.to_string().as_bytes(), "m", false).unwrap().0;
     assert_eq!(
         value(&req.messages),
         json!([
@@ -190,7 +190,7 @@ fn gemini_tool_config_and_thinking_variants() {
         let mut body = json!({"contents": [{"role": "user", "parts": [{"text": "hi"}]}],
             "tools": [{"functionDeclarations": [{"name": "a"}, {"name": "b"}, {"name": "c"}]}]});
         body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
-        value(&request_to_canonical(body.to_string().as_bytes(), "m", false).unwrap())
+        value(&request_to_canonical(body.to_string().as_bytes(), "m", false).unwrap().0)
     };
     let names = |req: &Value| req["tools"].as_array().unwrap().iter().map(|t| t["name"].clone()).collect::<Vec<_>>();
     let any_two =
@@ -341,7 +341,7 @@ fn canonical_request_to_gemini_full() {
 
 #[test]
 fn gemini_request_round_trips_with_its_signatures() {
-    let req = request_to_canonical(&fixture("request_agent.json"), "gemini-3-pro-preview", true).unwrap();
+    let req = request_to_canonical(&fixture("request_agent.json"), "gemini-3-pro-preview", true).unwrap().0;
     let mut target = TargetOptions::new("gemini-3-pro-preview");
     target.reasoning = true;
     let body = canonical_to_request(&req, &target).unwrap();
@@ -571,9 +571,13 @@ fn canonical_response_to_gemini() {
         "usage": {"input_tokens": 100, "output_tokens": 40, "cache_creation_input_tokens": 10, "cache_read_input_tokens": 500}
     }))
     .unwrap();
-    // Thinking text is shown as a thought; Anthropic's signatures never leave.
+    // Unasked for, no thought.
+    let parts = &json_of(&canonical_to_response(&resp, false))["candidates"][0]["content"]["parts"];
+    assert_eq!(parts[0], json!({"text": "Calling."}));
+    // Thinking text is shown as a thought to a client that asked; Anthropic's signatures
+    // never leave.
     assert_eq!(
-        String::from_utf8(canonical_to_response(&resp)).unwrap(),
+        String::from_utf8(canonical_to_response(&resp, true)).unwrap(),
         concat!(
             r#"{"candidates":[{"content":{"role":"model","parts":["#,
             r#"{"text":"Plan.","thought":true},{"text":"Calling."},"#,
@@ -593,10 +597,10 @@ fn canonical_refusal_and_max_tokens_to_gemini() {
         .unwrap()
     };
     assert_eq!(
-        String::from_utf8(canonical_to_response(&resp("refusal", json!([])))).unwrap(),
+        String::from_utf8(canonical_to_response(&resp("refusal", json!([])), true)).unwrap(),
         r#"{"candidates":[{"finishReason":"SAFETY","index":0}],"usageMetadata":{"promptTokenCount":7,"candidatesTokenCount":0,"totalTokenCount":7},"modelVersion":"gpt-4o","responseId":"msg_2"}"#
     );
-    let max = json_of(&canonical_to_response(&resp("max_tokens", json!([{"type": "text", "text": "Once"}]))));
+    let max = json_of(&canonical_to_response(&resp("max_tokens", json!([{"type": "text", "text": "Once"}])), true));
     assert_eq!(max["candidates"][0]["finishReason"], "MAX_TOKENS");
     assert_eq!(max["candidates"][0]["content"]["parts"], json!([{"text": "Once"}]));
 }
@@ -605,7 +609,7 @@ fn canonical_refusal_and_max_tokens_to_gemini() {
 fn gemini_responses_survive_the_canonical_round_trip() {
     for name in ["response_function_calls.json", "response_thinking.json", "response_text.json"] {
         let original = json_of(&fixture(name));
-        let back = json_of(&canonical_to_response(&response_to_canonical(&fixture(name), "m").unwrap()));
+        let back = json_of(&canonical_to_response(&response_to_canonical(&fixture(name), "m").unwrap(), true));
         let mut parts = original["candidates"][0]["content"]["parts"].clone();
         // Gemini clients get the call ids they may echo back.
         let mut n = 0;

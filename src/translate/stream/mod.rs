@@ -145,6 +145,8 @@ pub struct ClientStreamOptions {
     pub include_usage: bool,
     /// Gemini clients without `alt=sse`: one JSON array instead of SSE.
     pub gemini_json_array: bool,
+    /// Gemini clients: thinking as thought parts (`includeThoughts`).
+    pub gemini_thoughts: bool,
     /// Responses clients: the response id and the request's echoed options.
     pub responses: Option<(String, crate::translate::responses::ResponsesRequestInfo)>,
 }
@@ -195,9 +197,10 @@ impl StreamTranslator {
                     let (id, info) = opts.responses.clone().unwrap_or_default();
                     Encoder::Responses(Box::new(crate::translate::responses::ResponsesEncoder::new(id, info)))
                 }
-                Dialect::Gemini => {
-                    Encoder::Gemini(crate::translate::gemini::GeminiEncoder::new(opts.gemini_json_array))
-                }
+                Dialect::Gemini => Encoder::Gemini(crate::translate::gemini::GeminiEncoder::new(
+                    opts.gemini_json_array,
+                    opts.gemini_thoughts,
+                )),
             }
         };
         StreamTranslator {
@@ -385,7 +388,7 @@ fn encode_synthesized(
             let next = seq.map_or(0, |s| s + 1);
             crate::translate::responses::ResponsesEncoder::resume(id, model, next).encode(ev, out)
         }
-        Dialect::Gemini => crate::translate::gemini::GeminiEncoder::new(false).encode(ev, out),
+        Dialect::Gemini => crate::translate::gemini::GeminiEncoder::new(false, true).encode(ev, out),
     }
 }
 

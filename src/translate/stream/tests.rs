@@ -68,9 +68,9 @@ fn check(name: &str, upstream: Dialect, client: Dialect, opts: ClientStreamOptio
 }
 
 const USAGE: ClientStreamOptions =
-    ClientStreamOptions { include_usage: true, gemini_json_array: false, responses: None };
+    ClientStreamOptions { include_usage: true, gemini_json_array: false, gemini_thoughts: true, responses: None };
 const NO_USAGE: ClientStreamOptions =
-    ClientStreamOptions { include_usage: false, gemini_json_array: false, responses: None };
+    ClientStreamOptions { include_usage: false, gemini_json_array: false, gemini_thoughts: true, responses: None };
 
 #[test]
 fn anthropic_passthrough_is_frame_exact_and_observed() {
