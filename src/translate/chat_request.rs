@@ -1,6 +1,6 @@
 //! Canonical (Anthropic) requests → OpenAI Chat Completions.
 
-use super::TargetOptions;
+use super::{ApiError, TargetOptions};
 use crate::protocol::anthropic::{Content, ContentBlock, ImageSource, MessagesRequest, Role, ToolChoice};
 use crate::protocol::openai_chat::{
     ChatContent, ChatMessage, ChatPart, ChatRequest, ChatTool, ChatToolChoice, FilePart, FunctionCall, FunctionDef,
@@ -195,6 +195,25 @@ fn image_part(source: &ImageSource) -> Option<ChatPart> {
         ImageSource::Other => return None,
     };
     Some(ChatPart::ImageUrl { image_url: ImageUrl { url, detail: None } })
+}
+
+/// Refuses a request holding a document Chat Completions cannot take: one given by URL
+/// or by a file id of another provider (a Chat `file` part carries data or an OpenAI
+/// file id only). Sent without it, the model would answer about a document it never saw.
+pub fn refuse_unsendable_documents(req: &MessagesRequest) -> Result<(), ApiError> {
+    for (i, message) in req.messages.iter().enumerate() {
+        for block in message.content.blocks().iter() {
+            let ContentBlock::Document { source, .. } = block else { continue };
+            let kind = source.get("type").and_then(Value::as_str).unwrap_or("");
+            if matches!(kind, "url" | "file") {
+                return Err(ApiError::invalid(format!(
+                    "messages[{i}]: a document given by {kind} cannot be sent to this model's upstream \
+                     (Chat Completions takes a document's data only); send the file's content"
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn document_part(source: &Value, title: Option<String>) -> Option<ChatPart> {

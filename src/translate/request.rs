@@ -194,7 +194,10 @@ impl PreparedRequest {
         let size_hint = self.body.len() + self.body.len() / 8 + 256;
         let bytes = match upstream {
             Dialect::Anthropic => anthropic_body(canonical, target, size_hint),
-            Dialect::OpenAiChat => to_json_sized(&canonical_to_chat(canonical, target), size_hint),
+            Dialect::OpenAiChat => {
+                super::chat_request::refuse_unsendable_documents(canonical)?;
+                to_json_sized(&canonical_to_chat(canonical, target), size_hint)
+            }
             Dialect::OpenAiResponses => responses::canonical_to_request(canonical, target)?,
             Dialect::Gemini => gemini::canonical_to_request(canonical, target)?,
         };

@@ -702,3 +702,21 @@ fn a_gemini_signature_in_a_tool_id_reaches_gemini_only() {
     let chat: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(chat["messages"][1]["tool_calls"][0]["id"], "call_1");
 }
+
+#[test]
+fn a_document_by_url_is_refused_towards_chat_and_sent_elsewhere() {
+    let body = json!({"contents": [{"role": "user", "parts": [
+        {"fileData": {"mimeType": "application/pdf", "fileUri": "https://example.com/x.pdf"}},
+        {"text": "summarize this pdf"}]}]});
+    let mut req = PreparedRequest::new_gemini(Bytes::from(body.to_string()), "m".into(), false, false).unwrap();
+    let target = TargetOptions::new("m");
+    let err = req.body_for(Dialect::OpenAiChat, &target, ForeignThinking::None).unwrap_err();
+    assert_eq!(err.kind, super::ErrorKind::InvalidRequest);
+    assert!(err.message.starts_with("messages[0]: a document given by url cannot be sent"), "{}", err.message);
+    let anthropic: Value =
+        serde_json::from_slice(&req.body_for(Dialect::Anthropic, &target, ForeignThinking::None).unwrap()).unwrap();
+    assert_eq!(
+        anthropic["messages"][0]["content"][0]["source"],
+        json!({"type": "url", "url": "https://example.com/x.pdf"})
+    );
+}
