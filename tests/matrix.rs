@@ -340,6 +340,35 @@ fn count_tokens_forwards_to_anthropic_or_estimates() {
 }
 
 #[test]
+fn gemini_count_tokens_forwards_to_gemini_or_estimates() {
+    let mock = Mock::start();
+    let gw = gateway(&mock);
+    let key = [("x-goog-api-key", ACCESS_KEY)];
+    // The SDK's shape: the whole request, system instruction included.
+    let body = json!({"generateContentRequest": {"model": "models/up-gemini-x",
+        "systemInstruction": {"parts": [{"text": "Be brief."}]},
+        "contents": [{"role": "user", "parts": [{"text": "Hello, world!"}]}]}})
+    .to_string();
+    let (status, headers, out) = gw.post("/v1beta/models/up-gemini-x:countTokens", &key, &body);
+    assert_eq!(status, 200, "{out}");
+    assert!(header(&headers, "x-llm-relay-token-count").is_none(), "forwarded, exact");
+    let forwarded = mock.last_request();
+    assert_eq!(forwarded["path"], "/v1beta/models/mock-gemini-model:countTokens");
+    let sent: Value = serde_json::from_str(forwarded["body"].as_str().unwrap()).unwrap();
+    assert_eq!(sent["generateContentRequest"]["model"], "models/mock-gemini-model");
+    assert_eq!(sent["generateContentRequest"]["systemInstruction"]["parts"][0]["text"], "Be brief.");
+    assert_eq!(out, format!(r#"{{"totalTokens":{}}}"#, forwarded["body"].as_str().unwrap().len() / 4));
+    // Contents alone, for a model no Gemini channel serves: estimated, in Gemini's shape.
+    let body = json!({"contents": [{"role": "user", "parts": [{"text": "Hello, world!"}]}]}).to_string();
+    let (status, headers, out) = gw.post("/v1beta/models/up-openai-x:countTokens", &key, &body);
+    assert_eq!(status, 200, "{out}");
+    assert_eq!(out, r#"{"totalTokens":7}"#);
+    assert_eq!(header(&headers, "x-llm-relay-token-count"), Some("estimate (o200k_base)"));
+    let (status, _, out) = gw.post("/v1beta/models/up-openai-x:countTokens", &key, r#"{"contents": []}"#);
+    assert_eq!((status, out.contains("INVALID_ARGUMENT")), (400, true), "{out}");
+}
+
+#[test]
 fn responses_previous_response_id_continues_a_translated_conversation() {
     let mock = Mock::start();
     let gw = gateway(&mock);

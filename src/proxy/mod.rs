@@ -148,6 +148,7 @@ impl ProxyHttp for Gateway {
                 return Ok(true);
             }
             Route::CountTokens => (Dialect::Anthropic, None, true),
+            Route::GeminiCountTokens { model } => (Dialect::Gemini, Some((model, false)), true),
             Route::Gemini { model, stream } => (Dialect::Gemini, Some((model, stream)), false),
             Route::Api(d) => (d, None, false),
         };
@@ -167,6 +168,10 @@ impl ProxyHttp for Gateway {
             }
         };
         let prepared = match &gemini {
+            // countTokens takes its request as `contents`, or whole as
+            // `generateContentRequest`.
+            Some((model, _)) if count_tokens => crate::translate::gemini::count_tokens_request(&body)
+                .and_then(|body| PreparedRequest::new_gemini(body, model.clone(), false, false)),
             Some((model, stream)) => {
                 let sse = session.req_header().uri.query().is_some_and(|q| q.split('&').any(|p| p == "alt=sse"));
                 PreparedRequest::new_gemini(body, model.clone(), *stream, *stream && !sse)

@@ -75,7 +75,7 @@ fn model_json(e: &Entry, shape: ModelsShape) -> Value {
             "baseModelId": e.id,
             "version": "llm-relay",
             "displayName": e.id,
-            "supportedGenerationMethods": ["generateContent", "streamGenerateContent"],
+            "supportedGenerationMethods": ["generateContent", "streamGenerateContent", "countTokens"],
             "llm_relay": extra(e),
         }),
     }

@@ -37,6 +37,10 @@ pub enum Route {
         model: String,
         stream: bool,
     },
+    /// `POST /v1beta/models/{model}:countTokens`.
+    GeminiCountTokens {
+        model: String,
+    },
     /// `GET /v1/models`, `GET /v1beta/models` (and one model by id).
     Models {
         shape: ModelsShape,
@@ -65,6 +69,10 @@ pub fn classify(method: &str, path: &str, models_shape: ModelsShape) -> Route {
             let stream = match action {
                 "generateContent" => false,
                 "streamGenerateContent" => true,
+                "countTokens" if method == "POST" && !model.is_empty() => {
+                    return Route::GeminiCountTokens { model: model.to_string() }
+                }
+                "countTokens" => false,
                 _ => return Route::NotFound(Dialect::Gemini),
             };
             return match method {
@@ -124,7 +132,9 @@ mod tests {
             classify("POST", "/v1beta/models/gemini-2.5-flash:generateContent", O),
             Route::Gemini { model: "gemini-2.5-flash".into(), stream: false }
         );
-        assert_eq!(classify("POST", "/v1beta/models/x:countTokens", O), Route::NotFound(Dialect::Gemini));
+        assert_eq!(classify("POST", "/v1beta/models/x:countTokens", O), Route::GeminiCountTokens { model: "x".into() });
+        assert_eq!(classify("GET", "/v1beta/models/x:countTokens", O), Route::MethodNotAllowed(Dialect::Gemini));
+        assert_eq!(classify("POST", "/v1beta/models/x:embedContent", O), Route::NotFound(Dialect::Gemini));
         assert_eq!(classify("GET", "/v1/models", A), Route::Models { shape: ModelsShape::Anthropic, id: None });
         assert_eq!(classify("GET", "/v1/models", O), Route::Models { shape: ModelsShape::OpenAi, id: None });
         assert_eq!(classify("GET", "/v1beta/models", O), Route::Models { shape: ModelsShape::Gemini, id: None });

@@ -1,4 +1,4 @@
-//! `POST /v1/messages/count_tokens`.
+//! `POST /v1/messages/count_tokens` and Gemini's `POST /v1beta/models/{model}:countTokens`.
 
 use super::{respond_json, Attempt, Live, Outcome, Relay, ERROR_BODY_LIMIT};
 use crate::protocol::Dialect;
@@ -9,10 +9,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 impl Relay {
-    /// `POST /v1/messages/count_tokens`: forwarded to the first Anthropic channel, in
-    /// priority order, that serves the model and is up with a key that is up (the first
-    /// one when none is); otherwise, or when that channel cannot count, a local estimate
-    /// (see `tokens`), marked as such in the `x-llm-relay-token-count` header.
+    /// A token count (Anthropic's `count_tokens`, Gemini's `countTokens`): forwarded to
+    /// the first channel of the client's dialect, in priority order, that serves the
+    /// model and is up with a key that is up (the first one when none is); otherwise, or
+    /// when that channel cannot count, a local estimate (see `tokens`) in the client's
+    /// shape (`input_tokens`, `totalTokens`), marked as such in the
+    /// `x-llm-relay-token-count` header.
     pub async fn count_tokens(
         &self,
         session: &mut Session,
@@ -22,15 +24,24 @@ impl Relay {
         let config = &live.config;
         let mut outcome = Outcome::default();
         let now = Instant::now();
-        let picked = if req.client == Dialect::Anthropic {
-            self.health.read(|t| crate::routing::first_up(&config.channels, req.model(), Dialect::Anthropic, t, now))
+        let client = req.client;
+        let picked = if matches!(client, Dialect::Anthropic | Dialect::Gemini) {
+            self.health.read(|t| crate::routing::first_up(&config.channels, req.model(), client, t, now))
         } else {
             None
         };
         if let Some((channel, key_index)) = picked {
             let model = channel.upstream_model(req.model()).to_string();
-            let body = req.peek.with_model(&req.body, &model);
-            let path = format!("{}/messages/count_tokens", channel.upstream.path_prefix);
+            let prefix = &channel.upstream.path_prefix;
+            let (body, path) = if client == Dialect::Gemini {
+                let body = match crate::translate::gemini::count_tokens_upstream_body(&req.body, &model) {
+                    Ok(b) => Bytes::from(b),
+                    Err(e) => return self.fail(session, client, e, outcome).await,
+                };
+                (body, format!("{prefix}/models/{model}:countTokens"))
+            } else {
+                (req.peek.with_model(&req.body, &model), format!("{prefix}/messages/count_tokens"))
+            };
             outcome.attempts = 1;
             outcome.channel = Some(channel.name.clone());
             outcome.key_id = Some(channel.keys[key_index].id.clone());
@@ -58,9 +69,13 @@ impl Relay {
         }
         let estimate = match req.canonical_request() {
             Ok(canonical) => crate::tokens::estimate(canonical),
-            Err(e) => return self.fail(session, req.client, e, outcome).await,
+            Err(e) => return self.fail(session, client, e, outcome).await,
         };
-        let body = serde_json::json!({ "input_tokens": estimate }).to_string();
+        let body = match client {
+            Dialect::Gemini => serde_json::json!({ "totalTokens": estimate }),
+            _ => serde_json::json!({ "input_tokens": estimate }),
+        }
+        .to_string();
         outcome.status = 200;
         outcome.bytes_out = body.len();
         respond_json(

@@ -268,6 +268,7 @@ async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Response<Mo
         Api(Dialect),
         Gemini(GeminiCall),
         CountTokens,
+        GeminiCountTokens,
         NotFound(Dialect),
     }
     let query = parts.uri.query();
@@ -276,6 +277,9 @@ async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Response<Mo
         (&Method::POST, "/v1/chat/completions") => Route::Api(Dialect::OpenAi),
         (&Method::POST, "/v1/responses") => Route::Api(Dialect::Responses),
         (&Method::POST, "/v1/messages/count_tokens") => Route::CountTokens,
+        (&Method::POST, _) if path.ends_with(":countTokens") && path.starts_with("/v1beta/models/") => {
+            Route::GeminiCountTokens
+        }
         (&Method::POST, _) => match gemini_route(path, query) {
             Some(Ok(call)) => Route::Gemini(call),
             Some(Err(())) => Route::NotFound(Dialect::Gemini),
@@ -287,7 +291,8 @@ async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Response<Mo
     };
     let body = incoming.collect().await?.to_bytes();
     let mut key = api_key(&parts.headers).map(str::to_string);
-    if key.is_none() && matches!(route, Route::Gemini(_) | Route::NotFound(Dialect::Gemini)) {
+    if key.is_none() && matches!(route, Route::Gemini(_) | Route::GeminiCountTokens | Route::NotFound(Dialect::Gemini))
+    {
         key = query_param(query, "key").map(Cow::into_owned);
     }
     state.record(
@@ -298,6 +303,9 @@ async fn handle(req: Request<Incoming>, state: Arc<State>) -> Result<Response<Mo
         Route::Api(d) => api(d, None, &body, key.as_deref(), &state).await,
         Route::Gemini(call) => api(Dialect::Gemini, Some(call), &body, key.as_deref(), &state).await,
         Route::CountTokens => Ok(respond(StatusCode::OK, JSON, format!(r#"{{"input_tokens":{}}}"#, body.len() / 4))),
+        Route::GeminiCountTokens => {
+            Ok(respond(StatusCode::OK, JSON, format!(r#"{{"totalTokens":{}}}"#, body.len() / 4)))
+        }
         Route::NotFound(d) => Ok(error_response(d, 404, "mock: no such route")),
     }
 }

@@ -86,6 +86,30 @@ pub fn retry_delay(body: &[u8]) -> Option<std::time::Duration> {
     (secs.is_finite() && secs > 0.0 && secs <= 3600.0).then(|| std::time::Duration::from_secs_f64(secs))
 }
 
+/// The request a `countTokens` body counts: its `generateContentRequest` (without the
+/// `model` it names: the URL does), or the body itself (`contents` alone).
+pub fn count_tokens_request(body: &bytes::Bytes) -> Result<bytes::Bytes, ApiError> {
+    let mut v: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| ApiError::invalid(format!("invalid request body: {e}")))?;
+    match v.get_mut("generateContentRequest").map(serde_json::Value::take) {
+        Some(serde_json::Value::Object(mut inner)) => {
+            inner.shift_remove("model");
+            Ok(bytes::Bytes::from(super::error::to_json(&inner)))
+        }
+        Some(_) => Err(ApiError::invalid("generateContentRequest must be an object")),
+        None => Ok(body.clone()),
+    }
+}
+
+/// The `countTokens` body a Gemini upstream takes for `body` (a generateContent
+/// request): all of it, as `generateContentRequest` naming `model`.
+pub fn count_tokens_upstream_body(body: &[u8], model: &str) -> Result<Vec<u8>, ApiError> {
+    let mut inner: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(body).map_err(|e| ApiError::invalid(format!("invalid request body: {e}")))?;
+    inner.insert("model".into(), format!("models/{model}").into());
+    Ok(super::error::to_json(&serde_json::json!({ "generateContentRequest": inner })))
+}
+
 /// A Gemini request body (the model comes from the URL) as a canonical request, and
 /// whether the client wants the model's thoughts in the answer
 /// (`thinkingConfig.includeThoughts`).
