@@ -623,6 +623,52 @@ fn a_client_that_leaves_before_the_answer_takes_the_upstream_request_with_it() {
     assert!(held < Duration::from_millis(1500), "the upstream connection stayed open {held:?}");
 }
 
+/// A Chat upstream that sends its finish reason, then neither usage nor `[DONE]`, and
+/// keeps its connection open: the client gets the whole answer, ended, a few seconds
+/// later, not an idle-timeout error.
+#[test]
+fn a_chat_stream_that_never_sends_done_ends_after_its_finish_reason() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let upstream = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 8192];
+        let _ = conn.read(&mut buf).unwrap();
+        let chunk = |delta: &str, finish: &str| {
+            let data = format!("data: {{\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{{\"index\":0,\"delta\":{delta},\"finish_reason\":{finish}}}]}}\n\n");
+            format!("{:x}\r\n{data}\r\n", data.len())
+        };
+        let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n";
+        let body = chunk(r#"{"role":"assistant","content":"A"}"#, "null") + &chunk("{}", "\"stop\"");
+        conn.write_all(format!("{head}{body}").as_bytes()).unwrap();
+        // Held open, silent, until the gateway lets go (or 20 s).
+        conn.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        while matches!(conn.read(&mut buf), Ok(n) if n > 0) {}
+    });
+    let channels = ch("c", "openai", &url, "sk-c-0000", "[\"gpt-*\"]", ", timeouts: {idle_ms: 20000}");
+    let gw = Gateway::start(&channels, "");
+    let started = Instant::now();
+    let (status, body) = gw.anthropic(&ask("gpt-x", "hi", true));
+    let took = started.elapsed();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        sse_events(&body),
+        [
+            "message_start",
+            "content_block_start",
+            "content_block_delta",
+            "content_block_stop",
+            "message_delta",
+            "message_stop"
+        ],
+        "{body}"
+    );
+    assert!(body.contains(r#""stop_reason":"end_turn""#), "{body}");
+    assert!(took >= Duration::from_secs(2) && took < Duration::from_secs(8), "ended after {took:?}");
+    upstream.join().unwrap();
+}
+
 #[test]
 fn sigterm_lets_a_running_stream_finish_then_exits() {
     let mock = Mock::start_with(&["--token-delay-ms", "50"]);

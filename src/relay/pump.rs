@@ -14,7 +14,11 @@ use bytes::{Bytes, BytesMut};
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, TRANSFER_ENCODING};
 use http::{HeaderName, HeaderValue};
 use pingora_proxy::Session;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// How long a Chat stream whose finish reason came is waited on for its usage chunk or
+/// `[DONE]` (OpenAI sends both at once) before it is ended without them.
+const END_GRACE: Duration = Duration::from_secs(3);
 
 impl Relay {
     pub(super) async fn pump_stream(
@@ -84,8 +88,17 @@ impl Relay {
         }
 
         let mut clean_end = upstream_done;
+        let mut left_open = false;
         while !upstream_done {
-            let out = match timeout(idle, call.up.read_body()).await {
+            let end_only = tr.awaits_end_only();
+            let limit = if end_only { idle.min(END_GRACE) } else { idle };
+            let out = match timeout(limit, call.up.read_body()).await {
+                // The answer is whole: it ends without the usage (the connection, not
+                // ended, is not kept).
+                Err(_) if end_only => {
+                    left_open = true;
+                    tr.finish()
+                }
                 Err(_) => tr.abort(ApiError::new(ErrorKind::Timeout, format!("upstream stream idle for {idle:?}"))),
                 Ok(Err(e)) => tr.abort(ApiError::new(
                     ErrorKind::Api,
@@ -98,7 +111,7 @@ impl Relay {
                 }
             };
             // Stop at the upstream's end, or when the stream ended in an error.
-            upstream_done = clean_end || matches!(tr.stats().termination, Some(Termination::Error(_)));
+            upstream_done = clean_end || left_open || matches!(tr.stats().termination, Some(Termination::Error(_)));
             if outcome.first_token.is_none() && tr.stats().first_token_seen {
                 outcome.first_token = Some(started.elapsed());
             }

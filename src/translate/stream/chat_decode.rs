@@ -120,6 +120,11 @@ impl JsonExtent {
 }
 
 impl ChatDecoder {
+    /// The finish reason came, and the stream waits only for its usage or `[DONE]`.
+    pub fn holds_finish(&self) -> bool {
+        self.finish_reason.is_some() && !self.done
+    }
+
     pub fn decode(&mut self, frame: &SseFrame, out: &mut Vec<StreamEvent>) {
         if self.done {
             return;

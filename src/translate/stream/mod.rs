@@ -236,6 +236,13 @@ impl StreamTranslator {
         self.accumulator.as_mut().and_then(Accumulator::finish)
     }
 
+    /// The answer is over (a Chat finish reason came) and only its usage or `[DONE]`
+    /// may still come: an upstream that sends neither, and keeps its connection open,
+    /// is not waited for as long as a stream in progress.
+    pub fn awaits_end_only(&self) -> bool {
+        matches!(&self.decoder, Decoder::Chat(d) if d.holds_finish()) && !self.closed
+    }
+
     pub fn stats(&self) -> &StreamStats {
         &self.stats
     }
