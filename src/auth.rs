@@ -18,6 +18,13 @@ pub fn presented_key<'a>(x_api_key: Option<&'a [u8]>, authorization: Option<&'a 
     (!token.is_empty()).then_some(token)
 }
 
+/// The key a Gemini client gives as `?key=` in `query`, its `%XX` escapes decoded (a
+/// `+` stays a `+`: keys hold no spaces, and clients send `+` both ways).
+pub fn query_key(query: &str) -> Option<std::borrow::Cow<'_, [u8]>> {
+    let raw = query.split('&').find_map(|p| p.strip_prefix("key="))?;
+    Some(percent_encoding::percent_decode_str(raw).into())
+}
+
 /// The access key matching `presented`. Every key is compared, so the time taken
 /// does not reveal which one (if any) matched.
 pub fn authenticate<'a>(keys: &'a [AccessKey], presented: &[u8]) -> Option<&'a AccessKey> {
@@ -34,6 +41,15 @@ pub fn authenticate<'a>(keys: &'a [AccessKey], presented: &[u8]) -> Option<&'a A
 mod tests {
     use super::*;
     use crate::config::Secret;
+
+    #[test]
+    fn a_query_key_is_percent_decoded() {
+        let key = |q| query_key(q).map(|k| String::from_utf8(k.into_owned()).unwrap());
+        assert_eq!(key("alt=sse&key=Zm9v%2BYmFy%2FYmF6%3D%3D").as_deref(), Some("Zm9v+YmFy/YmF6=="));
+        assert_eq!(key("key=Zm9v+YmFy/YmF6==&alt=sse").as_deref(), Some("Zm9v+YmFy/YmF6=="));
+        assert_eq!(key("key=plain-key").as_deref(), Some("plain-key"));
+        assert_eq!(key("alt=sse"), None);
+    }
 
     #[test]
     fn header_forms() {

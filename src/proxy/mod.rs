@@ -299,10 +299,9 @@ impl Gateway {
         let found = {
             let req = session.req_header();
             let h = &req.headers;
-            let query_key =
-                req.uri.query().and_then(|q| q.split('&').find_map(|p| p.strip_prefix("key="))).map(str::as_bytes);
-            let x_key = h.get(X_API_KEY).or_else(|| h.get(X_GOOG_API_KEY)).map(|v| v.as_bytes()).or(query_key);
-            auth::presented_key(x_key, h.get(AUTHORIZATION).map(|v| v.as_bytes()))
+            let query_key = req.uri.query().and_then(auth::query_key);
+            let x_key = h.get(X_API_KEY).or_else(|| h.get(X_GOOG_API_KEY)).map(|v| v.as_bytes());
+            auth::presented_key(x_key.or(query_key.as_deref()), h.get(AUTHORIZATION).map(|v| v.as_bytes()))
                 .and_then(|presented| auth::authenticate(&live.config.access_keys, presented))
                 .map(|k| k.name.clone())
         };
