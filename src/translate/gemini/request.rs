@@ -33,6 +33,10 @@ pub(super) fn to_canonical(body: &[u8], model: &str, stream: bool) -> Result<(Me
             }
         }
     }
+    if history.messages.is_empty() {
+        // Only empty parts: Gemini refuses such a request too.
+        return Err(ApiError::invalid("contents: every part is empty; there is nothing to answer"));
+    }
 
     let system: Vec<ContentBlock> = req
         .system_instruction

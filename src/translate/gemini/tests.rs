@@ -247,6 +247,9 @@ fn gemini_request_errors_say_what_is_wrong() {
         let e = err(body);
         assert_eq!((e.kind, e.message.as_str()), (ErrorKind::InvalidRequest, message));
     }
+    let e =
+        request_to_canonical(br#"{"contents": [{"role": "user", "parts": [{"text": ""}]}]}"#, "m", false).unwrap_err();
+    assert_eq!(e.message, "contents: every part is empty; there is nothing to answer");
     let e = request_to_canonical(b"{\"contents\": 1}", "m", false).unwrap_err();
     assert!(e.message.starts_with("invalid request body: "), "{}", e.message);
 }
