@@ -103,6 +103,9 @@ pub struct RawChannel {
     pub default_max_tokens: Option<u32>,
     pub max_tokens_cap: Option<u32>,
     pub reasoning: Option<bool>,
+    /// Responses upstreams: the reasoning summary asked for (`auto`, `concise`,
+    /// `detailed`) when the request thinks.
+    pub reasoning_summary: Option<String>,
     pub enabled: Option<bool>,
     pub key_strategy: Option<String>,
     pub health_check: Option<RawHealthCheck>,

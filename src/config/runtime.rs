@@ -134,6 +134,8 @@ pub struct Channel {
     pub default_max_tokens: u32,
     pub max_tokens_cap: Option<u32>,
     pub reasoning: bool,
+    /// Responses upstreams: the reasoning summary asked for when the request thinks.
+    pub reasoning_summary: Option<&'static str>,
     pub timeouts: Timeouts,
     pub key_strategy: KeyStrategy,
     pub health_check: Option<HealthCheck>,

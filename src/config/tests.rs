@@ -92,6 +92,27 @@ channels:
 }
 
 #[test]
+fn a_reasoning_summary_is_for_reasoning_responses_channels() {
+    let yaml = |protocol: &str, extra: &str| {
+        format!(
+            "channels:\n  - {{name: a, protocol: {protocol}, base_url: 'http://x', models: ['*'], keys: [k]{extra}}}\n"
+        )
+    };
+    let loaded = load_str(&yaml("responses", ", reasoning: true, reasoning_summary: auto"), &env).unwrap();
+    assert_eq!(loaded.config.channels[0].reasoning_summary, Some("auto"));
+    let messages =
+        |y: String| -> Vec<String> { load_str(&y, &env).unwrap_err().iter().map(ToString::to_string).collect() };
+    assert_eq!(
+        messages(yaml("openai", ", reasoning: true, reasoning_summary: auto")),
+        ["channels[0].reasoning_summary: applies to a responses channel with reasoning: true only (Chat Completions has no summaries)"]
+    );
+    assert_eq!(
+        messages(yaml("responses", ", reasoning: true, reasoning_summary: short")),
+        ["channels[0].reasoning_summary: unknown summary 'short': use auto, concise or detailed"]
+    );
+}
+
+#[test]
 fn unknown_fields_are_errors() {
     let errs = load_str("server: {listen: [], lsiten: 1}\n", &env).unwrap_err();
     assert!(errs[0].message.contains("unknown field `lsiten`"), "{}", errs[0]);

@@ -352,6 +352,19 @@ fn channel(c: RawChannel, path: &str, cx: &mut Ctx<'_>) -> Option<Channel> {
             KeyStrategy::RoundRobin
         }
     };
+    let reasoning_summary = c.reasoning_summary.as_deref().and_then(|asked| {
+        let Some(known) = ["auto", "concise", "detailed"].into_iter().find(|k| *k == asked) else {
+            let what = format!("unknown summary '{asked}': use auto, concise or detailed");
+            cx.err(format!("{path}.reasoning_summary"), what);
+            return None;
+        };
+        if protocol != Some(Dialect::OpenAiResponses) || c.reasoning != Some(true) {
+            let what = "applies to a responses channel with reasoning: true only (Chat Completions has no summaries)";
+            cx.err(format!("{path}.reasoning_summary"), what);
+            return None;
+        }
+        Some(known)
+    });
     let health_check = match &c.health_check {
         None => None,
         Some(hc) => {
@@ -444,6 +457,7 @@ fn channel(c: RawChannel, path: &str, cx: &mut Ctx<'_>) -> Option<Channel> {
         default_max_tokens,
         max_tokens_cap: c.max_tokens_cap,
         reasoning: c.reasoning.unwrap_or(false),
+        reasoning_summary,
         timeouts,
         key_strategy,
         health_check,

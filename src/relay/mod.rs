@@ -277,6 +277,7 @@ impl Relay {
                 default_max_tokens: channel.default_max_tokens,
                 max_tokens_cap: channel.max_tokens_cap,
                 reasoning: channel.reasoning,
+                reasoning_summary: channel.reasoning_summary,
             };
             if previous_unknown && channel.protocol != Dialect::OpenAiResponses {
                 let prev = req.responses_info().ok().flatten().and_then(|i| i.previous_response_id.clone());

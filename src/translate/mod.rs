@@ -28,11 +28,19 @@ pub struct TargetOptions {
     pub max_tokens_cap: Option<u32>,
     /// The upstream accepts reasoning parameters (`reasoning_effort` on OpenAI).
     pub reasoning: bool,
+    /// Responses upstreams: `reasoning.summary` when the request thinks.
+    pub reasoning_summary: Option<&'static str>,
 }
 
 impl TargetOptions {
     pub fn new(model: impl Into<String>) -> Self {
-        TargetOptions { model: model.into(), default_max_tokens: 8192, max_tokens_cap: None, reasoning: false }
+        TargetOptions {
+            model: model.into(),
+            default_max_tokens: 8192,
+            max_tokens_cap: None,
+            reasoning: false,
+            reasoning_summary: None,
+        }
     }
 
     pub(crate) fn cap(&self, n: u32) -> u32 {

@@ -407,6 +407,10 @@ fn minimal_canonical_request() {
     let reasoning = TargetOptions { reasoning: true, ..plain };
     let v: Value = serde_json::from_slice(&canonical_to_request(&req, &reasoning).unwrap()).unwrap();
     assert_eq!(v["reasoning"], json!({"effort": "high"}));
+    // With a summary asked for in the channel's config.
+    let summarised = TargetOptions { reasoning_summary: Some("auto"), ..reasoning };
+    let v: Value = serde_json::from_slice(&canonical_to_request(&req, &summarised).unwrap()).unwrap();
+    assert_eq!(v["reasoning"], json!({"effort": "high", "summary": "auto"}));
 }
 
 #[test]

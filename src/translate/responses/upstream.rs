@@ -72,7 +72,10 @@ pub(super) fn from_canonical(req: &MessagesRequest, target: &TargetOptions) -> R
         tools: (!tools.is_empty()).then_some(tools),
         tool_choice,
         parallel_tool_calls,
-        reasoning: effort.map(|e| ReasoningConfig { effort: Some(e.to_string()), summary: None }),
+        reasoning: effort.map(|e| ReasoningConfig {
+            effort: Some(e.to_string()),
+            summary: target.reasoning_summary.map(str::to_string),
+        }),
         text: req
             .output_config
             .as_ref()
