@@ -200,6 +200,13 @@ fn exit_when_drained(mut phases: tokio::sync::broadcast::Receiver<ExecutionPhase
     });
 }
 
+/// Whether a listener could be bound at `addr` now; it is let go at once. The standard
+/// library binds with `SO_REUSEADDR` on Unix, as Pingora does, so connections of the
+/// last run still in TIME_WAIT do not refuse a restart.
+fn can_listen(addr: std::net::SocketAddr) -> std::io::Result<()> {
+    std::net::TcpListener::bind(addr).map(drop)
+}
+
 fn run(path: &Path, upgrade: bool) -> ExitCode {
     let loaded = match config::load_file(path) {
         Ok(l) => l,
@@ -222,6 +229,19 @@ fn run(path: &Path, upgrade: bool) -> ExitCode {
             ch.upstream.authority,
             ch.endpoint_path("{model}", false)
         );
+    }
+
+    // Pingora binds the listeners in their service threads, where a failure ends only
+    // that thread: the process would run on, listening nowhere. They are tried here
+    // first. An upgrade takes over sockets the running instance holds.
+    if !upgrade {
+        let metrics = settings.metrics_listen.iter().map(|a| (a, "server.metrics_listen"));
+        for (addr, what) in settings.listen.iter().map(|a| (a, "server.listen")).chain(metrics) {
+            if let Err(e) = can_listen(*addr) {
+                eprintln!("{what}: cannot listen on {addr}: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
     }
 
     let opt = Opt { upgrade, ..Default::default() };
@@ -308,6 +328,11 @@ fn run(path: &Path, upgrade: bool) -> ExitCode {
         }
     }
     server.add_service(service);
+    // Pingora writes it only when it daemonizes; under systemd or a shell it runs in the
+    // foreground. An upgrade's new process writes its own.
+    if let Err(e) = std::fs::write(&settings.pid_file, format!("{}\n", std::process::id())) {
+        log::warn!("server.pid_file: cannot write {}: {e}", settings.pid_file);
+    }
     exit_when_drained(server.watch_execution_phase(), metrics);
     server.run_forever()
 }

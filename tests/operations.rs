@@ -669,6 +669,30 @@ fn a_chat_stream_that_never_sends_done_ends_after_its_finish_reason() {
     upstream.join().unwrap();
 }
 
+/// A second instance on the same address exits at once, saying why, rather than run on
+/// listening nowhere; the first one's pid file names the first one.
+#[test]
+fn an_address_already_in_use_stops_the_start_and_the_pid_file_names_the_running_gateway() {
+    let mock = Mock::start();
+    let gw = Gateway::start(&ch("a", "anthropic", &mock.url, "sk-a-0000", "[\"claude-*\"]", ""), "");
+    assert_eq!(std::fs::read_to_string(gw.dir().join("pid")).unwrap(), format!("{}\n", gw.pid()));
+    let started = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_llm-relay"))
+        .args(["run", "--config"])
+        .arg(gw.config_path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("server.listen: cannot listen on 127.0.0.1:{}: ", gw.port)),
+        "{stderr}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+    assert_eq!(std::fs::read_to_string(gw.dir().join("pid")).unwrap(), format!("{}\n", gw.pid()));
+    assert_eq!(gw.anthropic(&ask("claude-x", "hi", false)).0, 200, "the first one serves on");
+}
+
 #[test]
 fn sigterm_lets_a_running_stream_finish_then_exits() {
     let mock = Mock::start_with(&["--token-delay-ms", "50"]);
