@@ -138,7 +138,7 @@ fn print_errors(path: &Path, errors: &[ConfigError]) {
 }
 
 fn check(path: &Path) -> ExitCode {
-    match config::load_file(path) {
+    match config::load_file_to_serve(path) {
         Ok(loaded) => {
             for w in &loaded.warnings {
                 println!("warning: {w}");
@@ -208,7 +208,7 @@ fn can_listen(addr: std::net::SocketAddr) -> std::io::Result<()> {
 }
 
 fn run(path: &Path, upgrade: bool) -> ExitCode {
-    let loaded = match config::load_file(path) {
+    let loaded = match config::load_file_to_serve(path) {
         Ok(l) => l,
         Err(errors) => {
             print_errors(path, &errors);

@@ -677,17 +677,11 @@ fn an_address_already_in_use_stops_the_start_and_the_pid_file_names_the_running_
     let gw = Gateway::start(&ch("a", "anthropic", &mock.url, "sk-a-0000", "[\"claude-*\"]", ""), "");
     assert_eq!(std::fs::read_to_string(gw.dir().join("pid")).unwrap(), format!("{}\n", gw.pid()));
     let started = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_llm-relay"))
-        .args(["run", "--config"])
-        .arg(gw.config_path())
-        .output()
-        .unwrap();
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_llm-relay")).args(["run", "--config"]).arg(gw.config_path()).output().unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains(&format!("server.listen: cannot listen on 127.0.0.1:{}: ", gw.port)),
-        "{stderr}"
-    );
+    assert!(stderr.contains(&format!("server.listen: cannot listen on 127.0.0.1:{}: ", gw.port)), "{stderr}");
     assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
     assert_eq!(std::fs::read_to_string(gw.dir().join("pid")).unwrap(), format!("{}\n", gw.pid()));
     assert_eq!(gw.anthropic(&ask("claude-x", "hi", false)).0, 200, "the first one serves on");

@@ -32,6 +32,21 @@ pub fn load_file(path: &Path) -> Result<Loaded, Vec<ConfigError>> {
     load_str(&text, &|name| std::env::var(name).ok())
 }
 
+/// `load_file` for a gateway to start on (`run`, `check`): a config that would refuse
+/// every request, with no access key usable, is refused. (A reload keeps the running
+/// config in that case: `reload::lockout`.)
+pub fn load_file_to_serve(path: &Path) -> Result<Loaded, Vec<ConfigError>> {
+    let loaded = load_file(path)?;
+    if !loaded.config.access_keys.is_empty() {
+        return Ok(loaded);
+    }
+    let skipped: Vec<&str> =
+        loaded.warnings.iter().filter(|w| w.starts_with("access_keys[")).map(String::as_str).collect();
+    let why = if skipped.is_empty() { "none is listed".to_string() } else { skipped.join("; ") };
+    let message = format!("no access key is usable ({why}): every request would be refused");
+    Err(vec![ConfigError { path: "access_keys".to_string(), message }])
+}
+
 /// Parses and validates config text, looking variables up with `env`.
 pub fn load_str(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Loaded, Vec<ConfigError>> {
     let yaml_error = |e: serde_yaml::Error| {

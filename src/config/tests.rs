@@ -113,6 +113,57 @@ fn a_reasoning_summary_is_for_reasoning_responses_channels() {
 }
 
 #[test]
+fn keys_masked_alike_are_told_apart_and_a_key_given_twice_is_refused() {
+    let yaml = "access_keys: [{name: a, key: k-one-0001}, {name: b, key: k-two-0002}, {name: c, key: k-one-0001}]\n\
+        channels:\n  - {name: x, protocol: openai, base_url: 'http://x', models: ['*'], keys: [aa, bb, cc, prod-key-0000-same, dev-key-00000-same]}\n";
+    let errs: Vec<String> = load_str(yaml, &env).unwrap_err().iter().map(ToString::to_string).collect();
+    assert_eq!(errs, ["access_keys[2].key: the same key as access_keys[0] (a); give each caller its own"]);
+    let loaded = load_str(&yaml.replace("{name: c, key: k-one-0001}", "{name: c, key: k-three-03}"), &env).unwrap();
+    let ids: Vec<&str> = loaded.config.channels[0].keys.iter().map(|k| k.id.as_str()).collect();
+    assert_eq!(ids, ["…", "…#2", "…#3", "…same", "…same#5"]);
+}
+
+#[test]
+fn a_config_to_serve_with_no_usable_access_key_is_refused() {
+    let dir = std::env::temp_dir().join(format!("llm-relay-no-keys-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("c.yaml");
+    let channels = "channels:\n  - {name: x, protocol: openai, base_url: 'http://x', models: ['*'], keys: [k]}\n";
+    let refused = |yaml: String| -> Vec<String> {
+        std::fs::write(&path, yaml).unwrap();
+        assert!(super::load_file(&path).is_ok(), "valid as such");
+        super::load_file_to_serve(&path).unwrap_err().iter().map(ToString::to_string).collect()
+    };
+    assert_eq!(
+        refused(format!("access_keys: [{{name: a, key: '${{LLM_RELAY_TEST_UNSET_KEY}}'}}]\n{channels}")),
+        ["access_keys: no access key is usable (access_keys[0] (a): skipped, LLM_RELAY_TEST_UNSET_KEY is not set): every request would be refused"]
+    );
+    assert_eq!(
+        refused(channels.to_string()),
+        ["access_keys: no access key is usable (none is listed): every request would be refused"]
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn durations_past_their_limit_are_refused() {
+    let yaml = "health: {cooldown_secs: 18446744073709551615, key_retire_secs: 2592001}\n\
+        access_keys: [{name: a, key: k-0001}]\n\
+        channels:\n  - {name: x, protocol: openai, base_url: 'http://x', models: ['*'], keys: [k], \
+        health_check: {path: /v1/models, interval_secs: 86401}, timeouts: {idle_ms: 86400001}}\n";
+    let errs: Vec<String> = load_str(yaml, &env).unwrap_err().iter().map(ToString::to_string).collect();
+    assert_eq!(
+        errs,
+        [
+            "health.cooldown_secs: must be at most 86400 (one day)",
+            "health.key_retire_secs: must be at most 2592000 (30 days)",
+            "channels[0].health_check.interval_secs: must be at most 86400 (one day)",
+            "channels[0].timeouts.idle_ms: must be at most 86400000 (one day)",
+        ]
+    );
+}
+
+#[test]
 fn unknown_fields_are_errors() {
     let errs = load_str("server: {listen: [], lsiten: 1}\n", &env).unwrap_err();
     assert!(errs[0].message.contains("unknown field `lsiten`"), "{}", errs[0]);

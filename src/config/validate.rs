@@ -88,7 +88,9 @@ pub fn validate(raw: RawConfig, missing: &[MissingVar]) -> Result<(Config, Vec<S
         cx.err("channels", "the config lists no channel and no access key (is the file empty?)");
     }
 
-    let mut access_keys = Vec::new();
+    let mut access_keys: Vec<AccessKey> = Vec::new();
+    // Where each kept key is listed.
+    let mut listed_at = Vec::new();
     let mut names = HashSet::new();
     for (i, k) in raw.access_keys.into_iter().enumerate() {
         let path = format!("access_keys[{i}]");
@@ -104,6 +106,16 @@ pub fn validate(raw: RawConfig, missing: &[MissingVar]) -> Result<(Config, Vec<S
             }
             continue;
         }
+        // The same key under two names would be logged under the first only.
+        if let Some(same) = access_keys.iter().position(|a| a.key.expose() == k.key) {
+            let (at, name) = (listed_at[same], &access_keys[same].name);
+            cx.err(
+                format!("{path}.key"),
+                format!("the same key as access_keys[{at}] ({name}); give each caller its own"),
+            );
+            continue;
+        }
+        listed_at.push(i);
         access_keys.push(AccessKey { name: k.name, key: Secret::new(k.key) });
     }
 
@@ -171,6 +183,9 @@ fn routing(raw: &RawRouting, cx: &mut Ctx<'_>) -> RoutingSettings {
     if budget == 0 {
         cx.err("routing.retry_budget_ms", "must be at least 1");
     }
+    at_most(cx, "routing.retry_budget_ms", budget, DAY_MS, "one day");
+    let affinity_ttl = raw.affinity_ttl_secs.unwrap_or(300);
+    at_most(cx, "routing.affinity_ttl_secs", affinity_ttl, MONTH_SECS, "30 days");
     let affinity_headers = match &raw.affinity_header {
         None => vec!["x-session-id".to_string(), "x-claude-code-session-id".to_string()],
         Some(StringOrList::One(h)) => vec![h.to_ascii_lowercase()],
@@ -191,7 +206,7 @@ fn routing(raw: &RawRouting, cx: &mut Ctx<'_>) -> RoutingSettings {
         strategy,
         max_attempts: max_attempts.max(1),
         retry_budget: Duration::from_millis(budget),
-        affinity_ttl: Duration::from_secs(raw.affinity_ttl_secs.unwrap_or(300)),
+        affinity_ttl: Duration::from_secs(affinity_ttl.min(MONTH_SECS)),
         affinity_headers: affinity_header_names,
         affinity_max_sessions: max_sessions.max(1),
     }
@@ -209,6 +224,8 @@ fn health(raw: &RawHealth, cx: &mut Ctx<'_>) -> HealthPolicy {
     if p.error_threshold == 0 {
         cx.err("health.error_threshold", "must be at least 1");
     }
+    at_most(cx, "health.cooldown_secs", p.cooldown.as_secs(), DAY_SECS, "one day");
+    at_most(cx, "health.key_retire_secs", p.key_retire.as_secs(), MONTH_SECS, "30 days");
     if p.breaker_window > 10_000 {
         cx.err("health.breaker_window", "must be at most 10000 (0 disables the breaker)");
     }
@@ -216,6 +233,18 @@ fn health(raw: &RawHealth, cx: &mut Ctx<'_>) -> HealthPolicy {
         cx.err("health.breaker_failure_rate", "must be greater than 0 and at most 1");
     }
     p
+}
+
+/// Longest durations taken: a time added to the clock must not overflow it, and longer
+/// ones are mistakes.
+const DAY_SECS: u64 = 86_400;
+const DAY_MS: u64 = DAY_SECS * 1000;
+const MONTH_SECS: u64 = 30 * DAY_SECS;
+
+fn at_most(cx: &mut Ctx<'_>, path: impl Into<String>, value: u64, max: u64, said: &str) {
+    if value > max {
+        cx.err(path, format!("must be at most {max} ({said})"));
+    }
 }
 
 fn server(raw: &RawServer, cx: &mut Ctx<'_>) -> Option<ServerSettings> {
@@ -252,12 +281,14 @@ fn server(raw: &RawServer, cx: &mut Ctx<'_>) -> Option<ServerSettings> {
     if !(1..=3600).contains(&client_timeout_secs) {
         cx.err("server.client_timeout_secs", "must be between 1 and 3600");
     }
+    let grace_period_secs = raw.grace_period_secs.unwrap_or(DEFAULT_GRACE_PERIOD_SECS);
+    at_most(cx, "server.grace_period_secs", grace_period_secs, DAY_SECS, "one day");
     Some(ServerSettings {
         listen,
         metrics_listen,
         max_body_bytes: max_body_bytes as usize,
         threads,
-        grace_period_secs: raw.grace_period_secs.unwrap_or(DEFAULT_GRACE_PERIOD_SECS),
+        grace_period_secs: grace_period_secs.min(DAY_SECS),
         client_timeout: std::time::Duration::from_secs(client_timeout_secs),
         tls: raw.tls.as_ref().and_then(|t| {
             let files = TlsFiles { cert: t.cert.clone().into(), key: t.key.clone().into() };
@@ -313,6 +344,13 @@ fn channel(c: RawChannel, path: &str, cx: &mut Ctx<'_>) -> Option<Channel> {
             continue;
         }
         keys.push(ChannelKey::new(Secret::new(k)));
+    }
+    // Keys masked alike (`…same`, or short keys masked whole) would share a metric
+    // series and look like one key: the later ones get their place in the list.
+    for j in 1..keys.len() {
+        if keys[..j].iter().any(|k| k.id == keys[j].id) {
+            keys[j].id = format!("{}#{}", keys[j].id, j + 1);
+        }
     }
     if keys.is_empty() && unset.is_empty() && cx.errors.len() == errors_before {
         cx.err(format!("{path}.keys"), "list at least one upstream API key");
@@ -375,7 +413,8 @@ fn channel(c: RawChannel, path: &str, cx: &mut Ctx<'_>) -> Option<Channel> {
             if interval == 0 {
                 cx.err(format!("{path}.health_check.interval_secs"), "must be at least 1");
             }
-            Some(HealthCheck { path: hc.path.clone(), interval: Duration::from_secs(interval.max(1)) })
+            at_most(cx, format!("{path}.health_check.interval_secs"), interval, DAY_SECS, "one day");
+            Some(HealthCheck { path: hc.path.clone(), interval: Duration::from_secs(interval.clamp(1, DAY_SECS)) })
         }
     };
     let mut headers = Vec::new();
@@ -401,7 +440,8 @@ fn channel(c: RawChannel, path: &str, cx: &mut Ctx<'_>) -> Option<Channel> {
         if v == 0 {
             cx.err(format!("{path}.timeouts.{field}"), "must be at least 1 ms");
         }
-        Duration::from_millis(v)
+        at_most(cx, format!("{path}.timeouts.{field}"), v, DAY_MS, "one day");
+        Duration::from_millis(v.min(DAY_MS))
     };
     let timeouts = Timeouts {
         connect: ms(c.timeouts.connect_ms, DEFAULT_CONNECT_MS, "connect_ms", cx),
