@@ -124,8 +124,8 @@ impl ProxyHttp for Gateway {
                     .await?;
                 return Ok(true);
             }
-            Route::MethodNotAllowed(d) => {
-                let err = ApiError { status: Some(405), ..ApiError::invalid("use POST") };
+            Route::MethodNotAllowed(d, allowed) => {
+                let err = ApiError { status: Some(405), ..ApiError::invalid(format!("use {allowed}")) };
                 self.reject(session, ctx, d, err).await?;
                 return Ok(true);
             }

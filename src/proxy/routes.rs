@@ -48,8 +48,8 @@ pub enum Route {
     },
     /// `POST /v1/messages/count_tokens`.
     CountTokens,
-    /// A known API path with the wrong method.
-    MethodNotAllowed(Dialect),
+    /// A known path with the wrong method: the dialect to answer in, and the method to use.
+    MethodNotAllowed(Dialect, &'static str),
     NotFound(Dialect),
 }
 
@@ -78,19 +78,20 @@ pub fn classify(method: &str, path: &str, models_shape: ModelsShape) -> Route {
             return match method {
                 "POST" if !model.is_empty() => Route::Gemini { model: model.to_string(), stream },
                 "POST" => Route::NotFound(Dialect::Gemini),
-                _ => Route::MethodNotAllowed(Dialect::Gemini),
+                _ => Route::MethodNotAllowed(Dialect::Gemini, "POST"),
             };
         }
     }
     match (method, path, api) {
-        ("GET", "/health", _) => Route::Health,
+        ("GET" | "HEAD", "/health", _) => Route::Health,
+        (_, "/health", _) => Route::MethodNotAllowed(Dialect::OpenAiChat, "GET"),
         ("GET" | "HEAD", "/", _) => Route::Root,
         ("GET", "/admin/channels", _) => Route::Admin(AdminRoute::Channels),
         ("GET", "/admin/config", _) => Route::Admin(AdminRoute::Config),
         ("POST", "/admin/reload", _) => Route::Admin(AdminRoute::Reload),
         _ if path.starts_with("/admin/") => Route::Admin(AdminRoute::Unknown),
         ("POST", _, Some(d)) => Route::Api(d),
-        (_, _, Some(d)) => Route::MethodNotAllowed(d),
+        (_, _, Some(d)) => Route::MethodNotAllowed(d, "POST"),
         ("POST", "/v1/messages/count_tokens", _) => Route::CountTokens,
         ("GET", "/v1/models" | "/models", _) => Route::Models { shape: models_shape, id: None },
         ("GET", "/v1beta/models", _) => Route::Models { shape: ModelsShape::Gemini, id: None },
@@ -118,9 +119,11 @@ mod tests {
         assert_eq!(classify("POST", "/v1/messages?beta=true", O), Route::Api(Dialect::Anthropic));
         assert_eq!(classify("POST", "/v1/chat/completions", O), Route::Api(Dialect::OpenAiChat));
         assert_eq!(classify("POST", "/v1/responses", O), Route::Api(Dialect::OpenAiResponses));
-        assert_eq!(classify("GET", "/v1/messages", O), Route::MethodNotAllowed(Dialect::Anthropic));
+        assert_eq!(classify("GET", "/v1/messages", O), Route::MethodNotAllowed(Dialect::Anthropic, "POST"));
         assert_eq!(classify("HEAD", "/", O), Route::Root);
         assert_eq!(classify("GET", "/health", O), Route::Health);
+        assert_eq!(classify("HEAD", "/health", O), Route::Health);
+        assert_eq!(classify("POST", "/health", O), Route::MethodNotAllowed(Dialect::OpenAiChat, "GET"));
         assert_eq!(classify("POST", "/v1/messages/batches", O), Route::NotFound(Dialect::Anthropic));
         assert_eq!(classify("POST", "/v1/messages/count_tokens", A), Route::CountTokens);
         assert_eq!(classify("GET", "/nope", O), Route::NotFound(Dialect::OpenAiChat));
@@ -133,7 +136,10 @@ mod tests {
             Route::Gemini { model: "gemini-2.5-flash".into(), stream: false }
         );
         assert_eq!(classify("POST", "/v1beta/models/x:countTokens", O), Route::GeminiCountTokens { model: "x".into() });
-        assert_eq!(classify("GET", "/v1beta/models/x:countTokens", O), Route::MethodNotAllowed(Dialect::Gemini));
+        assert_eq!(
+            classify("GET", "/v1beta/models/x:countTokens", O),
+            Route::MethodNotAllowed(Dialect::Gemini, "POST")
+        );
         assert_eq!(classify("POST", "/v1beta/models/x:embedContent", O), Route::NotFound(Dialect::Gemini));
         assert_eq!(classify("GET", "/v1/models", A), Route::Models { shape: ModelsShape::Anthropic, id: None });
         assert_eq!(classify("GET", "/v1/models", O), Route::Models { shape: ModelsShape::OpenAi, id: None });
