@@ -552,6 +552,10 @@ fn secrets_never_appear_in_logs_metrics_errors_or_admin_output() {
         .lines()
         .find(|l| l.contains(" access] ") && l.contains("\"status\":401") && l.contains("\"access_key\":null"));
     assert!(refused_client.is_some(), "no access line for the refused client key:\n{log}");
+    let refused_line: Value =
+        serde_json::from_str(refused_client.and_then(|l| l.split_once(" access] ")).map(|(_, j)| j).unwrap()).unwrap();
+    let answer = r#"{"error":{"message":"invalid or missing API key","type":"authentication_error","param":null,"code":"invalid_api_key"}}"#;
+    assert_eq!(refused_line["bytes_out"], answer.len(), "the gateway's own answer is counted");
     for (what, text) in [
         ("log", &log),
         ("metrics", &metrics),
@@ -618,6 +622,7 @@ fn a_client_that_leaves_before_the_answer_takes_the_upstream_request_with_it() {
     }
     for line in closed() {
         assert!(line["duration_ms"].as_f64().unwrap() < 1500.0, "{line}");
+        assert_eq!(line["status"], 499, "{line}");
     }
     let held = upstream.join().unwrap();
     assert!(held < Duration::from_millis(1500), "the upstream connection stayed open {held:?}");

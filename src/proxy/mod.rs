@@ -143,7 +143,7 @@ impl ProxyHttp for Gateway {
                     Err(err) => (err.status_for(d), err.body_for(d)),
                 };
                 ctx.dialect = Some(d);
-                ctx.outcome = Some(Outcome { status, ..Default::default() });
+                ctx.outcome = Some(Outcome { status, bytes_out: body.len(), ..Default::default() });
                 relay::respond_json(session, status, Bytes::from(body), Vec::new()).await?;
                 return Ok(true);
             }
@@ -337,10 +337,10 @@ impl Gateway {
     }
 
     async fn reject(&self, session: &mut Session, ctx: &mut RequestCtx, dialect: Dialect, err: ApiError) -> Result<()> {
-        let status = relay::respond_error(session, dialect, &err, None).await?;
+        let (status, bytes_out) = relay::respond_error(session, dialect, &err, None).await?;
         ctx.dialect = Some(dialect);
-        ctx.outcome =
-            Some(Outcome { status, error: Some(err.kind.anthropic_type().to_string()), ..Default::default() });
+        let error = Some(err.kind.anthropic_type().to_string());
+        ctx.outcome = Some(Outcome { status, bytes_out, error, ..Default::default() });
         Ok(())
     }
 }

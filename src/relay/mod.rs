@@ -371,6 +371,8 @@ impl Relay {
                     record(&mut outcome, CLIENT_CLOSED, None);
                     self.health.end_trials(&key_ref, trials, true);
                     outcome.error = Some(CLIENT_CLOSED.into());
+                    // Nothing was sent: logged and counted under nginx's 499.
+                    outcome.status = CLIENT_CLOSED_STATUS;
                     return Ok(outcome);
                 }
             }
@@ -400,7 +402,7 @@ impl Relay {
         retry_after: Option<Duration>,
     ) -> pingora::Result<Outcome> {
         outcome.error = Some(err.kind.anthropic_type().to_string());
-        outcome.status = respond_error(session, client, &err, retry_after).await?;
+        (outcome.status, outcome.bytes_out) = respond_error(session, client, &err, retry_after).await?;
         Ok(outcome)
     }
 
@@ -581,6 +583,8 @@ pub(crate) fn write_failure(e: &pingora::Error) -> &'static str {
 
 const CLIENT_TIMEOUT: &str = "client_timeout";
 const CLIENT_CLOSED: &str = "client_closed";
+/// The status logged for a client that left before any answer (nginx's convention).
+const CLIENT_CLOSED_STATUS: u16 = 499;
 
 impl Outcome {
     /// The error to end the request with when the client stopped taking the answer:

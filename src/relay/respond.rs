@@ -72,14 +72,15 @@ pub async fn end_body(session: &mut Session, last: Option<Bytes>) -> pingora::Re
     }
 }
 
-/// Writes `err` in the client's dialect. `retry_after`: the upstream's hint, passed on
-/// so that the client's own retry waits as long.
+/// Writes `err` in the client's dialect; returns the status and the body's length.
+/// `retry_after`: the upstream's hint, passed on so that the client's own retry waits as
+/// long.
 pub async fn error(
     session: &mut Session,
     dialect: Dialect,
     err: &ApiError,
     retry_after: Option<std::time::Duration>,
-) -> pingora::Result<u16> {
+) -> pingora::Result<(u16, usize)> {
     let status = err.status_for(dialect);
     let mut extra = Vec::new();
     if let Some(d) = retry_after {
@@ -94,8 +95,10 @@ pub async fn error(
         // them for an error that retrying cannot mend (a 429 `insufficient_quota`).
         extra.push((should_retry, HeaderValue::from_static("false")));
     }
-    json(session, status, Bytes::from(err.body_for(dialect)), extra).await?;
-    Ok(status)
+    let body = err.body_for(dialect);
+    let length = body.len();
+    json(session, status, Bytes::from(body), extra).await?;
+    Ok((status, length))
 }
 
 pub async fn text(session: &mut Session, status: u16, body: &'static str) -> pingora::Result<()> {
