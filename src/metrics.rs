@@ -265,11 +265,14 @@ impl Metrics {
         self.channel_up.reset();
         self.key_up.reset();
         health.read(|t| {
-            for ch in &live.config.channels {
+            for (c, ch) in live.config.channels.iter().enumerate() {
                 let up = t.channel(&ch.name).is_none_or(|h| matches!(h.state(now), State::Up | State::HalfOpen));
                 self.channel_up.with_label_values(&[&ch.name]).set(i64::from(up));
                 for (k, key) in ch.keys.iter().enumerate() {
-                    let up = t.key(&ch.key_ref(k)).is_none_or(|h| matches!(h.state(now), State::Up | State::HalfOpen));
+                    // Up when neither passive health nor the channel's active check holds
+                    // it out.
+                    let up = t.key(&ch.key_ref(k)).is_none_or(|h| matches!(h.state(now), State::Up | State::HalfOpen))
+                        && live.balancer.probe_says_up(c, k) != Some(false);
                     self.key_up.with_label_values(&[&ch.name, &key.id]).set(i64::from(up));
                 }
             }

@@ -404,6 +404,45 @@ fn active_health_check_takes_a_failing_channel_out() {
     assert_eq!(keys, ["Bearer backup-key-000"; 4], "{}", gw.log());
 }
 
+/// A reload builds new balancers: the channel is probed again at once rather than at
+/// its next interval (30 s here), and the admin view shows what the probe says.
+#[test]
+fn a_reload_probes_again_at_once_and_the_admin_view_shows_the_probe() {
+    let mock = Mock::start();
+    let probed = ", priority: 1, health_check: {path: /no-such-path, interval_secs: 30}";
+    let channels = ch("probed", "openai", &mock.url, &["probed-key-000"], probed)
+        + &ch("backup", "openai", &mock.url, &["backup-key-000"], ", priority: 2");
+    let metrics_port = free_port();
+    let gw = Gateway::start(&channels, &format!("  metrics_listen: \"127.0.0.1:{metrics_port}\""));
+    let said_down = || gw.log().matches("channel probed key …-000: active health check says down").count();
+    let wait_for = |n: usize| {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while said_down() < n {
+            assert!(Instant::now() < deadline, "no probe:\n{}", gw.log());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    wait_for(1);
+    let admin = || -> Value {
+        let (_, _, body) = get(&format!("{}/admin/channels", gw.url), &[("x-api-key", ADMIN_KEY)]);
+        serde_json::from_str(&body).unwrap()
+    };
+    let view = admin();
+    assert_eq!(view["channels"][0]["keys"][0]["probe"], "down", "{view}");
+    assert_eq!(view["channels"][1]["keys"][0].get("probe"), None, "no probe, no field: {view}");
+    let (_, _, metrics) = get(&format!("http://127.0.0.1:{metrics_port}/metrics"), &[]);
+    assert!(metrics.contains("llm_relay_key_up{channel=\"probed\",key_id=\"…-000\"} 0"), "{metrics}");
+    assert!(metrics.contains("llm_relay_key_up{channel=\"backup\",key_id=\"…-000\"} 1"), "{metrics}");
+    let (status, _, _) = post(&format!("{}/admin/reload", gw.url), &[("x-api-key", ADMIN_KEY)], "");
+    assert_eq!(status, 200);
+    wait_for(2);
+    mock.reset();
+    for _ in 0..3 {
+        assert_eq!(gw.openai(&ask("gpt-x", "hi", false)).0, 200);
+    }
+    assert_eq!(mock.by_key().get("backup-key-000"), Some(&3), "{:?}", mock.by_key());
+}
+
 /// Reads one request (header block and content-length body); false at end of stream.
 fn read_request(conn: &mut std::net::TcpStream) -> bool {
     let mut buf = Vec::new();

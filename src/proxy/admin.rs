@@ -93,11 +93,16 @@ pub fn channels(live: &Live, health: &HealthRegistry) -> Value {
         .config
         .channels
         .iter()
-        .map(|ch| {
+        .enumerate()
+        .map(|(c, ch)| {
             let keys: Vec<Value> = (0..ch.keys.len())
                 .map(|k| {
                     let mut v = state_json(&health.report_key(&ch.key_ref(k), now), now);
                     v["key_id"] = json!(ch.keys[k].id);
+                    // The channel's active health check, when it has one.
+                    if let Some(up) = live.balancer.probe_says_up(c, k) {
+                        v["probe"] = json!(if up { "up" } else { "down" });
+                    }
                     v
                 })
                 .collect();

@@ -19,8 +19,15 @@ pub struct ActiveHealthChecks {
 impl BackgroundService for ActiveHealthChecks {
     async fn start(&self, mut shutdown: ShutdownWatch) {
         let mut due: HashMap<String, Instant> = HashMap::new();
+        let mut probed: Option<Arc<Live>> = None;
         loop {
             let live = self.live.load_full();
+            // A reload builds new balancers, which know nothing of the last probes: every
+            // channel is probed again at once.
+            if !probed.as_ref().is_some_and(|p| Arc::ptr_eq(p, &live)) {
+                due.clear();
+                probed = Some(live.clone());
+            }
             let now = Instant::now();
             for (c, ch) in live.config.channels.iter().enumerate() {
                 let Some(hc) = &ch.health_check else { continue };

@@ -291,6 +291,13 @@ impl Balancer {
     }
 
     /// Runs one active health-check pass for channel `c` (a no-op without checks).
+    /// What the active health check of channel `c` last said of key `k`: `None` when
+    /// the channel has none.
+    pub fn probe_says_up(&self, c: usize, k: usize) -> Option<bool> {
+        let ch = self.channels.get(c)?;
+        ch.probed.then(|| self.key_ready(Pick { channel: c, key: k }))
+    }
+
     pub async fn run_health_check(&self, c: usize) {
         if let Some(backends) = self.channels.get(c).and_then(|ch| ch.lb.backends()) {
             backends.run_health_check(false).await;
