@@ -698,11 +698,19 @@ fn sigterm_lets_a_running_stream_finish_then_exits() {
     let gw =
         Gateway::start(&ch("a", "anthropic", &mock.url, "sk-a-0000", "[\"claude-*\"]", ""), "  grace_period_secs: 30");
     let url = format!("{}/v1/messages", gw.url);
-    let streamer =
-        std::thread::spawn(move || post(&url, &[("x-api-key", ACCESS_KEY)], &ask("claude-x", "[[long:20]]", true)));
+    let streamer = {
+        let url = url.clone();
+        std::thread::spawn(move || post(&url, &[("x-api-key", ACCESS_KEY)], &ask("claude-x", "[[long:20]]", true)))
+    };
+    let answer = std::thread::spawn(move || {
+        post(&url, &[("x-api-key", ACCESS_KEY)], &ask("claude-x", "[[slow:800]] hi", false))
+    });
     std::thread::sleep(Duration::from_millis(300));
     let sent = Instant::now();
     assert!(Command::new("kill").args(["-TERM", &gw.pid().to_string()]).status().unwrap().success());
+    // An answer finished during the drain says the connection closes after it.
+    let (status, headers, _) = answer.join().unwrap();
+    assert_eq!((status, header(&headers, "connection")), (200, Some("close")));
     let (status, _, body) = streamer.join().unwrap();
     assert_eq!(status, 200);
     assert!(body.ends_with("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"), "cut short: {body}");

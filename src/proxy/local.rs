@@ -47,6 +47,15 @@ use closing::Linger;
 pub use stream::defer_next_flush;
 use stream::on_this_thread;
 
+/// The server is shutting down: no new connection is accepted, and an HTTP/1.1 answer
+/// says `Connection: close` rather than keep-alive on a connection about to close.
+static DRAINING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// See [`DRAINING`].
+pub fn draining() -> bool {
+    DRAINING.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// How long a client has to complete its TLS handshake (Pingora's listener's limit).
 const TLS_HANDSHAKE_SECS: u64 = 60;
 
@@ -139,6 +148,7 @@ where
     }
 
     async fn cleanup(&self) {
+        DRAINING.store(true, std::sync::atomic::Ordering::Relaxed);
         self.clock.shut_down();
         self.fallback.cleanup().await;
     }

@@ -20,7 +20,7 @@ use pingora_proxy::Session;
 /// The names are constants written into the head's map as they are: Pingora's
 /// `insert_header` would parse each one from its bytes again.
 pub(crate) fn head(
-    session: &Session,
+    session: &mut Session,
     status: u16,
     headers: impl IntoIterator<Item = (HeaderName, HeaderValue)>,
 ) -> pingora::Result<Box<ResponseHeader>> {
@@ -35,6 +35,10 @@ pub(crate) fn head(
     }
     if let Some(id) = request_id::value(&session.downstream_modules_ctx) {
         parts.headers.insert(request_id::HEADER, id.clone());
+    }
+    // Pingora writes `Connection` from the keep-alive setting.
+    if crate::proxy::local::draining() {
+        session.set_keepalive(None);
     }
     Ok(Box::new(ResponseHeader::from(parts)))
 }
