@@ -4,7 +4,7 @@
 //! finish on the config they started with (they hold their own `Arc`). Health of the
 //! channels and keys that survive is kept.
 
-use crate::config::{self, Config};
+use crate::config::{self, Config, ServerSettings};
 use crate::metrics::Metrics;
 use crate::relay::{Live, Relay};
 use crate::tls::CertResolver;
@@ -65,11 +65,12 @@ impl Reloader {
             }
             Ok(loaded) => {
                 let mut warnings = loaded.warnings;
-                warnings.extend(restart_only_changes(&self.live.load().config, &loaded.config));
+                let mut config = loaded.config;
+                warnings.extend(restart_only_changes(&self.live.load().config, &config));
+                keep_restart_only_settings(&self.live.load().config.server, &mut config.server);
                 for w in &warnings {
                     log::warn!("config: {w}");
                 }
-                let config = loaded.config;
                 if let (Some(resolver), Some(files)) = (&self.tls, &config.server.tls) {
                     // Validation already loaded these files; a failure here is a race.
                     if let Err(e) = resolver.reload(files) {
@@ -124,6 +125,22 @@ fn restart_only_changes(old: &Config, new: &Config) -> Vec<String> {
     check(a.client_timeout != b.client_timeout, "client_timeout_secs");
     check(a.upgrade_sock != b.upgrade_sock || a.pid_file != b.pid_file, "upgrade_sock/pid_file");
     out
+}
+
+/// Puts back the running values of the settings a reload cannot apply, so that the live
+/// config (and `GET /admin/config`) says what is in force. New certificate files under
+/// `tls` are taken (the resolver re-reads them); turning TLS on or off waits too.
+fn keep_restart_only_settings(running: &ServerSettings, new: &mut ServerSettings) {
+    new.listen.clone_from(&running.listen);
+    new.metrics_listen = running.metrics_listen;
+    new.threads = running.threads;
+    if running.tls.is_none() || new.tls.is_none() {
+        new.tls.clone_from(&running.tls);
+    }
+    new.grace_period_secs = running.grace_period_secs;
+    new.client_timeout = running.client_timeout;
+    new.upgrade_sock.clone_from(&running.upgrade_sock);
+    new.pid_file.clone_from(&running.pid_file);
 }
 
 /// Reloads on SIGHUP.
@@ -216,6 +233,12 @@ mod tests {
             ]
         );
         assert!(restart_only_changes(&old, &old).is_empty());
+        // What is in force stays in the live config; the rest of the new one applies.
+        let mut applied = new.server.clone();
+        keep_restart_only_settings(&old.server, &mut applied);
+        assert_eq!(applied.listen, old.server.listen);
+        assert_eq!(applied.client_timeout, old.server.client_timeout);
+        assert_eq!(applied.max_body_bytes, 2000);
     }
 
     #[test]
