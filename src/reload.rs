@@ -13,8 +13,9 @@ use async_trait::async_trait;
 use pingora::server::ShutdownWatch;
 use pingora::services::background::BackgroundService;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 pub struct Reloader {
     path: PathBuf,
@@ -25,6 +26,9 @@ pub struct Reloader {
     tls: Option<Arc<CertResolver>>,
     /// One reload at a time.
     running: Mutex<()>,
+    /// A hash of the file's content as the last load read it: the file watcher reloads
+    /// only content no load has read (a `systemctl reload` after saving is one reload).
+    loaded: AtomicU64,
 }
 
 /// The result of one reload: warnings on success, every error on failure.
@@ -38,7 +42,8 @@ impl Reloader {
         metrics: Arc<Metrics>,
         tls: Option<Arc<CertResolver>>,
     ) -> Self {
-        Reloader { path, live, relay, metrics, tls, running: Mutex::new(()) }
+        let loaded = AtomicU64::new(content_hash(&path).unwrap_or(0));
+        Reloader { path, live, relay, metrics, tls, running: Mutex::new(()), loaded }
     }
 
     pub fn path(&self) -> &std::path::Path {
@@ -48,6 +53,9 @@ impl Reloader {
     /// Loads, validates and swaps in the config file; `cause` is for the log.
     pub fn reload(&self, cause: &str) -> ReloadResult {
         let _one = self.running.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(hash) = content_hash(&self.path) {
+            self.loaded.store(hash, Ordering::Relaxed);
+        }
         let loaded =
             config::load_file(&self.path).and_then(|loaded| match lockout(&self.live.load().config, &loaded.config) {
                 Some(e) => Err(vec![e]),
@@ -170,36 +178,39 @@ impl BackgroundService for SighupReload {
     }
 }
 
-/// Reloads when the config file changes (modification time or size), once the file
-/// has been stable for a moment, so an editor's partial write is not picked up.
+/// Reloads when the config file's content changes to something no load has read yet,
+/// once it has been the same for two polls, so an editor's partial write is not picked
+/// up. Content, not modification time and size: a file copied over with its times kept
+/// counts.
 pub struct FileWatchReload(pub Arc<Reloader>);
 
 const POLL: Duration = Duration::from_millis(500);
 
-fn stamp(path: &std::path::Path) -> Option<(SystemTime, u64)> {
-    let m = std::fs::metadata(path).ok()?;
-    Some((m.modified().ok()?, m.len()))
+fn content_hash(path: &std::path::Path) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let bytes = std::fs::read(path).ok()?;
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut h);
+    Some(h.finish())
 }
 
 #[async_trait]
 impl BackgroundService for FileWatchReload {
     async fn start(&self, mut shutdown: ShutdownWatch) {
         let path = self.0.path().to_path_buf();
-        let mut seen = stamp(&path);
-        let mut pending: Option<(SystemTime, u64)> = None;
+        let mut pending: Option<u64> = None;
         loop {
             tokio::select! {
                 _ = shutdown.changed() => return,
                 _ = tokio::time::sleep(POLL) => {}
             }
-            let now = stamp(&path);
-            if now.is_none() || now == seen {
+            let now = content_hash(&path);
+            if now.is_none() || now == Some(self.0.loaded.load(Ordering::Relaxed)) {
                 pending = None;
                 continue;
             }
-            // Debounce: reload when two polls in a row see the same new state.
+            // Debounce: reload when two polls in a row see the same new content.
             if pending == now {
-                seen = now;
                 pending = None;
                 let _ = self.0.reload("file change");
             } else {

@@ -150,9 +150,11 @@ fn reload_by_file_change_sighup_and_admin_and_bad_configs_are_refused() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(gw.log().contains("config reloaded (SIGHUP)"), "{}", gw.log());
+    // The watcher does not load again what SIGHUP loaded.
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(gw.log().matches("config reloaded (file change)").count(), 1, "{}", gw.log());
 
     // 3. The admin call.
-    std::thread::sleep(Duration::from_millis(1500)); // let the watcher settle on version one
     gw.rewrite_config(&two, "", "");
     let (status, _, body) = gw.post("/admin/reload", &[("x-api-key", ADMIN_KEY)], "");
     assert_eq!(status, 200, "{body}");
@@ -192,6 +194,19 @@ fn reload_by_file_change_sighup_and_admin_and_bad_configs_are_refused() {
         assert_eq!(status, 422, "{body}");
         assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["errors"][0], error);
         assert_eq!(gw.anthropic(&ask("claude-a", "hi", false)).0, 200);
+    }
+
+    // 6. A file copied over with its size and times kept is picked up: content counts.
+    std::fs::write(gw.config_path(), &good).unwrap();
+    let (status, _, _) = gw.post("/admin/reload", &[("x-api-key", ADMIN_KEY)], "");
+    assert_eq!(status, 200);
+    let modified = std::fs::metadata(gw.config_path()).unwrap().modified().unwrap();
+    std::fs::write(gw.config_path(), good.replace("claude-b", "claude-z")).unwrap();
+    std::fs::File::options().write(true).open(gw.config_path()).unwrap().set_modified(modified).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while gw.anthropic(&ask("claude-z", "hi", false)).0 != 200 {
+        assert!(Instant::now() < deadline, "a same-size, same-time change not picked up:\n{}", gw.log());
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
