@@ -351,20 +351,9 @@ fn an_http2_client_that_resets_its_stream_before_the_answer_takes_the_upstream_r
         let resp = tokio::time::timeout(Duration::from_secs(5), resp).await.expect("no answer").unwrap();
         assert_eq!(resp.status(), 200, "the connection's other streams go on");
     });
-    let deadline = Instant::now() + Duration::from_secs(3);
-    let closed = || -> Vec<Value> {
-        gw.log()
-            .lines()
-            .filter_map(|l| l.split_once(" access] ").map(|(_, json)| serde_json::from_str::<Value>(json).unwrap()))
-            .filter(|v| v["error"] == "client_closed")
-            .collect()
-    };
-    while closed().len() < 2 {
-        assert!(Instant::now() < deadline, "the gateway waited for the upstream:\n{}", gw.log());
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    for line in closed() {
+    for line in lines_with_error(gw, "client_closed", 2, Duration::from_secs(3)) {
         assert!(line["duration_ms"].as_f64().unwrap() < 1500.0, "{line}");
+        assert_eq!(line["status"], 499, "{line}");
     }
 }
 

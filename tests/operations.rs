@@ -623,19 +623,7 @@ fn a_client_that_leaves_before_the_answer_takes_the_upstream_request_with_it() {
         std::thread::sleep(Duration::from_millis(300));
         drop(conn);
     }
-    let deadline = Instant::now() + Duration::from_secs(2);
-    let closed = || -> Vec<Value> {
-        gw.log()
-            .lines()
-            .filter_map(|l| l.split_once(" access] ").map(|(_, json)| serde_json::from_str::<Value>(json).unwrap()))
-            .filter(|v| v["error"] == "client_closed")
-            .collect()
-    };
-    while closed().len() < 3 {
-        assert!(Instant::now() < deadline, "the gateway waited for the upstream:\n{}", gw.log());
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    for line in closed() {
+    for line in lines_with_error(&gw, "client_closed", 3, Duration::from_secs(2)) {
         assert!(line["duration_ms"].as_f64().unwrap() < 1500.0, "{line}");
         assert_eq!(line["status"], 499, "{line}");
     }

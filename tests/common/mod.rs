@@ -285,6 +285,25 @@ pub fn sse_events(body: &str) -> Vec<String> {
     body.lines().filter_map(|l| l.strip_prefix("event: ")).map(str::to_string).collect()
 }
 
+/// The access-log lines of requests that ended with `error`, once `n` of them are
+/// written (within `within`).
+pub fn lines_with_error(gw: &Gateway, error: &str, n: usize, within: Duration) -> Vec<serde_json::Value> {
+    let deadline = Instant::now() + within;
+    loop {
+        let lines: Vec<serde_json::Value> = gw
+            .log()
+            .lines()
+            .filter_map(|l| l.split_once(" access] ").and_then(|(_, json)| serde_json::from_str(json).ok()))
+            .filter(|v: &serde_json::Value| v["error"] == error)
+            .collect();
+        if lines.len() >= n {
+            return lines;
+        }
+        assert!(Instant::now() < deadline, "fewer than {n} access lines with {error}:\n{}", gw.log());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
     headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
 }
