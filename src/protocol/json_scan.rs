@@ -178,23 +178,6 @@ impl<'a> Scanner<'a> {
     /// Skips one value of any kind after whitespace. Containers are walked without
     /// recursion: `kinds` holds one bit per open container, set for an object.
     pub fn skip_value(&mut self) -> Option<()> {
-        self.skip_value_watching(|_, _| {})
-    }
-
-    /// [`Self::skip_value`], handing `watch` the name of every member of every object
-    /// inside (escapes left as they are) and the text after its colon, before the
-    /// member's value is skipped: a look at a few members of a large body in the same
-    /// pass.
-    #[inline]
-    pub fn skip_value_watching(&mut self, mut watch: impl FnMut(&'a [u8], &'a [u8])) -> Option<()> {
-        let bytes = self.bytes;
-        let mut member = |s: &mut Self| -> Option<()> {
-            let key = s.key()?;
-            if let (Some(name), Some(rest)) = (bytes.get(key.start..key.end), bytes.get(s.pos..)) {
-                watch(name, rest);
-            }
-            Some(())
-        };
         let mut kinds: u128 = 0;
         let mut depth: u32 = 0;
         loop {
@@ -212,7 +195,7 @@ impl<'a> Scanner<'a> {
                         }
                         kinds = (kinds << 1) | u128::from(open == b'{');
                         if open == b'{' {
-                            member(self)?;
+                            self.key()?;
                         }
                         continue;
                     }
@@ -235,7 +218,7 @@ impl<'a> Scanner<'a> {
                     b',' => {
                         self.pos += 1;
                         if object {
-                            member(self)?;
+                            self.key()?;
                         }
                         break;
                     }

@@ -18,9 +18,6 @@ pub struct RequestPeek {
     pub user_id: Option<String>,
     /// Byte range of the `model` value (including its quotes) in the body.
     model_span: (usize, usize),
-    /// Whether a `signature` in `messages` is one the gateway made (empty or `gemini:`),
-    /// seen by the scan that found the model; `None` when no scan looked.
-    gateway_signed: Option<bool>,
 }
 
 /// The model of a request body whose first member is `"model"` with a string value
@@ -75,18 +72,12 @@ impl RequestPeek {
     fn scan(body: &[u8]) -> Option<Self> {
         let mut s = Scanner::new(body);
         let (mut model, mut stream, mut metadata) = (None, None, None);
-        let mut gateway_signed = false;
         s.object(|s, name| {
             match name {
                 b"model" if model.is_none() => model = Some(s.string()?),
                 b"stream" if stream.is_none() => stream = Some(bool_or_null(s)?),
                 b"metadata" if metadata.is_none() => metadata = Some(peek_user_id(s)?),
                 b"model" | b"stream" | b"metadata" => return None,
-                // Thinking blocks live in the messages: looked at as they are crossed,
-                // not searched for in a second pass.
-                b"messages" => s.skip_value_watching(|member, value| {
-                    gateway_signed |= member == b"signature" && signed_by_gateway(value);
-                })?,
                 _ => s.skip_value()?,
             }
             Some(())
@@ -105,7 +96,6 @@ impl RequestPeek {
             stream: stream.flatten().unwrap_or(false),
             user_id: metadata.flatten(),
             model_span: (quoted.start, quoted.end),
-            gateway_signed: Some(gateway_signed),
         })
     }
 
@@ -130,7 +120,6 @@ impl RequestPeek {
             stream: peek.stream.unwrap_or(false),
             user_id: peek.metadata.and_then(|m| m.user_id),
             model_span: (start, end),
-            gateway_signed: None,
         })
     }
 
@@ -142,13 +131,7 @@ impl RequestPeek {
     /// What a full parse of the body found; the body's `model` cannot be replaced in
     /// place then.
     pub fn read(model: String, stream: bool, user_id: Option<String>) -> Self {
-        RequestPeek { model, stream, user_id, model_span: (0, 0), gateway_signed: None }
-    }
-
-    /// Whether the body holds thinking the gateway signed ([`has_foreign_signature`]):
-    /// as the scan saw it, or searched for when no scan looked.
-    pub fn gateway_signed_thinking(&self, body: &[u8]) -> bool {
-        self.gateway_signed.unwrap_or_else(|| has_foreign_signature(body))
+        RequestPeek { model, stream, user_id, model_span: (0, 0) }
     }
 
     /// Whether [`Self::with_model`] can set the model in the body's text.
@@ -234,15 +217,9 @@ pub fn gateway_signed(signature: &str) -> bool {
 pub fn has_foreign_signature(body: &[u8]) -> bool {
     memchr::memmem::find_iter(body, b"\"signature\"").any(|at| {
         let rest = &body[at + b"\"signature\"".len()..];
-        signed_by_gateway(rest.trim_ascii_start().strip_prefix(b":").unwrap_or_default())
+        let rest = rest.trim_ascii_start().strip_prefix(b":").map_or(&b""[..], <[u8]>::trim_ascii_start);
+        rest.starts_with(b"\"\"") || rest.starts_with(b"\"gemini:")
     })
-}
-
-/// Whether the JSON text `value` (after a `signature`'s colon) starts with a signature
-/// the gateway made: empty, or `gemini:`.
-fn signed_by_gateway(value: &[u8]) -> bool {
-    let value = value.trim_ascii_start();
-    value.starts_with(b"\"\"") || value.starts_with(b"\"gemini:")
 }
 
 /// Which thinking blocks `without_thinking` removes.
@@ -320,42 +297,6 @@ mod tests {
         }
     }
 
-    /// A scanned peek as `parse_full` gives it: without the look at signatures.
-    fn unlooked(peek: RequestPeek) -> RequestPeek {
-        RequestPeek { gateway_signed: None, ..peek }
-    }
-
-    /// The scan that finds the model sees thinking the gateway signed on its way, and
-    /// agrees with the search of the whole body where both look.
-    #[test]
-    fn the_peek_sees_signatures_the_gateway_made() {
-        let body = |signature: &str| {
-            format!(
-                r#"{{"model":"m","messages":[{{"role":"user","content":"q"}},{{"role":"assistant","content":[{{"type":"thinking","thinking":"t","signature":{signature}}},{{"type":"text","text":"a"}}]}}],"stream":true}}"#
-            )
-        };
-        for (signature, made) in [
-            (r#""EqQB""#, false),
-            (r#""gemini:QUJD""#, true),
-            (r#""""#, true),
-            (r#"  "gemini:x""#, true),
-            (r#""\"gemini:x""#, false),
-        ] {
-            let body = body(signature);
-            let peek = RequestPeek::parse(body.as_bytes()).unwrap();
-            assert_eq!(peek.gateway_signed, Some(made), "{body}");
-            assert_eq!(peek.gateway_signed_thinking(body.as_bytes()), has_foreign_signature(body.as_bytes()), "{body}");
-        }
-        // Outside `messages` a signature is not thinking.
-        let tools = br#"{"model":"m","tools":[{"name":"f","input_schema":{"signature":""}}],"messages":[]}"#;
-        assert_eq!(RequestPeek::parse(tools).unwrap().gateway_signed, Some(false));
-        // A body the scan leaves to serde_json is searched whole.
-        let odd = br#"{"model":"m","str\u0065am":true,"messages":[{"role":"assistant","content":[{"type":"thinking","thinking":"t","signature":""}]}]}"#;
-        let peek = RequestPeek::parse(odd).unwrap();
-        assert_eq!((peek.stream, peek.gateway_signed), (true, None));
-        assert!(peek.gateway_signed_thinking(odd));
-    }
-
     #[test]
     fn thinking_blocks_are_stripped_and_thinking_disabled_for_the_open_turn() {
         let body = br#"{"model":"a","thinking":{"type":"enabled","budget_tokens":2000},"messages":[{"role":"user","content":"q"},{"role":"assistant","content":[{"type":"thinking","thinking":"t","signature":"S1"},{"type":"text","text":"x"}]},{"role":"user","content":"q2"},{"role":"assistant","content":[{"type":"redacted_thinking","data":"D"},{"type":"tool_use","id":"toolu_1","name":"f","input":{}}]},{"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1","content":"r"}]}]}"#;
@@ -425,13 +366,13 @@ mod tests {
     #[test]
     fn the_scan_reads_usual_bodies_as_serde_json_does() {
         for body in BODIES {
-            let scanned = RequestPeek::scan(body.as_bytes()).map(unlooked);
+            let scanned = RequestPeek::scan(body.as_bytes());
             assert!(scanned.is_some(), "{body}");
             assert_eq!(scanned, RequestPeek::parse_full(body.as_bytes()).ok(), "{body}");
         }
         for doc in crate::protocol::json_scan::SAMPLES {
             if let Some(peek) = RequestPeek::scan(doc.as_bytes()) {
-                assert_eq!(Ok(unlooked(peek)), RequestPeek::parse_full(doc.as_bytes()), "{doc}");
+                assert_eq!(Ok(peek), RequestPeek::parse_full(doc.as_bytes()), "{doc}");
             }
         }
     }
@@ -442,7 +383,7 @@ mod tests {
         for body in BODIES.iter().chain(crate::protocol::json_scan::SAMPLES) {
             for doc in crate::protocol::json_scan::mutations(body.as_bytes()) {
                 total += 1;
-                if let Some(peek) = RequestPeek::scan(&doc).map(unlooked) {
+                if let Some(peek) = RequestPeek::scan(&doc) {
                     scanned += 1;
                     assert_eq!(Ok(peek), RequestPeek::parse_full(&doc), "{}", String::from_utf8_lossy(&doc));
                 }

@@ -169,16 +169,14 @@ impl PreparedRequest {
         thinking: ForeignThinking,
     ) -> Result<Bytes, ApiError> {
         if upstream == self.client && self.history.is_none() {
-            use super::passthrough::{mentions_thinking, without_thinking, Strip};
+            use super::passthrough::{has_foreign_signature, mentions_thinking, without_thinking, Strip};
             match upstream {
                 Dialect::Anthropic if thinking == ForeignThinking::Held && mentions_thinking(&self.body) => {
                     return without_thinking(&self.body, &target.model, Strip::All);
                 }
-                // Seen by the scan that found the model, where another provider may
-                // have answered.
-                Dialect::Anthropic
-                    if thinking == ForeignThinking::Possible && self.peek.gateway_signed_thinking(&self.body) =>
-                {
+                // One scan of the body, and only where another provider may have
+                // answered.
+                Dialect::Anthropic if thinking == ForeignThinking::Possible && has_foreign_signature(&self.body) => {
                     return without_thinking(&self.body, &target.model, Strip::Foreign);
                 }
                 // The model is in the URL.
