@@ -695,6 +695,58 @@ fn an_address_already_in_use_stops_the_start_and_the_pid_file_names_the_running_
     assert_eq!(gw.anthropic(&ask("claude-x", "hi", false)).0, 200, "the first one serves on");
 }
 
+/// An upstream whose in-band stream error quotes the channel's key (`invalid x-api-key
+/// sk-…`): neither the client nor the log sees the key, whether the error came after
+/// content or as the stream's first event.
+#[test]
+fn an_in_band_error_quoting_the_key_reaches_no_client_and_no_log() {
+    use std::io::{Read, Write};
+    const SECRET: &str = "sk-ant-SECRET-stub-0001";
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { return };
+            let mut buf = vec![0u8; 65536];
+            let n = conn.read(&mut buf).unwrap_or(0);
+            let request = String::from_utf8_lossy(&buf[..n]).to_string();
+            let event = |name: &str, data: &str| format!("event: {name}\ndata: {data}\n\n");
+            let start = event(
+                "message_start",
+                r#"{"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"m","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":1,"output_tokens":0}}}"#,
+            );
+            let error = event(
+                "error",
+                &format!(
+                    r#"{{"type":"error","error":{{"type":"authentication_error","message":"invalid x-api-key {SECRET}"}}}}"#
+                ),
+            );
+            let content = event(
+                "content_block_start",
+                r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#,
+            ) + &event(
+                "content_block_delta",
+                r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}"#,
+            );
+            let body = if request.contains("after-content") { start + &content + &error } else { start + &error };
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = conn.write_all(format!("{head}{body}").as_bytes());
+        }
+    });
+    let gw = Gateway::start(&ch("a", "anthropic", &url, SECRET, "[\"claude-*\"]", ""), "");
+    let (status, after_content) = gw.anthropic(&ask("claude-x", "after-content", true));
+    assert_eq!(status, 200);
+    assert!(after_content.contains("invalid x-api-key …0001"), "{after_content}");
+    let (status, first) = gw.anthropic(&ask("claude-x", "first", true));
+    assert!(status >= 400, "{status} {first}");
+    for text in [&after_content, &first, &gw.log()] {
+        assert!(!text.contains(SECRET), "the key leaked:\n{text}");
+    }
+}
+
 #[test]
 fn sigterm_lets_a_running_stream_finish_then_exits() {
     let mock = Mock::start_with(&["--token-delay-ms", "50"]);

@@ -38,7 +38,8 @@ impl Relay {
         } else {
             StreamTranslator::new(channel.protocol, req.client, opts)
         };
-        tr = tr.upstream_model(a.upstream_model);
+        let key = &channel.keys[a.key_index];
+        tr = tr.upstream_model(a.upstream_model).masking(key.secret.expose(), &key.id);
         if store {
             tr = tr.accumulate();
         }

@@ -167,6 +167,8 @@ pub struct StreamTranslator {
     /// Same-dialect Responses streams: the upstream's response id, model and last
     /// `sequence_number`, so events the gateway adds continue its stream.
     raw_responses: Option<(String, String, Option<u64>)>,
+    /// The upstream key and the id that stands for it (`masking`).
+    secret: Option<(String, String)>,
 }
 
 impl StreamTranslator {
@@ -213,7 +215,18 @@ impl StreamTranslator {
             closed: false,
             accumulator: None,
             raw_responses: None,
+            secret: None,
         }
+    }
+
+    /// An in-band error that quotes the upstream key `secret` (`invalid x-api-key sk-…`)
+    /// names it by `id` instead, for the client (a same-dialect stream's frame is
+    /// rewritten) and for the log.
+    pub fn masking(mut self, secret: &str, id: &str) -> Self {
+        if !secret.is_empty() {
+            self.secret = Some((secret.to_string(), id.to_string()));
+        }
+        self
     }
 
     /// The model the upstream was asked for: a Gemini stream that names none (no
@@ -314,7 +327,21 @@ impl StreamTranslator {
     /// Observes and encodes the pending events. `frame` is the upstream frame they came
     /// from, which a same-dialect stream writes as is.
     fn emit_events(&mut self, frame: Option<&SseFrame>, out: &mut BytesMut) {
-        if let (Encoder::Raw(dialect), Some(f)) = (&self.encoder, frame) {
+        // Errors are rare: only a frame that gave one is looked at for the key.
+        let mut masked = None;
+        if let Some((secret, id)) = &self.secret {
+            for ev in &mut self.events {
+                if let StreamEvent::Error { error } = ev {
+                    if error.message.contains(secret.as_str()) {
+                        error.message = error.message.replace(secret.as_str(), id);
+                    }
+                    if let Some(f) = frame.filter(|f| f.data.contains(secret.as_str())) {
+                        masked = Some(SseFrame { event: f.event.clone(), data: f.data.replace(secret.as_str(), id) });
+                    }
+                }
+            }
+        }
+        if let (Encoder::Raw(dialect), Some(f)) = (&self.encoder, masked.as_ref().or(frame)) {
             write_raw_frame(f, out);
             if *dialect == Dialect::OpenAiResponses {
                 let seq = sequence_number(&f.data);

@@ -494,3 +494,24 @@ fn a_gemini_stream_that_names_no_model_is_said_to_come_from_the_model_asked_for(
     assert!(out.starts_with("data: {\"id\":"), "{out}");
     assert!(out.contains(r#""model":"gemini-2.5-flash""#) && !out.contains(r#""model":"""#), "{out}");
 }
+
+/// An in-band error that quotes the upstream key names it by its id instead: to a
+/// same-dialect client (its frame rewritten), to a translated one, and in the stats the
+/// log reads.
+#[test]
+fn an_upstream_error_quoting_the_key_is_masked() {
+    let input = concat!(
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"m\",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":1,\"output_tokens\":0}}}\n\n",
+        "event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"authentication_error\",\"message\":\"invalid x-api-key sk-ant-SECRET1234\"}}\n\n",
+    );
+    for client in [Dialect::Anthropic, Dialect::OpenAiChat, Dialect::OpenAiResponses, Dialect::Gemini] {
+        let opts = ClientStreamOptions { responses: Some(("resp_1".into(), Default::default())), ..NO_USAGE };
+        let mut t = StreamTranslator::new(Dialect::Anthropic, client, opts).masking("sk-ant-SECRET1234", "…1234");
+        let mut out = t.push(input.as_bytes()).to_vec();
+        out.extend_from_slice(&t.finish());
+        let out = String::from_utf8(out).unwrap();
+        assert!(!out.contains("SECRET") && out.contains("invalid x-api-key …1234"), "{client:?}: {out}");
+        let Some(Termination::Error(e)) = &t.stats().termination else { panic!("{client:?}: no error") };
+        assert_eq!(e.message, "invalid x-api-key …1234");
+    }
+}
