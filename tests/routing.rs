@@ -443,6 +443,43 @@ fn a_reload_probes_again_at_once_and_the_admin_view_shows_the_probe() {
     assert_eq!(mock.by_key().get("backup-key-000"), Some(&3), "{:?}", mock.by_key());
 }
 
+/// A bad request reported inside a 200 stream (a Chat upstream's first chunk says the
+/// prompt is too long) is the client's answer: not sent to the next channel, and not
+/// counted against the channel, which stays up for everyone else.
+#[test]
+fn an_in_band_bad_request_is_answered_at_once_and_leaves_the_channel_up() {
+    use std::io::Write;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { return };
+            read_request(&mut conn);
+            let data = r#"data: {"error":{"message":"This model's maximum context length is 8192 tokens","type":"invalid_request_error","param":null,"code":"context_length_exceeded"}}"#;
+            let body = format!("{data}\n\n");
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = conn.write_all(format!("{head}{body}").as_bytes());
+        }
+    });
+    let mock = Mock::start();
+    let channels = ch("stub", "openai", &url, &["stub-key-0000"], ", priority: 1")
+        + &ch("backup", "openai", &mock.url, &["backup-key-000"], ", priority: 2");
+    let gw = Gateway::start(&channels, "");
+    for _ in 0..3 {
+        let (status, body) = gw.anthropic(&ask("gpt-x", "a very long prompt", true));
+        assert_eq!(status, 400, "{body}");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["error"]["type"], "invalid_request_error", "{body}");
+    }
+    assert!(mock.requests().is_empty(), "the bad request was sent on: {:?}", mock.requests());
+    let (_, _, admin) = get(&format!("{}/admin/channels", gw.url), &[("x-api-key", ADMIN_KEY)]);
+    let admin: Value = serde_json::from_str(&admin).unwrap();
+    assert_eq!(admin["channels"][0]["state"], "up", "{admin}");
+}
+
 /// Reads one request (header block and content-length body); false at end of stream.
 fn read_request(conn: &mut std::net::TcpStream) -> bool {
     let mut buf = Vec::new();

@@ -192,6 +192,22 @@ impl AttemptFailure {
     fn retry(class: &'static str, err: ApiError) -> Self {
         AttemptFailure::Retryable { err, channel_too: true, retry_after: None, class, wasted: None }
     }
+
+    /// An error the upstream reported inside a 200 answer (a stream's first event, a
+    /// failed Responses answer), weighed as the same error as an HTTP status would be:
+    /// an overload is retried elsewhere, a refused key retired, and a bad request (a
+    /// prompt too long, or flagged) is the client's answer, which neither costs another
+    /// upstream call nor counts against the channel.
+    fn in_band(err: ApiError, wasted: Option<Usage>) -> Self {
+        let status = err.status.unwrap_or(err.kind.anthropic_status());
+        match classify(status, &err.message, err.kind == ErrorKind::Billing, false) {
+            ErrorClass::Retryable { channel_too } => {
+                AttemptFailure::Retryable { err, channel_too, retry_after: None, class: "in_band_error", wasted }
+            }
+            ErrorClass::Retire => AttemptFailure::Retire(err),
+            ErrorClass::Final => AttemptFailure::Final(err),
+        }
+    }
 }
 
 impl Relay {
@@ -547,8 +563,8 @@ impl Relay {
         let force = req.forces_translation();
         let responses = response_id.zip(info.as_ref());
         let cx = ResponseContext { upstream_model, responses, force, gemini_thoughts: req.gemini_thoughts() };
-        let answer = translate_response(channel.protocol, client, &body, &cx)
-            .map_err(|e| AttemptFailure::retry("in_band_error", e))?;
+        let answer =
+            translate_response(channel.protocol, client, &body, &cx).map_err(|e| AttemptFailure::in_band(e, None))?;
         let (translated, mut canonical) = (answer.body, answer.canonical);
         if canonical.is_none() && info.as_ref().is_some_and(|i| i.store) {
             // A Responses answer passed through: kept too, so the conversation can fail

@@ -69,13 +69,7 @@ impl Relay {
         if let Some(err) = tr.stats().failed_before_content() {
             let usage = tr.stats().usage;
             let wasted = (usage != Default::default()).then_some(usage);
-            return Err(AttemptFailure::Retryable {
-                err: err.clone(),
-                channel_too: true,
-                retry_after: None,
-                class: "in_band_error",
-                wasted,
-            });
+            return Err(AttemptFailure::in_band(err.clone(), wasted));
         }
 
         let _active = GaugeGuard::new(&self.metrics.active_streams);
