@@ -389,6 +389,11 @@ fn responses_previous_response_id_continues_a_translated_conversation() {
     assert_eq!(msgs[2], json!({"role": "user", "content": "What is my name?"}));
     // As on OpenAI's API, the first request's instructions are not carried over.
     assert_eq!(sent["system"], Value::Null);
+    // Another caller's access key does not reach this conversation.
+    let other = format!("Bearer {OTHER_ACCESS_KEY}");
+    let (status, _, body) = gw.post("/v1/responses", &[("authorization", &other)], &second.to_string());
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("is not known to this gateway"), "{body}");
     let unknown = json!({"model": "up-anthropic-x", "input": "x", "previous_response_id": "resp_nope"});
     let (status, _, body) = gw.post("/v1/responses", &[("authorization", &auth)], &unknown.to_string());
     assert_eq!(status, 400, "{body}");

@@ -180,7 +180,9 @@ fn reload_by_file_change_sighup_and_admin_and_bad_configs_are_refused() {
     // 5. An emptied file, and one that would drop every access key, are refused too.
     gw.rewrite_config(&two, "", "");
     let good = std::fs::read_to_string(gw.config_path()).unwrap();
-    let keys = format!("access_keys:\n  - {{name: tester, key: \"{ACCESS_KEY}\"}}\n");
+    let keys = format!(
+        "access_keys:\n  - {{name: tester, key: \"{ACCESS_KEY}\"}}\n  - {{name: other, key: \"{OTHER_ACCESS_KEY}\"}}\n"
+    );
     assert!(good.contains(&keys), "{good}");
     for (text, error) in [
         (String::new(), "channels: the config lists no channel and no access key (is the file empty?)"),

@@ -196,7 +196,8 @@ impl ProxyHttp for Gateway {
             return Ok(true);
         }
         let session_key = session_key(config, &prepared, session, ctx.access_key.as_deref().unwrap_or(""));
-        let outcome = self.relay.serve(session, &live, prepared, session_key.as_deref(), ctx.started).await?;
+        let caller = ctx.access_key.as_deref().unwrap_or("");
+        let outcome = self.relay.serve(session, &live, prepared, caller, session_key.as_deref(), ctx.started).await?;
         let gone = outcome.client_gone();
         ctx.outcome = Some(outcome);
         match gone {

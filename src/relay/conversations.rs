@@ -13,16 +13,21 @@ impl Relay {
     }
 
     /// Responses clients: picks the response id, and resumes the stored conversation
-    /// of `previous_response_id`. Returns the id and whether a named previous response
-    /// is unknown here (then only a Responses upstream can resolve it).
-    pub(super) fn prepare_responses(&self, req: &mut PreparedRequest) -> Result<(Option<String>, bool), ApiError> {
+    /// of `previous_response_id`, if `caller` (the access key's name) stored it: another
+    /// caller's is unknown to this one. Returns the id and whether a named previous
+    /// response is unknown here (then only a Responses upstream can resolve it).
+    pub(super) fn prepare_responses(
+        &self,
+        req: &mut PreparedRequest,
+        caller: &str,
+    ) -> Result<(Option<String>, bool), ApiError> {
         let previous = match req.responses_info()? {
             None => return Ok((None, false)),
             Some(info) => info.previous_response_id.clone(),
         };
         let id = format!("resp_{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
         let Some(previous) = previous else { return Ok((Some(id), false)) };
-        let stored = self.conversations().get(&previous);
+        let stored = self.conversations().get(&owned(caller, &previous));
         match stored {
             Some(history) => {
                 req.set_history(history.to_vec())?;
@@ -32,9 +37,9 @@ impl Relay {
         }
     }
 
-    /// Remembers a Responses conversation under `response_id`, the id the client got:
-    /// the request's messages and the answer.
-    pub(super) fn remember(&self, req: &mut PreparedRequest, response_id: &str, answer: MessagesResponse) {
+    /// Remembers a Responses conversation under `response_id`, the id the client got,
+    /// for `caller` only: the request's messages and the answer.
+    pub(super) fn remember(&self, req: &mut PreparedRequest, caller: &str, response_id: &str, answer: MessagesResponse) {
         let store = matches!(req.responses_info(), Ok(Some(info)) if info.store);
         if !store {
             return;
@@ -42,6 +47,12 @@ impl Relay {
         let Ok(request) = req.canonical_request() else { return };
         let mut messages = request.messages.clone();
         messages.push(Message { role: Role::Assistant, content: Content::Blocks(answer.content) });
-        self.conversations().insert(response_id.to_string(), messages);
+        self.conversations().insert(owned(caller, response_id), messages);
     }
+}
+
+/// The store's key for `response_id` kept for `caller`: a conversation is read back only
+/// with the access key that made it, as OpenAI keeps a stored response to its project.
+fn owned(caller: &str, response_id: &str) -> String {
+    format!("{caller}\n{response_id}")
 }

@@ -239,6 +239,7 @@ impl Relay {
         session: &mut Session,
         live: &Live,
         mut req: PreparedRequest,
+        caller: &str,
         session_key: Option<&str>,
         started: Instant,
     ) -> pingora::Result<Outcome> {
@@ -261,7 +262,7 @@ impl Relay {
             None => (None, None),
         };
 
-        let (response_id, previous_unknown) = match self.prepare_responses(&mut req) {
+        let (response_id, previous_unknown) = match self.prepare_responses(&mut req, caller) {
             Ok(r) => r,
             Err(e) => return self.fail(session, client, e, outcome).await,
         };
@@ -353,7 +354,7 @@ impl Relay {
                         // A passed-through answer reached the client under the upstream's id.
                         let passthrough = channel.protocol == client && !req.forces_translation();
                         let key = if passthrough { answer.id.clone() } else { rid.to_string() };
-                        self.remember(&mut req, &key, answer);
+                        self.remember(&mut req, caller, &key, answer);
                     }
                     self.health.on_success(&key_ref, &config.health);
                     if let Some(s) = session_key {

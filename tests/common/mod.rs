@@ -10,6 +10,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 pub const ACCESS_KEY: &str = "test-access-key-0123456789";
+/// A second caller's key, in every test config.
+pub const OTHER_ACCESS_KEY: &str = "other-access-key-9876543210";
 pub const ADMIN_KEY: &str = "test-admin-key-9876543210";
 pub const ANTHROPIC_UPSTREAM_KEY: &str = "sk-ant-upstream-key-AAAA";
 pub const OPENAI_UPSTREAM_KEY: &str = "sk-oai-upstream-key-BBBB";
@@ -119,7 +121,7 @@ impl Gateway {
         let gw_dir = dir.clone();
         let write = |channels: &str, server_extra: &str, top_extra: &str| {
             let config = format!(
-                "server:\n  listen: [\"127.0.0.1:{port}\"]\n  threads: 1\n  upgrade_sock: {up}\n  pid_file: {pid}\n{server_extra}\naccess_keys:\n  - {{name: tester, key: \"{ACCESS_KEY}\"}}\nadmin_keys: [\"{ADMIN_KEY}\"]\n{top_extra}\nchannels:\n{channels}\n",
+                "server:\n  listen: [\"127.0.0.1:{port}\"]\n  threads: 1\n  upgrade_sock: {up}\n  pid_file: {pid}\n{server_extra}\naccess_keys:\n  - {{name: tester, key: \"{ACCESS_KEY}\"}}\n  - {{name: other, key: \"{OTHER_ACCESS_KEY}\"}}\nadmin_keys: [\"{ADMIN_KEY}\"]\n{top_extra}\nchannels:\n{channels}\n",
                 up = gw_dir.join("upgrade.sock").display(),
                 pid = gw_dir.join("pid").display(),
             );
@@ -167,7 +169,7 @@ impl Gateway {
     /// Rewrites the config file with the same server settings.
     pub fn rewrite_config(&self, channels: &str, server_extra: &str, top_extra: &str) {
         let config = format!(
-            "server:\n  listen: [\"127.0.0.1:{port}\"]\n  threads: 1\n  upgrade_sock: {up}\n  pid_file: {pid}\n{server_extra}\naccess_keys:\n  - {{name: tester, key: \"{ACCESS_KEY}\"}}\nadmin_keys: [\"{ADMIN_KEY}\"]\n{top_extra}\nchannels:\n{channels}\n",
+            "server:\n  listen: [\"127.0.0.1:{port}\"]\n  threads: 1\n  upgrade_sock: {up}\n  pid_file: {pid}\n{server_extra}\naccess_keys:\n  - {{name: tester, key: \"{ACCESS_KEY}\"}}\n  - {{name: other, key: \"{OTHER_ACCESS_KEY}\"}}\nadmin_keys: [\"{ADMIN_KEY}\"]\n{top_extra}\nchannels:\n{channels}\n",
             port = self.port,
             up = self.dir.join("upgrade.sock").display(),
             pid = self.dir.join("pid").display(),
