@@ -331,3 +331,13 @@ mod from_json_tests {
         assert_eq!(err, "invalid unicode code point at line 1 column 10");
     }
 }
+
+/// A count the APIs write as an integer; a float or `null` (some OpenAI-compatible
+/// servers send `"cached_tokens": null`) is tolerated, as 0.
+pub(crate) fn lenient_u64<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    use serde::Deserialize;
+    Ok(match Option::<serde_json::Value>::deserialize(d)? {
+        Some(serde_json::Value::Number(n)) => n.as_u64().or_else(|| n.as_f64().map(|f| f.max(0.0) as u64)).unwrap_or(0),
+        _ => 0,
+    })
+}

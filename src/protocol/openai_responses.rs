@@ -16,14 +16,6 @@ fn nullable<'de, D: Deserializer<'de>, T: Default + Deserialize<'de>>(d: D) -> R
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
-/// A count the API writes as an integer; a float or `null` is tolerated.
-fn lenient_u64<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-    Ok(match Option::<Value>::deserialize(d)? {
-        Some(Value::Number(n)) => n.as_u64().or_else(|| n.as_f64().map(|f| f.max(0.0) as u64)).unwrap_or(0),
-        _ => 0,
-    })
-}
-
 // ---------------------------------------------------------------- requests
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -319,7 +311,7 @@ pub struct ResponseObject {
     pub id: String,
     #[serde(default = "response_object")]
     pub object: String,
-    #[serde(default, deserialize_with = "lenient_u64")]
+    #[serde(default, deserialize_with = "super::lenient_u64")]
     pub created_at: u64,
     /// `completed | failed | in_progress | cancelled | queued | incomplete`.
     #[serde(default)]
@@ -400,30 +392,30 @@ pub struct IncompleteDetails {
 /// `input_tokens` includes cached tokens; `output_tokens` includes reasoning tokens.
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ResponsesUsage {
-    #[serde(default, deserialize_with = "lenient_u64")]
+    #[serde(default, deserialize_with = "super::lenient_u64")]
     pub input_tokens: u64,
     #[serde(default, deserialize_with = "nullable")]
     pub input_tokens_details: InputTokensDetails,
-    #[serde(default, deserialize_with = "lenient_u64")]
+    #[serde(default, deserialize_with = "super::lenient_u64")]
     pub output_tokens: u64,
     #[serde(default, deserialize_with = "nullable")]
     pub output_tokens_details: OutputTokensDetails,
-    #[serde(default, deserialize_with = "lenient_u64")]
+    #[serde(default, deserialize_with = "super::lenient_u64")]
     pub total_tokens: u64,
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct InputTokensDetails {
-    #[serde(default, deserialize_with = "lenient_u64")]
+    #[serde(default, deserialize_with = "super::lenient_u64")]
     pub cached_tokens: u64,
     /// Newer: older servers leave it out, newer SDK models require it.
-    #[serde(default, deserialize_with = "lenient_u64")]
+    #[serde(default, deserialize_with = "super::lenient_u64")]
     pub cache_write_tokens: u64,
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct OutputTokensDetails {
-    #[serde(default, deserialize_with = "lenient_u64")]
+    #[serde(default, deserialize_with = "super::lenient_u64")]
     pub reasoning_tokens: u64,
 }
 

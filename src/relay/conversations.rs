@@ -39,7 +39,13 @@ impl Relay {
 
     /// Remembers a Responses conversation under `response_id`, the id the client got,
     /// for `caller` only: the request's messages and the answer.
-    pub(super) fn remember(&self, req: &mut PreparedRequest, caller: &str, response_id: &str, answer: MessagesResponse) {
+    pub(super) fn remember(
+        &self,
+        req: &mut PreparedRequest,
+        caller: &str,
+        response_id: &str,
+        answer: MessagesResponse,
+    ) {
         let store = matches!(req.responses_info(), Ok(Some(info)) if info.store);
         if !store {
             return;

@@ -720,3 +720,27 @@ fn a_document_by_url_is_refused_towards_chat_and_sent_elsewhere() {
         json!({"type": "url", "url": "https://example.com/x.pdf"})
     );
 }
+
+/// Some OpenAI-compatible servers write `null` for counts they do not keep: read as 0,
+/// not as a broken answer.
+#[test]
+fn null_counts_in_chat_usage_read_as_zero() {
+    let usage = r#"{"prompt_tokens":5,"completion_tokens":null,"total_tokens":5,"prompt_tokens_details":{"cached_tokens":null},"completion_tokens_details":{"reasoning_tokens":null}}"#;
+    let body = format!(
+        r#"{{"id":"c1","object":"chat.completion","created":1,"model":"m","choices":[{{"index":0,"message":{{"role":"assistant","content":"hi"}},"finish_reason":"stop"}}],"usage":{usage}}}"#
+    );
+    let cx =
+        super::request::ResponseContext { upstream_model: "m", responses: None, force: false, gemini_thoughts: false };
+    let out = translate_response(Dialect::OpenAiChat, Dialect::Anthropic, &Bytes::from(body), &cx).unwrap();
+    let v: Value = serde_json::from_slice(&out.body).unwrap();
+    assert_eq!((v["usage"]["input_tokens"].clone(), v["usage"]["output_tokens"].clone()), (json!(5), json!(0)));
+    let stream = format!(
+        "data: {{\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"hi\"}},\"finish_reason\":\"stop\"}}]}}\n\ndata: {{\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[],\"usage\":{usage}}}\n\ndata: [DONE]\n\n"
+    );
+    let mut t =
+        crate::translate::stream::StreamTranslator::new(Dialect::OpenAiChat, Dialect::Anthropic, Default::default());
+    let mut out = t.push(stream.as_bytes()).to_vec();
+    out.extend_from_slice(&t.finish());
+    let out = String::from_utf8(out).unwrap();
+    assert!(out.contains("event: message_stop") && !out.contains("event: error"), "{out}");
+}
