@@ -151,6 +151,21 @@ impl RawJson {
         Self::trusted(out)
     }
 
+    /// A tool's parameter schema as Anthropic takes it: an object schema that leaves its
+    /// top-level `type` out (OpenAI accepts `{}` or `{"properties": …}`; Anthropic
+    /// answers `input_schema.type: Field required`) gets `"type":"object"`. Anything
+    /// else is kept.
+    pub fn with_object_type(self) -> RawJson {
+        let text = self.get().trim_start();
+        let Some(rest) = text.strip_prefix('{') else { return self };
+        if json_scan::top_level_member(text.as_bytes(), b"type") != Some(None) {
+            return self;
+        }
+        let rest = rest.trim_start();
+        let sep = if rest.starts_with('}') { "" } else { "," };
+        Self::trusted(format!(r#"{{"type":"object"{sep}{rest}"#))
+    }
+
     /// `text` is valid JSON: a constant, or checked text with a whole member cut out.
     fn trusted(text: String) -> RawJson {
         RawJson(text::RawText::Built(text.into_boxed_str()))
@@ -243,6 +258,25 @@ impl<'de: 'a, 'a> serde::Deserialize<'de> for Members<'a> {
 #[cfg(test)]
 mod raw_json_tests {
     use super::RawJson;
+
+    #[test]
+    fn a_schema_without_its_type_is_an_object_schema() {
+        let typed = |text: &str| {
+            let raw: RawJson = serde_json::from_str(text).unwrap();
+            let out = raw.with_object_type().get().to_string();
+            serde_json::from_str::<serde_json::Value>(&out).unwrap();
+            out
+        };
+        assert_eq!(typed("{}"), r#"{"type":"object"}"#);
+        assert_eq!(typed(" { } "), r#"{"type":"object"}"#);
+        assert_eq!(
+            typed(r#"{"properties":{"a":{"type":"string"}}}"#),
+            r#"{"type":"object","properties":{"a":{"type":"string"}}}"#
+        );
+        assert_eq!(typed(r#"{"properties":{},"type":"object"}"#), r#"{"properties":{},"type":"object"}"#);
+        assert_eq!(typed(r#"{"anyOf":[{"type":"object"}]}"#), r#"{"type":"object","anyOf":[{"type":"object"}]}"#);
+        assert_eq!(typed("true"), "true");
+    }
 
     #[test]
     fn keeps_text_and_drops_only_the_top_level_schema_uri() {

@@ -83,7 +83,9 @@ pub fn chat_to_canonical(req: ChatRequest) -> Result<(MessagesRequest, ChatClien
                     kind: None,
                     name: f.name,
                     description: f.description,
-                    input_schema: Some(f.parameters.unwrap_or_else(RawJson::empty_object_schema)),
+                    input_schema: Some(
+                        f.parameters.map_or_else(RawJson::empty_object_schema, RawJson::with_object_type),
+                    ),
                     cache_control: None,
                 })
                 .collect::<Vec<_>>()

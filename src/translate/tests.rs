@@ -744,3 +744,23 @@ fn null_counts_in_chat_usage_read_as_zero() {
     let out = String::from_utf8(out).unwrap();
     assert!(out.contains("event: message_stop") && !out.contains("event: error"), "{out}");
 }
+
+#[test]
+fn a_tool_schema_without_a_type_reaches_anthropic_as_an_object_schema() {
+    for (client, body) in [
+        (
+            Dialect::OpenAiChat,
+            json!({"model": "m", "messages": [{"role": "user", "content": "x"}],
+                   "tools": [{"type": "function", "function": {"name": "f", "parameters": {}}}]}),
+        ),
+        (
+            Dialect::OpenAiResponses,
+            json!({"model": "m", "input": "x", "tools": [{"type": "function", "name": "f", "parameters": {"properties": {}}}]}),
+        ),
+    ] {
+        let mut req = PreparedRequest::new_translated(client, Bytes::from(body.to_string())).unwrap();
+        let sent = req.body_for(Dialect::Anthropic, &TargetOptions::new("m"), ForeignThinking::None).unwrap();
+        let sent: Value = serde_json::from_slice(&sent).unwrap();
+        assert_eq!(sent["tools"][0]["input_schema"]["type"], "object", "{client:?}: {sent}");
+    }
+}

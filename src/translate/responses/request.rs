@@ -72,7 +72,7 @@ pub(super) fn to_canonical(body: &[u8]) -> Result<(MessagesRequest, ResponsesReq
             .ok_or_else(|| ApiError::invalid(format!("tools[{i}]: a {} tool needs a name", tool.kind)))?;
         let input_schema = match tool.kind.as_str() {
             "custom" => custom_tool_schema(tool.format.as_ref()),
-            _ => tool.parameters.unwrap_or_else(RawJson::empty_object_schema),
+            _ => tool.parameters.map_or_else(RawJson::empty_object_schema, RawJson::with_object_type),
         };
         tools.push(Tool {
             kind: None,
