@@ -18,27 +18,39 @@ pub fn anthropic_body(req: &mut MessagesRequest, target: &TargetOptions, size_hi
         req.temperature,
         req.top_p,
         req.output_config.take(),
+        req.stop_sequences.take(),
     );
     req.output_config = saved.5.as_ref().and_then(anthropic_output_config);
+    // Anthropic refuses a stop sequence of whitespace only; OpenAI takes `"\n\n"`.
+    req.stop_sequences = saved.6.as_ref().map(|s| s.iter().filter(|s| !s.trim().is_empty()).cloned().collect());
+    req.stop_sequences = req.stop_sequences.take().filter(|s: &Vec<String>| !s.is_empty());
     let max_tokens = effective_max_tokens(req, target);
     req.max_tokens = Some(max_tokens);
     // Thinking that another provider produced (a Gemini signature, or none at all)
-    // would be refused, and a tool id carrying a Gemini signature is Gemini's alone:
-    // only then is the history copied, without the one and with the other's base id.
+    // would be refused, and a tool id carrying a Gemini signature is Gemini's alone; so
+    // would an empty text block or an empty turn (an answer that said nothing, kept for
+    // a Responses client, or a Chat client's `content: ""`). Only then is the history
+    // copied: without them, and with the tool ids' base.
     let foreign = |b: &ContentBlock| matches!(b, ContentBlock::Thinking { signature, .. } if super::passthrough::gateway_signed(signature));
+    let empty = |b: &ContentBlock| matches!(b, ContentBlock::Text { text, .. } if text.is_empty());
     let has_foreign = req.messages.iter().any(|m| matches!(&m.content, Content::Blocks(b) if b.iter().any(foreign)));
-    let has_signed_ids =
-        req.messages.iter().any(|m| matches!(&m.content, Content::Blocks(b) if b.iter().any(signed_tool_id)));
-    let saved_messages = (has_foreign || has_signed_ids).then(|| {
+    let rewrite = has_foreign
+        || req.messages.iter().any(|m| match &m.content {
+            Content::Blocks(b) => b.is_empty() || b.iter().any(|x| signed_tool_id(x) || empty(x)),
+            Content::Text(t) => t.is_empty(),
+        });
+    let saved_messages = rewrite.then(|| {
         let filtered = req
             .messages
             .iter()
-            .map(|m| match &m.content {
-                Content::Blocks(b) => Message {
-                    role: m.role,
-                    content: Content::Blocks(b.iter().filter(|x| !foreign(x)).map(with_base_tool_id).collect()),
-                },
-                Content::Text(_) => m.clone(),
+            .filter_map(|m| match &m.content {
+                Content::Blocks(b) => {
+                    let kept: Vec<ContentBlock> =
+                        b.iter().filter(|x| !foreign(x) && !empty(x)).map(with_base_tool_id).collect();
+                    // Anthropic joins the turns around a dropped one when they share a role.
+                    (!kept.is_empty()).then_some(Message { role: m.role, content: Content::Blocks(kept) })
+                }
+                Content::Text(t) => (!t.is_empty()).then(|| m.clone()),
             })
             .collect();
         std::mem::replace(&mut req.messages, filtered)
@@ -56,7 +68,8 @@ pub fn anthropic_body(req: &mut MessagesRequest, target: &TargetOptions, size_hi
     if let Some(messages) = saved_messages {
         req.messages = messages;
     }
-    (req.model, req.max_tokens, req.thinking, req.temperature, req.top_p, req.output_config) = saved;
+    (req.model, req.max_tokens, req.thinking, req.temperature, req.top_p, req.output_config, req.stop_sequences) =
+        saved;
     body
 }
 

@@ -764,3 +764,30 @@ fn a_tool_schema_without_a_type_reaches_anthropic_as_an_object_schema() {
         assert_eq!(sent["tools"][0]["input_schema"]["type"], "object", "{client:?}: {sent}");
     }
 }
+
+/// What Anthropic refuses and other APIs take: whitespace-only stop sequences, empty
+/// text blocks, empty turns. Left out towards Anthropic only.
+#[test]
+fn anthropic_gets_no_empty_turn_block_or_blank_stop_sequence() {
+    let body = json!({"model": "m", "stop": ["\n\n", "END"], "messages": [
+        {"role": "user", "content": "a"},
+        {"role": "assistant", "content": ""},
+        {"role": "user", "content": "b"},
+        {"role": "assistant", "content": null, "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "call_1", "content": "r"}]});
+    let mut req = PreparedRequest::new_translated(Dialect::OpenAiChat, Bytes::from(body.to_string())).unwrap();
+    let target = TargetOptions::new("m");
+    for _ in 0..2 {
+        let sent: Value =
+            serde_json::from_slice(&req.body_for(Dialect::Anthropic, &target, ForeignThinking::None).unwrap()).unwrap();
+        assert_eq!(sent["stop_sequences"], json!(["END"]));
+        let roles: Vec<&str> =
+            sent["messages"].as_array().unwrap().iter().map(|m| m["role"].as_str().unwrap()).collect();
+        assert_eq!(roles, ["user", "user", "assistant", "user"], "{sent}");
+        assert!(!sent.to_string().contains(r#""text":"""#), "{sent}");
+    }
+    // Towards Chat the client's stop sequences stay as they were.
+    let chat: Value =
+        serde_json::from_slice(&req.body_for(Dialect::OpenAiChat, &target, ForeignThinking::None).unwrap()).unwrap();
+    assert_eq!(chat["stop"], json!(["\n\n", "END"]));
+}
