@@ -406,7 +406,11 @@ impl ResponsesEncoder {
                     arguments: arguments.clone(),
                 };
                 write(out, &event);
-                function_call_item(id, call_id, name, arguments, status)
+                // A call cut off (by the token limit) closes before the stop reason
+                // comes: arguments that are not whole JSON say so, and an agent must not
+                // run it.
+                let whole = serde_json::from_str::<serde::de::IgnoredAny>(&arguments).is_ok();
+                function_call_item(id, call_id, name, arguments, if whole { status } else { "incomplete" })
             }
             Slot::Custom { id, call_id, name, json } => {
                 let input = custom_tool_input(&crate::translate::tool_input(&json));

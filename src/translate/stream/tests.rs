@@ -515,3 +515,22 @@ fn an_upstream_error_quoting_the_key_is_masked() {
         assert_eq!(e.message, "invalid x-api-key …1234");
     }
 }
+
+/// A call the token limit cut off closes before the stop reason comes: a Responses
+/// client sees it `incomplete`, as in the whole answer, so an agent does not run it.
+#[test]
+fn a_call_cut_off_by_the_token_limit_reaches_responses_clients_incomplete() {
+    let input = concat!(
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"m\",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":1,\"output_tokens\":0}}}\n\n",
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_1\",\"name\":\"f\",\"input\":{}}}\n\n",
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"a\\\":\"}}\n\n",
+        "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n",
+        "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"max_tokens\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":5}}\n\n",
+        "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
+    );
+    let opts = ClientStreamOptions { responses: Some(("resp_1".into(), Default::default())), ..NO_USAGE };
+    let (out, _) = translate(input.as_bytes(), &[], Dialect::Anthropic, Dialect::OpenAiResponses, &opts);
+    let done = out.split("\n\n").find(|f| f.contains("response.output_item.done")).unwrap_or_default();
+    assert!(done.contains(r#""type":"function_call","id""#) && done.contains(r#""status":"incomplete""#), "{out}");
+    assert!(!out.contains(r#""status":"completed""#), "{out}");
+}
