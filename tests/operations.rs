@@ -681,6 +681,34 @@ fn a_chat_stream_that_never_sends_done_ends_after_its_finish_reason() {
 
 /// A second instance on the same address exits at once, saying why, rather than run on
 /// listening nowhere; the first one's pid file names the first one.
+/// A Gemini upstream that sends its finish reason and keeps its connection open: the
+/// client's stream ends a few seconds later, whole, not at the idle timeout.
+#[test]
+fn a_gemini_stream_left_open_after_its_finish_reason_ends() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let upstream = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 8192];
+        let _ = conn.read(&mut buf).unwrap();
+        let data = "data: {\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":\"A\"}]},\"finishReason\":\"STOP\",\"index\":0}],\"usageMetadata\":{\"promptTokenCount\":3,\"candidatesTokenCount\":1,\"totalTokenCount\":4},\"modelVersion\":\"g\"}\n\n";
+        let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n";
+        conn.write_all(format!("{head}{:x}\r\n{data}\r\n", data.len()).as_bytes()).unwrap();
+        conn.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        while matches!(conn.read(&mut buf), Ok(n) if n > 0) {}
+    });
+    let channels = ch("g", "gemini", &url, "gk-0000", "[\"gemini-*\"]", ", timeouts: {idle_ms: 20000}");
+    let gw = Gateway::start(&channels, "");
+    let started = Instant::now();
+    let (status, body) = gw.anthropic(&ask("gemini-x", "hi", true));
+    let took = started.elapsed();
+    assert_eq!(status, 200, "{body}");
+    assert!(body.ends_with("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"), "{body}");
+    assert!(took < Duration::from_secs(8), "ended after {took:?}");
+    upstream.join().unwrap();
+}
+
 #[test]
 fn an_address_already_in_use_stops_the_start_and_the_pid_file_names_the_running_gateway() {
     let mock = Mock::start();

@@ -20,6 +20,10 @@ use std::time::{Duration, Instant};
 /// `[DONE]` (OpenAI sends both at once) before it is ended without them.
 const END_GRACE: Duration = Duration::from_secs(3);
 
+/// How long the rest of an upstream body is read for once the client's answer is
+/// whole (real upstreams end theirs at once).
+const AFTER_END: Duration = Duration::from_secs(1);
+
 impl Relay {
     pub(super) async fn pump_stream(
         &self,
@@ -85,12 +89,22 @@ impl Relay {
         let mut clean_end = upstream_done;
         let mut left_open = false;
         while !upstream_done {
+            // The client's answer is written whole: the rest of the upstream's body (a
+            // `[DONE]`, the end of its chunks) is read so the connection can be kept, but
+            // an upstream that keeps it open without ending is not waited on.
+            let written = tr.is_closed();
             let end_only = tr.awaits_end_only();
-            let limit = if end_only { idle.min(END_GRACE) } else { idle };
+            let limit = if written {
+                idle.min(AFTER_END)
+            } else if end_only {
+                idle.min(END_GRACE)
+            } else {
+                idle
+            };
             let out = match timeout(limit, call.up.read_body()).await {
                 // The answer is whole: it ends without the usage (the connection, not
                 // ended, is not kept).
-                Err(_) if end_only => {
+                Err(_) if written || end_only => {
                     left_open = true;
                     tr.finish()
                 }

@@ -76,6 +76,11 @@ impl GeminiDecoder {
 
     /// End of body (connection closed). A stream that got its `finishReason` is
     /// complete; one without broke off.
+    /// The finish reason came; only the end of the body (or more usage) may follow.
+    pub fn holds_finish(&self) -> bool {
+        self.finish_reason.is_some() && !self.done
+    }
+
     pub fn finish(&mut self, out: &mut Vec<StreamEvent>) {
         if self.done {
             return;

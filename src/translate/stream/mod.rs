@@ -253,7 +253,12 @@ impl StreamTranslator {
     /// may still come: an upstream that sends neither, and keeps its connection open,
     /// is not waited for as long as a stream in progress.
     pub fn awaits_end_only(&self) -> bool {
-        matches!(&self.decoder, Decoder::Chat(d) if d.holds_finish()) && !self.closed
+        let held = match &self.decoder {
+            Decoder::Chat(d) => d.holds_finish(),
+            Decoder::Gemini(d) => d.holds_finish(),
+            Decoder::Anthropic(_) | Decoder::Responses(_) => false,
+        };
+        held && !self.closed
     }
 
     pub fn stats(&self) -> &StreamStats {
