@@ -175,6 +175,8 @@ pub struct FilePart {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ToolCall {
+    /// Some OpenAI-compatible servers send none (or an empty one).
+    #[serde(default)]
     pub id: String,
     #[serde(rename = "type", default = "function_type")]
     pub kind: String,
@@ -236,6 +238,8 @@ pub struct NamedFunction {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ChatResponse {
+    /// Some OpenAI-compatible servers send none.
+    #[serde(default)]
     pub id: String,
     #[serde(default = "completion_object")]
     pub object: String,

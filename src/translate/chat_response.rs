@@ -75,27 +75,35 @@ pub fn chat_to_canonical_response(resp: ChatResponse) -> Result<MessagesResponse
     if let Some(t) = msg.content.filter(|t| !t.is_empty()) {
         content.push(ContentBlock::text(t));
     }
+    let refused = msg.refusal.as_ref().is_some_and(|r| !r.is_empty());
     if let Some(r) = msg.refusal.filter(|r| !r.is_empty()) {
         content.push(ContentBlock::text(r));
     }
     let calls = msg.tool_calls.unwrap_or_default();
     let has_calls = !calls.is_empty();
-    for call in calls {
+    for (n, call) in calls.into_iter().enumerate() {
         let input = match serde_json::from_str::<Value>(&call.function.arguments) {
             Ok(v @ Value::Object(_)) => v,
             _ if call.function.arguments.trim().is_empty() => Value::Object(Default::default()),
             _ => serde_json::json!({ "_raw_arguments": call.function.arguments }),
         };
+        // A call without an id still needs one its result can name.
+        let id = if call.id.is_empty() { format!("toolu_relay_{}", n + 1) } else { call.id };
         content.push(ContentBlock::ToolUse {
-            id: super::sanitize_tool_id(call.id),
+            id: super::sanitize_tool_id(id),
             name: call.function.name,
             input,
             cache_control: None,
         });
     }
-    let stop_reason = stop_reason_from_finish(choice.finish_reason.as_deref().unwrap_or("stop"), has_calls);
+    let stop_reason = if refused {
+        "refusal"
+    } else {
+        stop_reason_from_finish(choice.finish_reason.as_deref().unwrap_or("stop"), has_calls)
+    };
+    let id = if resp.id.is_empty() { format!("msg_relay_{:016x}", fastrand::u64(..)) } else { resp.id };
     Ok(MessagesResponse {
-        id: resp.id,
+        id,
         kind: "message".to_string(),
         role: Role::Assistant,
         model: resp.model,

@@ -791,3 +791,27 @@ fn anthropic_gets_no_empty_turn_block_or_blank_stop_sequence() {
         serde_json::from_slice(&req.body_for(Dialect::OpenAiChat, &target, ForeignThinking::None).unwrap()).unwrap();
     assert_eq!(chat["stop"], json!(["\n\n", "END"]));
 }
+
+/// OpenAI-compatible servers that leave ids out still give a usable answer; a refusal
+/// says so in its stop reason.
+#[test]
+fn a_chat_answer_without_ids_or_with_a_refusal_translates() {
+    let cx =
+        super::request::ResponseContext { upstream_model: "m", responses: None, force: false, gemini_thoughts: false };
+    let body = Bytes::from_static(
+        br#"{"object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[{"type":"function","function":{"name":"f","arguments":"{}"}},{"id":"","type":"function","function":{"name":"g","arguments":"{}"}}]},"finish_reason":"tool_calls"}]}"#,
+    );
+    let out = translate_response(Dialect::OpenAiChat, Dialect::Anthropic, &body, &cx).unwrap();
+    let v: Value = serde_json::from_slice(&out.body).unwrap();
+    assert!(v["id"].as_str().unwrap().starts_with("msg_relay_"), "{v}");
+    assert_eq!(
+        (v["content"][0]["id"].clone(), v["content"][1]["id"].clone()),
+        (json!("toolu_relay_1"), json!("toolu_relay_2"))
+    );
+    let body = Bytes::from_static(
+        br#"{"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":null,"refusal":"I can't help with that."},"finish_reason":"stop"}]}"#,
+    );
+    let out = translate_response(Dialect::OpenAiChat, Dialect::Anthropic, &body, &cx).unwrap();
+    let v: Value = serde_json::from_slice(&out.body).unwrap();
+    assert_eq!(v["stop_reason"], "refusal", "{v}");
+}
