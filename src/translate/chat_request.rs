@@ -138,6 +138,13 @@ fn push_user_turn(content: &Content, out: &mut Vec<ChatMessage>) {
                                             tool_images.push(p);
                                         }
                                     }
+                                    // A PDF a tool read (Claude Code's Read): a tool
+                                    // message holds text only, so it follows as images do.
+                                    ContentBlock::Document { source, title, .. } => {
+                                        if let Some(p) = document_part(source, title.clone()) {
+                                            tool_images.push(p);
+                                        }
+                                    }
                                     _ => {}
                                 }
                             }
@@ -162,9 +169,12 @@ fn push_user_turn(content: &Content, out: &mut Vec<ChatMessage>) {
             }
         }
     }
-    // Chat tool messages hold text only: images a tool returned follow in a user message.
+    // Chat tool messages hold text only: images and files a tool returned follow in a
+    // user message.
     if !tool_images.is_empty() {
-        let mut with_note = vec![ChatPart::Text { text: "Images returned by the tool call above:".into() }];
+        let only_images = tool_images.iter().all(|p| matches!(p, ChatPart::ImageUrl { .. }));
+        let note = if only_images { "Images" } else { "Files" };
+        let mut with_note = vec![ChatPart::Text { text: format!("{note} returned by the tool call above:").into() }];
         with_note.extend(tool_images);
         with_note.extend(parts);
         parts = with_note;

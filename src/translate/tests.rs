@@ -815,3 +815,31 @@ fn a_chat_answer_without_ids_or_with_a_refusal_translates() {
     let v: Value = serde_json::from_slice(&out.body).unwrap();
     assert_eq!(v["stop_reason"], "refusal", "{v}");
 }
+
+/// A PDF a tool read (Claude Code's Read tool) reaches Chat and Responses upstreams with
+/// the tool's output, as an image does.
+#[test]
+fn a_pdf_in_a_tool_result_reaches_chat_and_responses() {
+    let body = json!({"model": "m", "max_tokens": 10, "messages": [
+        {"role": "user", "content": "read it"},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "Read", "input": {}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": [
+            {"type": "text", "text": "PDF file read"},
+            {"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBERi0x"}}]}]}]});
+    let mut req = PreparedRequest::new_translated(Dialect::Anthropic, Bytes::from(body.to_string())).unwrap();
+    let target = TargetOptions::new("m");
+    let chat: Value =
+        serde_json::from_slice(&req.body_for(Dialect::OpenAiChat, &target, ForeignThinking::None).unwrap()).unwrap();
+    assert_eq!(chat["messages"][2]["content"], "PDF file read", "{chat}");
+    assert_eq!(chat["messages"][3]["content"][0]["text"], "Files returned by the tool call above:", "{chat}");
+    assert_eq!(
+        chat["messages"][3]["content"][1]["file"]["file_data"], "data:application/pdf;base64,JVBERi0x",
+        "{chat}"
+    );
+    let responses: Value =
+        serde_json::from_slice(&req.body_for(Dialect::OpenAiResponses, &target, ForeignThinking::None).unwrap())
+            .unwrap();
+    let output = &responses["input"][2]["output"];
+    assert_eq!(output[0], json!({"type": "input_text", "text": "PDF file read"}), "{responses}");
+    assert_eq!(output[1]["file_data"], "data:application/pdf;base64,JVBERi0x", "{responses}");
+}

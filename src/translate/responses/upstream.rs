@@ -138,6 +138,8 @@ fn tool_output(content: Option<&Content>, is_error: bool) -> ItemContent {
                 text.push_str(&t);
             }
             ContentBlock::Image { source, .. } => images.extend(image_part(&source)),
+            // A PDF a tool read (Claude Code's Read) goes with the output as a file.
+            ContentBlock::Document { source, title, .. } => images.extend(document_part(&source, title.as_deref())),
             _ => {}
         }
     }
