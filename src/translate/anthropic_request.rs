@@ -32,7 +32,11 @@ pub fn anthropic_body(req: &mut MessagesRequest, target: &TargetOptions, size_hi
     // a Responses client, or a Chat client's `content: ""`). Only then is the history
     // copied: without them, and with the tool ids' base.
     let foreign = |b: &ContentBlock| matches!(b, ContentBlock::Thinking { signature, .. } if super::passthrough::gateway_signed(signature));
-    let empty = |b: &ContentBlock| matches!(b, ContentBlock::Text { text, .. } if text.is_empty());
+    // A block the gateway does not model (a server tool's, kept from an answer) has no
+    // form to send: it would make the whole body unwritable.
+    let empty = |b: &ContentBlock| {
+        matches!(b, ContentBlock::Other) || matches!(b, ContentBlock::Text { text, .. } if text.is_empty())
+    };
     let has_foreign = req.messages.iter().any(|m| matches!(&m.content, Content::Blocks(b) if b.iter().any(foreign)));
     let rewrite = has_foreign
         || req.messages.iter().any(|m| match &m.content {

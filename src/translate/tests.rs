@@ -843,3 +843,17 @@ fn a_pdf_in_a_tool_result_reaches_chat_and_responses() {
     assert_eq!(output[0], json!({"type": "input_text", "text": "PDF file read"}), "{responses}");
     assert_eq!(output[1]["file_data"], "data:application/pdf;base64,JVBERi0x", "{responses}");
 }
+
+/// A block the gateway does not model, kept in a stored conversation, is left out
+/// towards Anthropic rather than making the body unwritable.
+#[test]
+fn an_unmodelled_block_is_left_out_towards_anthropic() {
+    let mut req: MessagesRequest = serde_json::from_value(json!({"model": "m", "max_tokens": 10, "messages": [
+        {"role": "user", "content": "q"},
+        {"role": "assistant", "content": [{"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {}}, {"type": "text", "text": "a"}]},
+        {"role": "user", "content": "q2"}]}))
+    .unwrap();
+    let body = anthropic_body(&mut req, &TargetOptions::new("m"), 0);
+    let sent: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(sent["messages"][1]["content"], json!([{"type": "text", "text": "a"}]), "{sent}");
+}
