@@ -220,6 +220,8 @@ pub enum ChatToolChoice {
     /// `none`, `auto` or `required`.
     Mode(String),
     Named(NamedToolChoice),
+    /// `allowed_tools`, a named `custom` tool, and shapes to come.
+    Other(serde_json::Value),
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -6,6 +6,7 @@ use crate::protocol::anthropic::{
 };
 use crate::protocol::openai_chat::{ChatContent, ChatPart, ChatRequest, ChatToolChoice, Stop};
 use crate::protocol::{RawJson, Text};
+use serde_json::Value;
 
 /// What the Chat client asked for that the response side must honour.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -73,6 +74,15 @@ pub fn chat_to_canonical(req: ChatRequest) -> Result<(MessagesRequest, ChatClien
         }
     }
 
+    // `allowed_tools` narrows the tools the model may call: the others are left out.
+    let allowed: Option<Vec<String>> = match &req.tool_choice {
+        Some(ChatToolChoice::Other(v)) if v.get("type").and_then(Value::as_str) == Some("allowed_tools") => {
+            let tools = v.pointer("/allowed_tools/tools").and_then(Value::as_array);
+            let name = |t: &Value| t.pointer("/function/name").or_else(|| t.pointer("/custom/name")).cloned();
+            Some(tools.into_iter().flatten().filter_map(name).filter_map(|n| n.as_str().map(str::to_string)).collect())
+        }
+        _ => None,
+    };
     let tools = req
         .tools
         .map(|tools| {
@@ -88,6 +98,7 @@ pub fn chat_to_canonical(req: ChatRequest) -> Result<(MessagesRequest, ChatClien
                     ),
                     cache_control: None,
                 })
+                .filter(|t| allowed.as_ref().is_none_or(|names| names.contains(&t.name)))
                 .collect::<Vec<_>>()
         })
         .filter(|t| !t.is_empty());
@@ -101,6 +112,16 @@ pub fn chat_to_canonical(req: ChatRequest) -> Result<(MessagesRequest, ChatClien
         Some(ChatToolChoice::Named(named)) => {
             Some(ToolChoice::Tool { name: named.function.name, disable_parallel_tool_use: disable_parallel })
         }
+        Some(ChatToolChoice::Other(v)) => Some(match v.get("type").and_then(Value::as_str) {
+            Some("allowed_tools") if v.pointer("/allowed_tools/mode").and_then(Value::as_str) == Some("required") => {
+                ToolChoice::Any { disable_parallel_tool_use: disable_parallel }
+            }
+            Some("custom") => match v.pointer("/custom/name").and_then(Value::as_str) {
+                Some(name) => ToolChoice::Tool { name: name.to_string(), disable_parallel_tool_use: disable_parallel },
+                None => ToolChoice::Auto { disable_parallel_tool_use: disable_parallel },
+            },
+            _ => ToolChoice::Auto { disable_parallel_tool_use: disable_parallel },
+        }),
         None => disable_parallel.map(|d| ToolChoice::Auto { disable_parallel_tool_use: Some(d) }),
     };
     if tools.is_none() {

@@ -857,3 +857,24 @@ fn an_unmodelled_block_is_left_out_towards_anthropic() {
     let sent: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(sent["messages"][1]["content"], json!([{"type": "text", "text": "a"}]), "{sent}");
 }
+
+#[test]
+fn chat_allowed_tools_and_custom_tool_choices_are_read() {
+    let tools = json!([{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}},
+                       {"type": "function", "function": {"name": "g", "parameters": {"type": "object"}}}]);
+    let sent = |choice: Value| -> Value {
+        let body = json!({"model": "m", "messages": [{"role": "user", "content": "x"}], "tools": tools, "tool_choice": choice});
+        let mut req = PreparedRequest::new_translated(Dialect::OpenAiChat, Bytes::from(body.to_string())).unwrap();
+        serde_json::from_slice(
+            &req.body_for(Dialect::Anthropic, &TargetOptions::new("m"), ForeignThinking::None).unwrap(),
+        )
+        .unwrap()
+    };
+    let v = sent(
+        json!({"type": "allowed_tools", "allowed_tools": {"mode": "required", "tools": [{"type": "function", "function": {"name": "g"}}]}}),
+    );
+    assert_eq!(v["tools"].as_array().map(|t| t.len()), Some(1), "{v}");
+    assert_eq!((v["tools"][0]["name"].clone(), v["tool_choice"].clone()), (json!("g"), json!({"type": "any"})));
+    let v = sent(json!({"type": "custom", "custom": {"name": "f"}}));
+    assert_eq!(v["tool_choice"], json!({"type": "tool", "name": "f"}), "{v}");
+}
