@@ -878,3 +878,30 @@ fn chat_allowed_tools_and_custom_tool_choices_are_read() {
     let v = sent(json!({"type": "custom", "custom": {"name": "f"}}));
     assert_eq!(v["tool_choice"], json!({"type": "tool", "name": "f"}), "{v}");
 }
+
+/// Gemini ending on a failed tool call with nothing said is an error, not an empty turn
+/// an agent would take for the end of its work; streamed and whole alike.
+#[test]
+fn a_gemini_tool_call_failure_with_nothing_said_is_an_error() {
+    let chunk = r#"{"candidates":[{"content":{"role":"model","parts":[{"text":"","thoughtSignature":"c2ln"}]},"finishReason":"MALFORMED_FUNCTION_CALL","finishMessage":"Malformed function call: print(x)","index":0}],"usageMetadata":{"promptTokenCount":3,"totalTokenCount":3}}"#;
+    let cx =
+        super::request::ResponseContext { upstream_model: "g", responses: None, force: false, gemini_thoughts: false };
+    let err = translate_response(Dialect::Gemini, Dialect::Anthropic, &Bytes::from(chunk), &cx).unwrap_err();
+    assert_eq!(err.message, "upstream's tool call failed (MALFORMED_FUNCTION_CALL): Malformed function call: print(x)");
+    let mut t =
+        crate::translate::stream::StreamTranslator::new(Dialect::Gemini, Dialect::Anthropic, Default::default());
+    let mut out = t.push(format!("data: {chunk}\n\n").as_bytes()).to_vec();
+    out.extend_from_slice(&t.finish());
+    // A thought signature came first, so the error ends the stream rather than
+    // failing it before content.
+    let ended = match &t.stats().termination {
+        Some(crate::translate::stream::Termination::Error(e)) => Some(e.message.clone()),
+        _ => None,
+    };
+    assert_eq!(ended.as_deref(), Some(err.message.as_str()), "{}", String::from_utf8_lossy(&out));
+    // With an answer before it, the answer stands.
+    let said = chunk.replace(r#"{"text":"","thoughtSignature":"c2ln"}"#, r#"{"text":"Done."}"#);
+    let out = translate_response(Dialect::Gemini, Dialect::Anthropic, &Bytes::from(said), &cx).unwrap();
+    let v: Value = serde_json::from_slice(&out.body).unwrap();
+    assert_eq!(v["stop_reason"], "end_turn");
+}

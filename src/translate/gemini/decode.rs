@@ -24,6 +24,8 @@ pub struct GeminiDecoder {
     blocks: Blocks,
     ids: ResponseIds,
     has_calls: bool,
+    /// Answer text came (thoughts do not count).
+    said: bool,
     finish_reason: Option<String>,
     /// The prompt was blocked (`promptFeedback.blockReason`, no candidates).
     blocked: bool,
@@ -69,18 +71,25 @@ impl GeminiDecoder {
             }
             if let Some(reason) = candidate.finish_reason.filter(|r| !r.is_empty()) {
                 self.blocks.close(out);
+                if !self.said && !self.has_calls {
+                    let message = candidate.finish_message.as_deref();
+                    if let Some(err) = super::tool_call_failure(Some(&reason), message) {
+                        self.fail(err, out);
+                        return;
+                    }
+                }
                 self.finish_reason = Some(reason);
             }
         }
     }
 
-    /// End of body (connection closed). A stream that got its `finishReason` is
-    /// complete; one without broke off.
     /// The finish reason came; only the end of the body (or more usage) may follow.
     pub fn holds_finish(&self) -> bool {
         self.finish_reason.is_some() && !self.done
     }
 
+    /// End of body (connection closed). A stream that got its `finishReason` is
+    /// complete; one without broke off.
     pub fn finish(&mut self, out: &mut Vec<StreamEvent>) {
         if self.done {
             return;
@@ -134,6 +143,7 @@ impl GeminiDecoder {
             let (index, delta) = if part.thought == Some(true) {
                 (self.blocks.ensure(BlockKind::Thinking, out), BlockDelta::ThinkingDelta { thinking: text.to_string() })
             } else {
+                self.said = true;
                 (self.blocks.ensure(BlockKind::Text, out), BlockDelta::TextDelta { text: text.to_string() })
             };
             out.push(StreamEvent::ContentBlockDelta { index, delta });

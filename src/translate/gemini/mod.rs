@@ -160,6 +160,20 @@ fn stop_reason_from_finish(finish_reason: Option<&str>, has_calls: bool) -> &'st
     }
 }
 
+/// Finish reasons that say the model's tool call failed (it wrote a malformed one, one
+/// of a tool it was not given, too many, or one without its signature).
+const TOOL_CALL_FAILURES: [&str; 4] =
+    ["MALFORMED_FUNCTION_CALL", "UNEXPECTED_TOOL_CALL", "TOO_MANY_TOOL_CALLS", "MISSING_THOUGHT_SIGNATURE"];
+
+/// An answer that ended on a failed tool call with nothing said: an error (a server
+/// error, which the gateway retries elsewhere, and a client may retry), not an empty
+/// turn an agent would take for the end of its work.
+fn tool_call_failure(finish_reason: Option<&str>, finish_message: Option<&str>) -> Option<ApiError> {
+    let reason = finish_reason.filter(|r| TOOL_CALL_FAILURES.contains(r))?;
+    let detail = finish_message.filter(|m| !m.is_empty()).map(|m| format!(": {m}")).unwrap_or_default();
+    Some(ApiError::new(super::ErrorKind::Api, format!("upstream's tool call failed ({reason}){detail}")))
+}
+
 /// Canonical `stop_reason` → Gemini `finishReason`.
 fn finish_reason_from_stop(stop_reason: Option<&str>) -> &'static str {
     match stop_reason {

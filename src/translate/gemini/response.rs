@@ -15,6 +15,13 @@ pub(super) fn to_canonical(body: &[u8], model: &str) -> Result<MessagesResponse,
         Some(candidate) => {
             let parts = candidate.content.as_ref().map(|c| c.parts.as_slice()).unwrap_or_default();
             let content = model_blocks(parts, &mut |call| ids.call_id(call));
+            // Thinking alone says nothing.
+            if !content.iter().any(|b| matches!(b, ContentBlock::Text { .. } | ContentBlock::ToolUse { .. })) {
+                let (reason, message) = (candidate.finish_reason.as_deref(), candidate.finish_message.as_deref());
+                if let Some(err) = super::tool_call_failure(reason, message) {
+                    return Err(err);
+                }
+            }
             let has_calls = content.iter().any(|b| matches!(b, ContentBlock::ToolUse { .. }));
             (content, stop_reason_from_finish(candidate.finish_reason.as_deref(), has_calls))
         }
