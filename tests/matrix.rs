@@ -373,7 +373,8 @@ fn responses_previous_response_id_continues_a_translated_conversation() {
     let mock = Mock::start();
     let gw = gateway(&mock);
     let auth = format!("Bearer {ACCESS_KEY}");
-    let first = json!({"model": "up-anthropic-x", "input": "My name is Ada.", "instructions": "Be brief."});
+    let first = json!({"model": "up-anthropic-x", "instructions": "Be brief.",
+        "input": [{"role": "developer", "content": "Call me by name."}, {"role": "user", "content": "My name is Ada."}]});
     let (status, _, body) = gw.post("/v1/responses", &[("authorization", &auth)], &first.to_string());
     assert_eq!(status, 200, "{body}");
     let id = serde_json::from_str::<Value>(&body).unwrap()["id"].as_str().unwrap().to_string();
@@ -387,8 +388,9 @@ fn responses_previous_response_id_continues_a_translated_conversation() {
     assert_eq!(msgs[0]["content"], "My name is Ada.");
     assert_eq!(msgs[1], json!({"role": "assistant", "content": [{"type": "text", "text": "Hello from mock."}]}));
     assert_eq!(msgs[2], json!({"role": "user", "content": "What is my name?"}));
-    // As on OpenAI's API, the first request's instructions are not carried over.
-    assert_eq!(sent["system"], Value::Null);
+    // As on OpenAI's API, the first request's instructions are not carried over; its
+    // developer message, an input item, is.
+    assert_eq!(sent["system"], json!([{"type": "text", "text": "Call me by name."}]), "{sent}");
     // Another caller's access key does not reach this conversation.
     let other = format!("Bearer {OTHER_ACCESS_KEY}");
     let (status, _, body) = gw.post("/v1/responses", &[("authorization", &other)], &second.to_string());

@@ -3,7 +3,7 @@
 
 use super::Relay;
 use crate::protocol::anthropic::{Content, Message, MessagesResponse, Role};
-use crate::routing::ConversationStore;
+use crate::routing::{Conversation, ConversationStore};
 use crate::translate::request::PreparedRequest;
 use crate::translate::ApiError;
 
@@ -29,8 +29,8 @@ impl Relay {
         let Some(previous) = previous else { return Ok((Some(id), false)) };
         let stored = self.conversations().get(&owned(caller, &previous));
         match stored {
-            Some(history) => {
-                req.set_history(history.to_vec())?;
+            Some(kept) => {
+                req.set_history(kept.messages.clone(), kept.system.clone())?;
                 Ok((Some(id), false))
             }
             None => Ok((Some(id), true)),
@@ -50,10 +50,16 @@ impl Relay {
         if !store {
             return;
         }
+        let instructions = req.has_instructions();
         let Ok(request) = req.canonical_request() else { return };
         let mut messages = request.messages.clone();
         messages.push(Message { role: Role::Assistant, content: Content::Blocks(answer.content) });
-        self.conversations().insert(owned(caller, response_id), messages);
+        // The system items, without this request's `instructions` (the first block).
+        let mut system = request.system.as_ref().map(|s| s.blocks().into_owned()).unwrap_or_default();
+        if instructions && !system.is_empty() {
+            system.remove(0);
+        }
+        self.conversations().insert(owned(caller, response_id), Conversation { system, messages });
     }
 }
 

@@ -1,19 +1,28 @@
 //! Conversations the gateway answered for Responses clients, by response id, so that a
 //! later request with `previous_response_id` continues them (pure, bounded).
 //!
-//! A conversation is kept as canonical messages (the request's, then the answer). The
-//! store is bounded by count and by an estimate of its size in bytes; the oldest
-//! entries go first.
+//! A conversation is kept as canonical messages (the request's, then the answer), with
+//! the system items its requests gave. The store is bounded by count and by an estimate
+//! of its size in bytes; the oldest entries go first.
 
-use crate::protocol::anthropic::Message;
+use crate::protocol::anthropic::{ContentBlock, Message};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
+
+/// One kept conversation.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct Conversation {
+    /// What the requests' system and developer items said (a Responses client's
+    /// `instructions` are not kept: OpenAI does not carry them over either).
+    pub system: Vec<ContentBlock>,
+    pub messages: Vec<Message>,
+}
 
 pub struct ConversationStore {
     max_entries: usize,
     max_bytes: usize,
     bytes: usize,
-    entries: HashMap<String, (Arc<Vec<Message>>, usize)>,
+    entries: HashMap<String, (Arc<Conversation>, usize)>,
     order: VecDeque<String>,
 }
 
@@ -22,12 +31,12 @@ impl ConversationStore {
         ConversationStore { max_entries, max_bytes, bytes: 0, entries: HashMap::new(), order: VecDeque::new() }
     }
 
-    pub fn get(&self, response_id: &str) -> Option<Arc<Vec<Message>>> {
+    pub fn get(&self, response_id: &str) -> Option<Arc<Conversation>> {
         self.entries.get(response_id).map(|(m, _)| m.clone())
     }
 
-    pub fn insert(&mut self, response_id: String, messages: Vec<Message>) {
-        let size = serde_json::to_vec(&messages).map_or(0, |v| v.len());
+    pub fn insert(&mut self, response_id: String, conversation: Conversation) {
+        let size = serde_json::to_vec(&conversation).map_or(0, |v| v.len());
         if size > self.max_bytes {
             return;
         }
@@ -36,7 +45,7 @@ impl ConversationStore {
             self.order.retain(|id| id != &response_id);
         }
         self.bytes += size;
-        self.entries.insert(response_id.clone(), (Arc::new(messages), size));
+        self.entries.insert(response_id.clone(), (Arc::new(conversation), size));
         self.order.push_back(response_id);
         while self.entries.len() > self.max_entries || self.bytes > self.max_bytes {
             let Some(oldest) = self.order.pop_front() else { break };
@@ -60,24 +69,24 @@ mod tests {
     use super::*;
     use crate::protocol::anthropic::{Content, Role};
 
-    fn msg(text: &str) -> Message {
-        Message { role: Role::User, content: Content::Text(text.into()) }
+    fn msg(text: &str) -> Conversation {
+        Conversation { system: Vec::new(), messages: vec![Message { role: Role::User, content: Content::Text(text.into()) }] }
     }
 
     #[test]
     fn bounded_by_count_and_bytes() {
         let mut s = ConversationStore::new(2, 1_000);
-        s.insert("a".into(), vec![msg("1")]);
-        s.insert("b".into(), vec![msg("2")]);
-        s.insert("c".into(), vec![msg("3")]);
+        s.insert("a".into(), msg("1"));
+        s.insert("b".into(), msg("2"));
+        s.insert("c".into(), msg("3"));
         assert!(s.get("a").is_none());
-        assert_eq!(s.get("c").unwrap()[0], msg("3"));
+        assert_eq!(*s.get("c").unwrap(), msg("3"));
         let big = "x".repeat(600);
-        s.insert("d".into(), vec![msg(&big)]);
-        s.insert("e".into(), vec![msg(&big)]);
+        s.insert("d".into(), msg(&big));
+        s.insert("e".into(), msg(&big));
         assert!(s.get("d").is_none(), "over the byte budget");
         assert!(s.get("e").is_some());
-        s.insert("huge".into(), vec![msg(&"y".repeat(2_000))]);
+        s.insert("huge".into(), msg(&"y".repeat(2_000)));
         assert!(s.get("huge").is_none(), "larger than the whole budget: not kept");
         assert_eq!(s.len(), 1);
     }

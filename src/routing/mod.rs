@@ -6,7 +6,7 @@ mod conversations;
 mod pattern;
 
 pub use affinity::{AffinityMap, Binding};
-pub use conversations::ConversationStore;
+pub use conversations::{Conversation, ConversationStore};
 pub use pattern::ModelPattern;
 
 use crate::config::Channel;

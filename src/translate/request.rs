@@ -10,7 +10,7 @@ use super::passthrough::RequestPeek;
 use super::responses::ResponsesRequestInfo;
 use super::stream::ClientStreamOptions;
 use super::{chat_response, gemini, responses, ApiError, ErrorKind, TargetOptions};
-use crate::protocol::anthropic::{Message, MessagesRequest, MessagesResponse};
+use crate::protocol::anthropic::{Content, ContentBlock, Message, MessagesRequest, MessagesResponse};
 use crate::protocol::json_scan;
 use crate::protocol::openai_chat::{ChatRequest, ChatResponse};
 use crate::protocol::Dialect;
@@ -147,16 +147,29 @@ impl PreparedRequest {
         self.history.is_some()
     }
 
-    /// Continues a stored conversation: `history` goes before this request's messages.
-    pub fn set_history(&mut self, history: Vec<Message>) -> Result<(), ApiError> {
+    /// Continues a stored conversation: `history` goes before this request's messages,
+    /// and the system items it kept after this request's `instructions`.
+    pub fn set_history(&mut self, history: Vec<Message>, system: Vec<ContentBlock>) -> Result<(), ApiError> {
+        let instructions = self.has_instructions();
         self.canonical()?;
         if let Some((req, _)) = self.canonical.as_deref_mut() {
             let mut messages = history.clone();
             messages.append(&mut req.messages);
             req.messages = messages;
+            if !system.is_empty() {
+                let mut blocks = req.system.take().map(|s| s.blocks().into_owned()).unwrap_or_default();
+                let at = usize::from(instructions && !blocks.is_empty());
+                blocks.splice(at..at, system);
+                req.system = Some(Content::Blocks(blocks));
+            }
         }
         self.history = Some(history);
         Ok(())
+    }
+
+    /// Whether a Responses client gave `instructions` (the first system block then).
+    pub fn has_instructions(&mut self) -> bool {
+        matches!(self.responses_info(), Ok(Some(info)) if info.instructions.as_deref().is_some_and(|t| !t.is_empty()))
     }
 
     /// The body to send to an upstream of dialect `upstream`. `thinking`: what may be in
