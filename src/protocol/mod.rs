@@ -158,6 +158,15 @@ impl RawJson {
     pub fn with_object_type(self) -> RawJson {
         let text = self.get().trim_start();
         let Some(rest) = text.strip_prefix('{') else { return self };
+        // Generators write `type` first (zod) or last (pydantic): those need no scan.
+        let tail: Vec<u8> = text.as_bytes()[text.len().saturating_sub(24)..]
+            .iter()
+            .copied()
+            .filter(|b| !b.is_ascii_whitespace())
+            .collect();
+        if rest.trim_start().starts_with("\"type\"") || tail.ends_with(b"\"type\":\"object\"}") {
+            return self;
+        }
         if json_scan::top_level_member(text.as_bytes(), b"type") != Some(None) {
             return self;
         }
