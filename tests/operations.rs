@@ -546,9 +546,16 @@ fn secrets_never_appear_in_logs_metrics_errors_or_admin_output() {
     let gw = Gateway::start(&channels, &format!("  metrics_listen: \"127.0.0.1:{metrics_port}\""));
     assert_eq!(gw.openai(&ask("gpt-x", "hi", false)).0, 200);
     assert_eq!(gw.openai(&ask("gpt-x", "[[error:500]]", true)).0, 500);
-    // The mock quotes the key it refuses; the gateway must not pass it on.
-    let (status, refused) = gw.openai(&ask("bad-x", "hi", false));
-    assert_eq!(status, 401);
+    // The mock quotes the key it refuses; the gateway must not pass it on. The refusal
+    // is the gateway's credentials', not the client's: a 502 the client should not
+    // retry, not a 401.
+    let (status, headers, refused) = gw.post(
+        "/v1/chat/completions",
+        &[("authorization", &format!("Bearer {ACCESS_KEY}"))],
+        &ask("bad-x", "hi", false),
+    );
+    assert_eq!((status, header(&headers, "x-should-retry")), (502, Some("false")), "{refused}");
+    assert!(refused.contains("the upstream refused this gateway's credentials: "), "{refused}");
     assert!(!refused.contains("bad-key"), "{refused}");
     let (status, _, _) = gw.post("/v1/chat/completions", &[("authorization", "Bearer wrong-client-key-123")], "{}");
     assert_eq!(status, 401);

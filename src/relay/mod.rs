@@ -395,7 +395,7 @@ impl Relay {
             }
         }
         let (err, retry_after) = passing
-            .or(refused.map(|e| (e, None)))
+            .or(refused.map(|e| (refused_for_client(e), None)))
             .unwrap_or_else(|| (ApiError::new(ErrorKind::Api, "no upstream attempt was possible"), None));
         self.fail_after(session, client, err, outcome, retry_after).await
     }
@@ -613,6 +613,23 @@ impl Outcome {
             Some(CLIENT_CLOSED) => Some(pingora::ErrorType::WriteError),
             _ => None,
         }
+    }
+}
+
+/// A key the upstream refused, told to the client: the gateway's credentials failed, not
+/// the client's, so not a 401 or 403 (Claude Code would ask its user to log in again)
+/// but a 502 that says so, and that a client is told not to retry (the kind stays).
+/// Billing errors keep their own status.
+fn refused_for_client(err: ApiError) -> ApiError {
+    match err.kind {
+        ErrorKind::Authentication | ErrorKind::Permission => ApiError {
+            message: format!("the upstream refused this gateway's credentials: {}", err.message),
+            status: Some(502),
+            code: None,
+            upstream_body: None,
+            ..err
+        },
+        _ => err,
     }
 }
 

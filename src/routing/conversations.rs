@@ -70,7 +70,10 @@ mod tests {
     use crate::protocol::anthropic::{Content, Role};
 
     fn msg(text: &str) -> Conversation {
-        Conversation { system: Vec::new(), messages: vec![Message { role: Role::User, content: Content::Text(text.into()) }] }
+        Conversation {
+            system: Vec::new(),
+            messages: vec![Message { role: Role::User, content: Content::Text(text.into()) }],
+        }
     }
 
     #[test]
