@@ -640,11 +640,10 @@ fn a_client_that_leaves_before_the_answer_takes_the_upstream_request_with_it() {
     assert!(held < Duration::from_millis(1500), "the upstream connection stayed open {held:?}");
 }
 
-/// A Chat upstream that sends its finish reason, then neither usage nor `[DONE]`, and
-/// keeps its connection open: the client gets the whole answer, ended, a few seconds
-/// later, not an idle-timeout error.
-#[test]
-fn a_chat_stream_that_never_sends_done_ends_after_its_finish_reason() {
+/// A one-request upstream that answers with the start of a chunked event stream, `body`
+/// (its chunks), then keeps the connection open, silent, until the gateway lets go (or
+/// 20 s). Returns its URL.
+fn upstream_left_open(body: String) -> (String, std::thread::JoinHandle<()>) {
     use std::io::{Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -652,17 +651,25 @@ fn a_chat_stream_that_never_sends_done_ends_after_its_finish_reason() {
         let (mut conn, _) = listener.accept().unwrap();
         let mut buf = [0u8; 8192];
         let _ = conn.read(&mut buf).unwrap();
-        let chunk = |delta: &str, finish: &str| {
-            let data = format!("data: {{\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{{\"index\":0,\"delta\":{delta},\"finish_reason\":{finish}}}]}}\n\n");
-            format!("{:x}\r\n{data}\r\n", data.len())
-        };
         let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n";
-        let body = chunk(r#"{"role":"assistant","content":"A"}"#, "null") + &chunk("{}", "\"stop\"");
         conn.write_all(format!("{head}{body}").as_bytes()).unwrap();
-        // Held open, silent, until the gateway lets go (or 20 s).
         conn.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
         while matches!(conn.read(&mut buf), Ok(n) if n > 0) {}
     });
+    (url, upstream)
+}
+
+/// A Chat upstream that sends its finish reason, then neither usage nor `[DONE]`, and
+/// keeps its connection open: the client gets the whole answer, ended, a few seconds
+/// later, not an idle-timeout error.
+#[test]
+fn a_chat_stream_that_never_sends_done_ends_after_its_finish_reason() {
+    let chunk = |delta: &str, finish: &str| {
+        let data = format!("data: {{\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{{\"index\":0,\"delta\":{delta},\"finish_reason\":{finish}}}]}}\n\n");
+        format!("{:x}\r\n{data}\r\n", data.len())
+    };
+    let body = chunk(r#"{"role":"assistant","content":"A"}"#, "null") + &chunk("{}", "\"stop\"");
+    let (url, upstream) = upstream_left_open(body);
     let channels = ch("c", "openai", &url, "sk-c-0000", "[\"gpt-*\"]", ", timeouts: {idle_ms: 20000}");
     let gw = Gateway::start(&channels, "");
     let started = Instant::now();
@@ -686,25 +693,12 @@ fn a_chat_stream_that_never_sends_done_ends_after_its_finish_reason() {
     upstream.join().unwrap();
 }
 
-/// A second instance on the same address exits at once, saying why, rather than run on
-/// listening nowhere; the first one's pid file names the first one.
 /// A Gemini upstream that sends its finish reason and keeps its connection open: the
 /// client's stream ends a few seconds later, whole, not at the idle timeout.
 #[test]
 fn a_gemini_stream_left_open_after_its_finish_reason_ends() {
-    use std::io::{Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let upstream = std::thread::spawn(move || {
-        let (mut conn, _) = listener.accept().unwrap();
-        let mut buf = [0u8; 8192];
-        let _ = conn.read(&mut buf).unwrap();
-        let data = "data: {\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":\"A\"}]},\"finishReason\":\"STOP\",\"index\":0}],\"usageMetadata\":{\"promptTokenCount\":3,\"candidatesTokenCount\":1,\"totalTokenCount\":4},\"modelVersion\":\"g\"}\n\n";
-        let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n";
-        conn.write_all(format!("{head}{:x}\r\n{data}\r\n", data.len()).as_bytes()).unwrap();
-        conn.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-        while matches!(conn.read(&mut buf), Ok(n) if n > 0) {}
-    });
+    let data = "data: {\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":\"A\"}]},\"finishReason\":\"STOP\",\"index\":0}],\"usageMetadata\":{\"promptTokenCount\":3,\"candidatesTokenCount\":1,\"totalTokenCount\":4},\"modelVersion\":\"g\"}\n\n";
+    let (url, upstream) = upstream_left_open(format!("{:x}\r\n{data}\r\n", data.len()));
     let channels = ch("g", "gemini", &url, "gk-0000", "[\"gemini-*\"]", ", timeouts: {idle_ms: 20000}");
     let gw = Gateway::start(&channels, "");
     let started = Instant::now();
@@ -716,6 +710,8 @@ fn a_gemini_stream_left_open_after_its_finish_reason_ends() {
     upstream.join().unwrap();
 }
 
+/// A second instance on the same address exits at once, saying why, rather than run on
+/// listening nowhere; the first one's pid file names the first one.
 #[test]
 fn an_address_already_in_use_stops_the_start_and_the_pid_file_names_the_running_gateway() {
     let mock = Mock::start();
