@@ -7,14 +7,16 @@
 
 mod client;
 mod conn;
+mod failure;
 pub(crate) mod respond;
 mod timer;
 mod upstream;
 
+use failure::{refused_for_client, AttemptFailure};
 pub use respond::{error as respond_error, json as respond_json, text as respond_text};
 
 use crate::config::{Channel, Config};
-use crate::health::{classify, retry_after, ErrorClass, Failure, HealthRegistry};
+use crate::health::{retry_after, Failure, HealthRegistry};
 use crate::metrics::Metrics;
 use crate::protocol::anthropic::MessagesResponse;
 use crate::protocol::anthropic::Usage;
@@ -165,49 +167,6 @@ struct Attempt<'a> {
     started: Instant,
     /// Longest wait for the response header.
     first_byte: Duration,
-}
-
-/// Why an attempt did not produce the client's answer.
-enum AttemptFailure {
-    /// Worth another key or channel: connect errors, timeouts, 408/429/5xx/529, an
-    /// error as the first stream event. `channel_too`: it counts against the channel;
-    /// `class`: the attempt outcome label; `wasted`: usage of an answer not delivered.
-    Retryable {
-        err: ApiError,
-        channel_too: bool,
-        retry_after: Option<Duration>,
-        class: &'static str,
-        wasted: Option<Usage>,
-    },
-    /// The key is refused (auth, billing, quota): retire it, try the next one.
-    Retire(ApiError),
-    /// The upstream's answer stands (a bad request): pass it on.
-    Final(ApiError),
-    /// The client closed its connection while the upstream's answer was awaited: the
-    /// upstream request was dropped, and nobody is left to answer.
-    ClientGone,
-}
-
-impl AttemptFailure {
-    fn retry(class: &'static str, err: ApiError) -> Self {
-        AttemptFailure::Retryable { err, channel_too: true, retry_after: None, class, wasted: None }
-    }
-
-    /// An error the upstream reported inside a 200 answer (a stream's first event, a
-    /// failed Responses answer), weighed as the same error as an HTTP status would be:
-    /// an overload is retried elsewhere, a refused key retired, and a bad request (a
-    /// prompt too long, or flagged) is the client's answer, which neither costs another
-    /// upstream call nor counts against the channel.
-    fn in_band(err: ApiError, wasted: Option<Usage>) -> Self {
-        let status = err.status.unwrap_or(err.kind.anthropic_status());
-        match classify(status, &err.message, err.kind == ErrorKind::Billing, false) {
-            ErrorClass::Retryable { channel_too } => {
-                AttemptFailure::Retryable { err, channel_too, retry_after: None, class: "in_band_error", wasted }
-            }
-            ErrorClass::Retire => AttemptFailure::Retire(err),
-            ErrorClass::Final => AttemptFailure::Final(err),
-        }
-    }
 }
 
 impl Relay {
@@ -493,13 +452,7 @@ impl Relay {
             // The client gets the error written anew rather than a body quoting the key.
             err.upstream_body = None;
         }
-        Err(match classify(status, &err.message, err.kind == ErrorKind::Billing, gemini_delay.is_some()) {
-            ErrorClass::Retryable { channel_too } => {
-                AttemptFailure::Retryable { err, channel_too, retry_after, class: "retryable_status", wasted: None }
-            }
-            ErrorClass::Retire => AttemptFailure::Retire(err),
-            ErrorClass::Final => AttemptFailure::Final(err),
-        })
+        Err(AttemptFailure::classified(err, status, gemini_delay.is_some(), retry_after, "retryable_status", None))
     }
 
     /// Sends one request (header block and body in one write) on a pooled connection, or
@@ -613,23 +566,6 @@ impl Outcome {
             Some(CLIENT_CLOSED) => Some(pingora::ErrorType::WriteError),
             _ => None,
         }
-    }
-}
-
-/// A key the upstream refused, told to the client: the gateway's credentials failed, not
-/// the client's, so not a 401 or 403 (Claude Code would ask its user to log in again)
-/// but a 502 that says so, and that a client is told not to retry (the kind stays).
-/// Billing errors keep their own status.
-fn refused_for_client(err: ApiError) -> ApiError {
-    match err.kind {
-        ErrorKind::Authentication | ErrorKind::Permission => ApiError {
-            message: format!("the upstream refused this gateway's credentials: {}", err.message),
-            status: Some(502),
-            code: None,
-            upstream_body: None,
-            ..err
-        },
-        _ => err,
     }
 }
 
