@@ -159,12 +159,9 @@ impl RawJson {
         let text = self.get().trim_start();
         let Some(rest) = text.strip_prefix('{') else { return self };
         // Generators write `type` first (zod) or last (pydantic): those need no scan.
-        let tail: Vec<u8> = text.as_bytes()[text.len().saturating_sub(24)..]
-            .iter()
-            .copied()
-            .filter(|b| !b.is_ascii_whitespace())
-            .collect();
-        if rest.trim_start().starts_with("\"type\"") || tail.ends_with(b"\"type\":\"object\"}") {
+        const LAST: &[u8] = b"\"type\":\"object\"}";
+        let tail = text.bytes().rev().filter(|b| !b.is_ascii_whitespace()).take(LAST.len());
+        if rest.trim_start().starts_with("\"type\"") || tail.eq(LAST.iter().rev().copied()) {
             return self;
         }
         if json_scan::top_level_member(text.as_bytes(), b"type") != Some(None) {
