@@ -65,10 +65,12 @@ impl ErrorKind {
         }
     }
 
-    /// HTTP status for an OpenAI client: no 529 there, overload is 503.
+    /// HTTP status for an OpenAI client: no 529 there, overload is 503; out of credit is
+    /// a 429 (`insufficient_quota`).
     pub fn openai_status(self) -> u16 {
         match self {
             ErrorKind::Overloaded => 503,
+            ErrorKind::Billing => 429,
             ErrorKind::RequestTooLarge => 413,
             other => other.anthropic_status(),
         }
@@ -221,6 +223,9 @@ impl ApiError {
             // request.
             (Dialect::OpenAiChat, Some(529)) => 503,
             (Dialect::OpenAiChat, Some(413)) => 400,
+            // Out of credit is OpenAI's 429 `insufficient_quota`, whatever Anthropic's
+            // status (400, 402): OpenAI clients stop on it.
+            (Dialect::OpenAiChat, Some(_)) if self.kind == ErrorKind::Billing && !self.passes_body_to(dialect) => 429,
             // An OpenAI-style 503 overload is Anthropic's retryable 529.
             (Dialect::Anthropic, Some(503)) if self.kind == ErrorKind::Overloaded => 529,
             (_, Some(s)) => s,
@@ -248,7 +253,7 @@ impl ApiError {
                 kind: "error".to_string(),
                 error: anthropic::ErrorBody {
                     kind: self.kind.anthropic_type().to_string(),
-                    message: self.message.clone(),
+                    message: self.anthropic_message().into_owned(),
                     code: None,
                 },
             }),
@@ -323,8 +328,24 @@ impl ApiError {
             }
         };
         let message = account_ids::mask_str(&message).into_owned();
+        // OpenAI clients act on `context_length_exceeded` (Codex compacts its history);
+        // Anthropic and Gemini say it in words only.
+        if code.is_none() && kind == ErrorKind::InvalidRequest && context_overflow(&message) {
+            code = Some(CONTEXT_LENGTH_EXCEEDED.to_string());
+        }
         let status = if (400..=599).contains(&status) { Some(status) } else { None };
         ApiError { kind, message, status, code, upstream_body }
+    }
+
+    /// The message for an Anthropic client: a context overflow another provider reported
+    /// says so as Anthropic does (`prompt is too long: …`), which Claude Code acts on.
+    fn anthropic_message(&self) -> std::borrow::Cow<'_, str> {
+        let overflow = self.code.as_deref() == Some(CONTEXT_LENGTH_EXCEEDED);
+        if overflow && !self.message.starts_with(PROMPT_TOO_LONG) {
+            std::borrow::Cow::Owned(format!("{PROMPT_TOO_LONG}: {}", self.message))
+        } else {
+            std::borrow::Cow::Borrowed(&self.message)
+        }
     }
 
     /// An error that arrives inside a stream, in the canonical (Anthropic) event shape.
@@ -337,6 +358,20 @@ impl ApiError {
             },
         }
     }
+}
+
+const CONTEXT_LENGTH_EXCEEDED: &str = "context_length_exceeded";
+/// How Anthropic begins the message of a request over the model's context window.
+const PROMPT_TOO_LONG: &str = "prompt is too long";
+
+/// Whether an upstream's message says the request is over the model's context window:
+/// Anthropic's `prompt is too long: 250000 tokens > 200000 maximum` and `input length
+/// and `max_tokens` exceed context limit`, Gemini's `The input token count (…) exceeds
+/// the maximum number of tokens allowed (…)`.
+fn context_overflow(message: &str) -> bool {
+    message.starts_with(PROMPT_TOO_LONG)
+        || message.contains("exceed context limit")
+        || message.contains("exceeds the maximum number of tokens")
 }
 
 impl std::fmt::Display for ApiError {
@@ -503,6 +538,63 @@ mod tests {
             e.body_for(Dialect::OpenAiChat),
             br#"{"error":{"message":"too long","type":"invalid_request_error","param":null,"code":"context_length_exceeded"}}"#
         );
+    }
+
+    #[test]
+    fn a_context_overflow_is_context_length_exceeded_for_openai_clients_and_prompt_too_long_for_anthropic_ones() {
+        let anthropic = bytes::Bytes::from_static(
+            br#"{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 250000 tokens > 200000 maximum"}}"#,
+        );
+        let e = ApiError::from_upstream(400, &anthropic, Dialect::Anthropic);
+        assert_eq!(
+            e.body_for(Dialect::OpenAiResponses),
+            br#"{"error":{"message":"prompt is too long: 250000 tokens > 200000 maximum","type":"invalid_request_error","param":null,"code":"context_length_exceeded"}}"#
+        );
+        assert_eq!(e.body_for(Dialect::Anthropic), anthropic.to_vec());
+        let gemini = bytes::Bytes::from_static(
+            br#"{"error":{"code":400,"message":"The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).","status":"INVALID_ARGUMENT"}}"#,
+        );
+        let e = ApiError::from_upstream(400, &gemini, Dialect::Gemini);
+        assert_eq!((e.status_for(Dialect::OpenAiChat), e.code.as_deref()), (400, Some("context_length_exceeded")));
+        assert_eq!(
+            e.body_for(Dialect::Anthropic),
+            br#"{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: The input token count (1200000) exceeds the maximum number of tokens allowed (1048576)."}}"#
+        );
+        let openai = bytes::Bytes::from_static(
+            br#"{"error":{"message":"This model's maximum context length is 128000 tokens.","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}"#,
+        );
+        let e = ApiError::from_upstream(400, &openai, Dialect::OpenAiChat);
+        assert_eq!(
+            e.body_for(Dialect::Anthropic),
+            br#"{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: This model's maximum context length is 128000 tokens."}}"#
+        );
+        // Other bad requests keep their words and get no code.
+        let bad = bytes::Bytes::from_static(
+            br#"{"type":"error","error":{"type":"invalid_request_error","message":"messages: roles must alternate"}}"#,
+        );
+        let e = ApiError::from_upstream(400, &bad, Dialect::Anthropic);
+        assert_eq!(e.code, None);
+        assert_eq!(
+            e.body_for(Dialect::OpenAiChat),
+            br#"{"error":{"message":"messages: roles must alternate","type":"invalid_request_error","param":null,"code":null}}"#
+        );
+    }
+
+    #[test]
+    fn out_of_credit_is_a_429_insufficient_quota_for_openai_clients() {
+        let body = bytes::Bytes::from_static(
+            br#"{"type":"error","error":{"type":"billing_error","message":"Your credit balance is too low"}}"#,
+        );
+        for status in [400, 402] {
+            let e = ApiError::from_upstream(status, &body, Dialect::Anthropic);
+            assert_eq!(e.status_for(Dialect::OpenAiResponses), 429);
+            assert_eq!(e.status_for(Dialect::Anthropic), status);
+            assert_eq!(
+                e.body_for(Dialect::OpenAiChat),
+                br#"{"error":{"message":"Your credit balance is too low","type":"insufficient_quota","param":null,"code":"insufficient_quota"}}"#
+            );
+        }
+        assert_eq!(ApiError::new(ErrorKind::Billing, "spent").status_for(Dialect::OpenAiChat), 429);
     }
 
     #[test]
