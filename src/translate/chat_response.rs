@@ -81,14 +81,14 @@ pub fn chat_to_canonical_response(resp: ChatResponse) -> Result<MessagesResponse
     }
     let calls = msg.tool_calls.unwrap_or_default();
     let has_calls = !calls.is_empty();
-    for (n, call) in calls.into_iter().enumerate() {
+    for call in calls {
         let input = match serde_json::from_str::<Value>(&call.function.arguments) {
             Ok(v @ Value::Object(_)) => v,
             _ if call.function.arguments.trim().is_empty() => Value::Object(Default::default()),
             _ => serde_json::json!({ "_raw_arguments": call.function.arguments }),
         };
         // A call without an id still needs one its result can name.
-        let id = if call.id.is_empty() { format!("toolu_relay_{}", n + 1) } else { call.id };
+        let id = if call.id.is_empty() { super::generated_tool_id() } else { call.id };
         content.push(ContentBlock::ToolUse {
             id: super::sanitize_tool_id(id),
             name: call.function.name,

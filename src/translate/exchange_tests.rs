@@ -147,10 +147,14 @@ fn a_chat_answer_without_ids_or_with_a_refusal_translates() {
     let out = translate_response(Dialect::OpenAiChat, Dialect::Anthropic, &body, &cx).unwrap();
     let v: Value = serde_json::from_slice(&out.body).unwrap();
     assert!(v["id"].as_str().unwrap().starts_with("msg_relay_"), "{v}");
-    assert_eq!(
-        (v["content"][0]["id"].clone(), v["content"][1]["id"].clone()),
-        (json!("toolu_relay_1"), json!("toolu_relay_2"))
-    );
+    let ids = [v["content"][0]["id"].as_str().unwrap(), v["content"][1]["id"].as_str().unwrap()];
+    assert!(ids.iter().all(|id| id.starts_with("toolu_relay_") && id.len() == 28), "{ids:?}");
+    assert_ne!(ids[0], ids[1]);
+    // The next answer's calls get ids of their own: a client's history holds both.
+    let again: Value =
+        serde_json::from_slice(&translate_response(Dialect::OpenAiChat, Dialect::Anthropic, &body, &cx).unwrap().body)
+            .unwrap();
+    assert!(!ids.contains(&again["content"][0]["id"].as_str().unwrap()), "{again}");
     let body = Bytes::from_static(
         br#"{"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":null,"refusal":"I can't help with that."},"finish_reason":"stop"}]}"#,
     );

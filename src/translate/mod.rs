@@ -105,6 +105,13 @@ pub fn anthropic_usage_from_chat(u: &crate::protocol::openai_chat::ChatUsage) ->
     }
 }
 
+/// An id for a tool call the upstream sent without one. Random, not counted: a client
+/// keeps the calls of every turn in its history, and two calls of one id there would
+/// pair with each other's results (Anthropic refuses such a history).
+pub(crate) fn generated_tool_id() -> String {
+    format!("toolu_relay_{:016x}", fastrand::u64(..))
+}
+
 /// Anthropic tool ids must match `^[a-zA-Z0-9_-]+$`; other characters become `_`.
 /// The same mapping is applied to ids in requests, so calls and results still pair.
 pub fn sanitize_tool_id(id: String) -> String {

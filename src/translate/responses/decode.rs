@@ -57,7 +57,6 @@ pub struct ResponsesDecoder {
     current: usize,
     next_block: usize,
     refused: bool,
-    generated_ids: u32,
 }
 
 impl ResponsesDecoder {
@@ -163,10 +162,7 @@ impl ResponsesDecoder {
                 let call_id = match (call_id.is_empty(), id) {
                     (false, _) => call_id.clone(),
                     (true, Some(id)) if !id.is_empty() => id.clone(),
-                    _ => {
-                        self.generated_ids += 1;
-                        format!("call_relay_{}", self.generated_ids)
-                    }
+                    _ => crate::translate::generated_tool_id(),
                 };
                 (Kind::Tool, Some((sanitize_tool_id(call_id), name.clone())))
             }

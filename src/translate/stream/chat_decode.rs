@@ -79,7 +79,6 @@ pub struct ChatDecoder {
     streamed_args: JsonExtent,
     finish_reason: Option<String>,
     usage: Option<ChatUsage>,
-    generated_ids: u32,
 }
 
 /// Where a JSON text read in pieces stands: whether what came so far is one whole
@@ -215,8 +214,7 @@ impl ChatDecoder {
             Some(at) if upstream_id.is_empty() || self.calls[at].upstream_id == upstream_id => (at, false),
             _ => {
                 let id = if upstream_id.is_empty() {
-                    self.generated_ids += 1;
-                    format!("toolu_relay_{}", self.generated_ids)
+                    crate::translate::generated_tool_id()
                 } else {
                     sanitize_tool_id(upstream_id.clone())
                 };

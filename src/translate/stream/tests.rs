@@ -534,3 +534,20 @@ fn a_call_cut_off_by_the_token_limit_reaches_responses_clients_incomplete() {
     assert!(done.contains(r#""type":"function_call","id""#) && done.contains(r#""status":"incomplete""#), "{out}");
     assert!(!out.contains(r#""status":"completed""#), "{out}");
 }
+
+#[test]
+fn chat_calls_without_ids_get_ids_no_other_answer_has() {
+    let input = concat!(
+        "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"tool_calls\":[{\"index\":0,\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]}}]}\n\n",
+        "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\n",
+        "data: [DONE]\n\n",
+    );
+    let id = || {
+        let (out, _) = translate(input.as_bytes(), &[], Dialect::OpenAiChat, Dialect::Anthropic, &NO_USAGE);
+        let start = event_lines(&out).into_iter().find(|l| l.starts_with("start 0")).unwrap();
+        start.split('"').nth(3).unwrap().to_string()
+    };
+    let (first, second) = (id(), id());
+    assert!(first.starts_with("toolu_relay_") && first.len() == 28, "{first}");
+    assert_ne!(first, second);
+}
