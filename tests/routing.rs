@@ -144,6 +144,40 @@ fn quota_error_retires_the_key_and_the_next_key_answers() {
 }
 
 #[test]
+fn a_gemini_key_refused_with_a_400_is_retired_and_the_next_key_answers() {
+    let mock = Mock::start();
+    // Gemini answers an invalid key with 400 INVALID_ARGUMENT, reason API_KEY_INVALID.
+    let channels = ch("g", "gemini", &mock.url, &["bad-key", "good-gem-key"], ", key_strategy: failover");
+    let gw = Gateway::start(&channels, "");
+    for _ in 0..3 {
+        let (status, body) = gw.anthropic(&ask("gemini-x", "hi", false));
+        assert_eq!(status, 200, "{body}");
+    }
+    assert_eq!(mock.by_key()["bad-key"], 1, "retired after its first refusal");
+    assert_eq!(mock.by_key()["good-gem-key"], 3);
+    // With no key left, a Gemini client is told the gateway's credentials failed, as a
+    // final PERMISSION_DENIED, not that its own key is wrong.
+    let only_bad = ch("g", "gemini", &mock.url, &["bad-key"], "");
+    let gw = Gateway::start(&only_bad, "");
+    let (status, _, body) = gw.post(
+        "/v1beta/models/gemini-x:generateContent",
+        &[("x-goog-api-key", ACCESS_KEY)],
+        r#"{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}"#,
+    );
+    assert_eq!(status, 403, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (v["error"]["code"].as_u64(), v["error"]["status"].as_str()),
+        (Some(403), Some("PERMISSION_DENIED")),
+        "{body}"
+    );
+    assert!(
+        v["error"]["message"].as_str().unwrap().starts_with("the upstream refused this gateway's credentials"),
+        "{body}"
+    );
+}
+
+#[test]
 fn a_rate_limit_on_one_key_outranks_a_spent_key_in_the_clients_answer() {
     let mock = Mock::start();
     let channels = ch("c", "openai", &mock.url, &["k1-[[error:429]]", "quota-key"], ", key_strategy: failover");

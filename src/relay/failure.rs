@@ -43,7 +43,15 @@ impl AttemptFailure {
         class: &'static str,
         wasted: Option<Usage>,
     ) -> Self {
-        match classify(status, &err.message, err.kind == ErrorKind::Billing, resets) {
+        // An error whose kind says the key was refused retires it, whatever its status
+        // (Gemini refuses a key with a 400).
+        let refused = err.kind == ErrorKind::Authentication;
+        let weighed = if refused {
+            ErrorClass::Retire
+        } else {
+            classify(status, &err.message, err.kind == ErrorKind::Billing, resets)
+        };
+        match weighed {
             ErrorClass::Retryable { channel_too } => {
                 AttemptFailure::Retryable { err, channel_too, retry_after, class, wasted }
             }

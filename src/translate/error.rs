@@ -218,7 +218,7 @@ impl ApiError {
             // A Gemini upstream's own error goes to a Gemini client whole, status and all.
             (Dialect::Gemini, Some(s)) if self.passes_body_to(dialect) => s,
             // Otherwise Gemini has its own status set; the kind decides.
-            (Dialect::Gemini, _) => self.kind.gemini_status().0,
+            (Dialect::Gemini, _) => self.gemini_status().0,
             // OpenAI clients know no 529, and take an upstream's body too large as a bad
             // request.
             (Dialect::OpenAiChat, Some(529)) => 503,
@@ -246,7 +246,7 @@ impl ApiError {
         }
         match dialect.error_shape() {
             Dialect::Gemini => {
-                let (code, status) = self.kind.gemini_status();
+                let (code, status) = self.gemini_status();
                 to_json(&serde_json::json!({"error": {"code": code, "message": self.message, "status": status}}))
             }
             Dialect::Anthropic => to_json(&anthropic::ErrorResponse {
@@ -269,6 +269,17 @@ impl ApiError {
                         .map(|c| serde_json::Value::String(c.to_string())),
                 },
             }),
+        }
+    }
+
+    /// The HTTP status and status name for a Gemini client. The gateway's own credentials
+    /// refused upstream (a 502, see `relay::failure::refused_for_client`) are Gemini's
+    /// final `PERMISSION_DENIED`: an `UNAUTHENTICATED` would tell the client its own key
+    /// is wrong.
+    fn gemini_status(&self) -> (u16, &'static str) {
+        match (self.kind, self.status) {
+            (ErrorKind::Authentication | ErrorKind::Permission, Some(502)) => ErrorKind::Permission.gemini_status(),
+            (kind, _) => kind.gemini_status(),
         }
     }
 
@@ -304,7 +315,14 @@ impl ApiError {
             }
             Dialect::Gemini => serde_json::from_slice::<serde_json::Value>(body).ok().and_then(|v| {
                 let e = v.get("error")?;
-                let kind = e.get("status").and_then(|s| s.as_str()).and_then(ErrorKind::from_gemini_status);
+                // Gemini refuses a key with a 400 INVALID_ARGUMENT whose details give the
+                // reason `API_KEY_INVALID`: the key's fault, not the request's.
+                let key_refused = memchr::memmem::find(body, b"\"API_KEY_INVALID\"").is_some();
+                let kind = if key_refused {
+                    Some(ErrorKind::Authentication)
+                } else {
+                    e.get("status").and_then(|s| s.as_str()).and_then(ErrorKind::from_gemini_status)
+                };
                 Some((kind, e.get("message")?.as_str()?.to_string()))
             }),
         };
