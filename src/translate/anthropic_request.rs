@@ -125,19 +125,19 @@ fn tool_turn_without_thinking(messages: &[Message]) -> bool {
         && !matches!(blocks.first(), Some(ContentBlock::Thinking { .. } | ContentBlock::RedactedThinking { .. }))
 }
 
-/// `max_tokens` for an Anthropic upstream (default, cap), keeping a thinking budget
-/// below it or dropping thinking when there is no room.
+/// `max_tokens` for an Anthropic upstream (default, cap), with room for a thinking
+/// budget. A client that gave no limit gets the default on top of the budget, so the
+/// answer is not starved by the thinking. A budget that does not fit below the limit is
+/// halved (Anthropic wants it below `max_tokens`), or thinking dropped when half is under
+/// Anthropic's minimum of 1024.
 fn effective_max_tokens(req: &mut MessagesRequest, target: &TargetOptions) -> u32 {
-    let mut max_tokens = target.cap(req.max_tokens.unwrap_or(target.default_max_tokens));
-    if let Some(t) = req.thinking.as_mut() {
-        if let Some(budget) = t.budget_tokens {
-            if budget >= max_tokens {
-                if max_tokens > 1024 {
-                    t.budget_tokens = Some(max_tokens - 1);
-                } else {
-                    req.thinking = None;
-                }
-            }
+    let budget = req.thinking.as_ref().and_then(|t| t.budget_tokens).unwrap_or(0);
+    let asked = req.max_tokens.unwrap_or_else(|| target.default_max_tokens.saturating_add(budget));
+    let mut max_tokens = target.cap(asked);
+    if budget >= max_tokens {
+        match req.thinking.as_mut() {
+            Some(t) if max_tokens / 2 >= 1024 => t.budget_tokens = Some(max_tokens / 2),
+            _ => req.thinking = None,
         }
     }
     if max_tokens == 0 {

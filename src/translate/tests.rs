@@ -152,8 +152,23 @@ fn chat_reasoning_effort_becomes_thinking_within_max_tokens() {
     let (mut canonical, _) = chat_to_canonical(chat).unwrap();
     let out: Value = serde_json::from_slice(&anthropic_body(&mut canonical, &TargetOptions::new("claude"), 0)).unwrap();
     assert_eq!(out["max_tokens"], 4000);
-    assert_eq!(out["thinking"], json!({"type": "enabled", "budget_tokens": 3999}));
+    assert_eq!(out["thinking"], json!({"type": "enabled", "budget_tokens": 2000}), "half is left for the answer");
     assert_eq!(out.get("temperature"), None, "thinking requires the default temperature");
+
+    // No limit from the client: the default is left for the answer, on top of the budget,
+    // within the channel's cap.
+    let unbounded = |cap: Option<u32>| {
+        let chat = chat_req(
+            json!({"model": "o3", "reasoning_effort": "high", "messages": [{"role": "user", "content": "think"}]}),
+        );
+        let (mut canonical, _) = chat_to_canonical(chat).unwrap();
+        let target = TargetOptions { max_tokens_cap: cap, ..TargetOptions::new("claude") };
+        let out: Value = serde_json::from_slice(&anthropic_body(&mut canonical, &target, 0)).unwrap();
+        (out["max_tokens"].clone(), out["thinking"].clone())
+    };
+    assert_eq!(unbounded(None), (json!(8192 + 16384), json!({"type": "enabled", "budget_tokens": 16384})));
+    assert_eq!(unbounded(Some(10000)), (json!(10000), json!({"type": "enabled", "budget_tokens": 5000})));
+    assert_eq!(unbounded(Some(2000)), (json!(2000), Value::Null), "no room for Anthropic's least budget");
 }
 
 #[test]
