@@ -121,6 +121,9 @@ pub struct ResponsesTool {
     /// definition}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<Value>,
+    /// A `namespace` tool's tools (Codex groups an MCP server's tools so).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tools: Option<Vec<ResponsesTool>>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -157,6 +160,9 @@ pub enum Item {
         arguments: String,
         call_id: String,
         name: String,
+        /// The `namespace` tool whose tool this is (Codex's MCP servers).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        namespace: Option<String>,
     },
     FunctionCallOutput {
         #[serde(skip_serializing_if = "Option::is_none")]

@@ -95,6 +95,8 @@ struct FunctionCallFields {
     call_id: String,
     #[serde(default, deserialize_with = "nullable")]
     name: String,
+    #[serde(default)]
+    namespace: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -152,7 +154,14 @@ fn item<'de, D: Deserializer<'de>>(kind: &str, rest: D) -> Result<Item, D::Error
         }
         "function_call" => {
             let f = FunctionCallFields::deserialize(rest)?;
-            Item::FunctionCall { id: f.id, status: f.status, arguments: f.arguments, call_id: f.call_id, name: f.name }
+            Item::FunctionCall {
+                id: f.id,
+                status: f.status,
+                arguments: f.arguments,
+                call_id: f.call_id,
+                name: f.name,
+                namespace: f.namespace,
+            }
         }
         "function_call_output" => {
             let f = FunctionCallOutputFields::deserialize(rest)?;
@@ -349,7 +358,8 @@ mod tests {
                 status: Some("completed".into()),
                 arguments: "{}".into(),
                 call_id: "c1".into(),
-                name: "f".into()
+                name: "f".into(),
+                namespace: None,
             }
         );
         assert!(

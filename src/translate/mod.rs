@@ -14,6 +14,7 @@ pub mod passthrough;
 pub mod request;
 pub mod responses;
 pub mod stream;
+pub mod tool_names;
 
 pub use error::{ApiError, ErrorKind};
 

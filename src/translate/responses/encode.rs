@@ -203,7 +203,7 @@ impl ResponsesEncoder {
                 let at = self.items.len();
                 let ctc_id = item_id("ctc", &self.response_id, at);
                 let item =
-                    custom_tool_call_item(ctc_id.clone(), id.clone(), name.clone(), String::new(), "in_progress");
+                    custom_tool_call_item(&self.info, ctc_id.clone(), id.clone(), name, String::new(), "in_progress");
                 let json = crate::translate::initial_arguments(input);
                 self.items.push(Slot::Custom { id: ctc_id, call_id: id.clone(), name: name.clone(), json });
                 self.blocks.push((index, Block::Tool(at)));
@@ -214,7 +214,8 @@ impl ResponsesEncoder {
                 self.close_message(out);
                 let at = self.items.len();
                 let fc_id = item_id("fc", &self.response_id, at);
-                let item = function_call_item(fc_id.clone(), id.clone(), name.clone(), String::new(), "in_progress");
+                let item =
+                    function_call_item(&self.info, fc_id.clone(), id.clone(), name, String::new(), "in_progress");
                 self.items.push(Slot::Tool {
                     id: fc_id,
                     call_id: id.clone(),
@@ -410,7 +411,7 @@ impl ResponsesEncoder {
                 // comes: arguments that are not whole JSON say so, and an agent must not
                 // run it.
                 let whole = serde_json::from_str::<serde::de::IgnoredAny>(&arguments).is_ok();
-                function_call_item(id, call_id, name, arguments, if whole { status } else { "incomplete" })
+                function_call_item(&self.info, id, call_id, &name, arguments, if whole { status } else { "incomplete" })
             }
             Slot::Custom { id, call_id, name, json } => {
                 let input = custom_tool_input(&crate::translate::tool_input(&json));
@@ -433,7 +434,7 @@ impl ResponsesEncoder {
                     input: input.clone(),
                 };
                 write(out, &event);
-                custom_tool_call_item(id, call_id, name, input, status)
+                custom_tool_call_item(&self.info, id, call_id, &name, input, status)
             }
             Slot::Reasoning { id, text } => {
                 let seq = self.next_seq();
@@ -516,10 +517,10 @@ impl ResponsesEncoder {
                 Slot::Closed(item) => item.clone(),
                 Slot::Message { id, text } => message_item(id.clone(), text.clone(), "in_progress"),
                 Slot::Tool { id, call_id, name, arguments } => {
-                    function_call_item(id.clone(), call_id.clone(), name.clone(), arguments.clone(), "in_progress")
+                    function_call_item(&self.info, id.clone(), call_id.clone(), name, arguments.clone(), "in_progress")
                 }
                 Slot::Custom { id, call_id, name, .. } => {
-                    custom_tool_call_item(id.clone(), call_id.clone(), name.clone(), String::new(), "in_progress")
+                    custom_tool_call_item(&self.info, id.clone(), call_id.clone(), name, String::new(), "in_progress")
                 }
                 Slot::Reasoning { id, text } => reasoning_item(id.clone(), text.clone()),
             })

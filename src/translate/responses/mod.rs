@@ -11,8 +11,10 @@
 //! - `reasoning` input items: their `encrypted_content` is only valid at OpenAI, and a
 //!   Responses→Responses conversation is passed through untranslated anyway.
 //! - hosted tools (`web_search`, `file_search`, `mcp`, …) and their items: only
-//!   function tools are translated; the others are dropped rather than refused, since
-//!   clients such as agents send them by default.
+//!   function and custom tools are translated; the others are dropped rather than
+//!   refused, since clients such as agents send them by default. A `namespace` tool's
+//!   tools are function tools `<namespace>__<name>` elsewhere, and their calls come back
+//!   with `name` and `namespace` (`translate::tool_names`).
 //! - `stop_sequences` (Responses has no `stop`), `top_k`, thinking signatures.
 
 mod decode;
@@ -28,6 +30,7 @@ mod stream_tests;
 #[cfg(test)]
 mod tests;
 
+use super::tool_names::ToolNames;
 use super::{ApiError, TargetOptions};
 use crate::protocol::anthropic::{MessagesRequest, MessagesResponse, Usage};
 use crate::protocol::openai_responses::{InputTokensDetails, OutputTokensDetails, ResponsesUsage};
@@ -59,13 +62,25 @@ pub struct ResponsesRequestInfo {
     pub reasoning: Option<serde_json::Value>,
     pub user: Option<String>,
     pub truncation: Option<String>,
+    /// The request's tools renamed upstream (namespaced ones, names others refuse).
+    pub tool_names: Option<std::sync::Arc<ToolNames>>,
 }
 
 impl ResponsesRequestInfo {
-    /// Whether `name` is one of the request's custom tools (free-text input): its calls
-    /// go back as `custom_tool_call` items.
+    /// Whether the upstream's tool `name` is one of the request's custom tools (free-text
+    /// input): its calls go back as `custom_tool_call` items.
     pub fn is_custom_tool(&self, name: &str) -> bool {
-        self.tools.iter().flatten().any(|t| t.kind == "custom" && t.name.as_deref() == Some(name))
+        let (name, namespace) = self.client_tool(name);
+        namespace.is_none()
+            && self.tools.iter().flatten().any(|t| t.kind == "custom" && t.name.as_deref() == Some(name))
+    }
+
+    /// The client's name and namespace of the tool the upstream calls `name`.
+    pub fn client_tool<'a>(&'a self, name: &'a str) -> (&'a str, Option<&'a str>) {
+        match &self.tool_names {
+            Some(names) => names.client(name),
+            None => (name, None),
+        }
     }
 }
 

@@ -32,13 +32,14 @@ use crate::protocol::openai_responses::{
     ContentPart, Item, ItemContent, ResponsesInput, ResponsesRequest, ResponsesTool,
 };
 use crate::protocol::{RawJson, Text};
+use crate::translate::tool_names::ToolNames;
 use crate::translate::{sanitize_tool_id, ApiError};
 use serde_json::{json, Value};
 
 // ======================================================= Responses → canonical
 
 pub(super) fn to_canonical(body: &[u8]) -> Result<(MessagesRequest, ResponsesRequestInfo), ApiError> {
-    let req: ResponsesRequest =
+    let mut req: ResponsesRequest =
         crate::protocol::from_json(body).map_err(|e| ApiError::invalid(format!("invalid request body: {e}")))?;
     let info = request_info(&req);
 
@@ -46,48 +47,32 @@ pub(super) fn to_canonical(body: &[u8]) -> Result<(MessagesRequest, ResponsesReq
     if let Some(text) = req.instructions.filter(|t| !t.is_empty()) {
         system.push(ContentBlock::text(text));
     }
+    // Tools first: calls in the history take the names their tools get upstream.
+    let mut names = ToolNames::default();
+    let mut tools = declared_tools(req.tools.take().unwrap_or_default(), &mut names)?;
     let mut messages: Vec<Message> = Vec::new();
     match req.input {
         None => {}
         Some(ResponsesInput::Text(text)) => push_blocks(&mut messages, Role::User, text_blocks(text.into())),
         Some(ResponsesInput::Items(items)) => {
             for (i, item) in items.into_iter().enumerate() {
-                push_item(i, item, &mut system, &mut messages)?;
+                push_item(i, item, &names, &mut system, &mut messages)?;
             }
         }
     }
     if messages.is_empty() && req.previous_response_id.is_none() {
         return Err(ApiError::invalid("input: there is no user input to answer"));
     }
-
-    let mut tools = Vec::new();
-    for (i, tool) in req.tools.unwrap_or_default().into_iter().enumerate() {
-        // Hosted tools (web_search, file_search, mcp, …) run at OpenAI only: dropped.
-        if tool.kind != "function" && tool.kind != "custom" {
-            continue;
-        }
-        let name = tool
-            .name
-            .filter(|n| !n.is_empty())
-            .ok_or_else(|| ApiError::invalid(format!("tools[{i}]: a {} tool needs a name", tool.kind)))?;
-        let input_schema = match tool.kind.as_str() {
-            "custom" => custom_tool_schema(tool.format.as_ref()),
-            _ => tool.parameters.map_or_else(RawJson::empty_object_schema, RawJson::with_object_type),
-        };
-        tools.push(Tool {
-            kind: None,
-            name,
-            description: tool.description.map(Text::from),
-            input_schema: Some(input_schema),
-            cache_control: None,
-        });
-    }
     // `allowed_tools` narrows the tools the model may call: the others are left out.
     if let Some(allowed) = req.tool_choice.as_ref().and_then(allowed_tool_names) {
-        tools.retain(|t| allowed.contains(&t.name.as_str()));
+        tools.retain(|t| allowed.contains(&names.client(&t.name).0));
     }
     let disable_parallel = (req.parallel_tool_calls == Some(false)).then_some(true);
-    let tool_choice = if tools.is_empty() { None } else { tool_choice_of(req.tool_choice.as_ref(), disable_parallel)? };
+    let mut tool_choice =
+        if tools.is_empty() { None } else { tool_choice_of(req.tool_choice.as_ref(), disable_parallel)? };
+    if let Some(ToolChoice::Tool { name, .. }) = &mut tool_choice {
+        *name = names.upstream(name, None).into_owned();
+    }
 
     let mut thinking = req.reasoning.as_ref().and_then(|r| r.effort.as_deref()).and_then(|effort| {
         let budget = match effort {
@@ -124,7 +109,56 @@ pub(super) fn to_canonical(body: &[u8]) -> Result<(MessagesRequest, ResponsesReq
         output_config: crate::translate::output_format::from_responses(req.text.as_ref())
             .map(|f| OutputConfig { effort: None, format: Some(f) }),
     };
+    let info = ResponsesRequestInfo { tool_names: crate::translate::tool_names::kept(names), ..info };
     Ok((canonical, info))
+}
+
+/// The request's function and custom tools as canonical tools, a `namespace` tool's
+/// tools among them, under the names the upstream takes (`tool_names`). Hosted tools
+/// (web_search, file_search, mcp, …) run at OpenAI only: dropped.
+fn declared_tools(given: Vec<ResponsesTool>, names: &mut ToolNames) -> Result<Vec<Tool>, ApiError> {
+    let mut flat: Vec<(ResponsesTool, Option<String>, usize)> = Vec::new();
+    for (i, tool) in given.into_iter().enumerate() {
+        match tool.kind.as_str() {
+            "function" | "custom" => flat.push((tool, None, i)),
+            "namespace" => {
+                let namespace = tool.name.filter(|n| !n.is_empty());
+                let namespace =
+                    namespace.ok_or_else(|| ApiError::invalid(format!("tools[{i}]: a namespace tool needs a name")))?;
+                for inner in tool.tools.unwrap_or_default() {
+                    if inner.kind == "function" || inner.kind == "custom" {
+                        flat.push((inner, Some(namespace.clone()), i));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let fitting: Vec<String> = flat
+        .iter()
+        .filter(|(t, ns, _)| ns.is_none() && t.name.as_deref().is_some_and(crate::translate::tool_names::fits))
+        .filter_map(|(t, _, _)| t.name.clone())
+        .collect();
+    let taken: Vec<&str> = fitting.iter().map(String::as_str).collect();
+    let mut tools = Vec::with_capacity(flat.len());
+    for (tool, namespace, i) in flat {
+        let name = tool
+            .name
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| ApiError::invalid(format!("tools[{i}]: a {} tool needs a name", tool.kind)))?;
+        let input_schema = match tool.kind.as_str() {
+            "custom" => custom_tool_schema(tool.format.as_ref()),
+            _ => tool.parameters.map_or_else(RawJson::empty_object_schema, RawJson::with_object_type),
+        };
+        tools.push(Tool {
+            kind: None,
+            name: names.declare(&name, namespace.as_deref(), &taken),
+            description: tool.description.map(Text::from),
+            input_schema: Some(input_schema),
+            cache_control: None,
+        });
+    }
+    Ok(tools)
 }
 
 fn request_info(req: &ResponsesRequest) -> ResponsesRequestInfo {
@@ -148,12 +182,14 @@ fn request_info(req: &ResponsesRequest) -> ResponsesRequestInfo {
         reasoning: req.reasoning.as_ref().and_then(|r| serde_json::to_value(r).ok()),
         user: req.user.clone(),
         truncation: req.truncation.clone(),
+        tool_names: None,
     }
 }
 
 fn push_item(
     i: usize,
     item: Item,
+    names: &ToolNames,
     system: &mut Vec<ContentBlock>,
     messages: &mut Vec<Message>,
 ) -> Result<(), ApiError> {
@@ -174,7 +210,12 @@ fn push_item(
             other => return Err(ApiError::invalid(format!("input[{i}]: unsupported message role '{other}'"))),
         },
         call @ (Item::FunctionCall { .. } | Item::CustomToolCall { .. }) => {
+            let namespace = match &call {
+                Item::FunctionCall { namespace, .. } => namespace.clone(),
+                _ => None,
+            };
             let Some((call_id, name, input)) = super::tool_call_parts(call) else { return Ok(()) };
+            let name = names.upstream(&name, namespace.as_deref()).into_owned();
             let call_id = call_id.ok_or_else(|| ApiError::invalid(format!("input[{i}]: a {kind} needs a call_id")))?;
             let block = ContentBlock::ToolUse { id: sanitize_tool_id(call_id), name, input, cache_control: None };
             push_blocks(messages, Role::Assistant, vec![block]);

@@ -120,10 +120,10 @@ pub(super) fn from_canonical(resp: &MessagesResponse, response_id: &str, info: &
                 let (at, call_id, name) = (output.len(), id.clone(), name.clone());
                 output.push(if info.is_custom_tool(&name) {
                     let input = custom_tool_input(input);
-                    custom_tool_call_item(item_id("ctc", response_id, at), call_id, name, input, "completed")
+                    custom_tool_call_item(info, item_id("ctc", response_id, at), call_id, &name, input, "completed")
                 } else {
                     let arguments = crate::translate::tool_arguments(input);
-                    function_call_item(item_id("fc", response_id, at), call_id, name, arguments, "completed")
+                    function_call_item(info, item_id("fc", response_id, at), call_id, &name, arguments, "completed")
                 });
             }
             // Signatures and redacted thinking are never exposed; server-tool blocks have
@@ -209,11 +209,36 @@ pub(super) fn message_item(id: String, text: String, status: &str) -> Item {
     }
 }
 
-pub(super) fn function_call_item(id: String, call_id: String, name: String, arguments: String, status: &str) -> Item {
-    Item::FunctionCall { id: Some(id), status: Some(status.to_string()), arguments, call_id, name }
+/// A `function_call` item; `name` is the upstream's, given back as the client named its
+/// tool (and namespace: `ResponsesRequestInfo::client_tool`).
+pub(super) fn function_call_item(
+    info: &ResponsesRequestInfo,
+    id: String,
+    call_id: String,
+    name: &str,
+    arguments: String,
+    status: &str,
+) -> Item {
+    let (name, namespace) = info.client_tool(name);
+    Item::FunctionCall {
+        id: Some(id),
+        status: Some(status.to_string()),
+        arguments,
+        call_id,
+        name: name.to_string(),
+        namespace: namespace.map(str::to_string),
+    }
 }
 
-pub(super) fn custom_tool_call_item(id: String, call_id: String, name: String, input: String, status: &str) -> Item {
+pub(super) fn custom_tool_call_item(
+    info: &ResponsesRequestInfo,
+    id: String,
+    call_id: String,
+    name: &str,
+    input: String,
+    status: &str,
+) -> Item {
+    let name = info.client_tool(name).0.to_string();
     Item::CustomToolCall { id: Some(id), status: Some(status.to_string()), call_id, name, input }
 }
 

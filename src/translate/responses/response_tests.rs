@@ -109,6 +109,7 @@ fn echo_info() -> ResponsesRequestInfo {
         reasoning: None,
         user: Some("user-42".into()),
         truncation: None,
+        tool_names: None,
     }
 }
 

@@ -231,7 +231,7 @@ fn decode_whole_items_and_tolerant_shapes() {
 
 // ======================================================= encoder
 
-fn encode_split(input: &[u8], cuts: &[usize], id: &str, info: &ResponsesRequestInfo) -> String {
+pub(super) fn encode_split(input: &[u8], cuts: &[usize], id: &str, info: &ResponsesRequestInfo) -> String {
     let mut encoder = ResponsesEncoder::new(id.to_string(), info.clone());
     let mut out = BytesMut::new();
     frames_split(input, cuts, |f| {

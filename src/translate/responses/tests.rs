@@ -571,3 +571,67 @@ fn a_streamed_custom_tool_call_sends_its_text_when_its_json_is_whole() {
     assert_eq!(custom[3]["item"]["input"], "*** Begin Patch\né");
     assert_eq!(custom[3]["item"]["status"], "completed");
 }
+
+/// Codex groups an MCP server's tools in a `namespace` tool and names the namespace on
+/// their calls: elsewhere they are function tools `<namespace>__<name>`, and calls come
+/// back to the client with their name and namespace.
+#[test]
+fn namespace_tools_are_flattened_and_their_calls_named_back() {
+    let body = json!({
+        "model": "m",
+        "tools": [
+            {"type": "function", "name": "exec_command", "parameters": {"type": "object"}},
+            {"type": "namespace", "name": "mcp__echo", "description": "Echo server", "tools": [
+                {"type": "function", "name": "shout", "parameters": {"type": "object", "properties": {"text": {"type": "string"}}}}
+            ]},
+            {"type": "web_search"}
+        ],
+        "input": [
+            {"type": "message", "role": "user", "content": "shout hi"},
+            {"type": "function_call", "call_id": "c1", "name": "shout", "namespace": "mcp__echo", "arguments": "{\"text\":\"hi\"}"},
+            {"type": "function_call_output", "call_id": "c1", "output": "HI"}
+        ],
+        "tool_choice": {"type": "function", "name": "exec_command"}
+    });
+    let (req, info) = request_to_canonical(&serde_json::to_vec(&body).unwrap()).unwrap();
+    let names: Vec<&str> = req.tools.iter().flatten().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["exec_command", "mcp__echo__shout"]);
+    let Content::Blocks(blocks) = &req.messages[1].content else { panic!("{:?}", req.messages) };
+    assert!(matches!(&blocks[0], ContentBlock::ToolUse { name, .. } if name == "mcp__echo__shout"), "{blocks:?}");
+    assert!(matches!(&req.tool_choice, Some(ToolChoice::Tool { name, .. }) if name == "exec_command"));
+
+    let answer = MessagesResponse {
+        id: "msg_1".into(),
+        kind: "message".into(),
+        role: Role::Assistant,
+        model: "m".into(),
+        content: vec![ContentBlock::ToolUse {
+            id: "toolu_2".into(),
+            name: "mcp__echo__shout".into(),
+            input: json!({"text": "again"}),
+            cache_control: None,
+        }],
+        stop_reason: Some("tool_use".into()),
+        stop_sequence: None,
+        usage: Default::default(),
+    };
+    let out: Value = serde_json::from_slice(&canonical_to_response(&answer, "resp_1", &info)).unwrap();
+    assert_eq!(out["output"][0]["name"], "shout", "{out}");
+    assert_eq!(out["output"][0]["namespace"], "mcp__echo", "{out}");
+
+    // Streamed alike.
+    let sse = concat!(
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"m\",\"content\":[],\"stop_reason\":null,\"usage\":{\"input_tokens\":1,\"output_tokens\":0}}}\n\n",
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_2\",\"name\":\"mcp__echo__shout\",\"input\":{}}}\n\n",
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{}\"}}\n\n",
+        "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n",
+        "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\"},\"usage\":{\"output_tokens\":3}}\n\n",
+        "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
+    );
+    let out = super::stream_tests::encode_split(sse.as_bytes(), &[], "resp_1", &info);
+    let items: Vec<&str> = out.lines().filter(|l| l.contains("\"type\":\"response.output_item.")).collect();
+    assert_eq!(items.len(), 2, "{out}");
+    for item in items {
+        assert!(item.contains(r#""name":"shout","namespace":"mcp__echo""#), "{item}");
+    }
+}

@@ -43,6 +43,7 @@ pub(super) fn from_canonical(req: &MessagesRequest, target: &TargetOptions) -> R
             ),
             strict: Some(false),
             format: None,
+            tools: None,
         })
         .collect();
     let (tool_choice, parallel_tool_calls) = match (&req.tool_choice, tools.is_empty()) {
@@ -200,6 +201,7 @@ fn push_assistant_turn(content: &Content, input: &mut Vec<Item>) {
                     arguments: tool_arguments(args),
                     call_id: base_tool_id(id).to_string(),
                     name: name.clone(),
+                    namespace: None,
                 });
             }
             _ => {}
