@@ -271,6 +271,25 @@ fn tool_result_round_trip_both_directions() {
     );
 }
 
+/// Claude Code writes `type` after a tool result's `tool_use_id`, in bodies of tens of
+/// KiB: such blocks are read wherever `type` stands, on its second turn as on the first.
+#[test]
+fn a_large_anthropic_body_with_type_after_other_keys_translates() {
+    let (mock, gw) = setup();
+    let body = format!(
+        r#"{{"model":"tr-claude-x","max_tokens":100,"system":[{{"text":"{}","type":"text"}}],"messages":[
+            {{"role":"user","content":"run it"}},
+            {{"role":"assistant","content":[{{"id":"toolu_1","type":"tool_use","name":"get_weather","input":{{"city":"Paris"}}}}]}},
+            {{"role":"user","content":[{{"tool_use_id":"toolu_1","type":"tool_result","content":"relay-ok","is_error":false,"cache_control":{{"type":"ephemeral"}}}}]}}]}}"#,
+        "s".repeat(8000)
+    );
+    let (status, resp) = gw.anthropic(&body);
+    assert_eq!(status, 200, "{resp}");
+    let sent: Value = serde_json::from_str(mock.last_request()["body"].as_str().unwrap()).unwrap();
+    assert_eq!(sent["messages"][0], json!({"role": "system", "content": "s".repeat(8000)}));
+    assert_eq!(sent["messages"][3], json!({"role": "tool", "content": "relay-ok", "tool_call_id": "toolu_1"}));
+}
+
 #[test]
 fn two_mebibyte_bodies_pass_in_both_directions_and_oversize_is_413() {
     let (mock, gw) = setup();

@@ -91,7 +91,8 @@ pub(crate) fn deserialize<'de, D: Deserializer<'de>, T: Tagged>(d: D) -> Result<
                 None => T::implied(&fields).ok_or_else(|| de::Error::missing_field("type"))?.to_string(),
                 Some(_) => return Err(de::Error::missing_field("type")),
             };
-            T::build(&kind, Value::Object(fields)).map_err(de::Error::custom)
+            // The gathered fields lend no raw text: `Text` and `RawJson` copy it out.
+            super::text::unshared(|| T::build(&kind, Value::Object(fields))).map_err(de::Error::custom)
         }
     }
     d.deserialize_map(V(PhantomData))

@@ -86,6 +86,17 @@ thread_local! {
     static SOURCE: RefCell<Option<ByteString>> = const { RefCell::new(None) };
 }
 
+/// Puts back the body that was being parsed on this thread (that of an outer parse, or
+/// none), even when the parse unwinds.
+struct Restore(Option<ByteString>);
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        let outer = self.0.take();
+        SOURCE.with_borrow_mut(|s| *s = outer);
+    }
+}
+
 /// Parses `body` (checked for UTF-8 first, whole) so that the JSON text kept by [`Text`]
 /// and `RawJson` values is shared with the body instead of copied out of it: the text
 /// of a large request is most of its bytes. The values keep the body's buffer alive.
@@ -95,16 +106,16 @@ pub(crate) fn parse_shared<T: de::DeserializeOwned>(body: &bytes::Bytes) -> serd
     let Ok(source) = ByteString::try_from(body.clone()) else {
         return serde_json::from_slice(body);
     };
-    // Restores the outer source (a parse within a parse) even when the parse unwinds.
-    struct Restore(Option<ByteString>);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            let outer = self.0.take();
-            SOURCE.with_borrow_mut(|s| *s = outer);
-        }
-    }
     let _restore = Restore(SOURCE.with_borrow_mut(|s| s.replace(source.clone())));
     super::json_de::parse(&source)
+}
+
+/// Runs `f` as if no body were being parsed on this thread. For values another
+/// deserializer hands out (a `serde_json::Value` gathered first, see `tagged`): it lends
+/// no raw text, so raw text is copied from it instead.
+pub(crate) fn unshared<R>(f: impl FnOnce() -> R) -> R {
+    let _restore = Restore(SOURCE.with_borrow_mut(Option::take));
+    f()
 }
 
 impl Serialize for RawText {

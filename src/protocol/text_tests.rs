@@ -245,3 +245,30 @@ fn content_of_the_wrong_type_is_refused_with_what_was_expected() {
         serde_json::from_value(serde_json::json!({"model":"m","messages":[],"system":"s"})).unwrap();
     assert_eq!(req.system.unwrap().joined_text(""), "s");
 }
+
+/// Claude Code writes a tool result's `tool_use_id` before its `type`: such a block is
+/// gathered before it is read, and its text copied out of the gathered fields, in a
+/// shared parse too.
+#[test]
+fn blocks_whose_type_is_not_first_are_read_in_a_shared_parse() {
+    use crate::protocol::anthropic::{Content, ContentBlock, MessagesRequest};
+    let body = Bytes::from(format!(
+        r#"{{"model":"m","messages":[{{"role":"user","content":"{}"}},
+            {{"role":"assistant","content":[{{"id":"c1","type":"tool_use","name":"f","input":{{"a":1}}}}]}},
+            {{"role":"user","content":[{{"tool_use_id":"c1","type":"tool_result","content":"relay-ok","is_error":false,"cache_control":{{"type":"ephemeral"}}}},
+            {{"text":"go \"on\"","type":"text"}}]}}],
+            "tools":[{{"description":"d","input_schema":{{"type":"object"}},"name":"f"}}]}}"#,
+        "x".repeat(5000)
+    ));
+    let req: MessagesRequest = super::parse_shared(&body).unwrap();
+    let Content::Blocks(blocks) = &req.messages[2].content else { panic!("{:?}", req.messages[2]) };
+    let ContentBlock::ToolResult { tool_use_id, content: Some(Content::Text(result)), .. } = &blocks[0] else {
+        panic!("{blocks:?}")
+    };
+    assert_eq!((tool_use_id.as_str(), result.as_str()), ("c1", "relay-ok"));
+    let ContentBlock::Text { text, .. } = &blocks[1] else { panic!("{blocks:?}") };
+    assert_eq!(text.as_str(), "go \"on\"");
+    assert_eq!(serde_json::to_string(text).unwrap(), r#""go \"on\"""#);
+    // What follows the gathered block is shared again.
+    assert!(in_body(&req.tools.as_ref().unwrap()[0].input_schema.as_ref().unwrap().0, &body));
+}
