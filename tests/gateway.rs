@@ -290,6 +290,37 @@ fn a_large_anthropic_body_with_type_after_other_keys_translates() {
     assert_eq!(sent["messages"][3], json!({"role": "tool", "content": "relay-ok", "tool_call_id": "toolu_1"}));
 }
 
+/// Claude Code names some MCP tools past 64 characters, and Gemini CLI keeps an MCP
+/// server's `.` in its tool names: other providers refuse both. They are renamed
+/// upstream, and the calls come back under the client's names.
+#[test]
+fn tool_names_other_providers_refuse_are_renamed_and_named_back() {
+    let (mock, gw) = setup();
+    let long = "mcp__statsserver_for_review__fetch_the_extremely_detailed_repository_statistics_for_relay";
+    for stream in [false, true] {
+        let body = json!({"model": "tr-claude-x", "max_tokens": 100, "stream": stream,
+            "messages": [{"role": "user", "content": "[[tool]] stats"}],
+            "tools": [{"name": long, "input_schema": {"type": "object"}}]});
+        let (status, resp) = gw.anthropic(&body.to_string());
+        assert_eq!(status, 200, "{resp}");
+        let sent: Value = serde_json::from_str(mock.last_request()["body"].as_str().unwrap()).unwrap();
+        let upstream = sent["tools"][0]["function"]["name"].as_str().unwrap().to_string();
+        assert_eq!(upstream.len(), 64, "{upstream}");
+        assert!(long.starts_with(&upstream[..55]), "{upstream}");
+        assert!(resp.contains(&format!("\"name\":\"{long}\"")), "{resp}");
+        assert!(!resp.contains(&upstream), "{resp}");
+    }
+    let gemini = json!({"contents": [{"role": "user", "parts": [{"text": "[[tool]] status"}]}],
+        "tools": [{"functionDeclarations": [{"name": "mcp_stub_get.status", "parameters": {"type": "OBJECT"}}]}]});
+    let (status, _, resp) =
+        gw.post("/v1beta/models/tr-gpt-x:generateContent", &[("x-goog-api-key", ACCESS_KEY)], &gemini.to_string());
+    assert_eq!(status, 200, "{resp}");
+    let sent: Value = serde_json::from_str(mock.last_request()["body"].as_str().unwrap()).unwrap();
+    assert_eq!(sent["tools"][0]["name"], "mcp_stub_get_status");
+    let resp: Value = serde_json::from_str(&resp).unwrap();
+    assert_eq!(resp["candidates"][0]["content"]["parts"][1]["functionCall"]["name"], "mcp_stub_get.status", "{resp}");
+}
+
 #[test]
 fn two_mebibyte_bodies_pass_in_both_directions_and_oversize_is_413() {
     let (mock, gw) = setup();

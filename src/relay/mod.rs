@@ -516,7 +516,13 @@ impl Relay {
         let info = req.responses_info().ok().flatten().cloned();
         let force = req.forces_translation();
         let responses = response_id.zip(info.as_ref());
-        let cx = ResponseContext { upstream_model, responses, force, gemini_thoughts: req.gemini_thoughts() };
+        let cx = ResponseContext {
+            upstream_model,
+            responses,
+            force,
+            gemini_thoughts: req.gemini_thoughts(),
+            tool_names: req.tool_names(),
+        };
         let answer =
             translate_response(channel.protocol, client, &body, &cx).map_err(|e| AttemptFailure::in_band(e, None))?;
         let (translated, mut canonical) = (answer.body, answer.canonical);

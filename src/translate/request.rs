@@ -9,6 +9,7 @@ use super::error::to_json_sized;
 use super::passthrough::RequestPeek;
 use super::responses::ResponsesRequestInfo;
 use super::stream::ClientStreamOptions;
+use super::tool_names::ToolNames;
 use super::{chat_response, gemini, responses, ApiError, ErrorKind, TargetOptions};
 use crate::protocol::anthropic::{Content, ContentBlock, Message, MessagesRequest, MessagesResponse};
 use crate::protocol::json_scan;
@@ -25,6 +26,9 @@ pub struct ClientOptions {
     pub responses: Option<ResponsesRequestInfo>,
     /// Gemini: thinking reaches the client as thought parts (`includeThoughts`).
     pub gemini_thoughts: bool,
+    /// Anthropic, Chat and Gemini clients: their tools renamed upstream
+    /// (`tool_names::fit`; a Responses client's are in its `responses`).
+    pub tool_names: Option<std::sync::Arc<ToolNames>>,
 }
 
 /// Thinking blocks of another provider in an Anthropic conversation: Anthropic refuses
@@ -74,7 +78,7 @@ impl PreparedRequest {
             Dialect::Anthropic => parse::<MessagesRequest>(&body).ok().filter(|r| !r.model.is_empty()).map(|req| {
                 let user_id = req.metadata.as_ref().and_then(|m| m.user_id.clone());
                 let peek = RequestPeek::read(req.model.clone(), req.stream.unwrap_or(false), user_id);
-                (peek, (req, ClientOptions::default()))
+                (peek, fitted(req, ClientOptions::default()))
             }),
             Dialect::OpenAiChat => parse::<ChatRequest>(&body).ok().filter(|r| !r.model.is_empty()).and_then(|chat| {
                 // What `RequestPeek::parse` reads from a Chat body.
@@ -217,6 +221,11 @@ impl PreparedRequest {
         Ok(Bytes::from(bytes))
     }
 
+    /// The client's tools renamed upstream, if any (not a Responses client's).
+    pub fn tool_names(&self) -> Option<&ToolNames> {
+        self.canonical.as_deref().and_then(|(_, o)| o.tool_names.as_deref())
+    }
+
     /// Whether a Gemini client asked for thought parts (`includeThoughts`).
     pub fn gemini_thoughts(&self) -> bool {
         self.canonical.as_deref().is_some_and(|(_, o)| o.gemini_thoughts)
@@ -230,6 +239,7 @@ impl PreparedRequest {
             include_usage: opts.is_some_and(|o| o.include_usage),
             gemini_json_array: self.gemini_json_array,
             gemini_thoughts: opts.is_some_and(|o| o.gemini_thoughts),
+            tool_names: opts.and_then(|o| o.tool_names.clone()),
             responses: match (opts.and_then(|o| o.responses.clone()), response_id) {
                 (Some(info), Some(id)) => Some((id.to_string(), info)),
                 _ => None,
@@ -240,7 +250,7 @@ impl PreparedRequest {
     fn canonical(&mut self) -> Result<&(MessagesRequest, ClientOptions), ApiError> {
         if self.canonical.is_none() {
             let parsed = match self.client {
-                Dialect::Anthropic => (parse::<MessagesRequest>(&self.body)?, ClientOptions::default()),
+                Dialect::Anthropic => fitted(parse::<MessagesRequest>(&self.body)?, ClientOptions::default()),
                 Dialect::OpenAiChat => chat_canonical(parse::<ChatRequest>(&self.body)?)?,
                 Dialect::OpenAiResponses => {
                     let (req, info) = responses::request_to_canonical(&self.body)?;
@@ -248,7 +258,7 @@ impl PreparedRequest {
                 }
                 Dialect::Gemini => {
                     let (req, thoughts) = gemini::request_to_canonical(&self.body, &self.peek.model, self.peek.stream)?;
-                    (req, ClientOptions { gemini_thoughts: thoughts, ..ClientOptions::default() })
+                    fitted(req, ClientOptions { gemini_thoughts: thoughts, ..ClientOptions::default() })
                 }
             };
             self.canonical = Some(Box::new(parsed));
@@ -285,7 +295,14 @@ fn responses_user_id(info: &ResponsesRequestInfo) -> Option<Option<String>> {
 /// A Chat request in canonical form, with the options its translated answer needs.
 fn chat_canonical(chat: ChatRequest) -> Result<(MessagesRequest, ClientOptions), ApiError> {
     let (req, opts) = chat_to_canonical(chat)?;
-    Ok((req, ClientOptions { include_usage: opts.include_usage, ..ClientOptions::default() }))
+    Ok(fitted(req, ClientOptions { include_usage: opts.include_usage, ..ClientOptions::default() }))
+}
+
+/// A canonical request whose tool names every provider takes (`tool_names::fit`), with
+/// the renames among its options.
+fn fitted(mut req: MessagesRequest, opts: ClientOptions) -> (MessagesRequest, ClientOptions) {
+    let tool_names = super::tool_names::fit(&mut req);
+    (req, ClientOptions { tool_names, ..opts })
 }
 
 /// A request body in typed form; its text values share the body's buffer (see
@@ -305,6 +322,8 @@ pub struct ResponseContext<'a> {
     pub force: bool,
     /// Gemini clients: thinking as thought parts (`includeThoughts`).
     pub gemini_thoughts: bool,
+    /// Tools renamed upstream (not a Responses client's): calls are named back.
+    pub tool_names: Option<&'a ToolNames>,
 }
 
 /// A translated (non-streaming) answer.
@@ -340,6 +359,10 @@ pub fn translate_response(
         Dialect::OpenAiResponses => responses::response_to_canonical(body)?,
         Dialect::Gemini => gemini::response_to_canonical(body, cx.upstream_model)?,
     };
+    let mut canonical = canonical;
+    if let (Some(names), false) = (cx.tool_names, client == Dialect::OpenAiResponses) {
+        super::tool_names::name_back(&mut canonical.content, names);
+    }
     // Accounting reads the usage from the parse already made, not from a second one.
     let usage = Some(canonical.usage);
     // The answer is about as long as the one it is translated from: written into a

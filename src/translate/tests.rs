@@ -227,8 +227,13 @@ fn anthropic_response_to_chat() {
 /// escapes are kept byte for byte, one block is moved, several are joined.
 #[test]
 fn answer_text_keeps_its_json_literal_both_ways() {
-    let cx =
-        super::request::ResponseContext { upstream_model: "m", responses: None, force: false, gemini_thoughts: false };
+    let cx = super::request::ResponseContext {
+        upstream_model: "m",
+        responses: None,
+        force: false,
+        gemini_thoughts: false,
+        tool_names: None,
+    };
     let chat_text = |body: &str| {
         let out = translate_response(Dialect::Anthropic, Dialect::OpenAiChat, &Bytes::from(body.to_string()), &cx);
         let out = String::from_utf8(out.unwrap().body.to_vec()).unwrap();
@@ -307,8 +312,13 @@ fn prepared_request_parses_once_and_passes_through_same_dialect() {
 
 #[test]
 fn invalid_upstream_json_is_an_api_error() {
-    let cx =
-        super::request::ResponseContext { upstream_model: "m", responses: None, force: false, gemini_thoughts: false };
+    let cx = super::request::ResponseContext {
+        upstream_model: "m",
+        responses: None,
+        force: false,
+        gemini_thoughts: false,
+        tool_names: None,
+    };
     let err =
         translate_response(Dialect::OpenAiChat, Dialect::Anthropic, &Bytes::from_static(b"<html>"), &cx).unwrap_err();
     assert!(err.message.starts_with("upstream returned an invalid response"), "{}", err.message);
@@ -491,6 +501,7 @@ fn a_translated_answer_reports_its_usage_and_a_passed_through_one_none() {
         responses: None,
         force: false,
         gemini_thoughts: false,
+        tool_names: None,
     };
     let chat = br#"{"id":"c1","model":"gpt","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15,"prompt_tokens_details":{"cached_tokens":4}}}"#;
     let out = translate_response(Dialect::OpenAiChat, Dialect::Anthropic, &Bytes::from_static(chat), &cx).unwrap();
@@ -621,6 +632,7 @@ fn reasoning_tokens_are_carried_between_dialects_that_count_them() {
         responses: Some(("resp_1", &info)),
         force: false,
         gemini_thoughts: false,
+        tool_names: None,
     };
     let out = translate_response(Dialect::OpenAiChat, Dialect::OpenAiResponses, &chat, &responses_cx).unwrap();
     let v: Value = serde_json::from_slice(&out.body).unwrap();
@@ -631,6 +643,7 @@ fn reasoning_tokens_are_carried_between_dialects_that_count_them() {
         responses: None,
         force: false,
         gemini_thoughts: false,
+        tool_names: None,
     };
     // Gemini counts thoughts apart from candidates.
     let out = translate_response(Dialect::OpenAiChat, Dialect::Gemini, &chat, &cx).unwrap();

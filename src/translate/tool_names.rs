@@ -16,7 +16,9 @@
 //! outside a namespace, are not touched, and a request with only such tools keeps no
 //! table.
 
+use crate::protocol::anthropic::{Content, ContentBlock, MessagesRequest, ToolChoice};
 use std::borrow::Cow;
+use std::sync::Arc;
 
 const MAX_LEN: usize = 64;
 /// What a shortened name keeps of the original, before `_` and 8 hex digits.
@@ -89,8 +91,58 @@ impl ToolNames {
 }
 
 /// The table of `names`, or none when it renames nothing.
-pub fn kept(names: ToolNames) -> Option<std::sync::Arc<ToolNames>> {
-    (!names.is_empty()).then(|| std::sync::Arc::new(names))
+pub fn kept(names: ToolNames) -> Option<Arc<ToolNames>> {
+    (!names.is_empty()).then(|| Arc::new(names))
+}
+
+/// Renames, in a canonical request, the tools whose names another provider would
+/// refuse (longer than 64 characters, as Claude Code names some MCP tools, or with
+/// characters such as Gemini CLI's `.`), with the calls of them in the history and a
+/// forced choice of one. Returns the table that names the answer's calls back, or none
+/// when every name fits (the usual case, which allocates nothing).
+pub fn fit(req: &mut MessagesRequest) -> Option<Arc<ToolNames>> {
+    let calls = || {
+        req.messages.iter().flat_map(|m| match &m.content {
+            Content::Blocks(blocks) => blocks.as_slice(),
+            Content::Text(_) => &[],
+        })
+    };
+    let all_fit = req.tools.iter().flatten().all(|t| fits(&t.name))
+        && calls().all(|b| !matches!(b, ContentBlock::ToolUse { name, .. } if !fits(name)));
+    if all_fit {
+        return None;
+    }
+    let mut names = ToolNames::default();
+    let fitting: Vec<String> = req.tools.iter().flatten().filter(|t| fits(&t.name)).map(|t| t.name.clone()).collect();
+    let taken: Vec<&str> = fitting.iter().map(String::as_str).collect();
+    for tool in req.tools.iter_mut().flatten() {
+        tool.name = names.declare(&tool.name, None, &taken);
+    }
+    for message in &mut req.messages {
+        if let Content::Blocks(blocks) = &mut message.content {
+            for block in blocks {
+                if let ContentBlock::ToolUse { name, .. } = block {
+                    *name = names.upstream(name, None).into_owned();
+                }
+            }
+        }
+    }
+    if let Some(ToolChoice::Tool { name, .. }) = &mut req.tool_choice {
+        *name = names.upstream(name, None).into_owned();
+    }
+    kept(names)
+}
+
+/// Gives the calls of a canonical answer the client's names for their tools.
+pub fn name_back(blocks: &mut [ContentBlock], names: &ToolNames) {
+    for block in blocks {
+        if let ContentBlock::ToolUse { name, .. } = block {
+            let client = names.client(name).0;
+            if client != name.as_str() {
+                *name = client.to_string();
+            }
+        }
+    }
 }
 
 /// `name` (in `namespace`) in the characters every provider takes, within 64.

@@ -232,8 +232,13 @@ pub fn measure(inputs: &Inputs, quick: bool) -> Vec<AllocRow> {
             rows.push(m.row("request", label.into(), direction(client, upstream), body.len(), 0, op));
         }
         let response = &inputs.response[idx(upstream)];
-        let cx =
-            ResponseContext { upstream_model: model(upstream), responses: None, force: false, gemini_thoughts: false };
+        let cx = ResponseContext {
+            upstream_model: model(upstream),
+            responses: None,
+            force: false,
+            gemini_thoughts: false,
+            tool_names: None,
+        };
         let op = || translate_response(upstream, client, response, &cx).map_or(0, |r| r.body.len());
         rows.push(m.row("response", "json".into(), direction(client, upstream), response.len(), 0, op));
         let stream = &inputs.stream[idx(upstream)];

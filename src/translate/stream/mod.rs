@@ -149,6 +149,9 @@ pub struct ClientStreamOptions {
     pub gemini_thoughts: bool,
     /// Responses clients: the response id and the request's echoed options.
     pub responses: Option<(String, crate::translate::responses::ResponsesRequestInfo)>,
+    /// The request's tools renamed upstream (`tool_names`), for other clients than
+    /// Responses ones (whose options hold theirs): the calls get the client's names back.
+    pub tool_names: Option<std::sync::Arc<crate::translate::tool_names::ToolNames>>,
 }
 
 /// One stream's translator: `push` upstream bytes, get client bytes; `finish` at the
@@ -169,6 +172,8 @@ pub struct StreamTranslator {
     raw_responses: Option<(String, String, Option<u64>)>,
     /// The upstream key and the id that stands for it (`masking`).
     secret: Option<(String, String)>,
+    /// Tools renamed upstream, named back in the client's events.
+    tool_names: Option<std::sync::Arc<crate::translate::tool_names::ToolNames>>,
 }
 
 impl StreamTranslator {
@@ -216,6 +221,7 @@ impl StreamTranslator {
             accumulator: None,
             raw_responses: None,
             secret: None,
+            tool_names: opts.tool_names,
         }
     }
 
@@ -356,7 +362,7 @@ impl StreamTranslator {
                 }
             }
         }
-        for ev in self.events.drain(..) {
+        for mut ev in self.events.drain(..) {
             if self.closed {
                 break;
             }
@@ -367,6 +373,9 @@ impl StreamTranslator {
             }
             if let Some(acc) = self.accumulator.as_mut() {
                 acc.push(&ev);
+            }
+            if let (Some(names), StreamEvent::ContentBlockStart { content_block, .. }) = (&self.tool_names, &mut ev) {
+                crate::translate::tool_names::name_back(std::slice::from_mut(content_block), names);
             }
             let terminal = matches!(ev, StreamEvent::MessageStop | StreamEvent::Error { .. });
             match &mut self.encoder {

@@ -67,10 +67,20 @@ fn check(name: &str, upstream: Dialect, client: Dialect, opts: ClientStreamOptio
     (whole, stats)
 }
 
-const USAGE: ClientStreamOptions =
-    ClientStreamOptions { include_usage: true, gemini_json_array: false, gemini_thoughts: true, responses: None };
-const NO_USAGE: ClientStreamOptions =
-    ClientStreamOptions { include_usage: false, gemini_json_array: false, gemini_thoughts: true, responses: None };
+const USAGE: ClientStreamOptions = ClientStreamOptions {
+    include_usage: true,
+    gemini_json_array: false,
+    gemini_thoughts: true,
+    responses: None,
+    tool_names: None,
+};
+const NO_USAGE: ClientStreamOptions = ClientStreamOptions {
+    include_usage: false,
+    gemini_json_array: false,
+    gemini_thoughts: true,
+    responses: None,
+    tool_names: None,
+};
 
 #[test]
 fn anthropic_passthrough_is_frame_exact_and_observed() {
