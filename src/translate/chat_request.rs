@@ -158,7 +158,7 @@ fn push_user_turn(content: &Content, out: &mut Vec<ChatMessage>) {
                 out.push(ChatMessage {
                     role: "tool".to_string(),
                     content: Some(ChatContent::Text(text)),
-                    tool_call_id: Some(super::gemini::base_tool_id(tool_use_id).to_string()),
+                    tool_call_id: Some(super::openai_call_id(tool_use_id).into_owned()),
                     ..Default::default()
                 });
             }
@@ -255,7 +255,7 @@ fn assistant_turn(content: &Content) -> ChatMessage {
                 match block {
                     ContentBlock::Text { text: t, .. } => texts.push(t),
                     ContentBlock::ToolUse { id, name, input, .. } => calls.push(ToolCall {
-                        id: super::gemini::base_tool_id(id).to_string(),
+                        id: super::openai_call_id(id).into_owned(),
                         kind: "function".to_string(),
                         function: FunctionCall { name: name.clone(), arguments: super::tool_arguments(input) },
                     }),

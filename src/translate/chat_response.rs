@@ -87,14 +87,11 @@ pub fn chat_to_canonical_response(resp: ChatResponse) -> Result<MessagesResponse
             _ if call.function.arguments.trim().is_empty() => Value::Object(Default::default()),
             _ => serde_json::json!({ "_raw_arguments": call.function.arguments }),
         };
-        // A call without an id still needs one its result can name.
-        let id = if call.id.is_empty() { super::generated_tool_id() } else { call.id };
-        content.push(ContentBlock::ToolUse {
-            id: super::sanitize_tool_id(id),
-            name: call.function.name,
-            input,
-            cache_control: None,
-        });
+        // A call needs an id its result can name, and no other call has.
+        let taken =
+            |id: &str| content.iter().any(|b| matches!(b, ContentBlock::ToolUse { id: other, .. } if other == id));
+        let id = super::chat_call_id(&call.id, taken);
+        content.push(ContentBlock::ToolUse { id, name: call.function.name, input, cache_control: None });
     }
     let stop_reason = if refused {
         "refusal"

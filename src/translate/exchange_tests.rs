@@ -160,6 +160,17 @@ fn a_chat_answer_without_ids_or_with_a_refusal_translates() {
     let v: Value = serde_json::from_slice(&out.body).unwrap();
     assert!(v["id"].as_str().unwrap().starts_with("msg_relay_"), "{v}");
     let ids = [v["content"][0]["id"].as_str().unwrap(), v["content"][1]["id"].as_str().unwrap()];
+    // Two calls of one id, or one Anthropic refuses: replaced too.
+    let twice = Bytes::from_static(
+        br#"{"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[{"id":"call_0","type":"function","function":{"name":"f","arguments":"{}"}},{"id":"call_0","type":"function","function":{"name":"g","arguments":"{}"}},{"id":"functions.h:2","type":"function","function":{"name":"h","arguments":"{}"}}]},"finish_reason":"tool_calls"}]}"#,
+    );
+    let w: Value =
+        serde_json::from_slice(&translate_response(Dialect::OpenAiChat, Dialect::Anthropic, &twice, &cx).unwrap().body)
+            .unwrap();
+    assert_eq!(w["content"][0]["id"], "call_0");
+    for i in [1, 2] {
+        assert!(w["content"][i]["id"].as_str().unwrap().starts_with("toolu_relay_"), "{w}");
+    }
     assert!(ids.iter().all(|id| id.starts_with("toolu_relay_") && id.len() == 28), "{ids:?}");
     assert_ne!(ids[0], ids[1]);
     // The next answer's calls get ids of their own: a client's history holds both.

@@ -106,6 +106,43 @@ pub fn anthropic_usage_from_chat(u: &crate::protocol::openai_chat::ChatUsage) ->
     }
 }
 
+/// FNV-1a of `bytes`: a stable short digest for names and ids made from longer ones.
+pub(crate) fn fnv1a(bytes: impl IntoIterator<Item = u8>) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
+}
+
+/// A tool id as OpenAI takes it (Chat and Responses): without a Gemini signature, and
+/// within 40 characters. A longer one (Gemini CLI's `<name>__<id>`, a long id from
+/// another server) becomes `call_` and 16 hex digits of its digest, the same for a call
+/// and its result.
+pub(crate) fn openai_call_id(id: &str) -> std::borrow::Cow<'_, str> {
+    let base = gemini::base_tool_id(id);
+    if base.len() <= 40 {
+        std::borrow::Cow::Borrowed(base)
+    } else {
+        std::borrow::Cow::Owned(format!("call_{:016x}", fnv1a(base.bytes())))
+    }
+}
+
+/// The canonical id of a Chat upstream's tool call: its own, unless it has none, has
+/// characters Anthropic refuses (Kimi's `functions.Bash:0`, which the next answer
+/// repeats), or an earlier call of the same answer has it (`taken`); then a new one. A
+/// client that keeps its history by tool id (Claude Code) would drop a call whose id it
+/// has seen, and answer it as interrupted.
+pub(crate) fn chat_call_id(upstream: &str, taken: impl Fn(&str) -> bool) -> String {
+    let clean = upstream.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if upstream.is_empty() || !clean || taken(upstream) {
+        generated_tool_id()
+    } else {
+        upstream.to_string()
+    }
+}
+
 /// An id for a tool call the upstream sent without one. Random, not counted: a client
 /// keeps the calls of every turn in its history, and two calls of one id there would
 /// pair with each other's results (Anthropic refuses such a history).

@@ -691,3 +691,27 @@ fn a_passed_through_conversation_loses_the_thinking_the_gateway_signed_even_with
     let sent = body_for(ForeignThinking::None);
     assert_eq!(sent["messages"][1]["content"][0]["signature"], "gemini:QUJD");
 }
+
+/// OpenAI refuses tool ids over 40 characters; Gemini CLI sends `<name>__<id>` ids, and
+/// some servers make long ones. The call and its result get the same short id.
+#[test]
+fn tool_ids_over_forty_characters_are_shortened_alike_towards_openai() {
+    let long = "list_background_processes__call_yIbA9EddtNcMx1mHigigeLSl";
+    let req = anthropic_req(json!({"model": "m", "max_tokens": 10, "messages": [
+        {"role": "user", "content": "go"},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": long, "name": "f", "input": {}},
+                                          {"type": "tool_use", "id": "call_short", "name": "f", "input": {}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": long, "content": "ok"},
+                                     {"type": "tool_result", "tool_use_id": "call_short", "content": "ok"}]}]}));
+    let chat = to_value(&canonical_to_chat(&req, &TargetOptions::new("gpt")));
+    let short = chat["messages"][1]["tool_calls"][0]["id"].as_str().unwrap();
+    assert!(short.starts_with("call_") && short.len() == 21, "{short}");
+    assert_eq!(chat["messages"][2]["tool_call_id"], short);
+    assert_eq!(chat["messages"][1]["tool_calls"][1]["id"], "call_short");
+    assert_eq!(chat["messages"][3]["tool_call_id"], "call_short");
+    let responses: Value =
+        serde_json::from_slice(&super::responses::canonical_to_request(&req, &TargetOptions::new("gpt")).unwrap())
+            .unwrap();
+    assert_eq!(responses["input"][1]["call_id"], short);
+    assert_eq!(responses["input"][3]["call_id"], short);
+}

@@ -167,11 +167,7 @@ fn renamed<'a>(name: &'a str, namespace: Option<&str>) -> Cow<'a, str> {
 
 /// `clean` cut to 55 characters, with `_` and the hash of the original name.
 fn shortened(clean: &str, name: &str, namespace: Option<&str>) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in namespace.unwrap_or_default().bytes().chain([0]).chain(name.bytes()) {
-        hash ^= u64::from(b);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
+    let hash = crate::translate::fnv1a(namespace.unwrap_or_default().bytes().chain([0]).chain(name.bytes()));
     let kept = clean.get(..KEPT).unwrap_or(clean);
     format!("{kept}_{:08x}", hash as u32)
 }

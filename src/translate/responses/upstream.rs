@@ -6,7 +6,7 @@ use crate::protocol::openai_responses::{
 };
 use crate::protocol::RawJson;
 use crate::translate::error::to_json;
-use crate::translate::gemini::base_tool_id;
+use crate::translate::openai_call_id;
 use crate::translate::tool_arguments;
 use crate::translate::{ApiError, TargetOptions};
 use serde_json::{json, Value};
@@ -105,7 +105,7 @@ fn push_user_turn(content: &Content, input: &mut Vec<Item>) {
         match block {
             ContentBlock::ToolResult { tool_use_id, content, is_error, .. } => input.push(Item::FunctionCallOutput {
                 id: None,
-                call_id: base_tool_id(tool_use_id).to_string(),
+                call_id: openai_call_id(tool_use_id).into_owned(),
                 output: tool_output(content.as_ref(), *is_error == Some(true)),
                 status: None,
             }),
@@ -199,7 +199,7 @@ fn push_assistant_turn(content: &Content, input: &mut Vec<Item>) {
                     id: None,
                     status: None,
                     arguments: tool_arguments(args),
-                    call_id: base_tool_id(id).to_string(),
+                    call_id: openai_call_id(id).into_owned(),
                     name: name.clone(),
                     namespace: None,
                 });

@@ -22,7 +22,7 @@
 use crate::protocol::anthropic::{BlockDelta, ContentBlock, MessagesResponse, Role, StreamEvent, Usage};
 use crate::protocol::openai_chat::{ChatUsage, ChunkChoice, ErrorObject, ToolCallDelta};
 use crate::sse::SseFrame;
-use crate::translate::{anthropic_usage_from_chat, sanitize_tool_id, stop_reason_from_finish, ApiError, ErrorKind};
+use crate::translate::{anthropic_usage_from_chat, stop_reason_from_finish, ApiError, ErrorKind};
 use serde::Deserialize;
 use serde_json::Value;
 use std::borrow::Cow;
@@ -213,11 +213,7 @@ impl ChatDecoder {
         let (at, new_call) = match last {
             Some(at) if upstream_id.is_empty() || self.calls[at].upstream_id == upstream_id => (at, false),
             _ => {
-                let id = if upstream_id.is_empty() {
-                    crate::translate::generated_tool_id()
-                } else {
-                    sanitize_tool_id(upstream_id.clone())
-                };
+                let id = crate::translate::chat_call_id(&upstream_id, |id| self.calls.iter().any(|c| c.id == id));
                 self.calls.push(ToolCall {
                     index: call.index,
                     upstream_id,

@@ -561,3 +561,25 @@ fn chat_calls_without_ids_get_ids_no_other_answer_has() {
     assert!(first.starts_with("toolu_relay_") && first.len() == 28, "{first}");
     assert_ne!(first, second);
 }
+
+#[test]
+fn chat_call_ids_that_repeat_or_that_anthropic_refuses_are_replaced() {
+    // Two calls of one id, and Kimi's `functions.<name>:<n>`, which every answer repeats.
+    let input = concat!(
+        "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"tool_calls\":[{\"index\":0,\"id\":\"call_0\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]}}]}\n\n",
+        "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":1,\"id\":\"call_0\",\"type\":\"function\",\"function\":{\"name\":\"g\",\"arguments\":\"{}\"}}]}}]}\n\n",
+        "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{\"tool_calls\":[{\"index\":2,\"id\":\"functions.Bash:0\",\"type\":\"function\",\"function\":{\"name\":\"h\",\"arguments\":\"{}\"}}]}}]}\n\n",
+        "data: {\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\n",
+        "data: [DONE]\n\n",
+    );
+    let (out, _) = translate(input.as_bytes(), &[], Dialect::OpenAiChat, Dialect::Anthropic, &NO_USAGE);
+    let ids: Vec<String> = event_lines(&out)
+        .into_iter()
+        .filter(|l| l.starts_with("start"))
+        .map(|l| l.split('"').nth(3).unwrap().to_string())
+        .collect();
+    assert_eq!(ids.len(), 3, "{out}");
+    assert_eq!(ids[0], "call_0", "an id seen first is kept");
+    assert!(ids[1].starts_with("toolu_relay_") && ids[2].starts_with("toolu_relay_"), "{ids:?}");
+    assert_ne!(ids[1], ids[2]);
+}
