@@ -177,6 +177,18 @@ fn a_gemini_key_refused_with_a_400_is_retired_and_the_next_key_answers() {
     );
 }
 
+/// Claude Code reads any error naming `x-api-key` as its own key refused, and asks its
+/// user to fix it: the gateway's refused key is told in other words.
+#[test]
+fn an_anthropic_refusal_of_the_gateways_key_does_not_name_x_api_key() {
+    let mock = Mock::start();
+    let gw = Gateway::start(&ch("c", "anthropic", &mock.url, &["bad-key"], ""), "");
+    let (status, body) = gw.anthropic(&ask("claude-x", "hi", false));
+    assert_eq!(status, 502, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["error"]["message"], "the upstream refused this gateway's credentials: invalid API key", "{body}");
+}
+
 #[test]
 fn a_rate_limit_on_one_key_outranks_a_spent_key_in_the_clients_answer() {
     let mock = Mock::start();

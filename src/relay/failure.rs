@@ -78,7 +78,11 @@ impl AttemptFailure {
 pub(super) fn refused_for_client(err: ApiError) -> ApiError {
     match err.kind {
         ErrorKind::Authentication | ErrorKind::Permission => ApiError {
-            message: format!("the upstream refused this gateway's credentials: {}", err.message),
+            // Claude Code takes any error that names `x-api-key` for its own key refused.
+            message: format!(
+                "the upstream refused this gateway's credentials: {}",
+                err.message.replace("x-api-key", "API key")
+            ),
             status: Some(502),
             code: None,
             upstream_body: None,

@@ -357,13 +357,22 @@ impl ApiError {
 
     /// The message for an Anthropic client: a context overflow another provider reported
     /// says so as Anthropic does (`prompt is too long: …`), which Claude Code acts on.
+    /// When the counts can be read (OpenAI's and Gemini's wording), they come in
+    /// Anthropic's form, `N tokens > M maximum`, which Claude Code reads to know how much
+    /// to compact.
     fn anthropic_message(&self) -> std::borrow::Cow<'_, str> {
         let overflow = self.code.as_deref() == Some(CONTEXT_LENGTH_EXCEEDED);
-        if overflow && !self.message.starts_with(PROMPT_TOO_LONG) {
-            std::borrow::Cow::Owned(format!("{PROMPT_TOO_LONG}: {}", self.message))
-        } else {
-            std::borrow::Cow::Borrowed(&self.message)
+        if !overflow || self.message.starts_with(PROMPT_TOO_LONG) {
+            return std::borrow::Cow::Borrowed(&self.message);
         }
+        let m = &self.message;
+        let counts = number_after(m, "resulted in ")
+            .zip(number_after(m, "context length is "))
+            .or_else(|| number_after(m, "input token count (").zip(number_after(m, "tokens allowed (")));
+        std::borrow::Cow::Owned(match counts {
+            Some((used, max)) => format!("{PROMPT_TOO_LONG}: {used} tokens > {max} maximum ({m})"),
+            None => format!("{PROMPT_TOO_LONG}: {m}"),
+        })
     }
 
     /// An error that arrives inside a stream, in the canonical (Anthropic) event shape.
@@ -381,6 +390,13 @@ impl ApiError {
 const CONTEXT_LENGTH_EXCEEDED: &str = "context_length_exceeded";
 /// How Anthropic begins the message of a request over the model's context window.
 const PROMPT_TOO_LONG: &str = "prompt is too long";
+
+/// The number right after `prefix` in `message`.
+fn number_after(message: &str, prefix: &str) -> Option<u64> {
+    let rest = &message[message.find(prefix)? + prefix.len()..];
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    rest[..digits].parse().ok()
+}
 
 /// Whether an upstream's message says the request is over the model's context window:
 /// Anthropic's `prompt is too long: 250000 tokens > 200000 maximum` and `input length
@@ -576,7 +592,7 @@ mod tests {
         assert_eq!((e.status_for(Dialect::OpenAiChat), e.code.as_deref()), (400, Some("context_length_exceeded")));
         assert_eq!(
             e.body_for(Dialect::Anthropic),
-            br#"{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: The input token count (1200000) exceeds the maximum number of tokens allowed (1048576)."}}"#
+            br#"{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: 1200000 tokens > 1048576 maximum (The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).)"}}"#
         );
         let openai = bytes::Bytes::from_static(
             br#"{"error":{"message":"This model's maximum context length is 128000 tokens.","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}"#,
@@ -585,6 +601,15 @@ mod tests {
         assert_eq!(
             e.body_for(Dialect::Anthropic),
             br#"{"type":"error","error":{"type":"invalid_request_error","message":"prompt is too long: This model's maximum context length is 128000 tokens."}}"#
+        );
+        let counted = bytes::Bytes::from_static(
+            br#"{"error":{"message":"This model's maximum context length is 128000 tokens. However, your messages resulted in 130532 tokens. Please reduce the length of the messages.","type":"invalid_request_error","param":"messages","code":"context_length_exceeded"}}"#,
+        );
+        let e = ApiError::from_upstream(400, &counted, Dialect::OpenAiChat);
+        let v: serde_json::Value = serde_json::from_slice(&e.body_for(Dialect::Anthropic)).unwrap();
+        assert!(
+            v["error"]["message"].as_str().unwrap().starts_with("prompt is too long: 130532 tokens > 128000 maximum ("),
+            "{v}"
         );
         // Other bad requests keep their words and get no code.
         let bad = bytes::Bytes::from_static(
