@@ -76,6 +76,7 @@ impl PreparedRequest {
     pub fn new_translated(client: Dialect, body: Bytes) -> Result<Self, ApiError> {
         let parsed = match client {
             Dialect::Anthropic => parse::<MessagesRequest>(&body).ok().filter(|r| !r.model.is_empty()).map(|req| {
+                let req = anthropic_canonical(req);
                 let user_id = req.metadata.as_ref().and_then(|m| m.user_id.clone());
                 let peek = RequestPeek::read(req.model.clone(), req.stream.unwrap_or(false), user_id);
                 (peek, fitted(req, ClientOptions::default()))
@@ -250,7 +251,7 @@ impl PreparedRequest {
     fn canonical(&mut self) -> Result<&(MessagesRequest, ClientOptions), ApiError> {
         if self.canonical.is_none() {
             let parsed = match self.client {
-                Dialect::Anthropic => fitted(parse::<MessagesRequest>(&self.body)?, ClientOptions::default()),
+                Dialect::Anthropic => fitted(anthropic_canonical(parse(&self.body)?), ClientOptions::default()),
                 Dialect::OpenAiChat => chat_canonical(parse::<ChatRequest>(&self.body)?)?,
                 Dialect::OpenAiResponses => {
                     let (req, info) = responses::request_to_canonical(&self.body)?;
@@ -297,6 +298,23 @@ fn chat_canonical(chat: ChatRequest) -> Result<(MessagesRequest, ClientOptions),
     let (req, opts) = chat_to_canonical(chat)?;
     Ok(fitted(req, ClientOptions { include_usage: opts.include_usage, ..ClientOptions::default() }))
 }
+
+/// An Anthropic client's request as other providers get it: without the system block in
+/// which Claude Code tells Anthropic its version and entry point
+/// (`x-anthropic-billing-header: cc_version=…`). Elsewhere it is prompt text, which
+/// differs from session to session at the very start of the prompt, where it defeats
+/// the provider's prefix caching.
+fn anthropic_canonical(mut req: MessagesRequest) -> MessagesRequest {
+    if let Some(Content::Blocks(blocks)) = &mut req.system {
+        blocks.retain(|b| !matches!(b, ContentBlock::Text { text, .. } if text.starts_with(BILLING_HEADER)));
+        if blocks.is_empty() {
+            req.system = None;
+        }
+    }
+    req
+}
+
+const BILLING_HEADER: &str = "x-anthropic-billing-header:";
 
 /// A canonical request whose tool names every provider takes (`tool_names::fit`), with
 /// the renames among its options.

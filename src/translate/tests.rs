@@ -715,3 +715,26 @@ fn tool_ids_over_forty_characters_are_shortened_alike_towards_openai() {
     assert_eq!(responses["input"][1]["call_id"], short);
     assert_eq!(responses["input"][3]["call_id"], short);
 }
+
+/// Claude Code's first system block tells Anthropic its version and entry point; other
+/// providers would take it as prompt text that changes from session to session.
+#[test]
+fn claude_codes_billing_header_block_stays_with_anthropic() {
+    let body = json!({"model": "claude-x", "max_tokens": 10, "system": [
+        {"type": "text", "text": "x-anthropic-billing-header: cc_version=2.1.197.cfd; cc_entrypoint=sdk-cli;"},
+        {"type": "text", "text": "You are Claude Code.", "cache_control": {"type": "ephemeral"}}],
+        "messages": [{"role": "user", "content": "hi"}]});
+    let mut req = PreparedRequest::new(Dialect::Anthropic, Bytes::from(body.to_string())).unwrap();
+    let same = req.body_for(Dialect::Anthropic, &TargetOptions::new("claude-x"), ForeignThinking::None).unwrap();
+    assert!(String::from_utf8_lossy(&same).contains("x-anthropic-billing-header"));
+    let chat: Value = serde_json::from_slice(
+        &req.body_for(Dialect::OpenAiChat, &TargetOptions::new("gpt"), ForeignThinking::None).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(chat["messages"][0], json!({"role": "system", "content": "You are Claude Code."}));
+    let gemini: Value = serde_json::from_slice(
+        &req.body_for(Dialect::Gemini, &TargetOptions::new("gemini"), ForeignThinking::None).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(gemini["systemInstruction"]["parts"], json!([{"text": "You are Claude Code."}]));
+}
