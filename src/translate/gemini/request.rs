@@ -59,7 +59,8 @@ pub(super) fn to_canonical(body: &[u8], model: &str, stream: bool) -> Result<(Me
             description: f.description.map(Text::from),
             input_schema: Some(
                 f.parameters_json_schema
-                    .or_else(|| f.parameters.map(json_schema_from_openapi))
+                    .or(f.parameters)
+                    .map(json_schema_from_openapi)
                     .map_or_else(RawJson::empty_object_schema, |v| RawJson::from_value(&v)),
             ),
             cache_control: None,
@@ -374,10 +375,11 @@ fn output_format(config: &GenerationConfig) -> Option<Value> {
     if config.response_mime_type.as_deref() != Some("application/json") {
         return None;
     }
-    let schema =
-        config.response_json_schema.clone().or_else(|| config.response_schema.clone().map(json_schema_from_openapi));
+    // Gemini takes `responseJsonSchema` with OpenAPI's upper-case type names too (Gemini
+    // CLI writes `"type":"OBJECT"`); other providers refuse them. Both are made JSON Schema.
+    let schema = config.response_json_schema.clone().or_else(|| config.response_schema.clone());
     Some(match schema {
-        Some(schema) => crate::translate::output_format::json_schema(schema, None, None),
+        Some(schema) => crate::translate::output_format::json_schema(json_schema_from_openapi(schema), None, None),
         None => crate::translate::output_format::json_object(),
     })
 }

@@ -128,6 +128,18 @@ fn snake_case_schema_fields_become_json_schema_names() {
         req["output_config"]["format"]["schema"],
         json!({"type": "object", "properties": {"n": {"type": ["integer", "null"]}}, "minProperties": 1})
     );
+    // Gemini CLI writes OpenAPI type names in `responseJsonSchema` and
+    // `parametersJsonSchema` too: other providers take JSON Schema's only.
+    let body = json!({"contents": [{"role": "user", "parts": [{"text": "x"}]}],
+        "tools": [{"functionDeclarations": [{"name": "f", "parametersJsonSchema": {"type": "OBJECT", "properties": {"p": {"type": "STRING"}}}}]}],
+        "generationConfig": {"responseMimeType": "application/json",
+            "responseJsonSchema": {"type": "OBJECT", "properties": {"reasoning": {"type": "STRING"}, "n": {"type": "INTEGER"}}}}});
+    let req = value(&request_to_canonical(body.to_string().as_bytes(), "m", false).unwrap().0);
+    assert_eq!(req["tools"][0]["input_schema"], json!({"type": "object", "properties": {"p": {"type": "string"}}}));
+    assert_eq!(
+        req["output_config"]["format"]["schema"],
+        json!({"type": "object", "properties": {"reasoning": {"type": "string"}, "n": {"type": "integer"}}})
+    );
 }
 
 #[test]
