@@ -75,8 +75,10 @@ pub fn canonical_to_chat(req: &MessagesRequest, target: &TargetOptions) -> ChatR
         messages,
         max_tokens: None,
         max_completion_tokens: req.max_tokens.map(|n| target.cap(n)),
-        temperature: req.temperature,
-        top_p: req.top_p,
+        // OpenAI's reasoning models refuse sampling other than their default: a request
+        // that asks one to reason leaves it to them.
+        temperature: req.temperature.filter(|_| reasoning_effort.is_none()),
+        top_p: req.top_p.filter(|_| reasoning_effort.is_none()),
         stop: req
             .stop_sequences
             .as_ref()

@@ -738,3 +738,17 @@ fn claude_codes_billing_header_block_stays_with_anthropic() {
     .unwrap();
     assert_eq!(gemini["systemInstruction"]["parts"], json!([{"text": "You are Claude Code."}]));
 }
+
+/// OpenAI's reasoning models refuse any temperature or top_p but their default: a request
+/// that asks one to reason (`reasoning: true`) leaves them out; others keep them.
+#[test]
+fn sampling_is_left_to_a_model_asked_to_reason() {
+    let req = anthropic_req(json!({"model": "m", "max_tokens": 5000, "temperature": 0.2, "top_p": 0.9,
+        "thinking": {"type": "enabled", "budget_tokens": 2000}, "messages": [{"role": "user", "content": "think"}]}));
+    let reasoning = TargetOptions { reasoning: true, ..TargetOptions::new("o3") };
+    let chat = to_value(&canonical_to_chat(&req, &reasoning));
+    assert_eq!((chat.get("temperature"), chat.get("top_p")), (None, None), "{chat}");
+    assert_eq!(chat["reasoning_effort"], "low");
+    let plain = to_value(&canonical_to_chat(&req, &TargetOptions::new("gpt-4o")));
+    assert_eq!((plain["temperature"].clone(), plain["top_p"].clone()), (json!(0.2), json!(0.9)));
+}
