@@ -166,6 +166,11 @@ impl History {
         for (j, part) in parts.iter().enumerate() {
             let at = || format!("contents[{i}].parts[{j}]");
             if let Some(response) = &part.function_response {
+                // Gemini CLI's resumed sessions give each answer twice: a repeat of an
+                // answer already given is left out.
+                if self.answered_already(response) {
+                    continue;
+                }
                 let id = self.answer(response).ok_or_else(|| {
                     ApiError::invalid(format!(
                         "{}: functionResponse '{}' answers no functionCall of the model turn before it",
@@ -200,6 +205,17 @@ impl History {
         let call = &mut self.pending[index];
         call.answered = true;
         Some(call.canonical_id.clone())
+    }
+
+    /// Whether `response` repeats the answer to a call of the latest model turn that was
+    /// answered already (by id, or by name when it gives no id) and none is left open.
+    fn answered_already(&self, response: &FunctionResponse) -> bool {
+        let given = response.id.as_deref().filter(|id| !id.is_empty());
+        let same = |p: &PendingCall| match given {
+            Some(id) => p.gemini_id.as_deref() == Some(id),
+            None => p.name == response.name,
+        };
+        !self.pending.iter().any(|p| !p.answered && same(p)) && self.pending.iter().any(|p| p.answered && same(p))
     }
 
     /// Appends a turn, merging it into the previous one of the same role.

@@ -168,6 +168,37 @@ fn gemini_multimodal_request_to_canonical() {
     );
 }
 
+/// Gemini CLI's resumed sessions repeat each function response in a turn of its own:
+/// the repeat is left out, and the turn it was alone in with it.
+#[test]
+fn a_repeated_function_response_is_left_out() {
+    let body = json!({"contents": [
+        {"role": "user", "parts": [{"text": "go"}]},
+        {"role": "model", "parts": [{"functionCall": {"name": "run", "args": {}}}]},
+        {"role": "user", "parts": [{"functionResponse": {"name": "run", "response": {"output": "ok"}}}]},
+        {"role": "user", "parts": [{"functionResponse": {"name": "run", "response": {"output": "ok"}}}]},
+        {"role": "user", "parts": [{"text": "next"}]}
+    ]});
+    let req = request_to_canonical(body.to_string().as_bytes(), "m", false).unwrap().0;
+    assert_eq!(
+        value(&req.messages),
+        json!([
+            {"role": "user", "content": "go"},
+            {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_gm_1", "name": "run", "input": {}}]},
+            {"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": "toolu_gm_1", "content": "ok"},
+                {"type": "text", "text": "next"}]}
+        ])
+    );
+    // One that answers no call at all is still refused.
+    let stray = json!({"contents": [
+        {"role": "user", "parts": [{"text": "go"}]},
+        {"role": "model", "parts": [{"functionCall": {"name": "run", "args": {}}}]},
+        {"role": "user", "parts": [{"functionResponse": {"name": "other", "response": {}}}]}
+    ]});
+    assert!(request_to_canonical(stray.to_string().as_bytes(), "m", false).is_err());
+}
+
 #[test]
 fn function_responses_pair_by_id_when_the_client_gives_ids() {
     let body = json!({"contents": [
