@@ -328,6 +328,15 @@ fn affinity_keeps_a_session_on_one_key() {
         assert_eq!(s, 200);
     }
     assert_eq!(mock.by_key().len(), 1);
+    // Codex names its session in `session-id`.
+    mock.reset();
+    for _ in 0..6 {
+        let body = json!({"model": "gpt", "input": "hi"}).to_string();
+        let (s, _, _) =
+            gw.post("/v1/responses", &[("authorization", &auth), ("session-id", "019a-codex-session")], &body);
+        assert_eq!(s, 200);
+    }
+    assert_eq!(mock.by_key().len(), 1, "{:?}", mock.by_key());
 }
 
 #[test]
