@@ -104,7 +104,7 @@ fn a_reasoning_summary_is_for_reasoning_responses_channels() {
         |y: String| -> Vec<String> { load_str(&y, &env).unwrap_err().iter().map(ToString::to_string).collect() };
     assert_eq!(
         messages(yaml("openai", ", reasoning: true, reasoning_summary: auto")),
-        ["channels[0].reasoning_summary: applies to a responses channel with reasoning: true only (Chat Completions has no summaries)"]
+        ["channels[0].reasoning_summary: applies to a responses channel with reasoning: true only (only the Responses API gives reasoning summaries)"]
     );
     assert_eq!(
         messages(yaml("responses", ", reasoning: true, reasoning_summary: short")),

@@ -398,7 +398,7 @@ fn channel(c: RawChannel, path: &str, cx: &mut Ctx<'_>) -> Option<Channel> {
             return None;
         };
         if protocol != Some(Dialect::OpenAiResponses) || c.reasoning != Some(true) {
-            let what = "applies to a responses channel with reasoning: true only (Chat Completions has no summaries)";
+            let what = "applies to a responses channel with reasoning: true only (only the Responses API gives reasoning summaries)";
             cx.err(format!("{path}.reasoning_summary"), what);
             return None;
         }
