@@ -123,7 +123,8 @@ struct PendingCall {
     gemini_id: Option<String>,
     name: String,
     canonical_id: String,
-    answered: bool,
+    /// The turn that answered it.
+    answered: Option<usize>,
 }
 
 impl History {
@@ -153,7 +154,7 @@ impl History {
                 gemini_id: gemini_id.filter(|id| !id.is_empty()),
                 name: name.clone(),
                 canonical_id: id.clone(),
-                answered: false,
+                answered: None,
             });
         }
         self.push(Role::Assistant, blocks);
@@ -168,10 +169,10 @@ impl History {
             if let Some(response) = &part.function_response {
                 // Gemini CLI's resumed sessions give each answer twice: a repeat of an
                 // answer already given is left out.
-                if self.answered_already(response) {
+                if self.answered_before(response, i) {
                     continue;
                 }
-                let id = self.answer(response).ok_or_else(|| {
+                let id = self.answer(response, i).ok_or_else(|| {
                     ApiError::invalid(format!(
                         "{}: functionResponse '{}' answers no functionCall of the model turn before it",
                         at(),
@@ -197,25 +198,28 @@ impl History {
 
     /// The canonical id of the call `response` answers: the one with its id, else the
     /// first unanswered one of its name.
-    fn answer(&mut self, response: &FunctionResponse) -> Option<String> {
+    fn answer(&mut self, response: &FunctionResponse, turn: usize) -> Option<String> {
         let given = response.id.as_deref().filter(|id| !id.is_empty());
+        let open = |p: &PendingCall| p.answered.is_none();
         let by_id =
-            given.and_then(|id| self.pending.iter().position(|p| !p.answered && p.gemini_id.as_deref() == Some(id)));
-        let index = by_id.or_else(|| self.pending.iter().position(|p| !p.answered && p.name == response.name))?;
+            given.and_then(|id| self.pending.iter().position(|p| open(p) && p.gemini_id.as_deref() == Some(id)));
+        let index = by_id.or_else(|| self.pending.iter().position(|p| open(p) && p.name == response.name))?;
         let call = &mut self.pending[index];
-        call.answered = true;
+        call.answered = Some(turn);
         Some(call.canonical_id.clone())
     }
 
-    /// Whether `response` repeats the answer to a call of the latest model turn that was
-    /// answered already (by id, or by name when it gives no id) and none is left open.
-    fn answered_already(&self, response: &FunctionResponse) -> bool {
+    /// Whether `response`, in turn `turn`, repeats the answer an earlier turn gave to a
+    /// call of the latest model turn (matched by id, or by name when it gives no id), and
+    /// no such call is left open. Two answers to one call in one turn stay an error.
+    fn answered_before(&self, response: &FunctionResponse, turn: usize) -> bool {
         let given = response.id.as_deref().filter(|id| !id.is_empty());
         let same = |p: &PendingCall| match given {
             Some(id) => p.gemini_id.as_deref() == Some(id),
             None => p.name == response.name,
         };
-        !self.pending.iter().any(|p| !p.answered && same(p)) && self.pending.iter().any(|p| p.answered && same(p))
+        !self.pending.iter().any(|p| p.answered.is_none() && same(p))
+            && self.pending.iter().any(|p| p.answered.is_some_and(|t| t < turn) && same(p))
     }
 
     /// Appends a turn, merging it into the previous one of the same role.
