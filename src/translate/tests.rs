@@ -69,7 +69,6 @@ fn anthropic_request_to_chat_full() {
                 {"role": "user", "content": [{"type": "file", "file": {"file_data": "data:application/pdf;base64,JVBER", "filename": "a.pdf"}}, {"type": "text", "text": "read"}]}
             ],
             "max_completion_tokens": 32000,
-            "temperature": 1.0,
             "stream": true,
             "stream_options": {"include_usage": true},
             "tools": [{"type": "function", "function": {"name": "Read", "description": "read", "parameters": {"type": "object"}}}],
