@@ -58,6 +58,9 @@ pub struct ResponsesRequest {
     pub truncation: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream: Option<bool>,
+    /// What the answer is to include besides its output (`reasoning.encrypted_content`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include: Option<Vec<String>>,
 }
 
 /// `input`: a string (one user message) or a list of items.

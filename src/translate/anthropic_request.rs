@@ -11,6 +11,14 @@ use crate::protocol::anthropic::{Content, ContentBlock, Message, MessagesRequest
 /// the conversation is not copied (only a structured output's schema is, when there is
 /// one).
 pub fn anthropic_body(req: &mut MessagesRequest, target: &TargetOptions, size_hint: usize) -> Vec<u8> {
+    anthropic_body_held(req, target, size_hint, false)
+}
+
+/// [`anthropic_body`] for a conversation that was `held` with another provider family
+/// (the session says so): every thinking block is left out, since signatures are valid
+/// only where they were issued. A Responses client sends back the thinking the gateway
+/// sealed for it (`sealed`), whichever channel answered it.
+pub fn anthropic_body_held(req: &mut MessagesRequest, target: &TargetOptions, size_hint: usize, held: bool) -> Vec<u8> {
     let saved = (
         std::mem::replace(&mut req.model, target.model.clone()),
         req.max_tokens,
@@ -31,7 +39,11 @@ pub fn anthropic_body(req: &mut MessagesRequest, target: &TargetOptions, size_hi
     // would an empty text block or an empty turn (an answer that said nothing, kept for
     // a Responses client, or a Chat client's `content: ""`). Only then is the history
     // copied: without them, and with the tool ids' base.
-    let foreign = |b: &ContentBlock| matches!(b, ContentBlock::Thinking { signature, .. } if super::passthrough::gateway_signed(signature));
+    let foreign = |b: &ContentBlock| match b {
+        ContentBlock::Thinking { signature, .. } => held || super::passthrough::gateway_signed(signature),
+        ContentBlock::RedactedThinking { .. } => held,
+        _ => false,
+    };
     // A block the gateway does not model (a server tool's, kept from an answer) has no
     // form to send: it would make the whole body unwritable.
     let empty = |b: &ContentBlock| {

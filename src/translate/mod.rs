@@ -13,6 +13,7 @@ pub mod output_format;
 pub mod passthrough;
 pub mod request;
 pub mod responses;
+pub mod sealed;
 pub mod stream;
 pub mod tool_names;
 

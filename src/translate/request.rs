@@ -2,7 +2,7 @@
 //! only when some attempt needs a translation; same-dialect attempts pass the body
 //! through with `model` spliced (Gemini carries its model in the URL).
 
-use super::anthropic_request::anthropic_body;
+use super::anthropic_request::anthropic_body_held;
 use super::chat_canonical::chat_to_canonical;
 use super::chat_request::canonical_to_chat;
 use super::error::to_json_sized;
@@ -211,7 +211,7 @@ impl PreparedRequest {
         // The translated body is about the size of the client's.
         let size_hint = self.body.len() + self.body.len() / 8 + 256;
         let bytes = match upstream {
-            Dialect::Anthropic => anthropic_body(canonical, target, size_hint),
+            Dialect::Anthropic => anthropic_body_held(canonical, target, size_hint, thinking == ForeignThinking::Held),
             Dialect::OpenAiChat => {
                 super::chat_request::refuse_unsendable_documents(canonical)?;
                 to_json_sized(&canonical_to_chat(canonical, target), size_hint)

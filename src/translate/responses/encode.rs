@@ -65,6 +65,11 @@ enum Slot {
     Reasoning {
         id: String,
         text: String,
+        /// What the thinking block carries besides its text, kept to be sealed
+        /// (`ResponsesRequestInfo::encrypted_reasoning`): its signature, or a redacted
+        /// block's data.
+        signature: String,
+        redacted: String,
     },
     Closed(Item),
 }
@@ -138,7 +143,10 @@ impl ResponsesEncoder {
                     (Some(Block::Thinking(_)), BlockDelta::ThinkingDelta { thinking }) => {
                         self.thinking(*index, thinking, out)
                     }
-                    // Signatures stay private; citations have no Responses delta.
+                    (Some(Block::Thinking(_)), BlockDelta::SignatureDelta { signature }) => {
+                        self.signature(*index, signature, out)
+                    }
+                    // Citations have no Responses delta.
                     _ => {}
                 }
             }
@@ -227,9 +235,17 @@ impl ResponsesEncoder {
                 write(out, &Ev::OutputItemAdded { sequence_number: seq, output_index: at, item });
                 self.arguments(at, &crate::translate::initial_arguments(input), out);
             }
-            ContentBlock::Thinking { thinking, .. } => {
+            ContentBlock::Thinking { thinking, signature } => {
                 self.blocks.push((index, Block::Thinking(None)));
                 self.thinking(index, thinking, out);
+                self.signature(index, signature, out);
+            }
+            // Shown as nothing; kept, sealed, for a client that sends reasoning back.
+            ContentBlock::RedactedThinking { data } if self.info.encrypted_reasoning => {
+                self.blocks.push((index, Block::Thinking(None)));
+                if let Some(Slot::Reasoning { redacted, .. }) = self.reasoning_slot(index, out) {
+                    redacted.clone_from(data);
+                }
             }
             _ => self.blocks.push((index, Block::Silent)),
         }
@@ -303,33 +319,22 @@ impl ResponsesEncoder {
         if text.is_empty() {
             return;
         }
-        let Some(pos) = self.blocks.iter().position(|(i, _)| *i == index) else { return };
-        let at = match self.blocks[pos].1 {
-            Block::Thinking(Some(at)) => at,
-            _ => {
-                self.close_message(out);
-                let at = self.items.len();
-                let id = item_id("rs", &self.response_id, at);
-                self.items.push(Slot::Reasoning { id: id.clone(), text: String::new() });
-                self.blocks[pos].1 = Block::Thinking(Some(at));
-                let item = reasoning_item(id.clone(), String::new());
-                let seq = self.next_seq();
-                write(out, &Ev::OutputItemAdded { sequence_number: seq, output_index: at, item });
-                let seq = self.next_seq();
-                let event = Ev::ReasoningSummaryPartAdded {
-                    sequence_number: seq,
-                    item_id: id,
-                    output_index: at,
-                    summary_index: 0,
-                    part: SummaryPart::summary(""),
-                };
-                write(out, &event);
-                at
-            }
-        };
-        let Some(Slot::Reasoning { id, text: all }) = self.items.get_mut(at) else { return };
-        all.push_str(text);
+        let Some(at) = self.reasoning_at(index, out) else { return };
+        let Some(Slot::Reasoning { id, text: all, .. }) = self.items.get_mut(at) else { return };
         let item_id = id.clone();
+        let first = all.is_empty();
+        all.push_str(text);
+        if first {
+            let seq = self.next_seq();
+            let event = Ev::ReasoningSummaryPartAdded {
+                sequence_number: seq,
+                item_id: item_id.clone(),
+                output_index: at,
+                summary_index: 0,
+                part: SummaryPart::summary(""),
+            };
+            write(out, &event);
+        }
         let seq = self.next_seq();
         let event = Ev::ReasoningSummaryTextDelta {
             sequence_number: seq,
@@ -339,6 +344,42 @@ impl ResponsesEncoder {
             delta: text.to_string(),
         };
         write(out, &event);
+    }
+
+    /// A thinking block's signature, kept for the reasoning item's seal when the client
+    /// asked for it; a block with nothing to show opens its item for it.
+    fn signature(&mut self, index: usize, signature: &str, out: &mut BytesMut) {
+        if signature.is_empty() || !self.info.encrypted_reasoning {
+            return;
+        }
+        if let Some(Slot::Reasoning { signature: all, .. }) = self.reasoning_slot(index, out) {
+            all.push_str(signature);
+        }
+    }
+
+    fn reasoning_slot(&mut self, index: usize, out: &mut BytesMut) -> Option<&mut Slot> {
+        let at = self.reasoning_at(index, out)?;
+        self.items.get_mut(at)
+    }
+
+    /// The output index of the reasoning item of thinking block `index`, opened here
+    /// (`output_item.added`) when it is not yet.
+    fn reasoning_at(&mut self, index: usize, out: &mut BytesMut) -> Option<usize> {
+        let pos = self.blocks.iter().position(|(i, _)| *i == index)?;
+        if let Block::Thinking(Some(at)) = self.blocks[pos].1 {
+            return Some(at);
+        }
+        self.close_message(out);
+        let at = self.items.len();
+        let id = item_id("rs", &self.response_id, at);
+        let slot =
+            Slot::Reasoning { id: id.clone(), text: String::new(), signature: String::new(), redacted: String::new() };
+        self.items.push(slot);
+        self.blocks[pos].1 = Block::Thinking(Some(at));
+        let item = reasoning_item(id, String::new(), None);
+        let seq = self.next_seq();
+        write(out, &Ev::OutputItemAdded { sequence_number: seq, output_index: at, item });
+        Some(at)
     }
 
     fn close_message(&mut self, out: &mut BytesMut) {
@@ -436,7 +477,16 @@ impl ResponsesEncoder {
                 write(out, &event);
                 custom_tool_call_item(&self.info, id, call_id, &name, input, status)
             }
-            Slot::Reasoning { id, text } => {
+            Slot::Reasoning { id, text, signature, redacted } => {
+                let sealed = if redacted.is_empty() {
+                    crate::translate::sealed::seal_thinking(&text, &signature)
+                } else {
+                    crate::translate::sealed::seal_redacted(&redacted)
+                };
+                if text.is_empty() {
+                    // Nothing was shown: the item is its seal alone.
+                    return self.close_with(at, reasoning_item(id, text, sealed), out);
+                }
                 let seq = self.next_seq();
                 let event = Ev::ReasoningSummaryTextDone {
                     sequence_number: seq,
@@ -455,9 +505,14 @@ impl ResponsesEncoder {
                     part: SummaryPart::summary(text.clone()),
                 };
                 write(out, &event);
-                reasoning_item(id, text)
+                reasoning_item(id, text, sealed)
             }
         };
+        self.close_with(at, item, out);
+    }
+
+    /// Writes `output_item.done` for `item`, which finishes output `at`, and keeps it.
+    fn close_with(&mut self, at: usize, item: Item, out: &mut BytesMut) {
         let seq = self.next_seq();
         write(out, &Ev::OutputItemDone { sequence_number: seq, output_index: at, item: item.clone() });
         self.items[at] = Slot::Closed(item);
@@ -522,7 +577,7 @@ impl ResponsesEncoder {
                 Slot::Custom { id, call_id, name, .. } => {
                     custom_tool_call_item(&self.info, id.clone(), call_id.clone(), name, String::new(), "in_progress")
                 }
-                Slot::Reasoning { id, text } => reasoning_item(id.clone(), text.clone()),
+                Slot::Reasoning { id, text, .. } => reasoning_item(id.clone(), text.clone(), None),
             })
             .collect();
         response

@@ -64,6 +64,9 @@ pub struct ResponsesRequestInfo {
     pub truncation: Option<String>,
     /// The request's tools renamed upstream (namespaced ones, names others refuse).
     pub tool_names: Option<std::sync::Arc<ToolNames>>,
+    /// `include` asks for `reasoning.encrypted_content`: reasoning items carry the
+    /// thinking they stand for, sealed (`translate::sealed`), for the client to send back.
+    pub encrypted_reasoning: bool,
 }
 
 impl ResponsesRequestInfo {

@@ -183,6 +183,7 @@ fn request_info(req: &ResponsesRequest) -> ResponsesRequestInfo {
         user: req.user.clone(),
         truncation: req.truncation.clone(),
         tool_names: None,
+        encrypted_reasoning: req.include.iter().flatten().any(|i| i == "reasoning.encrypted_content"),
     }
 }
 
@@ -233,7 +234,14 @@ fn push_item(
             };
             push_tool_result(messages, block);
         }
-        // Encrypted reasoning is only valid at OpenAI; its summary was shown, not said.
+        // Thinking the gateway sealed into a reasoning item comes back whole: Anthropic
+        // wants a tool-calling turn with the thinking it began with. OpenAI's own
+        // encrypted reasoning is valid at OpenAI only, and a summary was shown, not said.
+        Item::Reasoning { encrypted_content: Some(sealed), .. } => {
+            if let Some(block) = crate::translate::sealed::open(&sealed) {
+                push_blocks(messages, Role::Assistant, vec![block]);
+            }
+        }
         Item::Reasoning { .. } => {}
         Item::ItemReference { id } => {
             return Err(ApiError::invalid(format!(

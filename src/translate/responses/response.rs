@@ -111,9 +111,17 @@ pub(super) fn from_canonical(resp: &MessagesResponse, response_id: &str, info: &
     for block in &resp.content {
         match block {
             ContentBlock::Text { text: t, .. } => text.push_str(t),
-            ContentBlock::Thinking { thinking, .. } if !thinking.is_empty() => {
+            ContentBlock::Thinking { .. } | ContentBlock::RedactedThinking { .. } => {
+                let shown = match block {
+                    ContentBlock::Thinking { thinking, .. } => thinking.as_str(),
+                    _ => "",
+                };
+                let sealed = info.encrypted_reasoning.then(|| crate::translate::sealed::seal(block)).flatten();
+                if shown.is_empty() && sealed.is_none() {
+                    continue;
+                }
                 flush_message(&mut text, response_id, &mut output);
-                output.push(reasoning_item(item_id("rs", response_id, output.len()), thinking.clone()));
+                output.push(reasoning_item(item_id("rs", response_id, output.len()), shown.to_string(), sealed));
             }
             ContentBlock::ToolUse { id, name, input, .. } => {
                 flush_message(&mut text, response_id, &mut output);
@@ -126,8 +134,7 @@ pub(super) fn from_canonical(resp: &MessagesResponse, response_id: &str, info: &
                     function_call_item(info, item_id("fc", response_id, at), call_id, &name, arguments, "completed")
                 });
             }
-            // Signatures and redacted thinking are never exposed; server-tool blocks have
-            // no Responses shape.
+            // Server-tool blocks have no Responses shape.
             _ => {}
         }
     }
@@ -242,7 +249,9 @@ pub(super) fn custom_tool_call_item(
     Item::CustomToolCall { id: Some(id), status: Some(status.to_string()), call_id, name, input }
 }
 
-pub(super) fn reasoning_item(id: String, text: String) -> Item {
+/// A `reasoning` item showing `text` as its summary, with the thinking it stands for
+/// sealed in `encrypted_content` when the client asked for it.
+pub(super) fn reasoning_item(id: String, text: String, encrypted_content: Option<String>) -> Item {
     let summary = if text.is_empty() { Vec::new() } else { vec![SummaryPart::summary(text)] };
-    Item::Reasoning { id, summary, content: None, encrypted_content: None, status: None }
+    Item::Reasoning { id, summary, content: None, encrypted_content, status: None }
 }

@@ -110,6 +110,7 @@ fn echo_info() -> ResponsesRequestInfo {
         user: Some("user-42".into()),
         truncation: None,
         tool_names: None,
+        encrypted_reasoning: false,
     }
 }
 

@@ -635,3 +635,92 @@ fn namespace_tools_are_flattened_and_their_calls_named_back() {
         assert!(item.contains(r#""name":"shout","namespace":"mcp__echo""#), "{item}");
     }
 }
+
+/// Codex keeps reasoning items and sends them back (`include:
+/// ["reasoning.encrypted_content"]`, `store: false`): the signed thinking an Anthropic
+/// upstream gave is sealed into the item and comes back whole, so a tool loop keeps
+/// extended thinking on after its first step.
+#[test]
+fn signed_thinking_goes_sealed_in_reasoning_items_and_comes_back() {
+    let answer = MessagesResponse {
+        id: "msg_1".into(),
+        kind: "message".into(),
+        role: Role::Assistant,
+        model: "claude".into(),
+        content: vec![
+            ContentBlock::Thinking { thinking: "Plan: run it.".into(), signature: "EqQBsig".into() },
+            ContentBlock::RedactedThinking { data: "EmwKredacted".into() },
+            ContentBlock::ToolUse { id: "toolu_1".into(), name: "exec".into(), input: json!({}), cache_control: None },
+        ],
+        stop_reason: Some("tool_use".into()),
+        stop_sequence: None,
+        usage: Default::default(),
+    };
+    let request = |include: bool| {
+        let mut body = json!({"model": "m", "input": "run it", "store": false,
+            "reasoning": {"effort": "high"}, "tools": [{"type": "function", "name": "exec"}]});
+        if include {
+            body["include"] = json!(["reasoning.encrypted_content"]);
+        }
+        request_to_canonical(&serde_json::to_vec(&body).unwrap()).unwrap().1
+    };
+    let plain: Value = serde_json::from_slice(&canonical_to_response(&answer, "resp_1", &request(false))).unwrap();
+    assert_eq!(plain["output"][0]["type"], "reasoning");
+    assert_eq!(plain["output"][0].get("encrypted_content"), None, "not asked for: {plain}");
+    assert_eq!(plain["output"][1]["type"], "function_call", "redacted thinking shows nothing: {plain}");
+
+    let info = request(true);
+    let out: Value = serde_json::from_slice(&canonical_to_response(&answer, "resp_1", &info)).unwrap();
+    let (thought, redacted) = (&out["output"][0], &out["output"][1]);
+    assert_eq!(thought["summary"], json!([{"type": "summary_text", "text": "Plan: run it."}]));
+    assert_eq!((redacted["type"].as_str(), redacted["summary"].clone()), (Some("reasoning"), json!([])));
+    // Streamed alike.
+    let sse = concat!(
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude\",\"content\":[],\"stop_reason\":null,\"usage\":{\"input_tokens\":1,\"output_tokens\":0}}}\n\n",
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"thinking\",\"thinking\":\"\",\"signature\":\"\"}}\n\n",
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"thinking_delta\",\"thinking\":\"Plan: run it.\"}}\n\n",
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"signature_delta\",\"signature\":\"EqQBsig\"}}\n\n",
+        "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n",
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":1,\"content_block\":{\"type\":\"redacted_thinking\",\"data\":\"EmwKredacted\"}}\n\n",
+        "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":1}\n\n",
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":2,\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_1\",\"name\":\"exec\",\"input\":{}}}\n\n",
+        "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":2}\n\n",
+        "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\"},\"usage\":{\"output_tokens\":3}}\n\n",
+        "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
+    );
+    let streamed = super::stream_tests::encode_split(sse.as_bytes(), &[], "resp_1", &info);
+    let completed = streamed.lines().rfind(|l| l.contains("\"response.completed\"")).unwrap();
+    let completed: Value = serde_json::from_str(completed.strip_prefix("data: ").unwrap()).unwrap();
+    assert_eq!(completed["response"]["output"], out["output"], "the stream ends with the same items");
+
+    // The client sends the items back; Anthropic gets the turn as it gave it.
+    let back = json!({"model": "m", "store": false, "include": ["reasoning.encrypted_content"],
+    "reasoning": {"effort": "high"}, "tools": [{"type": "function", "name": "exec"}],
+    "input": [
+        {"type": "message", "role": "user", "content": "run it"},
+        thought, redacted,
+        {"type": "function_call", "call_id": "toolu_1", "name": "exec", "arguments": "{}"},
+        {"type": "function_call_output", "call_id": "toolu_1", "output": "done"},
+        {"type": "reasoning", "id": "rs_x", "summary": [], "encrypted_content": "gAAAAB-openai-own"}
+    ]});
+    let (mut req, _) = request_to_canonical(&serde_json::to_vec(&back).unwrap()).unwrap();
+    let target = TargetOptions::new("claude");
+    let sent: Value =
+        serde_json::from_slice(&crate::translate::anthropic_request::anthropic_body(&mut req, &target, 0)).unwrap();
+    assert_eq!(
+        sent["messages"][1]["content"],
+        json!([{"type": "thinking", "thinking": "Plan: run it.", "signature": "EqQBsig"},
+               {"type": "redacted_thinking", "data": "EmwKredacted"},
+               {"type": "tool_use", "id": "toolu_1", "name": "exec", "input": {}}])
+    );
+    assert_eq!(sent["thinking"], json!({"type": "enabled", "budget_tokens": 16384}), "thinking stays on");
+    // Held with another provider family: every block is left out, and thinking goes off.
+    let held: Value =
+        serde_json::from_slice(&crate::translate::anthropic_request::anthropic_body_held(&mut req, &target, 0, true))
+            .unwrap();
+    assert_eq!(
+        held["messages"][1]["content"],
+        json!([{"type": "tool_use", "id": "toolu_1", "name": "exec", "input": {}}])
+    );
+    assert_eq!(held.get("thinking"), None);
+}

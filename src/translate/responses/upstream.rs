@@ -90,6 +90,7 @@ pub(super) fn from_canonical(req: &MessagesRequest, target: &TargetOptions) -> R
         previous_response_id: None,
         truncation: None,
         stream: req.stream.filter(|s| *s),
+        include: None,
     };
     Ok(to_json(&body))
 }

@@ -1,0 +1,110 @@
+//! Signed thinking carried by a client that has no place for it (pure).
+//!
+//! Anthropic wants a tool-calling turn sent back with the thinking it began with, as it
+//! returned it: text and signature. A Responses client keeps reasoning items, whose
+//! `encrypted_content` is opaque to it (OpenAI's own is encrypted reasoning, sent back
+//! with `include: ["reasoning.encrypted_content"]` and `store: false`, as Codex does).
+//! The gateway seals a signed thinking block (or a redacted one) into that field as
+//! `llmrelay1.` and the base64url (unpadded) of a small JSON object, and opens it when
+//! the item comes back. Anything else there (OpenAI's own) opens to nothing.
+//!
+//! The seal is not encrypted: the client already saw the thinking as the item's
+//! summary. Whether a provider takes the block is decided where the request is written
+//! for it, as for thinking that came back any other way (`anthropic_request`).
+
+use crate::protocol::anthropic::ContentBlock;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+
+const PREFIX: &str = "llmrelay1.";
+
+#[derive(Serialize, Deserialize)]
+struct Seal<'a> {
+    #[serde(default, borrow, skip_serializing_if = "is_empty", rename = "t")]
+    thinking: Cow<'a, str>,
+    #[serde(default, borrow, skip_serializing_if = "is_empty", rename = "s")]
+    signature: Cow<'a, str>,
+    /// A `redacted_thinking` block's data.
+    #[serde(default, borrow, skip_serializing_if = "is_empty", rename = "r")]
+    redacted: Cow<'a, str>,
+}
+
+#[allow(clippy::ptr_arg)] // serde hands the field itself.
+fn is_empty(s: &Cow<'_, str>) -> bool {
+    s.is_empty()
+}
+
+/// The sealed form of a thinking block worth carrying: one with a signature, or a
+/// redacted one. Unsigned thinking (from a provider that signs nothing) is not.
+pub fn seal(block: &ContentBlock) -> Option<String> {
+    match block {
+        ContentBlock::Thinking { thinking, signature } => seal_thinking(thinking, signature),
+        ContentBlock::RedactedThinking { data } => seal_redacted(data),
+        _ => None,
+    }
+}
+
+/// The sealed form of a thinking block's text and signature; none without a signature.
+pub fn seal_thinking(thinking: &str, signature: &str) -> Option<String> {
+    (!signature.is_empty()).then(|| {
+        sealed(&Seal {
+            thinking: Cow::Borrowed(thinking),
+            signature: Cow::Borrowed(signature),
+            redacted: Cow::default(),
+        })
+    })
+}
+
+/// The sealed form of a redacted thinking block's data.
+pub fn seal_redacted(data: &str) -> Option<String> {
+    (!data.is_empty())
+        .then(|| sealed(&Seal { thinking: Cow::default(), signature: Cow::default(), redacted: Cow::Borrowed(data) }))
+}
+
+fn sealed(seal: &Seal<'_>) -> String {
+    // Strings only: serializing cannot fail.
+    let json = serde_json::to_vec(seal).unwrap_or_default();
+    format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(json))
+}
+
+/// The thinking block `sealed` carries, if it is a seal of this gateway's.
+pub fn open(sealed: &str) -> Option<ContentBlock> {
+    let bytes = URL_SAFE_NO_PAD.decode(sealed.strip_prefix(PREFIX)?).ok()?;
+    let seal: Seal<'_> = serde_json::from_slice(&bytes).ok()?;
+    if !seal.redacted.is_empty() {
+        return Some(ContentBlock::RedactedThinking { data: seal.redacted.into_owned() });
+    }
+    (!seal.signature.is_empty()).then(|| ContentBlock::Thinking {
+        thinking: seal.thinking.into_owned(),
+        signature: seal.signature.into_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signed_and_redacted_thinking_open_as_sealed() {
+        let signed =
+            ContentBlock::Thinking { thinking: "Let me \"think\".\n".into(), signature: "EqQBCkgIAxAB".into() };
+        let sealed = seal(&signed).unwrap();
+        assert!(sealed.starts_with("llmrelay1.") && !sealed.contains('='), "{sealed}");
+        assert_eq!(open(&sealed), Some(signed));
+        let redacted = ContentBlock::RedactedThinking { data: "EmwKAhgB".into() };
+        assert_eq!(open(&seal(&redacted).unwrap()), Some(redacted));
+        let gemini = ContentBlock::Thinking { thinking: String::new(), signature: "gemini:CiQB".into() };
+        assert_eq!(open(&seal(&gemini).unwrap()), Some(gemini));
+    }
+
+    #[test]
+    fn unsigned_thinking_is_not_sealed_and_foreign_content_not_opened() {
+        assert_eq!(seal(&ContentBlock::Thinking { thinking: "t".into(), signature: String::new() }), None);
+        assert_eq!(seal(&ContentBlock::text("x")), None);
+        for other in ["gAAAAABo-openai-encrypted", "llmrelay1.!!!", "llmrelay1.e30", ""] {
+            assert_eq!(open(other), None, "{other}");
+        }
+    }
+}
