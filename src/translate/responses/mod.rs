@@ -8,8 +8,9 @@
 //! both directions. An upstream `resp_…` id is kept as the canonical message id.
 //!
 //! What does not cross (see `request.rs` for the request side):
-//! - `reasoning` input items: their `encrypted_content` is only valid at OpenAI, and a
-//!   Responses→Responses conversation is passed through untranslated anyway.
+//! - `reasoning` input items: OpenAI's `encrypted_content` is only valid at OpenAI, and
+//!   a Responses→Responses conversation is passed through untranslated anyway. Thinking
+//!   the gateway sealed there (`translate::sealed`) comes back as its thinking block.
 //! - hosted tools (`web_search`, `file_search`, `mcp`, …) and their items: only
 //!   function and custom tools are translated; the others are dropped rather than
 //!   refused, since clients such as agents send them by default. A `namespace` tool's

@@ -8,7 +8,8 @@
 //!   `input`; their `custom_tool_call` / `custom_tool_call_output` items are `tool_use`
 //!   (`{"input": text}`) / `tool_result`. Answers go back as custom calls
 //!   (`ResponsesRequestInfo::is_custom_tool`).
-//! - `reasoning` items are dropped (their encrypted content means nothing elsewhere);
+//! - `reasoning` items are dropped (OpenAI's encrypted content means nothing elsewhere),
+//!   except those whose `encrypted_content` the gateway sealed: their thinking block;
 //!   hosted tools and hosted-tool items are dropped; `item_reference` is refused, since
 //!   the referenced item lives at OpenAI.
 //! - `reasoning.effort` becomes a thinking budget (low 1024, medium 4096, high 16384)
