@@ -321,6 +321,39 @@ fn tool_names_other_providers_refuse_are_renamed_and_named_back() {
     assert_eq!(resp["candidates"][0]["content"]["parts"][1]["functionCall"]["name"], "mcp_stub_get.status", "{resp}");
 }
 
+/// Codex on an Anthropic channel: the signed thinking of a tool-calling step comes back
+/// to Codex sealed in its reasoning item, and the next step hands it to Anthropic as it
+/// gave it, with extended thinking still on.
+#[test]
+fn a_responses_tool_loop_on_anthropic_keeps_its_signed_thinking() {
+    let (mock, gw) = setup();
+    let auth = format!("Bearer {ACCESS_KEY}");
+    let first = json!({"model": "tr-gpt-x", "store": false, "stream": true, "include": ["reasoning.encrypted_content"],
+        "reasoning": {"effort": "low"}, "tools": [{"type": "function", "name": "get_weather", "parameters": {"type": "object"}}],
+        "input": [{"type": "message", "role": "user", "content": "[[think]] [[tool]] weather?"}]});
+    let (status, _, body) = gw.post("/v1/responses", &[("authorization", &auth)], &first.to_string());
+    assert_eq!(status, 200, "{body}");
+    let completed = sse_data(&body).into_iter().find(|d| d.contains("\"response.completed\"")).unwrap();
+    let completed: Value = serde_json::from_str(&completed).unwrap();
+    let output = completed["response"]["output"].as_array().unwrap().clone();
+    assert_eq!(output[0]["type"], "reasoning", "{completed}");
+    assert!(output[0]["encrypted_content"].as_str().unwrap().starts_with("llmrelay1."), "{completed}");
+    let call = output.iter().find(|i| i["type"] == "function_call").unwrap();
+
+    let mut input = vec![json!({"type": "message", "role": "user", "content": "[[think]] [[tool]] weather?"})];
+    input.extend(output.iter().cloned());
+    input.push(json!({"type": "function_call_output", "call_id": call["call_id"], "output": "sunny"}));
+    let second = json!({"model": "tr-gpt-x", "store": false, "include": ["reasoning.encrypted_content"],
+        "reasoning": {"effort": "low"}, "tools": first["tools"], "input": input});
+    let (status, _, body) = gw.post("/v1/responses", &[("authorization", &auth)], &second.to_string());
+    assert_eq!(status, 200, "{body}");
+    let sent: Value = serde_json::from_str(mock.last_request()["body"].as_str().unwrap()).unwrap();
+    assert_eq!(sent["thinking"], json!({"type": "enabled", "budget_tokens": 1024}), "{sent}");
+    let turn = &sent["messages"][1]["content"];
+    assert_eq!(turn[0], json!({"type": "thinking", "thinking": "Let me think.", "signature": "sig_mock_1"}), "{sent}");
+    assert_eq!(turn.as_array().unwrap().last().unwrap()["type"], "tool_use", "{sent}");
+}
+
 #[test]
 fn two_mebibyte_bodies_pass_in_both_directions_and_oversize_is_413() {
     let (mock, gw) = setup();
