@@ -186,7 +186,11 @@ fn openai_client_on_anthropic_upstream_streams_tools_and_usage() {
     let sent: Value = serde_json::from_str(up["body"].as_str().unwrap()).unwrap();
     assert_eq!(sent["model"], "claude-sonnet-4-5");
     assert_eq!(sent["max_tokens"], 8192, "default max_tokens is supplied");
-    assert_eq!(sent["tools"][1], json!({"name": "get_time", "input_schema": {"type": "object"}}));
+    // The last tool carries the cache breakpoint the gateway adds for OpenAI clients.
+    assert_eq!(
+        sent["tools"][1],
+        json!({"name": "get_time", "input_schema": {"type": "object"}, "cache_control": {"type": "ephemeral"}})
+    );
 }
 
 #[test]
@@ -260,13 +264,15 @@ fn tool_result_round_trip_both_directions() {
     assert_eq!(resp["choices"][0]["message"]["content"], "Got tool result: rainy");
     assert_eq!(resp["object"], "chat.completion");
     let sent: Value = serde_json::from_str(mock.last_request()["body"].as_str().unwrap()).unwrap();
-    assert_eq!(sent["system"], json!([{"type": "text", "text": "sys"}]));
+    // With the cache breakpoints the gateway adds for OpenAI clients.
+    let ephemeral = json!({"type": "ephemeral"});
+    assert_eq!(sent["system"], json!([{"type": "text", "text": "sys", "cache_control": ephemeral}]));
     assert_eq!(
         sent["messages"],
         json!([
             {"role": "user", "content": "weather?"},
             {"role": "assistant", "content": [{"type": "tool_use", "id": "call_9", "name": "get_weather", "input": {"city": "Rome"}}]},
-            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "call_9", "content": "rainy"}]}
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "call_9", "content": "rainy", "cache_control": ephemeral}]}
         ])
     );
 }

@@ -387,10 +387,19 @@ fn responses_previous_response_id_continues_a_translated_conversation() {
     assert_eq!(msgs.len(), 3, "history + the new turn: {sent}");
     assert_eq!(msgs[0]["content"], "My name is Ada.");
     assert_eq!(msgs[1], json!({"role": "assistant", "content": [{"type": "text", "text": "Hello from mock."}]}));
-    assert_eq!(msgs[2], json!({"role": "user", "content": "What is my name?"}));
+    // The gateway's cache breakpoints mark the end of the conversation and of the system.
+    let ephemeral = json!({"type": "ephemeral"});
+    assert_eq!(
+        msgs[2],
+        json!({"role": "user", "content": [{"type": "text", "text": "What is my name?", "cache_control": ephemeral}]})
+    );
     // As on OpenAI's API, the first request's instructions are not carried over; its
     // developer message, an input item, is.
-    assert_eq!(sent["system"], json!([{"type": "text", "text": "Call me by name."}]), "{sent}");
+    assert_eq!(
+        sent["system"],
+        json!([{"type": "text", "text": "Call me by name.", "cache_control": ephemeral}]),
+        "{sent}"
+    );
     // Another caller's access key does not reach this conversation.
     let other = format!("Bearer {OTHER_ACCESS_KEY}");
     let (status, _, body) = gw.post("/v1/responses", &[("authorization", &other)], &second.to_string());

@@ -746,8 +746,9 @@ fn a_pooled_connection_that_fails_inside_the_answer_is_not_resent() {
 #[test]
 fn with_no_openai_channel_chat_clients_are_translated_from_one_parse() {
     let mock = Mock::start();
-    let channels =
-        ch("ant", "anthropic", &mock.url, &["ant-key-000"], ", model_map: {\"gpt-*\": \"claude-sonnet-4-5\"}");
+    // Without the gateway's cache breakpoints, which `prompt_caching: false` turns off.
+    let extra = ", model_map: {\"gpt-*\": \"claude-sonnet-4-5\"}, prompt_caching: false";
+    let channels = ch("ant", "anthropic", &mock.url, &["ant-key-000"], extra);
     let gw = Gateway::start(&channels, "");
     let chat = |stream: bool| {
         json!({"model": "gpt-x", "stream": stream, "metadata": {"user_id": "u1"},

@@ -106,6 +106,8 @@ pub struct RawChannel {
     /// Responses upstreams: the reasoning summary asked for (`auto`, `concise`,
     /// `detailed`) when the request thinks.
     pub reasoning_summary: Option<String>,
+    /// Anthropic upstreams: cache breakpoints on translated requests (default true).
+    pub prompt_caching: Option<bool>,
     pub enabled: Option<bool>,
     pub key_strategy: Option<String>,
     pub health_check: Option<RawHealthCheck>,

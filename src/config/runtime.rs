@@ -136,6 +136,9 @@ pub struct Channel {
     pub reasoning: bool,
     /// Responses upstreams: the reasoning summary asked for when the request thinks.
     pub reasoning_summary: Option<&'static str>,
+    /// Anthropic upstreams: translated requests get cache breakpoints (tools, system,
+    /// conversation), as OpenAI and Gemini cache a prompt's prefix by themselves.
+    pub prompt_caching: bool,
     pub timeouts: Timeouts,
     pub key_strategy: KeyStrategy,
     pub health_check: Option<HealthCheck>,

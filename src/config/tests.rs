@@ -113,6 +113,26 @@ fn a_reasoning_summary_is_for_reasoning_responses_channels() {
 }
 
 #[test]
+fn prompt_caching_is_on_for_anthropic_channels_and_for_them_only() {
+    let yaml = |protocol: &str, extra: &str| {
+        format!(
+            "channels:\n  - {{name: a, protocol: {protocol}, base_url: 'http://x', models: ['*'], keys: [k]{extra}}}\n"
+        )
+    };
+    assert!(load_str(&yaml("anthropic", ""), &env).unwrap().config.channels[0].prompt_caching);
+    assert!(!load_str(&yaml("anthropic", ", prompt_caching: false"), &env).unwrap().config.channels[0].prompt_caching);
+    let errs: Vec<String> = load_str(&yaml("gemini", ", prompt_caching: true"), &env)
+        .unwrap_err()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        errs,
+        ["channels[0].prompt_caching: applies to anthropic channels only (the other providers cache a prompt's prefix by themselves)"]
+    );
+}
+
+#[test]
 fn keys_masked_alike_are_told_apart_and_a_key_given_twice_is_refused() {
     let yaml = "access_keys: [{name: a, key: k-one-0001}, {name: b, key: k-two-0002}, {name: c, key: k-one-0001}]\n\
         channels:\n  - {name: x, protocol: openai, base_url: 'http://x', models: ['*'], keys: [aa, bb, cc, prod-key-0000-same, dev-key-00000-same]}\n";

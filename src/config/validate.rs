@@ -404,6 +404,10 @@ fn channel(c: RawChannel, path: &str, cx: &mut Ctx<'_>) -> Option<Channel> {
         }
         Some(known)
     });
+    if c.prompt_caching.is_some() && protocol != Some(Dialect::Anthropic) {
+        let what = "applies to anthropic channels only (the other providers cache a prompt's prefix by themselves)";
+        cx.err(format!("{path}.prompt_caching"), what);
+    }
     let health_check = match &c.health_check {
         None => None,
         Some(hc) => {
@@ -499,6 +503,7 @@ fn channel(c: RawChannel, path: &str, cx: &mut Ctx<'_>) -> Option<Channel> {
         max_tokens_cap: c.max_tokens_cap,
         reasoning: c.reasoning.unwrap_or(false),
         reasoning_summary,
+        prompt_caching: c.prompt_caching.unwrap_or(true),
         timeouts,
         key_strategy,
         health_check,

@@ -254,6 +254,7 @@ impl Relay {
                 max_tokens_cap: channel.max_tokens_cap,
                 reasoning: channel.reasoning,
                 reasoning_summary: channel.reasoning_summary,
+                prompt_caching: channel.prompt_caching,
             };
             if previous_unknown && channel.protocol != Dialect::OpenAiResponses {
                 let prev = req.responses_info().ok().flatten().and_then(|i| i.previous_response_id.clone());

@@ -80,13 +80,103 @@ pub fn anthropic_body_held(req: &mut MessagesRequest, target: &TargetOptions, si
         req.thinking = None;
     }
     anthropic_sampling(req);
+    let marks = if target.prompt_caching { cache_breakpoints(req) } else { None };
     let body = super::error::to_json_sized(req, size_hint);
+    if let Some(marks) = marks {
+        marks.undo(req);
+    }
     if let Some(messages) = saved_messages {
         req.messages = messages;
     }
     (req.model, req.max_tokens, req.thinking, req.temperature, req.top_p, req.output_config, req.stop_sequences) =
         saved;
     body
+}
+
+/// What `cache_breakpoints` changed, to be put back after the body is written (a retry on
+/// another channel starts from the client's request).
+struct Marks {
+    tool: bool,
+    system: Option<Content>,
+    last_message: Option<Message>,
+}
+
+impl Marks {
+    fn undo(self, req: &mut MessagesRequest) {
+        if let (true, Some(tool)) = (self.tool, req.tools.as_mut().and_then(|t| t.last_mut())) {
+            tool.cache_control = None;
+        }
+        if self.system.is_some() {
+            req.system = self.system;
+        }
+        if let Some(message) = self.last_message {
+            if let Some(last) = req.messages.last_mut() {
+                *last = message;
+            }
+        }
+    }
+}
+
+/// Anthropic caches a prompt's prefix only up to the breakpoints the request marks, where
+/// OpenAI and Gemini cache prefixes by themselves: their clients mark none. A request
+/// with no mark of its own gets three, as an agent's next request repeats its prefix:
+/// after the tools, after the system prompt, and at the end of the conversation (the
+/// next turn finds it by Anthropic's look back over earlier blocks). A prefix shorter
+/// than the model's minimum (1024 tokens and up) is not cached, and costs nothing more.
+fn cache_breakpoints(req: &mut MessagesRequest) -> Option<Marks> {
+    let marked = |b: &ContentBlock| cache_control(b).is_some_and(|c| c.is_some());
+    let in_content = |c: &Content| matches!(c, Content::Blocks(b) if b.iter().any(marked));
+    if req.tools.iter().flatten().any(|t| t.cache_control.is_some())
+        || req.system.as_ref().is_some_and(in_content)
+        || req.messages.iter().any(|m| in_content(&m.content))
+    {
+        return None;
+    }
+    let ephemeral = || Some(serde_json::json!({"type": "ephemeral"}));
+    let mut marks = Marks { tool: false, system: None, last_message: None };
+    if let Some(tool) = req.tools.as_mut().and_then(|t| t.last_mut()) {
+        tool.cache_control = ephemeral();
+        marks.tool = true;
+    }
+    if let Some(system) = req.system.as_ref() {
+        let mut blocks = system.blocks().into_owned();
+        if let Some(slot) = blocks.last_mut().and_then(cache_control_mut) {
+            *slot = ephemeral();
+            marks.system = req.system.replace(Content::Blocks(blocks));
+        }
+    }
+    if let Some(last) = req.messages.last_mut() {
+        let mut blocks = last.content.blocks().into_owned();
+        if let Some(slot) = blocks.iter_mut().rev().find_map(cache_control_mut) {
+            *slot = ephemeral();
+            let marked = Message { role: last.role, content: Content::Blocks(blocks) };
+            marks.last_message = Some(std::mem::replace(last, marked));
+        }
+    }
+    Some(marks)
+}
+
+/// A block's `cache_control`, for the blocks that take one.
+fn cache_control(block: &ContentBlock) -> Option<&Option<serde_json::Value>> {
+    match block {
+        ContentBlock::Text { cache_control, .. }
+        | ContentBlock::Image { cache_control, .. }
+        | ContentBlock::Document { cache_control, .. }
+        | ContentBlock::ToolUse { cache_control, .. }
+        | ContentBlock::ToolResult { cache_control, .. } => Some(cache_control),
+        _ => None,
+    }
+}
+
+fn cache_control_mut(block: &mut ContentBlock) -> Option<&mut Option<serde_json::Value>> {
+    match block {
+        ContentBlock::Text { cache_control, .. }
+        | ContentBlock::Image { cache_control, .. }
+        | ContentBlock::Document { cache_control, .. }
+        | ContentBlock::ToolUse { cache_control, .. }
+        | ContentBlock::ToolResult { cache_control, .. } => Some(cache_control),
+        _ => None,
+    }
 }
 
 /// Whether a tool call or result names its call by an id that carries a Gemini

@@ -32,6 +32,9 @@ pub struct TargetOptions {
     pub reasoning: bool,
     /// Responses upstreams: `reasoning.summary` when the request thinks.
     pub reasoning_summary: Option<&'static str>,
+    /// Anthropic upstreams: mark the prompt's prefix for caching when the client could
+    /// not (`anthropic_request::cache_breakpoints`).
+    pub prompt_caching: bool,
 }
 
 impl TargetOptions {
@@ -42,6 +45,7 @@ impl TargetOptions {
             max_tokens_cap: None,
             reasoning: false,
             reasoning_summary: None,
+            prompt_caching: false,
         }
     }
 

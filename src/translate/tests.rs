@@ -751,3 +751,39 @@ fn sampling_is_left_to_a_model_asked_to_reason() {
     let plain = to_value(&canonical_to_chat(&req, &TargetOptions::new("gpt-4o")));
     assert_eq!((plain["temperature"].clone(), plain["top_p"].clone()), (json!(0.2), json!(0.9)));
 }
+
+/// OpenAI and Gemini cache a prompt's prefix by themselves; Anthropic only up to marked
+/// breakpoints, which their clients do not write. Translated requests get three, unless
+/// the request marks its own; the request itself is left as it was, for a retry.
+#[test]
+fn translated_requests_get_cache_breakpoints_towards_anthropic() {
+    let chat = chat_req(json!({"model": "gpt", "messages": [
+        {"role": "system", "content": "You are an agent."},
+        {"role": "user", "content": "run it"},
+        {"role": "assistant", "content": null, "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "exec", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "c1", "content": "done"}],
+        "tools": [{"type": "function", "function": {"name": "read", "parameters": {"type": "object"}}},
+                  {"type": "function", "function": {"name": "exec", "parameters": {"type": "object"}}}]}));
+    let (mut req, _) = chat_to_canonical(chat).unwrap();
+    let caching = TargetOptions { prompt_caching: true, ..TargetOptions::new("claude") };
+    let sent: Value = serde_json::from_slice(&anthropic_body(&mut req, &caching, 0)).unwrap();
+    let ephemeral = json!({"type": "ephemeral"});
+    assert_eq!(sent["tools"][0].get("cache_control"), None);
+    assert_eq!(sent["tools"][1]["cache_control"], ephemeral);
+    assert_eq!(sent["system"], json!([{"type": "text", "text": "You are an agent.", "cache_control": ephemeral}]));
+    assert_eq!(
+        sent["messages"][2]["content"],
+        json!([{"type": "tool_result", "tool_use_id": "c1", "content": "done", "cache_control": ephemeral}])
+    );
+    assert_eq!(sent["messages"][0]["content"], "run it");
+    // The request is as it was: without caching, nothing is marked.
+    let plain = String::from_utf8(anthropic_body(&mut req, &TargetOptions::new("claude"), 0)).unwrap();
+    assert!(!plain.contains("cache_control"), "{plain}");
+    // A request that marks its own breakpoints keeps them, and only them.
+    let mut own = anthropic_req(json!({"model": "m", "max_tokens": 10,
+        "system": [{"type": "text", "text": "S", "cache_control": {"type": "ephemeral"}}],
+        "messages": [{"role": "user", "content": "hi"}]}));
+    let sent: Value = serde_json::from_slice(&anthropic_body(&mut own, &caching, 0)).unwrap();
+    assert_eq!(sent["messages"][0]["content"], "hi");
+    assert_eq!(sent["system"][0]["cache_control"], ephemeral);
+}

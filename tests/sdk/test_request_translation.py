@@ -84,9 +84,15 @@ def test_openai_sdk_request_becomes_equivalent_anthropic_messages_request(stack,
     blocks = msgs[2]["content"]
     assert {"type": "text", "text": "look"} in blocks
     images = [b for b in blocks if b["type"] == "image"]
+    # The conversation's last block carries the cache breakpoint the gateway adds.
     assert images == [
-        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG_B64}}
+        {
+            "type": "image",
+            "source": {"type": "base64", "media_type": "image/png", "data": PNG_B64},
+            "cache_control": {"type": "ephemeral"},
+        }
     ]
+    assert body["system"][-1]["cache_control"] == {"type": "ephemeral"}
     assert body["max_tokens"] == 55
     assert body["stop_sequences"] == ["END"]
 
