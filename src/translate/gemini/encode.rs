@@ -31,6 +31,8 @@ pub struct GeminiEncoder {
     stop_reason: Option<String>,
     /// Tool calls whose block is still open.
     calls: Vec<PendingCall>,
+    /// A call was left out: its arguments were not a JSON object.
+    malformed: bool,
 }
 
 #[derive(Debug)]
@@ -54,6 +56,7 @@ impl GeminiEncoder {
             usage: Usage::default(),
             stop_reason: None,
             calls: Vec::new(),
+            malformed: false,
         }
     }
 
@@ -106,8 +109,10 @@ impl GeminiEncoder {
             },
             StreamEvent::ContentBlockStop { index } => {
                 if let Some(pos) = self.calls.iter().position(|c| c.index == *index) {
-                    let call = self.calls.remove(pos);
-                    self.write_part(function_call_part(call), out);
+                    match function_call_part(self.calls.remove(pos)) {
+                        Some(part) => self.write_part(part, out),
+                        None => self.malformed = true,
+                    }
                 }
             }
             StreamEvent::MessageDelta { delta, usage } => {
@@ -122,7 +127,7 @@ impl GeminiEncoder {
                 let chunk = GenerateContentResponse {
                     candidates: vec![Candidate {
                         content: Some(Content { role: Some("model".into()), parts: vec![Part::text("")] }),
-                        finish_reason: Some(finish_reason_from_stop(self.stop_reason.as_deref()).to_string()),
+                        finish_reason: Some(finish_reason(self.stop_reason.as_deref(), self.malformed).to_string()),
                         index: Some(0),
                         ..Default::default()
                     }],
@@ -198,8 +203,21 @@ fn thought(text: &str) -> Part {
     Part { text: Some(text.to_string()), thought: Some(true), ..Default::default() }
 }
 
-/// A finished tool block as one `functionCall` part; its signature leaves the id.
-fn function_call_part(call: PendingCall) -> Part {
+/// The finish reason of an answer with `stop_reason`: `MALFORMED_FUNCTION_CALL` when a
+/// call was left out, as Gemini says of a call it could not complete, unless the answer
+/// was cut off by its token limit (`MAX_TOKENS` says that).
+pub(super) fn finish_reason(stop_reason: Option<&str>, malformed: bool) -> &'static str {
+    match finish_reason_from_stop(stop_reason) {
+        "MAX_TOKENS" => "MAX_TOKENS",
+        _ if malformed => "MALFORMED_FUNCTION_CALL",
+        reason => reason,
+    }
+}
+
+/// A finished tool block as one `functionCall` part; its signature leaves the id. None
+/// when its arguments are not a JSON object (cut off by the token limit, or malformed):
+/// a Gemini client would run the call with arguments Gemini never gives.
+fn function_call_part(call: PendingCall) -> Option<Part> {
     let args = if call.partial_json.trim().is_empty() {
         match call.input {
             v @ Value::Object(_) => v,
@@ -208,13 +226,13 @@ fn function_call_part(call: PendingCall) -> Part {
     } else {
         match serde_json::from_str::<Value>(&call.partial_json) {
             Ok(v @ Value::Object(_)) => v,
-            _ => serde_json::json!({ "_raw_arguments": call.partial_json }),
+            _ => return None,
         }
     };
     let (base, sig) = split_tool_id(&call.id);
-    Part {
+    Some(Part {
         function_call: Some(FunctionCall { id: Some(base.to_string()), name: call.name, args: Some(args) }),
         thought_signature: sig,
         ..Default::default()
-    }
+    })
 }

@@ -1,7 +1,7 @@
 //! Complete (non-streaming) `generateContent` responses ⇄ canonical messages.
 
 use super::parts::{is_bare_thought, model_blocks, model_parts, Audience};
-use super::{canonical_usage, finish_reason_from_stop, stop_reason_from_finish, usage_metadata, ResponseIds};
+use super::{canonical_usage, stop_reason_from_finish, usage_metadata, ResponseIds};
 use crate::protocol::anthropic::{ContentBlock, MessagesResponse, Role};
 use crate::protocol::gemini::{Candidate, Content, GenerateContentResponse};
 use crate::translate::error::to_json;
@@ -42,7 +42,15 @@ pub(super) fn to_canonical(body: &[u8], model: &str) -> Result<MessagesResponse,
 }
 
 pub(super) fn from_canonical(resp: &MessagesResponse, thoughts: bool) -> Vec<u8> {
-    let mut parts = model_parts(&resp.content, Audience::Client);
+    // A call whose arguments were not JSON (cut off, or malformed) is left out, as the
+    // stream leaves it out; the finish reason says why.
+    let malformed = resp.content.iter().any(unparsed_call);
+    let content: std::borrow::Cow<'_, [ContentBlock]> = if malformed {
+        resp.content.iter().filter(|b| !unparsed_call(b)).cloned().collect::<Vec<_>>().into()
+    } else {
+        resp.content.as_slice().into()
+    };
+    let mut parts = model_parts(&content, Audience::Client);
     if !thoughts {
         parts.retain(|p| !is_bare_thought(p));
     }
@@ -50,7 +58,7 @@ pub(super) fn from_canonical(resp: &MessagesResponse, thoughts: bool) -> Vec<u8>
         candidates: vec![Candidate {
             // A refusal without text has no content, as Gemini sends it.
             content: (!parts.is_empty()).then(|| Content { role: Some("model".into()), parts }),
-            finish_reason: Some(finish_reason_from_stop(resp.stop_reason.as_deref()).to_string()),
+            finish_reason: Some(super::encode::finish_reason(resp.stop_reason.as_deref(), malformed).to_string()),
             index: Some(0),
             ..Default::default()
         }],
@@ -61,4 +69,9 @@ pub(super) fn from_canonical(resp: &MessagesResponse, thoughts: bool) -> Vec<u8>
         error: None,
     };
     to_json(&body)
+}
+
+/// A tool call whose arguments could not be read: its input is only `_raw_arguments`.
+fn unparsed_call(block: &ContentBlock) -> bool {
+    matches!(block, ContentBlock::ToolUse { input: serde_json::Value::Object(m), .. } if m.len() == 1 && m.contains_key("_raw_arguments"))
 }

@@ -319,3 +319,34 @@ fn gemini_streams_survive_decode_then_encode() {
         assert_eq!(b, a, "{name}");
     }
 }
+
+/// A call whose arguments are not whole JSON (cut off by the token limit, or malformed)
+/// is not given to a Gemini client, which would run it: the finish reason says why.
+#[test]
+fn a_call_with_broken_arguments_is_left_out_and_the_finish_reason_says_why() {
+    let sse = |stop: &str| {
+        format!(
+            concat!(
+                "event: message_start\ndata: {{\"type\":\"message_start\",\"message\":{{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude\",\"content\":[],\"stop_reason\":null,\"usage\":{{\"input_tokens\":1,\"output_tokens\":0}}}}}}\n\n",
+                "event: content_block_start\ndata: {{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{{\"type\":\"tool_use\",\"id\":\"toolu_1\",\"name\":\"write_file\",\"input\":{{}}}}}}\n\n",
+                "event: content_block_delta\ndata: {{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{{\"type\":\"input_json_delta\",\"partial_json\":\"{{\\\"file_path\\\": \\\"a.txt\\\", \\\"content\\\": \\\"par\"}}}}\n\n",
+                "event: content_block_stop\ndata: {{\"type\":\"content_block_stop\",\"index\":0}}\n\n",
+                "event: message_delta\ndata: {{\"type\":\"message_delta\",\"delta\":{{\"stop_reason\":\"{}\"}},\"usage\":{{\"output_tokens\":9}}}}\n\n",
+                "event: message_stop\ndata: {{\"type\":\"message_stop\"}}\n\n"
+            ),
+            stop
+        )
+    };
+    for (stop, reason) in [("max_tokens", "MAX_TOKENS"), ("tool_use", "MALFORMED_FUNCTION_CALL")] {
+        let out = encode(&anthropic_events(sse(stop).as_bytes(), &[]), false);
+        assert!(!out.contains("functionCall"), "{out}");
+        assert!(out.contains(&format!("\"finishReason\":\"{reason}\"")), "{out}");
+        let whole = crate::translate::gemini::canonical_to_response(
+            &accumulate(&anthropic_events(sse(stop).as_bytes(), &[])),
+            false,
+        );
+        let whole = String::from_utf8(whole).unwrap();
+        assert!(!whole.contains("functionCall"), "{whole}");
+        assert!(whole.contains(&format!("\"finishReason\":\"{reason}\"")), "{whole}");
+    }
+}
