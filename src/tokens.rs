@@ -79,9 +79,34 @@ pub fn estimate(req: &MessagesRequest) -> u64 {
     system + messages + tools
 }
 
+/// The estimated tokens of a body the canonical form would not take (a Gemini client's
+/// turns that do not pair calls and responses as a request must): its strings' text, and
+/// a base64 `data` string as one image.
+pub fn estimate_json(body: &[u8]) -> Option<u64> {
+    fn walk(v: &serde_json::Value, key: Option<&str>) -> u64 {
+        match v {
+            serde_json::Value::String(_) if key == Some("data") => IMAGE_TOKENS,
+            serde_json::Value::String(s) => text_tokens(s),
+            serde_json::Value::Array(items) => items.iter().map(|i| walk(i, None)).sum(),
+            serde_json::Value::Object(map) => map.iter().map(|(k, v)| walk(v, Some(k))).sum(),
+            _ => 0,
+        }
+    }
+    serde_json::from_slice(body).ok().map(|v: serde_json::Value| walk(&v, None))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_body_is_estimated_from_its_strings() {
+        let body = br#"{"contents":[{"parts":[{"functionResponse":{"name":"read_file","response":{"output":"Hello, world!"}}},{"inlineData":{"mimeType":"image/png","data":"iVBORw0KGgo"}}]}]}"#;
+        // Keys are not counted; the image is.
+        let text = text_tokens("read_file") + text_tokens("Hello, world!") + text_tokens("image/png");
+        assert_eq!(estimate_json(body), Some(text + IMAGE_TOKENS));
+        assert_eq!(estimate_json(b"not json"), None);
+    }
 
     fn req(v: serde_json::Value) -> MessagesRequest {
         serde_json::from_value(v).unwrap()

@@ -366,6 +366,14 @@ fn gemini_count_tokens_forwards_to_gemini_or_estimates() {
     assert_eq!(header(&headers, "x-llm-relay-token-count"), Some("estimate (o200k_base)"));
     let (status, _, out) = gw.post("/v1beta/models/up-openai-x:countTokens", &key, r#"{"contents": []}"#);
     assert_eq!((status, out.contains("INVALID_ARGUMENT")), (400, true), "{out}");
+    // Gemini CLI counts a lone tool result, which answers no call of the turns sent:
+    // estimated all the same.
+    let lone = json!({"contents": [{"role": "user", "parts": [
+        {"functionResponse": {"name": "read_file", "response": {"output": "Hello, world!"}}}]}]});
+    let (status, _, out) = gw.post("/v1beta/models/up-openai-x:countTokens", &key, &lone.to_string());
+    assert_eq!(status, 200, "{out}");
+    let total = serde_json::from_str::<Value>(&out).unwrap()["totalTokens"].as_u64().unwrap();
+    assert!((5..20).contains(&total), "{out}");
 }
 
 #[test]

@@ -67,9 +67,15 @@ impl Relay {
             }
             log::info!("channel {}: count_tokens failed upstream; answering with a local estimate", channel.name);
         }
+        // An estimate asks less of a request than a translation: a Gemini client counts
+        // turns that need not pair calls with responses (Gemini CLI counts a lone tool
+        // result before sending it).
         let estimate = match req.canonical_request() {
             Ok(canonical) => crate::tokens::estimate(canonical),
-            Err(e) => return self.fail(session, client, e, outcome).await,
+            Err(e) => match (client, crate::tokens::estimate_json(&req.body)) {
+                (Dialect::Gemini, Some(n)) if n > 0 => n,
+                _ => return self.fail(session, client, e, outcome).await,
+            },
         };
         let body = match client {
             Dialect::Gemini => serde_json::json!({ "totalTokens": estimate }),
