@@ -360,6 +360,60 @@ fn a_responses_tool_loop_on_anthropic_keeps_its_signed_thinking() {
     assert_eq!(turn.as_array().unwrap().last().unwrap()["type"], "tool_use", "{sent}");
 }
 
+/// Gemini CLI on an Anthropic channel: the signed thinking of a tool-calling turn rides
+/// back on the call's `thoughtSignature`, and the next request hands it to Anthropic as
+/// it gave it, ahead of the call, with extended thinking still on.
+#[test]
+fn a_gemini_tool_loop_on_anthropic_keeps_its_signed_thinking() {
+    let (mock, gw) = setup();
+    let key = [("x-goog-api-key", ACCESS_KEY)];
+    let ask = json!({"role": "user", "parts": [{"text": "[[think]] [[tool]] weather?"}]});
+    let config = json!({"thinkingConfig": {"thinkingBudget": 2048, "includeThoughts": true}});
+    let tools = json!([{"functionDeclarations": [{"name": "get_weather", "parameters": {"type": "OBJECT"}}]}]);
+    for stream in [true, false] {
+        let first = json!({"contents": [ask], "generationConfig": config, "tools": tools});
+        let path = if stream {
+            "/v1beta/models/tr-gpt-x:streamGenerateContent?alt=sse"
+        } else {
+            "/v1beta/models/tr-gpt-x:generateContent"
+        };
+        let (status, _, body) = gw.post(path, &key, &first.to_string());
+        assert_eq!(status, 200, "{body}");
+        let chunks: Vec<Value> = if stream {
+            sse_data(&body).iter().map(|d| serde_json::from_str(d).unwrap()).collect()
+        } else {
+            vec![serde_json::from_str(&body).unwrap()]
+        };
+        let parts: Vec<Value> = chunks
+            .iter()
+            .flat_map(|c| c["candidates"][0]["content"]["parts"].as_array().cloned().unwrap_or_default())
+            .filter(|p| p.get("functionCall").is_some())
+            .collect();
+        assert!(parts[0]["thoughtSignature"].as_str().unwrap().starts_with("llmrelay1."), "{body}");
+        let call = &parts[0]["functionCall"];
+        let second = json!({"contents": [ask,
+            {"role": "model", "parts": [{"text": "Checking."}, parts[0]]},
+            {"role": "user", "parts": [{"functionResponse": {"id": call["id"], "name": "get_weather", "response": {"output": "sunny"}}}]}],
+            "generationConfig": config, "tools": tools});
+        let (status, _, body) = gw.post("/v1beta/models/tr-gpt-x:generateContent", &key, &second.to_string());
+        assert_eq!(status, 200, "{body}");
+        let sent: Value = serde_json::from_str(mock.last_request()["body"].as_str().unwrap()).unwrap();
+        assert_eq!(sent["thinking"], json!({"type": "enabled", "budget_tokens": 2048}), "{sent}");
+        let turn = &sent["messages"][1]["content"];
+        assert_eq!(
+            turn[0],
+            json!({"type": "thinking", "thinking": "Let me think.", "signature": "sig_mock_1"}),
+            "{sent}"
+        );
+        assert_eq!(turn[1]["type"], "text");
+        assert_eq!(
+            (turn[2]["type"].as_str(), turn[2]["id"].as_str()),
+            (Some("tool_use"), call["id"].as_str()),
+            "{sent}"
+        );
+    }
+}
+
 #[test]
 fn two_mebibyte_bodies_pass_in_both_directions_and_oversize_is_413() {
     let (mock, gw) = setup();

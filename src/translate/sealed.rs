@@ -8,8 +8,13 @@
 //! `llmrelay1.` and the base64url (unpadded) of a small JSON object, and opens it when
 //! the item comes back. Anything else there (OpenAI's own) opens to nothing.
 //!
+//! A Gemini client keeps a function call's `thoughtSignature` and sends it back on the
+//! call: the thinking a tool-calling turn began with rides there, on the turn's first
+//! call (`Carry`), when it was one block (a turn of several would have to come back
+//! with all of them, in order).
+//!
 //! The seal is not encrypted: the client already saw the thinking as the item's
-//! summary. Whether a provider takes the block is decided where the request is written
+//! summary (or could have, as thought parts). Whether a provider takes the block is decided where the request is written
 //! for it, as for thinking that came back any other way (`anthropic_request`).
 
 use crate::protocol::anthropic::ContentBlock;
@@ -82,6 +87,35 @@ pub fn open(sealed: &str) -> Option<ContentBlock> {
     })
 }
 
+/// The thinking a turn began with, on its way to the turn's first call (Gemini clients).
+#[derive(Debug, Default)]
+pub struct Carry {
+    seal: Option<String>,
+    blocks: u32,
+    /// The first call has been given its seal, or had to go without.
+    spent: bool,
+}
+
+impl Carry {
+    /// A thinking block of the turn ended, with `sealed` its seal (none for unsigned
+    /// thinking, which cannot come back).
+    pub fn thinking(&mut self, sealed: Option<String>) {
+        if !self.spent {
+            self.blocks += 1;
+            self.seal = sealed;
+        }
+    }
+
+    /// The seal for the turn's next call: the first call's, when the turn began with one
+    /// sealed block and nothing else to carry.
+    pub fn for_call(&mut self) -> Option<String> {
+        if std::mem::replace(&mut self.spent, true) || self.blocks != 1 {
+            return None;
+        }
+        self.seal.take()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,6 +131,21 @@ mod tests {
         assert_eq!(open(&seal(&redacted).unwrap()), Some(redacted));
         let gemini = ContentBlock::Thinking { thinking: String::new(), signature: "gemini:CiQB".into() };
         assert_eq!(open(&seal(&gemini).unwrap()), Some(gemini));
+    }
+
+    #[test]
+    fn a_turn_carries_its_one_thinking_block_to_its_first_call_only() {
+        let mut one = Carry::default();
+        one.thinking(Some("S".into()));
+        assert_eq!((one.for_call(), one.for_call()), (Some("S".into()), None));
+        let mut two = Carry::default();
+        two.thinking(Some("S".into()));
+        two.thinking(Some("T".into()));
+        assert_eq!(two.for_call(), None, "two blocks cannot ride on one call");
+        let mut none = Carry::default();
+        assert_eq!(none.for_call(), None);
+        none.thinking(Some("late".into()));
+        assert_eq!(none.for_call(), None, "thinking after the first call is not carried");
     }
 
     #[test]

@@ -33,6 +33,10 @@ pub struct GeminiEncoder {
     calls: Vec<PendingCall>,
     /// A call was left out: its arguments were not a JSON object.
     malformed: bool,
+    /// The open thinking block: its index, text and signature, for the seal its turn's
+    /// first call carries back (`sealed::Carry`).
+    thinking: Option<(usize, String, String)>,
+    carry: crate::translate::sealed::Carry,
 }
 
 #[derive(Debug)]
@@ -57,6 +61,8 @@ impl GeminiEncoder {
             stop_reason: None,
             calls: Vec::new(),
             malformed: false,
+            thinking: None,
+            carry: Default::default(),
         }
     }
 
@@ -79,18 +85,33 @@ impl GeminiEncoder {
                     partial_json: String::new(),
                 }),
                 ContentBlock::Text { text, .. } if !text.is_empty() => self.write_part(Part::text(text.as_str()), out),
-                ContentBlock::Thinking { thinking, .. } if self.thoughts && !thinking.is_empty() => {
-                    self.write_part(thought(thinking), out)
+                ContentBlock::Thinking { thinking, signature } => {
+                    self.thinking = Some((*index, thinking.clone(), signature.clone()));
+                    if self.thoughts && !thinking.is_empty() {
+                        self.write_part(thought(thinking), out)
+                    }
+                }
+                ContentBlock::RedactedThinking { data } => {
+                    self.carry.thinking(crate::translate::sealed::seal_redacted(data));
                 }
                 _ => {}
             },
             StreamEvent::ContentBlockDelta { index, delta } => match delta {
                 BlockDelta::TextDelta { text } if !text.is_empty() => self.write_part(Part::text(text.as_str()), out),
-                BlockDelta::ThinkingDelta { thinking } if self.thoughts && !thinking.is_empty() => {
-                    self.write_part(thought(thinking), out)
+                BlockDelta::ThinkingDelta { thinking } => {
+                    if let Some((_, text, _)) = self.thinking.as_mut().filter(|(i, ..)| i == index) {
+                        text.push_str(thinking);
+                    }
+                    if self.thoughts && !thinking.is_empty() {
+                        self.write_part(thought(thinking), out)
+                    }
                 }
-                // Only Gemini's own signatures go to a Gemini client.
+                // Gemini's own signatures go to a Gemini client as Gemini sends them;
+                // another provider's are sealed with their thinking (`carry`).
                 BlockDelta::SignatureDelta { signature } => {
+                    if let Some((_, _, sig)) = self.thinking.as_mut().filter(|(i, ..)| i == index) {
+                        sig.push_str(signature);
+                    }
                     if let Some(sig) = gemini_signature(signature) {
                         let part = Part {
                             text: Some(String::new()),
@@ -108,9 +129,18 @@ impl GeminiEncoder {
                 _ => {}
             },
             StreamEvent::ContentBlockStop { index } => {
+                if let Some((_, text, sig)) = self.thinking.take_if(|(i, ..)| i == index) {
+                    if gemini_signature(&sig).is_none() {
+                        self.carry.thinking(crate::translate::sealed::seal_thinking(&text, &sig));
+                    }
+                }
                 if let Some(pos) = self.calls.iter().position(|c| c.index == *index) {
                     match function_call_part(self.calls.remove(pos)) {
-                        Some(part) => self.write_part(part, out),
+                        Some(mut part) => {
+                            let sealed = self.carry.for_call();
+                            part.thought_signature = part.thought_signature.or(sealed);
+                            self.write_part(part, out)
+                        }
                         None => self.malformed = true,
                     }
                 }

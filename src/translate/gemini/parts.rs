@@ -14,8 +14,15 @@ pub(super) fn model_blocks(parts: &[Part], call_id: &mut dyn FnMut(&FunctionCall
     for part in parts {
         if let Some(call) = &part.function_call {
             let base = call_id(call);
+            // Another provider's thinking the gateway sealed on this call comes back as
+            // the block it was, where the turn began with it.
+            let sealed = part.thought_signature.as_deref().and_then(crate::translate::sealed::open);
+            let signature = if sealed.is_some() { None } else { part.thought_signature.as_deref() };
+            if let Some(block) = sealed {
+                blocks.insert(0, block);
+            }
             blocks.push(ContentBlock::ToolUse {
-                id: tool_id(&base, part.thought_signature.as_deref()),
+                id: tool_id(&base, signature),
                 name: call.name.clone(),
                 input: call_input(call),
                 cache_control: None,
@@ -87,7 +94,18 @@ pub(super) fn is_bare_thought(part: &Part) -> bool {
 
 pub(super) fn model_parts(blocks: &[ContentBlock], audience: Audience) -> Vec<Part> {
     let mut parts: Vec<Part> = Vec::new();
+    // A client gets another provider's signed thinking sealed on the turn's first call.
+    let mut carry = crate::translate::sealed::Carry::default();
     for block in blocks {
+        if audience == Audience::Client {
+            match block {
+                ContentBlock::Thinking { signature, .. } if gemini_signature(signature).is_none() => {
+                    carry.thinking(crate::translate::sealed::seal(block))
+                }
+                ContentBlock::RedactedThinking { .. } => carry.thinking(crate::translate::sealed::seal(block)),
+                _ => {}
+            }
+        }
         match block {
             ContentBlock::Text { text, .. } if !text.is_empty() => parts.push(Part::text(text.as_str())),
             ContentBlock::Thinking { thinking, signature } => {
@@ -109,6 +127,8 @@ pub(super) fn model_parts(blocks: &[ContentBlock], audience: Audience) -> Vec<Pa
             }
             ContentBlock::ToolUse { id, name, input, .. } => {
                 let (base, sig) = split_tool_id(id);
+                let sealed = if audience == Audience::Client { carry.for_call() } else { None };
+                let sig = sig.or(sealed);
                 parts.push(Part {
                     function_call: Some(FunctionCall {
                         id: (audience == Audience::Client).then(|| base.to_string()),
