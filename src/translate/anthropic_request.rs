@@ -94,11 +94,20 @@ pub fn anthropic_body_held(req: &mut MessagesRequest, target: &TargetOptions, si
 }
 
 /// What `cache_breakpoints` changed, to be put back after the body is written (a retry on
-/// another channel starts from the client's request).
+/// another channel starts from the client's request). Nothing is copied: a string
+/// content that was made one marked block goes back to being a string.
 struct Marks {
     tool: bool,
-    system: Option<Content>,
-    last_message: Option<Message>,
+    system: Option<Mark>,
+    last_message: Option<Mark>,
+}
+
+#[derive(Clone, Copy)]
+enum Mark {
+    /// The content was a string, now one marked text block.
+    WasText,
+    /// The block at this index was marked.
+    Block(usize),
 }
 
 impl Marks {
@@ -106,13 +115,11 @@ impl Marks {
         if let (true, Some(tool)) = (self.tool, req.tools.as_mut().and_then(|t| t.last_mut())) {
             tool.cache_control = None;
         }
-        if self.system.is_some() {
-            req.system = self.system;
+        if let (Some(mark), Some(system)) = (self.system, req.system.as_mut()) {
+            unmark(system, mark);
         }
-        if let Some(message) = self.last_message {
-            if let Some(last) = req.messages.last_mut() {
-                *last = message;
-            }
+        if let (Some(mark), Some(last)) = (self.last_message, req.messages.last_mut()) {
+            unmark(&mut last.content, mark);
         }
     }
 }
@@ -132,28 +139,54 @@ fn cache_breakpoints(req: &mut MessagesRequest) -> Option<Marks> {
     {
         return None;
     }
-    let ephemeral = || Some(serde_json::json!({"type": "ephemeral"}));
     let mut marks = Marks { tool: false, system: None, last_message: None };
     if let Some(tool) = req.tools.as_mut().and_then(|t| t.last_mut()) {
-        tool.cache_control = ephemeral();
+        tool.cache_control = Some(ephemeral());
         marks.tool = true;
     }
-    if let Some(system) = req.system.as_ref() {
-        let mut blocks = system.blocks().into_owned();
-        if let Some(slot) = blocks.last_mut().and_then(cache_control_mut) {
-            *slot = ephemeral();
-            marks.system = req.system.replace(Content::Blocks(blocks));
-        }
-    }
-    if let Some(last) = req.messages.last_mut() {
-        let mut blocks = last.content.blocks().into_owned();
-        if let Some(slot) = blocks.iter_mut().rev().find_map(cache_control_mut) {
-            *slot = ephemeral();
-            let marked = Message { role: last.role, content: Content::Blocks(blocks) };
-            marks.last_message = Some(std::mem::replace(last, marked));
-        }
-    }
+    marks.system = req.system.as_mut().and_then(mark);
+    marks.last_message = req.messages.last_mut().and_then(|m| mark(&mut m.content));
     Some(marks)
+}
+
+fn ephemeral() -> serde_json::Value {
+    serde_json::json!({"type": "ephemeral"})
+}
+
+/// Marks the last block of `content` that takes a breakpoint.
+fn mark(content: &mut Content) -> Option<Mark> {
+    match content {
+        Content::Text(text) if !text.is_empty() => {
+            let text = std::mem::take(text);
+            *content =
+                Content::Blocks(vec![ContentBlock::Text { text, cache_control: Some(ephemeral()), citations: None }]);
+            Some(Mark::WasText)
+        }
+        Content::Text(_) => None,
+        Content::Blocks(blocks) => {
+            let at = blocks.iter().rposition(|b| cache_control(b).is_some())?;
+            *cache_control_mut(&mut blocks[at])? = Some(ephemeral());
+            Some(Mark::Block(at))
+        }
+    }
+}
+
+fn unmark(content: &mut Content, mark: Mark) {
+    match (mark, content) {
+        (Mark::WasText, content) => {
+            if let Content::Blocks(blocks) = content {
+                if let Some(ContentBlock::Text { text, .. }) = blocks.pop() {
+                    *content = Content::Text(text);
+                }
+            }
+        }
+        (Mark::Block(at), Content::Blocks(blocks)) => {
+            if let Some(slot) = blocks.get_mut(at).and_then(cache_control_mut) {
+                *slot = None;
+            }
+        }
+        (Mark::Block(_), Content::Text(_)) => {}
+    }
 }
 
 /// A block's `cache_control`, for the blocks that take one.

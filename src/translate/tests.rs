@@ -765,6 +765,7 @@ fn translated_requests_get_cache_breakpoints_towards_anthropic() {
         "tools": [{"type": "function", "function": {"name": "read", "parameters": {"type": "object"}}},
                   {"type": "function", "function": {"name": "exec", "parameters": {"type": "object"}}}]}));
     let (mut req, _) = chat_to_canonical(chat).unwrap();
+    let untouched = req.clone();
     let caching = TargetOptions { prompt_caching: true, ..TargetOptions::new("claude") };
     let sent: Value = serde_json::from_slice(&anthropic_body(&mut req, &caching, 0)).unwrap();
     let ephemeral = json!({"type": "ephemeral"});
@@ -776,9 +777,15 @@ fn translated_requests_get_cache_breakpoints_towards_anthropic() {
         json!([{"type": "tool_result", "tool_use_id": "c1", "content": "done", "cache_control": ephemeral}])
     );
     assert_eq!(sent["messages"][0]["content"], "run it");
-    // The request is as it was: without caching, nothing is marked.
-    let plain = String::from_utf8(anthropic_body(&mut req, &TargetOptions::new("claude"), 0)).unwrap();
-    assert!(!plain.contains("cache_control"), "{plain}");
+    // The request is as it was, for a retry elsewhere.
+    assert_eq!(req, untouched);
+    let mut text_only = anthropic_req(json!({"model": "m", "max_tokens": 10, "system": "S",
+        "messages": [{"role": "user", "content": "hi"}]}));
+    let before = text_only.clone();
+    let sent: Value = serde_json::from_slice(&anthropic_body(&mut text_only, &caching, 0)).unwrap();
+    assert_eq!(sent["messages"][0]["content"], json!([{"type": "text", "text": "hi", "cache_control": ephemeral}]));
+    assert_eq!(sent["system"], json!([{"type": "text", "text": "S", "cache_control": ephemeral}]));
+    assert_eq!(text_only, before);
     // A request that marks its own breakpoints keeps them, and only them.
     let mut own = anthropic_req(json!({"model": "m", "max_tokens": 10,
         "system": [{"type": "text", "text": "S", "cache_control": {"type": "ephemeral"}}],
