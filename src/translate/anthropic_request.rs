@@ -72,11 +72,10 @@ pub fn anthropic_body_held(req: &mut MessagesRequest, target: &TargetOptions, si
         std::mem::replace(&mut req.messages, filtered)
     });
     // Extended thinking needs the last assistant turn that called tools to start with
-    // its thinking, as Anthropic returned it; Chat, Responses and Gemini clients do not
-    // send it back (unless the gateway kept the conversation: `previous_response_id`),
-    // and Anthropic would answer 400. Thinking goes off for such a request, as it does when the turn lost thinking
-    // of another provider.
-    if has_foreign || (req.thinking.is_some() && tool_turn_without_thinking(&req.messages)) {
+    // its thinking, as Anthropic returned it; Chat clients do not send it back, and
+    // Anthropic would answer 400. Thinking goes off for such a request, as it does when
+    // that turn lost thinking of another provider (the check reads the turns as sent).
+    if req.thinking.is_some() && tool_turn_without_thinking(&req.messages) {
         req.thinking = None;
     }
     anthropic_sampling(req);

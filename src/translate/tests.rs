@@ -344,8 +344,26 @@ fn thinking_from_other_providers_never_reaches_anthropic() {
     let body = super::anthropic_request::anthropic_body(&mut req, &TargetOptions::new("claude-x"), 0);
     let sent: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(sent["messages"][1]["content"], json!([{"type": "text", "text": "a"}]));
-    assert!(sent.get("thinking").is_none());
+    // No tool loop is open: the turn that lost its thinking needs none.
+    assert_eq!(sent["thinking"], json!({"type": "enabled", "budget_tokens": 2000}));
     assert_eq!(sent["model"], "claude-x");
+    // A tool turn that lost its thinking turns thinking off (Anthropic would refuse it).
+    let mut looping = anthropic_req(json!({
+        "model": "m", "max_tokens": 5000, "thinking": {"type": "enabled", "budget_tokens": 2000},
+        "messages": [
+            {"role": "user", "content": "q"},
+            {"role": "assistant", "content": [{"type": "thinking", "thinking": "t", "signature": "gemini:abc"},
+                                              {"type": "tool_use", "id": "t1", "name": "f", "input": {}}]},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "r"}]}
+        ]
+    }));
+    let sent: Value = serde_json::from_slice(&super::anthropic_request::anthropic_body(
+        &mut looping,
+        &TargetOptions::new("claude-x"),
+        0,
+    ))
+    .unwrap();
+    assert!(sent.get("thinking").is_none(), "{sent}");
     // The canonical request is untouched for the next attempt (a Gemini channel keeps it).
     assert_eq!(req.model, "gemini-client-model");
     assert!(matches!(&req.messages[1].content, crate::protocol::anthropic::Content::Blocks(b) if b.len() == 2));
