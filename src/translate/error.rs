@@ -401,9 +401,11 @@ fn number_after(message: &str, prefix: &str) -> Option<u64> {
 /// Whether an upstream's message says the request is over the model's context window:
 /// Anthropic's `prompt is too long: 250000 tokens > 200000 maximum` and `input length
 /// and `max_tokens` exceed context limit`, Gemini's `The input token count (…) exceeds
-/// the maximum number of tokens allowed (…)`.
+/// the maximum number of tokens allowed (…)`, and OpenAI's wording (`This model's
+/// maximum context length is …`) from servers that give no code.
 fn context_overflow(message: &str) -> bool {
     message.starts_with(PROMPT_TOO_LONG)
+        || message.contains("maximum context length")
         || message.contains("exceed context limit")
         || message.contains("exceeds the maximum number of tokens")
 }
@@ -610,6 +612,14 @@ mod tests {
         assert!(
             v["error"]["message"].as_str().unwrap().starts_with("prompt is too long: 130532 tokens > 128000 maximum ("),
             "{v}"
+        );
+        // From a server that gives no code, OpenAI's words say it.
+        let uncoded = bytes::Bytes::from_static(
+            br#"{"error":{"message":"This model's maximum context length is 128000 tokens.","type":"invalid_request_error","param":null,"code":null}}"#,
+        );
+        assert_eq!(
+            ApiError::from_upstream(400, &uncoded, Dialect::OpenAiChat).code.as_deref(),
+            Some("context_length_exceeded")
         );
         // Other bad requests keep their words and get no code.
         let bad = bytes::Bytes::from_static(
