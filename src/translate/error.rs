@@ -348,8 +348,13 @@ impl ApiError {
         let message = account_ids::mask_str(&message).into_owned();
         // OpenAI clients act on `context_length_exceeded` (Codex compacts its history);
         // Anthropic and Gemini say it in words only.
+        let mut upstream_body = upstream_body;
         if code.is_none() && kind == ErrorKind::InvalidRequest && context_overflow(&message) {
             code = Some(CONTEXT_LENGTH_EXCEEDED.to_string());
+            // An OpenAI-shaped body without the code is written anew, with it.
+            if upstream.error_shape() == Dialect::OpenAiChat {
+                upstream_body = None;
+            }
         }
         let status = if (400..=599).contains(&status) { Some(status) } else { None };
         ApiError { kind, message, status, code, upstream_body }
@@ -617,9 +622,10 @@ mod tests {
         let uncoded = bytes::Bytes::from_static(
             br#"{"error":{"message":"This model's maximum context length is 128000 tokens.","type":"invalid_request_error","param":null,"code":null}}"#,
         );
+        let e = ApiError::from_upstream(400, &uncoded, Dialect::OpenAiChat);
         assert_eq!(
-            ApiError::from_upstream(400, &uncoded, Dialect::OpenAiChat).code.as_deref(),
-            Some("context_length_exceeded")
+            e.body_for(Dialect::OpenAiResponses),
+            br#"{"error":{"message":"This model's maximum context length is 128000 tokens.","type":"invalid_request_error","param":null,"code":"context_length_exceeded"}}"#
         );
         // Other bad requests keep their words and get no code.
         let bad = bytes::Bytes::from_static(
