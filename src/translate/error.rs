@@ -223,9 +223,9 @@ impl ApiError {
             // request.
             (Dialect::OpenAiChat, Some(529)) => 503,
             (Dialect::OpenAiChat, Some(413)) => 400,
-            // Out of credit is OpenAI's 429 `insufficient_quota`, whatever Anthropic's
-            // status (400, 402): OpenAI clients stop on it.
-            (Dialect::OpenAiChat, Some(_)) if self.kind == ErrorKind::Billing && !self.passes_body_to(dialect) => 429,
+            // Out of credit is OpenAI's 429 `insufficient_quota`, whatever the upstream's
+            // status (Anthropic's 400 or 402, OpenRouter's 402): OpenAI clients stop on it.
+            (Dialect::OpenAiChat, Some(_)) if self.kind == ErrorKind::Billing => 429,
             // An OpenAI-style 503 overload is Anthropic's retryable 529.
             (Dialect::Anthropic, Some(503)) if self.kind == ErrorKind::Overloaded => 529,
             (_, Some(s)) => s,
@@ -234,9 +234,15 @@ impl ApiError {
         }
     }
 
-    /// Whether a client of `dialect` gets the upstream's own error body.
+    /// Whether a client of `dialect` gets the upstream's own error body. Out of credit
+    /// reaches OpenAI clients as OpenAI says it (429 `insufficient_quota`), whatever the
+    /// upstream's body said.
     fn passes_body_to(&self, dialect: Dialect) -> bool {
-        self.upstream_body.as_ref().is_some_and(|(upstream, _)| upstream.error_shape() == dialect.error_shape())
+        let rewritten = self.kind == ErrorKind::Billing
+            && dialect.error_shape() == Dialect::OpenAiChat
+            && self.code.as_deref() != Some("insufficient_quota");
+        !rewritten
+            && self.upstream_body.as_ref().is_some_and(|(upstream, _)| upstream.error_shape() == dialect.error_shape())
     }
 
     /// The JSON error body in `dialect`.
@@ -301,8 +307,10 @@ impl ApiError {
         let parsed = match upstream {
             Dialect::Anthropic => serde_json::from_slice::<anthropic::ErrorResponse>(body).ok().map(|e| {
                 // A spend limit reached is a 429 `rate_limit_error` whose
-                // `error.details.error_code` says so: no retry mends it.
-                let spent = memchr::memmem::find(body, b"enforced_spend_limit_reached").is_some();
+                // `error.details.error_code` says so, and a spent balance a 400
+                // `invalid_request_error` that says so in words: no retry mends either.
+                let spent = memchr::memmem::find(body, b"enforced_spend_limit_reached").is_some()
+                    || e.error.message.contains("credit balance is too low");
                 let kind = if spent { Some(ErrorKind::Billing) } else { ErrorKind::from_anthropic_type(&e.error.kind) };
                 (kind, e.error.message)
             }),
@@ -654,6 +662,25 @@ mod tests {
             );
         }
         assert_eq!(ApiError::new(ErrorKind::Billing, "spent").status_for(Dialect::OpenAiChat), 429);
+        // Anthropic's spent balance is a 400 bad request in its type, a billing error in
+        // its words.
+        let low = bytes::Bytes::from_static(
+            br#"{"type":"error","error":{"type":"invalid_request_error","message":"Your credit balance is too low to access the Anthropic API."}}"#,
+        );
+        let e = ApiError::from_upstream(400, &low, Dialect::Anthropic);
+        assert_eq!(
+            (e.kind, e.status_for(Dialect::OpenAiChat), e.status_for(Dialect::Anthropic)),
+            (ErrorKind::Billing, 429, 400)
+        );
+        assert_eq!(e.body_for(Dialect::Anthropic), low.to_vec(), "an Anthropic client gets it as it came");
+        // OpenRouter's 402 reaches OpenAI clients as OpenAI's out-of-credit error.
+        let credits = bytes::Bytes::from_static(br#"{"error":{"message":"Insufficient credits","code":402}}"#);
+        let e = ApiError::from_upstream(402, &credits, Dialect::OpenAiChat);
+        assert_eq!(e.status_for(Dialect::OpenAiResponses), 429);
+        assert_eq!(
+            e.body_for(Dialect::OpenAiChat),
+            br#"{"error":{"message":"Insufficient credits","type":"insufficient_quota","param":null,"code":"insufficient_quota"}}"#
+        );
     }
 
     #[test]
