@@ -75,10 +75,10 @@ pub fn canonical_to_chat(req: &MessagesRequest, target: &TargetOptions) -> ChatR
         messages,
         max_tokens: None,
         max_completion_tokens: req.max_tokens.map(|n| target.cap(n)),
-        // OpenAI's reasoning models refuse sampling other than their default: a request
-        // that asks one to reason leaves it to them.
-        temperature: req.temperature.filter(|_| reasoning_effort.is_none()),
-        top_p: req.top_p.filter(|_| reasoning_effort.is_none()),
+        // OpenAI's reasoning models refuse sampling other than their default, whether or
+        // not the request asks them to reason: a channel of such models is left to it.
+        temperature: req.temperature.filter(|_| !target.reasoning),
+        top_p: req.top_p.filter(|_| !target.reasoning),
         stop: req
             .stop_sequences
             .as_ref()

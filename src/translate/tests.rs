@@ -768,6 +768,15 @@ fn sampling_is_left_to_a_model_asked_to_reason() {
     assert_eq!(chat["reasoning_effort"], "low");
     let plain = to_value(&canonical_to_chat(&req, &TargetOptions::new("gpt-4o")));
     assert_eq!((plain["temperature"].clone(), plain["top_p"].clone()), (json!(0.2), json!(0.9)));
+    // A reasoning model refuses them even when the request does not ask it to reason.
+    let unthinking = anthropic_req(json!({"model": "m", "max_tokens": 50, "temperature": 0.2, "top_p": 0.9,
+        "messages": [{"role": "user", "content": "hi"}]}));
+    let chat = to_value(&canonical_to_chat(&unthinking, &reasoning));
+    assert_eq!(
+        (chat.get("temperature"), chat.get("top_p"), chat.get("reasoning_effort")),
+        (None, None, None),
+        "{chat}"
+    );
 }
 
 /// OpenAI and Gemini cache a prompt's prefix by themselves; Anthropic only up to marked

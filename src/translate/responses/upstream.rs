@@ -69,8 +69,8 @@ pub(super) fn from_canonical(req: &MessagesRequest, target: &TargetOptions) -> R
         instructions: req.system.as_ref().map(|s| s.joined_text("\n\n")).filter(|t| !t.is_empty()),
         max_output_tokens,
         // OpenAI's reasoning models refuse sampling other than their default.
-        temperature: req.temperature.filter(|_| effort.is_none()),
-        top_p: req.top_p.filter(|_| effort.is_none()),
+        temperature: req.temperature.filter(|_| !target.reasoning),
+        top_p: req.top_p.filter(|_| !target.reasoning),
         tools: (!tools.is_empty()).then_some(tools),
         tool_choice,
         parallel_tool_calls,
