@@ -75,7 +75,10 @@ pub(super) fn to_canonical(body: &[u8]) -> Result<(MessagesRequest, ResponsesReq
         *name = names.upstream(name, None).into_owned();
     }
 
-    let mut thinking = req.reasoning.as_ref().and_then(|r| r.effort.as_deref()).and_then(|effort| {
+    // A client that asks for summaries and no effort gets the models' default, medium
+    // (gpt-5-codex's Codex sends `reasoning: {summary: "auto"}` alone).
+    let effort = req.reasoning.as_ref().and_then(|r| r.effort.as_deref().or(r.summary.as_ref().map(|_| "medium")));
+    let mut thinking = effort.and_then(|effort| {
         let budget = match effort {
             "none" | "minimal" => return None,
             "low" => 1024,

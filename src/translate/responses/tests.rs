@@ -330,6 +330,8 @@ fn reasoning_effort_becomes_a_thinking_budget() {
     assert_eq!(budget("high", ""), Some(16384));
     assert_eq!(budget("xhigh", ""), Some(16384));
     assert_eq!(budget("minimal", ""), None);
+    let summary_only = request_to_canonical(br#"{"model":"m","input":"x","reasoning":{"summary":"auto"}}"#).unwrap().0;
+    assert_eq!(summary_only.thinking.and_then(|t| t.budget_tokens), Some(4096), "the default effort, medium");
     // A forced tool wins over thinking.
     let forced = r#","tools":[{"type":"function","name":"f"}],"tool_choice":"required""#;
     assert_eq!(budget("high", forced), None);
