@@ -3,7 +3,9 @@
 //! serialized without copying the request.
 
 use super::TargetOptions;
-use crate::protocol::anthropic::{Content, ContentBlock, Message, MessagesRequest, OutputConfig, Role};
+use crate::protocol::anthropic::{
+    Content, ContentBlock, Message, MessagesRequest, OutputConfig, Role, Tool, ToolChoice,
+};
 
 /// The Messages body for `req`, serialized in place: model, max_tokens, thinking,
 /// sampling and `output_config` are set for this target for the serialization and
@@ -79,10 +81,14 @@ pub fn anthropic_body_held(req: &mut MessagesRequest, target: &TargetOptions, si
         req.thinking = None;
     }
     anthropic_sampling(req);
+    let saved_tools = declare_called_tools(req);
     let marks = if target.prompt_caching { cache_breakpoints(req) } else { None };
     let body = super::error::to_json_sized(req, size_hint);
     if let Some(marks) = marks {
         marks.undo(req);
+    }
+    if let Some((tools, choice)) = saved_tools {
+        (req.tools, req.tool_choice) = (tools, choice);
     }
     if let Some(messages) = saved_messages {
         req.messages = messages;
@@ -90,6 +96,43 @@ pub fn anthropic_body_held(req: &mut MessagesRequest, target: &TargetOptions, si
     (req.model, req.max_tokens, req.thinking, req.temperature, req.top_p, req.output_config, req.stop_sequences) =
         saved;
     body
+}
+
+/// Anthropic refuses `tool_use` and `tool_result` blocks in a request that declares no
+/// tools; a client may send its history without them (Codex asks for a summary of its
+/// conversation so). The tools the history calls are declared, with any input, and
+/// `tool_choice: none` keeps the model from calling them. Returns what the request had,
+/// to be put back after the body is written.
+fn declare_called_tools(req: &mut MessagesRequest) -> Option<(Option<Vec<Tool>>, Option<ToolChoice>)> {
+    if req.tools.as_ref().is_some_and(|t| !t.is_empty()) {
+        return None;
+    }
+    let mut names: Vec<&str> = Vec::new();
+    for message in &req.messages {
+        if let Content::Blocks(blocks) = &message.content {
+            for block in blocks {
+                if let ContentBlock::ToolUse { name, .. } = block {
+                    if !names.contains(&name.as_str()) {
+                        names.push(name);
+                    }
+                }
+            }
+        }
+    }
+    if names.is_empty() {
+        return None;
+    }
+    let tools = names
+        .into_iter()
+        .map(|name| Tool {
+            kind: None,
+            name: name.to_string(),
+            description: Some("A tool called earlier in this conversation.".into()),
+            input_schema: Some(crate::protocol::RawJson::empty_object_schema()),
+            cache_control: None,
+        })
+        .collect();
+    Some((req.tools.replace(tools), req.tool_choice.replace(ToolChoice::None)))
 }
 
 /// What `cache_breakpoints` changed, to be put back after the body is written (a retry on

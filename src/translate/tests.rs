@@ -821,3 +821,26 @@ fn translated_requests_get_cache_breakpoints_towards_anthropic() {
     assert_eq!(sent["messages"][0]["content"], "hi");
     assert_eq!(sent["system"][0]["cache_control"], ephemeral);
 }
+
+/// Codex asks for a summary of its conversation without declaring its tools; Anthropic
+/// refuses tool blocks in a request that declares none. The tools the history calls are
+/// declared for it, and not to be called.
+#[test]
+fn a_history_with_tool_calls_and_no_tools_declares_them_towards_anthropic() {
+    let mut req = anthropic_req(json!({"model": "m", "max_tokens": 100, "messages": [
+        {"role": "user", "content": "run it"},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "exec_command", "input": {"cmd": "ls"}},
+                                          {"type": "tool_use", "id": "t2", "name": "exec_command", "input": {}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "a"},
+                                     {"type": "tool_result", "tool_use_id": "t2", "content": "b"},
+                                     {"type": "text", "text": "Summarize the conversation."}]}]}));
+    let before = req.clone();
+    let sent: Value = serde_json::from_slice(&anthropic_body(&mut req, &TargetOptions::new("claude"), 0)).unwrap();
+    assert_eq!(
+        sent["tools"],
+        json!([{"name": "exec_command", "description": "A tool called earlier in this conversation.",
+                "input_schema": {"type": "object", "properties": {}}}])
+    );
+    assert_eq!(sent["tool_choice"], json!({"type": "none"}));
+    assert_eq!(req, before, "the request is as it was, for a retry elsewhere");
+}
