@@ -126,6 +126,8 @@ impl ErrorKind {
             "rate_limit_exceeded" | "rate_limit_error" | "requests" | "tokens" => ErrorKind::RateLimit,
             "insufficient_quota" => ErrorKind::Billing,
             "invalid_api_key" | "authentication_error" => ErrorKind::Authentication,
+            // Moonshot's `invalid_authentication_error`, and kin: before `invalid_…`.
+            c if c.contains("authentication") => ErrorKind::Authentication,
             "permission_error" => ErrorKind::Permission,
             "server_overloaded" | "overloaded" | "overloaded_error" => ErrorKind::Overloaded,
             "server_error" | "api_error" => ErrorKind::Api,
@@ -540,6 +542,14 @@ mod tests {
         let e = ApiError::from_upstream(429, &slow, Dialect::OpenAiChat);
         assert_eq!(e.kind, ErrorKind::RateLimit);
         assert!(!e.not_worth_retrying());
+    }
+
+    #[test]
+    fn an_authentication_type_is_a_refused_key_whatever_its_prefix() {
+        let moonshot = bytes::Bytes::from_static(
+            br#"{"error":{"message":"Invalid Authentication","type":"invalid_authentication_error"}}"#,
+        );
+        assert_eq!(ApiError::from_upstream(401, &moonshot, Dialect::OpenAiChat).kind, ErrorKind::Authentication);
     }
 
     #[test]
