@@ -389,6 +389,16 @@ fn thinking_the_gateway_signed_is_removed_under_a_model_only_anthropic_serves() 
     let sent: Value = serde_json::from_str(mock.last_request()["body"].as_str().unwrap()).unwrap();
     assert_eq!(sent["messages"][1]["content"], json!([{"type": "text", "text": "a"}]));
     assert_eq!(sent["messages"][3]["content"], body["messages"][3]["content"]);
+    // After a reload or a restart onto Anthropic channels alone, alike: the history was
+    // answered under the earlier config.
+    let gw = Gateway::start(&ch("a", "anthropic", url, &["a-key-0000"], ""), "");
+    let unsigned = json!({"model": "claude-x", "max_tokens": 64,
+        "messages": [{"role": "user", "content": "q"},
+            {"role": "assistant", "content": [{"type": "thinking", "thinking": "from a chat upstream", "signature": ""}, {"type": "text", "text": "a"}]},
+            {"role": "user", "content": "q2"}]});
+    assert_eq!(gw.anthropic(&unsigned.to_string()).0, 200);
+    let sent: Value = serde_json::from_str(mock.last_request()["body"].as_str().unwrap()).unwrap();
+    assert_eq!(sent["messages"][1]["content"], json!([{"type": "text", "text": "a"}]));
 }
 
 #[test]

@@ -19,17 +19,6 @@ pub struct Config {
     pub channels: Vec<Arc<Channel>>,
 }
 
-impl Config {
-    /// Whether a channel speaks another dialect than `dialect`: a conversation held in
-    /// `dialect` may then carry what the gateway translated from the other (thinking it
-    /// signed, for Anthropic). Any model counts, not only the one asked for: a client
-    /// that switches models mid-conversation (Claude Code's `/model`) keeps the history
-    /// another provider answered.
-    pub fn speaks_other_than(&self, dialect: Dialect) -> bool {
-        self.channels.iter().any(|c| c.protocol != dialect)
-    }
-}
-
 /// How a channel is picked inside a priority tier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChannelStrategy {

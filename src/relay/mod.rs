@@ -209,9 +209,10 @@ impl Relay {
             let err = ApiError::new(ErrorKind::NotFound, format!("no channel serves model '{}'", req.model()));
             return self.fail(session, client, err, outcome).await;
         }
-        // An Anthropic conversation may then hold thinking the gateway signed, which
-        // Anthropic refuses.
-        let mixed = client == Dialect::Anthropic && config.speaks_other_than(Dialect::Anthropic);
+        // An Anthropic conversation may hold thinking the gateway signed (another provider
+        // answered some of it), which Anthropic refuses: under this config, or an earlier
+        // one (a reload or a restart may leave only Anthropic channels).
+        let mixed = client == Dialect::Anthropic;
         let (affinity, origin_family) = match session_key {
             Some(s) => {
                 let map = self.affinity();
