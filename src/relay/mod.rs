@@ -518,12 +518,15 @@ impl Relay {
         let info = req.responses_info().ok().flatten().cloned();
         let force = req.forces_translation();
         let responses = response_id.zip(info.as_ref());
+        let chat_translated = channel.protocol == Dialect::OpenAiChat && client != channel.protocol;
+        let used_tool_ids = if chat_translated { req.used_tool_ids() } else { Vec::new() };
         let cx = ResponseContext {
             upstream_model,
             responses,
             force,
             gemini_thoughts: req.gemini_thoughts(),
             tool_names: req.tool_names(),
+            used_tool_ids: &used_tool_ids,
         };
         let answer =
             translate_response(channel.protocol, client, &body, &cx).map_err(|e| AttemptFailure::in_band(e, None))?;

@@ -36,7 +36,11 @@ impl Relay {
         let (channel, response_id, started) = (a.channel, a.response_id, a.started);
         let idle = channel.timeouts.idle;
         let store = matches!(req.responses_info(), Ok(Some(info)) if info.store);
-        let opts = req.stream_options(response_id);
+        let mut opts = req.stream_options(response_id);
+        // A Chat upstream's calls must not take an id the conversation used already.
+        if channel.protocol == crate::protocol::Dialect::OpenAiChat && req.client != channel.protocol {
+            opts.used_tool_ids = Some(req.used_tool_ids().into());
+        }
         let mut tr = if req.forces_translation() {
             StreamTranslator::new_translating(channel.protocol, req.client, opts)
         } else {

@@ -62,6 +62,12 @@ pub fn canonical_to_chat_response(resp: MessagesResponse) -> ChatResponse {
 
 /// A Chat completion as an Anthropic message (first choice).
 pub fn chat_to_canonical_response(resp: ChatResponse) -> Result<MessagesResponse, ApiError> {
+    chat_to_canonical_answer(resp, &[])
+}
+
+/// [`chat_to_canonical_response`] for a request whose history holds the tool ids
+/// `used`: a call the upstream gives one of them gets a new id (`chat_call_id`).
+pub fn chat_to_canonical_answer(resp: ChatResponse, used: &[String]) -> Result<MessagesResponse, ApiError> {
     let choice = resp
         .choices
         .into_iter()
@@ -88,8 +94,10 @@ pub fn chat_to_canonical_response(resp: ChatResponse) -> Result<MessagesResponse
             _ => serde_json::json!({ "_raw_arguments": call.function.arguments }),
         };
         // A call needs an id its result can name, and no other call has.
-        let taken =
-            |id: &str| content.iter().any(|b| matches!(b, ContentBlock::ToolUse { id: other, .. } if other == id));
+        let taken = |id: &str| {
+            used.iter().any(|u| u == id)
+                || content.iter().any(|b| matches!(b, ContentBlock::ToolUse { id: other, .. } if other == id))
+        };
         let id = super::chat_call_id(&call.id, taken);
         content.push(ContentBlock::ToolUse { id, name: call.function.name, input, cache_control: None });
     }

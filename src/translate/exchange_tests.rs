@@ -80,6 +80,7 @@ fn null_counts_in_chat_usage_read_as_zero() {
         force: false,
         gemini_thoughts: false,
         tool_names: None,
+        used_tool_ids: &[],
     };
     let out = translate_response(Dialect::OpenAiChat, Dialect::Anthropic, &Bytes::from(body), &cx).unwrap();
     let v: Value = serde_json::from_slice(&out.body).unwrap();
@@ -152,6 +153,7 @@ fn a_chat_answer_without_ids_or_with_a_refusal_translates() {
         force: false,
         gemini_thoughts: false,
         tool_names: None,
+        used_tool_ids: &[],
     };
     let body = Bytes::from_static(
         br#"{"object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[{"type":"function","function":{"name":"f","arguments":"{}"}},{"id":"","type":"function","function":{"name":"g","arguments":"{}"}}]},"finish_reason":"tool_calls"}]}"#,
@@ -260,6 +262,7 @@ fn a_gemini_tool_call_failure_with_nothing_said_is_an_error() {
         force: false,
         gemini_thoughts: false,
         tool_names: None,
+        used_tool_ids: &[],
     };
     let err = translate_response(Dialect::Gemini, Dialect::Anthropic, &Bytes::from(chunk), &cx).unwrap_err();
     assert_eq!(err.message, "upstream's tool call failed (MALFORMED_FUNCTION_CALL): Malformed function call: print(x)");

@@ -222,6 +222,24 @@ impl PreparedRequest {
         Ok(Bytes::from(bytes))
     }
 
+    /// The tool ids of the calls in the request's history (the canonical form's; none
+    /// when it was not parsed). A Chat upstream may give one again in its answer (a
+    /// count, `call_0`, from some servers), which a client that keeps its history by id
+    /// would take for a call it has seen.
+    pub fn used_tool_ids(&self) -> Vec<String> {
+        let Some((req, _)) = self.canonical.as_deref() else { return Vec::new() };
+        let blocks = req.messages.iter().flat_map(|m| match &m.content {
+            Content::Blocks(b) => b.as_slice(),
+            Content::Text(_) => &[],
+        });
+        blocks
+            .filter_map(|b| match b {
+                ContentBlock::ToolUse { id, .. } => Some(id.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// The client's tools renamed upstream, if any (not a Responses client's).
     pub fn tool_names(&self) -> Option<&ToolNames> {
         self.canonical.as_deref().and_then(|(_, o)| o.tool_names.as_deref())
@@ -241,6 +259,7 @@ impl PreparedRequest {
             gemini_json_array: self.gemini_json_array,
             gemini_thoughts: opts.is_some_and(|o| o.gemini_thoughts),
             tool_names: opts.and_then(|o| o.tool_names.clone()),
+            used_tool_ids: None,
             responses: match (opts.and_then(|o| o.responses.clone()), response_id) {
                 (Some(info), Some(id)) => Some((id.to_string(), info)),
                 _ => None,
@@ -342,6 +361,8 @@ pub struct ResponseContext<'a> {
     pub gemini_thoughts: bool,
     /// Tools renamed upstream (not a Responses client's): calls are named back.
     pub tool_names: Option<&'a ToolNames>,
+    /// Tool ids the request's history holds, which a Chat upstream's calls must not take.
+    pub used_tool_ids: &'a [String],
 }
 
 /// A translated (non-streaming) answer.
@@ -371,8 +392,9 @@ pub fn translate_response(
         |e: serde_json::Error| ApiError::new(ErrorKind::Api, format!("upstream returned an invalid response: {e}"));
     let canonical = match upstream {
         Dialect::Anthropic => crate::protocol::from_json_shared::<MessagesResponse>(body).map_err(bad)?,
-        Dialect::OpenAiChat => chat_response::chat_to_canonical_response(
+        Dialect::OpenAiChat => chat_response::chat_to_canonical_answer(
             crate::protocol::from_json_shared::<ChatResponse>(body).map_err(bad)?,
+            cx.used_tool_ids,
         )?,
         Dialect::OpenAiResponses => responses::response_to_canonical(body)?,
         Dialect::Gemini => gemini::response_to_canonical(body, cx.upstream_model)?,

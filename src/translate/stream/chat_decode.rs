@@ -79,6 +79,9 @@ pub struct ChatDecoder {
     streamed_args: JsonExtent,
     finish_reason: Option<String>,
     usage: Option<ChatUsage>,
+    /// Tool ids the request's history holds already: a call the upstream gives one of
+    /// them gets a new id (`chat_call_id`).
+    used_ids: Option<std::sync::Arc<[String]>>,
 }
 
 /// Where a JSON text read in pieces stands: whether what came so far is one whole
@@ -119,6 +122,11 @@ impl JsonExtent {
 }
 
 impl ChatDecoder {
+    /// A decoder for the answer to a request whose history holds `used_ids`.
+    pub fn with_used_ids(used_ids: Option<std::sync::Arc<[String]>>) -> Self {
+        ChatDecoder { used_ids, ..Default::default() }
+    }
+
     /// The finish reason came, and the stream waits only for its usage or `[DONE]`.
     pub fn holds_finish(&self) -> bool {
         self.finish_reason.is_some() && !self.done
@@ -213,7 +221,9 @@ impl ChatDecoder {
         let (at, new_call) = match last {
             Some(at) if upstream_id.is_empty() || self.calls[at].upstream_id == upstream_id => (at, false),
             _ => {
-                let id = crate::translate::chat_call_id(&upstream_id, |id| self.calls.iter().any(|c| c.id == id));
+                let used = self.used_ids.as_deref().unwrap_or_default();
+                let taken = |id: &str| self.calls.iter().any(|c| c.id == id) || used.iter().any(|u| u == id);
+                let id = crate::translate::chat_call_id(&upstream_id, taken);
                 self.calls.push(ToolCall {
                     index: call.index,
                     upstream_id,

@@ -152,6 +152,8 @@ pub struct ClientStreamOptions {
     /// The request's tools renamed upstream (`tool_names`), for other clients than
     /// Responses ones (whose options hold theirs): the calls get the client's names back.
     pub tool_names: Option<std::sync::Arc<crate::translate::tool_names::ToolNames>>,
+    /// Tool ids the request's history holds (a Chat upstream may give one again).
+    pub used_tool_ids: Option<std::sync::Arc<[String]>>,
 }
 
 /// One stream's translator: `push` upstream bytes, get client bytes; `finish` at the
@@ -190,7 +192,7 @@ impl StreamTranslator {
     fn build(upstream: Dialect, client: Dialect, opts: ClientStreamOptions, raw_allowed: bool) -> Self {
         let decoder = match upstream {
             Dialect::Anthropic => Decoder::Anthropic(anthropic::AnthropicDecoder::default()),
-            Dialect::OpenAiChat => Decoder::Chat(ChatDecoder::default()),
+            Dialect::OpenAiChat => Decoder::Chat(ChatDecoder::with_used_ids(opts.used_tool_ids.clone())),
             Dialect::OpenAiResponses => Decoder::Responses(Default::default()),
             Dialect::Gemini => Decoder::Gemini(Default::default()),
         };

@@ -73,6 +73,7 @@ const USAGE: ClientStreamOptions = ClientStreamOptions {
     gemini_thoughts: true,
     responses: None,
     tool_names: None,
+    used_tool_ids: None,
 };
 const NO_USAGE: ClientStreamOptions = ClientStreamOptions {
     include_usage: false,
@@ -80,6 +81,7 @@ const NO_USAGE: ClientStreamOptions = ClientStreamOptions {
     gemini_thoughts: true,
     responses: None,
     tool_names: None,
+    used_tool_ids: None,
 };
 
 #[test]
@@ -582,4 +584,27 @@ fn chat_call_ids_that_repeat_or_that_anthropic_refuses_are_replaced() {
     assert_eq!(ids[0], "call_0", "an id seen first is kept");
     assert!(ids[1].starts_with("toolu_relay_") && ids[2].starts_with("toolu_relay_"), "{ids:?}");
     assert_ne!(ids[1], ids[2]);
+    // An id the conversation used already (a server that counts its calls anew in
+    // every answer) is replaced too.
+    let used: std::sync::Arc<[String]> = vec!["call_0".to_string()].into();
+    let opts = ClientStreamOptions { used_tool_ids: Some(used), ..NO_USAGE };
+    let (out, _) = translate(input.as_bytes(), &[], Dialect::OpenAiChat, Dialect::Anthropic, &opts);
+    let first = event_lines(&out).into_iter().find(|l| l.starts_with("start 0")).unwrap();
+    assert!(first.contains("toolu_relay_"), "{first}");
+    let whole = crate::protocol::openai_chat::ChatResponse {
+        id: "c".into(),
+        object: "chat.completion".into(),
+        created: 1,
+        model: "m".into(),
+        choices: serde_json::from_value(serde_json::json!([{"index": 0, "finish_reason": "tool_calls",
+            "message": {"role": "assistant", "content": null, "tool_calls": [{"id": "call_0", "type": "function", "function": {"name": "f", "arguments": "{}"}}]}}]))
+        .unwrap(),
+        usage: None,
+        system_fingerprint: None,
+    };
+    let answer = crate::translate::chat_response::chat_to_canonical_answer(whole, &["call_0".to_string()]).unwrap();
+    assert!(
+        matches!(&answer.content[0], crate::protocol::anthropic::ContentBlock::ToolUse { id, .. } if id.starts_with("toolu_relay_")),
+        "{answer:?}"
+    );
 }
