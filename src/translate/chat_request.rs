@@ -247,9 +247,15 @@ fn document_part(source: &Value, title: Option<String>) -> Option<ChatPart> {
     }
 }
 
+/// An assistant turn as a Chat message. A tool-calling turn gives back, as
+/// `reasoning_content`, the thinking it began with when that came from a Chat server (it
+/// has no signature): DeepSeek's and Kimi's thinking modes refuse a tool loop without it
+/// (`Missing reasoning_content field in the assistant message`). OpenAI's Chat API never
+/// answers with reasoning, so its conversations hold none to give back.
 fn assistant_turn(content: &Content) -> ChatMessage {
     let mut texts = Vec::new();
     let mut calls = Vec::new();
+    let mut reasoning = String::new();
     match content {
         Content::Text(t) => texts.push(t),
         Content::Blocks(blocks) => {
@@ -261,6 +267,9 @@ fn assistant_turn(content: &Content) -> ChatMessage {
                         kind: "function".to_string(),
                         function: FunctionCall { name: name.clone(), arguments: super::tool_arguments(input) },
                     }),
+                    ContentBlock::Thinking { thinking, signature } if signature.is_empty() => {
+                        reasoning.push_str(thinking)
+                    }
                     // Thinking signatures mean nothing to another provider.
                     _ => {}
                 }
@@ -271,6 +280,7 @@ fn assistant_turn(content: &Content) -> ChatMessage {
     ChatMessage {
         role: "assistant".to_string(),
         content: (!text.is_empty() || calls.is_empty()).then_some(ChatContent::Text(text)),
+        reasoning_content: (!calls.is_empty() && !reasoning.is_empty()).then_some(reasoning),
         tool_calls: (!calls.is_empty()).then_some(calls),
         ..Default::default()
     }

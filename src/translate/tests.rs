@@ -849,3 +849,25 @@ fn a_history_with_tool_calls_and_no_tools_declares_them_towards_anthropic() {
     assert_eq!(sent["tool_choice"], json!({"type": "none"}));
     assert_eq!(req, before, "the request is as it was, for a retry elsewhere");
 }
+
+/// DeepSeek's and Kimi's thinking modes want a tool-calling turn's reasoning back; the
+/// gateway got it from them as unsigned thinking. Signed thinking (another provider's)
+/// and the reasoning of a turn without calls are not given.
+#[test]
+fn a_tool_turns_unsigned_thinking_goes_back_to_chat_as_reasoning_content() {
+    let req = anthropic_req(json!({"model": "m", "max_tokens": 100, "messages": [
+        {"role": "user", "content": "q"},
+        {"role": "assistant", "content": [{"type": "thinking", "thinking": "Plain answer.", "signature": ""}, {"type": "text", "text": "a"}]},
+        {"role": "user", "content": "run it"},
+        {"role": "assistant", "content": [{"type": "thinking", "thinking": "Run ls.", "signature": ""},
+                                          {"type": "tool_use", "id": "c1", "name": "exec", "input": {}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "c1", "content": "x"}]},
+        {"role": "assistant", "content": [{"type": "thinking", "thinking": "Claude's.", "signature": "EqQB"},
+                                          {"type": "tool_use", "id": "c2", "name": "exec", "input": {}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "c2", "content": "y"}]}]}));
+    let chat = to_value(&canonical_to_chat(&req, &TargetOptions::new("deepseek-reasoner")));
+    let messages = chat["messages"].as_array().unwrap();
+    assert_eq!(messages[1].get("reasoning_content"), None, "no calls: {chat}");
+    assert_eq!(messages[3]["reasoning_content"], "Run ls.");
+    assert_eq!(messages[5].get("reasoning_content"), None, "signed: {chat}");
+}
