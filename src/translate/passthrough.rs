@@ -222,6 +222,50 @@ pub fn has_foreign_signature(body: &[u8]) -> bool {
     })
 }
 
+/// Whether a Responses body holds reasoning items the gateway made (for a conversation
+/// another provider answered): a seal (`llmrelay1.`) or one of its item ids,
+/// `rs_<32 hex>_<n>` (OpenAI's own have no `_<n>`). A byte scan; false means surely not.
+pub fn has_gateway_reasoning(body: &[u8]) -> bool {
+    memchr::memmem::find(body, b"\"llmrelay1.").is_some()
+        || memchr::memmem::find_iter(body, b"\"rs_").any(|at| gateway_item_id(&body[at + 1..]))
+}
+
+/// Whether `text` starts with an item id the gateway makes: `rs_`, 32 hex digits, `_`
+/// and digits, then the closing quote.
+fn gateway_item_id(text: &[u8]) -> bool {
+    let Some(rest) = text.strip_prefix(b"rs_") else { return false };
+    let hex = rest.iter().take_while(|b| b.is_ascii_hexdigit()).count();
+    let Some(rest) = rest.get(hex..).filter(|_| hex == 32).and_then(|r| r.strip_prefix(b"_")) else {
+        return false;
+    };
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    digits > 0 && rest.get(digits) == Some(&b'"')
+}
+
+/// A Responses body without the reasoning items the gateway made, and with `model` set.
+/// OpenAI cannot read a seal, and answers 404 for a reasoning item it did not keep
+/// (`store: false`): those items are another provider's reasoning, which OpenAI cannot
+/// continue anyway.
+pub fn without_gateway_reasoning(body: &[u8], model: &str) -> Result<Bytes, ApiError> {
+    use serde_json::Value;
+    let mut v: Value =
+        crate::protocol::from_json(body).map_err(|e| ApiError::invalid(format!("invalid request body: {e}")))?;
+    if let Some(items) = v.get_mut("input").and_then(Value::as_array_mut) {
+        items.retain(|item| {
+            let reasoning = item.get("type").and_then(Value::as_str) == Some("reasoning");
+            let sealed =
+                item.get("encrypted_content").and_then(Value::as_str).is_some_and(|c| c.starts_with("llmrelay1."));
+            let ours =
+                item.get("id").and_then(Value::as_str).is_some_and(|id| gateway_item_id(format!("{id}\"").as_bytes()));
+            !(reasoning && (sealed || ours))
+        });
+    }
+    if let Value::Object(map) = &mut v {
+        map.insert("model".to_string(), Value::String(model.to_string()));
+    }
+    serde_json::to_vec(&v).map(Bytes::from).map_err(|e| ApiError::invalid(format!("invalid request body: {e}")))
+}
+
 /// Which thinking blocks `without_thinking` removes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Strip {

@@ -187,7 +187,10 @@ impl PreparedRequest {
         thinking: ForeignThinking,
     ) -> Result<Bytes, ApiError> {
         if upstream == self.client && self.history.is_none() {
-            use super::passthrough::{has_foreign_signature, mentions_thinking, without_thinking, Strip};
+            use super::passthrough::{
+                has_foreign_signature, has_gateway_reasoning, mentions_thinking, without_gateway_reasoning,
+                without_thinking, Strip,
+            };
             match upstream {
                 Dialect::Anthropic if thinking == ForeignThinking::Held && mentions_thinking(&self.body) => {
                     return without_thinking(&self.body, &target.model, Strip::All);
@@ -196,6 +199,10 @@ impl PreparedRequest {
                 // answered.
                 Dialect::Anthropic if thinking == ForeignThinking::Possible && has_foreign_signature(&self.body) => {
                     return without_thinking(&self.body, &target.model, Strip::Foreign);
+                }
+                // A conversation another provider answered (and the gateway translated).
+                Dialect::OpenAiResponses if has_gateway_reasoning(&self.body) => {
+                    return without_gateway_reasoning(&self.body, &target.model);
                 }
                 // The model is in the URL.
                 Dialect::Gemini => return Ok(self.body.clone()),

@@ -871,3 +871,32 @@ fn a_tool_turns_unsigned_thinking_goes_back_to_chat_as_reasoning_content() {
     assert_eq!(messages[3]["reasoning_content"], "Run ls.");
     assert_eq!(messages[5].get("reasoning_content"), None, "signed: {chat}");
 }
+
+/// A Codex conversation another provider answered holds reasoning items the gateway
+/// made; OpenAI cannot read them (a seal) or finds no such item (`store: false`), and
+/// would refuse the request. They are left out; OpenAI's own stay.
+#[test]
+fn reasoning_items_the_gateway_made_do_not_reach_a_responses_upstream() {
+    let ours_sealed = json!({"type": "reasoning", "id": "rs_0123456789abcdef0123456789abcdef_0", "summary": [],
+        "encrypted_content": "llmrelay1.eyJ0IjoieCIsInMiOiJ5In0"});
+    let ours_bare = json!({"type": "reasoning", "id": "rs_0123456789abcdef0123456789abcdef_2", "summary": [], "encrypted_content": null});
+    let openai = json!({"type": "reasoning", "id": "rs_68ab12cd34ef56ab78cd90ef12ab34cd56ef78ab90cd12ef", "summary": [],
+        "encrypted_content": "gAAAAABo"});
+    let body = json!({"model": "gpt-x", "store": false, "input": [
+        {"type": "message", "role": "user", "content": "q"}, ours_sealed, ours_bare, openai,
+        {"type": "message", "role": "user", "content": "q2"}]});
+    let mut req = PreparedRequest::new(Dialect::OpenAiResponses, Bytes::from(body.to_string())).unwrap();
+    let sent: Value = serde_json::from_slice(
+        &req.body_for(Dialect::OpenAiResponses, &TargetOptions::new("gpt-5"), ForeignThinking::None).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(sent["model"], "gpt-5");
+    let input = sent["input"].as_array().unwrap();
+    assert_eq!(input.len(), 3, "{sent}");
+    assert_eq!(input[1], openai);
+    // A body without them passes as it came, model aside.
+    let plain = json!({"model": "gpt-x", "input": [openai]}).to_string();
+    let mut req = PreparedRequest::new(Dialect::OpenAiResponses, Bytes::from(plain.clone())).unwrap();
+    let sent = req.body_for(Dialect::OpenAiResponses, &TargetOptions::new("gpt-x"), ForeignThinking::None).unwrap();
+    assert_eq!(sent, plain.as_bytes());
+}
