@@ -101,6 +101,14 @@ impl SseDecoder {
         if line[0] == b':' {
             return;
         }
+        // Gemini writes an error into its event stream as a line of bare JSON: read as
+        // the data of a frame of its own (no field name begins with `{`).
+        if line[0] == b'{' {
+            self.dispatch(out);
+            push_lossy(&mut self.data, line);
+            self.has_data = true;
+            return;
+        }
         let (name, value) = match line.iter().position(|&b| b == b':') {
             Some(i) => {
                 let v = &line[i + 1..];
@@ -182,6 +190,12 @@ mod tests {
         assert_eq!(got, vec![frame(Some("caf\u{e9}"), "\u{1f600} \u{e9}")]);
         let got = decode_split_everywhere(b"event: e\xff\ndata: caf\xc3\xa9 \xc3\ndata: \xf0\x9f\n\n");
         assert_eq!(got, vec![frame(Some("e\u{fffd}"), "caf\u{e9} \u{fffd}\n\u{fffd}")]);
+    }
+
+    #[test]
+    fn a_line_of_bare_json_is_a_frame_of_its_own() {
+        let got = decode_split_everywhere(b"data: {\"a\":1}\n\n{\"error\":{\"code\":503}}\n\n");
+        assert_eq!(got, vec![frame(None, "{\"a\":1}"), frame(None, "{\"error\":{\"code\":503}}")]);
     }
 
     #[test]

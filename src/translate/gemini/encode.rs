@@ -178,7 +178,15 @@ impl GeminiEncoder {
                     }),
                     ..Default::default()
                 };
-                self.write_chunk(&to_json(&body), out);
+                if self.json_array {
+                    self.write_chunk(&to_json(&body), out);
+                } else {
+                    // Gemini puts an error in an SSE stream as bare JSON, not as an event:
+                    // that is what its SDKs look for (google-genai's JavaScript SDK, which
+                    // Gemini CLI uses, looks for nothing else).
+                    out.put_slice(&to_json(&body));
+                    out.put_slice(b"\n\n");
+                }
                 self.finish(out);
             }
             // Gemini streams have no keepalive (a JSON array could not carry one).

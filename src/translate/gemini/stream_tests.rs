@@ -270,7 +270,11 @@ fn thoughts_are_written_only_for_a_client_that_asked() {
 #[test]
 fn encodes_a_midstream_error_and_closes_the_array_once() {
     let sse = check_encode_anthropic("anthropic_midstream_error.sse", false);
-    assert!(sse.ends_with("data: {\"error\":{\"code\":503,\"message\":\"Overloaded\",\"status\":\"UNAVAILABLE\"}}\n\n"));
+    // Bare JSON, as Gemini writes an error into its SSE stream and its SDKs look for it.
+    assert!(
+        sse.ends_with("\n\n{\"error\":{\"code\":503,\"message\":\"Overloaded\",\"status\":\"UNAVAILABLE\"}}\n\n"),
+        "{sse}"
+    );
     assert!(!sse.contains("finishReason"));
     let array = check_encode_anthropic("anthropic_midstream_error.sse", true);
     assert!(array.ends_with(",\r\n{\"error\":{\"code\":503,\"message\":\"Overloaded\",\"status\":\"UNAVAILABLE\"}}]"));
@@ -307,7 +311,8 @@ fn gemini_streams_survive_decode_then_encode() {
         golden(&format!("{name}.to_gemini_sse"), &sse);
         let array = split_invariant(name, &input, |i, c| encode(&decode(i, c), true));
         let chunks: Vec<serde_json::Value> = serde_json::from_str(&array).unwrap();
-        assert_eq!(chunks.len(), sse.matches("data: ").count(), "{name}");
+        // One frame per chunk; an error is a frame of bare JSON.
+        assert_eq!(chunks.len(), sse.matches("data: ").count() + sse.matches("\n\n{\"error\"").count(), "{name}");
 
         let original = decode(&input, &[]);
         let again = decode(sse.as_bytes(), &[]);
