@@ -209,17 +209,20 @@ impl History {
         Some(call.canonical_id.clone())
     }
 
-    /// Whether `response`, in turn `turn`, repeats the answer an earlier turn gave to a
-    /// call of the latest model turn (matched by id, or by name when it gives no id), and
-    /// no such call is left open. Two answers to one call in one turn stay an error.
+    /// Whether `response`, in turn `turn`, repeats an answer given to a call of the latest
+    /// model turn, and no such call is left open: one with the call's id (Gemini CLI's
+    /// resumed sessions give each answer twice, in one turn or two), or, without an id,
+    /// one with its name from an earlier turn. Two answers without ids to one call in one
+    /// turn stay an error.
     fn answered_before(&self, response: &FunctionResponse, turn: usize) -> bool {
         let given = response.id.as_deref().filter(|id| !id.is_empty());
         let same = |p: &PendingCall| match given {
             Some(id) => p.gemini_id.as_deref() == Some(id),
             None => p.name == response.name,
         };
+        let repeated = |p: &PendingCall| p.answered.is_some_and(|t| given.is_some() || t < turn);
         !self.pending.iter().any(|p| p.answered.is_none() && same(p))
-            && self.pending.iter().any(|p| p.answered.is_some_and(|t| t < turn) && same(p))
+            && self.pending.iter().any(|p| repeated(p) && same(p))
     }
 
     /// Appends a turn, merging it into the previous one of the same role.

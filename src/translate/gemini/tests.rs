@@ -190,6 +190,18 @@ fn a_repeated_function_response_is_left_out() {
                 {"type": "text", "text": "next"}]}
         ])
     );
+    // Repeated in the same turn, with the call's id, as Gemini CLI resumes too.
+    let same_turn = json!({"contents": [
+        {"role": "user", "parts": [{"text": "go"}]},
+        {"role": "model", "parts": [{"functionCall": {"id": "c1", "name": "run", "args": {}}}]},
+        {"role": "user", "parts": [{"functionResponse": {"id": "c1", "name": "run", "response": {"output": "ok"}}},
+                                   {"functionResponse": {"id": "c1", "name": "run", "response": {"output": "ok"}}}]}
+    ]});
+    let req = request_to_canonical(same_turn.to_string().as_bytes(), "m", false).unwrap().0;
+    assert_eq!(
+        value(&req.messages[2]),
+        json!({"role": "user", "content": [{"type": "tool_result", "tool_use_id": "c1", "content": "ok"}]})
+    );
     // One that answers no call at all is still refused.
     let stray = json!({"contents": [
         {"role": "user", "parts": [{"text": "go"}]},
