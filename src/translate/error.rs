@@ -81,7 +81,9 @@ impl ErrorKind {
         match self {
             ErrorKind::InvalidRequest | ErrorKind::RequestTooLarge => (400, "INVALID_ARGUMENT"),
             ErrorKind::Authentication => (401, "UNAUTHENTICATED"),
-            ErrorKind::Billing | ErrorKind::Permission => (403, "PERMISSION_DENIED"),
+            ErrorKind::Permission => (403, "PERMISSION_DENIED"),
+            // Gemini's own spent quota is a 429 RESOURCE_EXHAUSTED.
+            ErrorKind::Billing => (429, "RESOURCE_EXHAUSTED"),
             ErrorKind::NotFound => (404, "NOT_FOUND"),
             ErrorKind::RateLimit => (429, "RESOURCE_EXHAUSTED"),
             ErrorKind::Api => (500, "INTERNAL"),
@@ -672,6 +674,11 @@ mod tests {
             );
         }
         assert_eq!(ApiError::new(ErrorKind::Billing, "spent").status_for(Dialect::OpenAiChat), 429);
+        // Gemini clients get Gemini's own spent-quota error.
+        assert_eq!(
+            ApiError::new(ErrorKind::Billing, "spent").body_for(Dialect::Gemini),
+            br#"{"error":{"code":429,"message":"spent","status":"RESOURCE_EXHAUSTED"}}"#
+        );
         // Anthropic's spent balance is a 400 bad request in its type, a billing error in
         // its words.
         let low = bytes::Bytes::from_static(
