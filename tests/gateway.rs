@@ -358,6 +358,20 @@ fn a_responses_tool_loop_on_anthropic_keeps_its_signed_thinking() {
     let turn = &sent["messages"][1]["content"];
     assert_eq!(turn[0], json!({"type": "thinking", "thinking": "Let me think.", "signature": "sig_mock_1"}), "{sent}");
     assert_eq!(turn.as_array().unwrap().last().unwrap()["type"], "tool_use", "{sent}");
+
+    // The same conversation on an Anthropic channel of another provider family (a
+    // changed config): that family did not sign the thinking, which is left out, and
+    // thinking is off for the turn that lost it.
+    let u = &mock.url;
+    let other = format!(
+        "  - {{name: elsewhere, protocol: anthropic, base_url: \"{u}\", keys: [\"{ANTHROPIC_UPSTREAM_KEY}\"], models: [\"tr-gpt-*\"], family: other-cloud}}\n"
+    );
+    let gw = Gateway::start(&other, "");
+    let (status, _, body) = gw.post("/v1/responses", &[("authorization", &auth)], &second.to_string());
+    assert_eq!(status, 200, "{body}");
+    let sent: Value = serde_json::from_str(mock.last_request()["body"].as_str().unwrap()).unwrap();
+    assert!(!sent.to_string().contains("sig_mock_1"), "{sent}");
+    assert_eq!(sent.get("thinking"), None, "{sent}");
 }
 
 /// Gemini CLI on an Anthropic channel: the signed thinking of a tool-calling turn rides

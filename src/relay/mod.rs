@@ -256,6 +256,7 @@ impl Relay {
                 reasoning: channel.reasoning,
                 reasoning_summary: channel.reasoning_summary,
                 prompt_caching: channel.prompt_caching,
+                family: channel.family.clone(),
             };
             if previous_unknown && channel.protocol != Dialect::OpenAiResponses {
                 let prev = req.responses_info().ok().flatten().and_then(|i| i.previous_response_id.clone());
@@ -527,6 +528,7 @@ impl Relay {
             gemini_thoughts: req.gemini_thoughts(),
             tool_names: req.tool_names(),
             used_tool_ids: &used_tool_ids,
+            family: (channel.protocol == Dialect::Anthropic && client != channel.protocol).then_some(&*channel.family),
         };
         let answer =
             translate_response(channel.protocol, client, &body, &cx).map_err(|e| AttemptFailure::in_band(e, None))?;

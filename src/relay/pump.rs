@@ -48,6 +48,9 @@ impl Relay {
         };
         let key = &channel.keys[a.key_index];
         tr = tr.upstream_model(a.upstream_model).masking(key.secret.expose(), &key.id);
+        if channel.protocol == crate::protocol::Dialect::Anthropic {
+            tr = tr.signed_by(&channel.family);
+        }
         if store {
             tr = tr.accumulate();
         }

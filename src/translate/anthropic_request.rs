@@ -41,9 +41,20 @@ pub fn anthropic_body_held(req: &mut MessagesRequest, target: &TargetOptions, si
     // would an empty text block or an empty turn (an answer that said nothing, kept for
     // a Responses client, or a Chat client's `content: ""`). Only then is the history
     // copied: without them, and with the tool ids' base.
+    // Thinking another family signed (marked so when it reached a client of another
+    // dialect, `sealed::tag`) is foreign too; this family's goes up unmarked.
+    let other_family = |sig: &str| super::sealed::untagged(sig).is_some_and(|(f, _)| f != target.family);
     let foreign = |b: &ContentBlock| match b {
-        ContentBlock::Thinking { signature, .. } => held || super::passthrough::gateway_signed(signature),
-        ContentBlock::RedactedThinking { .. } => held,
+        ContentBlock::Thinking { signature, .. } => {
+            held || super::passthrough::gateway_signed(signature) || other_family(signature)
+        }
+        ContentBlock::RedactedThinking { data } => held || other_family(data),
+        _ => false,
+    };
+    let marked = |b: &ContentBlock| match b {
+        ContentBlock::Thinking { signature: s, .. } | ContentBlock::RedactedThinking { data: s } => {
+            super::sealed::untagged(s).is_some()
+        }
         _ => false,
     };
     // A block the gateway does not model (a server tool's, kept from an answer) has no
@@ -54,7 +65,7 @@ pub fn anthropic_body_held(req: &mut MessagesRequest, target: &TargetOptions, si
     let has_foreign = req.messages.iter().any(|m| matches!(&m.content, Content::Blocks(b) if b.iter().any(foreign)));
     let rewrite = has_foreign
         || req.messages.iter().any(|m| match &m.content {
-            Content::Blocks(b) => b.is_empty() || b.iter().any(|x| signed_tool_id(x) || empty(x)),
+            Content::Blocks(b) => b.is_empty() || b.iter().any(|x| signed_tool_id(x) || empty(x) || marked(x)),
             Content::Text(t) => t.is_empty(),
         });
     let saved_messages = rewrite.then(|| {
@@ -64,7 +75,7 @@ pub fn anthropic_body_held(req: &mut MessagesRequest, target: &TargetOptions, si
             .filter_map(|m| match &m.content {
                 Content::Blocks(b) => {
                     let kept: Vec<ContentBlock> =
-                        b.iter().filter(|x| !foreign(x) && !empty(x)).map(with_base_tool_id).collect();
+                        b.iter().filter(|x| !foreign(x) && !empty(x)).map(with_base_tool_id).map(unmarked).collect();
                     // Anthropic joins the turns around a dropped one when they share a role.
                     (!kept.is_empty()).then_some(Message { role: m.role, content: Content::Blocks(kept) })
                 }
@@ -263,6 +274,17 @@ fn signed_tool_id(block: &ContentBlock) -> bool {
         }
         _ => false,
     }
+}
+
+/// `block`, with its signature (or redacted data) unmarked (`sealed::tag`); only this
+/// family's marked blocks are left by then.
+fn unmarked(mut block: ContentBlock) -> ContentBlock {
+    if let ContentBlock::Thinking { signature: s, .. } | ContentBlock::RedactedThinking { data: s } = &mut block {
+        if let Some((_, bare)) = super::sealed::untagged(s) {
+            *s = bare.to_string();
+        }
+    }
+    block
 }
 
 /// `block`, with the base of a tool id that carries a Gemini signature.

@@ -81,6 +81,7 @@ fn null_counts_in_chat_usage_read_as_zero() {
         gemini_thoughts: false,
         tool_names: None,
         used_tool_ids: &[],
+        family: None,
     };
     let out = translate_response(Dialect::OpenAiChat, Dialect::Anthropic, &Bytes::from(body), &cx).unwrap();
     let v: Value = serde_json::from_slice(&out.body).unwrap();
@@ -154,6 +155,7 @@ fn a_chat_answer_without_ids_or_with_a_refusal_translates() {
         gemini_thoughts: false,
         tool_names: None,
         used_tool_ids: &[],
+        family: None,
     };
     let body = Bytes::from_static(
         br#"{"object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[{"type":"function","function":{"name":"f","arguments":"{}"}},{"id":"","type":"function","function":{"name":"g","arguments":"{}"}}]},"finish_reason":"tool_calls"}]}"#,
@@ -263,6 +265,7 @@ fn a_gemini_tool_call_failure_with_nothing_said_is_an_error() {
         gemini_thoughts: false,
         tool_names: None,
         used_tool_ids: &[],
+        family: None,
     };
     let err = translate_response(Dialect::Gemini, Dialect::Anthropic, &Bytes::from(chunk), &cx).unwrap_err();
     assert_eq!(err.message, "upstream's tool call failed (MALFORMED_FUNCTION_CALL): Malformed function call: print(x)");

@@ -35,6 +35,9 @@ pub struct TargetOptions {
     /// Anthropic upstreams: mark the prompt's prefix for caching when the client could
     /// not (`anthropic_request::cache_breakpoints`).
     pub prompt_caching: bool,
+    /// The channel's provider family: thinking marked as another family's is left out
+    /// (`sealed::tag`).
+    pub family: String,
 }
 
 impl TargetOptions {
@@ -46,6 +49,7 @@ impl TargetOptions {
             reasoning: false,
             reasoning_summary: None,
             prompt_caching: false,
+            family: String::new(),
         }
     }
 

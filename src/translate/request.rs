@@ -370,6 +370,9 @@ pub struct ResponseContext<'a> {
     pub tool_names: Option<&'a ToolNames>,
     /// Tool ids the request's history holds, which a Chat upstream's calls must not take.
     pub used_tool_ids: &'a [String],
+    /// The family of the Anthropic channel that answered: its signatures are marked with
+    /// it for a client of another dialect (`sealed::tag`).
+    pub family: Option<&'a str>,
 }
 
 /// A translated (non-streaming) answer.
@@ -407,6 +410,9 @@ pub fn translate_response(
         Dialect::Gemini => gemini::response_to_canonical(body, cx.upstream_model)?,
     };
     let mut canonical = canonical;
+    if let (Some(family), Dialect::Anthropic) = (cx.family, upstream) {
+        super::sealed::tag_blocks(&mut canonical.content, family);
+    }
     if let (Some(names), false) = (cx.tool_names, client == Dialect::OpenAiResponses) {
         super::tool_names::name_back(&mut canonical.content, names);
     }

@@ -87,6 +87,40 @@ pub fn open(sealed: &str) -> Option<ContentBlock> {
     })
 }
 
+/// Marks a signature (or redacted data) with the provider family that issued it.
+const FAMILY_TAG: &str = "relay-family:";
+
+/// `signature` marked as `family`'s: thinking an Anthropic channel gave a client of
+/// another dialect, which may send it back to a channel of another family (failover, a
+/// changed config). Only `family` takes it back (`anthropic_request`), unmarked.
+pub fn tagged(family: &str, signature: &str) -> String {
+    format!("{FAMILY_TAG}{family}\n{signature}")
+}
+
+/// The family and the signature of a marked signature.
+pub fn untagged(signature: &str) -> Option<(&str, &str)> {
+    signature.strip_prefix(FAMILY_TAG)?.split_once('\n')
+}
+
+/// Marks the signatures of thinking blocks (and redacted data) as `family`'s; empty
+/// ones and Gemini's (`gemini:`) stay as they are.
+pub fn tag_blocks(blocks: &mut [ContentBlock], family: &str) {
+    for block in blocks {
+        match block {
+            ContentBlock::Thinking { signature, .. } => tag(signature, family),
+            ContentBlock::RedactedThinking { data } => tag(data, family),
+            _ => {}
+        }
+    }
+}
+
+/// Marks `signature` as `family`'s, unless it is empty, Gemini's, or marked already.
+pub fn tag(signature: &mut String, family: &str) {
+    if !signature.is_empty() && !signature.starts_with("gemini:") && !signature.starts_with(FAMILY_TAG) {
+        *signature = tagged(family, signature);
+    }
+}
+
 /// The thinking a turn began with, on its way to the turn's first call (Gemini clients).
 #[derive(Debug, Default)]
 pub struct Carry {
@@ -131,6 +165,26 @@ mod tests {
         assert_eq!(open(&seal(&redacted).unwrap()), Some(redacted));
         let gemini = ContentBlock::Thinking { thinking: String::new(), signature: "gemini:CiQB".into() };
         assert_eq!(open(&seal(&gemini).unwrap()), Some(gemini));
+    }
+
+    #[test]
+    fn signatures_are_marked_with_their_family() {
+        let mut blocks = vec![
+            ContentBlock::Thinking { thinking: "t".into(), signature: "EqQB".into() },
+            ContentBlock::Thinking { thinking: "g".into(), signature: "gemini:CiQB".into() },
+            ContentBlock::Thinking { thinking: "u".into(), signature: String::new() },
+            ContentBlock::RedactedThinking { data: "EmwK".into() },
+        ];
+        tag_blocks(&mut blocks, "anthropic:api.anthropic.com");
+        tag_blocks(&mut blocks, "twice");
+        let ContentBlock::Thinking { signature, .. } = &blocks[0] else { panic!() };
+        assert_eq!(untagged(signature), Some(("anthropic:api.anthropic.com", "EqQB")));
+        assert!(matches!(&blocks[1], ContentBlock::Thinking { signature, .. } if signature == "gemini:CiQB"));
+        assert!(matches!(&blocks[2], ContentBlock::Thinking { signature, .. } if signature.is_empty()));
+        assert!(
+            matches!(&blocks[3], ContentBlock::RedactedThinking { data } if untagged(data) == Some(("anthropic:api.anthropic.com", "EmwK")))
+        );
+        assert_eq!(untagged("EqQB"), None);
     }
 
     #[test]

@@ -233,6 +233,7 @@ fn answer_text_keeps_its_json_literal_both_ways() {
         gemini_thoughts: false,
         tool_names: None,
         used_tool_ids: &[],
+        family: None,
     };
     let chat_text = |body: &str| {
         let out = translate_response(Dialect::Anthropic, Dialect::OpenAiChat, &Bytes::from(body.to_string()), &cx);
@@ -319,6 +320,7 @@ fn invalid_upstream_json_is_an_api_error() {
         gemini_thoughts: false,
         tool_names: None,
         used_tool_ids: &[],
+        family: None,
     };
     let err =
         translate_response(Dialect::OpenAiChat, Dialect::Anthropic, &Bytes::from_static(b"<html>"), &cx).unwrap_err();
@@ -522,6 +524,7 @@ fn a_translated_answer_reports_its_usage_and_a_passed_through_one_none() {
         gemini_thoughts: false,
         tool_names: None,
         used_tool_ids: &[],
+        family: None,
     };
     let chat = br#"{"id":"c1","model":"gpt","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15,"prompt_tokens_details":{"cached_tokens":4}}}"#;
     let out = translate_response(Dialect::OpenAiChat, Dialect::Anthropic, &Bytes::from_static(chat), &cx).unwrap();
@@ -654,6 +657,7 @@ fn reasoning_tokens_are_carried_between_dialects_that_count_them() {
         gemini_thoughts: false,
         tool_names: None,
         used_tool_ids: &[],
+        family: None,
     };
     let out = translate_response(Dialect::OpenAiChat, Dialect::OpenAiResponses, &chat, &responses_cx).unwrap();
     let v: Value = serde_json::from_slice(&out.body).unwrap();
@@ -666,6 +670,7 @@ fn reasoning_tokens_are_carried_between_dialects_that_count_them() {
         gemini_thoughts: false,
         tool_names: None,
         used_tool_ids: &[],
+        family: None,
     };
     // Gemini counts thoughts apart from candidates.
     let out = translate_response(Dialect::OpenAiChat, Dialect::Gemini, &chat, &cx).unwrap();

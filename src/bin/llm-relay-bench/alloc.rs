@@ -239,6 +239,7 @@ pub fn measure(inputs: &Inputs, quick: bool) -> Vec<AllocRow> {
             gemini_thoughts: false,
             tool_names: None,
             used_tool_ids: &[],
+            family: None,
         };
         let op = || translate_response(upstream, client, response, &cx).map_or(0, |r| r.body.len());
         rows.push(m.row("response", "json".into(), direction(client, upstream), response.len(), 0, op));

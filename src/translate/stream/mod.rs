@@ -176,6 +176,9 @@ pub struct StreamTranslator {
     secret: Option<(String, String)>,
     /// Tools renamed upstream, named back in the client's events.
     tool_names: Option<std::sync::Arc<crate::translate::tool_names::ToolNames>>,
+    /// The provider family of the Anthropic channel answering a client of another
+    /// dialect: its signatures are marked with it (`sealed::tag`).
+    family: Option<String>,
 }
 
 impl StreamTranslator {
@@ -224,6 +227,7 @@ impl StreamTranslator {
             raw_responses: None,
             secret: None,
             tool_names: opts.tool_names,
+            family: None,
         }
     }
 
@@ -242,6 +246,15 @@ impl StreamTranslator {
     pub fn upstream_model(mut self, model: &str) -> Self {
         if let Decoder::Gemini(d) = &mut self.decoder {
             d.model = model.to_string();
+        }
+        self
+    }
+
+    /// Marks the thinking signatures of the answer as `family`'s: an Anthropic channel's,
+    /// translated for a client of another dialect, which may send them back elsewhere.
+    pub fn signed_by(mut self, family: &str) -> Self {
+        if !matches!(self.encoder, Encoder::Raw(_)) {
+            self.family = Some(family.to_string());
         }
         self
     }
@@ -369,6 +382,18 @@ impl StreamTranslator {
                 break;
             }
             self.stats.observe(&ev);
+            if let Some(family) = &self.family {
+                match &mut ev {
+                    StreamEvent::ContentBlockStart { content_block, .. } => {
+                        crate::translate::sealed::tag_blocks(std::slice::from_mut(content_block), family)
+                    }
+                    StreamEvent::ContentBlockDelta {
+                        delta: crate::protocol::anthropic::BlockDelta::SignatureDelta { signature },
+                        ..
+                    } => crate::translate::sealed::tag(signature, family),
+                    _ => {}
+                }
+            }
             if let (Some(state), StreamEvent::MessageStart { message }) = (self.raw_responses.as_mut(), &ev) {
                 state.0.clone_from(&message.id);
                 state.1.clone_from(&message.model);
