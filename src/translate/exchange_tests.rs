@@ -74,15 +74,7 @@ fn null_counts_in_chat_usage_read_as_zero() {
     let body = format!(
         r#"{{"id":"c1","object":"chat.completion","created":1,"model":"m","choices":[{{"index":0,"message":{{"role":"assistant","content":"hi"}},"finish_reason":"stop"}}],"usage":{usage}}}"#
     );
-    let cx = ResponseContext {
-        upstream_model: "m",
-        responses: None,
-        force: false,
-        gemini_thoughts: false,
-        tool_names: None,
-        used_tool_ids: &[],
-        family: None,
-    };
+    let cx = ResponseContext::new("m");
     let out = translate_response(Dialect::OpenAiChat, Dialect::Anthropic, &Bytes::from(body), &cx).unwrap();
     let v: Value = serde_json::from_slice(&out.body).unwrap();
     assert_eq!((v["usage"]["input_tokens"].clone(), v["usage"]["output_tokens"].clone()), (json!(5), json!(0)));
@@ -148,15 +140,7 @@ fn anthropic_gets_no_empty_turn_block_or_blank_stop_sequence() {
 /// says so in its stop reason.
 #[test]
 fn a_chat_answer_without_ids_or_with_a_refusal_translates() {
-    let cx = ResponseContext {
-        upstream_model: "m",
-        responses: None,
-        force: false,
-        gemini_thoughts: false,
-        tool_names: None,
-        used_tool_ids: &[],
-        family: None,
-    };
+    let cx = ResponseContext::new("m");
     let body = Bytes::from_static(
         br#"{"object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":null,"tool_calls":[{"type":"function","function":{"name":"f","arguments":"{}"}},{"id":"","type":"function","function":{"name":"g","arguments":"{}"}}]},"finish_reason":"tool_calls"}]}"#,
     );
@@ -258,15 +242,7 @@ fn chat_allowed_tools_and_custom_tool_choices_are_read() {
 #[test]
 fn a_gemini_tool_call_failure_with_nothing_said_is_an_error() {
     let chunk = r#"{"candidates":[{"content":{"role":"model","parts":[{"text":"","thoughtSignature":"c2ln"}]},"finishReason":"MALFORMED_FUNCTION_CALL","finishMessage":"Malformed function call: print(x)","index":0}],"usageMetadata":{"promptTokenCount":3,"totalTokenCount":3}}"#;
-    let cx = ResponseContext {
-        upstream_model: "g",
-        responses: None,
-        force: false,
-        gemini_thoughts: false,
-        tool_names: None,
-        used_tool_ids: &[],
-        family: None,
-    };
+    let cx = ResponseContext::new("g");
     let err = translate_response(Dialect::Gemini, Dialect::Anthropic, &Bytes::from(chunk), &cx).unwrap_err();
     assert_eq!(err.message, "upstream's tool call failed (MALFORMED_FUNCTION_CALL): Malformed function call: print(x)");
     let mut t =

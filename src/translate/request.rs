@@ -375,6 +375,22 @@ pub struct ResponseContext<'a> {
     pub family: Option<&'a str>,
 }
 
+impl<'a> ResponseContext<'a> {
+    /// The context of an answer from `upstream_model` with nothing else to honour: no
+    /// Responses options, renames, history or family.
+    pub fn new(upstream_model: &'a str) -> Self {
+        ResponseContext {
+            upstream_model,
+            responses: None,
+            force: false,
+            gemini_thoughts: false,
+            tool_names: None,
+            used_tool_ids: &[],
+            family: None,
+        }
+    }
+}
+
 /// A translated (non-streaming) answer.
 #[derive(Debug)]
 pub struct TranslatedResponse {

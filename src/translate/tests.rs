@@ -226,15 +226,7 @@ fn anthropic_response_to_chat() {
 /// escapes are kept byte for byte, one block is moved, several are joined.
 #[test]
 fn answer_text_keeps_its_json_literal_both_ways() {
-    let cx = super::request::ResponseContext {
-        upstream_model: "m",
-        responses: None,
-        force: false,
-        gemini_thoughts: false,
-        tool_names: None,
-        used_tool_ids: &[],
-        family: None,
-    };
+    let cx = super::request::ResponseContext::new("m");
     let chat_text = |body: &str| {
         let out = translate_response(Dialect::Anthropic, Dialect::OpenAiChat, &Bytes::from(body.to_string()), &cx);
         let out = String::from_utf8(out.unwrap().body.to_vec()).unwrap();
@@ -313,15 +305,7 @@ fn prepared_request_parses_once_and_passes_through_same_dialect() {
 
 #[test]
 fn invalid_upstream_json_is_an_api_error() {
-    let cx = super::request::ResponseContext {
-        upstream_model: "m",
-        responses: None,
-        force: false,
-        gemini_thoughts: false,
-        tool_names: None,
-        used_tool_ids: &[],
-        family: None,
-    };
+    let cx = super::request::ResponseContext::new("m");
     let err =
         translate_response(Dialect::OpenAiChat, Dialect::Anthropic, &Bytes::from_static(b"<html>"), &cx).unwrap_err();
     assert!(err.message.starts_with("upstream returned an invalid response"), "{}", err.message);
@@ -517,15 +501,7 @@ fn a_request_parsed_up_front_routes_and_translates_as_a_peeked_one() {
 
 #[test]
 fn a_translated_answer_reports_its_usage_and_a_passed_through_one_none() {
-    let cx = super::request::ResponseContext {
-        upstream_model: "gpt",
-        responses: None,
-        force: false,
-        gemini_thoughts: false,
-        tool_names: None,
-        used_tool_ids: &[],
-        family: None,
-    };
+    let cx = super::request::ResponseContext::new("gpt");
     let chat = br#"{"id":"c1","model":"gpt","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15,"prompt_tokens_details":{"cached_tokens":4}}}"#;
     let out = translate_response(Dialect::OpenAiChat, Dialect::Anthropic, &Bytes::from_static(chat), &cx).unwrap();
     let usage = out.usage.unwrap();
@@ -651,27 +627,14 @@ fn reasoning_tokens_are_carried_between_dialects_that_count_them() {
         br#"{"id":"c1","model":"gpt","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":30,"total_tokens":42,"completion_tokens_details":{"reasoning_tokens":12}}}"#,
     );
     let responses_cx = super::request::ResponseContext {
-        upstream_model: "gpt",
         responses: Some(("resp_1", &info)),
-        force: false,
-        gemini_thoughts: false,
-        tool_names: None,
-        used_tool_ids: &[],
-        family: None,
+        ..super::request::ResponseContext::new("gpt")
     };
     let out = translate_response(Dialect::OpenAiChat, Dialect::OpenAiResponses, &chat, &responses_cx).unwrap();
     let v: Value = serde_json::from_slice(&out.body).unwrap();
     assert_eq!(v["usage"]["output_tokens"], 30);
     assert_eq!(v["usage"]["output_tokens_details"], json!({"reasoning_tokens": 12}));
-    let cx = super::request::ResponseContext {
-        upstream_model: "gpt",
-        responses: None,
-        force: false,
-        gemini_thoughts: false,
-        tool_names: None,
-        used_tool_ids: &[],
-        family: None,
-    };
+    let cx = super::request::ResponseContext::new("gpt");
     // Gemini counts thoughts apart from candidates.
     let out = translate_response(Dialect::OpenAiChat, Dialect::Gemini, &chat, &cx).unwrap();
     let v: Value = serde_json::from_slice(&out.body).unwrap();

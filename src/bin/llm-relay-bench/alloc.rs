@@ -232,15 +232,7 @@ pub fn measure(inputs: &Inputs, quick: bool) -> Vec<AllocRow> {
             rows.push(m.row("request", label.into(), direction(client, upstream), body.len(), 0, op));
         }
         let response = &inputs.response[idx(upstream)];
-        let cx = ResponseContext {
-            upstream_model: model(upstream),
-            responses: None,
-            force: false,
-            gemini_thoughts: false,
-            tool_names: None,
-            used_tool_ids: &[],
-            family: None,
-        };
+        let cx = ResponseContext::new(model(upstream));
         let op = || translate_response(upstream, client, response, &cx).map_or(0, |r| r.body.len());
         rows.push(m.row("response", "json".into(), direction(client, upstream), response.len(), 0, op));
         let stream = &inputs.stream[idx(upstream)];
