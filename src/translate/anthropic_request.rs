@@ -18,8 +18,9 @@ pub fn anthropic_body(req: &mut MessagesRequest, target: &TargetOptions, size_hi
 
 /// [`anthropic_body`] for a conversation that was `held` with another provider family
 /// (the session says so): every thinking block is left out, since signatures are valid
-/// only where they were issued. A Responses client sends back the thinking the gateway
-/// sealed for it (`sealed`), whichever channel answered it.
+/// only where they were issued. Whatever the session says, thinking marked as another
+/// family's (`sealed::tag`: what a Responses or Gemini client sent back) is left out,
+/// and this family's goes up unmarked.
 pub fn anthropic_body_held(req: &mut MessagesRequest, target: &TargetOptions, size_hint: usize, held: bool) -> Vec<u8> {
     let saved = (
         std::mem::replace(&mut req.model, target.model.clone()),
