@@ -243,27 +243,27 @@ fn unmark(content: &mut Content, mark: Mark) {
     }
 }
 
-/// A block's `cache_control`, for the blocks that take one.
+/// A block's `cache_control`, for the blocks that take one (by reference, shared or
+/// mutable as the block is).
+macro_rules! cache_control_of {
+    ($block:expr) => {
+        match $block {
+            ContentBlock::Text { cache_control, .. }
+            | ContentBlock::Image { cache_control, .. }
+            | ContentBlock::Document { cache_control, .. }
+            | ContentBlock::ToolUse { cache_control, .. }
+            | ContentBlock::ToolResult { cache_control, .. } => Some(cache_control),
+            _ => None,
+        }
+    };
+}
+
 fn cache_control(block: &ContentBlock) -> Option<&Option<serde_json::Value>> {
-    match block {
-        ContentBlock::Text { cache_control, .. }
-        | ContentBlock::Image { cache_control, .. }
-        | ContentBlock::Document { cache_control, .. }
-        | ContentBlock::ToolUse { cache_control, .. }
-        | ContentBlock::ToolResult { cache_control, .. } => Some(cache_control),
-        _ => None,
-    }
+    cache_control_of!(block)
 }
 
 fn cache_control_mut(block: &mut ContentBlock) -> Option<&mut Option<serde_json::Value>> {
-    match block {
-        ContentBlock::Text { cache_control, .. }
-        | ContentBlock::Image { cache_control, .. }
-        | ContentBlock::Document { cache_control, .. }
-        | ContentBlock::ToolUse { cache_control, .. }
-        | ContentBlock::ToolResult { cache_control, .. } => Some(cache_control),
-        _ => None,
-    }
+    cache_control_of!(block)
 }
 
 /// Whether a tool call or result names its call by an id that carries a Gemini
