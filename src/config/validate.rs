@@ -187,7 +187,7 @@ fn routing(raw: &RawRouting, cx: &mut Ctx<'_>) -> RoutingSettings {
     let affinity_ttl = raw.affinity_ttl_secs.unwrap_or(300);
     at_most(cx, "routing.affinity_ttl_secs", affinity_ttl, MONTH_SECS, "30 days");
     let affinity_headers = match &raw.affinity_header {
-        // Claude Code's, and Codex's (`session_id` before its 0.1xx releases).
+        // Claude Code's, and Codex's (`session-id`; `session_id` in other releases).
         None => ["x-session-id", "x-claude-code-session-id", "session-id", "session_id"].map(str::to_string).to_vec(),
         Some(StringOrList::One(h)) => vec![h.to_ascii_lowercase()],
         Some(StringOrList::Many(v)) => v.iter().map(|h| h.to_ascii_lowercase()).collect(),

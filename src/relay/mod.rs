@@ -212,7 +212,7 @@ impl Relay {
         // An Anthropic conversation may hold thinking the gateway signed (another provider
         // answered some of it), which Anthropic refuses: under this config, or an earlier
         // one (a reload or a restart may leave only Anthropic channels).
-        let mixed = client == Dialect::Anthropic;
+        let may_hold_signed = client == Dialect::Anthropic;
         let (affinity, origin_family) = match session_key {
             Some(s) => {
                 let map = self.affinity();
@@ -269,7 +269,7 @@ impl Relay {
             }
             let thinking = if origin_family.as_deref().is_some_and(|f| f != channel.family) {
                 ForeignThinking::Held
-            } else if mixed {
+            } else if may_hold_signed {
                 ForeignThinking::Possible
             } else {
                 ForeignThinking::None
