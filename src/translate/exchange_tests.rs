@@ -2,7 +2,10 @@
 //! of upstream must get them, and answers as each kind of client must get them.
 
 use super::anthropic_request::anthropic_body;
+use super::chat_canonical::chat_to_canonical;
+use super::chat_request::canonical_to_chat;
 use super::request::{translate_response, ForeignThinking, PreparedRequest, ResponseContext};
+use super::tests::{anthropic_req, chat_req, to_value};
 use super::TargetOptions;
 use crate::protocol::anthropic::MessagesRequest;
 use crate::protocol::Dialect;
@@ -261,4 +264,191 @@ fn a_gemini_tool_call_failure_with_nothing_said_is_an_error() {
     let out = translate_response(Dialect::Gemini, Dialect::Anthropic, &Bytes::from(said), &cx).unwrap();
     let v: Value = serde_json::from_slice(&out.body).unwrap();
     assert_eq!(v["stop_reason"], "end_turn");
+}
+
+/// OpenAI refuses tool ids over 40 characters; Gemini CLI sends `<name>__<id>` ids, and
+/// some servers make long ones. The call and its result get the same short id.
+#[test]
+fn tool_ids_over_forty_characters_are_shortened_alike_towards_openai() {
+    let long = "list_background_processes__call_yIbA9EddtNcMx1mHigigeLSl";
+    let req = anthropic_req(json!({"model": "m", "max_tokens": 10, "messages": [
+        {"role": "user", "content": "go"},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": long, "name": "f", "input": {}},
+                                          {"type": "tool_use", "id": "call_short", "name": "f", "input": {}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": long, "content": "ok"},
+                                     {"type": "tool_result", "tool_use_id": "call_short", "content": "ok"}]}]}));
+    let chat = to_value(&canonical_to_chat(&req, &TargetOptions::new("gpt")));
+    let short = chat["messages"][1]["tool_calls"][0]["id"].as_str().unwrap();
+    assert!(short.starts_with("call_") && short.len() == 21, "{short}");
+    assert_eq!(chat["messages"][2]["tool_call_id"], short);
+    assert_eq!(chat["messages"][1]["tool_calls"][1]["id"], "call_short");
+    assert_eq!(chat["messages"][3]["tool_call_id"], "call_short");
+    let responses: Value =
+        serde_json::from_slice(&super::responses::canonical_to_request(&req, &TargetOptions::new("gpt")).unwrap())
+            .unwrap();
+    assert_eq!(responses["input"][1]["call_id"], short);
+    assert_eq!(responses["input"][3]["call_id"], short);
+}
+
+/// Claude Code's first system block tells Anthropic its version and entry point; other
+/// providers would take it as prompt text that changes from session to session.
+#[test]
+fn claude_codes_billing_header_block_stays_with_anthropic() {
+    let body = json!({"model": "claude-x", "max_tokens": 10, "system": [
+        {"type": "text", "text": "x-anthropic-billing-header: cc_version=2.1.197.cfd; cc_entrypoint=sdk-cli;"},
+        {"type": "text", "text": "You are Claude Code.", "cache_control": {"type": "ephemeral"}}],
+        "messages": [{"role": "user", "content": "hi"}]});
+    let mut req = PreparedRequest::new(Dialect::Anthropic, Bytes::from(body.to_string())).unwrap();
+    let same = req.body_for(Dialect::Anthropic, &TargetOptions::new("claude-x"), ForeignThinking::None).unwrap();
+    assert!(String::from_utf8_lossy(&same).contains("x-anthropic-billing-header"));
+    let chat: Value = serde_json::from_slice(
+        &req.body_for(Dialect::OpenAiChat, &TargetOptions::new("gpt"), ForeignThinking::None).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(chat["messages"][0], json!({"role": "system", "content": "You are Claude Code."}));
+    let gemini: Value = serde_json::from_slice(
+        &req.body_for(Dialect::Gemini, &TargetOptions::new("gemini"), ForeignThinking::None).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(gemini["systemInstruction"]["parts"], json!([{"text": "You are Claude Code."}]));
+}
+
+/// OpenAI's reasoning models refuse any temperature or top_p but their default: a request
+/// that asks one to reason (`reasoning: true`) leaves them out; others keep them.
+#[test]
+fn sampling_is_left_to_a_model_asked_to_reason() {
+    let req = anthropic_req(json!({"model": "m", "max_tokens": 5000, "temperature": 0.2, "top_p": 0.9,
+        "thinking": {"type": "enabled", "budget_tokens": 2000}, "messages": [{"role": "user", "content": "think"}]}));
+    let reasoning = TargetOptions { reasoning: true, ..TargetOptions::new("o3") };
+    let chat = to_value(&canonical_to_chat(&req, &reasoning));
+    assert_eq!((chat.get("temperature"), chat.get("top_p")), (None, None), "{chat}");
+    assert_eq!(chat["reasoning_effort"], "low");
+    let plain = to_value(&canonical_to_chat(&req, &TargetOptions::new("gpt-4o")));
+    assert_eq!((plain["temperature"].clone(), plain["top_p"].clone()), (json!(0.2), json!(0.9)));
+    // A reasoning model refuses them even when the request does not ask it to reason.
+    let unthinking = anthropic_req(json!({"model": "m", "max_tokens": 50, "temperature": 0.2, "top_p": 0.9,
+        "messages": [{"role": "user", "content": "hi"}]}));
+    let chat = to_value(&canonical_to_chat(&unthinking, &reasoning));
+    assert_eq!(
+        (chat.get("temperature"), chat.get("top_p"), chat.get("reasoning_effort")),
+        (None, None, None),
+        "{chat}"
+    );
+}
+
+/// OpenAI and Gemini cache a prompt's prefix by themselves; Anthropic only up to marked
+/// breakpoints, which their clients do not write. Translated requests get three, unless
+/// the request marks its own; the request itself is left as it was, for a retry.
+#[test]
+fn translated_requests_get_cache_breakpoints_towards_anthropic() {
+    let chat = chat_req(json!({"model": "gpt", "messages": [
+        {"role": "system", "content": "You are an agent."},
+        {"role": "user", "content": "run it"},
+        {"role": "assistant", "content": null, "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "exec", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "c1", "content": "done"}],
+        "tools": [{"type": "function", "function": {"name": "read", "parameters": {"type": "object"}}},
+                  {"type": "function", "function": {"name": "exec", "parameters": {"type": "object"}}}]}));
+    let (mut req, _) = chat_to_canonical(chat).unwrap();
+    let untouched = req.clone();
+    let caching = TargetOptions { prompt_caching: true, ..TargetOptions::new("claude") };
+    let sent: Value = serde_json::from_slice(&anthropic_body(&mut req, &caching, 0)).unwrap();
+    let ephemeral = json!({"type": "ephemeral"});
+    assert_eq!(sent["tools"][0].get("cache_control"), None);
+    assert_eq!(sent["tools"][1]["cache_control"], ephemeral);
+    assert_eq!(sent["system"], json!([{"type": "text", "text": "You are an agent.", "cache_control": ephemeral}]));
+    assert_eq!(
+        sent["messages"][2]["content"],
+        json!([{"type": "tool_result", "tool_use_id": "c1", "content": "done", "cache_control": ephemeral}])
+    );
+    assert_eq!(sent["messages"][0]["content"], "run it");
+    // The request is as it was, for a retry elsewhere.
+    assert_eq!(req, untouched);
+    let mut text_only = anthropic_req(json!({"model": "m", "max_tokens": 10, "system": "S",
+        "messages": [{"role": "user", "content": "hi"}]}));
+    let before = text_only.clone();
+    let sent: Value = serde_json::from_slice(&anthropic_body(&mut text_only, &caching, 0)).unwrap();
+    assert_eq!(sent["messages"][0]["content"], json!([{"type": "text", "text": "hi", "cache_control": ephemeral}]));
+    assert_eq!(sent["system"], json!([{"type": "text", "text": "S", "cache_control": ephemeral}]));
+    assert_eq!(text_only, before);
+    // A request that marks its own breakpoints keeps them, and only them.
+    let mut own = anthropic_req(json!({"model": "m", "max_tokens": 10,
+        "system": [{"type": "text", "text": "S", "cache_control": {"type": "ephemeral"}}],
+        "messages": [{"role": "user", "content": "hi"}]}));
+    let sent: Value = serde_json::from_slice(&anthropic_body(&mut own, &caching, 0)).unwrap();
+    assert_eq!(sent["messages"][0]["content"], "hi");
+    assert_eq!(sent["system"][0]["cache_control"], ephemeral);
+}
+
+/// Codex asks for a summary of its conversation without declaring its tools; Anthropic
+/// refuses tool blocks in a request that declares none. The tools the history calls are
+/// declared for it, and not to be called.
+#[test]
+fn a_history_with_tool_calls_and_no_tools_declares_them_towards_anthropic() {
+    let mut req = anthropic_req(json!({"model": "m", "max_tokens": 100, "messages": [
+        {"role": "user", "content": "run it"},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "exec_command", "input": {"cmd": "ls"}},
+                                          {"type": "tool_use", "id": "t2", "name": "exec_command", "input": {}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": "a"},
+                                     {"type": "tool_result", "tool_use_id": "t2", "content": "b"},
+                                     {"type": "text", "text": "Summarize the conversation."}]}]}));
+    let before = req.clone();
+    let sent: Value = serde_json::from_slice(&anthropic_body(&mut req, &TargetOptions::new("claude"), 0)).unwrap();
+    assert_eq!(
+        sent["tools"],
+        json!([{"name": "exec_command", "description": "A tool called earlier in this conversation.",
+                "input_schema": {"type": "object", "properties": {}}}])
+    );
+    assert_eq!(sent["tool_choice"], json!({"type": "none"}));
+    assert_eq!(req, before, "the request is as it was, for a retry elsewhere");
+}
+
+/// DeepSeek's and Kimi's thinking modes want a tool-calling turn's reasoning back; the
+/// gateway got it from them as unsigned thinking. Signed thinking (another provider's)
+/// and the reasoning of a turn without calls are not given.
+#[test]
+fn a_tool_turns_unsigned_thinking_goes_back_to_chat_as_reasoning_content() {
+    let req = anthropic_req(json!({"model": "m", "max_tokens": 100, "messages": [
+        {"role": "user", "content": "q"},
+        {"role": "assistant", "content": [{"type": "thinking", "thinking": "Plain answer.", "signature": ""}, {"type": "text", "text": "a"}]},
+        {"role": "user", "content": "run it"},
+        {"role": "assistant", "content": [{"type": "thinking", "thinking": "Run ls.", "signature": ""},
+                                          {"type": "tool_use", "id": "c1", "name": "exec", "input": {}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "c1", "content": "x"}]},
+        {"role": "assistant", "content": [{"type": "thinking", "thinking": "Claude's.", "signature": "EqQB"},
+                                          {"type": "tool_use", "id": "c2", "name": "exec", "input": {}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "c2", "content": "y"}]}]}));
+    let chat = to_value(&canonical_to_chat(&req, &TargetOptions::new("deepseek-reasoner")));
+    let messages = chat["messages"].as_array().unwrap();
+    assert_eq!(messages[1].get("reasoning_content"), None, "no calls: {chat}");
+    assert_eq!(messages[3]["reasoning_content"], "Run ls.");
+    assert_eq!(messages[5].get("reasoning_content"), None, "signed: {chat}");
+}
+
+/// A Codex conversation another provider answered holds reasoning items the gateway
+/// made; OpenAI cannot read them (a seal) or finds no such item (`store: false`), and
+/// would refuse the request. They are left out; OpenAI's own stay.
+#[test]
+fn reasoning_items_the_gateway_made_do_not_reach_a_responses_upstream() {
+    let ours_sealed = json!({"type": "reasoning", "id": "rs_0123456789abcdef0123456789abcdef_0", "summary": [],
+        "encrypted_content": "llmrelay1.eyJ0IjoieCIsInMiOiJ5In0"});
+    let ours_bare = json!({"type": "reasoning", "id": "rs_0123456789abcdef0123456789abcdef_2", "summary": [], "encrypted_content": null});
+    let openai = json!({"type": "reasoning", "id": "rs_68ab12cd34ef56ab78cd90ef12ab34cd56ef78ab90cd12ef", "summary": [],
+        "encrypted_content": "gAAAAABo"});
+    let body = json!({"model": "gpt-x", "store": false, "input": [
+        {"type": "message", "role": "user", "content": "q"}, ours_sealed, ours_bare, openai,
+        {"type": "message", "role": "user", "content": "q2"}]});
+    let mut req = PreparedRequest::new(Dialect::OpenAiResponses, Bytes::from(body.to_string())).unwrap();
+    let sent: Value = serde_json::from_slice(
+        &req.body_for(Dialect::OpenAiResponses, &TargetOptions::new("gpt-5"), ForeignThinking::None).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(sent["model"], "gpt-5");
+    let input = sent["input"].as_array().unwrap();
+    assert_eq!(input.len(), 3, "{sent}");
+    assert_eq!(input[1], openai);
+    // A body without them passes as it came, model aside.
+    let plain = json!({"model": "gpt-x", "input": [openai]}).to_string();
+    let mut req = PreparedRequest::new(Dialect::OpenAiResponses, Bytes::from(plain.clone())).unwrap();
+    let sent = req.body_for(Dialect::OpenAiResponses, &TargetOptions::new("gpt-x"), ForeignThinking::None).unwrap();
+    assert_eq!(sent, plain.as_bytes());
 }
