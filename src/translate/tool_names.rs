@@ -45,10 +45,19 @@ pub fn fits(name: &str) -> bool {
 }
 
 impl ToolNames {
+    /// The names the upstream gets for a request's tools, each a client name and its
+    /// namespace, in order, and the table of the renames. A rename never takes a name
+    /// that another tool keeps.
+    pub fn declare_all(tools: &[(&str, Option<&str>)]) -> (Self, Vec<String>) {
+        let taken: Vec<&str> = tools.iter().filter(|(n, ns)| ns.is_none() && fits(n)).map(|(n, _)| *n).collect();
+        let mut names = ToolNames::default();
+        let upstream = tools.iter().map(|(name, namespace)| names.declare(name, *namespace, &taken)).collect();
+        (names, upstream)
+    }
+
     /// The name the upstream gets for the client's tool `name` (in `namespace`), given
-    /// the names the request's tools already have upstream (`taken`); the rename is
-    /// remembered.
-    pub fn declare(&mut self, name: &str, namespace: Option<&str>, taken: &[&str]) -> String {
+    /// the names the request's tools keep upstream (`taken`); the rename is remembered.
+    fn declare(&mut self, name: &str, namespace: Option<&str>, taken: &[&str]) -> String {
         if namespace.is_none() && fits(name) {
             return name.to_string();
         }
@@ -112,11 +121,10 @@ pub fn fit(req: &mut MessagesRequest) -> Option<Arc<ToolNames>> {
     if all_fit {
         return None;
     }
-    let mut names = ToolNames::default();
-    let fitting: Vec<String> = req.tools.iter().flatten().filter(|t| fits(&t.name)).map(|t| t.name.clone()).collect();
-    let taken: Vec<&str> = fitting.iter().map(String::as_str).collect();
-    for tool in req.tools.iter_mut().flatten() {
-        tool.name = names.declare(&tool.name, None, &taken);
+    let declared: Vec<(&str, Option<&str>)> = req.tools.iter().flatten().map(|t| (t.name.as_str(), None)).collect();
+    let (names, upstream) = ToolNames::declare_all(&declared);
+    for (tool, name) in req.tools.iter_mut().flatten().zip(upstream) {
+        tool.name = name;
     }
     for message in &mut req.messages {
         if let Content::Blocks(blocks) = &mut message.content {

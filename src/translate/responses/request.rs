@@ -49,8 +49,7 @@ pub(super) fn to_canonical(body: &[u8]) -> Result<(MessagesRequest, ResponsesReq
         system.push(ContentBlock::text(text));
     }
     // Tools first: calls in the history take the names their tools get upstream.
-    let mut names = ToolNames::default();
-    let mut tools = declared_tools(req.tools.take().unwrap_or_default(), &mut names)?;
+    let (mut tools, names) = declared_tools(req.tools.take().unwrap_or_default())?;
     let mut messages: Vec<Message> = Vec::new();
     match req.input {
         None => {}
@@ -120,7 +119,7 @@ pub(super) fn to_canonical(body: &[u8]) -> Result<(MessagesRequest, ResponsesReq
 /// The request's function and custom tools as canonical tools, a `namespace` tool's
 /// tools among them, under the names the upstream takes (`tool_names`). Hosted tools
 /// (web_search, file_search, mcp, …) run at OpenAI only: dropped.
-fn declared_tools(given: Vec<ResponsesTool>, names: &mut ToolNames) -> Result<Vec<Tool>, ApiError> {
+fn declared_tools(given: Vec<ResponsesTool>) -> Result<(Vec<Tool>, ToolNames), ApiError> {
     let mut flat: Vec<(ResponsesTool, Option<String>, usize)> = Vec::new();
     for (i, tool) in given.into_iter().enumerate() {
         match tool.kind.as_str() {
@@ -138,31 +137,32 @@ fn declared_tools(given: Vec<ResponsesTool>, names: &mut ToolNames) -> Result<Ve
             _ => {}
         }
     }
-    let fitting: Vec<String> = flat
-        .iter()
-        .filter(|(t, ns, _)| ns.is_none() && t.name.as_deref().is_some_and(crate::translate::tool_names::fits))
-        .filter_map(|(t, _, _)| t.name.clone())
-        .collect();
-    let taken: Vec<&str> = fitting.iter().map(String::as_str).collect();
-    let mut tools = Vec::with_capacity(flat.len());
+    let mut named = Vec::with_capacity(flat.len());
     for (tool, namespace, i) in flat {
-        let name = tool
-            .name
-            .filter(|n| !n.is_empty())
-            .ok_or_else(|| ApiError::invalid(format!("tools[{i}]: a {} tool needs a name", tool.kind)))?;
-        let input_schema = match tool.kind.as_str() {
-            "custom" => custom_tool_schema(tool.format.as_ref()),
-            _ => tool.parameters.map_or_else(RawJson::empty_object_schema, RawJson::with_object_type),
-        };
-        tools.push(Tool {
-            kind: None,
-            name: names.declare(&name, namespace.as_deref(), &taken),
-            description: tool.description.map(Text::from),
-            input_schema: Some(input_schema),
-            cache_control: None,
-        });
+        let name = tool.name.clone().filter(|n| !n.is_empty());
+        let name = name.ok_or_else(|| ApiError::invalid(format!("tools[{i}]: a {} tool needs a name", tool.kind)))?;
+        named.push((tool, namespace, name));
     }
-    Ok(tools)
+    let declared: Vec<(&str, Option<&str>)> = named.iter().map(|(_, ns, n)| (n.as_str(), ns.as_deref())).collect();
+    let (names, upstream) = ToolNames::declare_all(&declared);
+    let tools = named
+        .into_iter()
+        .zip(upstream)
+        .map(|((tool, _, _), name)| {
+            let input_schema = match tool.kind.as_str() {
+                "custom" => custom_tool_schema(tool.format.as_ref()),
+                _ => tool.parameters.map_or_else(RawJson::empty_object_schema, RawJson::with_object_type),
+            };
+            Tool {
+                kind: None,
+                name,
+                description: tool.description.map(Text::from),
+                input_schema: Some(input_schema),
+                cache_control: None,
+            }
+        })
+        .collect();
+    Ok((tools, names))
 }
 
 fn request_info(req: &ResponsesRequest) -> ResponsesRequestInfo {
