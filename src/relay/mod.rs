@@ -519,8 +519,7 @@ impl Relay {
         let info = req.responses_info().ok().flatten().cloned();
         let force = req.forces_translation();
         let responses = response_id.zip(info.as_ref());
-        let chat_translated = channel.protocol == Dialect::OpenAiChat && client != channel.protocol;
-        let used_tool_ids = if chat_translated { req.used_tool_ids() } else { Vec::new() };
+        let used_tool_ids = req.used_tool_ids(channel.protocol);
         let cx = ResponseContext {
             upstream_model,
             responses,

@@ -38,9 +38,8 @@ impl Relay {
         let store = matches!(req.responses_info(), Ok(Some(info)) if info.store);
         let mut opts = req.stream_options(response_id);
         // A Chat upstream's calls must not take an id the conversation used already.
-        if channel.protocol == crate::protocol::Dialect::OpenAiChat && req.client != channel.protocol {
-            opts.used_tool_ids = Some(req.used_tool_ids().into());
-        }
+        let used = req.used_tool_ids(channel.protocol);
+        opts.used_tool_ids = (!used.is_empty()).then(|| used.into());
         let mut tr = if req.forces_translation() {
             StreamTranslator::new_translating(channel.protocol, req.client, opts)
         } else {

@@ -229,12 +229,14 @@ impl PreparedRequest {
         Ok(Bytes::from(bytes))
     }
 
-    /// The tool ids of the calls in the request's history (the canonical form's; none
-    /// when it was not parsed). A Chat upstream may give one again in its answer (a
-    /// count, `call_0`, from some servers), which a client that keeps its history by id
-    /// would take for a call it has seen.
-    pub fn used_tool_ids(&self) -> Vec<String> {
-        let Some((req, _)) = self.canonical.as_deref() else { return Vec::new() };
+    /// The tool ids of the calls in the request's history, for a translated answer from
+    /// `upstream` when it is a Chat one (none otherwise, and none when the request was
+    /// not parsed). A Chat upstream may give one again in its answer (a count, `call_0`,
+    /// from some servers), which a client that keeps its history by id would take for a
+    /// call it has seen.
+    pub fn used_tool_ids(&self, upstream: Dialect) -> Vec<String> {
+        let chat_translated = upstream == Dialect::OpenAiChat && self.client != upstream;
+        let Some((req, _)) = self.canonical.as_deref().filter(|_| chat_translated) else { return Vec::new() };
         let blocks = req.messages.iter().flat_map(|m| match &m.content {
             Content::Blocks(b) => b.as_slice(),
             Content::Text(_) => &[],
