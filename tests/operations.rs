@@ -640,25 +640,6 @@ fn a_client_that_leaves_before_the_answer_takes_the_upstream_request_with_it() {
     assert!(held < Duration::from_millis(1500), "the upstream connection stayed open {held:?}");
 }
 
-/// A one-request upstream that answers with the start of a chunked event stream, `body`
-/// (its chunks), then keeps the connection open, silent, until the gateway lets go (or
-/// 20 s). Returns its URL.
-fn upstream_left_open(body: String) -> (String, std::thread::JoinHandle<()>) {
-    use std::io::{Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let upstream = std::thread::spawn(move || {
-        let (mut conn, _) = listener.accept().unwrap();
-        let mut buf = [0u8; 8192];
-        let _ = conn.read(&mut buf).unwrap();
-        let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n";
-        conn.write_all(format!("{head}{body}").as_bytes()).unwrap();
-        conn.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-        while matches!(conn.read(&mut buf), Ok(n) if n > 0) {}
-    });
-    (url, upstream)
-}
-
 /// A Chat upstream that sends its finish reason, then neither usage nor `[DONE]`, and
 /// keeps its connection open: the client gets the whole answer, ended, a few seconds
 /// later, not an idle-timeout error.

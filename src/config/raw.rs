@@ -65,6 +65,7 @@ pub struct RawServer {
     pub threads: Option<usize>,
     pub grace_period_secs: Option<u64>,
     pub client_timeout_secs: Option<u64>,
+    pub stream_keepalive_ms: Option<u64>,
     pub upgrade_sock: Option<String>,
     pub pid_file: Option<String>,
     pub tls: Option<RawTls>,

@@ -88,6 +88,10 @@ pub struct ServerSettings {
     /// connection (an idle HTTP/2 connection is then told GOAWAY and closed), for each
     /// read of a request's head or body, and for each write of its answer to be taken.
     pub client_timeout: std::time::Duration,
+    /// How long a stream to a client may go without a byte while its upstream is
+    /// silent: a held stream is then committed, and a keepalive (`ping` to Anthropic
+    /// clients, an SSE comment to OpenAI ones) written at this interval. `None`: off.
+    pub stream_keepalive: Option<std::time::Duration>,
     pub upgrade_sock: String,
     pub pid_file: String,
     /// Serve HTTPS (HTTP/2 when the client offers it) with these PEM files.

@@ -37,6 +37,7 @@ fn loads_the_documented_example() {
     assert_eq!(c.server.listen[0].to_string(), "127.0.0.1:8080");
     assert_eq!(c.server.max_body_bytes, 33554432);
     assert_eq!(c.server.client_timeout, std::time::Duration::from_secs(60));
+    assert_eq!(c.server.stream_keepalive, Some(std::time::Duration::from_secs(15)));
     assert_eq!(c.access_keys[0].name, "alice");
     let ch = &c.channels[0];
     assert_eq!(ch.protocol, Dialect::OpenAiChat);
@@ -65,7 +66,7 @@ fn channel_without_any_key_is_skipped_with_a_warning() {
 #[test]
 fn every_error_is_reported_with_its_path() {
     let yaml = r#"
-server: {listen: ["nope"], max_body_bytes: 0, client_timeout_secs: 0}
+server: {listen: ["nope"], max_body_bytes: 0, client_timeout_secs: 0, stream_keepalive_ms: 50}
 access_keys: [{name: "", key: ""}]
 channels:
   - {name: a, protocol: gemini2, base_url: "ftp://x", keys: [], models: []}
@@ -79,6 +80,7 @@ channels:
             "server.listen[0]: 'nope' is not an IP:port address",
             "server.max_body_bytes: must be between 1 and 4294967296",
             "server.client_timeout_secs: must be between 1 and 3600",
+            "server.stream_keepalive_ms: must be 0 (off) or between 100 and 3600000",
             "access_keys[0].name: must not be empty",
             "access_keys[0].key: must not be empty",
             "channels[0].protocol: unknown protocol 'gemini2': use anthropic, openai, responses or gemini",

@@ -39,6 +39,9 @@ pub const DEFAULT_GRACE_PERIOD_SECS: u64 = 600;
 /// `server.client_timeout_secs`: Pingora's own limit on a request's reads and on idle
 /// keep-alive connections, and nginx's on client reads, writes and keep-alive.
 pub const DEFAULT_CLIENT_TIMEOUT_SECS: u64 = 60;
+/// `server.stream_keepalive_ms`: well under the 60 s a proxy in front (nginx's
+/// `proxy_read_timeout`) commonly waits for a byte.
+pub const DEFAULT_STREAM_KEEPALIVE_MS: u64 = 15_000;
 pub const DEFAULT_CONNECT_MS: u64 = 5_000;
 pub const DEFAULT_FIRST_BYTE_MS: u64 = 120_000;
 pub const DEFAULT_IDLE_MS: u64 = 300_000;
@@ -282,6 +285,10 @@ fn server(raw: &RawServer, cx: &mut Ctx<'_>) -> Option<ServerSettings> {
     if !(1..=3600).contains(&client_timeout_secs) {
         cx.err("server.client_timeout_secs", "must be between 1 and 3600");
     }
+    let keepalive_ms = raw.stream_keepalive_ms.unwrap_or(DEFAULT_STREAM_KEEPALIVE_MS);
+    if keepalive_ms != 0 && !(100..=3_600_000).contains(&keepalive_ms) {
+        cx.err("server.stream_keepalive_ms", "must be 0 (off) or between 100 and 3600000");
+    }
     let grace_period_secs = raw.grace_period_secs.unwrap_or(DEFAULT_GRACE_PERIOD_SECS);
     at_most(cx, "server.grace_period_secs", grace_period_secs, DAY_SECS, "one day");
     Some(ServerSettings {
@@ -291,6 +298,7 @@ fn server(raw: &RawServer, cx: &mut Ctx<'_>) -> Option<ServerSettings> {
         threads,
         grace_period_secs: grace_period_secs.min(DAY_SECS),
         client_timeout: std::time::Duration::from_secs(client_timeout_secs),
+        stream_keepalive: (keepalive_ms != 0).then(|| std::time::Duration::from_millis(keepalive_ms)),
         tls: raw.tls.as_ref().and_then(|t| {
             let files = TlsFiles { cert: t.cert.clone().into(), key: t.key.clone().into() };
             match crate::tls::load_certified_key(&files) {

@@ -41,6 +41,7 @@ pub fn config(live: &Live) -> Value {
             "threads": s.threads,
             "grace_period_secs": s.grace_period_secs,
             "client_timeout_secs": s.client_timeout.as_secs(),
+            "stream_keepalive_ms": s.stream_keepalive.map_or(0, |d| d.as_millis()),
             "tls": s.tls.as_ref().map(|t| json!({"cert": t.cert, "key": t.key})),
         },
         "access_keys": c.access_keys.iter().map(|k| json!({"name": k.name, "key": k.key.masked()})).collect::<Vec<_>>(),

@@ -2,7 +2,8 @@
 //! takes the upstream request with it.
 
 use super::timer::timeout;
-use super::AttemptFailure;
+use super::{conn, AttemptFailure};
+use bytes::Bytes;
 use pingora_proxy::Session;
 use std::time::{Duration, Instant};
 
@@ -29,6 +30,34 @@ pub(super) async fn unless_client_left<F: std::future::Future>(
     }
     tokio::select! {
         out = wait => Ok(out),
+        () = client_left(session) => Err(AttemptFailure::ClientGone),
+    }
+}
+
+/// The upstream's next body bytes (as `conn::Response::read_body` gives them), or
+/// `None` once `deadline` has passed without any. A read that waits past `watch_from`
+/// is raced against the client leaving, as in `unless_client_left`, with one timer
+/// per read either way. `now` is the caller's clock reading.
+pub(super) async fn read_until(
+    session: &mut Session,
+    up: &mut conn::Response,
+    now: Instant,
+    deadline: Instant,
+    watch_from: Instant,
+) -> Result<Option<pingora::Result<Option<Bytes>>>, AttemptFailure> {
+    let alone = deadline.min(watch_from.max(now));
+    if alone > now {
+        // `read_body` is cancel-safe: a read cut short here loses nothing.
+        if let Ok(read) = timeout(alone - now, up.read_body()).await {
+            return Ok(Some(read));
+        }
+        if alone == deadline {
+            return Ok(None);
+        }
+    }
+    let left = deadline.saturating_duration_since(Instant::now());
+    tokio::select! {
+        read = timeout(left, up.read_body()) => Ok(read.ok()),
         () = client_left(session) => Err(AttemptFailure::ClientGone),
     }
 }

@@ -55,6 +55,7 @@ impl Relay {
                 response_id: None,
                 started: Instant::now(),
                 first_byte: channel.timeouts.first_byte,
+                keepalive: None,
             };
             if let Ok(mut call) = self.call(&attempt, &req, body, session, &path).await {
                 if let Ok(answer) = call.up.read_to_end(ERROR_BODY_LIMIT, channel.timeouts.idle).await {

@@ -167,6 +167,8 @@ struct Attempt<'a> {
     started: Instant,
     /// Longest wait for the response header.
     first_byte: Duration,
+    /// `server.stream_keepalive_ms`.
+    keepalive: Option<Duration>,
 }
 
 impl Relay {
@@ -295,6 +297,7 @@ impl Relay {
                 response_id: response_id.as_deref(),
                 started,
                 first_byte,
+                keepalive: config.server.stream_keepalive,
             };
             let path = channel.endpoint_path(&target.model, req.stream());
             // The exchange up to the response head is boxed: it is freed once the head is

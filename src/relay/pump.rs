@@ -2,7 +2,6 @@
 //! itself (an error as its first event can still fail over invisibly), then commit the
 //! header and write every translated frame as soon as it is complete.
 
-use super::timer::timeout;
 use super::{conn, Attempt, AttemptFailure, Call, Outcome, Relay};
 use crate::metrics::GaugeGuard;
 use crate::protocol::anthropic::MessagesResponse;
@@ -55,25 +54,38 @@ impl Relay {
         }
         let retry = |class, kind: ErrorKind, what: String| AttemptFailure::retry(class, ApiError::new(kind, what));
 
-        // Before the commit nothing has reached the client: failures are retryable.
+        // Before the commit nothing has reached the client: failures are retryable. A
+        // stream that has events for the client but no content yet (an upstream thinking
+        // silently) is held no longer than the keepalive interval, so that a proxy in
+        // front of the gateway sees bytes: an error after that reaches the client.
+        let keepalive = a.keepalive;
+        let held_since = Instant::now();
+        let watch_from = started + super::client::WATCH_CLIENT_AFTER;
         let mut pending = BytesMut::new();
         let mut upstream_done = false;
+        let mut last_read = held_since;
         while !tr.stats().past_start && tr.stats().termination.is_none() {
-            let read = timeout(idle, call.up.read_body());
-            match super::client::unless_client_left(session, started + super::client::WATCH_CLIENT_AFTER, read).await? {
-                Err(_) => return Err(retry("timeout", ErrorKind::Timeout, format!("stream idle for {idle:?}"))),
-                Ok(Err(e)) => {
+            let idle_end = last_read + idle;
+            let commit_at = keepalive.filter(|_| !pending.is_empty()).map(|k| held_since + k).filter(|c| *c < idle_end);
+            let deadline = commit_at.unwrap_or(idle_end);
+            match super::client::read_until(session, &mut call.up, Instant::now(), deadline, watch_from).await? {
+                None if commit_at.is_some() => break,
+                None => return Err(retry("timeout", ErrorKind::Timeout, format!("stream idle for {idle:?}"))),
+                Some(Err(e)) => {
                     return Err(retry(
                         "connect_error",
                         ErrorKind::Api,
                         format!("stream failed: {}", conn::describe(&e)),
                     ))
                 }
-                Ok(Ok(None)) => {
+                Some(Ok(None)) => {
                     pending.extend_from_slice(&tr.finish());
                     upstream_done = true;
                 }
-                Ok(Ok(Some(chunk))) => pending.extend_from_slice(&tr.push(&chunk)),
+                Some(Ok(Some(chunk))) => {
+                    last_read = Instant::now();
+                    pending.extend_from_slice(&tr.push(&chunk));
+                }
             }
         }
         if let Some(err) = tr.stats().failed_before_content() {
@@ -94,6 +106,8 @@ impl Relay {
 
         let mut clean_end = upstream_done;
         let mut left_open = false;
+        let mut last_read = Instant::now();
+        let mut last_write = last_read;
         while !upstream_done {
             // The client's answer is written whole: the rest of the upstream's body (a
             // `[DONE]`, the end of its chunks) is read so the connection can be kept, but
@@ -107,20 +121,41 @@ impl Relay {
             } else {
                 idle
             };
-            let out = match timeout(limit, call.up.read_body()).await {
+            let idle_end = last_read + limit;
+            // While the answer is under way, a silent upstream is covered by keepalives.
+            let tick = keepalive
+                .filter(|_| !written && !end_only && !tr.keepalive().is_empty())
+                .map(|k| last_write + k)
+                .filter(|t| *t < idle_end);
+            let now = Instant::now();
+            let watch_from = now + super::client::WATCH_CLIENT_AFTER;
+            let read =
+                super::client::read_until(session, &mut call.up, now, tick.unwrap_or(idle_end), watch_from).await;
+            let now = Instant::now();
+            let out = match read {
+                // The client left while the upstream was silent: the upstream request
+                // goes with it (its connection is closed, not kept).
+                Err(_) => {
+                    outcome.error = Some(super::CLIENT_CLOSED.into());
+                    return Ok(None);
+                }
+                Ok(None) if tick.is_some() => Bytes::from_static(tr.keepalive()),
                 // The answer is whole: it ends without the usage (the connection, not
                 // ended, is not kept).
-                Err(_) if written || end_only => {
+                Ok(None) if written || end_only => {
                     left_open = true;
                     tr.finish()
                 }
-                Err(_) => tr.abort(ApiError::new(ErrorKind::Timeout, format!("upstream stream idle for {idle:?}"))),
-                Ok(Err(e)) => tr.abort(ApiError::new(
+                Ok(None) => tr.abort(ApiError::new(ErrorKind::Timeout, format!("upstream stream idle for {idle:?}"))),
+                Ok(Some(Err(e))) => tr.abort(ApiError::new(
                     ErrorKind::Api,
                     format!("upstream connection failed mid-stream: {}", conn::describe(&e)),
                 )),
-                Ok(Ok(Some(chunk))) => tr.push(&chunk),
-                Ok(Ok(None)) => {
+                Ok(Some(Ok(Some(chunk)))) => {
+                    last_read = now;
+                    tr.push(&chunk)
+                }
+                Ok(Some(Ok(None))) => {
                     clean_end = true;
                     tr.finish()
                 }
@@ -132,6 +167,7 @@ impl Relay {
             }
             if !out.is_empty() {
                 outcome.bytes_out += out.len();
+                last_write = now;
                 if upstream_done || call.up.body_done() {
                     // The end of the body follows at once.
                     defer_next_flush(session);

@@ -380,3 +380,24 @@ pub fn closed_within(conn: &mut std::net::TcpStream, wait: Duration) -> bool {
     conn.set_read_timeout(Some(wait)).unwrap();
     matches!(conn.read(&mut [0u8; 64]), Ok(0))
 }
+
+/// A one-request upstream that answers with the start of a chunked event stream, `body`
+/// (its chunks), then keeps the connection open, silent, until the gateway lets go (or
+/// 20 s). Returns its URL, and how long it was held once `body` was sent.
+pub fn upstream_left_open(body: String) -> (String, std::thread::JoinHandle<Duration>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let upstream = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 8192];
+        let _ = conn.read(&mut buf).unwrap();
+        let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n";
+        conn.write_all(format!("{head}{body}").as_bytes()).unwrap();
+        let sent = Instant::now();
+        conn.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        while matches!(conn.read(&mut buf), Ok(n) if n > 0) {}
+        sent.elapsed()
+    });
+    (url, upstream)
+}

@@ -92,6 +92,8 @@ pub struct SseBody {
     part: usize,
     deltas: usize,
     delay: Duration,
+    /// The pause before the first block (`[[quiet:MS]]`).
+    quiet: Duration,
     sleep: Option<Pin<Box<Sleep>>>,
     sleeping: bool,
     slept: bool,
@@ -112,7 +114,26 @@ impl Drop for SseBody {
 impl SseBody {
     pub fn new(ctx: Ctx, plan: Plan, delay: Duration) -> Self {
         let stage = if plan.fail == Fail::First { Stage::Error } else { Stage::Start };
-        SseBody { ctx, plan, stage, block: 0, part: 0, deltas: 0, delay, sleep: None, sleeping: false, slept: false }
+        let quiet = Duration::ZERO;
+        SseBody {
+            ctx,
+            plan,
+            stage,
+            block: 0,
+            part: 0,
+            deltas: 0,
+            delay,
+            quiet,
+            sleep: None,
+            sleeping: false,
+            slept: false,
+        }
+    }
+
+    /// Pauses `quiet` after the stream's start (and Anthropic's `ping`), before its first block.
+    pub fn quiet(mut self, quiet: Duration) -> Self {
+        self.quiet = quiet;
+        self
     }
 
     fn block_parts(&self) -> usize {
@@ -130,6 +151,9 @@ impl SseBody {
     fn pause(&self) -> Option<Duration> {
         if self.stage == Stage::Abort {
             return Some(self.delay.max(Duration::from_millis(10)));
+        }
+        if self.stage == Stage::BlockStart && self.block == 0 && !self.quiet.is_zero() {
+            return Some(self.quiet);
         }
         (self.deltas > 0 && !self.delay.is_zero() && self.delta_next()).then_some(self.delay)
     }
@@ -360,6 +384,22 @@ mod tests {
         // 3 deltas: 2 sleeps between them.
         assert!(start.elapsed() >= Duration::from_millis(60));
         assert!(bytes.ends_with(b"data: [DONE]\n\n"));
+    }
+
+    #[tokio::test]
+    async fn quiet_pauses_after_the_start_before_the_first_block() {
+        let mut body = SseBody::new(ctx(Dialect::Anthropic, false), plan(Fail::None, false), Duration::ZERO)
+            .quiet(Duration::from_millis(80));
+        let start = std::time::Instant::now();
+        let mut frames = Vec::new();
+        while let Step::Data(b) = std::future::poll_fn(|cx| body.poll_step(cx)).await {
+            frames.push((start.elapsed(), String::from_utf8_lossy(&b).to_string()));
+        }
+        assert!(frames[0].1.starts_with("event: message_start"), "{:?}", frames[0]);
+        assert!(frames[1].1.starts_with("event: ping"), "{:?}", frames[1]);
+        assert!(frames[1].0 < Duration::from_millis(40), "{frames:?}");
+        assert!(frames[2].1.starts_with("event: content_block_start"), "{:?}", frames[2]);
+        assert!(frames[2].0 >= Duration::from_millis(80), "{frames:?}");
     }
 
     /// Raw frames of a stream, then how it ended.

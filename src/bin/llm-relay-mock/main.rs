@@ -401,7 +401,9 @@ async fn api(
     };
     let mut resp = if req.stream {
         let ctype = if array { JSON } else { "text/event-stream" };
-        let mut resp = Response::new(MockBody::Sse(Box::new(SseBody::new(ctx, plan, state.delay))));
+        let quiet = Duration::from_millis(req.directives.quiet_ms.unwrap_or(0));
+        let body = SseBody::new(ctx, plan, state.delay).quiet(quiet);
+        let mut resp = Response::new(MockBody::Sse(Box::new(body)));
         let h = resp.headers_mut();
         h.insert(CONTENT_TYPE, HeaderValue::from_static(ctype));
         h.insert("cache-control", HeaderValue::from_static("no-cache"));

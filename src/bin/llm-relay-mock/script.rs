@@ -28,6 +28,9 @@ pub struct Directives {
     pub first_event_error: bool,
     pub disconnect: bool,
     pub slow_ms: Option<u64>,
+    /// A streamed answer pauses this long after its start, before its first content
+    /// (an upstream thinking without showing it).
+    pub quiet_ms: Option<u64>,
     pub long: Option<u32>,
 }
 
@@ -46,6 +49,7 @@ pub fn parse_directives(text: &str) -> Directives {
         first_event_error: text.contains("[[first-event-error]]"),
         disconnect: text.contains("[[disconnect]]"),
         slow_ms: num_arg(text, "[[slow:"),
+        quiet_ms: num_arg(text, "[[quiet:"),
         long: num_arg(text, "[[long:"),
     }
 }
@@ -63,6 +67,7 @@ impl Directives {
         self.first_event_error |= other.first_event_error;
         self.disconnect |= other.disconnect;
         self.slow_ms = self.slow_ms.or(other.slow_ms);
+        self.quiet_ms = self.quiet_ms.or(other.quiet_ms);
         self.long = self.long.or(other.long);
     }
 }

@@ -11,13 +11,14 @@ fn directives_none() {
 #[test]
 fn directives_all() {
     let d = parse_directives(
-        "x [[tool]] [[think]] [[error:429]] [[slow: 250]] [[long:12]] [[disconnect]] \
+        "x [[tool]] [[think]] [[error:429]] [[slow: 250]] [[quiet:40]] [[long:12]] [[disconnect]] \
          [[midstream-error]] [[first-event-error]]",
     );
     assert!(d.tool && d.think && d.disconnect && d.midstream_error && d.first_event_error);
     assert!(!d.tools2);
     assert_eq!(d.error, Some(429));
     assert_eq!(d.slow_ms, Some(250));
+    assert_eq!(d.quiet_ms, Some(40));
     assert_eq!(d.long, Some(12));
     assert!(parse_directives("[[tools2]]").tools2);
     assert!(!parse_directives("[[tools2]]").tool);

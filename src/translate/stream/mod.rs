@@ -282,6 +282,27 @@ impl StreamTranslator {
         held && !self.closed
     }
 
+    /// What keeps the client's stream alive while the upstream is silent, in its
+    /// dialect: `ping` for Anthropic clients (as Anthropic sends), an SSE comment for
+    /// OpenAI ones. Nothing for Gemini clients, whose SDKs read every line as JSON, nor
+    /// once the stream has ended. Frames are written whole, so this always falls
+    /// between two of them.
+    pub fn keepalive(&self) -> &'static [u8] {
+        let client = match self.encoder {
+            Encoder::Raw(dialect) => dialect,
+            Encoder::Anthropic => Dialect::Anthropic,
+            Encoder::Chat(_) => Dialect::OpenAiChat,
+            Encoder::Responses(_) => Dialect::OpenAiResponses,
+            Encoder::Gemini(_) => Dialect::Gemini,
+        };
+        match client {
+            _ if self.closed => b"",
+            Dialect::Anthropic => b"event: ping\ndata: {\"type\":\"ping\"}\n\n",
+            Dialect::OpenAiChat | Dialect::OpenAiResponses => b": ping\n\n",
+            Dialect::Gemini => b"",
+        }
+    }
+
     pub fn stats(&self) -> &StreamStats {
         &self.stats
     }

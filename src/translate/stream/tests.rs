@@ -608,3 +608,41 @@ fn chat_call_ids_that_repeat_or_that_anthropic_refuses_are_replaced() {
         "{answer:?}"
     );
 }
+
+#[test]
+fn a_keepalive_is_a_whole_frame_the_client_ignores_and_none_follows_the_end() {
+    let input = std::fs::read(fixture_dir().join("chat_text.sse")).unwrap();
+    let mut ping = BytesMut::new();
+    anthropic::encode(&StreamEvent::Ping, &mut ping);
+    let clients = [
+        (Dialect::Anthropic, &ping[..]),
+        (Dialect::OpenAiChat, &b": ping\n\n"[..]),
+        (Dialect::OpenAiResponses, &b": ping\n\n"[..]),
+        (Dialect::Gemini, &b""[..]),
+    ];
+    for (client, want) in clients {
+        let opts = ClientStreamOptions { include_usage: true, ..NO_USAGE };
+        let mut t = StreamTranslator::new(Dialect::OpenAiChat, client, opts.clone());
+        // Between any two upstream bytes: the client's stream is whole frames so far.
+        let mut out = Vec::new();
+        for (i, b) in input.iter().enumerate() {
+            out.extend_from_slice(&t.push(std::slice::from_ref(b)));
+            let due: &[u8] = if t.is_closed() { b"" } else { want };
+            assert_eq!(t.keepalive(), due, "{client:?} after byte {i}");
+            out.extend_from_slice(t.keepalive());
+        }
+        out.extend_from_slice(&t.finish());
+        assert_eq!(t.keepalive(), b"", "{client:?}: none after the end");
+        // Keepalives aside, the client gets exactly what it gets without them.
+        let mut plain = StreamTranslator::new(Dialect::OpenAiChat, client, opts);
+        let mut without = plain.push(&input).to_vec();
+        without.extend_from_slice(&plain.finish());
+        let out = String::from_utf8(out).unwrap();
+        let kept = if want.is_empty() { out.clone() } else { out.replace(std::str::from_utf8(want).unwrap(), "") };
+        assert_eq!(normalize(kept.as_bytes()), normalize(&without), "{client:?}");
+        assert!(want.is_empty() || out.contains(std::str::from_utf8(want).unwrap()));
+    }
+    // A same-dialect stream keeps alive in its own dialect too.
+    let t = StreamTranslator::new(Dialect::Anthropic, Dialect::Anthropic, NO_USAGE);
+    assert_eq!(t.keepalive(), &ping[..]);
+}
