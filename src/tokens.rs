@@ -59,6 +59,9 @@ fn block_tokens(block: &ContentBlock) -> u64 {
         ContentBlock::ToolResult { content, .. } => content.as_ref().map_or(0, content_tokens),
         ContentBlock::Thinking { thinking, .. } => text_tokens(thinking),
         ContentBlock::RedactedThinking { data } => text_tokens(data),
+        ContentBlock::ServerToolUse { input: value, .. } | ContentBlock::WebSearchToolResult { content: value, .. } => {
+            text_tokens(&serde_json::to_string(value).unwrap_or_default())
+        }
         ContentBlock::Other => 0,
     }
 }

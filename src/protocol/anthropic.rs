@@ -140,6 +140,20 @@ pub enum ContentBlock {
     RedactedThinking {
         data: String,
     },
+    /// A call of a server tool, made for a hosted web search another provider ran:
+    /// `name` is `web_search`, `input` is `{"query": …}`. Only written (as the answer
+    /// to an Anthropic client); read, such a block is `Other`.
+    ServerToolUse {
+        id: String,
+        name: String,
+        input: Value,
+    },
+    /// That search's results: `web_search_result`s (`url`, `title`, `encrypted_content`,
+    /// `page_age`). Only written, as `ServerToolUse`.
+    WebSearchToolResult {
+        tool_use_id: String,
+        content: Value,
+    },
     /// Any block type this gateway does not translate (server tools, search results, …).
     #[serde(skip_serializing)]
     Other,
@@ -178,6 +192,17 @@ pub struct Tool {
     pub input_schema: Option<super::RawJson>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_control: Option<Value>,
+    /// Hosted web search (`web_search_*`): how many searches a turn may make, where
+    /// it may or may not look, and where the user is (`{type: "approximate", city,
+    /// region, country, timezone}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_uses: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_domains: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocked_domains: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_location: Option<Value>,
 }
 
 impl Tool {

@@ -106,7 +106,7 @@ impl<'de> Deserialize<'de> for ResponsesInput {
 /// A tool definition: flat `{type:"function", name, description, parameters, strict}`,
 /// a custom tool `{type:"custom", name, description, format}` whose input is free text
 /// (Codex's `apply_patch`), or a hosted tool (`web_search`, `file_search`, …) whose
-/// other fields are not read.
+/// other fields are not read (but for `web_search`'s, which the gateway writes).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct ResponsesTool {
     #[serde(rename = "type", default)]
@@ -127,6 +127,11 @@ pub struct ResponsesTool {
     /// A `namespace` tool's tools (Codex groups an MCP server's tools so).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tools: Option<Vec<ResponsesTool>>,
+    /// `web_search`: `{allowed_domains}`, and the user's approximate location.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filters: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_location: Option<Value>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -204,6 +209,16 @@ pub enum Item {
     },
     /// A reference to an item stored at OpenAI.
     ItemReference { id: String },
+    /// A hosted web search the server ran: `action` is `{type: "search", query,
+    /// queries?, sources?: [{type: "url", url}]}` (or `open_page`, `find`).
+    WebSearchCall {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        status: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        action: Option<Value>,
+    },
     /// Hosted-tool calls and outputs, …
     Other,
 }
@@ -219,6 +234,7 @@ impl Item {
             Item::CustomToolCallOutput { .. } => "custom_tool_call_output",
             Item::Reasoning { .. } => "reasoning",
             Item::ItemReference { .. } => "item_reference",
+            Item::WebSearchCall { .. } => "web_search_call",
             Item::Other => "other",
         }
     }
@@ -230,7 +246,8 @@ impl Item {
             | Item::FunctionCall { id, .. }
             | Item::FunctionCallOutput { id, .. }
             | Item::CustomToolCall { id, .. }
-            | Item::CustomToolCallOutput { id, .. } => id.as_deref(),
+            | Item::CustomToolCallOutput { id, .. }
+            | Item::WebSearchCall { id, .. } => id.as_deref(),
             Item::Reasoning { id, .. } | Item::ItemReference { id } => Some(id.as_str()),
             Item::Other => None,
         }

@@ -140,6 +140,16 @@ struct ReasoningFields {
 }
 
 #[derive(Deserialize)]
+struct WebSearchCallFields {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    action: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
 struct ReferenceFields {
     #[serde(default, deserialize_with = "nullable")]
     id: String,
@@ -186,6 +196,10 @@ fn item<'de, D: Deserializer<'de>>(kind: &str, rest: D) -> Result<Item, D::Error
             }
         }
         "item_reference" => Item::ItemReference { id: ReferenceFields::deserialize(rest)?.id },
+        "web_search_call" => {
+            let f = WebSearchCallFields::deserialize(rest)?;
+            Item::WebSearchCall { id: f.id, status: f.status, action: f.action }
+        }
         // Hosted-tool calls and outputs, …
         _ => {
             de::IgnoredAny::deserialize(rest)?;
@@ -349,6 +363,7 @@ mod tests {
             {"type": "message", "role": "user", "content": [{"type": "input_image", "image_url": "https://i"},
              {"type": "input_file", "file_url": "https://f", "filename": "f.pdf"}, {"type": "refusal", "refusal": "no"},
              {"type": "input_audio", "input_audio": {"data": "A"}}]},
+            {"type": "file_search_call", "id": "fs_1", "queries": ["q"]},
         ]))
         .unwrap();
         assert_eq!(
@@ -380,7 +395,10 @@ mod tests {
             }
         );
         assert_eq!(items[4], Item::ItemReference { id: "msg_1".into() });
-        assert_eq!(items[5], Item::Other);
+        assert_eq!(
+            items[5],
+            Item::WebSearchCall { id: Some("ws_1".into()), status: None, action: Some(json!({"query": "q"})) }
+        );
         assert!(matches!(&items[6], Item::Message { content: ItemContent::Text(t), .. } if t == "plain"));
         let Item::Message { content: ItemContent::Parts(parts), .. } = &items[7] else { panic!("{:?}", items[7]) };
         assert_eq!(
@@ -397,6 +415,7 @@ mod tests {
                 ContentPart::Other,
             ]
         );
+        assert_eq!(items[8], Item::Other);
     }
 
     #[test]

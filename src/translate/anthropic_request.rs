@@ -141,7 +141,7 @@ fn declare_called_tools(req: &mut MessagesRequest) -> Option<(Option<Vec<Tool>>,
             name: name.to_string(),
             description: Some("A tool called earlier in this conversation.".into()),
             input_schema: Some(crate::protocol::RawJson::empty_object_schema()),
-            cache_control: None,
+            ..Default::default()
         })
         .collect();
     Some((req.tools.replace(tools), req.tool_choice.replace(ToolChoice::None)))

@@ -96,7 +96,7 @@ pub fn chat_to_canonical(req: ChatRequest) -> Result<(MessagesRequest, ChatClien
                     input_schema: Some(
                         f.parameters.map_or_else(RawJson::empty_object_schema, RawJson::with_object_type),
                     ),
-                    cache_control: None,
+                    ..Default::default()
                 })
                 .filter(|t| allowed.as_ref().is_none_or(|names| names.contains(&t.name)))
                 .collect::<Vec<_>>()

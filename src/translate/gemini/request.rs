@@ -63,7 +63,7 @@ pub(super) fn to_canonical(body: &[u8], model: &str, stream: bool) -> Result<(Me
                     .map(json_schema_from_openapi)
                     .map_or_else(RawJson::empty_object_schema, |v| RawJson::from_value(&v)),
             ),
-            cache_control: None,
+            ..Default::default()
         })
         .collect();
     let fcc = req.tool_config.and_then(|c| c.function_calling_config).unwrap_or_default();

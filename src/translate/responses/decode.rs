@@ -2,7 +2,8 @@
 //!
 //! Each output item becomes one canonical block: `message` → text (its `output_text` and
 //! `refusal` parts together), `function_call` → `tool_use`, `reasoning` → thinking (the
-//! summary text; no signature). Canonical blocks never overlap, while Responses items
+//! summary text; no signature), and `web_search_call` → two blocks, the search and its
+//! results, once the item is done (`web_search`). Canonical blocks never overlap, while Responses items
 //! may (parallel function calls whose argument deltas alternate), so the earliest item
 //! not yet done is the open block and deltas of later items wait until it is done.
 //! Text and thinking blocks open at their first non-empty delta: an empty item leaves no
@@ -12,6 +13,7 @@
 //! final response.
 
 use super::response::{failed_error, reasoning_text};
+use super::web_search::WebSearch;
 use super::{stop_reason_of, usage_to_canonical};
 use crate::protocol::anthropic::{
     BlockDelta, ContentBlock, DeltaUsage, MessageDeltaBody, MessagesResponse, Role, StreamEvent, Usage,
@@ -26,6 +28,8 @@ enum Kind {
     Text,
     Tool,
     Thinking,
+    /// A hosted web search: two blocks once its item is done (`web_search`).
+    Search,
 }
 
 /// One output item on its way to becoming a canonical block.
@@ -44,6 +48,8 @@ struct Slot {
     streamed: bool,
     /// Reasoning summary parts begun so far.
     summary_parts: usize,
+    /// A web search's query and results, once its item is done.
+    search: Option<WebSearch>,
     done: bool,
 }
 
@@ -166,7 +172,8 @@ impl ResponsesDecoder {
                 };
                 (Kind::Tool, Some((sanitize_tool_id(call_id), name.clone())))
             }
-            // Hosted-tool items have no canonical block.
+            Item::WebSearchCall { .. } => (Kind::Search, None),
+            // Other hosted-tool items have no canonical block.
             _ => return,
         };
         self.slots.push(Slot {
@@ -178,6 +185,7 @@ impl ResponsesDecoder {
             pending: Vec::new(),
             streamed: false,
             summary_parts: 0,
+            search: None,
             done: false,
         });
         self.advance(out);
@@ -238,6 +246,9 @@ impl ResponsesDecoder {
                 self.refused = true;
             }
         }
+        if self.slots[i].kind == Kind::Search {
+            self.slots[i].search = WebSearch::of(item);
+        }
         if !self.slots[i].streamed {
             if let Some(delta) = whole_content(item) {
                 self.slots[i].streamed = true;
@@ -255,6 +266,17 @@ impl ResponsesDecoder {
     fn advance(&mut self, out: &mut Vec<StreamEvent>) {
         while self.current < self.slots.len() {
             let i = self.current;
+            if self.slots[i].kind == Kind::Search {
+                if !self.slots[i].done {
+                    break;
+                }
+                if let Some(search) = self.slots[i].search.take() {
+                    search.events(self.next_block, out);
+                    self.next_block += 2;
+                }
+                self.current += 1;
+                continue;
+            }
             if self.slots[i].kind == Kind::Tool || !self.slots[i].pending.is_empty() {
                 let index = self.open(i, out);
                 for delta in std::mem::take(&mut self.slots[i].pending) {

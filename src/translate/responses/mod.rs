@@ -13,7 +13,8 @@
 //!   the gateway sealed there (`translate::sealed`) comes back as its thinking block.
 //! - hosted tools (`web_search`, `file_search`, `mcp`, …) and their items: only
 //!   function and custom tools are translated; the others are dropped rather than
-//!   refused, since clients such as agents send them by default. A `namespace` tool's
+//!   refused, since clients such as agents send them by default. Anthropic's hosted web
+//!   search is the exception, towards a Responses upstream (`web_search`). A `namespace` tool's
 //!   tools are function tools `<namespace>__<name>` elsewhere, and their calls come back
 //!   with `name` and `namespace` (`translate::tool_names`).
 //! - `stop_sequences` (Responses has no `stop`), `top_k`, thinking signatures.
@@ -23,6 +24,7 @@ mod encode;
 mod request;
 mod response;
 mod upstream;
+mod web_search;
 
 #[cfg(test)]
 mod response_tests;
@@ -30,6 +32,8 @@ mod response_tests;
 mod stream_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod web_search_tests;
 
 use super::tool_names::ToolNames;
 use super::{ApiError, TargetOptions};

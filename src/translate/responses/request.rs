@@ -158,7 +158,7 @@ fn declared_tools(given: Vec<ResponsesTool>) -> Result<(Vec<Tool>, ToolNames), A
                 name,
                 description: tool.description.map(Text::from),
                 input_schema: Some(input_schema),
-                cache_control: None,
+                ..Default::default()
             }
         })
         .collect();
@@ -253,7 +253,7 @@ fn push_item(
             )));
         }
         // Hosted-tool calls and their outputs ran at OpenAI: nothing to replay.
-        Item::Other => {}
+        Item::WebSearchCall { .. } | Item::Other => {}
     }
     Ok(())
 }

@@ -38,7 +38,10 @@ fn function_calls_make_tool_use() {
         json!([
             {"type": "text", "text": "Checking both."},
             {"type": "tool_use", "id": "call_1", "name": "get_weather", "input": {"city": "Paris"}},
-            {"type": "tool_use", "id": "call_2", "name": "get_time", "input": {"_raw_arguments": "not json"}}
+            {"type": "tool_use", "id": "call_2", "name": "get_time", "input": {"_raw_arguments": "not json"}},
+            // A search that listed no sources found no pages to show.
+            {"type": "server_tool_use", "id": "srvtoolu_ws_1", "name": "web_search", "input": {"query": "x"}},
+            {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_ws_1", "content": []}
         ])
     );
     assert_eq!(resp["stop_reason"], json!("tool_use"));

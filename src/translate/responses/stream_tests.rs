@@ -45,7 +45,7 @@ fn decode_events(input: &[u8], cuts: &[usize]) -> Vec<StreamEvent> {
     events
 }
 
-fn render(events: &[StreamEvent]) -> String {
+pub(super) fn render(events: &[StreamEvent]) -> String {
     let mut out = BytesMut::new();
     for ev in events {
         write_event(&mut out, ev.name(), &to_json(ev));
@@ -54,7 +54,7 @@ fn render(events: &[StreamEvent]) -> String {
 }
 
 /// Decodes fixture `name` (golden `expected/<name>.canonical`); returns the events.
-fn check_decode(name: &str) -> Vec<StreamEvent> {
+pub(super) fn check_decode(name: &str) -> Vec<StreamEvent> {
     let input = fixture(name);
     let out = check_splits(name, &input, |cuts| render(&decode_events(&input, cuts)));
     golden(&format!("{name}.canonical"), &out);

@@ -377,7 +377,8 @@ fn canonical_request_to_responses() {
     assert_eq!(v["reasoning"], json!({"effort": "medium"}));
     assert_eq!(v["tools"][0]["strict"], json!(false));
     assert_eq!(v["tools"][0]["parameters"].get("$schema"), None);
-    assert_eq!(v["tools"].as_array().map(Vec::len), Some(2), "the hosted tool is dropped");
+    assert_eq!(v["tools"][2], json!({"type": "web_search"}), "the hosted search runs at OpenAI");
+    assert_eq!(v["include"], json!(["web_search_call.action.sources"]));
     for dropped in ["stop", "stop_sequences", "top_k", "metadata", "user", "previous_response_id"] {
         assert_eq!(v.get(dropped), None, "{dropped} must not be sent");
     }

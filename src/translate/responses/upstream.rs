@@ -29,7 +29,7 @@ pub(super) fn from_canonical(req: &MessagesRequest, target: &TargetOptions) -> R
         }
     }
 
-    let tools: Vec<ResponsesTool> = req
+    let mut tools: Vec<ResponsesTool> = req
         .tools
         .iter()
         .flatten()
@@ -42,16 +42,23 @@ pub(super) fn from_canonical(req: &MessagesRequest, target: &TargetOptions) -> R
                 t.input_schema.as_ref().map_or_else(RawJson::empty_object_schema, RawJson::without_schema_uri),
             ),
             strict: Some(false),
-            format: None,
-            tools: None,
+            ..Default::default()
         })
         .collect();
+    // A hosted web search runs at OpenAI too; its sources come back with its call.
+    let search = super::web_search::requested(req.tools.as_ref());
+    if let Some(tool) = search {
+        tools.push(super::web_search::responses_tool(tool));
+    }
     let (tool_choice, parallel_tool_calls) = match (&req.tool_choice, tools.is_empty()) {
         (Some(choice), false) => {
             let mapped = match choice {
                 ToolChoice::Auto { .. } => json!("auto"),
                 ToolChoice::Any { .. } => json!("required"),
                 ToolChoice::None => json!("none"),
+                ToolChoice::Tool { name, .. } if search.is_some_and(|t| &t.name == name) => {
+                    json!({"type": "web_search"})
+                }
                 ToolChoice::Tool { name, .. } => json!({"type": "function", "name": name}),
             };
             (Some(mapped), choice.disables_parallel().then_some(false))
@@ -90,7 +97,7 @@ pub(super) fn from_canonical(req: &MessagesRequest, target: &TargetOptions) -> R
         previous_response_id: None,
         truncation: None,
         stream: req.stream.filter(|s| *s),
-        include: None,
+        include: search.map(|_| vec![super::web_search::SOURCES.to_string()]),
     };
     Ok(to_json(&body))
 }

@@ -1,0 +1,114 @@
+//! Anthropic's hosted web search on a Responses upstream: the tool, the search's items
+//! back as Anthropic's server-tool blocks, complete and streamed.
+
+use super::stream_tests::{check_decode, render};
+use super::tests::fixture;
+use super::*;
+use crate::protocol::anthropic::MessagesRequest;
+use crate::protocol::Dialect;
+use crate::translate::stream::{ClientStreamOptions, StreamTranslator};
+use serde_json::{json, Value};
+
+fn upstream_body(request: Value) -> Value {
+    let req: MessagesRequest = serde_json::from_value(request).unwrap();
+    let body = canonical_to_request(&req, &crate::translate::TargetOptions::new("gpt-5.1")).unwrap();
+    serde_json::from_slice(&body).unwrap()
+}
+
+#[test]
+fn the_hosted_search_tool_becomes_responses_web_search() {
+    let v = upstream_body(json!({
+        "model": "claude", "max_tokens": 1024,
+        "messages": [{"role": "user", "content": "Perform a web search for the query: pingora release"}],
+        "tools": [{"type": "web_search_20250305", "name": "web_search", "max_uses": 8,
+                   "allowed_domains": ["github.com", "crates.io"], "blocked_domains": ["example.com"],
+                   "user_location": {"type": "approximate", "city": "Lisbon", "country": "PT", "timezone": "Europe/Lisbon"}}],
+        "tool_choice": {"type": "tool", "name": "web_search"}
+    }));
+    assert_eq!(
+        v["tools"],
+        json!([{"type": "web_search", "filters": {"allowed_domains": ["github.com", "crates.io"]},
+                "user_location": {"type": "approximate", "city": "Lisbon", "country": "PT", "timezone": "Europe/Lisbon"}}])
+    );
+    assert_eq!(v["tool_choice"], json!({"type": "web_search"}));
+    assert_eq!(v["include"], json!(["web_search_call.action.sources"]));
+
+    // Without one, nothing of it is sent; a function tool is still forced by name.
+    let v = upstream_body(json!({
+        "model": "claude", "max_tokens": 1024, "messages": [{"role": "user", "content": "hi"}],
+        "tools": [{"name": "web_search", "input_schema": {"type": "object"}}],
+        "tool_choice": {"type": "tool", "name": "web_search"}
+    }));
+    assert_eq!(v["tools"][0]["type"], json!("function"));
+    assert_eq!(v["tool_choice"], json!({"type": "function", "name": "web_search"}));
+    assert_eq!(v.get("include"), None);
+}
+
+/// What Anthropic's own answer holds for one search: the call, then the pages found.
+fn expected_search_blocks() -> Value {
+    json!([
+        {"type": "server_tool_use", "id": "srvtoolu_ws_0a1b2c", "name": "web_search",
+         "input": {"query": "pingora latest release"}},
+        {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_ws_0a1b2c", "content": [
+            {"type": "web_search_result", "url": "https://github.com/cloudflare/pingora/releases",
+             "title": "https://github.com/cloudflare/pingora/releases", "encrypted_content": "", "page_age": null},
+            {"type": "web_search_result", "url": "https://crates.io/crates/pingora",
+             "title": "https://crates.io/crates/pingora", "encrypted_content": "", "page_age": null}
+        ]}
+    ])
+}
+
+#[test]
+fn a_complete_answer_has_the_search_before_its_text() {
+    let resp = serde_json::to_value(response_to_canonical(&fixture("response_web_search.json")).unwrap()).unwrap();
+    let mut want = expected_search_blocks();
+    want.as_array_mut().unwrap().push(json!({"type": "text", "text": "Pingora 0.6.0 is the latest release."}));
+    assert_eq!(resp["content"], want);
+    assert_eq!(resp["stop_reason"], json!("end_turn"));
+}
+
+#[test]
+fn a_streamed_search_opens_as_anthropic_streams_its_own() {
+    let events = check_decode("web_search.sse");
+    let rendered = render(&events);
+    let data: Vec<Value> =
+        rendered.lines().filter_map(|l| l.strip_prefix("data: ")).map(|d| serde_json::from_str(d).unwrap()).collect();
+    let blocks = expected_search_blocks();
+    let mut call_start = blocks[0].clone();
+    call_start["input"] = json!({});
+    assert_eq!(
+        data[1..7],
+        [
+            json!({"type": "content_block_start", "index": 0, "content_block": call_start}),
+            json!({"type": "content_block_delta", "index": 0,
+                   "delta": {"type": "input_json_delta", "partial_json": "{\"query\":\"pingora latest release\"}"}}),
+            json!({"type": "content_block_stop", "index": 0}),
+            json!({"type": "content_block_start", "index": 1, "content_block": blocks[1]}),
+            json!({"type": "content_block_stop", "index": 1}),
+            json!({"type": "content_block_start", "index": 2, "content_block": {"type": "text", "text": ""}}),
+        ]
+    );
+    let text: String = data.iter().filter_map(|d| d["delta"]["text"].as_str()).collect();
+    assert_eq!(text, "Pingora 0.6.0 is the latest release.");
+    assert_eq!(data[data.len() - 2]["delta"]["stop_reason"], json!("end_turn"));
+}
+
+#[test]
+fn other_clients_get_the_text_and_no_call_of_the_search() {
+    let input = fixture("web_search.sse");
+    let opts = ClientStreamOptions { include_usage: true, ..Default::default() };
+    let mut t = StreamTranslator::new_translating(Dialect::OpenAiResponses, Dialect::OpenAiChat, opts);
+    let mut out = t.push(&input).to_vec();
+    out.extend_from_slice(&t.finish());
+    let out = String::from_utf8(out).unwrap();
+    assert!(!out.contains("tool_calls") && !out.contains("srvtoolu"), "{out}");
+    let chunks: Vec<Value> = out
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .filter(|d| *d != "[DONE]")
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect();
+    let text: String = chunks.iter().filter_map(|c| c["choices"][0]["delta"]["content"].as_str()).collect();
+    assert_eq!(text, "Pingora 0.6.0 is the latest release.");
+    assert_eq!(chunks.iter().filter_map(|c| c["choices"][0]["finish_reason"].as_str()).collect::<Vec<_>>(), ["stop"]);
+}
