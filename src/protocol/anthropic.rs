@@ -140,16 +140,16 @@ pub enum ContentBlock {
     RedactedThinking {
         data: String,
     },
-    /// A call of a server tool, made for a hosted web search another provider ran:
-    /// `name` is `web_search`, `input` is `{"query": …}`. Only written (as the answer
-    /// to an Anthropic client); read, such a block is `Other`.
+    /// A call of a server tool that the provider ran itself (`web_search`, whose
+    /// `input` is `{"query": …}`, `web_fetch`, `code_execution`, …).
     ServerToolUse {
         id: String,
         name: String,
         input: Value,
     },
-    /// That search's results: `web_search_result`s (`url`, `title`, `encrypted_content`,
-    /// `page_age`). Only written, as `ServerToolUse`.
+    /// A hosted web search's results: `web_search_result`s (`url`, `title`,
+    /// `encrypted_content`, `page_age`), or `{type: "web_search_tool_result_error",
+    /// error_code}`.
     WebSearchToolResult {
         tool_use_id: String,
         content: Value,

@@ -134,6 +134,26 @@ struct RedactedFields {
     data: String,
 }
 
+/// Server-tool blocks are only carried (and, for web search, translated): a field
+/// missing from one does not refuse the request it came in.
+#[derive(Deserialize)]
+struct ServerToolUseFields {
+    #[serde(default)]
+    id: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    input: Value,
+}
+
+#[derive(Deserialize)]
+struct WebSearchResultFields {
+    #[serde(default)]
+    tool_use_id: String,
+    #[serde(default)]
+    content: Value,
+}
+
 /// Builds the variant named `kind` from the remaining fields.
 fn block<'de, D: Deserializer<'de>>(kind: &str, rest: D) -> Result<ContentBlock, D::Error> {
     Ok(match kind {
@@ -172,6 +192,14 @@ fn block<'de, D: Deserializer<'de>>(kind: &str, rest: D) -> Result<ContentBlock,
             ContentBlock::Thinking { thinking: f.thinking, signature: f.signature }
         }
         "redacted_thinking" => ContentBlock::RedactedThinking { data: RedactedFields::deserialize(rest)?.data },
+        "server_tool_use" => {
+            let f = ServerToolUseFields::deserialize(rest)?;
+            ContentBlock::ServerToolUse { id: f.id, name: f.name, input: f.input }
+        }
+        "web_search_tool_result" => {
+            let f = WebSearchResultFields::deserialize(rest)?;
+            ContentBlock::WebSearchToolResult { tool_use_id: f.tool_use_id, content: f.content }
+        }
         _ => {
             de::IgnoredAny::deserialize(rest)?;
             ContentBlock::Other
@@ -315,7 +343,22 @@ mod tests {
         .unwrap();
         assert_eq!(first, later);
         assert_eq!(first[0], ContentBlock::text("a"));
-        assert_eq!(first[2], ContentBlock::Other);
+        // A server tool's call is read whatever it lacks; blocks not modelled are `Other`.
+        assert_eq!(first[2], ContentBlock::ServerToolUse { id: "s".into(), name: String::new(), input: Value::Null });
+        let blocks: Vec<ContentBlock> = serde_json::from_str(
+            r#"[{"tool_use_id":"s","content":[{"url":"u"}],"type":"web_search_tool_result"},{"type":"code_execution_tool_result","tool_use_id":"s"}]"#,
+        )
+        .unwrap();
+        assert_eq!(
+            blocks,
+            [
+                ContentBlock::WebSearchToolResult {
+                    tool_use_id: "s".into(),
+                    content: serde_json::json!([{"url": "u"}])
+                },
+                ContentBlock::Other
+            ]
+        );
         let content: Content = serde_json::from_str(r#""plain""#).unwrap();
         assert_eq!(content, Content::Text("plain".into()));
         let nested: Content = serde_json::from_str(

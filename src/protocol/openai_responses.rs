@@ -132,6 +132,10 @@ pub struct ResponsesTool {
     pub filters: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_location: Option<Value>,
+    /// `web_search`: `false` keeps the search to OpenAI's cached index (Codex's
+    /// `web_search = "cached"`): no live page is fetched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_web_access: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]

@@ -231,6 +231,34 @@ pub enum ResponsesStreamEvent {
         #[serde(default, deserialize_with = "nullable")]
         delta: String,
     },
+    /// A hosted web search's progress (the item itself comes with `output_item.*`).
+    #[serde(rename = "response.web_search_call.in_progress")]
+    WebSearchCallInProgress {
+        #[serde(default)]
+        sequence_number: u64,
+        #[serde(default)]
+        output_index: usize,
+        #[serde(default, deserialize_with = "nullable")]
+        item_id: String,
+    },
+    #[serde(rename = "response.web_search_call.searching")]
+    WebSearchCallSearching {
+        #[serde(default)]
+        sequence_number: u64,
+        #[serde(default)]
+        output_index: usize,
+        #[serde(default, deserialize_with = "nullable")]
+        item_id: String,
+    },
+    #[serde(rename = "response.web_search_call.completed")]
+    WebSearchCallCompleted {
+        #[serde(default)]
+        sequence_number: u64,
+        #[serde(default)]
+        output_index: usize,
+        #[serde(default, deserialize_with = "nullable")]
+        item_id: String,
+    },
     #[serde(rename = "error")]
     Error {
         #[serde(default)]
@@ -274,6 +302,9 @@ impl ResponsesStreamEvent {
             ResponsesStreamEvent::ReasoningSummaryTextDelta { .. } => "response.reasoning_summary_text.delta",
             ResponsesStreamEvent::ReasoningSummaryTextDone { .. } => "response.reasoning_summary_text.done",
             ResponsesStreamEvent::ReasoningTextDelta { .. } => "response.reasoning_text.delta",
+            ResponsesStreamEvent::WebSearchCallInProgress { .. } => "response.web_search_call.in_progress",
+            ResponsesStreamEvent::WebSearchCallSearching { .. } => "response.web_search_call.searching",
+            ResponsesStreamEvent::WebSearchCallCompleted { .. } => "response.web_search_call.completed",
             ResponsesStreamEvent::Error { .. } => "error",
             ResponsesStreamEvent::Other => "other",
         }

@@ -59,9 +59,12 @@ pub fn anthropic_body_held(req: &mut MessagesRequest, target: &TargetOptions, si
         _ => false,
     };
     // A block the gateway does not model (a server tool's, kept from an answer) has no
-    // form to send: it would make the whole body unwritable.
+    // form to send: it would make the whole body unwritable. Web search blocks are
+    // modelled, but some are the gateway's (`responses::web_search`), which Anthropic
+    // refuses: a rewritten body drops them all, as it drops the other server tools'.
     let empty = |b: &ContentBlock| {
-        matches!(b, ContentBlock::Other) || matches!(b, ContentBlock::Text { text, .. } if text.is_empty())
+        matches!(b, ContentBlock::Other | ContentBlock::ServerToolUse { .. } | ContentBlock::WebSearchToolResult { .. })
+            || matches!(b, ContentBlock::Text { text, .. } if text.is_empty())
     };
     let has_foreign = req.messages.iter().any(|m| matches!(&m.content, Content::Blocks(b) if b.iter().any(foreign)));
     let rewrite = has_foreign

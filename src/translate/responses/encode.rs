@@ -8,7 +8,9 @@
 //! `function_call` items, or `custom_tool_call` items for the request's custom tools
 //! (their text is known once the call's JSON is whole: it goes in one delta at the
 //! block's end), thinking blocks `reasoning` items with one summary part
-//! (signatures are never exposed). The terminal event carries the full response object,
+//! (signatures are never exposed), and a hosted web search (Anthropic's `server_tool_use`
+//! named `web_search`, then its `web_search_tool_result`) a `web_search_call` item,
+//! finished when its results come. The terminal event carries the full response object,
 //! built from the items as they were streamed. Every event has the next
 //! `sequence_number`, from 0.
 //!
@@ -38,6 +40,8 @@ enum Block {
     Tool(usize),
     /// A `reasoning` item at this output index, once there was text to show.
     Thinking(Option<usize>),
+    /// A hosted web search's call: the `web_search_call` item at this output index.
+    Search(usize),
     /// Nothing to show (redacted thinking, server-tool blocks).
     Silent,
 }
@@ -70,6 +74,14 @@ enum Slot {
         /// block's data.
         signature: String,
         redacted: String,
+    },
+    /// A hosted web search (`web_search`): the call's id, its input as it streams, and
+    /// its results once they came.
+    Search {
+        id: String,
+        tool_use_id: String,
+        json: String,
+        results: Option<serde_json::Value>,
     },
     Closed(Item),
 }
@@ -140,6 +152,11 @@ impl ResponsesEncoder {
                     (Some(Block::Tool(at)), BlockDelta::InputJsonDelta { partial_json }) => {
                         self.arguments(at, partial_json, out)
                     }
+                    (Some(Block::Search(at)), BlockDelta::InputJsonDelta { partial_json }) => {
+                        if let Some(Slot::Search { json, .. }) = self.items.get_mut(at) {
+                            json.push_str(partial_json);
+                        }
+                    }
                     (Some(Block::Thinking(_)), BlockDelta::ThinkingDelta { thinking }) => {
                         self.thinking(*index, thinking, out)
                     }
@@ -153,8 +170,9 @@ impl ResponsesEncoder {
             StreamEvent::ContentBlockStop { index } => {
                 let Some(pos) = self.blocks.iter().position(|(i, _)| i == index) else { return };
                 match self.blocks.remove(pos).1 {
-                    // The message stays open: more text may follow.
-                    Block::Text | Block::Silent | Block::Thinking(None) => {}
+                    // The message stays open: more text may follow. A search waits for
+                    // its results.
+                    Block::Text | Block::Silent | Block::Thinking(None) | Block::Search(_) => {}
                     Block::Tool(at) | Block::Thinking(Some(at)) => self.close_item(at, "completed", out),
                 }
             }
@@ -239,6 +257,33 @@ impl ResponsesEncoder {
                 self.blocks.push((index, Block::Thinking(None)));
                 self.thinking(index, thinking, out);
                 self.signature(index, signature, out);
+            }
+            ContentBlock::ServerToolUse { id, name, input } if name == "web_search" => {
+                self.close_message(out);
+                let at = self.items.len();
+                let ws_id = item_id("ws", &self.response_id, at);
+                let json = crate::translate::initial_arguments(input);
+                self.items.push(Slot::Search { id: ws_id.clone(), tool_use_id: id.clone(), json, results: None });
+                self.blocks.push((index, Block::Search(at)));
+                let item =
+                    Item::WebSearchCall { id: Some(ws_id.clone()), status: Some("in_progress".into()), action: None };
+                let seq = self.next_seq();
+                write(out, &Ev::OutputItemAdded { sequence_number: seq, output_index: at, item });
+                let seq = self.next_seq();
+                let item_id = ws_id.clone();
+                write(out, &Ev::WebSearchCallInProgress { sequence_number: seq, output_index: at, item_id });
+                let seq = self.next_seq();
+                write(out, &Ev::WebSearchCallSearching { sequence_number: seq, output_index: at, item_id: ws_id });
+            }
+            ContentBlock::WebSearchToolResult { tool_use_id, content } => {
+                self.blocks.push((index, Block::Silent));
+                let searched = |s: &Slot| matches!(s, Slot::Search { tool_use_id: t, .. } if t == tool_use_id);
+                if let Some(at) = self.items.iter().position(searched) {
+                    if let Some(Slot::Search { results, .. }) = self.items.get_mut(at) {
+                        *results = Some(content.clone());
+                    }
+                    self.close_item(at, "completed", out);
+                }
             }
             // Shown as nothing; kept, sealed, for a client that sends reasoning back.
             ContentBlock::RedactedThinking { data } if self.info.encrypted_reasoning => {
@@ -507,6 +552,14 @@ impl ResponsesEncoder {
                 write(out, &event);
                 reasoning_item(id, text, sealed)
             }
+            Slot::Search { id, json, results, .. } => {
+                let seq = self.next_seq();
+                let item_id = id.clone();
+                write(out, &Ev::WebSearchCallCompleted { sequence_number: seq, output_index: at, item_id });
+                let input = crate::translate::tool_input(&json);
+                let results = results.unwrap_or_else(super::web_search::unfinished);
+                super::web_search::call_item(id, &input, Some(&results), self.info.web_search_sources)
+            }
         };
         self.close_with(at, item, out);
     }
@@ -578,6 +631,12 @@ impl ResponsesEncoder {
                     custom_tool_call_item(&self.info, id.clone(), call_id.clone(), name, String::new(), "in_progress")
                 }
                 Slot::Reasoning { id, text, .. } => reasoning_item(id.clone(), text.clone(), None),
+                Slot::Search { id, json, results, .. } => super::web_search::call_item(
+                    id.clone(),
+                    &crate::translate::tool_input(json),
+                    results.as_ref(),
+                    self.info.web_search_sources,
+                ),
             })
             .collect();
         response

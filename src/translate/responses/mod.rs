@@ -1,7 +1,7 @@
 //! OpenAI Responses API ⇄ the canonical model.
 //!
 //! Ids: the response id is the gateway's (`resp_…`, given by the caller); output items
-//! get `msg_<r>_<n>`, `fc_<r>_<n>` and `rs_<r>_<n>`, where `<r>` is the response id
+//! get `msg_<r>_<n>`, `fc_<r>_<n>`, `rs_<r>_<n>` and `ws_<r>_<n>`, where `<r>` is the response id
 //! without `resp_` and `<n>` the item's output index, so the streamed and the complete
 //! answer name items alike. A canonical tool id becomes the `call_id` unchanged, and a
 //! `call_id` becomes the canonical tool id (sanitized), so calls and outputs pair up in
@@ -13,8 +13,8 @@
 //!   the gateway sealed there (`translate::sealed`) comes back as its thinking block.
 //! - hosted tools (`web_search`, `file_search`, `mcp`, …) and their items: only
 //!   function and custom tools are translated; the others are dropped rather than
-//!   refused, since clients such as agents send them by default. Anthropic's hosted web
-//!   search is the exception, towards a Responses upstream (`web_search`). A `namespace` tool's
+//!   refused, since clients such as agents send them by default. The hosted web search
+//!   is the exception between Responses and Anthropic, both ways (`web_search`). A `namespace` tool's
 //!   tools are function tools `<namespace>__<name>` elsewhere, and their calls come back
 //!   with `name` and `namespace` (`translate::tool_names`).
 //! - `stop_sequences` (Responses has no `stop`), `top_k`, thinking signatures.
@@ -72,6 +72,8 @@ pub struct ResponsesRequestInfo {
     /// `include` asks for `reasoning.encrypted_content`: reasoning items carry the
     /// thinking they stand for, sealed (`translate::sealed`), for the client to send back.
     pub encrypted_reasoning: bool,
+    /// `include` asks for `web_search_call.action.sources`: a search's pages are listed.
+    pub web_search_sources: bool,
 }
 
 impl ResponsesRequestInfo {

@@ -117,12 +117,15 @@ pub(super) fn to_canonical(body: &[u8]) -> Result<(MessagesRequest, ResponsesReq
 }
 
 /// The request's function and custom tools as canonical tools, a `namespace` tool's
-/// tools among them, under the names the upstream takes (`tool_names`). Hosted tools
-/// (web_search, file_search, mcp, …) run at OpenAI only: dropped.
+/// tools among them, under the names the upstream takes (`tool_names`), and its web
+/// search as Anthropic's (`web_search`). Other hosted tools (file_search, mcp, …) run
+/// at OpenAI only: dropped.
 fn declared_tools(given: Vec<ResponsesTool>) -> Result<(Vec<Tool>, ToolNames), ApiError> {
     let mut flat: Vec<(ResponsesTool, Option<String>, usize)> = Vec::new();
+    let mut search = None;
     for (i, tool) in given.into_iter().enumerate() {
         match tool.kind.as_str() {
+            kind if super::web_search::is_search(kind) => search = search.or(super::web_search::canonical_tool(&tool)),
             "function" | "custom" => flat.push((tool, None, i)),
             "namespace" => {
                 let namespace = tool.name.filter(|n| !n.is_empty());
@@ -161,7 +164,11 @@ fn declared_tools(given: Vec<ResponsesTool>) -> Result<(Vec<Tool>, ToolNames), A
                 ..Default::default()
             }
         })
-        .collect();
+        .collect::<Vec<_>>();
+    let mut tools = tools;
+    if let Some(search) = search.filter(|s| !tools.iter().any(|t| t.name == s.name)) {
+        tools.push(search);
+    }
     Ok((tools, names))
 }
 
@@ -188,6 +195,7 @@ fn request_info(req: &ResponsesRequest) -> ResponsesRequestInfo {
         truncation: req.truncation.clone(),
         tool_names: None,
         encrypted_reasoning: req.include.iter().flatten().any(|i| i == "reasoning.encrypted_content"),
+        web_search_sources: req.include.iter().flatten().any(|i| i == super::web_search::SOURCES),
     }
 }
 

@@ -137,7 +137,17 @@ pub(super) fn from_canonical(resp: &MessagesResponse, response_id: &str, info: &
                     function_call_item(info, item_id("fc", response_id, at), call_id, &name, arguments, "completed")
                 });
             }
-            // Server-tool blocks have no Responses shape.
+            ContentBlock::ServerToolUse { id, name, input } if name == "web_search" => {
+                flush_message(&mut text, response_id, &mut output);
+                let results = resp.content.iter().find_map(|b| match b {
+                    ContentBlock::WebSearchToolResult { tool_use_id, content } if tool_use_id == id => Some(content),
+                    _ => None,
+                });
+                let results = results.cloned().unwrap_or_else(super::web_search::unfinished);
+                let ws_id = item_id("ws", response_id, output.len());
+                output.push(super::web_search::call_item(ws_id, input, Some(&results), info.web_search_sources));
+            }
+            // Other server-tool blocks have no Responses shape.
             _ => {}
         }
     }

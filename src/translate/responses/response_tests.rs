@@ -114,6 +114,7 @@ fn echo_info() -> ResponsesRequestInfo {
         truncation: None,
         tool_names: None,
         encrypted_reasoning: false,
+        web_search_sources: false,
     }
 }
 

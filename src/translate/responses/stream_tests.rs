@@ -25,7 +25,7 @@ fn frames_split(input: &[u8], cuts: &[usize], mut on_frame: impl FnMut(&SseFrame
 }
 
 /// Checks that every two-way split and byte-by-byte feeding give what the whole input gives.
-fn check_splits(name: &str, input: &[u8], run: impl Fn(&[usize]) -> String) -> String {
+pub(super) fn check_splits(name: &str, input: &[u8], run: impl Fn(&[usize]) -> String) -> String {
     let whole = run(&[]);
     for cut in 0..=input.len() {
         assert_eq!(run(&[cut]), whole, "{name}: split at byte {cut}");
@@ -262,7 +262,7 @@ fn info() -> ResponsesRequestInfo {
 }
 
 /// Encodes canonical fixture `name` (golden `expected/<name>.to_responses`).
-fn check_encode(name: &str) -> String {
+pub(super) fn check_encode(name: &str) -> String {
     let input = stream_fixture(name);
     let info = info();
     let out = check_splits(name, &input, |cuts| encode_split(&input, cuts, "resp_test", &info));
@@ -273,7 +273,7 @@ fn check_encode(name: &str) -> String {
 
 /// Every frame: `event:` equals the data's `type`, the data is a known event, and
 /// sequence numbers count up from 0. Returns the parsed events.
-fn assert_frames_valid(out: &str) -> Vec<ResponsesStreamEvent> {
+pub(super) fn assert_frames_valid(out: &str) -> Vec<ResponsesStreamEvent> {
     let mut events = Vec::new();
     for (n, frame) in out.split_terminator("\n\n").enumerate() {
         let (event_line, data_line) = frame.split_once('\n').unwrap();
@@ -289,7 +289,7 @@ fn assert_frames_valid(out: &str) -> Vec<ResponsesStreamEvent> {
 }
 
 /// The final response object of an encoded stream.
-fn final_response(events: &[ResponsesStreamEvent]) -> &ResponseObject {
+pub(super) fn final_response(events: &[ResponsesStreamEvent]) -> &ResponseObject {
     match events.last() {
         Some(ResponsesStreamEvent::Completed { response, .. } | ResponsesStreamEvent::Incomplete { response, .. }) => {
             response
@@ -301,7 +301,7 @@ fn final_response(events: &[ResponsesStreamEvent]) -> &ResponseObject {
 /// The streamed answer's final object equals the complete answer's. Arguments are
 /// compared as JSON: the stream forwards the upstream's text, the complete answer
 /// re-serializes the parsed input (or keeps unparseable text under `_raw_arguments`).
-fn assert_matches_complete_answer(input: &[u8], out: &str) {
+pub(super) fn assert_matches_complete_answer(input: &[u8], out: &str) {
     fn arguments_as_json(mut response: Value) -> Value {
         for item in response["output"].as_array_mut().into_iter().flatten() {
             if let Some(Value::String(args)) = item.get("arguments") {

@@ -122,7 +122,9 @@ fn multi_turn_with_parallel_calls_outputs_images_and_files() {
         "top_p": 0.9,
         "tools": [
             {"name": "get_weather", "description": "Weather for a city", "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}},
-            {"name": "get_time", "input_schema": {"type": "object", "properties": {}}}
+            {"name": "get_time", "input_schema": {"type": "object", "properties": {}}},
+            // The hosted search runs at Anthropic (`web_search`).
+            {"type": "web_search_20250305", "name": "web_search"}
         ],
         "tool_choice": {"type": "auto", "disable_parallel_tool_use": true},
         "thinking": {"type": "enabled", "budget_tokens": 16384},
@@ -304,7 +306,7 @@ fn tool_choice_and_parallel_calls() {
     );
     // No tools left (hosted ones are dropped): no tool choice.
     let (req, info) = to_canonical(
-        r#"{"model":"m","input":"x","tools":[{"type":"web_search"},{"type":"mcp","server_label":"s"}],"tool_choice":"required"}"#,
+        r#"{"model":"m","input":"x","tools":[{"type":"file_search"},{"type":"mcp","server_label":"s"}],"tool_choice":"required"}"#,
     );
     assert_eq!(req.get("tools"), None);
     assert_eq!(req.get("tool_choice"), None);
@@ -587,7 +589,7 @@ fn namespace_tools_are_flattened_and_their_calls_named_back() {
             {"type": "namespace", "name": "mcp__echo", "description": "Echo server", "tools": [
                 {"type": "function", "name": "shout", "parameters": {"type": "object", "properties": {"text": {"type": "string"}}}}
             ]},
-            {"type": "web_search"}
+            {"type": "file_search"}
         ],
         "input": [
             {"type": "message", "role": "user", "content": "shout hi"},

@@ -1,4 +1,4 @@
-//! Hosted web search between Anthropic clients and a Responses upstream.
+//! Hosted web search between the Anthropic and Responses dialects, both ways.
 //!
 //! An Anthropic `web_search_*` server tool (Claude Code's WebSearch sends one) becomes
 //! Responses' `web_search` tool: `allowed_domains` as its filter, `user_location` as it
@@ -12,6 +12,17 @@
 //! its address only: the address is also its title, `encrypted_content` is empty and
 //! `page_age` null. Anthropic itself would refuse such blocks sent back to it. Other
 //! clients get nothing of the search, as before; its citations stay in the answer's text.
+//!
+//! The other way, a Responses client's `web_search` tool becomes Anthropic's
+//! `web_search_20250305` (`filters.allowed_domains` and `user_location` kept), unless it
+//! asks for OpenAI's cached index only (`external_web_access: false`). Anthropic's
+//! `server_tool_use` named `web_search` and its `web_search_tool_result` become one
+//! `web_search_call` item: `action` `{type: "search", query}`, with the pages as
+//! `sources` when the client asked for them, `completed`, or `failed` when the results
+//! were an error or never came. Streamed, the item opens at the call
+//! (`response.web_search_call.in_progress`, `.searching`) and is done at its results
+//! (`.completed`, `output_item.done`). `web_search_call` items a client sends back are
+//! dropped: Anthropic can only replay its own results.
 
 use crate::protocol::anthropic::{BlockDelta, ContentBlock, StreamEvent, Tool};
 use crate::protocol::openai_responses::{Item, ResponsesTool};
@@ -35,6 +46,33 @@ pub(super) fn responses_tool(tool: &Tool) -> ResponsesTool {
     }
 }
 
+/// Whether a Responses tool type is the hosted web search (`web_search`, and its
+/// earlier `web_search_preview` names).
+pub(super) fn is_search(kind: &str) -> bool {
+    kind.starts_with("web_search")
+}
+
+/// Anthropic's hosted web search for a Responses client's `web_search` tool, unless
+/// the client keeps the search to OpenAI's cached index (`external_web_access: false`),
+/// which Anthropic's live search would not respect.
+pub(super) fn canonical_tool(tool: &ResponsesTool) -> Option<Tool> {
+    if tool.external_web_access == Some(false) {
+        return None;
+    }
+    let allowed = tool.filters.as_ref().and_then(|f| f.get("allowed_domains")).and_then(Value::as_array);
+    let allowed_domains = allowed.map(|d| d.iter().filter_map(Value::as_str).map(str::to_string).collect());
+    Some(Tool {
+        kind: Some(ANTHROPIC_TOOL.to_string()),
+        name: "web_search".to_string(),
+        allowed_domains,
+        user_location: tool.user_location.clone(),
+        ..Default::default()
+    })
+}
+
+/// The version of Anthropic's web search tool a Responses client's search becomes.
+const ANTHROPIC_TOOL: &str = "web_search_20250305";
+
 /// One search the upstream ran, as canonical blocks will tell it.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct WebSearch {
@@ -57,7 +95,7 @@ impl WebSearch {
             None => action.get("queries")?.as_array()?.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" | "),
         };
         let results = if status.as_deref() == Some("failed") {
-            json!({"type": "web_search_tool_result_error", "error_code": "unavailable"})
+            unfinished()
         } else {
             let sources = action.get("sources").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
             let pages = sources.iter().filter_map(|s| s.get("url").and_then(Value::as_str)).map(|url| {
@@ -100,4 +138,30 @@ impl WebSearch {
         out.push(StreamEvent::ContentBlockStart { index: index + 1, content_block: result });
         out.push(StreamEvent::ContentBlockStop { index: index + 1 });
     }
+}
+
+/// What a search that ended without results stands for (the answer stopped first).
+pub(super) fn unfinished() -> Value {
+    json!({"type": "web_search_tool_result_error", "error_code": "unavailable"})
+}
+
+/// The `web_search_call` item of an Anthropic search, with `action` `{type: "search",
+/// query}` and, when the client asked for them (`include`), the pages as `sources`.
+/// `results` is the search's `web_search_tool_result` content, once it has come: a
+/// list of pages (`completed`), or an error (`failed`); none yet is `in_progress`.
+pub(super) fn call_item(id: String, input: &Value, results: Option<&Value>, sources: bool) -> Item {
+    let query = input.get("query").and_then(Value::as_str).unwrap_or_default();
+    let mut action = json!({"type": "search", "query": query});
+    let pages = results.and_then(Value::as_array);
+    if let (true, Some(pages)) = (sources, pages) {
+        let urls = pages.iter().filter_map(|p| p.get("url").and_then(Value::as_str));
+        action["sources"] = urls.map(|url| json!({"type": "url", "url": url})).collect();
+    }
+    // An error result (`web_search_tool_result_error`) is an object, not a list.
+    let status = match results {
+        None => "in_progress",
+        Some(Value::Array(_)) => "completed",
+        Some(_) => "failed",
+    };
+    Item::WebSearchCall { id: Some(id), status: Some(status.to_string()), action: Some(action) }
 }

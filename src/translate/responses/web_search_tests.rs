@@ -5,6 +5,7 @@ use super::stream_tests::{check_decode, render};
 use super::tests::fixture;
 use super::*;
 use crate::protocol::anthropic::MessagesRequest;
+use crate::protocol::openai_responses::Item;
 use crate::protocol::Dialect;
 use crate::translate::stream::{ClientStreamOptions, StreamTranslator};
 use serde_json::{json, Value};
@@ -111,4 +112,117 @@ fn other_clients_get_the_text_and_no_call_of_the_search() {
     let text: String = chunks.iter().filter_map(|c| c["choices"][0]["delta"]["content"].as_str()).collect();
     assert_eq!(text, "Pingora 0.6.0 is the latest release.");
     assert_eq!(chunks.iter().filter_map(|c| c["choices"][0]["finish_reason"].as_str()).collect::<Vec<_>>(), ["stop"]);
+}
+
+// ======================================================= Responses clients, Anthropic upstreams
+
+fn responses_request(tools: Value) -> crate::protocol::anthropic::MessagesRequest {
+    let body = json!({"model": "claude-sonnet-4-5", "input": "Find the latest Pingora release.", "tools": tools});
+    request_to_canonical(body.to_string().as_bytes()).unwrap().0
+}
+
+#[test]
+fn a_responses_clients_web_search_runs_as_anthropics() {
+    let req = responses_request(json!([
+        {"type": "function", "name": "shell", "parameters": {"type": "object"}},
+        {"type": "web_search", "filters": {"allowed_domains": ["github.com"]},
+         "user_location": {"type": "approximate", "country": "PT"}}
+    ]));
+    let tools = serde_json::to_value(&req.tools).unwrap();
+    assert_eq!(
+        tools[1],
+        json!({"type": "web_search_20250305", "name": "web_search", "allowed_domains": ["github.com"],
+               "user_location": {"type": "approximate", "country": "PT"}})
+    );
+    // A search kept to the cached index is not made a live one; a function of that
+    // name keeps it.
+    let req = responses_request(json!([{"type": "web_search", "external_web_access": false}]));
+    assert_eq!(req.tools, None);
+    let req = responses_request(json!([
+        {"type": "function", "name": "web_search", "parameters": {"type": "object"}}, {"type": "web_search"}
+    ]));
+    assert_eq!(serde_json::to_value(&req.tools).unwrap().as_array().map(Vec::len), Some(1));
+}
+
+fn with_sources() -> ResponsesRequestInfo {
+    ResponsesRequestInfo { model: "claude".into(), stream: true, web_search_sources: true, ..Default::default() }
+}
+
+#[test]
+fn anthropics_search_reaches_a_responses_client_as_a_web_search_call() {
+    let out = super::stream_tests::check_encode("anthropic_web_search.sse");
+    let input = fixture("anthropic_web_search.sse");
+    super::stream_tests::assert_matches_complete_answer(&input, &out);
+    let events: Vec<Value> = out
+        .split_terminator("\n\n")
+        .map(|f| serde_json::from_str(f.split_once("\ndata: ").unwrap().1).unwrap())
+        .collect();
+    let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    let at = kinds.iter().position(|k| *k == "response.output_text.done").unwrap();
+    assert_eq!(
+        kinds[at..at + 9],
+        [
+            "response.output_text.done",
+            "response.content_part.done",
+            "response.output_item.done",
+            "response.output_item.added",
+            "response.web_search_call.in_progress",
+            "response.web_search_call.searching",
+            "response.web_search_call.completed",
+            "response.output_item.done",
+            "response.output_item.added",
+        ]
+    );
+    assert_eq!(events[at + 3]["item"], json!({"type": "web_search_call", "id": "ws_test_1", "status": "in_progress"}));
+    // Sources only when the client asked for them (`include`).
+    assert_eq!(
+        events[at + 7]["item"],
+        json!({"type": "web_search_call", "id": "ws_test_1", "status": "completed",
+               "action": {"type": "search", "query": "pingora latest release"}})
+    );
+    let text: String = events.iter().filter_map(|e| e["delta"].as_str()).collect();
+    assert_eq!(text, "Let me search.Pingora 0.6.0 is the latest release.");
+
+    let listed = super::stream_tests::encode_split(&input, &[], "resp_test", &with_sources());
+    let done = listed
+        .split_terminator("\n\n")
+        .find(|f| f.contains("\"web_search_call\",\"id\"") && f.contains("output_item.done"));
+    let done: Value = serde_json::from_str(done.unwrap().split_once("\ndata: ").unwrap().1).unwrap();
+    assert_eq!(
+        done["item"]["action"]["sources"],
+        json!([{"type": "url", "url": "https://github.com/cloudflare/pingora/releases"},
+               {"type": "url", "url": "https://crates.io/crates/pingora"}])
+    );
+}
+
+#[test]
+fn a_search_cut_off_before_its_results_failed() {
+    let input = fixture("anthropic_web_search.sse");
+    let text = String::from_utf8(input).unwrap();
+    let cut = text.find("event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":2").unwrap();
+    let truncated = format!("{}event: message_delta\ndata: {{\"type\":\"message_delta\",\"delta\":{{\"stop_reason\":\"max_tokens\"}},\"usage\":{{\"output_tokens\":9}}}}\n\nevent: message_stop\ndata: {{\"type\":\"message_stop\"}}\n\n", &text[..cut]);
+    let out = super::stream_tests::encode_split(truncated.as_bytes(), &[], "resp_test", &with_sources());
+    let events = super::stream_tests::assert_frames_valid(&out);
+    let response = super::stream_tests::final_response(&events);
+    let search = response.output.iter().find(|i| matches!(i, Item::WebSearchCall { .. })).unwrap();
+    assert_eq!(
+        serde_json::to_value(search).unwrap(),
+        json!({"type": "web_search_call", "id": "ws_test_1", "status": "failed",
+               "action": {"type": "search", "query": "pingora latest release"}})
+    );
+}
+
+#[test]
+fn other_clients_of_anthropic_get_no_call_of_the_search() {
+    let input = fixture("anthropic_web_search.sse");
+    for client in [Dialect::OpenAiChat, Dialect::Gemini] {
+        let mut t = StreamTranslator::new(Dialect::Anthropic, client, ClientStreamOptions::default());
+        let mut out = t.push(&input).to_vec();
+        out.extend_from_slice(&t.finish());
+        let out = String::from_utf8(out).unwrap();
+        for absent in ["tool_calls", "functionCall", "srvtoolu", "pingora latest release"] {
+            assert!(!out.contains(absent), "{client:?}: {absent} in {out}");
+        }
+        assert!(out.contains("Pingora 0.6.0 is the latest release."), "{client:?}: {out}");
+    }
 }

@@ -35,12 +35,13 @@ impl Accumulator {
                     (ContentBlock::Thinking { signature, .. }, BlockDelta::SignatureDelta { signature: s }) => {
                         signature.push_str(s)
                     }
-                    (ContentBlock::ToolUse { .. }, BlockDelta::InputJsonDelta { partial_json }) => {
-                        match self.partial_json.iter_mut().find(|(i, _)| i == index) {
-                            Some((_, s)) => s.push_str(partial_json),
-                            None => self.partial_json.push((*index, partial_json.clone())),
-                        }
-                    }
+                    (
+                        ContentBlock::ToolUse { .. } | ContentBlock::ServerToolUse { .. },
+                        BlockDelta::InputJsonDelta { partial_json },
+                    ) => match self.partial_json.iter_mut().find(|(i, _)| i == index) {
+                        Some((_, s)) => s.push_str(partial_json),
+                        None => self.partial_json.push((*index, partial_json.clone())),
+                    },
                     _ => {}
                 }
             }
@@ -58,7 +59,9 @@ impl Accumulator {
     pub fn finish(&mut self) -> Option<MessagesResponse> {
         let mut m = self.message.take()?;
         for (index, json) in self.partial_json.drain(..) {
-            if let Some(ContentBlock::ToolUse { input, .. }) = m.content.get_mut(index) {
+            if let Some(ContentBlock::ToolUse { input, .. } | ContentBlock::ServerToolUse { input, .. }) =
+                m.content.get_mut(index)
+            {
                 *input = serde_json::from_str(&json).unwrap_or_else(|_| serde_json::json!({ "_raw_arguments": json }));
             }
         }
