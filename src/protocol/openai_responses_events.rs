@@ -233,32 +233,11 @@ pub enum ResponsesStreamEvent {
     },
     /// A hosted web search's progress (the item itself comes with `output_item.*`).
     #[serde(rename = "response.web_search_call.in_progress")]
-    WebSearchCallInProgress {
-        #[serde(default)]
-        sequence_number: u64,
-        #[serde(default)]
-        output_index: usize,
-        #[serde(default, deserialize_with = "nullable")]
-        item_id: String,
-    },
+    WebSearchCallInProgress(ItemProgress),
     #[serde(rename = "response.web_search_call.searching")]
-    WebSearchCallSearching {
-        #[serde(default)]
-        sequence_number: u64,
-        #[serde(default)]
-        output_index: usize,
-        #[serde(default, deserialize_with = "nullable")]
-        item_id: String,
-    },
+    WebSearchCallSearching(ItemProgress),
     #[serde(rename = "response.web_search_call.completed")]
-    WebSearchCallCompleted {
-        #[serde(default)]
-        sequence_number: u64,
-        #[serde(default)]
-        output_index: usize,
-        #[serde(default, deserialize_with = "nullable")]
-        item_id: String,
-    },
+    WebSearchCallCompleted(ItemProgress),
     #[serde(rename = "error")]
     Error {
         #[serde(default)]
@@ -302,13 +281,24 @@ impl ResponsesStreamEvent {
             ResponsesStreamEvent::ReasoningSummaryTextDelta { .. } => "response.reasoning_summary_text.delta",
             ResponsesStreamEvent::ReasoningSummaryTextDone { .. } => "response.reasoning_summary_text.done",
             ResponsesStreamEvent::ReasoningTextDelta { .. } => "response.reasoning_text.delta",
-            ResponsesStreamEvent::WebSearchCallInProgress { .. } => "response.web_search_call.in_progress",
-            ResponsesStreamEvent::WebSearchCallSearching { .. } => "response.web_search_call.searching",
-            ResponsesStreamEvent::WebSearchCallCompleted { .. } => "response.web_search_call.completed",
+            ResponsesStreamEvent::WebSearchCallInProgress(_) => "response.web_search_call.in_progress",
+            ResponsesStreamEvent::WebSearchCallSearching(_) => "response.web_search_call.searching",
+            ResponsesStreamEvent::WebSearchCallCompleted(_) => "response.web_search_call.completed",
             ResponsesStreamEvent::Error { .. } => "error",
             ResponsesStreamEvent::Other => "other",
         }
     }
+}
+
+/// Where a hosted tool's item stands: the fields its progress events carry.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ItemProgress {
+    #[serde(default)]
+    pub sequence_number: u64,
+    #[serde(default)]
+    pub output_index: usize,
+    #[serde(default, deserialize_with = "nullable")]
+    pub item_id: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]

@@ -24,7 +24,7 @@ use super::response::{
 use super::{custom_tool_input, item_id, status_of, usage_from_canonical, ResponsesRequestInfo};
 use crate::protocol::anthropic::{BlockDelta, ContentBlock, ErrorBody, MessagesResponse, StreamEvent, Usage};
 use crate::protocol::openai_responses::{
-    IncompleteDetails, Item, ItemContent, ResponseObject, ResponsesStreamEvent as Ev, SummaryPart,
+    IncompleteDetails, Item, ItemContent, ItemProgress, ResponseObject, ResponsesStreamEvent as Ev, SummaryPart,
 };
 use crate::sse::write_event;
 use crate::translate::error::to_json;
@@ -196,6 +196,11 @@ impl ResponsesEncoder {
     /// Called after the terminal event; everything was written by then.
     pub fn finish(&mut self, _out: &mut BytesMut) {}
 
+    /// The next progress event's fields for item `id` at output `at`.
+    fn progress(&mut self, at: usize, id: &str) -> ItemProgress {
+        ItemProgress { sequence_number: self.next_seq(), output_index: at, item_id: id.to_string() }
+    }
+
     fn next_seq(&mut self) -> u64 {
         let seq = self.seq;
         self.seq += 1;
@@ -269,11 +274,10 @@ impl ResponsesEncoder {
                     Item::WebSearchCall { id: Some(ws_id.clone()), status: Some("in_progress".into()), action: None };
                 let seq = self.next_seq();
                 write(out, &Ev::OutputItemAdded { sequence_number: seq, output_index: at, item });
-                let seq = self.next_seq();
-                let item_id = ws_id.clone();
-                write(out, &Ev::WebSearchCallInProgress { sequence_number: seq, output_index: at, item_id });
-                let seq = self.next_seq();
-                write(out, &Ev::WebSearchCallSearching { sequence_number: seq, output_index: at, item_id: ws_id });
+                let progress = self.progress(at, &ws_id);
+                write(out, &Ev::WebSearchCallInProgress(progress));
+                let progress = self.progress(at, &ws_id);
+                write(out, &Ev::WebSearchCallSearching(progress));
             }
             ContentBlock::WebSearchToolResult { tool_use_id, content } => {
                 self.blocks.push((index, Block::Silent));
@@ -553,9 +557,8 @@ impl ResponsesEncoder {
                 reasoning_item(id, text, sealed)
             }
             Slot::Search { id, json, results, .. } => {
-                let seq = self.next_seq();
-                let item_id = id.clone();
-                write(out, &Ev::WebSearchCallCompleted { sequence_number: seq, output_index: at, item_id });
+                let progress = self.progress(at, &id);
+                write(out, &Ev::WebSearchCallCompleted(progress));
                 let input = crate::translate::tool_input(&json);
                 let results = results.unwrap_or_else(super::web_search::unfinished);
                 super::web_search::call_item(id, &input, Some(&results), self.info.web_search_sources)
