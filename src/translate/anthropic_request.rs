@@ -35,6 +35,10 @@ pub fn anthropic_body_held(req: &mut MessagesRequest, target: &TargetOptions, si
     // Anthropic refuses a stop sequence of whitespace only; OpenAI takes `"\n\n"`.
     req.stop_sequences = saved.6.as_ref().map(|s| s.iter().filter(|s| !s.trim().is_empty()).cloned().collect());
     req.stop_sequences = req.stop_sequences.take().filter(|s: &Vec<String>| !s.is_empty());
+    if let Some(t) = req.thinking.as_mut().filter(|t| t.kind == "adaptive" && !takes_adaptive_thinking(&target.model)) {
+        t.kind = "enabled".into();
+        t.budget_tokens = Some(ADAPTIVE_FALLBACK_BUDGET);
+    }
     let max_tokens = effective_max_tokens(req, target);
     req.max_tokens = Some(max_tokens);
     // Thinking that another provider produced (a Gemini signature, or none at all)
@@ -326,6 +330,27 @@ fn tool_turn_without_thinking(messages: &[Message]) -> bool {
     let Content::Blocks(blocks) = &last.content else { return false };
     blocks.iter().any(|b| matches!(b, ContentBlock::ToolUse { .. }))
         && !matches!(blocks.first(), Some(ContentBlock::Thinking { .. } | ContentBlock::RedactedThinking { .. }))
+}
+
+/// The budget adaptive thinking (a Gemini client's dynamic budget, or thoughts asked
+/// for without one) gets on a model that does not take it.
+const ADAPTIVE_FALLBACK_BUDGET: u32 = 8192;
+
+/// Whether `model` takes `thinking: {type: "adaptive"}`: Claude 4.6 and later (Opus and
+/// Sonnet 4.6 introduced it), and a Claude model whose version the name does not say.
+/// Older Claude models, and the other models some servers serve over Anthropic's API,
+/// take a budget (`enabled`) only. The version is the first one or two numbers under 100
+/// in the name (`claude-sonnet-4-5-20250929` is 4.5, `claude-3-7-sonnet` 3.7,
+/// `claude-sonnet-4-20250514` 4).
+fn takes_adaptive_thinking(model: &str) -> bool {
+    if !model.contains("claude") {
+        return false;
+    }
+    let mut numbers = model.split(['-', '.', '@', '_']).filter_map(|p| p.parse::<u32>().ok()).filter(|n| *n < 100);
+    match (numbers.next(), numbers.next()) {
+        (None, _) => true,
+        (Some(major), minor) => (major, minor.unwrap_or(0)) >= (4, 6),
+    }
 }
 
 /// `max_tokens` for an Anthropic upstream (default, cap), with room for a thinking

@@ -452,3 +452,34 @@ fn reasoning_items_the_gateway_made_do_not_reach_a_responses_upstream() {
     let sent = req.body_for(Dialect::OpenAiResponses, &TargetOptions::new("gpt-x"), ForeignThinking::None).unwrap();
     assert_eq!(sent, plain.as_bytes());
 }
+
+/// Gemini CLI's dynamic thinking budget is adaptive thinking, which only Claude 4.6 and
+/// later take: an older model, or another model served over Anthropic's API, gets a
+/// budget, with `max_tokens` made room for.
+#[test]
+fn adaptive_thinking_becomes_a_budget_for_models_without_it() {
+    let req = anthropic_req(json!({"model": "gemini-2.5-pro", "thinking": {"type": "adaptive"},
+        "messages": [{"role": "user", "content": "hi"}]}));
+    let sent = |model: &str| -> Value {
+        let mut req = req.clone();
+        let target = TargetOptions { default_max_tokens: 8192, ..TargetOptions::new(model) };
+        serde_json::from_slice(&anthropic_body(&mut req, &target, 0)).unwrap()
+    };
+    for model in ["claude-opus-4-6", "claude-sonnet-4-6-20260217", "claude-opus-5", "claude-opus-4-8", "claude-next"] {
+        let body = sent(model);
+        assert_eq!(body["thinking"], json!({"type": "adaptive"}), "{model}");
+        assert_eq!(body["max_tokens"], json!(8192), "{model}");
+    }
+    for model in [
+        "claude-sonnet-4-5-20250929",
+        "claude-sonnet-4-20250514",
+        "claude-opus-4-1",
+        "claude-3-7-sonnet-latest",
+        "claude-haiku-4-5@20251001",
+        "deepseek-chat",
+    ] {
+        let body = sent(model);
+        assert_eq!(body["thinking"], json!({"type": "enabled", "budget_tokens": 8192}), "{model}");
+        assert_eq!(body["max_tokens"], json!(16384), "{model}");
+    }
+}
