@@ -55,7 +55,8 @@ fn claude_codes_web_search_runs_on_a_responses_channel_and_comes_back_as_anthrop
         "model": "claude-sonnet-4-5", "max_tokens": 32000, "stream": true,
         "system": [{"type": "text", "text": "You are an assistant for performing a web search tool use"}],
         "messages": [{"role": "user", "content": "Perform a web search for the query: pingora latest release"}],
-        "tools": [{"type": "web_search_20250305", "name": "web_search", "max_uses": 8, "allowed_domains": ["github.com"]}]
+        "tools": [{"type": "web_search_20250305", "name": "web_search", "max_uses": 8, "allowed_domains": ["github.com"]}],
+        "tool_choice": {"type": "tool", "name": "web_search"}
     });
     let (status, resp) = gw.anthropic(&body.to_string());
     assert_eq!(status, 200, "{resp}");
@@ -63,6 +64,7 @@ fn claude_codes_web_search_runs_on_a_responses_channel_and_comes_back_as_anthrop
     let sent = upstream.join().unwrap();
     assert_eq!(sent["tools"], json!([{"type": "web_search", "filters": {"allowed_domains": ["github.com"]}}]));
     assert_eq!(sent["include"], json!(["web_search_call.action.sources"]));
+    assert_eq!(sent["tool_choice"], json!("required"));
 
     assert_eq!(
         sse_events(&resp),

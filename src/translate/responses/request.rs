@@ -70,8 +70,13 @@ pub(super) fn to_canonical(body: &[u8]) -> Result<(MessagesRequest, ResponsesReq
     let disable_parallel = (req.parallel_tool_calls == Some(false)).then_some(true);
     let mut tool_choice =
         if tools.is_empty() { None } else { tool_choice_of(req.tool_choice.as_ref(), disable_parallel)? };
-    if let Some(ToolChoice::Tool { name, .. }) = &mut tool_choice {
-        *name = names.upstream(name, None).into_owned();
+    if let Some(ToolChoice::Tool { name, disable_parallel_tool_use }) = &mut tool_choice {
+        // A search forced where none is declared (the client keeps it to OpenAI's index).
+        if !tools.iter().any(|t| t.name == *name || names.client(&t.name).0 == name.as_str()) {
+            tool_choice = Some(ToolChoice::Auto { disable_parallel_tool_use: *disable_parallel_tool_use });
+        } else {
+            *name = names.upstream(name, None).into_owned();
+        }
     }
 
     // A client that asks for summaries and no effort gets the models' default, medium
@@ -388,7 +393,11 @@ fn tool_choice_of(choice: Option<&Value>, disable_parallel: Option<bool>) -> Res
             Some("allowed_tools") if obj.get("mode").and_then(Value::as_str) == Some("required") => {
                 ToolChoice::Any { disable_parallel_tool_use: disable_parallel }
             }
-            // Hosted tool types: those tools were dropped, so the model chooses.
+            // The hosted search runs as Anthropic's (`web_search`): forced by its name.
+            Some(kind) if super::web_search::is_search(kind) => {
+                ToolChoice::Tool { name: super::web_search::NAME.into(), disable_parallel_tool_use: disable_parallel }
+            }
+            // Other hosted tool types: those tools were dropped, so the model chooses.
             _ => auto,
         },
         _ => return Err(ApiError::invalid("tool_choice must be a string or an object")),
@@ -421,12 +430,16 @@ fn custom_tool_schema(format: Option<&Value>) -> RawJson {
 }
 
 /// The function names an `allowed_tools` choice allows.
-fn allowed_tool_names(choice: &Value) -> Option<Vec<&str>> {
+fn allowed_tool_names<'a>(choice: &'a Value) -> Option<Vec<&'a str>> {
     if choice.get("type").and_then(Value::as_str) != Some("allowed_tools") {
         return None;
     }
     let tools = choice.get("tools")?.as_array()?;
-    Some(tools.iter().filter_map(|t| t.get("name").and_then(Value::as_str)).collect())
+    let name = |t: &'a Value| match t.get("type").and_then(Value::as_str) {
+        Some(kind) if super::web_search::is_search(kind) => Some(super::web_search::NAME),
+        _ => t.get("name").and_then(Value::as_str),
+    };
+    Some(tools.iter().filter_map(name).collect())
 }
 
 /// Appends blocks as a turn of `role`, merged into the previous turn if it has the same

@@ -56,8 +56,15 @@ pub(super) fn from_canonical(req: &MessagesRequest, target: &TargetOptions) -> R
                 ToolChoice::Auto { .. } => json!("auto"),
                 ToolChoice::Any { .. } => json!("required"),
                 ToolChoice::None => json!("none"),
+                // Hosted tools are forced through `allowed_tools` (OpenAI's `tool_choice`
+                // types name only the older `web_search_preview`), or as `required` when
+                // the search is the only tool, as in Claude Code's WebSearch request.
                 ToolChoice::Tool { name, .. } if search.is_some_and(|t| &t.name == name) => {
-                    json!({"type": "web_search"})
+                    if tools.len() == 1 {
+                        json!("required")
+                    } else {
+                        json!({"type": "allowed_tools", "mode": "required", "tools": [{"type": "web_search"}]})
+                    }
                 }
                 ToolChoice::Tool { name, .. } => json!({"type": "function", "name": name}),
             };

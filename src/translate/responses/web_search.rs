@@ -63,12 +63,15 @@ pub(super) fn canonical_tool(tool: &ResponsesTool) -> Option<Tool> {
     let allowed_domains = allowed.map(|d| d.iter().filter_map(Value::as_str).map(str::to_string).collect());
     Some(Tool {
         kind: Some(ANTHROPIC_TOOL.to_string()),
-        name: "web_search".to_string(),
+        name: NAME.to_string(),
         allowed_domains,
         user_location: tool.user_location.clone(),
         ..Default::default()
     })
 }
+
+/// The name of Anthropic's web search tool, as the gateway declares it.
+pub(super) const NAME: &str = "web_search";
 
 /// The version of Anthropic's web search tool a Responses client's search becomes.
 const ANTHROPIC_TOOL: &str = "web_search_20250305";

@@ -31,8 +31,19 @@ fn the_hosted_search_tool_becomes_responses_web_search() {
         json!([{"type": "web_search", "filters": {"allowed_domains": ["github.com", "crates.io"]},
                 "user_location": {"type": "approximate", "city": "Lisbon", "country": "PT", "timezone": "Europe/Lisbon"}}])
     );
-    assert_eq!(v["tool_choice"], json!({"type": "web_search"}));
+    // The search alone is forced as `required`: OpenAI's tool choice types do not name
+    // `web_search`.
+    assert_eq!(v["tool_choice"], json!("required"));
     assert_eq!(v["include"], json!(["web_search_call.action.sources"]));
+    let v = upstream_body(json!({
+        "model": "claude", "max_tokens": 1024, "messages": [{"role": "user", "content": "hi"}],
+        "tools": [{"name": "f", "input_schema": {"type": "object"}}, {"type": "web_search_20250305", "name": "web_search"}],
+        "tool_choice": {"type": "tool", "name": "web_search"}
+    }));
+    assert_eq!(
+        v["tool_choice"],
+        json!({"type": "allowed_tools", "mode": "required", "tools": [{"type": "web_search"}]})
+    );
 
     // Without one, nothing of it is sent; a function tool is still forced by name.
     let v = upstream_body(json!({
@@ -138,6 +149,33 @@ fn a_responses_clients_web_search_runs_as_anthropics() {
     // name keeps it.
     let req = responses_request(json!([{"type": "web_search", "external_web_access": false}]));
     assert_eq!(req.tools, None);
+    // Forced by type, or allowed alone, it is forced by name.
+    for choice in [
+        json!({"type": "web_search"}),
+        json!({"type": "allowed_tools", "mode": "required", "tools": [{"type": "web_search_preview"}]}),
+    ] {
+        let body = json!({"model": "m", "input": "x", "tool_choice": choice,
+            "tools": [{"type": "function", "name": "f", "parameters": {"type": "object"}}, {"type": "web_search_preview"}]});
+        let req = request_to_canonical(body.to_string().as_bytes()).unwrap().0;
+        let tools = serde_json::to_value(&req.tools).unwrap();
+        let names: Vec<&str> = tools.as_array().unwrap().iter().filter_map(|t| t["name"].as_str()).collect();
+        let forced = serde_json::to_value(&req.tool_choice).unwrap();
+        match choice["type"].as_str() {
+            Some("web_search") => {
+                assert_eq!(names, ["f", "web_search"]);
+                assert_eq!(forced, json!({"type": "tool", "name": "web_search"}));
+            }
+            _ => {
+                assert_eq!(names, ["web_search"]);
+                assert_eq!(forced, json!({"type": "any"}));
+            }
+        }
+    }
+    // A search forced but kept to the cached index leaves the choice to the model.
+    let body = json!({"model": "m", "input": "x", "tool_choice": {"type": "web_search"},
+        "tools": [{"type": "function", "name": "f", "parameters": {"type": "object"}}, {"type": "web_search", "external_web_access": false}]});
+    let req = request_to_canonical(body.to_string().as_bytes()).unwrap().0;
+    assert_eq!(serde_json::to_value(&req.tool_choice).unwrap(), json!({"type": "auto"}));
     let req = responses_request(json!([
         {"type": "function", "name": "web_search", "parameters": {"type": "object"}}, {"type": "web_search"}
     ]));
