@@ -269,17 +269,22 @@ fn gemini_json_array_stream_without_alt_sse() {
     let mock = Mock::start();
     let gw = gateway(&mock);
     let body = json!({"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}).to_string();
-    let (status, headers, out) =
-        gw.post("/v1beta/models/up-anthropic-x:streamGenerateContent", &[("x-goog-api-key", ACCESS_KEY)], &body);
-    assert_eq!(status, 200, "{out}");
-    assert!(header(&headers, "content-type").unwrap().starts_with("application/json"));
-    let chunks: Vec<Value> = serde_json::from_str(&out).unwrap_or_else(|e| panic!("not a JSON array ({e}): {out}"));
-    let text: String = chunks
-        .iter()
-        .flat_map(|c| c["candidates"][0]["content"]["parts"].as_array().cloned().unwrap_or_default())
-        .filter_map(|p| p["text"].as_str().map(str::to_string))
-        .collect();
-    assert_eq!(text, "Hello from mock.");
+    // Translated, and from a Gemini upstream (whose SSE stream is re-framed as an array).
+    for model in ["up-anthropic-x", "up-gemini-x"] {
+        let (status, headers, out) =
+            gw.post(&format!("/v1beta/models/{model}:streamGenerateContent"), &[("x-goog-api-key", ACCESS_KEY)], &body);
+        assert_eq!(status, 200, "{out}");
+        assert!(header(&headers, "content-type").unwrap().starts_with("application/json"));
+        let chunks: Vec<Value> =
+            serde_json::from_str(&out).unwrap_or_else(|e| panic!("{model}: not a JSON array ({e}): {out}"));
+        let text: String = chunks
+            .iter()
+            .flat_map(|c| c["candidates"][0]["content"]["parts"].as_array().cloned().unwrap_or_default())
+            .filter_map(|p| p["text"].as_str().map(str::to_string))
+            .collect();
+        assert_eq!(text, "Hello from mock.", "{model}");
+        assert_eq!(chunks.last().unwrap()["candidates"][0]["finishReason"], "STOP", "{model}");
+    }
     // ?key= works too, and a wrong one is refused in Gemini's shape.
     let (status, _, out) = gw.post(&format!("/v1beta/models/up-openai-x:generateContent?key={ACCESS_KEY}"), &[], &body);
     assert_eq!(status, 200, "{out}");
