@@ -16,7 +16,8 @@ fn channels(mock: &Mock) -> String {
     format!(
         "  - {{name: anthropic-up, protocol: anthropic, base_url: \"{u}\", keys: [\"{ANTHROPIC_UPSTREAM_KEY}\"], models: [\"claude-*\"]}}\n\
          \x20 - {{name: claude-on-openai, protocol: openai, base_url: \"{u}\", keys: [\"{OPENAI_UPSTREAM_KEY}\"], models: [\"tr-claude-*\"], model_map: {{\"tr-claude-*\": \"gpt-4o\"}}}}\n\
-         \x20 - {{name: gpt-on-anthropic, protocol: anthropic, base_url: \"{u}\", keys: [\"{ANTHROPIC_UPSTREAM_KEY}\"], models: [\"tr-gpt-*\"], model_map: {{\"tr-gpt-*\": \"claude-sonnet-4-5\"}}}}\n"
+         \x20 - {{name: gpt-on-anthropic, protocol: anthropic, base_url: \"{u}\", keys: [\"{ANTHROPIC_UPSTREAM_KEY}\"], models: [\"tr-gpt-*\"], model_map: {{\"tr-gpt-*\": \"claude-sonnet-4-5\"}}}}\n\
+         \x20 - {{name: on-gemini, protocol: gemini, base_url: \"{u}\", keys: [\"gm-upstream-key-0000\"], models: [\"gm-*\"], model_map: {{\"gm-*\": \"gemini-2.5-pro\"}}}}\n"
     )
 }
 
@@ -94,6 +95,52 @@ fn a_silent_stream_to_an_openai_client_is_committed_and_kept_alive_with_comments
         .filter_map(|c| c["choices"][0]["delta"]["content"].as_str().map(str::to_string))
         .collect();
     assert_eq!(text, "Hello from mock.");
+}
+
+/// A Gemini upstream sends nothing before its first content: the stream is committed
+/// with a keepalive, and an Anthropic client reads `ping`s before `message_start`.
+#[test]
+fn a_stream_whose_upstream_sends_nothing_is_committed_with_a_keepalive() {
+    let mock = Mock::start();
+    let gw = Gateway::start(&channels(&mock), "  stream_keepalive_ms: 200");
+    let (status, pieces) = messages(&gw, "gm-claude-x", "[[quiet:900]] hi");
+    assert_eq!(status, 200);
+    let (at, first) = &pieces[0];
+    assert_eq!(first, "event: ping\ndata: {\"type\":\"ping\"}\n\n");
+    assert!(*at >= Duration::from_millis(150) && *at < Duration::from_millis(700), "first piece at {at:?}");
+    let events = sse_events(&joined(&pieces));
+    let pings = events.iter().take_while(|e| *e != "message_start").count();
+    assert!((3..=6).contains(&pings), "{events:?}");
+    assert_eq!(events.iter().filter(|e| *e != "ping").count(), 8, "{events:?}");
+    assert_eq!(events.last().unwrap(), "message_stop");
+}
+
+/// Gemini clients get an empty chunk, which Google's SDKs and Gemini CLI read through.
+#[test]
+fn a_silent_stream_to_a_gemini_client_is_kept_alive_with_empty_chunks() {
+    let mock = Mock::start();
+    let gw = Gateway::start(&channels(&mock), "  stream_keepalive_ms: 200");
+    let body = json!({"contents": [{"role": "user", "parts": [{"text": "[[quiet:900]] hi"}]}]}).to_string();
+    for model in ["tr-gpt-x", "gm-x"] {
+        let url = format!("{}/v1beta/models/{model}:streamGenerateContent?alt=sse", gw.url);
+        let (status, pieces) = post_timed(&url, &[("x-goog-api-key", ACCESS_KEY)], &body);
+        assert_eq!(status, 200);
+        let (at, first) = &pieces[0];
+        assert!(*at < Duration::from_millis(700), "{model}: first piece at {at:?}");
+        let keepalive =
+            "data: {\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":\"\"}]},\"index\":0}]}\n\n";
+        assert_eq!(first, keepalive, "{model}");
+        let body = joined(&pieces);
+        assert!((3..=6).contains(&body.matches(keepalive).count()), "{model}: {body}");
+        let chunks: Vec<Value> = sse_data(&body).iter().map(|d| serde_json::from_str(d).unwrap()).collect();
+        let text: String = chunks
+            .iter()
+            .flat_map(|c| c["candidates"][0]["content"]["parts"].as_array().cloned().unwrap_or_default())
+            .filter_map(|p| p["text"].as_str().map(str::to_string))
+            .collect();
+        assert_eq!(text, "Hello from mock.", "{model}");
+        assert_eq!(chunks.last().unwrap()["candidates"][0]["finishReason"], "STOP", "{model}");
+    }
 }
 
 #[test]

@@ -89,8 +89,8 @@ pub struct ServerSettings {
     /// read of a request's head or body, and for each write of its answer to be taken.
     pub client_timeout: std::time::Duration,
     /// How long a stream to a client may go without a byte while its upstream is
-    /// silent: a held stream is then committed, and a keepalive (`ping` to Anthropic
-    /// clients, an SSE comment to OpenAI ones) written at this interval. `None`: off.
+    /// silent: a held stream is then committed, and a keepalive in the client's dialect
+    /// (`StreamTranslator::keepalive`) written at this interval. `None`: off.
     pub stream_keepalive: Option<std::time::Duration>,
     pub upgrade_sock: String,
     pub pid_file: String,

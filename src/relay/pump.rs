@@ -57,9 +57,11 @@ impl Relay {
         let retry = |class, kind: ErrorKind, what: String| AttemptFailure::retry(class, ApiError::new(kind, what));
 
         // Before the commit nothing has reached the client: failures are retryable. A
-        // stream that has events for the client but no content yet (an upstream thinking
-        // silently) is held no longer than the keepalive interval, so that a proxy in
-        // front of the gateway sees bytes: an error after that reaches the client.
+        // stream with no content yet (an upstream thinking silently) is held no longer
+        // than the keepalive interval, so that a proxy in front of the gateway sees
+        // bytes: its start goes then, or a keepalive when it has none (a Gemini upstream
+        // sends nothing before its first content), and an error after that reaches the
+        // client.
         let keepalive = a.keepalive;
         let held_since = Instant::now();
         let watch_from = started + super::client::WATCH_CLIENT_AFTER;
@@ -68,10 +70,15 @@ impl Relay {
         let mut last_read = held_since;
         while !tr.stats().past_start && tr.stats().termination.is_none() {
             let idle_end = last_read + idle;
-            let commit_at = keepalive.filter(|_| !pending.is_empty()).map(|k| held_since + k).filter(|c| *c < idle_end);
+            let commit_at = keepalive.map(|k| held_since + k).filter(|c| *c < idle_end);
             let deadline = commit_at.unwrap_or(idle_end);
             match super::client::read_until(session, &mut call.up, Instant::now(), deadline, watch_from).await? {
-                None if commit_at.is_some() => break,
+                None if commit_at.is_some() => {
+                    if pending.is_empty() {
+                        pending.extend_from_slice(tr.keepalive());
+                    }
+                    break;
+                }
                 None => return Err(retry("timeout", ErrorKind::Timeout, format!("stream idle for {idle:?}"))),
                 Some(Err(e)) => {
                     return Err(retry(

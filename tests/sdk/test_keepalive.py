@@ -1,7 +1,7 @@
 """Streams whose upstream is silent after its start (`[[quiet:MS]]`, longer than the
 gateway's `stream_keepalive_ms` of 200 ms here): the gateway commits the stream and
-writes keepalives, `event: ping` to Anthropic clients and `: ping` comments to OpenAI
-ones. Each SDK must read through them to the same answer, timed so that the silence
+writes keepalives, `event: ping` to Anthropic clients, `: ping` comments to OpenAI
+ones and chunks of one empty text part to Gemini ones. Each SDK must read through them to the same answer, timed so that the silence
 was really covered."""
 
 from __future__ import annotations
@@ -64,9 +64,13 @@ def test_responses_sdk_reads_through_comments(openai_client, route):
 
 
 @pytest.mark.parametrize("route", GEMINI_ROUTES)
-def test_gemini_sdk_gets_no_keepalive_and_the_whole_answer(genai_client, route):
+def test_gemini_sdk_reads_through_empty_chunks(genai_client, route):
     started = time.monotonic()
     chunks = list(genai_client.models.generate_content_stream(model=route.model, contents=QUIET))
     assert time.monotonic() - started >= 0.7
     assert "".join(c.text or "" for c in chunks) == HELLO
     assert chunks[-1].candidates[0].finish_reason == "STOP"
+    # The keepalives: chunks of one empty text part, naming no model.
+    empty = [c for c in chunks if c.text == "" and c.candidates[0].finish_reason is None]
+    assert len(empty) >= 2
+    assert all(c.model_version is None for c in empty)

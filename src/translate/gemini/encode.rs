@@ -48,7 +48,24 @@ struct PendingCall {
     partial_json: String,
 }
 
+/// What keeps a Gemini client's stream alive while the upstream is silent: a chunk of
+/// one empty text part (Gemini sends such chunks itself), which Google's SDKs and Gemini
+/// CLI read through; an SSE comment would stop the JS SDK that Gemini CLI bundles. It
+/// names no model (Gemini CLI counts usage under a chunk's `modelVersion`). A JSON array
+/// is kept alive with whitespace between its elements.
+pub const SSE_KEEPALIVE: &[u8] =
+    b"data: {\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":\"\"}]},\"index\":0}]}\n\n";
+
 impl GeminiEncoder {
+    /// [`SSE_KEEPALIVE`], or whitespace in a JSON array.
+    pub fn keepalive(&self) -> &'static [u8] {
+        if self.json_array {
+            b"\n"
+        } else {
+            SSE_KEEPALIVE
+        }
+    }
+
     pub fn new(json_array: bool, thoughts: bool) -> Self {
         GeminiEncoder {
             json_array,

@@ -67,7 +67,7 @@ mod signature;
 mod upstream;
 
 pub use decode::GeminiDecoder;
-pub use encode::GeminiEncoder;
+pub use encode::{GeminiEncoder, SSE_KEEPALIVE};
 pub use signature::base_tool_id;
 
 use super::{ApiError, TargetOptions};

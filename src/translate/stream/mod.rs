@@ -283,23 +283,22 @@ impl StreamTranslator {
     }
 
     /// What keeps the client's stream alive while the upstream is silent, in its
-    /// dialect: `ping` for Anthropic clients (as Anthropic sends), an SSE comment for
-    /// OpenAI ones. Nothing for Gemini clients, whose SDKs read every line as JSON, nor
-    /// once the stream has ended. Frames are written whole, so this always falls
-    /// between two of them.
+    /// dialect: `ping` for Anthropic clients (as Anthropic sends; the SDKs skip it
+    /// wherever it comes), an SSE comment for OpenAI ones, an empty chunk for Gemini ones
+    /// (`gemini::SSE_KEEPALIVE`). Nothing once the stream has ended. Frames are
+    /// written whole, so this always falls between two of them.
     pub fn keepalive(&self) -> &'static [u8] {
-        let client = match self.encoder {
-            Encoder::Raw(dialect) => dialect,
-            Encoder::Anthropic => Dialect::Anthropic,
-            Encoder::Chat(_) => Dialect::OpenAiChat,
-            Encoder::Responses(_) => Dialect::OpenAiResponses,
-            Encoder::Gemini(_) => Dialect::Gemini,
-        };
-        match client {
-            _ if self.closed => b"",
-            Dialect::Anthropic => b"event: ping\ndata: {\"type\":\"ping\"}\n\n",
-            Dialect::OpenAiChat | Dialect::OpenAiResponses => b": ping\n\n",
-            Dialect::Gemini => b"",
+        if self.closed {
+            return b"";
+        }
+        match &self.encoder {
+            Encoder::Raw(Dialect::Anthropic) | Encoder::Anthropic => b"event: ping\ndata: {\"type\":\"ping\"}\n\n",
+            Encoder::Raw(Dialect::OpenAiChat | Dialect::OpenAiResponses) | Encoder::Chat(_) | Encoder::Responses(_) => {
+                b": ping\n\n"
+            }
+            // A same-dialect Gemini stream is SSE (a JSON array is always re-encoded).
+            Encoder::Raw(Dialect::Gemini) => crate::translate::gemini::SSE_KEEPALIVE,
+            Encoder::Gemini(enc) => enc.keepalive(),
         }
     }
 

@@ -618,7 +618,7 @@ fn a_keepalive_is_a_whole_frame_the_client_ignores_and_none_follows_the_end() {
         (Dialect::Anthropic, &ping[..]),
         (Dialect::OpenAiChat, &b": ping\n\n"[..]),
         (Dialect::OpenAiResponses, &b": ping\n\n"[..]),
-        (Dialect::Gemini, &b""[..]),
+        (Dialect::Gemini, crate::translate::gemini::SSE_KEEPALIVE),
     ];
     for (client, want) in clients {
         let opts = ClientStreamOptions { include_usage: true, ..NO_USAGE };
@@ -642,7 +642,18 @@ fn a_keepalive_is_a_whole_frame_the_client_ignores_and_none_follows_the_end() {
         assert_eq!(normalize(kept.as_bytes()), normalize(&without), "{client:?}");
         assert!(want.is_empty() || out.contains(std::str::from_utf8(want).unwrap()));
     }
-    // A same-dialect stream keeps alive in its own dialect too.
+    // A same-dialect stream keeps alive in its own dialect too; a JSON array with
+    // whitespace between its elements.
     let t = StreamTranslator::new(Dialect::Anthropic, Dialect::Anthropic, NO_USAGE);
     assert_eq!(t.keepalive(), &ping[..]);
+    let t = StreamTranslator::new(Dialect::Gemini, Dialect::Gemini, NO_USAGE);
+    assert_eq!(t.keepalive(), crate::translate::gemini::SSE_KEEPALIVE);
+    let array = ClientStreamOptions { gemini_json_array: true, ..NO_USAGE };
+    let mut t = StreamTranslator::new_translating(Dialect::OpenAiChat, Dialect::Gemini, array);
+    let mut out = t.push(&input[..input.len() / 2]).to_vec();
+    out.extend_from_slice(t.keepalive());
+    out.extend_from_slice(&t.push(&input[input.len() / 2..]));
+    out.extend_from_slice(&t.finish());
+    let chunks: Vec<serde_json::Value> = serde_json::from_slice(&out).unwrap();
+    assert_eq!(chunks.last().unwrap()["candidates"][0]["finishReason"], "STOP");
 }
