@@ -263,7 +263,7 @@ impl ResponsesEncoder {
                 self.thinking(index, thinking, out);
                 self.signature(index, signature, out);
             }
-            ContentBlock::ServerToolUse { id, name, input } if name == "web_search" => {
+            ContentBlock::ServerToolUse { id, name, input } if name == super::web_search::NAME => {
                 self.close_message(out);
                 let at = self.items.len();
                 let ws_id = item_id("ws", &self.response_id, at);

@@ -137,7 +137,7 @@ pub(super) fn from_canonical(resp: &MessagesResponse, response_id: &str, info: &
                     function_call_item(info, item_id("fc", response_id, at), call_id, &name, arguments, "completed")
                 });
             }
-            ContentBlock::ServerToolUse { id, name, input } if name == "web_search" => {
+            ContentBlock::ServerToolUse { id, name, input } if name == super::web_search::NAME => {
                 flush_message(&mut text, response_id, &mut output);
                 let results = resp.content.iter().find_map(|b| match b {
                     ContentBlock::WebSearchToolResult { tool_use_id, content } if tool_use_id == id => Some(content),

@@ -4,7 +4,10 @@
 //! Responses' `web_search` tool: `allowed_domains` as its filter, `user_location` as it
 //! is (both APIs describe an approximate location alike); `blocked_domains` and
 //! `max_uses` have no Responses counterpart and are dropped. The request asks for the
-//! search's sources (`include: web_search_call.action.sources`).
+//! search's sources (`include: web_search_call.action.sources`). A `tool_choice`
+//! naming the search forces it as `required` when it is the only tool, else through
+//! `allowed_tools`, which OpenAI's tool choice types (naming only `web_search_preview`)
+//! leave as the way to force it.
 //!
 //! Each `web_search_call` item that searched comes back as Anthropic reports its own
 //! searches: a `server_tool_use` block named `web_search` with `{"query": …}`, then a
@@ -30,6 +33,12 @@ use serde_json::{json, Value};
 
 /// What the answer must include for the search's sources to come back.
 pub(super) const SOURCES: &str = "web_search_call.action.sources";
+
+/// The name of Anthropic's web search tool, as the gateway declares it.
+pub(super) const NAME: &str = "web_search";
+
+/// The version of Anthropic's web search tool a Responses client's search becomes.
+const ANTHROPIC_TOOL: &str = "web_search_20250305";
 
 /// The request's hosted web search tool, if it has one.
 pub(super) fn requested(tools: Option<&Vec<Tool>>) -> Option<&Tool> {
@@ -69,12 +78,6 @@ pub(super) fn canonical_tool(tool: &ResponsesTool) -> Option<Tool> {
         ..Default::default()
     })
 }
-
-/// The name of Anthropic's web search tool, as the gateway declares it.
-pub(super) const NAME: &str = "web_search";
-
-/// The version of Anthropic's web search tool a Responses client's search becomes.
-const ANTHROPIC_TOOL: &str = "web_search_20250305";
 
 /// One search the upstream ran, as canonical blocks will tell it.
 #[derive(Debug, Clone, PartialEq)]
@@ -120,7 +123,7 @@ impl WebSearch {
     pub(super) fn blocks(self) -> [ContentBlock; 2] {
         let input = self.input();
         [
-            ContentBlock::ServerToolUse { id: self.id.clone(), name: "web_search".into(), input },
+            ContentBlock::ServerToolUse { id: self.id.clone(), name: NAME.into(), input },
             ContentBlock::WebSearchToolResult { tool_use_id: self.id, content: self.results },
         ]
     }
@@ -131,7 +134,7 @@ impl WebSearch {
         let partial_json = self.input().to_string();
         let call = ContentBlock::ServerToolUse {
             id: self.id.clone(),
-            name: "web_search".into(),
+            name: NAME.into(),
             input: Value::Object(Default::default()),
         };
         out.push(StreamEvent::ContentBlockStart { index, content_block: call });
@@ -143,7 +146,8 @@ impl WebSearch {
     }
 }
 
-/// What a search that ended without results stands for (the answer stopped first).
+/// The results of a search that failed, or that ended without any (the answer
+/// stopped first).
 pub(super) fn unfinished() -> Value {
     json!({"type": "web_search_tool_result_error", "error_code": "unavailable"})
 }
