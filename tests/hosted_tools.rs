@@ -47,7 +47,7 @@ fn search_upstream() -> (String, std::thread::JoinHandle<Value>) {
 fn claude_codes_web_search_runs_on_a_responses_channel_and_comes_back_as_anthropic_blocks() {
     let (url, upstream) = search_upstream();
     let channels = format!(
-        "  - {{name: gpt, protocol: responses, base_url: \"{url}\", keys: [\"sk-r-0000\"], models: [\"claude-*\"], model_map: {{\"claude-*\": \"gpt-5.1\"}}}}\n"
+        "  - {{name: gpt, protocol: responses, base_url: \"{url}\", keys: [\"sk-r-0000\"], models: [\"claude-*\"], model_map: {{\"claude-*\": \"gpt-5.1\"}}, hosted_web_search: true}}\n"
     );
     let gw = Gateway::start(&channels, "");
     // The shape of Claude Code's WebSearch request.

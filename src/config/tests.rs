@@ -135,6 +135,33 @@ fn prompt_caching_is_on_for_anthropic_channels_and_for_them_only() {
 }
 
 #[test]
+fn hosted_web_search_is_on_for_the_providers_own_apis_only() {
+    let yaml = |protocol: &str, url: &str, extra: &str| {
+        format!(
+            "channels:\n  - {{name: a, protocol: {protocol}, base_url: '{url}', models: ['*'], keys: [k]{extra}}}\n"
+        )
+    };
+    let on = |protocol: &str, url: &str, extra: &str| {
+        load_str(&yaml(protocol, url, extra), &env).unwrap().config.channels[0].hosted_web_search
+    };
+    assert!(on("anthropic", "https://api.anthropic.com", ""));
+    assert!(on("responses", "https://api.openai.com/v1", ""));
+    assert!(!on("anthropic", "https://api.moonshot.ai/anthropic", ""));
+    assert!(!on("responses", "https://example.openai.azure.com/openai", ""));
+    assert!(on("anthropic", "http://127.0.0.1:9", ", hosted_web_search: true"));
+    assert!(!on("anthropic", "https://api.anthropic.com", ", hosted_web_search: false"));
+    let errs: Vec<String> = load_str(&yaml("openai", "http://x", ", hosted_web_search: true"), &env)
+        .unwrap_err()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        errs,
+        ["channels[0].hosted_web_search: applies to anthropic and responses channels only (the others have no hosted search)"]
+    );
+}
+
+#[test]
 fn keys_masked_alike_are_told_apart_and_a_key_given_twice_is_refused() {
     let yaml = "access_keys: [{name: a, key: k-one-0001}, {name: b, key: k-two-0002}, {name: c, key: k-one-0001}]\n\
         channels:\n  - {name: x, protocol: openai, base_url: 'http://x', models: ['*'], keys: [aa, bb, cc, prod-key-0000-same, dev-key-00000-same]}\n";

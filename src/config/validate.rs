@@ -416,6 +416,10 @@ fn channel(c: RawChannel, path: &str, cx: &mut Ctx<'_>) -> Option<Channel> {
         let what = "applies to anthropic channels only (the other providers cache a prompt's prefix by themselves)";
         cx.err(format!("{path}.prompt_caching"), what);
     }
+    if c.hosted_web_search.is_some() && !matches!(protocol, Some(Dialect::Anthropic | Dialect::OpenAiResponses)) {
+        let what = "applies to anthropic and responses channels only (the others have no hosted search)";
+        cx.err(format!("{path}.hosted_web_search"), what);
+    }
     let health_check = match &c.health_check {
         None => None,
         Some(hc) => {
@@ -489,6 +493,11 @@ fn channel(c: RawChannel, path: &str, cx: &mut Ctx<'_>) -> Option<Channel> {
     let upstream = upstream?;
     let protocol = protocol?;
     let family = c.family.clone().unwrap_or_else(|| format!("{}:{}", protocol.as_str(), upstream.host));
+    let hosted_web_search = c.hosted_web_search.unwrap_or(match protocol {
+        Dialect::Anthropic => upstream.host == "api.anthropic.com",
+        Dialect::OpenAiResponses => upstream.host == "api.openai.com",
+        Dialect::OpenAiChat | Dialect::Gemini => false,
+    });
     let insecure_skip_verify = c.insecure_skip_verify.unwrap_or(false);
     if insecure_skip_verify {
         cx.warnings.push(format!(
@@ -512,6 +521,9 @@ fn channel(c: RawChannel, path: &str, cx: &mut Ctx<'_>) -> Option<Channel> {
         reasoning: c.reasoning.unwrap_or(false),
         reasoning_summary,
         prompt_caching: c.prompt_caching.unwrap_or(true),
+        // Servers that speak these APIs without being their providers may refuse the
+        // tool, and with it the whole request.
+        hosted_web_search,
         timeouts,
         key_strategy,
         health_check,

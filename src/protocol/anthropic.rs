@@ -154,7 +154,7 @@ pub enum ContentBlock {
         tool_use_id: String,
         content: Value,
     },
-    /// Any block type this gateway does not translate (server tools, search results, …).
+    /// Any block type this gateway does not translate (other server tools' results, …).
     #[serde(skip_serializing)]
     Other,
 }

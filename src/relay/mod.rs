@@ -258,6 +258,7 @@ impl Relay {
                 reasoning: channel.reasoning,
                 reasoning_summary: channel.reasoning_summary,
                 prompt_caching: channel.prompt_caching,
+                hosted_web_search: channel.hosted_web_search,
                 family: channel.family.clone(),
             };
             if previous_unknown && channel.protocol != Dialect::OpenAiResponses {

@@ -109,6 +109,7 @@ impl Relay {
         }
         let written = self.commit(session, &call, req.gemini_json_array, pending.freeze(), started, outcome).await;
         if let Err(e) = written {
+            outcome.usage = Some(tr.stats().usage);
             outcome.error = Some(super::write_failure(&e).into());
             return Ok(None);
         }
@@ -145,6 +146,7 @@ impl Relay {
                 // The client left while the upstream was silent: the upstream request
                 // goes with it (its connection is closed, not kept).
                 Err(_) => {
+                    outcome.usage = Some(tr.stats().usage);
                     outcome.error = Some(super::CLIENT_CLOSED.into());
                     return Ok(None);
                 }
@@ -182,6 +184,7 @@ impl Relay {
                     defer_next_flush(session);
                 }
                 if let Err(e) = session.write_response_body(Some(out), false).await {
+                    outcome.usage = Some(tr.stats().usage);
                     outcome.error = Some(super::write_failure(&e).into());
                     return Ok(None);
                 }

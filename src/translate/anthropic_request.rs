@@ -100,6 +100,7 @@ pub fn anthropic_body_held(req: &mut MessagesRequest, target: &TargetOptions, si
         req.thinking = None;
     }
     anthropic_sampling(req);
+    let saved_search = if target.hosted_web_search { None } else { without_hosted_search(req) };
     let saved_tools = declare_called_tools(req);
     let marks = if target.prompt_caching { cache_breakpoints(req) } else { None };
     let body = super::error::to_json_sized(req, size_hint);
@@ -109,12 +110,37 @@ pub fn anthropic_body_held(req: &mut MessagesRequest, target: &TargetOptions, si
     if let Some((tools, choice)) = saved_tools {
         (req.tools, req.tool_choice) = (tools, choice);
     }
+    if let Some((tools, choice)) = saved_search {
+        (req.tools, req.tool_choice) = (tools, choice);
+    }
     if let Some(messages) = saved_messages {
         req.messages = messages;
     }
     (req.model, req.max_tokens, req.thinking, req.temperature, req.top_p, req.output_config, req.stop_sequences) =
         saved;
     body
+}
+
+/// Leaves out a hosted web search the channel does not run (`hosted_web_search`: a
+/// server that speaks Anthropic's API without being Anthropic may refuse the tool, and
+/// with it the request); a `tool_choice` that forced it leaves the choice to the model.
+/// Returns what the request had, to be put back after the body is written.
+fn without_hosted_search(req: &mut MessagesRequest) -> Option<(Option<Vec<Tool>>, Option<ToolChoice>)> {
+    let search = |t: &Tool| t.kind.as_deref().is_some_and(|k| k.starts_with("web_search_"));
+    let tools = req.tools.as_ref()?;
+    if !tools.iter().any(search) {
+        return None;
+    }
+    let kept: Vec<Tool> = tools.iter().filter(|t| !search(t)).cloned().collect();
+    let choice = match &req.tool_choice {
+        Some(ToolChoice::Tool { name, disable_parallel_tool_use }) if !kept.iter().any(|t| &t.name == name) => {
+            Some(ToolChoice::Auto { disable_parallel_tool_use: *disable_parallel_tool_use })
+        }
+        other => other.clone(),
+    };
+    let choice = choice.filter(|_| !kept.is_empty());
+    let tools = (!kept.is_empty()).then_some(kept);
+    Some((std::mem::replace(&mut req.tools, tools), std::mem::replace(&mut req.tool_choice, choice)))
 }
 
 /// Anthropic refuses `tool_use` and `tool_result` blocks in a request that declares no

@@ -53,7 +53,7 @@ pub fn canonical_to_chat(req: &MessagesRequest, target: &TargetOptions) -> ChatR
         })
         .collect();
     let has_tools = !tools.is_empty();
-    let (tool_choice, parallel_tool_calls) = match (&req.tool_choice, has_tools) {
+    let (tool_choice, parallel_tool_calls) = match (&super::function_tool_choice(req), has_tools) {
         (Some(choice), true) => {
             let mapped = match choice {
                 ToolChoice::Auto { .. } => ChatToolChoice::Mode("auto".into()),

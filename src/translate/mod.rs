@@ -35,6 +35,9 @@ pub struct TargetOptions {
     /// Anthropic upstreams: mark the prompt's prefix for caching when the client could
     /// not (`anthropic_request::cache_breakpoints`).
     pub prompt_caching: bool,
+    /// Anthropic and Responses upstreams: a hosted web search of the other dialect runs
+    /// there (`responses::web_search`); otherwise it is left out.
+    pub hosted_web_search: bool,
     /// The channel's provider family: thinking marked as another family's is left out
     /// (`sealed::tag`).
     pub family: String,
@@ -49,6 +52,7 @@ impl TargetOptions {
             reasoning: false,
             reasoning_summary: None,
             prompt_caching: false,
+            hosted_web_search: false,
             family: String::new(),
         }
     }
@@ -212,6 +216,23 @@ pub(crate) fn tool_arguments(input: &serde_json::Value) -> String {
         serde_json::Value::Null => "{}".to_string(),
         v => serde_json::to_string(v).unwrap_or_else(|_| "{}".to_string()),
     }
+}
+
+/// The request's tool choice as an upstream that runs only function tools takes it: a
+/// choice forcing a hosted tool (a Responses client's web search, kept for Anthropic
+/// and Responses upstreams) leaves the choice to the model.
+pub(crate) fn function_tool_choice(
+    req: &crate::protocol::anthropic::MessagesRequest,
+) -> Option<crate::protocol::anthropic::ToolChoice> {
+    use crate::protocol::anthropic::ToolChoice;
+    let choice = req.tool_choice.as_ref()?;
+    let hosted = |name: &str| req.tools.iter().flatten().any(|t| t.name == name && !t.is_custom());
+    Some(match choice {
+        ToolChoice::Tool { name, disable_parallel_tool_use } if hosted(name) => {
+            ToolChoice::Auto { disable_parallel_tool_use: *disable_parallel_tool_use }
+        }
+        other => other.clone(),
+    })
 }
 
 /// The arguments a streamed `tool_use` block carries at its start: input given whole

@@ -291,3 +291,25 @@ fn function_call_part(call: PendingCall) -> Option<Part> {
         ..Default::default()
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::gemini::{Candidate, Content, GenerateContentResponse};
+
+    /// The keepalive is the typed encoding of a chunk of one empty text part, as SSE.
+    #[test]
+    fn the_keepalive_is_a_chunk_of_one_empty_text_part() {
+        let chunk = GenerateContentResponse {
+            candidates: vec![Candidate {
+                content: Some(Content { role: Some("model".into()), parts: vec![Part::text("")] }),
+                index: Some(0),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let mut out = BytesMut::new();
+        crate::sse::write_data(&mut out, &crate::translate::error::to_json(&chunk));
+        assert_eq!(&out[..], SSE_KEEPALIVE);
+    }
+}

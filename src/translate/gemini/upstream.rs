@@ -64,7 +64,7 @@ pub(super) fn from_canonical(req: &MessagesRequest, target: &TargetOptions) -> R
             parameters_json_schema: t.input_schema.as_ref().map(RawJson::to_value),
         })
         .collect();
-    let tool_config = match (&req.tool_choice, declarations.is_empty()) {
+    let tool_config = match (&super::super::function_tool_choice(req), declarations.is_empty()) {
         (Some(choice), false) => Some(ToolConfig { function_calling_config: Some(calling_config(choice)) }),
         _ => None,
     };

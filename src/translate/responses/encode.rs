@@ -557,11 +557,16 @@ impl ResponsesEncoder {
                 reasoning_item(id, text, sealed)
             }
             Slot::Search { id, json, results, .. } => {
-                let progress = self.progress(at, &id);
-                write(out, &Ev::WebSearchCallCompleted(progress));
                 let input = crate::translate::tool_input(&json);
                 let results = results.unwrap_or_else(super::web_search::unfinished);
-                super::web_search::call_item(id, &input, Some(&results), self.info.web_search_sources)
+                let item =
+                    super::web_search::call_item(id.clone(), &input, Some(&results), self.info.web_search_sources);
+                // A search that failed is done without having completed.
+                if results.is_array() {
+                    let progress = self.progress(at, &id);
+                    write(out, &Ev::WebSearchCallCompleted(progress));
+                }
+                item
             }
         };
         self.close_with(at, item, out);

@@ -153,7 +153,7 @@ fn declared_tools(given: Vec<ResponsesTool>) -> Result<(Vec<Tool>, ToolNames), A
     }
     let declared: Vec<(&str, Option<&str>)> = named.iter().map(|(_, ns, n)| (n.as_str(), ns.as_deref())).collect();
     let (names, upstream) = ToolNames::declare_all(&declared);
-    let tools = named
+    let mut tools = named
         .into_iter()
         .zip(upstream)
         .map(|((tool, _, _), name)| {
@@ -170,7 +170,6 @@ fn declared_tools(given: Vec<ResponsesTool>) -> Result<(Vec<Tool>, ToolNames), A
             }
         })
         .collect::<Vec<_>>();
-    let mut tools = tools;
     if let Some(search) = search.filter(|s| !tools.iter().any(|t| t.name == s.name)) {
         tools.push(search);
     }

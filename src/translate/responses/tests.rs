@@ -372,7 +372,7 @@ fn defaults_and_text_formats() {
 #[test]
 fn canonical_request_to_responses() {
     let req: MessagesRequest = serde_json::from_slice(&fixture("canonical_request.json")).unwrap();
-    let body = canonical_to_request(&req, &target()).unwrap();
+    let body = canonical_to_request(&req, &TargetOptions { hosted_web_search: true, ..target() }).unwrap();
     golden("canonical_request.to_responses.json", std::str::from_utf8(&body).unwrap());
     let v: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(v["store"], json!(false));

@@ -45,12 +45,14 @@ pub(super) fn from_canonical(req: &MessagesRequest, target: &TargetOptions) -> R
             ..Default::default()
         })
         .collect();
-    // A hosted web search runs at OpenAI too; its sources come back with its call.
-    let search = super::web_search::requested(req.tools.as_ref());
+    // A hosted web search runs at OpenAI too, on a channel that runs it; its sources come
+    // back with its call. Elsewhere a choice that forced it goes to the model.
+    let search = super::web_search::requested(req.tools.as_ref()).filter(|_| target.hosted_web_search);
     if let Some(tool) = search {
         tools.push(super::web_search::responses_tool(tool));
     }
-    let (tool_choice, parallel_tool_calls) = match (&req.tool_choice, tools.is_empty()) {
+    let choice = if search.is_some() { req.tool_choice.clone() } else { crate::translate::function_tool_choice(req) };
+    let (tool_choice, parallel_tool_calls) = match (&choice, tools.is_empty()) {
         (Some(choice), false) => {
             let mapped = match choice {
                 ToolChoice::Auto { .. } => json!("auto"),

@@ -12,8 +12,9 @@ use serde_json::{json, Value};
 
 fn upstream_body(request: Value) -> Value {
     let req: MessagesRequest = serde_json::from_value(request).unwrap();
-    let body = canonical_to_request(&req, &crate::translate::TargetOptions::new("gpt-5.1")).unwrap();
-    serde_json::from_slice(&body).unwrap()
+    let target =
+        crate::translate::TargetOptions { hosted_web_search: true, ..crate::translate::TargetOptions::new("gpt-5.1") };
+    serde_json::from_slice(&canonical_to_request(&req, &target).unwrap()).unwrap()
 }
 
 #[test]
@@ -54,6 +55,42 @@ fn the_hosted_search_tool_becomes_responses_web_search() {
     assert_eq!(v["tools"][0]["type"], json!("function"));
     assert_eq!(v["tool_choice"], json!({"type": "function", "name": "web_search"}));
     assert_eq!(v.get("include"), None);
+
+    // A channel that does not run hosted search (`hosted_web_search`) gets none, and the
+    // choice that forced it goes to the model.
+    let req: MessagesRequest = serde_json::from_value(json!({
+        "model": "claude", "max_tokens": 1024, "messages": [{"role": "user", "content": "hi"}],
+        "tools": [{"name": "f", "input_schema": {"type": "object"}}, {"type": "web_search_20250305", "name": "web_search"}],
+        "tool_choice": {"type": "tool", "name": "web_search"}
+    }))
+    .unwrap();
+    let body = canonical_to_request(&req, &crate::translate::TargetOptions::new("gpt-5.1")).unwrap();
+    let v: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["tools"].as_array().map(Vec::len), Some(1));
+    assert_eq!(v["tool_choice"], json!("auto"));
+    assert_eq!(v.get("include"), None);
+}
+
+#[test]
+fn an_anthropic_channel_without_hosted_search_gets_none() {
+    let body = json!({"model": "m", "input": "x", "tool_choice": {"type": "web_search"},
+        "tools": [{"type": "function", "name": "f", "parameters": {"type": "object"}}, {"type": "web_search"}]});
+    let mut req = request_to_canonical(body.to_string().as_bytes()).unwrap().0;
+    let sent = |req: &mut MessagesRequest, hosted: bool| -> Value {
+        let target = crate::translate::TargetOptions {
+            hosted_web_search: hosted,
+            ..crate::translate::TargetOptions::new("claude")
+        };
+        serde_json::from_slice(&crate::translate::anthropic_request::anthropic_body(req, &target, 0)).unwrap()
+    };
+    let v = sent(&mut req, false);
+    assert_eq!(v["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect::<Vec<_>>(), ["f"]);
+    assert_eq!(v["tool_choice"], json!({"type": "auto"}));
+    let v = sent(&mut req, true);
+    assert_eq!(v["tools"][1], json!({"type": "web_search_20250305", "name": "web_search"}));
+    assert_eq!(v["tool_choice"], json!({"type": "tool", "name": "web_search"}));
+    // The request is as it was: a retry on another channel starts from it.
+    assert_eq!(req.tools.as_ref().map(Vec::len), Some(2));
 }
 
 /// What Anthropic's own answer holds for one search: the call, then the pages found.
@@ -263,4 +300,26 @@ fn other_clients_of_anthropic_get_no_call_of_the_search() {
         }
         assert!(out.contains("Pingora 0.6.0 is the latest release."), "{client:?}: {out}");
     }
+}
+
+/// A search forced by a Responses client runs on Anthropic and Responses upstreams only:
+/// towards Chat and Gemini, which have no hosted search, the choice goes to the model.
+#[test]
+fn a_forced_search_leaves_the_choice_to_upstreams_without_one() {
+    let body = json!({"model": "m", "input": "x", "tool_choice": {"type": "web_search"},
+        "tools": [{"type": "function", "name": "f", "parameters": {"type": "object"}}, {"type": "web_search"}]});
+    let req = request_to_canonical(body.to_string().as_bytes()).unwrap().0;
+    let target = crate::translate::TargetOptions::new("m");
+    let chat = serde_json::to_value(crate::translate::chat_request::canonical_to_chat(&req, &target)).unwrap();
+    assert_eq!(chat["tool_choice"], json!("auto"));
+    assert_eq!(chat["tools"].as_array().map(Vec::len), Some(1));
+    let gemini: Value =
+        serde_json::from_slice(&crate::translate::gemini::canonical_to_request(&req, &target).unwrap()).unwrap();
+    assert_eq!(gemini["toolConfig"], json!({"functionCallingConfig": {"mode": "AUTO"}}));
+    // A function forced by name still is.
+    let body = json!({"model": "m", "input": "x", "tool_choice": {"type": "function", "name": "f"},
+        "tools": [{"type": "function", "name": "f", "parameters": {"type": "object"}}, {"type": "web_search"}]});
+    let req = request_to_canonical(body.to_string().as_bytes()).unwrap().0;
+    let chat = serde_json::to_value(crate::translate::chat_request::canonical_to_chat(&req, &target)).unwrap();
+    assert_eq!(chat["tool_choice"], json!({"type": "function", "function": {"name": "f"}}));
 }

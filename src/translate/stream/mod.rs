@@ -285,10 +285,11 @@ impl StreamTranslator {
     /// What keeps the client's stream alive while the upstream is silent, in its
     /// dialect: `ping` for Anthropic clients (as Anthropic sends; the SDKs skip it
     /// wherever it comes), an SSE comment for OpenAI ones, an empty chunk for Gemini ones
-    /// (`gemini::SSE_KEEPALIVE`). Nothing once the stream has ended. Frames are
-    /// written whole, so this always falls between two of them.
+    /// (`gemini::SSE_KEEPALIVE`). Nothing once the answer has ended (a same-dialect
+    /// stream stays open after its terminator, for what follows it). Frames are written
+    /// whole, so this always falls between two of them.
     pub fn keepalive(&self) -> &'static [u8] {
-        if self.closed {
+        if self.closed || self.stats.termination.is_some() {
             return b"";
         }
         match &self.encoder {

@@ -627,7 +627,7 @@ fn a_keepalive_is_a_whole_frame_the_client_ignores_and_none_follows_the_end() {
         let mut out = Vec::new();
         for (i, b) in input.iter().enumerate() {
             out.extend_from_slice(&t.push(std::slice::from_ref(b)));
-            let due: &[u8] = if t.is_closed() { b"" } else { want };
+            let due: &[u8] = if t.stats().termination.is_some() { b"" } else { want };
             assert_eq!(t.keepalive(), due, "{client:?} after byte {i}");
             out.extend_from_slice(t.keepalive());
         }
@@ -642,10 +642,14 @@ fn a_keepalive_is_a_whole_frame_the_client_ignores_and_none_follows_the_end() {
         assert_eq!(normalize(kept.as_bytes()), normalize(&without), "{client:?}");
         assert!(want.is_empty() || out.contains(std::str::from_utf8(want).unwrap()));
     }
-    // A same-dialect stream keeps alive in its own dialect too; a JSON array with
-    // whitespace between its elements.
-    let t = StreamTranslator::new(Dialect::Anthropic, Dialect::Anthropic, NO_USAGE);
+    // A same-dialect stream keeps alive in its own dialect too, until its terminator
+    // (it stays open for what follows); a JSON array with whitespace between its elements.
+    let mut t = StreamTranslator::new(Dialect::Anthropic, Dialect::Anthropic, NO_USAGE);
+    t.push(b"event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"m\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"c\",\"content\":[],\"usage\":{\"input_tokens\":1,\"output_tokens\":1}}}\n\n");
     assert_eq!(t.keepalive(), &ping[..]);
+    t.push(b"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n");
+    assert!(!t.is_closed());
+    assert_eq!(t.keepalive(), b"");
     let t = StreamTranslator::new(Dialect::Gemini, Dialect::Gemini, NO_USAGE);
     assert_eq!(t.keepalive(), crate::translate::gemini::SSE_KEEPALIVE);
     let array = ClientStreamOptions { gemini_json_array: true, ..NO_USAGE };
