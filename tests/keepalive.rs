@@ -133,12 +133,7 @@ fn a_silent_stream_to_a_gemini_client_is_kept_alive_with_empty_chunks() {
         let body = joined(&pieces);
         assert!((3..=6).contains(&body.matches(keepalive).count()), "{model}: {body}");
         let chunks: Vec<Value> = sse_data(&body).iter().map(|d| serde_json::from_str(d).unwrap()).collect();
-        let text: String = chunks
-            .iter()
-            .flat_map(|c| c["candidates"][0]["content"]["parts"].as_array().cloned().unwrap_or_default())
-            .filter_map(|p| p["text"].as_str().map(str::to_string))
-            .collect();
-        assert_eq!(text, "Hello from mock.", "{model}");
+        assert_eq!(gemini_text(&chunks), "Hello from mock.", "{model}");
         assert_eq!(chunks.last().unwrap()["candidates"][0]["finishReason"], "STOP", "{model}");
     }
 }

@@ -277,12 +277,7 @@ fn gemini_json_array_stream_without_alt_sse() {
         assert!(header(&headers, "content-type").unwrap().starts_with("application/json"));
         let chunks: Vec<Value> =
             serde_json::from_str(&out).unwrap_or_else(|e| panic!("{model}: not a JSON array ({e}): {out}"));
-        let text: String = chunks
-            .iter()
-            .flat_map(|c| c["candidates"][0]["content"]["parts"].as_array().cloned().unwrap_or_default())
-            .filter_map(|p| p["text"].as_str().map(str::to_string))
-            .collect();
-        assert_eq!(text, "Hello from mock.", "{model}");
+        assert_eq!(gemini_text(&chunks), "Hello from mock.", "{model}");
         assert_eq!(chunks.last().unwrap()["candidates"][0]["finishReason"], "STOP", "{model}");
     }
     // ?key= works too, and a wrong one is refused in Gemini's shape.

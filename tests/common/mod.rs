@@ -282,6 +282,15 @@ pub fn sse_data(body: &str) -> Vec<String> {
     body.lines().filter_map(|l| l.strip_prefix("data: ")).map(str::to_string).collect()
 }
 
+/// The text of Gemini answer chunks, joined (thought parts included).
+pub fn gemini_text(chunks: &[serde_json::Value]) -> String {
+    chunks
+        .iter()
+        .flat_map(|c| c["candidates"][0]["content"]["parts"].as_array().cloned().unwrap_or_default())
+        .filter_map(|p| p["text"].as_str().map(str::to_string))
+        .collect()
+}
+
 /// The `event:` names of an SSE body, in order.
 pub fn sse_events(body: &str) -> Vec<String> {
     body.lines().filter_map(|l| l.strip_prefix("event: ")).map(str::to_string).collect()
