@@ -24,12 +24,14 @@ use super::response::{
 use super::{custom_tool_input, item_id, status_of, usage_from_canonical, ResponsesRequestInfo};
 use crate::protocol::anthropic::{BlockDelta, ContentBlock, ErrorBody, MessagesResponse, StreamEvent, Usage};
 use crate::protocol::openai_responses::{
-    IncompleteDetails, Item, ItemContent, ItemProgress, ResponseObject, ResponsesStreamEvent as Ev, SummaryPart,
+    IncompleteDetails, Item, ItemContent, ResponseObject, ResponsesStreamEvent as Ev, SummaryPart,
 };
 use crate::sse::write_event;
 use crate::translate::error::to_json;
 use crate::translate::{unix_now, ErrorKind};
 use bytes::BytesMut;
+
+mod search;
 
 /// What a canonical block is on the Responses side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -196,11 +198,6 @@ impl ResponsesEncoder {
     /// Called after the terminal event; everything was written by then.
     pub fn finish(&mut self, _out: &mut BytesMut) {}
 
-    /// The next progress event's fields for item `id` at output `at`.
-    fn progress(&mut self, at: usize, id: &str) -> ItemProgress {
-        ItemProgress { sequence_number: self.next_seq(), output_index: at, item_id: id.to_string() }
-    }
-
     fn next_seq(&mut self) -> u64 {
         let seq = self.seq;
         self.seq += 1;
@@ -264,30 +261,11 @@ impl ResponsesEncoder {
                 self.signature(index, signature, out);
             }
             ContentBlock::ServerToolUse { id, name, input } if name == super::web_search::NAME => {
-                self.close_message(out);
-                let at = self.items.len();
-                let ws_id = item_id("ws", &self.response_id, at);
-                let json = crate::translate::initial_arguments(input);
-                self.items.push(Slot::Search { id: ws_id.clone(), tool_use_id: id.clone(), json, results: None });
-                self.blocks.push((index, Block::Search(at)));
-                let item =
-                    Item::WebSearchCall { id: Some(ws_id.clone()), status: Some("in_progress".into()), action: None };
-                let seq = self.next_seq();
-                write(out, &Ev::OutputItemAdded { sequence_number: seq, output_index: at, item });
-                let progress = self.progress(at, &ws_id);
-                write(out, &Ev::WebSearchCallInProgress(progress));
-                let progress = self.progress(at, &ws_id);
-                write(out, &Ev::WebSearchCallSearching(progress));
+                self.search_start(index, id, input, out)
             }
             ContentBlock::WebSearchToolResult { tool_use_id, content } => {
                 self.blocks.push((index, Block::Silent));
-                let searched = |s: &Slot| matches!(s, Slot::Search { tool_use_id: t, .. } if t == tool_use_id);
-                if let Some(at) = self.items.iter().position(searched) {
-                    if let Some(Slot::Search { results, .. }) = self.items.get_mut(at) {
-                        *results = Some(content.clone());
-                    }
-                    self.close_item(at, "completed", out);
-                }
+                self.search_results(tool_use_id, content, out);
             }
             // Shown as nothing; kept, sealed, for a client that sends reasoning back.
             ContentBlock::RedactedThinking { data } if self.info.encrypted_reasoning => {
@@ -556,18 +534,7 @@ impl ResponsesEncoder {
                 write(out, &event);
                 reasoning_item(id, text, sealed)
             }
-            Slot::Search { id, json, results, .. } => {
-                let input = crate::translate::tool_input(&json);
-                let results = results.unwrap_or_else(super::web_search::unfinished);
-                let item =
-                    super::web_search::call_item(id.clone(), &input, Some(&results), self.info.web_search_sources);
-                // A search that failed is done without having completed.
-                if results.is_array() {
-                    let progress = self.progress(at, &id);
-                    write(out, &Ev::WebSearchCallCompleted(progress));
-                }
-                item
-            }
+            Slot::Search { id, json, results, .. } => self.search_done(at, id, &json, results, out),
         };
         self.close_with(at, item, out);
     }
