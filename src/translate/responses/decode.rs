@@ -2,10 +2,11 @@
 //!
 //! Each output item becomes one canonical block: `message` → text (its `output_text` and
 //! `refusal` parts together), `function_call` → `tool_use`, `reasoning` → thinking (the
-//! summary text; no signature), and `web_search_call` → two blocks, the search and its
-//! results, once the item is done (`web_search`). Canonical blocks never overlap, while Responses items
-//! may (parallel function calls whose argument deltas alternate), so the earliest item
-//! not yet done is the open block and deltas of later items wait until it is done.
+//! summary text; no signature); a `web_search_call` becomes two, the search and its
+//! results, once the item is done (`web_search`). Canonical blocks never overlap, while
+//! Responses items may (parallel function calls whose argument deltas alternate), so the
+//! earliest item not yet done is the open block and deltas of later items wait until it
+//! is done.
 //! Text and thinking blocks open at their first non-empty delta: an empty item leaves no
 //! empty block. Deltas find their item by `item_id` (the `fc_…` id, not the `call_id`),
 //! or by `output_index` when a server leaves `item_id` out. A server that sends items
