@@ -31,25 +31,26 @@ fn joined(pieces: &[(Duration, String)]) -> String {
     pieces.iter().map(|(_, s)| s.as_str()).collect()
 }
 
-/// The silence lasts 900 ms, the keepalive interval is 200 ms.
+/// The silence lasts 1.5 s, the keepalive interval is 200 ms (pings counted with room
+/// for timers that fire late on a busy machine).
 #[test]
 fn a_silent_stream_to_an_anthropic_client_is_committed_and_pinged() {
     let mock = Mock::start();
     let gw = Gateway::start(&channels(&mock), "  stream_keepalive_ms: 200");
     for model in ["tr-claude-x", "claude-x"] {
-        let (status, pieces) = messages(&gw, model, "[[quiet:900]] hi");
+        let (status, pieces) = messages(&gw, model, "[[quiet:1500]] hi");
         assert_eq!(status, 200);
         let body = joined(&pieces);
         // The start leaves once the interval has passed, long before the content.
         let (at, first) = &pieces[0];
         assert!(first.starts_with("event: message_start\n"), "{model}: {first:?}");
         assert!(
-            *at >= Duration::from_millis(150) && *at < Duration::from_millis(700),
+            *at >= Duration::from_millis(150) && *at < Duration::from_millis(1000),
             "{model}: first piece at {at:?}"
         );
         let events = sse_events(&body);
         let pings = events.iter().take_while(|e| *e != "content_block_start").filter(|e| *e == "ping").count();
-        assert!((3..=6).contains(&pings), "{model}: {pings} pings in the silence:\n{body}");
+        assert!((3..=9).contains(&pings), "{model}: {pings} pings in the silence:\n{body}");
         let rest: Vec<&String> = events.iter().filter(|e| *e != "ping").collect();
         assert_eq!(
             rest,
@@ -66,7 +67,7 @@ fn a_silent_stream_to_an_anthropic_client_is_committed_and_pinged() {
             "{model}:\n{body}"
         );
         assert!(body.contains("event: ping\ndata: {\"type\":\"ping\"}\n\n"), "{body}");
-        assert!(pieces.last().unwrap().0 >= Duration::from_millis(900));
+        assert!(pieces.last().unwrap().0 >= Duration::from_millis(1500));
     }
 }
 
@@ -75,17 +76,17 @@ fn a_silent_stream_to_an_openai_client_is_committed_and_kept_alive_with_comments
     let mock = Mock::start();
     let gw = Gateway::start(&channels(&mock), "  stream_keepalive_ms: 200");
     let body =
-        json!({"model": "tr-gpt-x", "stream": true, "messages": [{"role": "user", "content": "[[quiet:900]] hi"}]});
+        json!({"model": "tr-gpt-x", "stream": true, "messages": [{"role": "user", "content": "[[quiet:1500]] hi"}]});
     let auth = format!("Bearer {ACCESS_KEY}");
     let (status, pieces) =
         post_timed(&format!("{}/v1/chat/completions", gw.url), &[("authorization", &auth)], &body.to_string());
     assert_eq!(status, 200);
     let (at, first) = &pieces[0];
     assert!(first.starts_with("data: {") && first.contains(r#""role":"assistant""#), "{first:?}");
-    assert!(*at < Duration::from_millis(700), "first piece at {at:?}");
+    assert!(*at < Duration::from_millis(1000), "first piece at {at:?}");
     let body = joined(&pieces);
     let comments = body.matches(": ping\n\n").count();
-    assert!((3..=6).contains(&comments), "{comments} comments:\n{body}");
+    assert!((3..=9).contains(&comments), "{comments} comments:\n{body}");
     // Every data line is a whole chunk; the answer is the mock's.
     let data = sse_data(&body);
     assert_eq!(data.last().unwrap(), "[DONE]");
@@ -103,14 +104,14 @@ fn a_silent_stream_to_an_openai_client_is_committed_and_kept_alive_with_comments
 fn a_stream_whose_upstream_sends_nothing_is_committed_with_a_keepalive() {
     let mock = Mock::start();
     let gw = Gateway::start(&channels(&mock), "  stream_keepalive_ms: 200");
-    let (status, pieces) = messages(&gw, "gm-claude-x", "[[quiet:900]] hi");
+    let (status, pieces) = messages(&gw, "gm-claude-x", "[[quiet:1500]] hi");
     assert_eq!(status, 200);
     let (at, first) = &pieces[0];
     assert_eq!(first, "event: ping\ndata: {\"type\":\"ping\"}\n\n");
-    assert!(*at >= Duration::from_millis(150) && *at < Duration::from_millis(700), "first piece at {at:?}");
+    assert!(*at >= Duration::from_millis(150) && *at < Duration::from_millis(1000), "first piece at {at:?}");
     let events = sse_events(&joined(&pieces));
     let pings = events.iter().take_while(|e| *e != "message_start").count();
-    assert!((3..=6).contains(&pings), "{events:?}");
+    assert!((3..=9).contains(&pings), "{events:?}");
     assert_eq!(events.iter().filter(|e| *e != "ping").count(), 8, "{events:?}");
     assert_eq!(events.last().unwrap(), "message_stop");
 }
@@ -120,18 +121,18 @@ fn a_stream_whose_upstream_sends_nothing_is_committed_with_a_keepalive() {
 fn a_silent_stream_to_a_gemini_client_is_kept_alive_with_empty_chunks() {
     let mock = Mock::start();
     let gw = Gateway::start(&channels(&mock), "  stream_keepalive_ms: 200");
-    let body = json!({"contents": [{"role": "user", "parts": [{"text": "[[quiet:900]] hi"}]}]}).to_string();
+    let body = json!({"contents": [{"role": "user", "parts": [{"text": "[[quiet:1500]] hi"}]}]}).to_string();
     for model in ["tr-gpt-x", "gm-x"] {
         let url = format!("{}/v1beta/models/{model}:streamGenerateContent?alt=sse", gw.url);
         let (status, pieces) = post_timed(&url, &[("x-goog-api-key", ACCESS_KEY)], &body);
         assert_eq!(status, 200);
         let (at, first) = &pieces[0];
-        assert!(*at < Duration::from_millis(700), "{model}: first piece at {at:?}");
+        assert!(*at < Duration::from_millis(1000), "{model}: first piece at {at:?}");
         let keepalive =
             "data: {\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":\"\"}]},\"index\":0}]}\n\n";
         assert_eq!(first, keepalive, "{model}");
         let body = joined(&pieces);
-        assert!((3..=6).contains(&body.matches(keepalive).count()), "{model}: {body}");
+        assert!((3..=9).contains(&body.matches(keepalive).count()), "{model}: {body}");
         let chunks: Vec<Value> = sse_data(&body).iter().map(|d| serde_json::from_str(d).unwrap()).collect();
         assert_eq!(gemini_text(&chunks), "Hello from mock.", "{model}");
         assert_eq!(chunks.last().unwrap()["candidates"][0]["finishReason"], "STOP", "{model}");

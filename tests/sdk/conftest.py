@@ -168,7 +168,7 @@ def _write_config(path: Path, port: int, mock_url: str, tag: str) -> None:
 server:
   listen: ["127.0.0.1:{port}"]
   threads: 2
-  stream_keepalive_ms: 200
+  stream_keepalive_ms: 400
   upgrade_sock: "{path.parent}/gw-{tag}.sock"
   pid_file: "{path.parent}/gw-{tag}.pid"
 access_keys:

@@ -1,5 +1,5 @@
 """Streams whose upstream is silent after its start (`[[quiet:MS]]`, longer than the
-gateway's `stream_keepalive_ms` of 200 ms here): the gateway commits the stream and
+gateway's `stream_keepalive_ms` of 400 ms here): the gateway commits the stream and
 writes keepalives, `event: ping` to Anthropic clients, `: ping` comments to OpenAI
 ones and chunks of one empty text part to Gemini ones. Each SDK must read through them to the same answer, timed so that the silence
 was really covered."""
@@ -20,7 +20,7 @@ from sdk_helpers import (
     user,
 )
 
-QUIET = "[[quiet:700]] Say hello."
+QUIET = "[[quiet:1200]] Say hello."
 
 
 @pytest.mark.parametrize("route", ANTHROPIC_ROUTES)
@@ -29,7 +29,7 @@ def test_anthropic_sdk_reads_through_pings(anthropic_client, route):
     with anthropic_client.messages.stream(model=route.model, max_tokens=64, messages=[user(QUIET)]) as s:
         deltas = [e.delta.text for e in s if e.type == "content_block_delta" and e.delta.type == "text_delta"]
         final = s.get_final_message()
-    assert time.monotonic() - started >= 0.7
+    assert time.monotonic() - started >= 1.2
     assert deltas == HELLO_DELTAS
     assert [b.type for b in final.content] == ["text"]
     assert final.content[0].text == HELLO
@@ -44,7 +44,7 @@ def test_openai_sdk_reads_through_comments(openai_client, route):
             model=route.model, messages=[user(QUIET)], stream=True, stream_options={"include_usage": True}
         )
     )
-    assert time.monotonic() - started >= 0.7
+    assert time.monotonic() - started >= 1.2
     text = [c.delta.content for ch in chunks for c in ch.choices if c.delta.content]
     assert text == HELLO_DELTAS
     assert [c.finish_reason for ch in chunks for c in ch.choices if c.finish_reason] == ["stop"]
@@ -57,7 +57,7 @@ def test_responses_sdk_reads_through_comments(openai_client, route):
     with openai_client.responses.stream(model=route.model, input=QUIET) as s:
         deltas = [e.delta for e in s if e.type == "response.output_text.delta"]
         final = s.get_final_response()
-    assert time.monotonic() - started >= 0.7
+    assert time.monotonic() - started >= 1.2
     assert deltas == HELLO_DELTAS
     assert final.status == "completed"
     assert final.output_text == HELLO
@@ -67,7 +67,7 @@ def test_responses_sdk_reads_through_comments(openai_client, route):
 def test_gemini_sdk_reads_through_empty_chunks(genai_client, route):
     started = time.monotonic()
     chunks = list(genai_client.models.generate_content_stream(model=route.model, contents=QUIET))
-    assert time.monotonic() - started >= 0.7
+    assert time.monotonic() - started >= 1.2
     assert "".join(c.text or "" for c in chunks) == HELLO
     assert chunks[-1].candidates[0].finish_reason == "STOP"
     # The keepalives: chunks of one empty text part, naming no model.
