@@ -124,7 +124,7 @@ fn multi_turn_with_parallel_calls_outputs_images_and_files() {
             {"name": "get_weather", "description": "Weather for a city", "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}},
             {"name": "get_time", "input_schema": {"type": "object", "properties": {}}},
             // The hosted search runs at Anthropic (`web_search`).
-            {"type": "web_search_20250305", "name": "web_search"}
+            {"type": "web_search_20250305", "name": "web_search", "max_uses": 5}
         ],
         "tool_choice": {"type": "auto", "disable_parallel_tool_use": true},
         "thinking": {"type": "enabled", "budget_tokens": 16384},

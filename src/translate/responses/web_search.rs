@@ -17,8 +17,9 @@
 //! clients get nothing of the search, as before; its citations stay in the answer's text.
 //!
 //! The other way, a Responses client's `web_search` tool becomes Anthropic's
-//! `web_search_20250305` (`filters.allowed_domains` and `user_location` kept), unless it
-//! asks for OpenAI's cached index only (`external_web_access: false`). Anthropic's
+//! `web_search_20250305` (`filters.allowed_domains` and `user_location` kept, at most
+//! five searches a turn), unless it asks for OpenAI's cached index only
+//! (`external_web_access: false`). Anthropic's
 //! `server_tool_use` named `web_search` and its `web_search_tool_result` become one
 //! `web_search_call` item: `action` `{type: "search", query}`, with the pages as
 //! `sources` when the client asked for them, `completed`, or `failed` when the results
@@ -39,6 +40,11 @@ pub(super) const NAME: &str = "web_search";
 
 /// The version of Anthropic's web search tool a Responses client's search becomes.
 const ANTHROPIC_TOOL: &str = "web_search_20250305";
+
+/// The searches a Responses client's turn may make on Anthropic. Anthropic pauses a turn
+/// whose server-side loop runs long (`pause_turn`), which a Responses client cannot
+/// resume: it would read the paused answer as complete.
+const MAX_USES: u32 = 5;
 
 /// The request's hosted web search tool, if it has one.
 pub(super) fn requested(tools: Option<&Vec<Tool>>) -> Option<&Tool> {
@@ -73,6 +79,7 @@ pub(super) fn canonical_tool(tool: &ResponsesTool) -> Option<Tool> {
     Some(Tool {
         kind: Some(ANTHROPIC_TOOL.to_string()),
         name: NAME.to_string(),
+        max_uses: Some(MAX_USES),
         allowed_domains,
         user_location: tool.user_location.clone(),
         ..Default::default()

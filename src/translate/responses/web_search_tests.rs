@@ -87,7 +87,7 @@ fn an_anthropic_channel_without_hosted_search_gets_none() {
     assert_eq!(v["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect::<Vec<_>>(), ["f"]);
     assert_eq!(v["tool_choice"], json!({"type": "auto"}));
     let v = sent(&mut req, true);
-    assert_eq!(v["tools"][1], json!({"type": "web_search_20250305", "name": "web_search"}));
+    assert_eq!(v["tools"][1], json!({"type": "web_search_20250305", "name": "web_search", "max_uses": 5}));
     assert_eq!(v["tool_choice"], json!({"type": "tool", "name": "web_search"}));
     // The request is as it was: a retry on another channel starts from it.
     assert_eq!(req.tools.as_ref().map(Vec::len), Some(2));
@@ -179,7 +179,7 @@ fn a_responses_clients_web_search_runs_as_anthropics() {
     let tools = serde_json::to_value(&req.tools).unwrap();
     assert_eq!(
         tools[1],
-        json!({"type": "web_search_20250305", "name": "web_search", "allowed_domains": ["github.com"],
+        json!({"type": "web_search_20250305", "name": "web_search", "max_uses": 5, "allowed_domains": ["github.com"],
                "user_location": {"type": "approximate", "country": "PT"}})
     );
     // A search kept to the cached index is not made a live one; a function of that
