@@ -59,9 +59,9 @@ impl Relay {
         // Before the commit nothing has reached the client: failures are retryable. A
         // stream with no content yet (an upstream thinking silently) is held no longer
         // than the keepalive interval, so that a proxy in front of the gateway sees
-        // bytes: its start goes then, or a keepalive when it has none (a Gemini upstream
-        // sends nothing before its first content), and an error after that reaches the
-        // client.
+        // bytes: its start goes then, or a keepalive when there is nothing to send yet (a
+        // Gemini upstream sends nothing before its first content, and a Gemini client's
+        // stream has no start), and an error after that reaches the client.
         let keepalive = a.keepalive;
         let held_since = Instant::now();
         let watch_from = started + super::client::WATCH_CLIENT_AFTER;
