@@ -206,7 +206,8 @@ impl GeminiEncoder {
                 }
                 self.finish(out);
             }
-            // Gemini streams have no keepalive (a JSON array could not carry one).
+            // An upstream's `ping` is not passed on: the gateway's own keepalives cover a
+            // silence (`keepalive`).
             StreamEvent::Ping | StreamEvent::Other => {}
         }
     }
