@@ -95,11 +95,7 @@ channels:
 
 #[test]
 fn a_reasoning_summary_is_for_reasoning_responses_channels() {
-    let yaml = |protocol: &str, extra: &str| {
-        format!(
-            "channels:\n  - {{name: a, protocol: {protocol}, base_url: 'http://x', models: ['*'], keys: [k]{extra}}}\n"
-        )
-    };
+    let yaml = |protocol: &str, extra: &str| one_channel(protocol, "http://x", extra);
     let loaded = load_str(&yaml("responses", ", reasoning: true, reasoning_summary: auto"), &env).unwrap();
     assert_eq!(loaded.config.channels[0].reasoning_summary, Some("auto"));
     let messages =
@@ -116,11 +112,7 @@ fn a_reasoning_summary_is_for_reasoning_responses_channels() {
 
 #[test]
 fn prompt_caching_is_on_for_anthropic_channels_and_for_them_only() {
-    let yaml = |protocol: &str, extra: &str| {
-        format!(
-            "channels:\n  - {{name: a, protocol: {protocol}, base_url: 'http://x', models: ['*'], keys: [k]{extra}}}\n"
-        )
-    };
+    let yaml = |protocol: &str, extra: &str| one_channel(protocol, "http://x", extra);
     assert!(load_str(&yaml("anthropic", ""), &env).unwrap().config.channels[0].prompt_caching);
     assert!(!load_str(&yaml("anthropic", ", prompt_caching: false"), &env).unwrap().config.channels[0].prompt_caching);
     let errs: Vec<String> = load_str(&yaml("gemini", ", prompt_caching: true"), &env)
@@ -136,13 +128,8 @@ fn prompt_caching_is_on_for_anthropic_channels_and_for_them_only() {
 
 #[test]
 fn hosted_web_search_is_on_for_the_providers_own_apis_only() {
-    let yaml = |protocol: &str, url: &str, extra: &str| {
-        format!(
-            "channels:\n  - {{name: a, protocol: {protocol}, base_url: '{url}', models: ['*'], keys: [k]{extra}}}\n"
-        )
-    };
     let on = |protocol: &str, url: &str, extra: &str| {
-        load_str(&yaml(protocol, url, extra), &env).unwrap().config.channels[0].hosted_web_search
+        load_str(&one_channel(protocol, url, extra), &env).unwrap().config.channels[0].hosted_web_search
     };
     assert!(on("anthropic", "https://api.anthropic.com", ""));
     assert!(on("responses", "https://api.openai.com/v1", ""));
@@ -150,7 +137,7 @@ fn hosted_web_search_is_on_for_the_providers_own_apis_only() {
     assert!(!on("responses", "https://example.openai.azure.com/openai", ""));
     assert!(on("anthropic", "http://127.0.0.1:9", ", hosted_web_search: true"));
     assert!(!on("anthropic", "https://api.anthropic.com", ", hosted_web_search: false"));
-    let errs: Vec<String> = load_str(&yaml("openai", "http://x", ", hosted_web_search: true"), &env)
+    let errs: Vec<String> = load_str(&one_channel("openai", "http://x", ", hosted_web_search: true"), &env)
         .unwrap_err()
         .iter()
         .map(ToString::to_string)
@@ -278,4 +265,9 @@ fn unset_variable_outside_keys_is_an_error() {
         errs[0].to_string(),
         "channels[0].base_url: environment variable BASE is not set (use ${BASE:-default} for a fallback)"
     );
+}
+
+/// A config of one channel of `protocol` at `url`, with `extra` keys.
+fn one_channel(protocol: &str, url: &str, extra: &str) -> String {
+    format!("channels:\n  - {{name: a, protocol: {protocol}, base_url: '{url}', models: ['*'], keys: [k]{extra}}}\n")
 }

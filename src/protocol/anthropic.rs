@@ -210,6 +210,11 @@ impl Tool {
     pub fn is_custom(&self) -> bool {
         matches!(self.kind.as_deref(), None | Some("custom"))
     }
+
+    /// Anthropic's hosted web search (`web_search_20250305`, and the versions after it).
+    pub fn is_web_search(&self) -> bool {
+        self.kind.as_deref().is_some_and(|k| k.starts_with("web_search_"))
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -126,12 +126,11 @@ pub fn anthropic_body_held(req: &mut MessagesRequest, target: &TargetOptions, si
 /// with it the request); a `tool_choice` that forced it leaves the choice to the model.
 /// Returns what the request had, to be put back after the body is written.
 fn without_hosted_search(req: &mut MessagesRequest) -> Option<(Option<Vec<Tool>>, Option<ToolChoice>)> {
-    let search = |t: &Tool| t.kind.as_deref().is_some_and(|k| k.starts_with("web_search_"));
     let tools = req.tools.as_ref()?;
-    if !tools.iter().any(search) {
+    if !tools.iter().any(Tool::is_web_search) {
         return None;
     }
-    let kept: Vec<Tool> = tools.iter().filter(|t| !search(t)).cloned().collect();
+    let kept: Vec<Tool> = tools.iter().filter(|t| !t.is_web_search()).cloned().collect();
     let choice = match &req.tool_choice {
         Some(ToolChoice::Tool { name, disable_parallel_tool_use }) if !kept.iter().any(|t| &t.name == name) => {
             Some(ToolChoice::Auto { disable_parallel_tool_use: *disable_parallel_tool_use })

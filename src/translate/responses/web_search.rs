@@ -48,7 +48,7 @@ const MAX_USES: u32 = 5;
 
 /// The request's hosted web search tool, if it has one.
 pub(super) fn requested(tools: Option<&Vec<Tool>>) -> Option<&Tool> {
-    tools?.iter().find(|t| t.kind.as_deref().is_some_and(|k| k.starts_with("web_search_")))
+    tools?.iter().find(|t| t.is_web_search())
 }
 
 /// Responses' `web_search` tool for Anthropic's `tool`.
