@@ -8,11 +8,16 @@
 mod client;
 mod conn;
 mod failure;
+mod live;
+mod outcome;
 pub(crate) mod respond;
 mod timer;
 mod upstream;
 
 use failure::{refused_for_client, AttemptFailure};
+pub use live::Live;
+use outcome::{write_failure, CLIENT_CLOSED, CLIENT_CLOSED_STATUS};
+pub use outcome::{AttemptRecord, Outcome};
 pub use respond::{error as respond_error, json as respond_json, text as respond_text};
 
 use crate::config::{Channel, Config};
@@ -40,92 +45,6 @@ use timer::timeout;
 const ERROR_BODY_LIMIT: usize = 64 * 1024;
 /// A non-streaming answer larger than this is refused rather than buffered.
 const RESPONSE_BODY_LIMIT: usize = 64 * 1024 * 1024;
-
-/// What happened to one request, for logs and metrics.
-#[derive(Debug, Default, Clone)]
-pub struct Outcome {
-    pub status: u16,
-    pub attempts: u32,
-    pub channel: Option<String>,
-    pub key_id: Option<String>,
-    pub upstream_model: Option<String>,
-    pub usage: Option<Usage>,
-    /// Error class when the request did not succeed cleanly.
-    pub error: Option<String>,
-    pub first_byte: Option<Duration>,
-    pub first_token: Option<Duration>,
-    pub bytes_out: usize,
-    /// Every attempt, in order.
-    pub attempts_log: Vec<AttemptRecord>,
-}
-
-/// One upstream attempt, for metrics.
-#[derive(Debug, Clone)]
-pub struct AttemptRecord {
-    pub channel: String,
-    /// ok, retryable_status, connect_error, timeout, in_band_error, key_refused, client_error.
-    pub outcome: &'static str,
-    /// Usage the upstream reported for an answer the client never saw.
-    pub wasted: Option<Usage>,
-}
-
-/// The config in force and what is derived from it, swapped together on reload.
-pub struct Live {
-    pub config: Config,
-    pub balancer: Balancer,
-    /// Model names that may appear as metric labels (configured exact names and
-    /// mapping targets). Clients only look names up, never add any: a fast non-keyed
-    /// hash.
-    pub known_models: rustc_hash::FxHashSet<String>,
-    /// Per channel (same order): the CA certificates its upstream must chain to.
-    pub peer_ca: Vec<Option<Arc<pingora::protocols::tls::CaType>>>,
-    /// The dialects some channel speaks (see [`Live::always_translates`]).
-    spoken: Vec<Dialect>,
-}
-
-impl Live {
-    /// The config with its balancers (and the health probes of channels that ask for them).
-    pub fn new(config: Config) -> Live {
-        let peer_ca: Vec<_> = config.channels.iter().map(|c| c.ca_certs.as_deref().map(crate::tls::peer_ca)).collect();
-        let balancer = Balancer::new(&config, &|c| {
-            let ch = config.channels.get(c)?.clone();
-            let ca = peer_ca.get(c).cloned().flatten();
-            ChannelProbe::new(ch, ca)
-                .map(|p| Box::new(p) as Box<dyn pingora_load_balancing::health_check::HealthCheck + Send + Sync>)
-        });
-        let mut known_models = rustc_hash::FxHashSet::default();
-        for ch in &config.channels {
-            known_models.extend(ch.models.iter().filter(|p| p.is_exact()).map(|p| p.as_str().to_string()));
-            for (from, to) in &ch.model_map {
-                if from.is_exact() {
-                    known_models.insert(from.as_str().to_string());
-                }
-                known_models.insert(to.clone());
-            }
-        }
-        let mut spoken: Vec<Dialect> = Vec::new();
-        for ch in &config.channels {
-            if !spoken.contains(&ch.protocol) {
-                spoken.push(ch.protocol);
-            }
-        }
-        Live { config, balancer, known_models, peer_ca, spoken }
-    }
-
-    /// Whether a request in the `client` dialect with this body is translated whichever
-    /// channel serves it: no channel speaks that dialect, or some channels serve its model
-    /// and none of them does (the model as `leading_model` reads it from the start of the
-    /// body, where Anthropic's and OpenAI's SDKs and Claude Code write it). Such a request
-    /// is parsed once up front instead of peeked and then parsed (see
-    /// `PreparedRequest::new_translated`).
-    pub fn always_translates(&self, client: Dialect, body: &[u8]) -> bool {
-        if !self.spoken.contains(&client) {
-            return true;
-        }
-        crate::translate::passthrough::leading_model(body)
-            .is_some_and(|model| crate::routing::always_translated(&self.config.channels, client, model))
-    }
-}
 
 pub struct Relay {
     transport: TransportConnector,
@@ -554,34 +473,6 @@ impl Relay {
             outcome.error = Some(write_failure(&e).into());
         }
         Ok(canonical)
-    }
-}
-
-/// The access log's word for a failed write to the client: `client_timeout` when it
-/// took nothing for `server.client_timeout_secs`, else `client_closed`.
-pub(crate) fn write_failure(e: &pingora::Error) -> &'static str {
-    if e.etype == pingora::ErrorType::WriteTimedout {
-        CLIENT_TIMEOUT
-    } else {
-        CLIENT_CLOSED
-    }
-}
-
-const CLIENT_TIMEOUT: &str = "client_timeout";
-const CLIENT_CLOSED: &str = "client_closed";
-/// The status logged for a client that left before any answer (nginx's convention).
-const CLIENT_CLOSED_STATUS: u16 = 499;
-
-impl Outcome {
-    /// The error to end the request with when the client stopped taking the answer:
-    /// the connection then closes as it is, without the end of a chunked body after
-    /// a write that may have stopped half-way.
-    pub fn client_gone(&self) -> Option<pingora::ErrorType> {
-        match self.error.as_deref() {
-            Some(CLIENT_TIMEOUT) => Some(pingora::ErrorType::WriteTimedout),
-            Some(CLIENT_CLOSED) => Some(pingora::ErrorType::WriteError),
-            _ => None,
-        }
     }
 }
 

@@ -22,6 +22,19 @@ pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// One entry of a config's `channels:` list, on one line; `extra` adds keys (", key: value").
+pub fn channel_entry(name: &str, protocol: &str, url: &str, key: &str, models: &str, extra: &str) -> String {
+    format!(
+        "  - {{name: {name}, protocol: {protocol}, base_url: \"{url}\", keys: [\"{key}\"], models: {models}{extra}}}\n"
+    )
+}
+
+/// An Anthropic Messages request of one user turn.
+pub fn messages_json(model: &str, text: &str, stream: bool) -> String {
+    serde_json::json!({"model": model, "max_tokens": 64, "stream": stream, "messages": [{"role": "user", "content": text}]})
+        .to_string()
+}
+
 pub struct Mock {
     child: Child,
     pub url: String,
