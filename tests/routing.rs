@@ -7,9 +7,6 @@ mod common;
 
 use common::*;
 use serde_json::{json, Value};
-use std::io::{Read, Write};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 fn ch(name: &str, protocol: &str, url: &str, keys: &[&str], extra: &str) -> String {
@@ -18,11 +15,6 @@ fn ch(name: &str, protocol: &str, url: &str, keys: &[&str], extra: &str) -> Stri
         "  - {{name: {name}, protocol: {protocol}, base_url: \"{url}\", keys: [{}], models: [\"*\"]{extra}}}\n",
         keys.join(", ")
     )
-}
-
-fn ask(model: &str, text: &str, stream: bool) -> String {
-    json!({"model": model, "max_tokens": 64, "stream": stream, "messages": [{"role": "user", "content": text}]})
-        .to_string()
 }
 
 /// Two Anthropic channels: priority 1 always answers 529, priority 2 answers.
@@ -38,7 +30,7 @@ fn overloaded_priority_one_fails_over_and_then_rests() {
     let gw = overloaded_then_ok(&mock);
     for i in 0..12 {
         let stream = i % 2 == 0;
-        let (status, body) = gw.anthropic(&ask("claude-x", "hi", stream));
+        let (status, body) = gw.anthropic(&messages_json("claude-x", "hi", stream));
         assert_eq!(status, 200, "request {i}: {body}");
         if stream {
             assert!(body.ends_with("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"), "{body}");
@@ -60,7 +52,7 @@ fn count_tokens_is_asked_of_a_channel_that_is_up() {
     let mock = Mock::start();
     let gw = overloaded_then_ok(&mock);
     for _ in 0..2 {
-        assert_eq!(gw.anthropic(&ask("claude-x", "hi", false)).0, 200);
+        assert_eq!(gw.anthropic(&messages_json("claude-x", "hi", false)).0, 200);
     }
     mock.reset();
     let body = json!({"model": "claude-x", "messages": [{"role": "user", "content": "Hello, world!"}]}).to_string();
@@ -98,12 +90,12 @@ fn retry_after_keeps_a_rate_limited_key_aside() {
     let channels = ch("c", "openai", &mock.url, &["k1-[[error:429]]", "k2-key-ok"], ", key_strategy: failover");
     let gw = Gateway::start(&channels, "");
     for _ in 0..3 {
-        let (status, body) = gw.openai(&ask("gpt-x", "hi", false));
+        let (status, body) = gw.openai(&messages_json("gpt-x", "hi", false));
         assert_eq!(status, 200, "{body}");
     }
     assert_eq!(mock.by_key()["k1-[[error:429]]"], 1, "blocked for the retry-after second");
     std::thread::sleep(Duration::from_millis(1100));
-    gw.openai(&ask("gpt-x", "hi", false));
+    gw.openai(&messages_json("gpt-x", "hi", false));
     assert_eq!(mock.by_key()["k1-[[error:429]]"], 2, "tried again once retry-after passed");
     assert_eq!(mock.by_key()["k2-key-ok"], 4);
 }
@@ -113,7 +105,7 @@ fn key_rotation_spreads_requests_across_keys() {
     let mock = Mock::start();
     let gw = Gateway::start(&ch("c", "anthropic", &mock.url, &["key-a-000", "key-b-000", "key-c-000"], ""), "");
     for _ in 0..30 {
-        assert_eq!(gw.anthropic(&ask("claude-x", "hi", false)).0, 200);
+        assert_eq!(gw.anthropic(&messages_json("claude-x", "hi", false)).0, 200);
     }
     let by_key = mock.by_key();
     for k in ["key-a-000", "key-b-000", "key-c-000"] {
@@ -127,7 +119,7 @@ fn quota_error_retires_the_key_and_the_next_key_answers() {
     let channels = ch("c", "anthropic", &mock.url, &["quota-key", "good-key-000"], ", key_strategy: failover");
     let gw = Gateway::start(&channels, "");
     for _ in 0..5 {
-        let (status, body) = gw.anthropic(&ask("claude-x", "hi", false));
+        let (status, body) = gw.anthropic(&messages_json("claude-x", "hi", false));
         assert_eq!(status, 200, "{body}");
     }
     assert_eq!(mock.by_key()["quota-key"], 1);
@@ -150,7 +142,7 @@ fn a_gemini_key_refused_with_a_400_is_retired_and_the_next_key_answers() {
     let channels = ch("g", "gemini", &mock.url, &["bad-key", "good-gem-key"], ", key_strategy: failover");
     let gw = Gateway::start(&channels, "");
     for _ in 0..3 {
-        let (status, body) = gw.anthropic(&ask("gemini-x", "hi", false));
+        let (status, body) = gw.anthropic(&messages_json("gemini-x", "hi", false));
         assert_eq!(status, 200, "{body}");
     }
     assert_eq!(mock.by_key()["bad-key"], 1, "retired after its first refusal");
@@ -183,7 +175,7 @@ fn a_gemini_key_refused_with_a_400_is_retired_and_the_next_key_answers() {
 fn an_anthropic_refusal_of_the_gateways_key_does_not_name_x_api_key() {
     let mock = Mock::start();
     let gw = Gateway::start(&ch("c", "anthropic", &mock.url, &["bad-key"], ""), "");
-    let (status, body) = gw.anthropic(&ask("claude-x", "hi", false));
+    let (status, body) = gw.anthropic(&messages_json("claude-x", "hi", false));
     assert_eq!(status, 502, "{body}");
     let v: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["error"]["message"], "the upstream refused this gateway's credentials: invalid API key", "{body}");
@@ -195,7 +187,7 @@ fn a_rate_limit_on_one_key_outranks_a_spent_key_in_the_clients_answer() {
     let channels = ch("c", "openai", &mock.url, &["k1-[[error:429]]", "quota-key"], ", key_strategy: failover");
     let gw = Gateway::start(&channels, "");
     let anthropic = [("x-api-key", ACCESS_KEY), ("anthropic-version", "2023-06-01")];
-    let (status, headers, body) = gw.post("/v1/messages", &anthropic, &ask("gpt-x", "hi", false));
+    let (status, headers, body) = gw.post("/v1/messages", &anthropic, &messages_json("gpt-x", "hi", false));
     assert_eq!(mock.by_key()["quota-key"], 1, "the second key was tried");
     // The spent key is retired, but the first key's limit passes: the client may retry,
     // after the upstream's delay.
@@ -214,7 +206,7 @@ fn a_gemini_rate_limit_that_speaks_of_quota_sets_the_key_aside_for_its_retry_del
     let channels = ch("g", "gemini", &mock.url, &["gq-[[quota]]", "good-gem-key"], ", key_strategy: failover");
     let gw = Gateway::start(&channels, "");
     for _ in 0..3 {
-        let (status, body) = gw.anthropic(&ask("gemini-x", "hi", false));
+        let (status, body) = gw.anthropic(&messages_json("gemini-x", "hi", false));
         assert_eq!(status, 200, "{body}");
     }
     assert_eq!(mock.by_key()["gq-[[quota]]"], 1, "set aside while its delay runs");
@@ -222,7 +214,7 @@ fn a_gemini_rate_limit_that_speaks_of_quota_sets_the_key_aside_for_its_retry_del
     let admin: Value = serde_json::from_str(&admin).unwrap();
     assert_ne!(admin["channels"][0]["keys"][0]["state"], "retired", "{admin}");
     std::thread::sleep(Duration::from_millis(1200));
-    assert_eq!(gw.anthropic(&ask("gemini-x", "hi", false)).0, 200);
+    assert_eq!(gw.anthropic(&messages_json("gemini-x", "hi", false)).0, 200);
     assert_eq!(mock.by_key()["gq-[[quota]]"], 2, "tried again once the delay ran out");
 }
 
@@ -233,7 +225,7 @@ fn when_everything_fails_the_client_gets_the_last_error_fast() {
         + &ch("b", "openai", &mock.url, &["b-[[error:500]]"], "");
     let gw = Gateway::start_full(&channels, "", "routing: {max_attempts: 4, retry_budget_ms: 5000}");
     let started = Instant::now();
-    let (status, body) = gw.anthropic(&ask("claude-x", "hi", false));
+    let (status, body) = gw.anthropic(&messages_json("claude-x", "hi", false));
     assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
     // The last attempt's error, in the client's dialect: channel a's 503 (an overload,
     // Anthropic's 529) or channel b's 500.
@@ -244,7 +236,7 @@ fn when_everything_fails_the_client_gets_the_last_error_fast() {
         (500, r#"{"type":"error","error":{"type":"api_error","message":"mock error 500"}}"#)
     };
     assert_eq!((status, body.as_str()), want);
-    let (status, body) = gw.openai(&ask("gpt-x", "hi", true));
+    let (status, body) = gw.openai(&messages_json("gpt-x", "hi", true));
     let last_was_a = mock.last_request()["path"] == "/v1/messages";
     let (code, message) = if last_was_a { (503, "mock error 503") } else { (500, "mock error 500") };
     let want = format!(r#"{{"error":{{"message":"{message}","type":"server_error","param":null,"code":null}}}}"#);
@@ -259,7 +251,7 @@ fn an_upstream_silent_past_first_byte_ms_is_a_timeout_and_fails_over() {
         + &ch("p2", "anthropic", &mock.url, &["p2-key-ok"], ", priority: 2");
     let gw = Gateway::start(&channels, "");
     let started = Instant::now();
-    let (status, body) = gw.anthropic(&ask("claude-x", "hi", false));
+    let (status, body) = gw.anthropic(&messages_json("claude-x", "hi", false));
     assert_eq!(status, 200, "{body}");
     assert!(started.elapsed() < Duration::from_millis(2_000), "took {:?}", started.elapsed());
     assert_eq!(mock.by_key()["p2-key-ok"], 1);
@@ -268,7 +260,7 @@ fn an_upstream_silent_past_first_byte_ms_is_a_timeout_and_fails_over() {
     let alone = ch("p1", "anthropic", &mock.url, &["p1-[[slow:3000]]"], fast);
     let gw = Gateway::start(&alone, "");
     let started = Instant::now();
-    let (status, body) = gw.openai(&ask("gpt-x", "hi", false));
+    let (status, body) = gw.openai(&messages_json("gpt-x", "hi", false));
     assert!(started.elapsed() < Duration::from_millis(2_000), "took {:?}", started.elapsed());
     assert_eq!(status, 504, "{body}");
     let v: Value = serde_json::from_str(&body).unwrap();
@@ -283,7 +275,7 @@ fn a_stream_silent_past_idle_ms_ends_with_an_error_event() {
     let channels = ch("a", "anthropic", &mock.url, &["a-key"], ", timeouts: {idle_ms: 300}");
     let gw = Gateway::start(&channels, "");
     let started = Instant::now();
-    let (status, body) = gw.anthropic(&ask("claude-x", "[[long:3]]", true));
+    let (status, body) = gw.anthropic(&messages_json("claude-x", "[[long:3]]", true));
     assert!(started.elapsed() < Duration::from_millis(2_000), "took {:?}", started.elapsed());
     assert_eq!(status, 200, "the stream had begun: {body}");
     let events = sse_events(&body);
@@ -298,7 +290,7 @@ fn in_band_overload_as_first_event_fails_over_invisibly() {
     let channels = ch("p1", "anthropic", &mock.url, &["p1-[[first-event-error]]"], ", priority: 1")
         + &ch("p2", "openai", &mock.url, &["p2-key-ok"], ", priority: 2");
     let gw = Gateway::start(&channels, "");
-    let (status, body) = gw.anthropic(&ask("claude-x", "hi", true));
+    let (status, body) = gw.anthropic(&messages_json("claude-x", "hi", true));
     assert_eq!(status, 200);
     assert!(!body.contains("event: error"), "{body}");
     assert_eq!(sse_events(&body).last().unwrap(), "message_stop");
@@ -323,7 +315,7 @@ fn affinity_keeps_a_session_on_one_key() {
         let (s, _, _) = gw.post(
             "/v1/chat/completions",
             &[("authorization", &auth), ("x-session-id", "s-7")],
-            &ask("gpt", "hi", false),
+            &messages_json("gpt", "hi", false),
         );
         assert_eq!(s, 200);
     }
@@ -437,7 +429,7 @@ fn a_passing_health_check_keeps_its_channel_in_service() {
     }
     mock.reset();
     for _ in 0..4 {
-        assert_eq!(gw.openai(&ask("gpt-x", "hi", false)).0, 200);
+        assert_eq!(gw.openai(&messages_json("gpt-x", "hi", false)).0, 200);
     }
     let by_key = mock.by_key();
     assert_eq!(by_key.get("probed-key-000"), Some(&4), "{by_key:?}\n{}", gw.log());
@@ -457,7 +449,7 @@ fn active_health_check_takes_a_failing_channel_out() {
     }
     mock.reset();
     for _ in 0..4 {
-        assert_eq!(gw.openai(&ask("gpt-x", "hi", false)).0, 200);
+        assert_eq!(gw.openai(&messages_json("gpt-x", "hi", false)).0, 200);
     }
     // Probes go on meanwhile (GET, with the probed key): only the requests count.
     let keys: Vec<String> = mock
@@ -503,7 +495,7 @@ fn a_reload_probes_again_at_once_and_the_admin_view_shows_the_probe() {
     wait_for(2);
     mock.reset();
     for _ in 0..3 {
-        assert_eq!(gw.openai(&ask("gpt-x", "hi", false)).0, 200);
+        assert_eq!(gw.openai(&messages_json("gpt-x", "hi", false)).0, 200);
     }
     assert_eq!(mock.by_key().get("backup-key-000"), Some(&3), "{:?}", mock.by_key());
 }
@@ -534,7 +526,7 @@ fn an_in_band_bad_request_is_answered_at_once_and_leaves_the_channel_up() {
         + &ch("backup", "openai", &mock.url, &["backup-key-000"], ", priority: 2");
     let gw = Gateway::start(&channels, "");
     for _ in 0..3 {
-        let (status, body) = gw.anthropic(&ask("gpt-x", "a very long prompt", true));
+        let (status, body) = gw.anthropic(&messages_json("gpt-x", "a very long prompt", true));
         assert_eq!(status, 400, "{body}");
         let v: Value = serde_json::from_str(&body).unwrap();
         assert_eq!(v["error"]["type"], "invalid_request_error", "{body}");
@@ -543,214 +535,6 @@ fn an_in_band_bad_request_is_answered_at_once_and_leaves_the_channel_up() {
     let (_, _, admin) = get(&format!("{}/admin/channels", gw.url), &[("x-api-key", ADMIN_KEY)]);
     let admin: Value = serde_json::from_str(&admin).unwrap();
     assert_eq!(admin["channels"][0]["state"], "up", "{admin}");
-}
-
-/// Reads one request (header block and content-length body); false at end of stream.
-fn read_request(conn: &mut std::net::TcpStream) -> bool {
-    let mut buf = Vec::new();
-    let mut byte = [0u8; 1];
-    while !buf.ends_with(b"\r\n\r\n") {
-        match conn.read(&mut byte) {
-            Ok(1) => buf.push(byte[0]),
-            _ => return false,
-        }
-    }
-    let head = String::from_utf8_lossy(&buf).to_ascii_lowercase();
-    let len = head
-        .lines()
-        .find_map(|l| l.strip_prefix("content-length:"))
-        .and_then(|v| v.trim().parse::<usize>().ok())
-        .unwrap_or(0);
-    let mut body = vec![0u8; len];
-    conn.read_exact(&mut body).is_ok()
-}
-
-#[test]
-fn a_pooled_connection_closed_by_the_upstream_is_replaced_not_failed() {
-    // The first connection answers one request, then reads the second and hangs up
-    // without an answer (an idle timeout that raced the request).
-    let ok =
-        format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{PONG}", PONG.len());
-    let answers = vec![(ok.clone(), false), (String::new(), true), (ok.clone(), false), (ok, false)];
-    let (url, accepted, _) = scripted_upstream(answers);
-    // One attempt only: the request must survive the dead connection without a retry.
-    let gw = Gateway::start_full(&ch("solo", "anthropic", &url, &["k1"], ""), "", "routing: {max_attempts: 1}");
-    for i in 0..3 {
-        let (status, body) = gw.anthropic(&ask("claude-x", "ping", false));
-        assert_eq!(status, 200, "request {i}: {body}");
-        assert!(body.contains("pong"), "{body}");
-    }
-    assert_eq!(accepted.load(Ordering::SeqCst), 2);
-}
-
-/// An upstream that gives the n-th request it reads (over all connections) the n-th
-/// answer of `answers`, written in two parts, and closes the connection after it when
-/// the answer's flag says so. Returns the address and the numbers of connections
-/// accepted and of requests read.
-fn scripted_upstream(answers: Vec<(String, bool)>) -> (String, Arc<AtomicUsize>, Arc<AtomicUsize>) {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let accepted = Arc::new(AtomicUsize::new(0));
-    let count = accepted.clone();
-    let answers = Arc::new(answers);
-    let next = Arc::new(AtomicUsize::new(0));
-    let requests = next.clone();
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut conn) = conn else { return };
-            count.fetch_add(1, Ordering::SeqCst);
-            let (answers, next) = (answers.clone(), next.clone());
-            std::thread::spawn(move || {
-                while read_request(&mut conn) {
-                    let Some((answer, close)) = answers.get(next.fetch_add(1, Ordering::SeqCst)) else { return };
-                    let (a, b) = answer.split_at(answer.len() / 2);
-                    let sent = conn.write_all(a.as_bytes()).and_then(|_| {
-                        std::thread::sleep(Duration::from_millis(5));
-                        conn.write_all(b.as_bytes())
-                    });
-                    if sent.is_err() || *close {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    (format!("http://{addr}"), accepted, requests)
-}
-
-#[test]
-fn upstream_bodies_are_read_by_their_framing_and_connections_reused_only_when_allowed() {
-    let body = PONG;
-    let (first, rest) = body.split_at(40);
-    let json = "content-type: application/json";
-    let answers = vec![
-        // Chunked, with an extension and trailers: the connection stays.
-        (
-            format!(
-                "HTTP/1.1 200 OK\r\n{json}\r\ntransfer-encoding: chunked\r\n\r\n{:x};ext=1\r\n{first}\r\n{:x}\r\n{rest}\r\n0\r\nx-checksum: 1\r\n\r\n",
-                first.len(),
-                rest.len()
-            ),
-            false,
-        ),
-        // The upstream asks to close but keeps the connection open: a gateway that
-        // wrongly reused it would be answered there.
-        (format!("HTTP/1.1 200 OK\r\n{json}\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}", body.len()), false),
-        // No length: the body ends when the upstream closes.
-        (format!("HTTP/1.1 200 OK\r\n{json}\r\n\r\n{body}"), true),
-        (format!("HTTP/1.1 200 OK\r\n{json}\r\ncontent-length: {}\r\n\r\n{body}", body.len()), false),
-        (format!("HTTP/1.1 200 OK\r\n{json}\r\ncontent-length: {}\r\n\r\n{body}", body.len()), false),
-    ];
-    let (url, accepted, _) = scripted_upstream(answers);
-    let gw = Gateway::start_full(&ch("solo", "anthropic", &url, &["k1"], ""), "", "routing: {max_attempts: 1}");
-    for i in 0..5 {
-        let (status, resp) = gw.anthropic(&ask("claude-x", "ping", false));
-        assert_eq!(status, 200, "request {i}: {resp}");
-        let resp: Value = serde_json::from_str(&resp).unwrap();
-        assert_eq!(resp["content"][0]["text"], "pong", "request {i}");
-    }
-    // Requests 1-2 on the first connection, 3 on a second (closed by the upstream),
-    // 4-5 on a third.
-    assert_eq!(accepted.load(Ordering::SeqCst), 3);
-}
-
-#[test]
-fn a_malformed_or_truncated_upstream_answer_is_an_error_in_the_clients_dialect() {
-    let answers = vec![
-        (
-            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n".to_string(),
-            false,
-        ),
-        // Closed 494 bytes short of its length.
-        ("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 500\r\n\r\n{\"id\":".to_string(), true),
-        ("HTTP/1.1 2x0 OK\r\n\r\n".to_string(), false),
-    ];
-    let (url, _, _) = scripted_upstream(answers);
-    let gw = Gateway::start_full(
-        &ch("solo", "anthropic", &url, &["k1"], ""),
-        "",
-        "routing: {max_attempts: 1}\nhealth: {error_threshold: 100}",
-    );
-    for i in 0..3 {
-        let (status, resp) = gw.anthropic(&ask("claude-x", "ping", false));
-        assert_eq!(status, 500, "answer {i}: {resp}");
-        let resp: Value = serde_json::from_str(&resp).unwrap();
-        assert_eq!(resp["type"], "error", "answer {i}");
-        assert_eq!(resp["error"]["type"], "api_error", "answer {i}");
-        let message = resp["error"]["message"].as_str().unwrap();
-        assert!(
-            message.contains(
-                ["invalid chunk size", "before the body ended", "invalid response: malformed response head"][i]
-            ),
-            "{message}"
-        );
-    }
-}
-
-const PONG: &str = r#"{"id":"msg_1","type":"message","role":"assistant","model":"m","content":[{"type":"text","text":"pong"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":1,"output_tokens":1}}"#;
-
-#[test]
-fn connections_are_reused_only_after_answers_that_leave_them_clean() {
-    let (body, n) = (PONG, PONG.len());
-    let json = "content-type: application/json";
-    let error = r#"{"type":"error","error":{"type":"invalid_request_error","message":"bad"}}"#;
-    // The upstream keeps every connection open: only the gateway decides about reuse.
-    let answers = vec![
-        // An informational head first; then a clean answer: the connection stays.
-        format!("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n{json}\r\ncontent-length: {n}\r\n\r\n{body}"),
-        // HTTP/1.0 asking to keep the connection: it stays.
-        format!("HTTP/1.0 200 OK\r\n{json}\r\nconnection: keep-alive\r\ncontent-length: {n}\r\n\r\n{body}"),
-        // HTTP/1.0 without keep-alive: not reused.
-        format!("HTTP/1.0 200 OK\r\n{json}\r\ncontent-length: {n}\r\n\r\n{body}"),
-        // A transfer coding next to a length: not reused.
-        format!(
-            "HTTP/1.1 200 OK\r\n{json}\r\ncontent-length: 7\r\ntransfer-encoding: chunked\r\n\r\n{n:x}\r\n{body}\r\n0\r\n\r\n"
-        ),
-        // Bytes after the body: not reused.
-        format!("HTTP/1.1 200 OK\r\n{json}\r\ncontent-length: {n}\r\n\r\n{body}XYZ"),
-        // An error answer read to its end: the connection stays.
-        format!("HTTP/1.1 400 Bad Request\r\n{json}\r\ncontent-length: {}\r\n\r\n{error}", error.len()),
-        format!("HTTP/1.1 200 OK\r\n{json}\r\ncontent-length: {n}\r\n\r\n{body}"),
-    ];
-    let (url, accepted, requests) = scripted_upstream(answers.into_iter().map(|a| (a, false)).collect());
-    let gw = Gateway::start_full(&ch("solo", "anthropic", &url, &["k1"], ""), "", "routing: {max_attempts: 1}");
-    for i in 0..7 {
-        let (status, resp) = gw.anthropic(&ask("claude-x", "ping", false));
-        if i == 5 {
-            assert_eq!(status, 400, "{resp}");
-            continue;
-        }
-        assert_eq!(status, 200, "request {i}: {resp}");
-        let resp: Value = serde_json::from_str(&resp).unwrap();
-        assert_eq!(resp["content"][0]["text"], "pong", "request {i}");
-    }
-    assert_eq!(requests.load(Ordering::SeqCst), 7);
-    // Requests 1-3 on the first connection, 4, 5 and 6-7 on one each.
-    assert_eq!(accepted.load(Ordering::SeqCst), 4);
-}
-
-#[test]
-fn a_pooled_connection_that_fails_inside_the_answer_is_not_resent() {
-    let answers = vec![
-        (
-            format!(
-                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{PONG}",
-                PONG.len()
-            ),
-            false,
-        ),
-        // The upstream took the request and began to answer, then hung up.
-        ("HTTP/1.1 200 OK\r\ncontent-".to_string(), true),
-    ];
-    let (url, _, requests) = scripted_upstream(answers);
-    let gw = Gateway::start_full(&ch("solo", "anthropic", &url, &["k1"], ""), "", "routing: {max_attempts: 1}");
-    let (status, _) = gw.anthropic(&ask("claude-x", "ping", false));
-    assert_eq!(status, 200);
-    let (status, resp) = gw.anthropic(&ask("claude-x", "ping", false));
-    assert_eq!(status, 500, "{resp}");
-    assert!(resp.contains("inside the response head"), "{resp}");
-    // Sent once: a resend would have been a second generation the client never asked for.
-    assert_eq!(requests.load(Ordering::SeqCst), 2);
 }
 
 #[test]
@@ -788,7 +572,7 @@ fn with_no_anthropic_channel_claude_clients_are_translated_from_one_parse() {
     let mock = Mock::start();
     let channels = ch("oai", "openai", &mock.url, &["oai-key-000"], ", model_map: {\"claude-*\": \"gpt-4o\"}");
     let gw = Gateway::start(&channels, "");
-    let (status, body) = gw.anthropic(&ask("claude-x", "hi", false));
+    let (status, body) = gw.anthropic(&messages_json("claude-x", "hi", false));
     assert_eq!(status, 200, "{body}");
     let v: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["type"], "message");
@@ -796,7 +580,7 @@ fn with_no_anthropic_channel_claude_clients_are_translated_from_one_parse() {
     let sent: Value = serde_json::from_str(mock.last_request()["body"].as_str().unwrap()).unwrap();
     assert_eq!(sent["model"], "gpt-4o");
     assert_eq!(sent["messages"][0], json!({"role": "user", "content": "hi"}));
-    let (status, body) = gw.anthropic(&ask("claude-x", "hi", true));
+    let (status, body) = gw.anthropic(&messages_json("claude-x", "hi", true));
     assert_eq!(status, 200, "{body}");
     assert!(body.starts_with("event: message_start\n"), "{body}");
     assert!(body.ends_with("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"), "{body}");

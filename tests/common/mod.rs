@@ -372,6 +372,27 @@ pub fn ca_and_leaf(dir: &std::path::Path) -> (String, String, String) {
     (ca_crt, leaf_crt, leaf_key)
 }
 
+/// Reads one HTTP/1.1 request (head and `content-length` body) off a raw connection;
+/// false when the client closed first.
+pub fn read_request(conn: &mut std::net::TcpStream) -> bool {
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        match std::io::Read::read(conn, &mut byte) {
+            Ok(1) => buf.push(byte[0]),
+            _ => return false,
+        }
+    }
+    let head = String::from_utf8_lossy(&buf).to_ascii_lowercase();
+    let len = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .unwrap_or(0);
+    let mut body = vec![0u8; len];
+    std::io::Read::read_exact(conn, &mut body).is_ok()
+}
+
 /// One HTTP/1 response read off `conn`: the status line, the head in lower case, and
 /// the body (by `content-length`).
 pub fn read_response(conn: &mut std::net::TcpStream) -> (String, String, String) {
