@@ -109,7 +109,7 @@ pub struct RawChannel {
     pub reasoning_summary: Option<String>,
     /// Anthropic upstreams: cache breakpoints on translated requests (default true).
     pub prompt_caching: Option<bool>,
-    /// Anthropic and Responses upstreams: a client's hosted web search runs there
+    /// Anthropic, Responses and Gemini upstreams: a client's hosted web search runs there
     /// (default: when `base_url` is the provider's own API).
     pub hosted_web_search: Option<bool>,
     pub enabled: Option<bool>,

@@ -132,8 +132,8 @@ pub struct Channel {
     /// Anthropic upstreams: translated requests get cache breakpoints (tools, system,
     /// conversation), as OpenAI and Gemini cache a prompt's prefix by themselves.
     pub prompt_caching: bool,
-    /// Anthropic and Responses upstreams: a client's hosted web search (of the other
-    /// dialect) runs there, as the provider's own search tool.
+    /// Anthropic, Responses and Gemini upstreams: a client's hosted web search (of
+    /// another dialect) runs there, as the provider's own search tool.
     pub hosted_web_search: bool,
     pub timeouts: Timeouts,
     pub key_strategy: KeyStrategy,

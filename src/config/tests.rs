@@ -135,6 +135,10 @@ fn hosted_web_search_is_on_for_the_providers_own_apis_only() {
     assert!(on("responses", "https://api.openai.com/v1", ""));
     assert!(!on("anthropic", "https://api.moonshot.ai/anthropic", ""));
     assert!(!on("responses", "https://example.openai.azure.com/openai", ""));
+    assert!(on("gemini", "https://generativelanguage.googleapis.com", ""));
+    assert!(on("gemini", "https://us-central1-aiplatform.googleapis.com", ""));
+    assert!(!on("gemini", "http://127.0.0.1:9", ""));
+    assert!(on("gemini", "http://127.0.0.1:9", ", hosted_web_search: true"));
     assert!(on("anthropic", "http://127.0.0.1:9", ", hosted_web_search: true"));
     assert!(!on("anthropic", "https://api.anthropic.com", ", hosted_web_search: false"));
     let errs: Vec<String> = load_str(&one_channel("openai", "http://x", ", hosted_web_search: true"), &env)
@@ -144,7 +148,7 @@ fn hosted_web_search_is_on_for_the_providers_own_apis_only() {
         .collect();
     assert_eq!(
         errs,
-        ["channels[0].hosted_web_search: applies to anthropic and responses channels only (the others have no hosted search)"]
+        ["channels[0].hosted_web_search: applies to anthropic, responses and gemini channels only (Chat Completions has no hosted search)"]
     );
 }
 

@@ -416,8 +416,8 @@ fn channel(c: RawChannel, path: &str, cx: &mut Ctx<'_>) -> Option<Channel> {
         let what = "applies to anthropic channels only (the other providers cache a prompt's prefix by themselves)";
         cx.err(format!("{path}.prompt_caching"), what);
     }
-    if c.hosted_web_search.is_some() && !matches!(protocol, Some(Dialect::Anthropic | Dialect::OpenAiResponses)) {
-        let what = "applies to anthropic and responses channels only (the others have no hosted search)";
+    if c.hosted_web_search.is_some() && protocol == Some(Dialect::OpenAiChat) {
+        let what = "applies to anthropic, responses and gemini channels only (Chat Completions has no hosted search)";
         cx.err(format!("{path}.hosted_web_search"), what);
     }
     let health_check = match &c.health_check {
@@ -496,7 +496,10 @@ fn channel(c: RawChannel, path: &str, cx: &mut Ctx<'_>) -> Option<Channel> {
     let hosted_web_search = c.hosted_web_search.unwrap_or(match protocol {
         Dialect::Anthropic => upstream.host == "api.anthropic.com",
         Dialect::OpenAiResponses => upstream.host == "api.openai.com",
-        Dialect::OpenAiChat | Dialect::Gemini => false,
+        Dialect::Gemini => {
+            upstream.host == "generativelanguage.googleapis.com" || upstream.host.ends_with("aiplatform.googleapis.com")
+        }
+        Dialect::OpenAiChat => false,
     });
     let insecure_skip_verify = c.insecure_skip_verify.unwrap_or(false);
     if insecure_skip_verify {

@@ -281,6 +281,47 @@ pub struct Candidate {
     pub safety_ratings: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub index: Option<u32>,
+    /// What a Google Search (`googleSearch` tool) found for the answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(alias = "grounding_metadata")]
+    pub grounding_metadata: Option<GroundingMetadata>,
+}
+
+/// The searches behind an answer: the queries run and the pages found. Which part of the
+/// answer each page supports (`groundingSupports`) and the search suggestions widget
+/// (`searchEntryPoint`) are kept as they are.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct GroundingMetadata {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(alias = "web_search_queries")]
+    pub web_search_queries: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(alias = "grounding_chunks")]
+    pub grounding_chunks: Vec<GroundingChunk>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(alias = "grounding_supports")]
+    pub grounding_supports: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(alias = "search_entry_point")]
+    pub search_entry_point: Option<Value>,
+}
+
+/// One source: a web page (`web`), or another kind of source, kept as it is.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct GroundingChunk {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub web: Option<WebSource>,
+    #[serde(flatten)]
+    pub other: serde_json::Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct WebSource {
+    #[serde(default)]
+    pub uri: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]

@@ -16,6 +16,7 @@ pub mod responses;
 pub mod sealed;
 pub mod stream;
 pub mod tool_names;
+pub(crate) mod web_search;
 
 pub use error::{ApiError, ErrorKind};
 
@@ -35,8 +36,8 @@ pub struct TargetOptions {
     /// Anthropic upstreams: mark the prompt's prefix for caching when the client could
     /// not (`anthropic_request::cache_breakpoints`).
     pub prompt_caching: bool,
-    /// Anthropic and Responses upstreams: a hosted web search of the other dialect runs
-    /// there (`responses::web_search`); otherwise it is left out.
+    /// Anthropic, Responses and Gemini upstreams: a hosted web search asked for in
+    /// another dialect runs there (`web_search`); otherwise it is left out.
     pub hosted_web_search: bool,
     /// The channel's provider family: thinking marked as another family's is left out
     /// (`sealed::tag`).

@@ -29,6 +29,8 @@ pub struct GeminiDecoder {
     finish_reason: Option<String>,
     /// The prompt was blocked (`promptFeedback.blockReason`, no candidates).
     blocked: bool,
+    /// The answer's Google Search was reported (`groundingMetadata`, once).
+    searched: bool,
     usage: Option<UsageMetadata>,
     /// The model asked for, named when the upstream sends no `modelVersion`.
     pub(crate) model: String,
@@ -68,6 +70,12 @@ impl GeminiDecoder {
         if let Some(candidate) = chunk.candidates.into_iter().find(|c| c.index.unwrap_or(0) == 0) {
             for part in candidate.content.map(|c| c.parts).unwrap_or_default() {
                 self.part(&part, out);
+            }
+            if let Some(meta) = candidate.grounding_metadata.filter(|_| !self.searched) {
+                if let Some(search) = super::search::search_of(&meta, chunk.response_id.as_deref()) {
+                    self.searched = true;
+                    search.events(self.blocks.reserve(2, out), out);
+                }
             }
             if let Some(reason) = candidate.finish_reason.filter(|r| !r.is_empty()) {
                 self.blocks.close(out);

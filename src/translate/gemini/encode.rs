@@ -5,13 +5,14 @@
 //! until its block stops, since Gemini clients expect `functionCall.args` whole. The
 //! last chunk carries `finishReason` and `usageMetadata`.
 
+use super::search::Grounding;
 use super::signature::{gemini_signature, split_tool_id};
 use super::{finish_reason_from_stop, usage_metadata};
 use crate::protocol::anthropic::{BlockDelta, ContentBlock, StreamEvent, Usage};
 use crate::protocol::gemini::{Candidate, Content, FunctionCall, GenerateContentResponse, Part, Status};
 use crate::sse::write_data;
 use crate::translate::error::to_json;
-use crate::translate::ErrorKind;
+use crate::translate::{web_search, ErrorKind};
 use bytes::{BufMut, BytesMut};
 use serde_json::Value;
 
@@ -37,6 +38,10 @@ pub struct GeminiEncoder {
     /// first call carries back (`sealed::Carry`).
     thinking: Option<(usize, String, String)>,
     carry: crate::translate::sealed::Carry,
+    /// Open web search calls (block index, input JSON so far), and the searches so far,
+    /// for the last chunk's `groundingMetadata`.
+    search_calls: Vec<(usize, String)>,
+    grounding: Grounding,
 }
 
 #[derive(Debug)]
@@ -80,6 +85,8 @@ impl GeminiEncoder {
             malformed: false,
             thinking: None,
             carry: Default::default(),
+            search_calls: Vec::new(),
+            grounding: Grounding::default(),
         }
     }
 
@@ -111,6 +118,10 @@ impl GeminiEncoder {
                 ContentBlock::RedactedThinking { data } => {
                     self.carry.thinking(crate::translate::sealed::seal_redacted(data));
                 }
+                ContentBlock::ServerToolUse { name, input, .. } if name == web_search::NAME => {
+                    self.search_calls.push((*index, crate::translate::initial_arguments(input)));
+                }
+                block @ ContentBlock::WebSearchToolResult { .. } => self.grounding.add(block),
                 _ => {}
             },
             StreamEvent::ContentBlockDelta { index, delta } => match delta {
@@ -141,11 +152,17 @@ impl GeminiEncoder {
                 BlockDelta::InputJsonDelta { partial_json } => {
                     if let Some(call) = self.calls.iter_mut().find(|c| c.index == *index) {
                         call.partial_json.push_str(partial_json);
+                    } else if let Some((_, json)) = self.search_calls.iter_mut().find(|(i, _)| i == index) {
+                        json.push_str(partial_json);
                     }
                 }
                 _ => {}
             },
             StreamEvent::ContentBlockStop { index } => {
+                if let Some(pos) = self.search_calls.iter().position(|(i, _)| i == index) {
+                    let (_, json) = self.search_calls.remove(pos);
+                    self.grounding.query(&crate::translate::tool_input(&json));
+                }
                 if let Some((_, text, sig)) = self.thinking.take_if(|(i, ..)| i == index) {
                     if gemini_signature(&sig).is_none() {
                         self.carry.thinking(crate::translate::sealed::seal_thinking(&text, &sig));
@@ -176,6 +193,7 @@ impl GeminiEncoder {
                         content: Some(Content { role: Some("model".into()), parts: vec![Part::text("")] }),
                         finish_reason: Some(finish_reason(self.stop_reason.as_deref(), self.malformed).to_string()),
                         index: Some(0),
+                        grounding_metadata: self.grounding.take(),
                         ..Default::default()
                     }],
                     usage_metadata: Some(usage_metadata(&self.usage)),

@@ -52,8 +52,9 @@
 //! - Tool results are text: Gemini `response` objects arrive as their JSON text (or the
 //!   `output` / `error` string) and leave as `{"output": text}` / `{"error": text}`;
 //!   images returned by a tool become `inlineData` parts beside the responses.
-//! - Hosted tools (`googleSearch`, `codeExecution`, …) and Anthropic server tools are
-//!   dropped, as are `seed`, penalties, safety settings, `cachedContent`, audio and
+//! - Google Search is the canonical hosted web search, where the channel runs one
+//!   (`search`); other hosted tools (`codeExecution`, `urlContext`, …) and Anthropic's
+//!   other server tools are dropped, as are `seed`, penalties, safety settings, `cachedContent`, audio and
 //!   video input (a 400), model output images and code-execution parts.
 //! - Anthropic `stop_sequence` reads back as `STOP`; Gemini's tool-use prompt tokens
 //!   count as input.
@@ -63,6 +64,7 @@ mod encode;
 mod parts;
 mod request;
 mod response;
+mod search;
 mod signature;
 mod upstream;
 
@@ -248,6 +250,8 @@ impl ResponseIds {
     }
 }
 
+#[cfg(test)]
+mod search_tests;
 #[cfg(test)]
 mod stream_tests;
 #[cfg(test)]

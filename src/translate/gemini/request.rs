@@ -47,11 +47,11 @@ pub(super) fn to_canonical(body: &[u8], model: &str, stream: bool) -> Result<(Me
         .map(ContentBlock::text)
         .collect();
 
-    let mut tools: Vec<Tool> = req
-        .tools
-        .unwrap_or_default()
+    let gemini_tools = req.tools.unwrap_or_default();
+    let search = gemini_tools.iter().any(super::search::is_search_tool);
+    let mut tools: Vec<Tool> = gemini_tools
         .into_iter()
-        // Hosted tools (googleSearch, codeExecution, …) have no canonical form.
+        // Hosted tools other than Google Search (codeExecution, …) have no canonical form.
         .flat_map(|t| t.function_declarations.unwrap_or_default())
         .map(|f| Tool {
             kind: None,
@@ -70,6 +70,9 @@ pub(super) fn to_canonical(body: &[u8], model: &str, stream: bool) -> Result<(Me
     let mut tool_choice = tool_choice_of(&fcc, &mut tools);
     if tools.is_empty() {
         tool_choice = None;
+    }
+    if search {
+        tools.push(crate::translate::web_search::canonical_tool(None, None));
     }
 
     let mut thinking = config.thinking_config.as_ref().and_then(thinking_of);

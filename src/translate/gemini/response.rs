@@ -1,6 +1,7 @@
 //! Complete (non-streaming) `generateContent` responses ⇄ canonical messages.
 
 use super::parts::{is_bare_thought, model_blocks, model_parts, Audience};
+use super::search::{search_of, Grounding};
 use super::{canonical_usage, stop_reason_from_finish, usage_metadata, ResponseIds};
 use crate::protocol::anthropic::{ContentBlock, MessagesResponse, Role};
 use crate::protocol::gemini::{Candidate, Content, GenerateContentResponse};
@@ -14,7 +15,12 @@ pub(super) fn to_canonical(body: &[u8], model: &str) -> Result<MessagesResponse,
     let (content, stop_reason) = match resp.candidates.first() {
         Some(candidate) => {
             let parts = candidate.content.as_ref().map(|c| c.parts.as_slice()).unwrap_or_default();
-            let content = model_blocks(parts, &mut |call| ids.call_id(call));
+            let mut content = model_blocks(parts, &mut |call| ids.call_id(call));
+            let meta = candidate.grounding_metadata.as_ref();
+            if let Some(search) = meta.and_then(|m| search_of(m, resp.response_id.as_deref())) {
+                // The search ran before the text it grounds.
+                content.splice(0..0, search.blocks());
+            }
             // Thinking alone says nothing.
             if !content.iter().any(|b| matches!(b, ContentBlock::Text { .. } | ContentBlock::ToolUse { .. })) {
                 let (reason, message) = (candidate.finish_reason.as_deref(), candidate.finish_message.as_deref());
@@ -60,6 +66,7 @@ pub(super) fn from_canonical(resp: &MessagesResponse, thoughts: bool) -> Vec<u8>
             content: (!parts.is_empty()).then(|| Content { role: Some("model".into()), parts }),
             finish_reason: Some(super::encode::finish_reason(resp.stop_reason.as_deref(), malformed).to_string()),
             index: Some(0),
+            grounding_metadata: Grounding::of(&resp.content).take(),
             ..Default::default()
         }],
         prompt_feedback: None,

@@ -28,7 +28,7 @@ fn frames(input: &[u8], cuts: &[usize], mut frame: impl FnMut(&crate::sse::SseFr
 }
 
 /// Gemini SSE bytes → canonical events, the way the stream translator drives a decoder.
-fn decode(input: &[u8], cuts: &[usize]) -> Vec<StreamEvent> {
+pub(super) fn decode(input: &[u8], cuts: &[usize]) -> Vec<StreamEvent> {
     let mut decoder = GeminiDecoder::default();
     let mut events = Vec::new();
     frames(input, cuts, |f| decoder.decode(f, &mut events));
@@ -38,7 +38,7 @@ fn decode(input: &[u8], cuts: &[usize]) -> Vec<StreamEvent> {
 
 /// Canonical events → Gemini bytes; after a terminal event the encoder is finished,
 /// as the stream translator does, and `finish` is called once more at the end.
-fn encode(events: &[StreamEvent], json_array: bool) -> String {
+pub(super) fn encode(events: &[StreamEvent], json_array: bool) -> String {
     let mut encoder = GeminiEncoder::new(json_array, true);
     let mut out = BytesMut::new();
     for ev in events {
@@ -58,12 +58,12 @@ fn anthropic_events(input: &[u8], cuts: &[usize]) -> Vec<StreamEvent> {
     events
 }
 
-fn event_lines(events: &[StreamEvent]) -> String {
+pub(super) fn event_lines(events: &[StreamEvent]) -> String {
     events.iter().map(|e| serde_json::to_string(e).unwrap() + "\n").collect()
 }
 
 /// Runs `run` on `input` whole, split at every byte and byte by byte; all must agree.
-fn split_invariant(name: &str, input: &[u8], run: impl Fn(&[u8], &[usize]) -> String) -> String {
+pub(super) fn split_invariant(name: &str, input: &[u8], run: impl Fn(&[u8], &[usize]) -> String) -> String {
     let whole = run(input, &[]);
     for cut in 0..=input.len() {
         assert_eq!(run(input, &[cut]), whole, "{name}: split at byte {cut}");

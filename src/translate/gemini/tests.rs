@@ -83,12 +83,14 @@ fn gemini_agent_request_to_canonical() {
             "stop_sequences": ["END"],
             "stream": true,
             // Sampling as given (Anthropic's limits apply on the way to Anthropic);
-            // thinking yields to the forced tool; googleSearch, seed and safety settings
-            // have no place.
+            // thinking yields to the forced tool; googleSearch is the hosted web search;
+            // seed and safety settings have no place.
             "temperature": 1.4,
             "top_p": 0.95,
             "top_k": 40,
-            "tools": agent_tools(),
+            "tools": agent_tools().as_array().unwrap().iter().cloned()
+                .chain([json!({"type": "web_search_20250305", "name": "web_search", "max_uses": 5})])
+                .collect::<Vec<_>>(),
             "tool_choice": {"type": "tool", "name": "book_table"}
         })
     );

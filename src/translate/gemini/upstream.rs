@@ -69,11 +69,18 @@ pub(super) fn from_canonical(req: &MessagesRequest, target: &TargetOptions) -> R
         _ => None,
     };
 
+    let search = target.hosted_web_search && crate::translate::web_search::requested(req.tools.as_ref()).is_some();
+    let tools = if !declarations.is_empty() {
+        Some(vec![GeminiTool { function_declarations: Some(declarations), other: Default::default() }])
+    } else if search {
+        Some(vec![super::search::upstream_tool()])
+    } else {
+        None
+    };
     let body = GenerateContentRequest {
         contents: contents.finish(),
         system_instruction: (!system.is_empty()).then_some(GeminiContent { role: None, parts: system }),
-        tools: (!declarations.is_empty())
-            .then(|| vec![GeminiTool { function_declarations: Some(declarations), other: Default::default() }]),
+        tools,
         tool_config,
         generation_config: Some(generation_config(req, target)).filter(|c| *c != GenerationConfig::default()),
         safety_settings: None,

@@ -14,13 +14,13 @@
 //! final response.
 
 use super::response::{failed_error, reasoning_text};
-use super::web_search::WebSearch;
 use super::{stop_reason_of, usage_to_canonical};
 use crate::protocol::anthropic::{
     BlockDelta, ContentBlock, DeltaUsage, MessageDeltaBody, MessagesResponse, Role, StreamEvent, Usage,
 };
 use crate::protocol::openai_responses::{ContentPart, Item, ItemContent, ResponseObject, ResponsesStreamEvent};
 use crate::sse::SseFrame;
+use crate::translate::web_search::WebSearch;
 use crate::translate::{sanitize_tool_id, ApiError, ErrorKind};
 use serde_json::Value;
 
@@ -248,7 +248,7 @@ impl ResponsesDecoder {
             }
         }
         if self.slots[i].kind == Kind::Search {
-            self.slots[i].search = WebSearch::of(item);
+            self.slots[i].search = super::web_search::search_of(item);
         }
         if !self.slots[i].streamed {
             if let Some(delta) = whole_content(item) {

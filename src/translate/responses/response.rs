@@ -55,7 +55,7 @@ pub(super) fn to_canonical(body: &[u8]) -> Result<MessagesResponse, ApiError> {
                 }
             }
             search @ Item::WebSearchCall { .. } => {
-                content.extend(super::web_search::WebSearch::of(&search).into_iter().flat_map(|s| s.blocks()));
+                content.extend(super::web_search::search_of(&search).into_iter().flat_map(|s| s.blocks()));
             }
             call @ (Item::FunctionCall { .. } | Item::CustomToolCall { .. }) => {
                 if let Some((call_id, name, input)) = super::tool_call_parts(call) {

@@ -28,28 +28,15 @@
 //! (`.completed`, `output_item.done`). `web_search_call` items a client sends back are
 //! dropped: Anthropic can only replay its own results.
 
-use crate::protocol::anthropic::{BlockDelta, ContentBlock, StreamEvent, Tool};
+use crate::protocol::anthropic::Tool;
 use crate::protocol::openai_responses::{Item, ResponsesTool};
+use crate::translate::web_search::{self as shared, WebSearch};
 use serde_json::{json, Value};
+
+pub(super) use shared::{requested, unfinished, NAME};
 
 /// What the answer must include for the search's sources to come back.
 pub(super) const SOURCES: &str = "web_search_call.action.sources";
-
-/// The name of Anthropic's web search tool, as the gateway declares it.
-pub(super) const NAME: &str = "web_search";
-
-/// The version of Anthropic's web search tool a Responses client's search becomes.
-const ANTHROPIC_TOOL: &str = "web_search_20250305";
-
-/// The searches a Responses client's turn may make on Anthropic. Anthropic pauses a turn
-/// whose server-side loop runs long (`pause_turn`), which a Responses client cannot
-/// resume: it would read the paused answer as complete.
-const MAX_USES: u32 = 5;
-
-/// The request's hosted web search tool, if it has one.
-pub(super) fn requested(tools: Option<&Vec<Tool>>) -> Option<&Tool> {
-    tools?.iter().find(|t| t.is_web_search())
-}
 
 /// Responses' `web_search` tool for Anthropic's `tool`.
 pub(super) fn responses_tool(tool: &Tool) -> ResponsesTool {
@@ -76,87 +63,31 @@ pub(super) fn canonical_tool(tool: &ResponsesTool) -> Option<Tool> {
     }
     let allowed = tool.filters.as_ref().and_then(|f| f.get("allowed_domains")).and_then(Value::as_array);
     let allowed_domains = allowed.map(|d| d.iter().filter_map(Value::as_str).map(str::to_string).collect());
-    Some(Tool {
-        kind: Some(ANTHROPIC_TOOL.to_string()),
-        name: NAME.to_string(),
-        max_uses: Some(MAX_USES),
-        allowed_domains,
-        user_location: tool.user_location.clone(),
-        ..Default::default()
-    })
+    Some(shared::canonical_tool(allowed_domains, tool.user_location.clone()))
 }
 
-/// One search the upstream ran, as canonical blocks will tell it.
-#[derive(Debug, Clone, PartialEq)]
-pub(super) struct WebSearch {
-    id: String,
-    query: String,
-    results: Value,
-}
-
-impl WebSearch {
-    /// The search of a finished `web_search_call` item; `None` for another item, or an
-    /// action other than a search (opening or searching a page).
-    pub(super) fn of(item: &Item) -> Option<WebSearch> {
-        let Item::WebSearchCall { id, status, action } = item else { return None };
-        let action = action.as_ref()?;
-        if action.get("type").and_then(Value::as_str).is_some_and(|t| t != "search") {
-            return None;
-        }
-        let query = match action.get("query").and_then(Value::as_str) {
-            Some(q) => q.to_string(),
-            None => action.get("queries")?.as_array()?.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" | "),
-        };
-        let results = if status.as_deref() == Some("failed") {
-            unfinished()
-        } else {
-            let sources = action.get("sources").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
-            let pages = sources.iter().filter_map(|s| s.get("url").and_then(Value::as_str)).map(|url| {
-                json!({"type": "web_search_result", "url": url, "title": url, "encrypted_content": "", "page_age": null})
-            });
-            Value::Array(pages.collect())
-        };
-        let own = id.as_deref().filter(|i| !i.is_empty()).map(|i| crate::translate::sanitize_tool_id(i.to_string()));
-        let own = own.unwrap_or_else(crate::translate::generated_tool_id);
-        let id = format!("srvtoolu_{}", own.strip_prefix("toolu_").unwrap_or(&own));
-        Some(WebSearch { id, query, results })
+/// The search of a finished `web_search_call` item; `None` for another item, or an
+/// action other than a search (opening or searching a page). Responses gives a source
+/// its address only: the address is also its title.
+pub(super) fn search_of(item: &Item) -> Option<WebSearch> {
+    let Item::WebSearchCall { id, status, action } = item else { return None };
+    let action = action.as_ref()?;
+    if action.get("type").and_then(Value::as_str).is_some_and(|t| t != "search") {
+        return None;
     }
-
-    fn input(&self) -> Value {
-        json!({"query": self.query})
-    }
-
-    /// The two blocks of a complete answer.
-    pub(super) fn blocks(self) -> [ContentBlock; 2] {
-        let input = self.input();
-        [
-            ContentBlock::ServerToolUse { id: self.id.clone(), name: NAME.into(), input },
-            ContentBlock::WebSearchToolResult { tool_use_id: self.id, content: self.results },
-        ]
-    }
-
-    /// The two blocks as a stream has them, from block `index` on: the call opens empty
-    /// and gets its input as one fragment, as Anthropic streams it.
-    pub(super) fn events(self, index: usize, out: &mut Vec<StreamEvent>) {
-        let partial_json = self.input().to_string();
-        let call = ContentBlock::ServerToolUse {
-            id: self.id.clone(),
-            name: NAME.into(),
-            input: Value::Object(Default::default()),
-        };
-        out.push(StreamEvent::ContentBlockStart { index, content_block: call });
-        out.push(StreamEvent::ContentBlockDelta { index, delta: BlockDelta::InputJsonDelta { partial_json } });
-        out.push(StreamEvent::ContentBlockStop { index });
-        let result = ContentBlock::WebSearchToolResult { tool_use_id: self.id, content: self.results };
-        out.push(StreamEvent::ContentBlockStart { index: index + 1, content_block: result });
-        out.push(StreamEvent::ContentBlockStop { index: index + 1 });
-    }
-}
-
-/// The results of a search that failed, or that ended without any (the answer
-/// stopped first).
-pub(super) fn unfinished() -> Value {
-    json!({"type": "web_search_tool_result_error", "error_code": "unavailable"})
+    let query = match action.get("query").and_then(Value::as_str) {
+        Some(q) => q.to_string(),
+        None => action.get("queries")?.as_array()?.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" | "),
+    };
+    let results = if status.as_deref() == Some("failed") {
+        shared::unfinished()
+    } else {
+        let sources = action.get("sources").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+        let pages =
+            sources.iter().filter_map(|s| s.get("url").and_then(Value::as_str)).map(|url| shared::page(url, url));
+        Value::Array(pages.collect())
+    };
+    Some(WebSearch::new(id.as_deref(), query, results))
 }
 
 /// The `web_search_call` item of an Anthropic search, with `action` `{type: "search",

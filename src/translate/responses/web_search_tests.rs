@@ -291,13 +291,17 @@ fn a_search_cut_off_before_its_results_failed() {
 fn other_clients_of_anthropic_get_no_call_of_the_search() {
     let input = fixture("anthropic_web_search.sse");
     for client in [Dialect::OpenAiChat, Dialect::Gemini] {
+        // Gemini clients get the search as grounding metadata (`gemini::search`).
         let mut t = StreamTranslator::new(Dialect::Anthropic, client, ClientStreamOptions::default());
         let mut out = t.push(&input).to_vec();
         out.extend_from_slice(&t.finish());
         let out = String::from_utf8(out).unwrap();
-        for absent in ["tool_calls", "functionCall", "srvtoolu", "pingora latest release"] {
+        for absent in ["tool_calls", "functionCall", "srvtoolu"] {
             assert!(!out.contains(absent), "{client:?}: {absent} in {out}");
         }
+        let grounding = out.contains(r#""groundingMetadata":{"webSearchQueries":["pingora latest release"]"#);
+        assert_eq!(grounding, client == Dialect::Gemini, "{client:?}: {out}");
+        assert_eq!(out.contains("pingora latest release"), client == Dialect::Gemini, "{client:?}: {out}");
         assert!(out.contains("Pingora 0.6.0 is the latest release."), "{client:?}: {out}");
     }
 }

@@ -48,6 +48,15 @@ impl Blocks {
         index
     }
 
+    /// Closes the open block and sets `n` indexes aside, for blocks the caller writes
+    /// whole; returns the first.
+    pub fn reserve(&mut self, n: usize, out: &mut Vec<StreamEvent>) -> usize {
+        self.close(out);
+        let index = self.next;
+        self.next += n;
+        index
+    }
+
     pub fn close(&mut self, out: &mut Vec<StreamEvent>) {
         if let Some((_, index)) = self.open.take() {
             out.push(StreamEvent::ContentBlockStop { index });

@@ -1,0 +1,109 @@
+//! Grounding with Google Search ⇄ the canonical hosted web search (`translate::web_search`).
+//!
+//! Towards a Gemini upstream that runs it (`hosted_web_search`), the canonical web
+//! search tool becomes `{"googleSearch": {}}`, when the request declares no function:
+//! `generateContent` mixes Google Search with function calling only on Gemini 3 models,
+//! and only if the client circulates the server-side calls, which no other dialect
+//! can. With functions, the search is left out, as on other channels that do not run
+//! it. Allowed and blocked domains and the user's location have no Gemini counterpart.
+//!
+//! An answer's `groundingMetadata` becomes one canonical search: its queries (joined by
+//! ` | ` when there are several) and its web sources (`uri`, and `title`, which is
+//! Google's name for the site). Gemini's source addresses are redirects through Google
+//! (`vertexaisearch.cloud.google.com/grounding-api-redirect/…`). A complete answer has
+//! the search before the text, as Anthropic orders it; a stream reports it where the
+//! metadata comes, with the last chunk, after the text it grounded. Only a stream's first
+//! metadata counts. Which part of the text each source supports is not carried over.
+//!
+//! The other way, a Gemini client's `googleSearch` (or `googleSearchRetrieval`) tool is
+//! the canonical search, and the canonical search blocks come back as the candidate's
+//! `groundingMetadata`: `webSearchQueries` and `groundingChunks` (`{web: {uri, title}}`).
+//! A stream carries it on its last chunk, as Gemini does.
+
+use crate::protocol::anthropic::ContentBlock;
+use crate::protocol::gemini::{GroundingChunk, GroundingMetadata, Tool as GeminiTool, WebSource};
+use crate::translate::web_search::{self, WebSearch};
+use serde_json::{json, Value};
+
+/// The names a Gemini request gives Google Search (the REST API takes both casings).
+const SEARCH_TOOLS: [&str; 4] = ["googleSearch", "google_search", "googleSearchRetrieval", "google_search_retrieval"];
+
+/// Whether a Gemini tool is Google Search.
+pub(super) fn is_search_tool(tool: &GeminiTool) -> bool {
+    SEARCH_TOOLS.iter().any(|name| tool.other.contains_key(*name))
+}
+
+/// Google Search, as a Gemini upstream is asked to run it.
+pub(super) fn upstream_tool() -> GeminiTool {
+    let mut other = serde_json::Map::new();
+    other.insert("googleSearch".to_string(), json!({}));
+    GeminiTool { function_declarations: None, other }
+}
+
+/// The search an answer's grounding reports, under an id made from the answer's; `None`
+/// when it reports none (no query and no web source).
+pub(super) fn search_of(meta: &GroundingMetadata, response_id: Option<&str>) -> Option<WebSearch> {
+    let pages: Vec<Value> = meta
+        .grounding_chunks
+        .iter()
+        .filter_map(|c| c.web.as_ref())
+        .filter(|w| !w.uri.is_empty())
+        .map(|w| web_search::page(&w.uri, w.title.as_deref().unwrap_or(&w.uri)))
+        .collect();
+    if meta.web_search_queries.is_empty() && pages.is_empty() {
+        return None;
+    }
+    let id = response_id.filter(|r| !r.is_empty()).map(|r| format!("gm_{r}"));
+    Some(WebSearch::new(id.as_deref(), meta.web_search_queries.join(" | "), Value::Array(pages)))
+}
+
+/// Canonical searches collected into a candidate's `groundingMetadata`.
+#[derive(Debug, Default)]
+pub(super) struct Grounding {
+    meta: GroundingMetadata,
+    searched: bool,
+}
+
+impl Grounding {
+    /// Collects the searches among a complete answer's blocks.
+    pub(super) fn of(blocks: &[ContentBlock]) -> Grounding {
+        let mut grounding = Grounding::default();
+        for block in blocks {
+            grounding.add(block);
+        }
+        grounding
+    }
+
+    /// Takes in a block whole: a search's call (its query) or its results (the pages).
+    pub(super) fn add(&mut self, block: &ContentBlock) {
+        match block {
+            ContentBlock::ServerToolUse { name, input, .. } if name == web_search::NAME => {
+                self.query(input);
+            }
+            ContentBlock::WebSearchToolResult { content, .. } => {
+                self.searched = true;
+                let pages = content.as_array().map(Vec::as_slice).unwrap_or_default();
+                for page in pages {
+                    let Some(uri) = page.get("url").and_then(Value::as_str) else { continue };
+                    let title = page.get("title").and_then(Value::as_str).map(str::to_string);
+                    let web = Some(WebSource { uri: uri.to_string(), title });
+                    self.meta.grounding_chunks.push(GroundingChunk { web, other: Default::default() });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A search's input (`{"query": …}`), as a stream completes it.
+    pub(super) fn query(&mut self, input: &Value) {
+        self.searched = true;
+        if let Some(query) = input.get("query").and_then(Value::as_str).filter(|q| !q.is_empty()) {
+            self.meta.web_search_queries.push(query.to_string());
+        }
+    }
+
+    /// The metadata, if there was a search.
+    pub(super) fn take(&mut self) -> Option<GroundingMetadata> {
+        std::mem::take(&mut self.searched).then(|| std::mem::take(&mut self.meta))
+    }
+}
