@@ -57,11 +57,11 @@ pub(super) fn search_of(meta: &GroundingMetadata, response_id: Option<&str>) -> 
     Some(WebSearch::new(id.as_deref(), meta.web_search_queries.join(" | "), Value::Array(pages)))
 }
 
-/// Canonical searches collected into a candidate's `groundingMetadata`.
+/// Canonical searches collected into a candidate's `groundingMetadata` (boxed: a
+/// stream's encoder holds it, and most answers search nothing).
 #[derive(Debug, Default)]
 pub(super) struct Grounding {
-    meta: GroundingMetadata,
-    searched: bool,
+    meta: Option<Box<GroundingMetadata>>,
 }
 
 impl Grounding {
@@ -81,13 +81,13 @@ impl Grounding {
                 self.query(input);
             }
             ContentBlock::WebSearchToolResult { content, .. } => {
-                self.searched = true;
+                let meta = self.meta.get_or_insert_default();
                 let pages = content.as_array().map(Vec::as_slice).unwrap_or_default();
                 for page in pages {
                     let Some(uri) = page.get("url").and_then(Value::as_str) else { continue };
                     let title = page.get("title").and_then(Value::as_str).map(str::to_string);
                     let web = Some(WebSource { uri: uri.to_string(), title });
-                    self.meta.grounding_chunks.push(GroundingChunk { web, other: Default::default() });
+                    meta.grounding_chunks.push(GroundingChunk { web, other: Default::default() });
                 }
             }
             _ => {}
@@ -96,14 +96,14 @@ impl Grounding {
 
     /// A search's input (`{"query": …}`), as a stream completes it.
     pub(super) fn query(&mut self, input: &Value) {
-        self.searched = true;
+        let meta = self.meta.get_or_insert_default();
         if let Some(query) = input.get("query").and_then(Value::as_str).filter(|q| !q.is_empty()) {
-            self.meta.web_search_queries.push(query.to_string());
+            meta.web_search_queries.push(query.to_string());
         }
     }
 
     /// The metadata, if there was a search.
     pub(super) fn take(&mut self) -> Option<GroundingMetadata> {
-        std::mem::take(&mut self.searched).then(|| std::mem::take(&mut self.meta))
+        self.meta.take().map(|m| *m)
     }
 }
