@@ -54,8 +54,9 @@
 //!   images returned by a tool become `inlineData` parts beside the responses.
 //! - Google Search is the canonical hosted web search, where the channel runs one
 //!   (`search`); other hosted tools (`codeExecution`, `urlContext`, …) and Anthropic's
-//!   other server tools are dropped, as are `seed`, penalties, safety settings, `cachedContent`, audio and
-//!   video input (a 400), model output images and code-execution parts.
+//!   other server tools are dropped, as are `seed`, penalties, safety settings,
+//!   `cachedContent`, audio and video input (a 400), model output images and
+//!   code-execution parts.
 //! - Anthropic `stop_sequence` reads back as `STOP`; Gemini's tool-use prompt tokens
 //!   count as input.
 
