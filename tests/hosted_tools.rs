@@ -192,6 +192,11 @@ fn gemini_clis_google_search_runs_on_an_anthropic_channel_and_comes_back_as_grou
             "groundingChunks": [
                 {"web": {"uri": "https://github.com/cloudflare/pingora/releases", "title": "Releases · cloudflare/pingora"}},
                 {"web": {"uri": "https://crates.io/crates/pingora", "title": "pingora - crates.io"}}
+            ],
+            // Claude's cited text, after "Let me search." (14 bytes).
+            "groundingSupports": [
+                {"segment": {"startIndex": 14, "endIndex": 50, "text": "Pingora 0.6.0 is the latest release."},
+                 "groundingChunkIndices": [0]}
             ]
         })
     );

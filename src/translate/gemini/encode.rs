@@ -42,6 +42,19 @@ pub struct GeminiEncoder {
     /// for the last chunk's `groundingMetadata`.
     search_calls: Vec<(usize, String)>,
     grounding: Grounding,
+    /// Bytes of answer text written so far, the open text block (index, first byte), and
+    /// its text once it cites a page, for `groundingMetadata.groundingSupports`.
+    text_bytes: usize,
+    text_block: (usize, usize),
+    cited: Option<Box<Cited>>,
+}
+
+/// A text block citing pages, while it streams.
+#[derive(Debug)]
+struct Cited {
+    index: usize,
+    text: String,
+    citations: Vec<Value>,
 }
 
 #[derive(Debug)]
@@ -87,6 +100,9 @@ impl GeminiEncoder {
             carry: Default::default(),
             search_calls: Vec::new(),
             grounding: Grounding::default(),
+            text_bytes: 0,
+            text_block: (usize::MAX, 0),
+            cited: None,
         }
     }
 
@@ -108,7 +124,16 @@ impl GeminiEncoder {
                     input: input.clone(),
                     partial_json: String::new(),
                 }),
-                ContentBlock::Text { text, .. } if !text.is_empty() => self.write_part(Part::text(text.as_str()), out),
+                ContentBlock::Text { text, citations, .. } => {
+                    self.text_block = (*index, self.text_bytes);
+                    if let Some(Value::Array(citations)) = citations {
+                        if !citations.is_empty() {
+                            let citations = citations.clone();
+                            self.cited = Some(Box::new(Cited { index: *index, text: String::new(), citations }));
+                        }
+                    }
+                    self.text(text, out);
+                }
                 ContentBlock::Thinking { thinking, signature } => {
                     self.thinking = Some((*index, thinking.clone(), signature.clone()));
                     if self.thoughts && !thinking.is_empty() {
@@ -125,7 +150,13 @@ impl GeminiEncoder {
                 _ => {}
             },
             StreamEvent::ContentBlockDelta { index, delta } => match delta {
-                BlockDelta::TextDelta { text } if !text.is_empty() => self.write_part(Part::text(text.as_str()), out),
+                BlockDelta::TextDelta { text } => self.text(text, out),
+                BlockDelta::CitationsDelta { citation } if self.text_block.0 == *index => {
+                    let cited = self.cited.get_or_insert_with(|| {
+                        Box::new(Cited { index: *index, text: String::new(), citations: Vec::new() })
+                    });
+                    cited.citations.push(citation.clone());
+                }
                 BlockDelta::ThinkingDelta { thinking } => {
                     if let Some((_, text, _)) = self.thinking.as_mut().filter(|(i, ..)| i == index) {
                         text.push_str(thinking);
@@ -159,6 +190,9 @@ impl GeminiEncoder {
                 _ => {}
             },
             StreamEvent::ContentBlockStop { index } => {
+                if let Some(cited) = self.cited.take_if(|c| c.index == *index) {
+                    self.grounding.cite(self.text_block.1, &cited.text, &cited.citations);
+                }
                 if let Some(pos) = self.search_calls.iter().position(|(i, _)| i == index) {
                     let (_, json) = self.search_calls.remove(pos);
                     self.grounding.query(&crate::translate::tool_input(&json));
@@ -248,6 +282,18 @@ impl GeminiEncoder {
             response_id: Some(self.response_id.clone()).filter(|id| !id.is_empty()),
             ..Default::default()
         }
+    }
+
+    /// Answer text: a part of its own, counted (and kept while its block cites pages).
+    fn text(&mut self, text: &str, out: &mut BytesMut) {
+        if text.is_empty() {
+            return;
+        }
+        self.text_bytes += text.len();
+        if let Some(cited) = self.cited.as_mut() {
+            cited.text.push_str(text);
+        }
+        self.write_part(Part::text(text), out);
     }
 
     fn write_part(&mut self, part: Part, out: &mut BytesMut) {

@@ -18,7 +18,11 @@
 //! The other way, a Gemini client's `googleSearch` (or `googleSearchRetrieval`) tool is
 //! the canonical search, and the canonical search blocks come back as the candidate's
 //! `groundingMetadata`: `webSearchQueries` and `groundingChunks` (`{web: {uri, title}}`).
-//! A stream carries it on its last chunk, as Gemini does.
+//! A text block citing pages (Anthropic's `web_search_result_location` citations) is a
+//! `groundingSupports` entry: its place in the answer's text (`segment`, UTF-8 byte
+//! offsets over the text parts, thoughts left out) and the chunks of the pages it cites,
+//! from which Gemini CLI numbers its citation markers. A stream carries the metadata on
+//! its last chunk, as Gemini does.
 
 use crate::protocol::anthropic::ContentBlock;
 use crate::protocol::gemini::{GroundingChunk, GroundingMetadata, Tool as GeminiTool, WebSource};
@@ -65,11 +69,18 @@ pub(super) struct Grounding {
 }
 
 impl Grounding {
-    /// Collects the searches among a complete answer's blocks.
+    /// Collects the searches among a complete answer's blocks, and the text citing them.
     pub(super) fn of(blocks: &[ContentBlock]) -> Grounding {
         let mut grounding = Grounding::default();
+        let mut offset = 0;
         for block in blocks {
             grounding.add(block);
+            if let ContentBlock::Text { text, citations, .. } = block {
+                if let Some(Value::Array(citations)) = citations {
+                    grounding.cite(offset, text, citations);
+                }
+                offset += text.len();
+            }
         }
         grounding
     }
@@ -99,6 +110,40 @@ impl Grounding {
         let meta = self.meta.get_or_insert_default();
         if let Some(query) = input.get("query").and_then(Value::as_str).filter(|q| !q.is_empty()) {
             meta.web_search_queries.push(query.to_string());
+        }
+    }
+
+    /// A text block at byte `start` of the answer's text, citing pages (`citations`, as
+    /// Anthropic gives them; other kinds of citation are left out).
+    pub(super) fn cite(&mut self, start: usize, text: &str, citations: &[Value]) {
+        let mut indices: Vec<usize> = Vec::new();
+        for citation in citations.iter().filter(|c| c["type"] == "web_search_result_location") {
+            let Some(url) = citation.get("url").and_then(Value::as_str) else { continue };
+            let meta = self.meta.get_or_insert_default();
+            let chunks = &mut meta.grounding_chunks;
+            let at = match chunks.iter().position(|c| c.web.as_ref().is_some_and(|w| w.uri == url)) {
+                Some(at) => at,
+                None => {
+                    let title = citation.get("title").and_then(Value::as_str).map(str::to_string);
+                    chunks.push(GroundingChunk {
+                        web: Some(WebSource { uri: url.to_string(), title }),
+                        ..Default::default()
+                    });
+                    chunks.len() - 1
+                }
+            };
+            if !indices.contains(&at) {
+                indices.push(at);
+            }
+        }
+        let Some(meta) = self.meta.as_mut().filter(|_| !indices.is_empty()) else { return };
+        let support = json!({
+            "segment": {"startIndex": start, "endIndex": start + text.len(), "text": text},
+            "groundingChunkIndices": indices,
+        });
+        match meta.grounding_supports.get_or_insert_with(|| Value::Array(Vec::new())) {
+            Value::Array(supports) => supports.push(support),
+            other => *other = Value::Array(vec![support]),
         }
     }
 

@@ -218,3 +218,67 @@ fn a_gemini_client_stream_carries_the_grounding_on_its_last_chunk() {
     assert_eq!(chunks[1]["candidates"][0]["finishReason"], "STOP");
     assert_eq!(chunks[1]["candidates"][0]["groundingMetadata"], client_grounding());
 }
+
+/// The grounding a Gemini client gets for Anthropic's recorded search: the answer's text
+/// is "Let me search." (14 bytes) then the cited "Pingora 0.6.0 is the latest release.".
+fn recorded_grounding() -> Value {
+    json!({
+        "webSearchQueries": ["pingora latest release"],
+        "groundingChunks": [
+            {"web": {"uri": "https://github.com/cloudflare/pingora/releases", "title": "Releases · cloudflare/pingora"}},
+            {"web": {"uri": "https://crates.io/crates/pingora", "title": "pingora - crates.io"}}
+        ],
+        "groundingSupports": [
+            {"segment": {"startIndex": 14, "endIndex": 50, "text": "Pingora 0.6.0 is the latest release."},
+             "groundingChunkIndices": [0]}
+        ]
+    })
+}
+
+fn recorded(path: &str) -> Vec<u8> {
+    std::fs::read(format!("{}/tests/fixtures/responses/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+#[test]
+fn text_citing_the_pages_found_is_a_grounding_support() {
+    let answer: MessagesResponse = serde_json::from_slice(&recorded("anthropic_web_search.json")).unwrap();
+    let body: Value = serde_json::from_slice(&canonical_to_response(&answer, false)).unwrap();
+    assert_eq!(body["candidates"][0]["groundingMetadata"], recorded_grounding());
+
+    // Streamed (citations come ahead of the text they belong to), under every split.
+    let input = recorded("anthropic_web_search.sse");
+    let sse = split_invariant("cited stream", &input, |i, c| {
+        let options = crate::translate::stream::ClientStreamOptions::default();
+        let mut t = crate::translate::stream::StreamTranslator::new(
+            crate::protocol::Dialect::Anthropic,
+            crate::protocol::Dialect::Gemini,
+            options,
+        );
+        let mut out = Vec::new();
+        let mut start = 0;
+        for &end in c.iter().chain(std::iter::once(&i.len())) {
+            out.extend_from_slice(&t.push(&i[start..end]));
+            start = end;
+        }
+        out.extend_from_slice(&t.finish());
+        String::from_utf8(out).unwrap()
+    });
+    let chunks: Vec<Value> =
+        sse.split("\n\n").filter_map(|c| c.strip_prefix("data: ")).map(|d| serde_json::from_str(d).unwrap()).collect();
+    let last = &chunks.last().unwrap()["candidates"][0];
+    assert_eq!(last["finishReason"], "STOP");
+    assert_eq!(last["groundingMetadata"], recorded_grounding());
+
+    // A page cited but not among the results is added as a source.
+    let mut grounding = super::search::Grounding::default();
+    let citation = json!({"type": "web_search_result_location", "url": "https://example.org/a", "title": "A",
+                          "cited_text": "x", "encrypted_index": "e"});
+    let other = json!({"type": "char_location", "cited_text": "y"});
+    grounding.cite(3, "héllo", &[citation.clone(), other, citation]);
+    assert_eq!(
+        serde_json::to_value(grounding.take().unwrap()).unwrap(),
+        json!({"groundingChunks": [{"web": {"uri": "https://example.org/a", "title": "A"}}],
+               "groundingSupports": [{"segment": {"startIndex": 3, "endIndex": 9, "text": "héllo"},
+                                      "groundingChunkIndices": [0]}]})
+    );
+}
