@@ -8,23 +8,6 @@ use common::*;
 use serde_json::{json, Value};
 use std::time::Duration;
 
-/// Four routes over one mock: pass-through and translated, for each client dialect.
-fn channels(mock: &Mock) -> String {
-    let u = &mock.url;
-    format!(
-        "  - {{name: anthropic-up, protocol: anthropic, base_url: \"{u}\", keys: [\"{ANTHROPIC_UPSTREAM_KEY}\"], models: [\"claude-*\"]}}\n\
-         \x20 - {{name: openai-up, protocol: openai, base_url: \"{u}\", keys: [\"{OPENAI_UPSTREAM_KEY}\"], models: [\"gpt-*\"]}}\n\
-         \x20 - {{name: claude-on-openai, protocol: openai, base_url: \"{u}\", keys: [\"{OPENAI_UPSTREAM_KEY}\"], models: [\"tr-claude-*\"], model_map: {{\"tr-claude-*\": \"gpt-4o\"}}}}\n\
-         \x20 - {{name: gpt-on-anthropic, protocol: anthropic, base_url: \"{u}\", keys: [\"{ANTHROPIC_UPSTREAM_KEY}\"], models: [\"tr-gpt-*\"], model_map: {{\"tr-gpt-*\": \"claude-sonnet-4-5\"}}}}\n"
-    )
-}
-
-fn setup() -> (Mock, Gateway) {
-    let mock = Mock::start();
-    let gw = Gateway::start(&channels(&mock), "  max_body_bytes: 3145728");
-    (mock, gw)
-}
-
 fn anthropic_body(model: &str, text: &str, stream: bool) -> String {
     json!({"model": model, "max_tokens": 256, "stream": stream, "messages": [{"role": "user", "content": text}],
            "tools": [{"name": "get_weather", "description": "Weather", "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}}},
@@ -41,7 +24,7 @@ fn openai_body(model: &str, text: &str, stream: bool) -> String {
 
 #[test]
 fn health_and_root_need_no_key() {
-    let (_mock, gw) = setup();
+    let (_mock, gw) = four_routes_gateway();
     let (status, _, body) = get(&format!("{}/health", gw.url), &[]);
     assert_eq!((status, body.as_str()), (200, "{\"status\":\"ok\"}"));
     let resp = agent().head(&format!("{}/", gw.url)).call().unwrap();
@@ -50,7 +33,7 @@ fn health_and_root_need_no_key() {
 
 #[test]
 fn auth_failures_are_401_in_the_client_dialect() {
-    let (mock, gw) = setup();
+    let (mock, gw) = four_routes_gateway();
     let body = anthropic_body("claude-x", "hi", false);
     let (status, _, resp) = gw.post("/v1/messages", &[("x-api-key", "wrong-key")], &body);
     assert_eq!(status, 401);
@@ -73,7 +56,7 @@ fn auth_failures_are_401_in_the_client_dialect() {
 
 #[test]
 fn anthropic_passthrough_changes_only_the_model_and_swaps_the_key() {
-    let (mock, gw) = setup();
+    let (mock, gw) = four_routes_gateway();
     let body = r#"{"model":"claude-opus-4-8","max_tokens":64,"system":[{"type":"text","text":"S","cache_control":{"type":"ephemeral"}}],"messages":[{"role":"user","content":"hi"}],"context_management":{"edits":[]},"future_field":1}"#;
     let headers = [
         ("x-api-key", ACCESS_KEY),
@@ -98,7 +81,7 @@ fn anthropic_passthrough_changes_only_the_model_and_swaps_the_key() {
 
 #[test]
 fn anthropic_client_on_openai_upstream_non_stream() {
-    let (mock, gw) = setup();
+    let (mock, gw) = four_routes_gateway();
     let body = json!({
         "model": "tr-claude-opus", "max_tokens": 300, "temperature": 0.5, "stop_sequences": ["END"],
         "system": [{"type": "text", "text": "You are terse.", "cache_control": {"type": "ephemeral"}}, {"type": "text", "text": "Be kind."}],
@@ -147,7 +130,7 @@ fn anthropic_client_on_openai_upstream_non_stream() {
 
 #[test]
 fn openai_client_on_anthropic_upstream_streams_tools_and_usage() {
-    let (mock, gw) = setup();
+    let (mock, gw) = four_routes_gateway();
     let (status, body) = gw.openai(&openai_body("tr-gpt-4o", "[[tools2]]", true));
     assert_eq!(status, 200, "{body}");
     let data = sse_data(&body);
@@ -195,7 +178,7 @@ fn openai_client_on_anthropic_upstream_streams_tools_and_usage() {
 
 #[test]
 fn anthropic_client_on_openai_upstream_stream_has_real_usage_in_message_delta() {
-    let (_mock, gw) = setup();
+    let (_mock, gw) = four_routes_gateway();
     let (status, body) = gw.anthropic(&anthropic_body("tr-claude-x", "[[tool]]", true));
     assert_eq!(status, 200, "{body}");
     assert_eq!(
@@ -228,60 +211,11 @@ fn anthropic_client_on_openai_upstream_stream_has_real_usage_in_message_delta() 
     assert_eq!(args, r#"{"city":"Paris","unit":"c"}"#);
 }
 
-#[test]
-fn tool_result_round_trip_both_directions() {
-    let (mock, gw) = setup();
-    // Anthropic client, OpenAI upstream.
-    let body = json!({"model": "tr-claude-x", "max_tokens": 100, "messages": [
-        {"role": "user", "content": "weather?"},
-        {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Paris"}}]},
-        {"role": "user", "content": [
-            {"type": "tool_result", "tool_use_id": "toolu_1", "content": [{"type": "text", "text": "sunny"}]},
-            {"type": "tool_result", "tool_use_id": "toolu_2", "content": "boom", "is_error": true},
-            {"type": "text", "text": "thanks"}]}]});
-    let (status, resp) = gw.anthropic(&body.to_string());
-    assert_eq!(status, 200, "{resp}");
-    let sent: Value = serde_json::from_str(mock.last_request()["body"].as_str().unwrap()).unwrap();
-    assert_eq!(
-        sent["messages"],
-        json!([
-            {"role": "user", "content": "weather?"},
-            {"role": "assistant", "content": null, "tool_calls": [{"id": "toolu_1", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}}]},
-            {"role": "tool", "content": "sunny", "tool_call_id": "toolu_1"},
-            {"role": "tool", "content": "Error: boom", "tool_call_id": "toolu_2"},
-            {"role": "user", "content": "thanks"}
-        ])
-    );
-    // OpenAI client, Anthropic upstream.
-    let body = json!({"model": "tr-gpt-x", "messages": [
-        {"role": "system", "content": "sys"},
-        {"role": "user", "content": "weather?"},
-        {"role": "assistant", "content": null, "tool_calls": [{"id": "call_9", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\":\"Rome\"}"}}]},
-        {"role": "tool", "tool_call_id": "call_9", "content": "rainy"}]});
-    let (status, resp) = gw.openai(&body.to_string());
-    assert_eq!(status, 200, "{resp}");
-    let resp: Value = serde_json::from_str(&resp).unwrap();
-    assert_eq!(resp["choices"][0]["message"]["content"], "Got tool result: rainy");
-    assert_eq!(resp["object"], "chat.completion");
-    let sent: Value = serde_json::from_str(mock.last_request()["body"].as_str().unwrap()).unwrap();
-    // With the cache breakpoints the gateway adds for OpenAI clients.
-    let ephemeral = json!({"type": "ephemeral"});
-    assert_eq!(sent["system"], json!([{"type": "text", "text": "sys", "cache_control": ephemeral}]));
-    assert_eq!(
-        sent["messages"],
-        json!([
-            {"role": "user", "content": "weather?"},
-            {"role": "assistant", "content": [{"type": "tool_use", "id": "call_9", "name": "get_weather", "input": {"city": "Rome"}}]},
-            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "call_9", "content": "rainy", "cache_control": ephemeral}]}
-        ])
-    );
-}
-
 /// Claude Code writes `type` after a tool result's `tool_use_id`, in bodies of tens of
 /// KiB: such blocks are read wherever `type` stands, on its second turn as on the first.
 #[test]
 fn a_large_anthropic_body_with_type_after_other_keys_translates() {
-    let (mock, gw) = setup();
+    let (mock, gw) = four_routes_gateway();
     let body = format!(
         r#"{{"model":"tr-claude-x","max_tokens":100,"system":[{{"text":"{}","type":"text"}}],"messages":[
             {{"role":"user","content":"run it"}},
@@ -296,141 +230,9 @@ fn a_large_anthropic_body_with_type_after_other_keys_translates() {
     assert_eq!(sent["messages"][3], json!({"role": "tool", "content": "relay-ok", "tool_call_id": "toolu_1"}));
 }
 
-/// Claude Code names some MCP tools past 64 characters, and Gemini CLI keeps an MCP
-/// server's `.` in its tool names: other providers refuse both. They are renamed
-/// upstream, and the calls come back under the client's names.
-#[test]
-fn tool_names_other_providers_refuse_are_renamed_and_named_back() {
-    let (mock, gw) = setup();
-    let long = "mcp__statsserver_for_review__fetch_the_extremely_detailed_repository_statistics_for_relay";
-    for stream in [false, true] {
-        let body = json!({"model": "tr-claude-x", "max_tokens": 100, "stream": stream,
-            "messages": [{"role": "user", "content": "[[tool]] stats"}],
-            "tools": [{"name": long, "input_schema": {"type": "object"}}]});
-        let (status, resp) = gw.anthropic(&body.to_string());
-        assert_eq!(status, 200, "{resp}");
-        let sent: Value = serde_json::from_str(mock.last_request()["body"].as_str().unwrap()).unwrap();
-        let upstream = sent["tools"][0]["function"]["name"].as_str().unwrap().to_string();
-        assert_eq!(upstream.len(), 64, "{upstream}");
-        assert!(long.starts_with(&upstream[..55]), "{upstream}");
-        assert!(resp.contains(&format!("\"name\":\"{long}\"")), "{resp}");
-        assert!(!resp.contains(&upstream), "{resp}");
-    }
-    let gemini = json!({"contents": [{"role": "user", "parts": [{"text": "[[tool]] status"}]}],
-        "tools": [{"functionDeclarations": [{"name": "mcp_stub_get.status", "parameters": {"type": "OBJECT"}}]}]});
-    let (status, _, resp) =
-        gw.post("/v1beta/models/tr-gpt-x:generateContent", &[("x-goog-api-key", ACCESS_KEY)], &gemini.to_string());
-    assert_eq!(status, 200, "{resp}");
-    let sent: Value = serde_json::from_str(mock.last_request()["body"].as_str().unwrap()).unwrap();
-    assert_eq!(sent["tools"][0]["name"], "mcp_stub_get_status");
-    let resp: Value = serde_json::from_str(&resp).unwrap();
-    assert_eq!(resp["candidates"][0]["content"]["parts"][1]["functionCall"]["name"], "mcp_stub_get.status", "{resp}");
-}
-
-/// Codex on an Anthropic channel: the signed thinking of a tool-calling step comes back
-/// to Codex sealed in its reasoning item, and the next step hands it to Anthropic as it
-/// gave it, with extended thinking still on.
-#[test]
-fn a_responses_tool_loop_on_anthropic_keeps_its_signed_thinking() {
-    let (mock, gw) = setup();
-    let auth = format!("Bearer {ACCESS_KEY}");
-    let first = json!({"model": "tr-gpt-x", "store": false, "stream": true, "include": ["reasoning.encrypted_content"],
-        "reasoning": {"effort": "low"}, "tools": [{"type": "function", "name": "get_weather", "parameters": {"type": "object"}}],
-        "input": [{"type": "message", "role": "user", "content": "[[think]] [[tool]] weather?"}]});
-    let (status, _, body) = gw.post("/v1/responses", &[("authorization", &auth)], &first.to_string());
-    assert_eq!(status, 200, "{body}");
-    let completed = sse_data(&body).into_iter().find(|d| d.contains("\"response.completed\"")).unwrap();
-    let completed: Value = serde_json::from_str(&completed).unwrap();
-    let output = completed["response"]["output"].as_array().unwrap().clone();
-    assert_eq!(output[0]["type"], "reasoning", "{completed}");
-    assert!(output[0]["encrypted_content"].as_str().unwrap().starts_with("llmrelay1."), "{completed}");
-    let call = output.iter().find(|i| i["type"] == "function_call").unwrap();
-
-    let mut input = vec![json!({"type": "message", "role": "user", "content": "[[think]] [[tool]] weather?"})];
-    input.extend(output.iter().cloned());
-    input.push(json!({"type": "function_call_output", "call_id": call["call_id"], "output": "sunny"}));
-    let second = json!({"model": "tr-gpt-x", "store": false, "include": ["reasoning.encrypted_content"],
-        "reasoning": {"effort": "low"}, "tools": first["tools"], "input": input});
-    let (status, _, body) = gw.post("/v1/responses", &[("authorization", &auth)], &second.to_string());
-    assert_eq!(status, 200, "{body}");
-    let sent: Value = serde_json::from_str(mock.last_request()["body"].as_str().unwrap()).unwrap();
-    assert_eq!(sent["thinking"], json!({"type": "enabled", "budget_tokens": 1024}), "{sent}");
-    let turn = &sent["messages"][1]["content"];
-    assert_eq!(turn[0], json!({"type": "thinking", "thinking": "Let me think.", "signature": "sig_mock_1"}), "{sent}");
-    assert_eq!(turn.as_array().unwrap().last().unwrap()["type"], "tool_use", "{sent}");
-
-    // The same conversation on an Anthropic channel of another provider family (a
-    // changed config): that family did not sign the thinking, which is left out, and
-    // thinking is off for the turn that lost it.
-    let u = &mock.url;
-    let other = format!(
-        "  - {{name: elsewhere, protocol: anthropic, base_url: \"{u}\", keys: [\"{ANTHROPIC_UPSTREAM_KEY}\"], models: [\"tr-gpt-*\"], family: other-cloud}}\n"
-    );
-    let gw = Gateway::start(&other, "");
-    let (status, _, body) = gw.post("/v1/responses", &[("authorization", &auth)], &second.to_string());
-    assert_eq!(status, 200, "{body}");
-    let sent: Value = serde_json::from_str(mock.last_request()["body"].as_str().unwrap()).unwrap();
-    assert!(!sent.to_string().contains("sig_mock_1"), "{sent}");
-    assert_eq!(sent.get("thinking"), None, "{sent}");
-}
-
-/// Gemini CLI on an Anthropic channel: the signed thinking of a tool-calling turn rides
-/// back on the call's `thoughtSignature`, and the next request hands it to Anthropic as
-/// it gave it, ahead of the call, with extended thinking still on.
-#[test]
-fn a_gemini_tool_loop_on_anthropic_keeps_its_signed_thinking() {
-    let (mock, gw) = setup();
-    let key = [("x-goog-api-key", ACCESS_KEY)];
-    let ask = json!({"role": "user", "parts": [{"text": "[[think]] [[tool]] weather?"}]});
-    let config = json!({"thinkingConfig": {"thinkingBudget": 2048, "includeThoughts": true}});
-    let tools = json!([{"functionDeclarations": [{"name": "get_weather", "parameters": {"type": "OBJECT"}}]}]);
-    for stream in [true, false] {
-        let first = json!({"contents": [ask], "generationConfig": config, "tools": tools});
-        let path = if stream {
-            "/v1beta/models/tr-gpt-x:streamGenerateContent?alt=sse"
-        } else {
-            "/v1beta/models/tr-gpt-x:generateContent"
-        };
-        let (status, _, body) = gw.post(path, &key, &first.to_string());
-        assert_eq!(status, 200, "{body}");
-        let chunks: Vec<Value> = if stream {
-            sse_data(&body).iter().map(|d| serde_json::from_str(d).unwrap()).collect()
-        } else {
-            vec![serde_json::from_str(&body).unwrap()]
-        };
-        let parts: Vec<Value> = chunks
-            .iter()
-            .flat_map(|c| c["candidates"][0]["content"]["parts"].as_array().cloned().unwrap_or_default())
-            .filter(|p| p.get("functionCall").is_some())
-            .collect();
-        assert!(parts[0]["thoughtSignature"].as_str().unwrap().starts_with("llmrelay1."), "{body}");
-        let call = &parts[0]["functionCall"];
-        let second = json!({"contents": [ask,
-            {"role": "model", "parts": [{"text": "Checking."}, parts[0]]},
-            {"role": "user", "parts": [{"functionResponse": {"id": call["id"], "name": "get_weather", "response": {"output": "sunny"}}}]}],
-            "generationConfig": config, "tools": tools});
-        let (status, _, body) = gw.post("/v1beta/models/tr-gpt-x:generateContent", &key, &second.to_string());
-        assert_eq!(status, 200, "{body}");
-        let sent: Value = serde_json::from_str(mock.last_request()["body"].as_str().unwrap()).unwrap();
-        assert_eq!(sent["thinking"], json!({"type": "enabled", "budget_tokens": 2048}), "{sent}");
-        let turn = &sent["messages"][1]["content"];
-        assert_eq!(
-            turn[0],
-            json!({"type": "thinking", "thinking": "Let me think.", "signature": "sig_mock_1"}),
-            "{sent}"
-        );
-        assert_eq!(turn[1]["type"], "text");
-        assert_eq!(
-            (turn[2]["type"].as_str(), turn[2]["id"].as_str()),
-            (Some("tool_use"), call["id"].as_str()),
-            "{sent}"
-        );
-    }
-}
-
 #[test]
 fn two_mebibyte_bodies_pass_in_both_directions_and_oversize_is_413() {
-    let (mock, gw) = setup();
+    let (mock, gw) = four_routes_gateway();
     let big = "x".repeat(2 * 1024 * 1024);
     let sent = anthropic_body("claude-x", &big, false);
     let (status, resp) = gw.anthropic(&sent);
@@ -461,7 +263,7 @@ fn two_mebibyte_bodies_pass_in_both_directions_and_oversize_is_413() {
 
 #[test]
 fn upstream_errors_keep_their_status_in_the_client_dialect() {
-    let (_mock, gw) = setup();
+    let (_mock, gw) = four_routes_gateway();
     for (model, text, want_status, want) in [
         (
             "tr-claude-x",
@@ -518,7 +320,7 @@ fn upstream_errors_keep_their_status_in_the_client_dialect() {
 
 #[test]
 fn an_exhausted_quota_tells_clients_not_to_retry_and_keeps_its_code() {
-    let (_mock, gw) = setup();
+    let (_mock, gw) = four_routes_gateway();
     let anthropic = [("x-api-key", common::ACCESS_KEY), ("anthropic-version", "2023-06-01")];
     // OpenAI's 429 `insufficient_quota` to an Anthropic client: the SDKs would retry a 429.
     let (status, headers, body) =
@@ -546,7 +348,7 @@ fn an_exhausted_quota_tells_clients_not_to_retry_and_keeps_its_code() {
 
 #[test]
 fn unknown_model_and_bad_json_are_client_errors() {
-    let (_mock, gw) = setup();
+    let (_mock, gw) = four_routes_gateway();
     let (status, body) = gw.anthropic(&anthropic_body("llama-3", "hi", false));
     assert_eq!(status, 404);
     assert_eq!(
@@ -560,7 +362,7 @@ fn unknown_model_and_bad_json_are_client_errors() {
 
 #[test]
 fn a_body_broken_past_its_model_never_reaches_the_upstream() {
-    let (mock, gw) = setup();
+    let (mock, gw) = four_routes_gateway();
     let before = mock.requests().len();
     // Checked whole before routing, whether it would pass through or be translated.
     let (status, body) = gw.anthropic(r#"{"model":"claude-x","max_tokens":5,"messages":[1,]}"#);
@@ -578,7 +380,7 @@ fn a_body_broken_past_its_model_never_reaches_the_upstream() {
 
 #[test]
 fn mid_stream_disconnect_ends_with_an_error_event() {
-    let (_mock, gw) = setup();
+    let (_mock, gw) = four_routes_gateway();
     let (status, body) = gw.anthropic(&anthropic_body("tr-claude-x", "[[disconnect]]", true));
     assert_eq!(status, 200);
     assert!(body.contains("\"text\":\"Hello\""), "{body}");
@@ -598,7 +400,7 @@ fn mid_stream_disconnect_ends_with_an_error_event() {
 
 #[test]
 fn in_band_upstream_error_is_passed_as_an_error_event() {
-    let (_mock, gw) = setup();
+    let (_mock, gw) = four_routes_gateway();
     // The stream had begun (200): the upstream's error arrives as the last event, in
     // the client's dialect, with the upstream's message, and no terminator follows.
     let (status, body) = gw.openai(&openai_body("tr-gpt-x", "[[midstream-error]]", true));
@@ -621,7 +423,7 @@ fn in_band_upstream_error_is_passed_as_an_error_event() {
 #[test]
 fn frames_leave_as_soon_as_the_upstream_sends_them() {
     let mock = Mock::start_with(&["--token-delay-ms", "150"]);
-    let gw = Gateway::start(&channels(&mock), "");
+    let gw = Gateway::start(&four_routes(&mock), "");
     let auth = format!("Bearer {ACCESS_KEY}");
     let (status, pieces) = post_timed(
         &format!("{}/v1/messages", gw.url),

@@ -359,7 +359,7 @@ fn tool_turn_without_thinking(messages: &[Message]) -> bool {
 
 /// The budget adaptive thinking (a Gemini client's dynamic budget, or thoughts asked
 /// for without one) gets on a model that does not take it.
-const ADAPTIVE_FALLBACK_BUDGET: u32 = 8192;
+pub(crate) const ADAPTIVE_FALLBACK_BUDGET: u32 = 8192;
 
 /// Whether `model` takes `thinking: {type: "adaptive"}`: Claude 4.6 and later (Opus and
 /// Sonnet 4.6 introduced it), and a Claude model whose version the name does not say.
@@ -367,7 +367,7 @@ const ADAPTIVE_FALLBACK_BUDGET: u32 = 8192;
 /// take a budget (`enabled`) only. The version is the first one or two numbers under 100
 /// in the name (`claude-sonnet-4-5-20250929` is 4.5, `claude-3-7-sonnet` 3.7,
 /// `claude-sonnet-4-20250514` 4).
-fn takes_adaptive_thinking(model: &str) -> bool {
+pub(crate) fn takes_adaptive_thinking(model: &str) -> bool {
     if !model.contains("claude") {
         return false;
     }

@@ -154,6 +154,61 @@ impl RequestPeek {
     }
 }
 
+/// Adaptive thinking (`"thinking": {"type": "adaptive"}`, which Claude Code asks of Claude
+/// 4.6 and later) in a body whose model is mapped to one that does not take it (see
+/// `anthropic_request::takes_adaptive_thinking`): the body with `model` set to `model`
+/// and `thinking` a budget instead, the one translated requests get (8192 tokens, or
+/// half of `max_tokens` when that leaves no room, or `disabled` under Anthropic's
+/// minimum of 1024), every other byte as it came. `None` when the body asks for no
+/// adaptive thinking, or is one the scanner leaves to serde_json. The body is searched
+/// for `"adaptive"` first: a full scan only for a body that may ask for it.
+pub fn with_budgeted_thinking(body: &[u8], peek: &RequestPeek, model: &str) -> Option<Bytes> {
+    use crate::protocol::json_scan::top_level_member;
+    memchr::memmem::find(body, b"\"adaptive\"")?;
+    let thinking = top_level_member(body, b"thinking")??;
+    #[derive(Deserialize)]
+    struct Kind<'a> {
+        #[serde(rename = "type", borrow)]
+        kind: &'a str,
+    }
+    if serde_json::from_slice::<Kind<'_>>(thinking).ok()?.kind != "adaptive" || !peek.can_set_model() {
+        return None;
+    }
+    let max_tokens: Option<u64> =
+        top_level_member(body, b"max_tokens").flatten().and_then(|m| serde_json::from_slice(m).ok());
+    let replacement = budget_for_adaptive(max_tokens).to_string();
+    // `thinking` borrows from `body`: its offset is the distance between the pointers.
+    let start = (thinking.as_ptr() as usize).wrapping_sub(body.as_ptr() as usize);
+    let thinking_span = (start, start + thinking.len());
+    let quoted = serde_json::to_string(model).ok()?;
+    let mut edits = [(peek.model_span, quoted.as_str()), (thinking_span, replacement.as_str())];
+    edits.sort_by_key(|((start, _), _)| *start);
+    let mut out = BytesMut::with_capacity(body.len() + quoted.len() + replacement.len());
+    let mut at = 0;
+    for ((start, end), text) in edits {
+        out.extend_from_slice(body.get(at..start)?);
+        out.extend_from_slice(text.as_bytes());
+        at = end;
+    }
+    out.extend_from_slice(body.get(at..)?);
+    Some(out.freeze())
+}
+
+/// The `thinking` adaptive thinking becomes on a model that does not take it, under
+/// `max_tokens` (see [`with_budgeted_thinking`]).
+fn budget_for_adaptive(max_tokens: Option<u64>) -> serde_json::Value {
+    let budget = u64::from(super::anthropic_request::ADAPTIVE_FALLBACK_BUDGET);
+    let budget = match max_tokens {
+        Some(max) if budget >= max => max / 2,
+        _ => budget,
+    };
+    if budget >= 1024 {
+        serde_json::json!({"type": "enabled", "budget_tokens": budget})
+    } else {
+        serde_json::json!({"type": "disabled"})
+    }
+}
+
 /// The text of a string the scanner read: the bytes themselves without escapes,
 /// unescaped as the typed reader unescapes them (`json_de`) with them.
 fn string_at(s: &Scanner<'_>, span: StrSpan) -> Option<String> {
@@ -280,7 +335,8 @@ pub enum Strip {
 /// Signatures are only valid at the provider that issued them. When the current turn
 /// (the last assistant message) lost blocks, extended thinking is turned off for the
 /// request: the API requires that turn to start with its original thinking block when
-/// thinking is on.
+/// thinking is on. Adaptive thinking becomes a budget for a model that does not take it
+/// (see [`with_budgeted_thinking`]).
 pub fn without_thinking(body: &[u8], model: &str, strip: Strip) -> Result<Bytes, ApiError> {
     use serde_json::Value;
     let mut v: Value =
@@ -312,6 +368,11 @@ pub fn without_thinking(body: &[u8], model: &str, strip: Strip) -> Result<Bytes,
         map.insert("model".to_string(), Value::String(model.to_string()));
         if last_turn_stripped {
             map.remove("thinking");
+        }
+        let adaptive = map.get("thinking").and_then(|t| t.get("type")).is_some_and(|t| t == "adaptive");
+        if adaptive && !super::anthropic_request::takes_adaptive_thinking(model) {
+            let budget = budget_for_adaptive(map.get("max_tokens").and_then(Value::as_u64));
+            map.insert("thinking".to_string(), budget);
         }
     }
     serde_json::to_vec(&v).map(Bytes::from).map_err(|e| ApiError::invalid(format!("invalid request body: {e}")))
@@ -464,5 +525,42 @@ mod tests {
         assert_eq!(RequestPeek::parse(b"{}").unwrap_err().message, "model: field required");
         assert_eq!(RequestPeek::parse(br#"{"model":3}"#).unwrap_err().message, "model: must be a string");
         assert!(RequestPeek::parse(b"{").unwrap_err().message.starts_with("request body is not valid JSON"));
+    }
+
+    #[test]
+    fn adaptive_thinking_becomes_a_budget_for_a_model_that_does_not_take_it() {
+        let budgeted = |body: &str| {
+            let peek = RequestPeek::parse(body.as_bytes()).unwrap();
+            with_budgeted_thinking(body.as_bytes(), &peek, "glm-4.6").map(|b| String::from_utf8(b.to_vec()).unwrap())
+        };
+        // Every other byte as it came, whichever member comes first.
+        assert_eq!(
+            budgeted(r#"{"model":"claude-opus-4-6","max_tokens":32000,"thinking": {"type":"adaptive"} ,"output_config":{"effort":"high"},"x":[1]}"#).as_deref(),
+            Some(r#"{"model":"glm-4.6","max_tokens":32000,"thinking": {"type":"enabled","budget_tokens":8192} ,"output_config":{"effort":"high"},"x":[1]}"#)
+        );
+        assert_eq!(
+            budgeted(r#"{"thinking":{"type":"adaptive"},"max_tokens":4000,"model":"claude-opus-4-6"}"#).as_deref(),
+            Some(r#"{"thinking":{"type":"enabled","budget_tokens":2000},"max_tokens":4000,"model":"glm-4.6"}"#)
+        );
+        assert_eq!(
+            budgeted(r#"{"model":"claude-opus-4-6","max_tokens":1500,"thinking":{"type":"adaptive"}}"#).as_deref(),
+            Some(r#"{"model":"glm-4.6","max_tokens":1500,"thinking":{"type":"disabled"}}"#)
+        );
+        // "adaptive" elsewhere, thinking of another kind, or none: nothing to do.
+        for body in [
+            r#"{"model":"m","max_tokens":9,"messages":[{"role":"user","content":"\"adaptive\""}]}"#,
+            r#"{"model":"m","thinking":{"type":"enabled","budget_tokens":2048},"metadata":{"k":"adaptive"}}"#,
+            r#"{"model":"m","messages":[]}"#,
+        ] {
+            assert_eq!(budgeted(body), None, "{body}");
+        }
+        // A full rewrite (thinking stripped) turns it into a budget too.
+        let body = br#"{"model":"claude-opus-4-6","max_tokens":32000,"thinking":{"type":"adaptive"},"messages":[]}"#;
+        let v: serde_json::Value =
+            serde_json::from_slice(&without_thinking(body, "claude-sonnet-4-5", Strip::All).unwrap()).unwrap();
+        assert_eq!(v["thinking"], serde_json::json!({"type": "enabled", "budget_tokens": 8192}));
+        let v: serde_json::Value =
+            serde_json::from_slice(&without_thinking(body, "claude-opus-4-7", Strip::All).unwrap()).unwrap();
+        assert_eq!(v["thinking"], serde_json::json!({"type": "adaptive"}));
     }
 }

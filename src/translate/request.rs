@@ -206,6 +206,18 @@ impl PreparedRequest {
                 }
                 // The model is in the URL.
                 Dialect::Gemini => return Ok(self.body.clone()),
+                Dialect::Anthropic
+                    if self.peek.model != target.model
+                        && !super::anthropic_request::takes_adaptive_thinking(&target.model) =>
+                {
+                    let budgeted = super::passthrough::with_budgeted_thinking(&self.body, &self.peek, &target.model);
+                    if let Some(body) = budgeted {
+                        return Ok(body);
+                    }
+                    if self.peek.can_set_model() {
+                        return Ok(self.peek.with_model(&self.body, &target.model));
+                    }
+                }
                 _ if self.peek.can_set_model() => return Ok(self.peek.with_model(&self.body, &target.model)),
                 // Read without a peek (see `new_translated`): rebuilt from the parse.
                 _ => {}

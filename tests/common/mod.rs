@@ -230,6 +230,26 @@ impl Drop for Gateway {
     }
 }
 
+/// Four routes over one mock: pass-through and translated, for each of the Anthropic and
+/// Chat dialects (`claude-*`, `gpt-*` passed through; `tr-claude-*` to Chat as `gpt-4o`,
+/// `tr-gpt-*` to Anthropic as `claude-sonnet-4-5`).
+pub fn four_routes(mock: &Mock) -> String {
+    let u = &mock.url;
+    format!(
+        "  - {{name: anthropic-up, protocol: anthropic, base_url: \"{u}\", keys: [\"{ANTHROPIC_UPSTREAM_KEY}\"], models: [\"claude-*\"]}}\n\
+         \x20 - {{name: openai-up, protocol: openai, base_url: \"{u}\", keys: [\"{OPENAI_UPSTREAM_KEY}\"], models: [\"gpt-*\"]}}\n\
+         \x20 - {{name: claude-on-openai, protocol: openai, base_url: \"{u}\", keys: [\"{OPENAI_UPSTREAM_KEY}\"], models: [\"tr-claude-*\"], model_map: {{\"tr-claude-*\": \"gpt-4o\"}}}}\n\
+         \x20 - {{name: gpt-on-anthropic, protocol: anthropic, base_url: \"{u}\", keys: [\"{ANTHROPIC_UPSTREAM_KEY}\"], models: [\"tr-gpt-*\"], model_map: {{\"tr-gpt-*\": \"claude-sonnet-4-5\"}}}}\n"
+    )
+}
+
+/// The mock, and a gateway on [`four_routes`] over it taking bodies up to 3 MiB.
+pub fn four_routes_gateway() -> (Mock, Gateway) {
+    let mock = Mock::start();
+    let gw = Gateway::start(&four_routes(&mock), "  max_body_bytes: 3145728");
+    (mock, gw)
+}
+
 pub fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
