@@ -175,7 +175,10 @@ fn exit_when_drained(mut phases: tokio::sync::broadcast::Receiver<ExecutionPhase
     std::thread::spawn(move || {
         loop {
             match phases.blocking_recv() {
-                Ok(ExecutionPhase::ShutdownGracePeriod) => break,
+                Ok(ExecutionPhase::ShutdownGracePeriod) => {
+                    llm_relay::proxy::note_shutdown();
+                    break;
+                }
                 Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
             }

@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -203,4 +203,55 @@ fn client_connections_are_reused_refused_when_malformed_and_closed_at_shutdown()
     let (status, _, body) = streamer.join().unwrap();
     assert_eq!(status, 200);
     assert!(body.ends_with("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"), "cut short: {body}");
+}
+
+/// A stream still running when the grace period ends is cut, and still logged: its
+/// access line says so (`error: shutdown`), with the channel it was on.
+#[test]
+fn a_stream_cut_at_the_end_of_the_grace_period_is_logged() {
+    let mock = Mock::start_with(&["--token-delay-ms", "50"]);
+    let gw = Gateway::start(
+        &channel_entry("a", "anthropic", &mock.url, "sk-a-0000", "[\"claude-*\"]", ""),
+        "  grace_period_secs: 1",
+    );
+    let port = gw.port;
+    let streamer = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let body = messages_json("claude-x", "[[long:400]]", true);
+        let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let head = format!(
+            "POST /v1/messages HTTP/1.1\r\nhost: relay\r\nx-api-key: {ACCESS_KEY}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+            body.len()
+        );
+        conn.write_all(format!("{head}{body}").as_bytes()).unwrap();
+        let mut answer = Vec::new();
+        // The gateway closes the connection when it exits: the answer ends there.
+        let _ = conn.read_to_end(&mut answer);
+        String::from_utf8_lossy(&answer).into_owned()
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(Command::new("kill").args(["-TERM", &gw.pid().to_string()]).status().unwrap().success());
+    let answer = streamer.join().unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("content_block_delta") && !answer.contains("message_stop"), "not cut: {answer}");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while std::path::Path::new(&format!("/proc/{}", gw.pid())).exists()
+        && !std::fs::read_to_string(format!("/proc/{}/stat", gw.pid())).unwrap_or_default().contains(") Z")
+    {
+        assert!(Instant::now() < deadline, "still running after SIGTERM:\n{}", gw.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let log = gw.log();
+    let line = log.lines().find(|l| l.contains(" INFO  access] ") && l.contains("\"stream\":true"));
+    let line: Value = serde_json::from_str(
+        &line.unwrap_or_else(|| panic!("no access line: {log}"))[line.map_or(0, |l| l.find('{').unwrap())..],
+    )
+    .unwrap();
+    assert_eq!(line["status"], 200, "{line}");
+    assert_eq!(line["error"], "shutdown", "{line}");
+    assert_eq!((&line["channel"], &line["upstream_model"]), (&json!("a"), &json!("claude-x")), "{line}");
+    assert!(line["request_id"].as_str().is_some_and(|id| id.starts_with("req_")), "{line}");
+    assert_eq!(line["tokens"]["input"], 26, "the usage so far: {line}");
+    assert_eq!(line["path"], "/v1/messages", "{line}");
+    assert!(line["bytes_out"].as_u64().unwrap() > 0, "{line}");
 }

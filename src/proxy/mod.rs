@@ -3,7 +3,9 @@
 //! own proxy phase never runs.
 
 pub mod access_log;
+pub use cut::note_shutdown;
 mod admin;
+mod cut;
 mod idle;
 pub(crate) mod local;
 mod models;
@@ -60,6 +62,10 @@ pub struct RequestCtx {
     /// The config the request was served on, for metric labels.
     live: Option<Arc<Live>>,
     _inflight: Option<GaugeGuard>,
+    /// Pingora's logging phase ran; else the request is logged when this drops, from
+    /// `facts` (`cut`).
+    logged: bool,
+    facts: Option<Box<cut::RequestFacts>>,
 }
 
 #[async_trait]
@@ -76,6 +82,8 @@ impl ProxyHttp for Gateway {
             outcome: None,
             live: None,
             _inflight: None,
+            logged: false,
+            facts: None,
         }
     }
 
@@ -190,6 +198,13 @@ impl ProxyHttp for Gateway {
         };
         ctx.model = Some(prepared.model().to_string());
         ctx.stream = prepared.stream();
+        let req = session.req_header();
+        ctx.facts = Some(Box::new(cut::RequestFacts {
+            request_id: request_id::of(&session.downstream_modules_ctx).map(str::to_string),
+            method: req.method.clone(),
+            path: req.uri.path().to_string(),
+            bytes_in: session.body_bytes_read(),
+        }));
         if count_tokens {
             let outcome = self.relay.count_tokens(session, &live, prepared).await?;
             ctx.outcome = Some(outcome);
@@ -197,10 +212,9 @@ impl ProxyHttp for Gateway {
         }
         let session_key = session_key(config, &prepared, session, ctx.access_key.as_deref().unwrap_or(""));
         let caller = ctx.access_key.as_deref().unwrap_or("");
-        let outcome = self.relay.serve(session, &live, prepared, caller, session_key.as_deref(), ctx.started).await?;
-        let gone = outcome.client_gone();
-        ctx.outcome = Some(outcome);
-        match gone {
+        let outcome = ctx.outcome.insert(Outcome::default());
+        self.relay.serve(session, &live, prepared, caller, session_key.as_deref(), ctx.started, outcome).await?;
+        match outcome.client_gone() {
             Some(etype) => Error::e_explain(etype, "the client stopped taking the answer"),
             None => Ok(true),
         }
@@ -262,6 +276,7 @@ impl ProxyHttp for Gateway {
     async fn logging(&self, session: &mut Session, e: Option<&Error>, ctx: &mut RequestCtx) {
         idle::note_activity();
         let Some(dialect) = ctx.dialect else { return };
+        ctx.logged = true;
         let o = ctx.outcome.take().unwrap_or_default();
         let status = session.response_written().map_or(o.status, |r| r.status.as_u16());
         let elapsed = ctx.started.elapsed();

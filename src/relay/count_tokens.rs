@@ -36,7 +36,7 @@ impl Relay {
             let (body, path) = if client == Dialect::Gemini {
                 let body = match crate::translate::gemini::count_tokens_upstream_body(&req.body, &model) {
                     Ok(b) => Bytes::from(b),
-                    Err(e) => return self.fail(session, client, e, outcome).await,
+                    Err(e) => return self.fail(session, client, e, &mut outcome).await.map(|()| outcome),
                 };
                 (body, format!("{prefix}/models/{model}:countTokens"))
             } else {
@@ -75,7 +75,7 @@ impl Relay {
             Ok(canonical) => crate::tokens::estimate(canonical),
             Err(e) => match (client, crate::tokens::estimate_json(&req.body)) {
                 (Dialect::Gemini, Some(n)) if n > 0 => n,
-                _ => return self.fail(session, client, e, outcome).await,
+                _ => return self.fail(session, client, e, &mut outcome).await.map(|()| outcome),
             },
         };
         let body = match client {

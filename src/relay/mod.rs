@@ -114,6 +114,9 @@ impl Relay {
 
     /// Serves one API request end to end; the response (success or error) is written.
     /// `session_key` identifies the client's conversation for affinity, if it has one.
+    /// What happens is written into `outcome` as it happens, so that a request cut off
+    /// (its task dropped when the grace period of a shutdown ends) is still told.
+    #[allow(clippy::too_many_arguments)]
     pub async fn serve(
         &self,
         session: &mut Session,
@@ -122,10 +125,10 @@ impl Relay {
         caller: &str,
         session_key: Option<&str>,
         started: Instant,
-    ) -> pingora::Result<Outcome> {
+        outcome: &mut Outcome,
+    ) -> pingora::Result<()> {
         let config = &live.config;
         let client = req.client;
-        let mut outcome = Outcome::default();
         if !config.channels.iter().any(|c| c.serves(req.model())) {
             let err = ApiError::new(ErrorKind::NotFound, format!("no channel serves model '{}'", req.model()));
             return self.fail(session, client, err, outcome).await;
@@ -180,13 +183,13 @@ impl Relay {
                 hosted_web_search: channel.hosted_web_search,
                 family: channel.family.clone(),
             };
+            outcome.upstream_model = Some(target.model.clone());
             if previous_unknown && channel.protocol != Dialect::OpenAiResponses {
                 let prev = req.responses_info().ok().flatten().and_then(|i| i.previous_response_id.clone());
                 let err = ApiError::invalid(format!(
                     "previous_response_id '{}' is not known to this gateway",
                     prev.unwrap_or_default()
                 ));
-                outcome.upstream_model = Some(target.model);
                 return self.fail(session, client, err, outcome).await;
             }
             let thinking = if origin_family.as_deref().is_some_and(|f| f != channel.family) {
@@ -198,10 +201,7 @@ impl Relay {
             };
             let body = match req.body_for(channel.protocol, &target, thinking) {
                 Ok(b) => b,
-                Err(e) => {
-                    outcome.upstream_model = Some(target.model);
-                    return self.fail(session, client, e, outcome).await;
-                }
+                Err(e) => return self.fail(session, client, e, outcome).await,
             };
             // Retries must not outlast the budget: later attempts wait at most what is left.
             let first_byte = if tried.len() == 1 {
@@ -223,18 +223,17 @@ impl Relay {
             // The exchange up to the response head is boxed: it is freed once the head is
             // in, instead of widening every held stream's state by its size.
             let result = match Box::pin(self.call(&attempt, &req, body, session, &path)).await {
-                Ok(call) if req.stream() => self.pump_stream(session, call, &attempt, &mut req, &mut outcome).await,
-                Ok(call) => self.finish_json(session, call, &attempt, &mut req, &mut outcome).await,
+                Ok(call) if req.stream() => self.pump_stream(session, call, &attempt, &mut req, outcome).await,
+                Ok(call) => self.finish_json(session, call, &attempt, &mut req, outcome).await,
                 Err(f) => Err(f),
             };
-            outcome.upstream_model = Some(target.model);
             let now = Instant::now();
             let record = |outcome: &mut Outcome, class: &'static str, wasted: Option<Usage>| {
                 outcome.attempts_log.push(AttemptRecord { channel: channel.name.clone(), outcome: class, wasted });
             };
             match result {
                 Ok(answer) => {
-                    record(&mut outcome, "ok", None);
+                    record(outcome, "ok", None);
                     if let (Some(answer), Some(rid)) = (answer, response_id.as_deref()) {
                         // A passed-through answer reached the client under the upstream's id.
                         let passthrough = channel.protocol == client && !req.forces_translation();
@@ -245,10 +244,10 @@ impl Relay {
                     if let Some(s) = session_key {
                         self.affinity().record(s, &channel.name, key_ref.fingerprint, &channel.family, now);
                     }
-                    return Ok(outcome);
+                    return Ok(());
                 }
                 Err(AttemptFailure::Retryable { err, channel_too, retry_after, class, wasted }) => {
-                    record(&mut outcome, class, wasted);
+                    record(outcome, class, wasted);
                     log::warn!("channel {} key {}: {err}", channel.name, key_ref_id(channel, pick.key));
                     let failure = Failure::Retryable { retry_after };
                     self.health.on_failure(&key_ref, now, &config.health, failure, channel_too, &err.message);
@@ -258,24 +257,24 @@ impl Relay {
                     passing = Some((err, retry_after));
                 }
                 Err(AttemptFailure::Retire(err)) => {
-                    record(&mut outcome, "key_refused", None);
+                    record(outcome, "key_refused", None);
                     log::warn!("channel {} key {} retired: {err}", channel.name, key_ref_id(channel, pick.key));
                     self.health.on_failure(&key_ref, now, &config.health, Failure::Retire, false, &err.message);
                     self.health.end_trials(&key_ref, trials, false);
                     refused = Some(err);
                 }
                 Err(AttemptFailure::Final(err)) => {
-                    record(&mut outcome, "client_error", None);
+                    record(outcome, "client_error", None);
                     self.health.end_trials(&key_ref, trials, true);
                     return self.fail(session, client, err, outcome).await;
                 }
                 Err(AttemptFailure::ClientGone) => {
-                    record(&mut outcome, CLIENT_CLOSED, None);
+                    record(outcome, CLIENT_CLOSED, None);
                     self.health.end_trials(&key_ref, trials, true);
                     outcome.error = Some(CLIENT_CLOSED.into());
                     // Nothing was sent: logged and counted under nginx's 499.
                     outcome.status = CLIENT_CLOSED_STATUS;
-                    return Ok(outcome);
+                    return Ok(());
                 }
             }
         }
@@ -290,8 +289,8 @@ impl Relay {
         session: &mut Session,
         client: Dialect,
         err: ApiError,
-        outcome: Outcome,
-    ) -> pingora::Result<Outcome> {
+        outcome: &mut Outcome,
+    ) -> pingora::Result<()> {
         self.fail_after(session, client, err, outcome, None).await
     }
 
@@ -300,12 +299,12 @@ impl Relay {
         session: &mut Session,
         client: Dialect,
         err: ApiError,
-        mut outcome: Outcome,
+        outcome: &mut Outcome,
         retry_after: Option<Duration>,
-    ) -> pingora::Result<Outcome> {
+    ) -> pingora::Result<()> {
         outcome.error = Some(err.kind.anthropic_type().to_string());
         (outcome.status, outcome.bytes_out) = respond_error(session, client, &err, retry_after).await?;
-        Ok(outcome)
+        Ok(())
     }
 
     /// Sends the request to `path` and reads the response header. Success statuses come

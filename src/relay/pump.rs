@@ -176,6 +176,8 @@ impl Relay {
             if outcome.first_token.is_none() && tr.stats().first_token_seen {
                 outcome.first_token = Some(started.elapsed());
             }
+            // Kept as it goes: a stream cut off at shutdown is logged with it (`proxy::cut`).
+            outcome.usage = Some(tr.stats().usage);
             if !out.is_empty() {
                 outcome.bytes_out += out.len();
                 last_write = now;
