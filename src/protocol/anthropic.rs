@@ -257,6 +257,13 @@ pub struct Thinking {
 }
 
 impl Thinking {
+    pub const DISABLED: &'static str = "disabled";
+
+    /// Thinking turned off, as the client said (rather than not said).
+    pub fn disabled() -> Thinking {
+        Thinking { kind: Self::DISABLED.into(), budget_tokens: None }
+    }
+
     pub fn is_on(&self) -> bool {
         self.kind == "enabled" || self.kind == "adaptive"
     }

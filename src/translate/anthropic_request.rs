@@ -333,7 +333,7 @@ fn with_base_tool_id(block: &ContentBlock) -> ContentBlock {
 /// Anthropic's limits on sampling: temperature within 0–1, not together with `top_p`
 /// (recent models refuse both), and neither with extended thinking.
 fn anthropic_sampling(req: &mut MessagesRequest) {
-    if req.thinking.is_some() {
+    if req.thinking.as_ref().is_some_and(crate::protocol::anthropic::Thinking::is_on) {
         req.temperature = None;
         req.top_p = None;
     } else if let Some(t) = req.temperature {

@@ -2,7 +2,7 @@
 
 use super::ApiError;
 use crate::protocol::anthropic::{
-    Content, ContentBlock, Message, MessagesRequest, Metadata, OutputConfig, Role, Thinking, Tool, ToolChoice,
+    Content, ContentBlock, Message, MessagesRequest, Metadata, OutputConfig, Role, Tool, ToolChoice,
 };
 use crate::protocol::openai_chat::{ChatContent, ChatPart, ChatRequest, ChatToolChoice, Stop};
 use crate::protocol::{RawJson, Text};
@@ -129,15 +129,7 @@ pub fn chat_to_canonical(req: ChatRequest) -> Result<(MessagesRequest, ChatClien
     }
 
     let max_tokens = req.max_completion_tokens.or(req.max_tokens);
-    let mut thinking = req.reasoning_effort.as_deref().and_then(|effort| {
-        let budget = match effort {
-            "minimal" | "none" => return None,
-            "low" => 1024,
-            "medium" => 4096,
-            _ => 16384,
-        };
-        Some(Thinking { kind: "enabled".into(), budget_tokens: Some(budget) })
-    });
+    let mut thinking = req.reasoning_effort.as_deref().map(super::thinking_for_effort);
     // Forced tool use and extended thinking exclude each other on Anthropic: keep the
     // tool choice, which the client stated more specifically.
     if matches!(tool_choice, Some(ToolChoice::Any { .. } | ToolChoice::Tool { .. })) {

@@ -16,7 +16,7 @@ const CHAT_MAX_STOP: usize = 4;
 
 /// Builds the Chat request for an OpenAI-compatible upstream.
 pub fn canonical_to_chat(req: &MessagesRequest, target: &TargetOptions) -> ChatRequest {
-    let reasoning_effort = if target.reasoning { reasoning_effort_of(req) } else { None };
+    let reasoning_effort = if target.reasoning { super::reasoning_effort(req).map(str::to_string) } else { None };
     let mut messages = Vec::with_capacity(req.messages.len() + 1);
     if let Some(system) = &req.system {
         let text = system.joined_text("\n\n");
@@ -284,27 +284,4 @@ fn assistant_turn(content: &Content) -> ChatMessage {
         tool_calls: (!calls.is_empty()).then_some(calls),
         ..Default::default()
     }
-}
-
-/// OpenAI-compatible servers differ in how much JSON Schema they accept; the top-level
-/// `$schema` marker is the key some reject outright, and it carries no constraint.
-fn reasoning_effort_of(req: &MessagesRequest) -> Option<String> {
-    if let Some(effort) = req.output_config.as_ref().and_then(|c| c.effort.as_deref()) {
-        return Some(
-            match effort {
-                "low" | "minimal" => "low",
-                "medium" => "medium",
-                _ => "high", // high, xhigh, max
-            }
-            .to_string(),
-        );
-    }
-    let thinking = req.thinking.as_ref().filter(|t| t.is_on())?;
-    let effort = match thinking.budget_tokens {
-        Some(b) if b < 4096 => "low",
-        Some(b) if b < 16384 => "medium",
-        Some(_) => "high",
-        None => "medium", // adaptive
-    };
-    Some(effort.to_string())
 }

@@ -483,3 +483,49 @@ fn adaptive_thinking_becomes_a_budget_for_models_without_it() {
         assert_eq!(body["max_tokens"], json!(16384), "{model}");
     }
 }
+
+/// Thinking a client turns off (Gemini's `thinkingBudget: 0`, a `none` or `minimal`
+/// effort, Anthropic's `disabled`) reaches OpenAI's reasoning models as the least effort
+/// all of them take, and Anthropic as `disabled`, with sampling kept.
+#[test]
+fn thinking_turned_off_is_the_least_reasoning_effort() {
+    let gemini = json!({"contents": [{"role": "user", "parts": [{"text": "hi"}]}],
+        "generationConfig": {"temperature": 0.2, "thinkingConfig": {"thinkingBudget": 0}}});
+    let chat = json!({"model": "m", "reasoning_effort": "minimal", "messages": [{"role": "user", "content": "hi"}]});
+    let responses = json!({"model": "m", "reasoning": {"effort": "none"}, "input": "hi"});
+    let anthropic = json!({"model": "m", "max_tokens": 64, "thinking": {"type": "disabled"}, "temperature": 0.2,
+        "messages": [{"role": "user", "content": "hi"}]});
+    let reasoning = TargetOptions { reasoning: true, ..TargetOptions::new("gpt-5.1") };
+    for (client, body) in [
+        (Dialect::Gemini, gemini),
+        (Dialect::OpenAiChat, chat),
+        (Dialect::OpenAiResponses, responses),
+        (Dialect::Anthropic, anthropic),
+    ] {
+        let body = Bytes::from(body.to_string());
+        let mut req = match client {
+            Dialect::Gemini => PreparedRequest::new_gemini(body, "m".into(), false, false),
+            _ => PreparedRequest::new_translated(client, body),
+        }
+        .unwrap();
+        let mut sent = |d: Dialect, target: &TargetOptions| -> Value {
+            serde_json::from_slice(&req.body_for(d, target, ForeignThinking::None).unwrap()).unwrap()
+        };
+        if client != Dialect::OpenAiChat {
+            assert_eq!(sent(Dialect::OpenAiChat, &reasoning)["reasoning_effort"], "low", "{client:?}");
+            assert_eq!(sent(Dialect::OpenAiChat, &TargetOptions::new("m")).get("reasoning_effort"), None);
+        }
+        if client != Dialect::OpenAiResponses {
+            assert_eq!(sent(Dialect::OpenAiResponses, &reasoning)["reasoning"]["effort"], "low", "{client:?}");
+        }
+        if client != Dialect::Anthropic {
+            let up = sent(Dialect::Anthropic, &TargetOptions::new("claude-sonnet-4-5"));
+            assert_eq!(up["thinking"], json!({"type": "disabled"}), "{client:?}");
+        }
+        if matches!(client, Dialect::Gemini | Dialect::Anthropic) {
+            // Thinking off takes sampling on Anthropic.
+            let up = sent(Dialect::Anthropic, &TargetOptions::new("claude-sonnet-4-5"));
+            assert_eq!(up["temperature"], 0.2, "{client:?}");
+        }
+    }
+}

@@ -219,6 +219,47 @@ pub(crate) fn tool_arguments(input: &serde_json::Value) -> String {
     }
 }
 
+/// The reasoning effort OpenAI's APIs get for a canonical request: its
+/// `output_config.effort`, else its thinking budget (adaptive thinking as `medium`).
+/// Thinking turned off (`disabled`: a Gemini client's `thinkingBudget: 0`, a `none` or
+/// `minimal` effort) is `low`, the least effort every reasoning model takes (`minimal`
+/// and `none` each exist on some models only). `None` leaves the model's default.
+pub(crate) fn reasoning_effort(req: &crate::protocol::anthropic::MessagesRequest) -> Option<&'static str> {
+    if let Some(effort) = req.output_config.as_ref().and_then(|c| c.effort.as_deref()) {
+        return Some(match effort {
+            "low" | "minimal" => "low",
+            "medium" => "medium",
+            _ => "high", // high, xhigh, max
+        });
+    }
+    let thinking = req.thinking.as_ref()?;
+    if thinking.kind == crate::protocol::anthropic::Thinking::DISABLED {
+        return Some("low");
+    }
+    if !thinking.is_on() {
+        return None;
+    }
+    Some(match thinking.budget_tokens {
+        Some(b) if b < 4096 => "low",
+        Some(b) if b < 16384 => "medium",
+        Some(_) => "high",
+        None => "medium", // adaptive
+    })
+}
+
+/// Canonical thinking for an OpenAI-style reasoning effort: `none` and `minimal` turn it
+/// off, `low`, `medium` and `high` (or more) are budgets of 1024, 4096 and 16384 tokens.
+pub(crate) fn thinking_for_effort(effort: &str) -> crate::protocol::anthropic::Thinking {
+    use crate::protocol::anthropic::Thinking;
+    let budget = match effort {
+        "none" | "minimal" => return Thinking::disabled(),
+        "low" => 1024,
+        "medium" => 4096,
+        _ => 16384, // high, xhigh
+    };
+    Thinking { kind: "enabled".into(), budget_tokens: Some(budget) }
+}
+
 /// The request's tool choice as an upstream that runs only function tools takes it: a
 /// choice forcing a hosted tool (a Responses client's web search, kept for Anthropic
 /// and Responses upstreams) leaves the choice to the model.

@@ -89,7 +89,7 @@ pub(super) fn to_canonical(body: &[u8], model: &str, stream: bool) -> Result<(Me
         .top_k
         .as_ref()
         .and_then(|k| k.as_f64())
-        .filter(|k| *k >= 1.0 && thinking.is_none())
+        .filter(|k| *k >= 1.0 && !thinking.as_ref().is_some_and(Thinking::is_on))
         .map(|k| k.round().min(f64::from(u32::MAX)) as u32);
 
     let thoughts = config.thinking_config.as_ref().is_some_and(|t| t.include_thoughts == Some(true));
@@ -374,17 +374,17 @@ fn tool_choice_of(config: &FunctionCallingConfig, tools: &mut Vec<Tool>) -> Opti
 }
 
 /// `thinkingConfig` → canonical thinking: a budget (at least Anthropic's 1024), `-1`
-/// (dynamic) as adaptive, a level as a budget; `0` or `MINIMAL` as off.
+/// (dynamic) as adaptive, a level as a budget; `0` or `MINIMAL` as off (`disabled`).
 fn thinking_of(config: &ThinkingConfig) -> Option<Thinking> {
     let enabled = |budget: i64| Thinking {
         kind: "enabled".into(),
         budget_tokens: Some(budget.clamp(1024, i64::from(u32::MAX)) as u32),
     };
     match (config.thinking_budget, config.thinking_level.as_deref()) {
-        (Some(0), _) => None,
+        (Some(0), _) => Some(Thinking::disabled()),
         (Some(b), _) if b < 0 => Some(Thinking { kind: "adaptive".into(), budget_tokens: None }),
         (Some(b), _) => Some(enabled(b)),
-        (None, Some("MINIMAL")) => None,
+        (None, Some("MINIMAL")) => Some(Thinking::disabled()),
         (None, Some("LOW")) => Some(enabled(1024)),
         (None, Some("MEDIUM")) => Some(enabled(4096)),
         (None, Some(_)) => Some(enabled(16384)),

@@ -265,8 +265,12 @@ fn gemini_tool_config_and_thinking_variants() {
     assert_eq!(auto["thinking"], json!({"type": "enabled", "budget_tokens": 1024}));
     assert_eq!((&auto["temperature"], &auto["top_p"]), (&json!(0.3), &json!(0.9)));
     let plain = with(json!({"generationConfig": {"topP": 0.9, "topK": 20.0, "thinkingConfig": {"thinkingBudget": 0}}}));
-    assert_eq!((plain.get("tool_choice"), plain.get("thinking")), (None, None));
+    // A budget of 0 says thinking is off, which a reasoning upstream hears as the least
+    // effort; top_k stays (no thinking to exclude it).
+    assert_eq!((plain.get("tool_choice"), &plain["thinking"]), (None, &json!({"type": "disabled"})));
     assert_eq!((&plain["top_p"], &plain["top_k"]), (&json!(0.9), &json!(20)));
+    let minimal = with(json!({"generationConfig": {"thinkingConfig": {"thinkingLevel": "MINIMAL"}}}));
+    assert_eq!(minimal["thinking"], json!({"type": "disabled"}));
     let level =
         with(json!({"generationConfig": {"thinkingConfig": {"thinkingLevel": "HIGH", "includeThoughts": true}}}));
     assert_eq!(level["thinking"], json!({"type": "enabled", "budget_tokens": 16384}));

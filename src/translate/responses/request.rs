@@ -27,7 +27,7 @@
 
 use super::ResponsesRequestInfo;
 use crate::protocol::anthropic::{
-    Content, ContentBlock, Message, MessagesRequest, Metadata, OutputConfig, Role, Thinking, Tool, ToolChoice,
+    Content, ContentBlock, Message, MessagesRequest, Metadata, OutputConfig, Role, Tool, ToolChoice,
 };
 use crate::protocol::openai_responses::{
     ContentPart, Item, ItemContent, ResponsesInput, ResponsesRequest, ResponsesTool,
@@ -82,15 +82,7 @@ pub(super) fn to_canonical(body: &[u8]) -> Result<(MessagesRequest, ResponsesReq
     // A client that asks for summaries and no effort gets the models' default, medium
     // (gpt-5-codex's Codex sends `reasoning: {summary: "auto"}` alone).
     let effort = req.reasoning.as_ref().and_then(|r| r.effort.as_deref().or(r.summary.as_ref().map(|_| "medium")));
-    let mut thinking = effort.and_then(|effort| {
-        let budget = match effort {
-            "none" | "minimal" => return None,
-            "low" => 1024,
-            "medium" => 4096,
-            _ => 16384, // high, xhigh
-        };
-        Some(Thinking { kind: "enabled".into(), budget_tokens: Some(budget) })
-    });
+    let mut thinking = effort.map(crate::translate::thinking_for_effort);
     // Forced tool use and extended thinking exclude each other on Anthropic: keep the
     // tool choice, which the client stated more specifically.
     if matches!(tool_choice, Some(ToolChoice::Any { .. } | ToolChoice::Tool { .. })) {

@@ -74,7 +74,7 @@ pub(super) fn from_canonical(req: &MessagesRequest, target: &TargetOptions) -> R
         }
         _ => (None, None),
     };
-    let effort = if target.reasoning { reasoning_effort_of(req) } else { None };
+    let effort = if target.reasoning { crate::translate::reasoning_effort(req) } else { None };
     // A client without a limit still gets the channel's cap.
     let max_output_tokens =
         req.max_tokens.map(|n| target.cap(n)).or(target.max_tokens_cap).map(|n| n.max(MIN_OUTPUT_TOKENS));
@@ -234,22 +234,4 @@ fn flush_assistant_text(text: &mut String, input: &mut Vec<Item>) {
     }
     let part = ContentPart::OutputText { annotations: Vec::new(), logprobs: None, text: std::mem::take(text).into() };
     input.push(message("assistant", ItemContent::Parts(vec![part])));
-}
-
-/// `$schema` carries no constraint and some OpenAI-compatible servers reject it.
-fn reasoning_effort_of(req: &MessagesRequest) -> Option<&'static str> {
-    if let Some(effort) = req.output_config.as_ref().and_then(|c| c.effort.as_deref()) {
-        return Some(match effort {
-            "low" | "minimal" => "low",
-            "medium" => "medium",
-            _ => "high", // high, xhigh, max
-        });
-    }
-    let thinking = req.thinking.as_ref().filter(|t| t.is_on())?;
-    Some(match thinking.budget_tokens {
-        Some(b) if b < 4096 => "low",
-        Some(b) if b < 16384 => "medium",
-        Some(_) => "high",
-        None => "medium", // adaptive
-    })
 }
