@@ -136,6 +136,10 @@ pub struct ResponsesTool {
     /// `web_search = "cached"`): no live page is fetched.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_web_access: Option<bool>,
+    /// `tool_search`: who runs the search, `client` (Codex's, over its deferred MCP
+    /// tools) or the server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -223,6 +227,30 @@ pub enum Item {
         #[serde(skip_serializing_if = "Option::is_none")]
         action: Option<Value>,
     },
+    /// A tool search the client runs (Codex's `tool_search`, `execution: "client"`):
+    /// `arguments` is an object, `{query, limit?}`.
+    ToolSearchCall {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        status: Option<String>,
+        call_id: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        execution: Option<String>,
+        arguments: Value,
+    },
+    /// What a client's tool search found: `namespace` and function tools the model may
+    /// call from then on.
+    ToolSearchOutput {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        status: Option<String>,
+        call_id: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        execution: Option<String>,
+        tools: Vec<ResponsesTool>,
+    },
     /// Hosted-tool calls and outputs, …
     Other,
 }
@@ -239,6 +267,8 @@ impl Item {
             Item::Reasoning { .. } => "reasoning",
             Item::ItemReference { .. } => "item_reference",
             Item::WebSearchCall { .. } => "web_search_call",
+            Item::ToolSearchCall { .. } => "tool_search_call",
+            Item::ToolSearchOutput { .. } => "tool_search_output",
             Item::Other => "other",
         }
     }
@@ -251,7 +281,9 @@ impl Item {
             | Item::FunctionCallOutput { id, .. }
             | Item::CustomToolCall { id, .. }
             | Item::CustomToolCallOutput { id, .. }
-            | Item::WebSearchCall { id, .. } => id.as_deref(),
+            | Item::WebSearchCall { id, .. }
+            | Item::ToolSearchCall { id, .. }
+            | Item::ToolSearchOutput { id, .. } => id.as_deref(),
             Item::Reasoning { id, .. } | Item::ItemReference { id } => Some(id.as_str()),
             Item::Other => None,
         }

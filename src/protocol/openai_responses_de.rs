@@ -150,6 +150,22 @@ struct WebSearchCallFields {
 }
 
 #[derive(Deserialize)]
+struct ToolSearchFields {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    call_id: String,
+    #[serde(default)]
+    execution: Option<String>,
+    #[serde(default)]
+    arguments: serde_json::Value,
+    #[serde(default, deserialize_with = "nullable")]
+    tools: Vec<crate::protocol::openai_responses::ResponsesTool>,
+}
+
+#[derive(Deserialize)]
 struct ReferenceFields {
     #[serde(default, deserialize_with = "nullable")]
     id: String,
@@ -199,6 +215,26 @@ fn item<'de, D: Deserializer<'de>>(kind: &str, rest: D) -> Result<Item, D::Error
         "web_search_call" => {
             let f = WebSearchCallFields::deserialize(rest)?;
             Item::WebSearchCall { id: f.id, status: f.status, action: f.action }
+        }
+        "tool_search_call" => {
+            let f = ToolSearchFields::deserialize(rest)?;
+            Item::ToolSearchCall {
+                id: f.id,
+                status: f.status,
+                call_id: f.call_id,
+                execution: f.execution,
+                arguments: f.arguments,
+            }
+        }
+        "tool_search_output" => {
+            let f = ToolSearchFields::deserialize(rest)?;
+            Item::ToolSearchOutput {
+                id: f.id,
+                status: f.status,
+                call_id: f.call_id,
+                execution: f.execution,
+                tools: f.tools,
+            }
         }
         // Hosted-tool calls and outputs, …
         _ => {

@@ -16,13 +16,15 @@
 //!   refused, since clients such as agents send them by default. The hosted web search
 //!   is the exception between Responses and Anthropic, both ways (`web_search`). A `namespace` tool's
 //!   tools are function tools `<namespace>__<name>` elsewhere, and their calls come back
-//!   with `name` and `namespace` (`translate::tool_names`).
+//!   with `name` and `namespace` (`translate::tool_names`). A tool search the client
+//!   runs (Codex's `tool_search`) is a function tool elsewhere (`tool_search`).
 //! - `stop_sequences` (Responses has no `stop`), `top_k`, thinking signatures.
 
 mod decode;
 mod encode;
 mod request;
 mod response;
+mod tool_search;
 mod upstream;
 mod web_search;
 
@@ -32,6 +34,8 @@ mod response_tests;
 mod stream_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tool_search_tests;
 #[cfg(test)]
 mod web_search_tests;
 
@@ -74,6 +78,8 @@ pub struct ResponsesRequestInfo {
     pub encrypted_reasoning: bool,
     /// `include` asks for `web_search_call.action.sources`: a search's pages are listed.
     pub web_search_sources: bool,
+    /// The request declares a tool search the client runs (`tool_search`).
+    pub tool_search: bool,
 }
 
 impl ResponsesRequestInfo {
@@ -83,6 +89,12 @@ impl ResponsesRequestInfo {
         let (name, namespace) = self.client_tool(name);
         namespace.is_none()
             && self.tools.iter().flatten().any(|t| t.kind == "custom" && t.name.as_deref() == Some(name))
+    }
+
+    /// Whether the upstream's tool `name` is the client's tool search: its calls go back
+    /// as `tool_search_call` items.
+    pub fn is_tool_search(&self, name: &str) -> bool {
+        self.tool_search && self.client_tool(name) == (tool_search::NAME, None)
     }
 
     /// The client's name and namespace of the tool the upstream calls `name`.

@@ -48,8 +48,16 @@ pub(super) fn to_canonical(body: &[u8]) -> Result<(MessagesRequest, ResponsesReq
     if let Some(text) = req.instructions.filter(|t| !t.is_empty()) {
         system.push(ContentBlock::text(text));
     }
-    // Tools first: calls in the history take the names their tools get upstream.
-    let (mut tools, names) = declared_tools(req.tools.take().unwrap_or_default())?;
+    // Tools first: calls in the history take the names their tools get upstream. The
+    // tools a client's tool search found are among them.
+    let mut given = req.tools.take().unwrap_or_default();
+    if let Some(ResponsesInput::Items(items)) = &req.input {
+        if info.tool_search {
+            let found = super::tool_search::found_tools(items, &given);
+            given.extend(found);
+        }
+    }
+    let (mut tools, names) = declared_tools(given)?;
     let mut messages: Vec<Message> = Vec::new();
     match req.input {
         None => {}
@@ -124,6 +132,9 @@ fn declared_tools(given: Vec<ResponsesTool>) -> Result<(Vec<Tool>, ToolNames), A
         match tool.kind.as_str() {
             kind if super::web_search::is_search(kind) => search = search.or(super::web_search::canonical_tool(&tool)),
             "function" | "custom" => flat.push((tool, None, i)),
+            _ if super::tool_search::is_client_search(&tool) => {
+                flat.push((super::tool_search::function_tool(tool), None, i));
+            }
             "namespace" => {
                 let namespace = tool.name.filter(|n| !n.is_empty());
                 let namespace =
@@ -192,6 +203,7 @@ fn request_info(req: &ResponsesRequest) -> ResponsesRequestInfo {
         tool_names: None,
         encrypted_reasoning: req.include.iter().flatten().any(|i| i == "reasoning.encrypted_content"),
         web_search_sources: req.include.iter().flatten().any(|i| i == super::web_search::SOURCES),
+        tool_search: req.tools.iter().flatten().any(super::tool_search::is_client_search),
     }
 }
 
@@ -255,6 +267,18 @@ fn push_item(
             return Err(ApiError::invalid(format!(
                 "input[{i}]: item_reference '{id}' is not supported by this gateway; send the item itself"
             )));
+        }
+        Item::ToolSearchCall { call_id, arguments, .. } => {
+            if call_id.is_empty() {
+                return Err(ApiError::invalid(format!("input[{i}]: a {kind} needs a call_id")));
+            }
+            push_blocks(messages, Role::Assistant, vec![super::tool_search::call_block(call_id, arguments, names)]);
+        }
+        Item::ToolSearchOutput { call_id, tools, .. } => {
+            if call_id.is_empty() {
+                return Err(ApiError::invalid(format!("input[{i}]: a {kind} needs a call_id")));
+            }
+            push_tool_result(messages, super::tool_search::output_block(call_id, &tools, names));
         }
         // Hosted-tool calls and their outputs ran at OpenAI: nothing to replay.
         Item::WebSearchCall { .. } | Item::Other => {}

@@ -132,6 +132,8 @@ pub(super) fn from_canonical(resp: &MessagesResponse, response_id: &str, info: &
                 output.push(if info.is_custom_tool(&name) {
                     let input = custom_tool_input(input);
                     custom_tool_call_item(info, item_id("ctc", response_id, at), call_id, &name, input, "completed")
+                } else if info.is_tool_search(&name) {
+                    super::tool_search::call_item(item_id("tsc", response_id, at), call_id, input.clone(), "completed")
                 } else {
                     let arguments = crate::translate::tool_arguments(input);
                     function_call_item(info, item_id("fc", response_id, at), call_id, &name, arguments, "completed")

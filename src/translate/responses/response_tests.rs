@@ -115,6 +115,7 @@ fn echo_info() -> ResponsesRequestInfo {
         tool_names: None,
         encrypted_reasoning: false,
         web_search_sources: false,
+        tool_search: false,
     }
 }
 

@@ -135,6 +135,10 @@ impl ResponsesEncoder {
                 write(out, &event);
                 reasoning_item(id, text, sealed)
             }
+            Slot::ToolSearch { id, call_id, json } => {
+                let input = crate::translate::tool_input(&json);
+                crate::translate::responses::tool_search::call_item(id, call_id, input, status)
+            }
             Slot::Search { id, json, results, .. } => self.search_done(at, id, &json, results, out),
         };
         self.close_with(at, item, out);

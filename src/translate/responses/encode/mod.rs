@@ -21,7 +21,7 @@
 use super::response::{
     custom_tool_call_item, envelope, function_call_item, message_item, output_text, reasoning_item, response_error,
 };
-use super::{item_id, status_of, usage_from_canonical, ResponsesRequestInfo};
+use super::{item_id, status_of, tool_search, usage_from_canonical, ResponsesRequestInfo};
 use crate::protocol::anthropic::{BlockDelta, ContentBlock, ErrorBody, MessagesResponse, StreamEvent, Usage};
 use crate::protocol::openai_responses::{
     IncompleteDetails, Item, ItemContent, ResponseObject, ResponsesStreamEvent as Ev, SummaryPart,
@@ -77,6 +77,12 @@ enum Slot {
         /// block's data.
         signature: String,
         redacted: String,
+    },
+    /// The client's tool search (`tool_search`): the JSON of its input as it streams.
+    ToolSearch {
+        id: String,
+        call_id: String,
+        json: String,
     },
     /// A hosted web search (`web_search`): the call's id, its input as it streams, and
     /// its results once they came.
@@ -239,6 +245,17 @@ impl ResponsesEncoder {
                 let seq = self.next_seq();
                 write(out, &Ev::OutputItemAdded { sequence_number: seq, output_index: at, item });
             }
+            ContentBlock::ToolUse { id, name, input, .. } if self.info.is_tool_search(name) => {
+                self.close_message(out);
+                let at = self.items.len();
+                let tsc_id = item_id("tsc", &self.response_id, at);
+                let item = tool_search::call_item(tsc_id.clone(), id.clone(), serde_json::Value::Null, "in_progress");
+                let json = crate::translate::initial_arguments(input);
+                self.items.push(Slot::ToolSearch { id: tsc_id, call_id: id.clone(), json });
+                self.blocks.push((index, Block::Tool(at)));
+                let seq = self.next_seq();
+                write(out, &Ev::OutputItemAdded { sequence_number: seq, output_index: at, item });
+            }
             ContentBlock::ToolUse { id, name, input, .. } => {
                 self.close_message(out);
                 let at = self.items.len();
@@ -332,7 +349,7 @@ impl ResponsesEncoder {
         }
         let (id, arguments) = match self.items.get_mut(at) {
             Some(Slot::Tool { id, arguments, .. }) => (id, arguments),
-            Some(Slot::Custom { json, .. }) => return json.push_str(fragment),
+            Some(Slot::Custom { json, .. } | Slot::ToolSearch { json, .. }) => return json.push_str(fragment),
             _ => return,
         };
         arguments.push_str(fragment);
@@ -461,6 +478,9 @@ impl ResponsesEncoder {
                     custom_tool_call_item(&self.info, id.clone(), call_id.clone(), name, String::new(), "in_progress")
                 }
                 Slot::Reasoning { id, text, .. } => reasoning_item(id.clone(), text.clone(), None),
+                Slot::ToolSearch { id, call_id, .. } => {
+                    tool_search::call_item(id.clone(), call_id.clone(), serde_json::Value::Null, "in_progress")
+                }
                 Slot::Search { id, json, results, .. } => super::web_search::call_item(
                     id.clone(),
                     &crate::translate::tool_input(json),
