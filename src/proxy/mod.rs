@@ -211,9 +211,13 @@ impl ProxyHttp for Gateway {
             return Ok(true);
         }
         let session_key = session_key(config, &prepared, session, ctx.access_key.as_deref().unwrap_or(""));
-        let caller = ctx.access_key.as_deref().unwrap_or("");
+        let caller = relay::Caller {
+            key: ctx.access_key.as_deref().unwrap_or(""),
+            session: session_key.as_deref(),
+            started: ctx.started,
+        };
         let outcome = ctx.outcome.insert(Outcome::default());
-        self.relay.serve(session, &live, prepared, caller, session_key.as_deref(), ctx.started, outcome).await?;
+        self.relay.serve(session, &live, prepared, caller, outcome).await?;
         match outcome.client_gone() {
             Some(etype) => Error::e_explain(etype, "the client stopped taking the answer"),
             None => Ok(true),

@@ -71,6 +71,15 @@ struct Call {
     pool_key: u64,
 }
 
+/// Who asks: the caller's access-key name, the conversation it continues (its affinity
+/// key, if it has one), and when its request came in.
+#[derive(Clone, Copy)]
+pub struct Caller<'a> {
+    pub key: &'a str,
+    pub session: Option<&'a str>,
+    pub started: Instant,
+}
+
 /// One attempt's fixed facts: where it goes and what the answer will be called.
 #[derive(Clone, Copy)]
 struct Attempt<'a> {
@@ -113,18 +122,14 @@ impl Relay {
     }
 
     /// Serves one API request end to end; the response (success or error) is written.
-    /// `session_key` identifies the client's conversation for affinity, if it has one.
     /// What happens is written into `outcome` as it happens, so that a request cut off
     /// (its task dropped when the grace period of a shutdown ends) is still told.
-    #[allow(clippy::too_many_arguments)]
     pub async fn serve(
         &self,
         session: &mut Session,
         live: &Live,
         mut req: PreparedRequest,
-        caller: &str,
-        session_key: Option<&str>,
-        started: Instant,
+        caller: Caller<'_>,
         outcome: &mut Outcome,
     ) -> pingora::Result<()> {
         let config = &live.config;
@@ -137,7 +142,7 @@ impl Relay {
         // answered some of it), which Anthropic refuses: under this config, or an earlier
         // one (a reload or a restart may leave only Anthropic channels).
         let may_hold_signed = client == Dialect::Anthropic;
-        let (affinity, origin_family) = match session_key {
+        let (affinity, origin_family) = match caller.session {
             Some(s) => {
                 let map = self.affinity();
                 let pick = map.sticky(s, Instant::now()).and_then(|b| find_binding(config, b));
@@ -146,12 +151,12 @@ impl Relay {
             None => (None, None),
         };
 
-        let (response_id, previous_unknown) = match self.prepare_responses(&mut req, caller) {
+        let (response_id, previous_unknown) = match self.prepare_responses(&mut req, caller.key) {
             Ok(r) => r,
             Err(e) => return self.fail(session, client, e, outcome).await,
         };
 
-        let deadline = started + config.routing.retry_budget;
+        let deadline = caller.started + config.routing.retry_budget;
         let max_attempts = config.routing.max_attempts as usize;
         let mut tried: Vec<Pick> = Vec::with_capacity(max_attempts);
         // What the client is told when every attempt fails: the last passing failure
@@ -215,7 +220,7 @@ impl Relay {
                 key_index: pick.key,
                 upstream_model: &target.model,
                 response_id: response_id.as_deref(),
-                started,
+                started: caller.started,
                 first_byte,
                 keepalive: config.server.stream_keepalive,
             };
@@ -238,10 +243,10 @@ impl Relay {
                         // A passed-through answer reached the client under the upstream's id.
                         let passthrough = channel.protocol == client && !req.forces_translation();
                         let key = if passthrough { answer.id.clone() } else { rid.to_string() };
-                        self.remember(&mut req, caller, &key, answer);
+                        self.remember(&mut req, caller.key, &key, answer);
                     }
                     self.health.on_success(&key_ref, &config.health);
-                    if let Some(s) = session_key {
+                    if let Some(s) = caller.session {
                         self.affinity().record(s, &channel.name, key_ref.fingerprint, &channel.family, now);
                     }
                     return Ok(());

@@ -95,18 +95,25 @@ fn answer(input: Value) -> MessagesResponse {
 fn the_models_search_is_a_tool_search_call_item() {
     let (_, info) = request_to_canonical(codex_request().to_string().as_bytes()).unwrap();
     let body: Value =
-        serde_json::from_slice(&canonical_to_response(&answer(json!({"query": "time zone"})), "resp_r1", &info)).unwrap();
+        serde_json::from_slice(&canonical_to_response(&answer(json!({"query": "time zone"})), "resp_r1", &info))
+            .unwrap();
     assert_eq!(
         body["output"][1],
         json!({"type": "tool_search_call", "id": "tsc_r1_1", "status": "completed", "call_id": "toolu_ts",
                "execution": "client", "arguments": {"query": "time zone"}})
     );
-    assert_eq!((&body["output"][2]["name"], &body["output"][2]["namespace"]), (&json!("lookup_weather"), &json!("mcp__wt")));
+    assert_eq!(
+        (&body["output"][2]["name"], &body["output"][2]["namespace"]),
+        (&json!("lookup_weather"), &json!("mcp__wt"))
+    );
 
     // A request without a client-run search gets a function call of the same name.
     let plain = ResponsesRequestInfo::default();
     let body: Value = serde_json::from_slice(&canonical_to_response(&answer(json!({})), "resp_r1", &plain)).unwrap();
-    assert_eq!((&body["output"][1]["type"], &body["output"][1]["name"]), (&json!("function_call"), &json!("tool_search")));
+    assert_eq!(
+        (&body["output"][1]["type"], &body["output"][1]["name"]),
+        (&json!("function_call"), &json!("tool_search"))
+    );
 }
 
 #[test]
@@ -121,7 +128,8 @@ fn a_streamed_search_is_added_then_done_whole_under_every_split() {
         "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":12}}\n\n",
         "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
     );
-    let out = check_splits("tool search", input.as_bytes(), |cuts| encode_split(input.as_bytes(), cuts, "resp_r1", &info));
+    let out =
+        check_splits("tool search", input.as_bytes(), |cuts| encode_split(input.as_bytes(), cuts, "resp_r1", &info));
     let events = assert_frames_valid(&out);
     let names: Vec<&str> = events.iter().map(|e| e.name()).collect();
     assert_eq!(
