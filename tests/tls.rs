@@ -275,11 +275,7 @@ fn http2_streams_share_a_connection_get_errors_in_their_dialect_and_finish_at_sh
         assert!(body.contains("w19"), "{body}");
         assert!(body.ends_with("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"), "cut short: {body}");
     }
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !std::fs::read_to_string(format!("/proc/{}/stat", gw.pid())).map_or(true, |s| s.contains(") Z")) {
-        assert!(Instant::now() < deadline, "still running after SIGTERM:\n{}", gw.log());
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    gw.wait_exit(Duration::from_secs(10));
     assert!(gw.log().contains("no request in flight, exiting"), "{}", gw.log());
     let _ = std::fs::remove_dir_all(&dir);
 }

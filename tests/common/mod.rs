@@ -179,6 +179,20 @@ impl Gateway {
         self.child.id()
     }
 
+    /// Whether the process has exited (it is gone, or a zombie not yet reaped).
+    pub fn exited(&self) -> bool {
+        std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).map_or(true, |s| s.contains(") Z"))
+    }
+
+    /// Waits for the process to exit, for at most `within`.
+    pub fn wait_exit(&self, within: Duration) {
+        let deadline = Instant::now() + within;
+        while !self.exited() {
+            assert!(Instant::now() < deadline, "still running after {within:?}:\n{}", self.log());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Rewrites the config file with the same server settings.
     pub fn rewrite_config(&self, channels: &str, server_extra: &str, top_extra: &str) {
         let config = format!(

@@ -222,17 +222,7 @@ fn a_gemini_client_stream_carries_the_grounding_on_its_last_chunk() {
 /// The grounding a Gemini client gets for Anthropic's recorded search: the answer's text
 /// is "Let me search." (14 bytes) then the cited "Pingora 0.6.0 is the latest release.".
 fn recorded_grounding() -> Value {
-    json!({
-        "webSearchQueries": ["pingora latest release"],
-        "groundingChunks": [
-            {"web": {"uri": "https://github.com/cloudflare/pingora/releases", "title": "Releases · cloudflare/pingora"}},
-            {"web": {"uri": "https://crates.io/crates/pingora", "title": "pingora - crates.io"}}
-        ],
-        "groundingSupports": [
-            {"segment": {"startIndex": 14, "endIndex": 50, "text": "Pingora 0.6.0 is the latest release."},
-             "groundingChunkIndices": [0]}
-        ]
-    })
+    serde_json::from_slice(&recorded("anthropic_web_search.grounding.json")).unwrap()
 }
 
 fn recorded(path: &str) -> Vec<u8> {

@@ -639,6 +639,9 @@ fn namespace_tools_are_flattened_and_their_calls_named_back() {
     for item in items {
         assert!(item.contains(r#""name":"shout","namespace":"mcp__echo""#), "{item}");
     }
+    // The arguments' done event names the tool as the client does too.
+    let done = out.lines().find(|l| l.contains("\"type\":\"response.function_call_arguments.done\"")).unwrap();
+    assert!(done.contains(r#""name":"shout""#) && !done.contains("mcp__echo__shout"), "{done}");
 }
 
 /// Codex keeps reasoning items and sends them back (`include:

@@ -72,7 +72,8 @@ impl ResponsesEncoder {
                     sequence_number: seq,
                     item_id: id.clone(),
                     output_index: at,
-                    name: Some(name.clone()),
+                    // The client's name, as on the item (the upstream's may be renamed).
+                    name: Some(self.info.client_tool(&name).0.to_string()),
                     arguments: arguments.clone(),
                 };
                 write(out, &event);
