@@ -324,6 +324,17 @@ pub struct Usage {
     /// Anthropic field: carried between other dialects only.
     #[serde(skip)]
     pub reasoning_tokens: Option<u64>,
+    /// Hosted tools the upstream ran (web searches), also when it was not Anthropic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_tool_use: Option<ServerToolUsage>,
+}
+
+/// Anthropic's count of the hosted tools a message ran (`web_fetch_requests` is not
+/// modelled: no other dialect has a fetch).
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ServerToolUsage {
+    #[serde(default)]
+    pub web_search_requests: u64,
 }
 
 impl Usage {
@@ -343,6 +354,9 @@ impl Usage {
         if d.reasoning_tokens.is_some() {
             self.reasoning_tokens = d.reasoning_tokens;
         }
+        if d.server_tool_use.is_some() {
+            self.server_tool_use = d.server_tool_use;
+        }
     }
 }
 
@@ -355,6 +369,7 @@ impl From<&Usage> for DeltaUsage {
             cache_creation_input_tokens: u.cache_creation_input_tokens,
             cache_read_input_tokens: u.cache_read_input_tokens,
             reasoning_tokens: u.reasoning_tokens,
+            server_tool_use: u.server_tool_use,
         }
     }
 }
@@ -455,6 +470,8 @@ pub struct DeltaUsage {
     /// As `Usage::reasoning_tokens`.
     #[serde(skip)]
     pub reasoning_tokens: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_tool_use: Option<ServerToolUsage>,
 }
 
 // ---------------------------------------------------------------- errors

@@ -223,7 +223,7 @@ mod tests {
                 output_tokens: 3,
                 cache_creation_input_tokens: None,
                 cache_read_input_tokens: Some(7),
-                reasoning_tokens: None,
+                ..Default::default()
             }),
             error: None,
             first_byte: Some(Duration::from_micros(2054)),

@@ -117,6 +117,7 @@ pub fn anthropic_usage_from_chat(u: &crate::protocol::openai_chat::ChatUsage) ->
         cache_creation_input_tokens: Some(cache_write),
         cache_read_input_tokens: Some(details.cached_tokens),
         reasoning_tokens: u.completion_tokens_details.map(|d| d.reasoning_tokens).filter(|n| *n > 0),
+        server_tool_use: None,
     }
 }
 

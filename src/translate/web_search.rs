@@ -51,6 +51,16 @@ pub(crate) fn unfinished() -> Value {
     json!({"type": "web_search_tool_result_error", "error_code": "unavailable"})
 }
 
+/// The usage count of `searches` searches (none for none).
+pub(crate) fn usage(searches: u64) -> Option<crate::protocol::anthropic::ServerToolUsage> {
+    (searches > 0).then_some(crate::protocol::anthropic::ServerToolUsage { web_search_requests: searches })
+}
+
+/// The searches among a complete answer's blocks.
+pub(crate) fn count(blocks: &[ContentBlock]) -> u64 {
+    blocks.iter().filter(|b| matches!(b, ContentBlock::ServerToolUse { name, .. } if name == NAME)).count() as u64
+}
+
 /// One search the upstream ran, as canonical blocks will tell it.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct WebSearch {

@@ -167,7 +167,8 @@ impl GeminiDecoder {
 
     fn complete(&mut self, out: &mut Vec<StreamEvent>) {
         self.blocks.close(out);
-        let usage = canonical_usage(&self.usage.unwrap_or_default());
+        let mut usage = canonical_usage(&self.usage.unwrap_or_default());
+        usage.server_tool_use = crate::translate::web_search::usage(u64::from(self.searched));
         let reason = match (&self.finish_reason, self.blocked) {
             (None, true) => "refusal",
             (reason, _) => stop_reason_from_finish(reason.as_deref(), self.has_calls),

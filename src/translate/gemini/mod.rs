@@ -197,6 +197,7 @@ fn canonical_usage(u: &UsageMetadata) -> Usage {
         cache_creation_input_tokens: Some(0),
         cache_read_input_tokens: Some(cached),
         reasoning_tokens: u.thoughts_token_count.filter(|n| *n > 0),
+        server_tool_use: None,
     }
 }
 

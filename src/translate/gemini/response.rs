@@ -35,6 +35,8 @@ pub(super) fn to_canonical(body: &[u8], model: &str) -> Result<MessagesResponse,
         None if resp.prompt_feedback.as_ref().is_some_and(|f| f.block_reason.is_some()) => (Vec::new(), "refusal"),
         None => return Err(ApiError::new(ErrorKind::Api, "upstream returned no candidates")),
     };
+    let mut usage = canonical_usage(&resp.usage_metadata.unwrap_or_default());
+    usage.server_tool_use = crate::translate::web_search::usage(crate::translate::web_search::count(&content));
     Ok(MessagesResponse {
         id: ids.message_id(resp.response_id.as_deref()),
         kind: "message".to_string(),
@@ -43,7 +45,7 @@ pub(super) fn to_canonical(body: &[u8], model: &str) -> Result<MessagesResponse,
         content,
         stop_reason: Some(stop_reason.to_string()),
         stop_sequence: None,
-        usage: canonical_usage(&resp.usage_metadata.unwrap_or_default()),
+        usage,
     })
 }
 

@@ -93,11 +93,14 @@ fn a_grounded_answer_reports_its_search_before_the_text() {
     expected.as_array_mut().unwrap().push(json!({"type": "text", "text": "Pingora 0.9 is out."}));
     assert_eq!(serde_json::to_value(&resp.content).unwrap(), expected);
     assert_eq!(resp.stop_reason.as_deref(), Some("end_turn"));
+    // Counted as Anthropic counts its own searches.
+    assert_eq!(serde_json::to_value(resp.usage).unwrap()["server_tool_use"], json!({"web_search_requests": 1}));
 
     // Metadata without a query or a web page reports no search.
     let body = r#"{"candidates":[{"content":{"role":"model","parts":[{"text":"Hi."}]},"finishReason":"STOP","groundingMetadata":{"groundingChunks":[{"retrievedContext":{"uri":"gs://x"}}]}}],"responseId":"r2"}"#;
     let resp = response_to_canonical(body.as_bytes(), "m").unwrap();
     assert_eq!(serde_json::to_value(&resp.content).unwrap(), json!([{"type": "text", "text": "Hi."}]));
+    assert_eq!(resp.usage.server_tool_use, None);
 }
 
 #[test]
@@ -141,6 +144,7 @@ fn a_streamed_search_comes_where_its_metadata_does_under_every_split() {
     assert_eq!(events[6]["delta"]["partial_json"], r#"{"query":"pingora latest release | pingora 0.9"}"#);
     assert_eq!(events[8]["index"], 2);
     assert_eq!(events[8]["content_block"], search_blocks()[1]);
+    assert_eq!(events[10]["usage"]["server_tool_use"], json!({"web_search_requests": 1}));
 }
 
 /// A canonical answer with a search (as Anthropic's or OpenAI's search reports it).

@@ -64,6 +64,8 @@ pub struct ResponsesDecoder {
     current: usize,
     next_block: usize,
     refused: bool,
+    /// Web searches reported, for the usage (`server_tool_use`).
+    searches: u64,
 }
 
 impl ResponsesDecoder {
@@ -274,6 +276,7 @@ impl ResponsesDecoder {
                 if let Some(search) = self.slots[i].search.take() {
                     search.events(self.next_block, out);
                     self.next_block += 2;
+                    self.searches += 1;
                 }
                 self.current += 1;
                 continue;
@@ -334,7 +337,8 @@ impl ResponsesDecoder {
         let status = status.or(response.status.as_deref());
         let incomplete = response.incomplete_details.as_ref().and_then(|d| d.reason.as_deref());
         let stop_reason = stop_reason_of(status, incomplete, has_calls, self.refused);
-        let usage = response.usage.as_ref().map_or_else(DeltaUsage::default, |u| (&usage_to_canonical(u)).into());
+        let mut usage = response.usage.as_ref().map_or_else(DeltaUsage::default, |u| (&usage_to_canonical(u)).into());
+        usage.server_tool_use = crate::translate::web_search::usage(self.searches);
         out.push(StreamEvent::MessageDelta {
             delta: MessageDeltaBody { stop_reason: Some(stop_reason.to_string()), stop_sequence: None },
             usage,

@@ -210,6 +210,7 @@ fn usage_to_canonical(u: &ResponsesUsage) -> Usage {
         cache_creation_input_tokens: Some(written),
         cache_read_input_tokens: Some(cached),
         reasoning_tokens: Some(u.output_tokens_details.reasoning_tokens).filter(|n| *n > 0),
+        server_tool_use: None,
     }
 }
 

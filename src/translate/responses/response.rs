@@ -69,6 +69,8 @@ pub(super) fn to_canonical(body: &[u8]) -> Result<MessagesResponse, ApiError> {
     }
     let incomplete = resp.incomplete_details.as_ref().and_then(|d| d.reason.as_deref());
     let stop_reason = stop_reason_of(status, incomplete, has_calls, refused);
+    let mut usage = resp.usage.as_ref().map(usage_to_canonical).unwrap_or_default();
+    usage.server_tool_use = crate::translate::web_search::usage(crate::translate::web_search::count(&content));
     Ok(MessagesResponse {
         id: resp.id,
         kind: "message".to_string(),
@@ -77,7 +79,7 @@ pub(super) fn to_canonical(body: &[u8]) -> Result<MessagesResponse, ApiError> {
         content,
         stop_reason: Some(stop_reason.to_string()),
         stop_sequence: None,
-        usage: resp.usage.as_ref().map(usage_to_canonical).unwrap_or_default(),
+        usage,
     })
 }
 
