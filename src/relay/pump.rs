@@ -39,9 +39,7 @@ impl Relay {
         // A Chat upstream's calls must not take an id the conversation used already.
         let used = req.used_tool_ids(channel.protocol);
         opts.used_tool_ids = (!used.is_empty()).then(|| used.into());
-        // A Gemini client reading a JSON array gets one from a Gemini upstream's SSE too:
-        // its events are written again in that framing.
-        let mut tr = if req.forces_translation() || req.gemini_json_array {
+        let mut tr = if req.forces_translation() {
             StreamTranslator::new_translating(channel.protocol, req.client, opts)
         } else {
             StreamTranslator::new(channel.protocol, req.client, opts)

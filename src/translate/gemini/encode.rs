@@ -23,8 +23,8 @@ pub struct GeminiEncoder {
     json_array: bool,
     /// Thinking is written as thought parts (the client asked: `includeThoughts`).
     thoughts: bool,
-    /// A chunk has been written (the array is open).
-    wrote_chunk: bool,
+    /// The array's framing, for a client reading one.
+    array: JsonArray,
     finished: bool,
     response_id: String,
     model: String,
@@ -78,7 +78,7 @@ impl GeminiEncoder {
     /// [`SSE_KEEPALIVE`], or whitespace in a JSON array.
     pub fn keepalive(&self) -> &'static [u8] {
         if self.json_array {
-            b"\n"
+            JsonArray::KEEPALIVE
         } else {
             SSE_KEEPALIVE
         }
@@ -88,7 +88,7 @@ impl GeminiEncoder {
         GeminiEncoder {
             json_array,
             thoughts,
-            wrote_chunk: false,
+            array: JsonArray::default(),
             finished: false,
             response_id: String::new(),
             model: String::new(),
@@ -236,24 +236,14 @@ impl GeminiEncoder {
                 self.write_chunk(&to_json(&chunk), out);
             }
             StreamEvent::Error { error } => {
-                let kind = ErrorKind::from_anthropic_type(&error.kind).unwrap_or(ErrorKind::Api);
-                let (code, status) = kind.gemini_status();
-                let body = GenerateContentResponse {
-                    error: Some(Status {
-                        code,
-                        message: error.message.clone(),
-                        status: status.to_string(),
-                        details: None,
-                    }),
-                    ..Default::default()
-                };
+                let body = error_chunk(error);
                 if self.json_array {
-                    self.write_chunk(&to_json(&body), out);
+                    self.write_chunk(&body, out);
                 } else {
                     // Gemini puts an error in an SSE stream as bare JSON, not as an event:
                     // that is what its SDKs look for (google-genai's JavaScript SDK, which
                     // Gemini CLI uses, looks for nothing else).
-                    out.put_slice(&to_json(&body));
+                    out.put_slice(&body);
                     out.put_slice(b"\n\n");
                 }
                 self.finish(out);
@@ -271,7 +261,7 @@ impl GeminiEncoder {
         }
         self.finished = true;
         if self.json_array {
-            out.put_slice(if self.wrote_chunk { b"]" } else { b"[]" });
+            self.array.close(out);
         }
     }
 
@@ -310,13 +300,53 @@ impl GeminiEncoder {
 
     fn write_chunk(&mut self, json: &[u8], out: &mut BytesMut) {
         if self.json_array {
-            out.put_slice(if self.wrote_chunk { b",\r\n" } else { b"[" });
-            out.put_slice(json);
+            self.array.element(json, out);
         } else {
             write_data(out, json);
         }
-        self.wrote_chunk = true;
     }
+}
+
+/// A stream as one JSON array (Gemini clients without `alt=sse`): chunks as its
+/// elements, `[` before the first, `,\r\n` between them (as Gemini writes it), `]` at the
+/// end, `[]` for none.
+#[derive(Debug, Default)]
+pub struct JsonArray {
+    wrote: bool,
+    closed: bool,
+}
+
+impl JsonArray {
+    /// Whitespace, which a JSON array may hold between any two of its tokens: what keeps
+    /// the stream alive while the upstream is silent.
+    pub const KEEPALIVE: &'static [u8] = b"\n";
+
+    pub fn element(&mut self, json: &[u8], out: &mut BytesMut) {
+        if self.closed {
+            return;
+        }
+        out.put_slice(if self.wrote { b",\r\n" } else { b"[" });
+        out.put_slice(json);
+        self.wrote = true;
+    }
+
+    pub fn close(&mut self, out: &mut BytesMut) {
+        if !std::mem::replace(&mut self.closed, true) {
+            out.put_slice(if self.wrote { b"]" } else { b"[]" });
+        }
+    }
+}
+
+/// An error as Gemini puts it in a stream: `{"error": {code, message, status}}`, with
+/// the gRPC status name of its kind.
+pub fn error_chunk(error: &crate::protocol::anthropic::ErrorBody) -> Vec<u8> {
+    let kind = ErrorKind::from_anthropic_type(&error.kind).unwrap_or(ErrorKind::Api);
+    let (code, status) = kind.gemini_status();
+    let body = GenerateContentResponse {
+        error: Some(Status { code, message: error.message.clone(), status: status.to_string(), details: None }),
+        ..Default::default()
+    };
+    to_json(&body)
 }
 
 fn thought(text: &str) -> Part {

@@ -70,7 +70,7 @@ mod signature;
 mod upstream;
 
 pub use decode::GeminiDecoder;
-pub use encode::{GeminiEncoder, SSE_KEEPALIVE};
+pub use encode::{error_chunk, GeminiEncoder, JsonArray, SSE_KEEPALIVE};
 pub use signature::base_tool_id;
 
 use super::{ApiError, TargetOptions};

@@ -355,3 +355,41 @@ fn a_call_with_broken_arguments_is_left_out_and_the_finish_reason_says_why() {
         assert!(whole.contains(&format!("\"finishReason\":\"{reason}\"")), "{whole}");
     }
 }
+
+/// A Gemini client reading one JSON array from a Gemini upstream gets the upstream's
+/// chunks as they came, fields the gateway does not model among them (safety ratings,
+/// citations, grounding supports, an image part), framed as the array's elements.
+#[test]
+fn a_gemini_stream_is_reframed_as_an_array_with_every_field_kept() {
+    let chunks = [
+        r#"{"candidates":[{"content":{"parts":[{"text":"A cat"},{"inlineData":{"mimeType":"image/png","data":"iVBORw0KGgo="}}],"role":"model"},"index":0,"safetyRatings":[{"category":"HARM_CATEGORY_HARASSMENT","probability":"NEGLIGIBLE"}]}],"modelVersion":"gemini-2.5-flash-image","responseId":"r1"}"#,
+        r#"{"candidates":[{"content":{"parts":[{"text":"."}],"role":"model"},"finishReason":"STOP","index":0,"citationMetadata":{"citationSources":[{"startIndex":0,"endIndex":5,"uri":"https://example.org"}]},"groundingMetadata":{"groundingSupports":[{"segment":{"endIndex":5},"groundingChunkIndices":[0]}],"groundingChunks":[{"web":{"uri":"https://example.org","title":"example.org"}}]}}],"usageMetadata":{"promptTokenCount":4,"candidatesTokenCount":2,"totalTokenCount":6},"responseId":"r1"}"#,
+    ];
+    let input = format!("data: {}\r\n\r\ndata: {}\r\n\r\n", chunks[0], chunks[1]);
+    let opts = crate::translate::stream::ClientStreamOptions { gemini_json_array: true, ..Default::default() };
+    let run = |i: &[u8], cuts: &[usize]| {
+        let mut t = crate::translate::stream::StreamTranslator::new(
+            crate::protocol::Dialect::Gemini,
+            crate::protocol::Dialect::Gemini,
+            opts.clone(),
+        );
+        let mut out = Vec::new();
+        let mut start = 0;
+        for &end in cuts.iter().chain(std::iter::once(&i.len())) {
+            out.extend_from_slice(&t.push(&i[start..end]));
+            start = end;
+        }
+        out.extend_from_slice(&t.finish());
+        String::from_utf8(out).unwrap()
+    };
+    let out = split_invariant("gemini array", input.as_bytes(), run);
+    assert_eq!(out, format!("[{},\r\n{}]", chunks[0], chunks[1]));
+
+    // Broken off before its finish reason: an error element, then the array's end.
+    let cut = format!("data: {}\r\n\r\n", chunks[0]);
+    let out = run(cut.as_bytes(), &[]);
+    let elements: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+    assert_eq!(elements.len(), 2, "{out}");
+    assert_eq!(elements[0], serde_json::from_str::<serde_json::Value>(chunks[0]).unwrap());
+    assert_eq!(elements[1]["error"]["status"], "INTERNAL", "{out}");
+}

@@ -132,6 +132,9 @@ impl Decoder {
 enum Encoder {
     /// Same dialect: frames leave as they came; only synthesized events are encoded.
     Raw(Dialect),
+    /// Gemini to a Gemini client reading one JSON array (no `alt=sse`): each upstream
+    /// frame's data, as it came, is an element of the array.
+    GeminiArray(crate::translate::gemini::JsonArray),
     Anthropic,
     Chat(ChatEncoder),
     Responses(Box<crate::translate::responses::ResponsesEncoder>),
@@ -200,7 +203,11 @@ impl StreamTranslator {
             Dialect::Gemini => Decoder::Gemini(Default::default()),
         };
         let encoder = if upstream == client && raw_allowed {
-            Encoder::Raw(client)
+            if client == Dialect::Gemini && opts.gemini_json_array {
+                Encoder::GeminiArray(Default::default())
+            } else {
+                Encoder::Raw(client)
+            }
         } else {
             match client {
                 Dialect::Anthropic => Encoder::Anthropic,
@@ -253,7 +260,7 @@ impl StreamTranslator {
     /// Marks the thinking signatures of the answer as `family`'s: an Anthropic channel's,
     /// translated for a client of another dialect, which may send them back elsewhere.
     pub fn signed_by(mut self, family: &str) -> Self {
-        if !matches!(self.encoder, Encoder::Raw(_)) {
+        if !matches!(self.encoder, Encoder::Raw(_) | Encoder::GeminiArray(_)) {
             self.family = Some(family.to_string());
         }
         self
@@ -297,8 +304,8 @@ impl StreamTranslator {
             Encoder::Raw(Dialect::OpenAiChat | Dialect::OpenAiResponses) | Encoder::Chat(_) | Encoder::Responses(_) => {
                 b": ping\n\n"
             }
-            // A same-dialect Gemini stream is SSE (a JSON array is always re-encoded).
             Encoder::Raw(Dialect::Gemini) => crate::translate::gemini::SSE_KEEPALIVE,
+            Encoder::GeminiArray(_) => crate::translate::gemini::JsonArray::KEEPALIVE,
             Encoder::Gemini(enc) => enc.keepalive(),
         }
     }
@@ -339,6 +346,9 @@ impl StreamTranslator {
         if !self.closed {
             self.decoder.finish(&mut self.events);
             self.emit_events(None, &mut out);
+        }
+        if let Encoder::GeminiArray(array) = &mut self.encoder {
+            array.close(&mut out);
         }
         self.closed = true;
         out.freeze()
@@ -388,6 +398,11 @@ impl StreamTranslator {
                 }
             }
         }
+        if let (Encoder::GeminiArray(array), Some(f)) = (&mut self.encoder, masked.as_ref().or(frame)) {
+            if !f.data.trim().is_empty() {
+                array.element(f.data.as_bytes(), out);
+            }
+        }
         if let (Encoder::Raw(dialect), Some(f)) = (&self.encoder, masked.as_ref().or(frame)) {
             write_raw_frame(f, out);
             if *dialect == Dialect::OpenAiResponses {
@@ -433,6 +448,11 @@ impl StreamTranslator {
                         encode_synthesized(*dialect, self.raw_responses.as_ref(), &ev, out);
                     }
                 }
+                Encoder::GeminiArray(array) => {
+                    if let (None, StreamEvent::Error { error }) = (frame, &ev) {
+                        array.element(&crate::translate::gemini::error_chunk(error), out);
+                    }
+                }
                 Encoder::Anthropic => anthropic::encode(&ev, out),
                 Encoder::Chat(enc) => enc.encode(&ev, out),
                 Encoder::Responses(enc) => enc.encode(&ev, out),
@@ -440,13 +460,14 @@ impl StreamTranslator {
             }
             // A same-dialect stream forwards whatever follows the terminator too (the
             // `[DONE]` after a Chat usage chunk); only errors end it.
-            let raw = matches!(self.encoder, Encoder::Raw(_));
+            let raw = matches!(self.encoder, Encoder::Raw(_) | Encoder::GeminiArray(_));
             if terminal && !(raw && matches!(ev, StreamEvent::MessageStop)) {
                 self.closed = true;
                 // The encoder closes its framing (a JSON array's `]`).
                 match &mut self.encoder {
                     Encoder::Responses(enc) => enc.finish(out),
                     Encoder::Gemini(enc) => enc.finish(out),
+                    Encoder::GeminiArray(array) => array.close(out),
                     Encoder::Raw(_) | Encoder::Anthropic | Encoder::Chat(_) => {}
                 }
             }
