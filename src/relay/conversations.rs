@@ -59,7 +59,10 @@ impl Relay {
         if instructions && !system.is_empty() {
             system.remove(0);
         }
-        self.conversations().insert(owned(caller, response_id), Conversation { system, messages });
+        let conversation = Conversation { system, messages };
+        // Sized before the store is locked: a long conversation takes a while to count.
+        let size = conversation.size();
+        self.conversations().insert(owned(caller, response_id), conversation, size);
     }
 }
 

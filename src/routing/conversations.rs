@@ -18,6 +18,25 @@ pub struct Conversation {
     pub messages: Vec<Message>,
 }
 
+impl Conversation {
+    /// Its size as the store counts it: the length of its JSON, counted as it is
+    /// written, without a buffer. Computed before the store is locked.
+    pub fn size(&self) -> usize {
+        struct Count(usize);
+        impl std::io::Write for Count {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                self.0 += bytes.len();
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut count = Count(0);
+        serde_json::to_writer(&mut count, self).map_or(0, |()| count.0)
+    }
+}
+
 pub struct ConversationStore {
     max_entries: usize,
     max_bytes: usize,
@@ -35,8 +54,8 @@ impl ConversationStore {
         self.entries.get(response_id).map(|(m, _)| m.clone())
     }
 
-    pub fn insert(&mut self, response_id: String, conversation: Conversation) {
-        let size = serde_json::to_vec(&conversation).map_or(0, |v| v.len());
+    /// Keeps `conversation`, whose [`Conversation::size`] is `size`, under `response_id`.
+    pub fn insert(&mut self, response_id: String, conversation: Conversation, size: usize) {
         if size > self.max_bytes {
             return;
         }
@@ -79,17 +98,22 @@ mod tests {
     #[test]
     fn bounded_by_count_and_bytes() {
         let mut s = ConversationStore::new(2, 1_000);
-        s.insert("a".into(), msg("1"));
-        s.insert("b".into(), msg("2"));
-        s.insert("c".into(), msg("3"));
+        let put = |s: &mut ConversationStore, id: &str, c: Conversation| {
+            let size = c.size();
+            assert_eq!(size, serde_json::to_vec(&c).unwrap().len());
+            s.insert(id.into(), c, size);
+        };
+        put(&mut s, "a", msg("1"));
+        put(&mut s, "b", msg("2"));
+        put(&mut s, "c", msg("3"));
         assert!(s.get("a").is_none());
         assert_eq!(*s.get("c").unwrap(), msg("3"));
         let big = "x".repeat(600);
-        s.insert("d".into(), msg(&big));
-        s.insert("e".into(), msg(&big));
+        put(&mut s, "d", msg(&big));
+        put(&mut s, "e", msg(&big));
         assert!(s.get("d").is_none(), "over the byte budget");
         assert!(s.get("e").is_some());
-        s.insert("huge".into(), msg(&"y".repeat(2_000)));
+        put(&mut s, "huge", msg(&"y".repeat(2_000)));
         assert!(s.get("huge").is_none(), "larger than the whole budget: not kept");
         assert_eq!(s.len(), 1);
     }
