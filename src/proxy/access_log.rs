@@ -134,11 +134,16 @@ pub fn emit(line: &Line<'_>) {
     thread_local! {
         static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     }
-    SCRATCH.with_borrow_mut(|text| {
+    let write = |text: &mut Vec<u8>| {
         text.clear();
         line.write_to(text, SystemTime::now());
         push(text);
-    });
+    };
+    // A line written while the thread's locals are torn down (a request's context dropped
+    // as its runtime shuts down: `proxy::cut`) gets a buffer of its own.
+    if SCRATCH.try_with(|scratch| scratch.try_borrow_mut().map(|mut text| write(&mut text)).is_ok()) != Ok(true) {
+        write(&mut Vec::new());
+    }
 }
 
 const BATCH_DELAY: Duration = Duration::from_millis(10);

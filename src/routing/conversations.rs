@@ -33,7 +33,8 @@ impl Conversation {
             }
         }
         let mut count = Count(0);
-        serde_json::to_writer(&mut count, self).map_or(0, |()| count.0)
+        // One that cannot be written is not kept (larger than any budget).
+        serde_json::to_writer(&mut count, self).map_or(usize::MAX, |()| count.0)
     }
 }
 

@@ -163,9 +163,26 @@ impl RequestPeek {
 /// adaptive thinking, or is one the scanner leaves to serde_json. The body is searched
 /// for `"adaptive"` first: a full scan only for a body that may ask for it.
 pub fn with_budgeted_thinking(body: &[u8], peek: &RequestPeek, model: &str) -> Option<Bytes> {
-    use crate::protocol::json_scan::top_level_member;
     memchr::memmem::find(body, b"\"adaptive\"")?;
-    let thinking = top_level_member(body, b"thinking")??;
+    // One scan for both members; a name given twice is left as it is.
+    let (mut thinking, mut max_tokens_text) = (None, None);
+    let mut s = Scanner::new(body);
+    s.object(|s, name| {
+        let slot = match name {
+            b"thinking" => &mut thinking,
+            b"max_tokens" => &mut max_tokens_text,
+            _ => return s.skip_value(),
+        };
+        if slot.is_some() {
+            return None;
+        }
+        *slot = Some(s.raw_value()?);
+        Some(())
+    })?;
+    if !s.at_end() {
+        return None;
+    }
+    let thinking: &[u8] = thinking?;
     #[derive(Deserialize)]
     struct Kind<'a> {
         #[serde(rename = "type", borrow)]
@@ -174,8 +191,7 @@ pub fn with_budgeted_thinking(body: &[u8], peek: &RequestPeek, model: &str) -> O
     if serde_json::from_slice::<Kind<'_>>(thinking).ok()?.kind != "adaptive" || !peek.can_set_model() {
         return None;
     }
-    let max_tokens: Option<u64> =
-        top_level_member(body, b"max_tokens").flatten().and_then(|m| serde_json::from_slice(m).ok());
+    let max_tokens: Option<u64> = max_tokens_text.and_then(|m| serde_json::from_slice(m).ok());
     let replacement = budget_for_adaptive(max_tokens).to_string();
     // `thinking` borrows from `body`: its offset is the distance between the pointers.
     let start = (thinking.as_ptr() as usize).wrapping_sub(body.as_ptr() as usize);

@@ -11,7 +11,7 @@ use super::parts::call_input;
 use super::signature::{thinking_signature, tool_id};
 use super::{canonical_usage, stop_reason_from_finish, ResponseIds};
 use crate::protocol::anthropic::{BlockDelta, ContentBlock, MessagesResponse, Role, StreamEvent, Usage};
-use crate::protocol::gemini::{GenerateContentResponse, Part, Status, UsageMetadata};
+use crate::protocol::gemini::{GenerateContentResponse, GroundingMetadata, Part, Status, UsageMetadata};
 use crate::sse::SseFrame;
 use crate::translate::stream::{BlockKind, Blocks};
 use crate::translate::{ApiError, ErrorKind};
@@ -29,8 +29,11 @@ pub struct GeminiDecoder {
     finish_reason: Option<String>,
     /// The prompt was blocked (`promptFeedback.blockReason`, no candidates).
     blocked: bool,
-    /// The answer's Google Search was reported (`groundingMetadata`, once).
-    searched: bool,
+    /// The answer's Google Search as its chunks report it (`groundingMetadata`, which
+    /// may come in parts, and again as it grows), until it is told at the finish reason.
+    grounding: Option<Box<GroundingMetadata>>,
+    /// The searches told (`webSearchQueries`, at least one), for the usage.
+    searches: u64,
     usage: Option<UsageMetadata>,
     /// The model asked for, named when the upstream sends no `modelVersion`.
     pub(crate) model: String,
@@ -71,13 +74,12 @@ impl GeminiDecoder {
             for part in candidate.content.map(|c| c.parts).unwrap_or_default() {
                 self.part(&part, out);
             }
-            if let Some(meta) = candidate.grounding_metadata.filter(|_| !self.searched) {
-                if let Some(search) = super::search::search_of(&meta, chunk.response_id.as_deref()) {
-                    self.searched = true;
-                    search.events(self.blocks.reserve(2, out), out);
-                }
+            // Once told, the search is not told again (a stream may repeat its metadata).
+            if let Some(meta) = candidate.grounding_metadata.filter(|_| self.searches == 0) {
+                super::search::merge(self.grounding.get_or_insert_default(), meta);
             }
             if let Some(reason) = candidate.finish_reason.filter(|r| !r.is_empty()) {
+                self.search(out);
                 self.blocks.close(out);
                 if !self.said && !self.has_calls {
                     let message = candidate.finish_message.as_deref();
@@ -165,10 +167,21 @@ impl GeminiDecoder {
         }
     }
 
+    /// Tells the answer's search, once: the call and its results, after the text.
+    fn search(&mut self, out: &mut Vec<StreamEvent>) {
+        let Some(meta) = self.grounding.take() else { return };
+        if let Some(search) = super::search::search_of(&meta, Some(self.ids.token())) {
+            self.searches = super::search::count(&meta);
+            search.events(self.blocks.reserve(2, out), out);
+        }
+    }
+
     fn complete(&mut self, out: &mut Vec<StreamEvent>) {
+        // Metadata that came after the finish reason.
+        self.search(out);
         self.blocks.close(out);
         let mut usage = canonical_usage(&self.usage.unwrap_or_default());
-        usage.server_tool_use = crate::translate::web_search::usage(u64::from(self.searched));
+        usage.server_tool_use = crate::translate::web_search::usage(self.searches);
         let reason = match (&self.finish_reason, self.blocked) {
             (None, true) => "refusal",
             (reason, _) => stop_reason_from_finish(reason.as_deref(), self.has_calls),

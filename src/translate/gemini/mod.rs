@@ -234,6 +234,11 @@ impl ResponseIds {
         ResponseIds { token, calls: 0 }
     }
 
+    /// The `responseId`, or the random token standing for it.
+    fn token(&self) -> &str {
+        &self.token
+    }
+
     /// The canonical message id: the `responseId` itself, or `msg_gm_<random>`.
     fn message_id(&self, response_id: Option<&str>) -> String {
         match response_id.filter(|id| !id.is_empty()) {

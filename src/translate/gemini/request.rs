@@ -71,7 +71,8 @@ pub(super) fn to_canonical(body: &[u8], model: &str, stream: bool) -> Result<(Me
     if tools.is_empty() {
         tool_choice = None;
     }
-    if search {
+    // A function of the client's named `web_search` keeps the name; the search is left out.
+    if search && !tools.iter().any(|t| t.name == crate::translate::web_search::NAME) {
         tools.push(crate::translate::web_search::canonical_tool(None, None));
     }
 

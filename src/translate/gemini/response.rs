@@ -36,7 +36,10 @@ pub(super) fn to_canonical(body: &[u8], model: &str) -> Result<MessagesResponse,
         None => return Err(ApiError::new(ErrorKind::Api, "upstream returned no candidates")),
     };
     let mut usage = canonical_usage(&resp.usage_metadata.unwrap_or_default());
-    usage.server_tool_use = crate::translate::web_search::usage(crate::translate::web_search::count(&content));
+    let searched = crate::translate::web_search::count(&content) > 0;
+    let meta = resp.candidates.first().and_then(|c| c.grounding_metadata.as_ref());
+    let searches = meta.filter(|_| searched).map_or(0, super::search::count);
+    usage.server_tool_use = crate::translate::web_search::usage(searches);
     Ok(MessagesResponse {
         id: ids.message_id(resp.response_id.as_deref()),
         kind: "message".to_string(),

@@ -11,9 +11,10 @@
 //! ` | ` when there are several) and its web sources (`uri`, and `title`, which is
 //! Google's name for the site). Gemini's source addresses are redirects through Google
 //! (`vertexaisearch.cloud.google.com/grounding-api-redirect/…`). A complete answer has
-//! the search before the text, as Anthropic orders it; a stream reports it where the
-//! metadata comes, with the last chunk, after the text it grounded. Only a stream's first
-//! metadata counts. Which part of the text each source supports is not carried over.
+//! the search before the text, as Anthropic orders it; a stream tells it at the finish
+//! reason, after the text it grounded, with the metadata of every chunk until then
+//! merged (a stream may send it in parts, or again as it grows). The usage counts one
+//! search per query. Which part of the text each source supports is not carried over.
 //!
 //! The other way, a Gemini client's `googleSearch` (or `googleSearchRetrieval`) tool is
 //! the canonical search, and the canonical search blocks come back as the candidate's
@@ -59,6 +60,33 @@ pub(super) fn search_of(meta: &GroundingMetadata, response_id: Option<&str>) -> 
     }
     let id = response_id.filter(|r| !r.is_empty()).map(|r| format!("gm_{r}"));
     Some(WebSearch::new(id.as_deref(), meta.web_search_queries.join(" | "), Value::Array(pages)))
+}
+
+/// Adds the metadata of a later chunk to what came before: queries and web sources not
+/// seen yet (a stream may send its metadata in parts, or again as it grows), and the
+/// latest supports and entry point.
+pub(super) fn merge(into: &mut GroundingMetadata, more: GroundingMetadata) {
+    for query in more.web_search_queries {
+        if !into.web_search_queries.contains(&query) {
+            into.web_search_queries.push(query);
+        }
+    }
+    for chunk in more.grounding_chunks {
+        if !into.grounding_chunks.contains(&chunk) {
+            into.grounding_chunks.push(chunk);
+        }
+    }
+    if more.grounding_supports.is_some() {
+        into.grounding_supports = more.grounding_supports;
+    }
+    if more.search_entry_point.is_some() {
+        into.search_entry_point = more.search_entry_point;
+    }
+}
+
+/// The searches an answer's grounding tells of: one per query, at least one.
+pub(super) fn count(meta: &GroundingMetadata) -> u64 {
+    (meta.web_search_queries.len() as u64).max(1)
 }
 
 /// Canonical searches collected into a candidate's `groundingMetadata` (boxed: a

@@ -66,6 +66,15 @@ fn a_gemini_clients_google_search_is_the_canonical_search() {
     let names: Vec<&str> = req.tools.iter().flatten().map(|t| t.name.as_str()).collect();
     assert_eq!(names, ["read", "web_search"]);
     assert_eq!(serde_json::to_value(&req.tool_choice).unwrap(), json!({"type": "tool", "name": "read"}));
+    // A function of the client's named `web_search` keeps the name: the search is left out.
+    let body = json!({
+        "contents": [{"role": "user", "parts": [{"text": "hi"}]}],
+        "tools": [{"googleSearch": {}}, {"functionDeclarations": [{"name": "web_search"}]}]
+    });
+    let (req, _) = request_to_canonical(body.to_string().as_bytes(), "claude", false).unwrap();
+    let tools = serde_json::to_value(req.tools.unwrap()).unwrap();
+    assert_eq!(tools.as_array().unwrap().len(), 1);
+    assert_eq!(tools[0].get("type"), None, "the function: {tools}");
 }
 
 const GROUNDING: &str = r#"{"webSearchQueries":["pingora latest release","pingora 0.9"],"groundingChunks":[{"web":{"uri":"https://vertexaisearch.cloud.google.com/grounding-api-redirect/AAA","title":"github.com"}},{"web":{"uri":"https://vertexaisearch.cloud.google.com/grounding-api-redirect/BBB"}},{"retrievedContext":{"uri":"gs://x"}}],"groundingSupports":[{"segment":{"endIndex":10,"text":"Pingora 0.9"},"groundingChunkIndices":[0]}],"searchEntryPoint":{"renderedContent":"<div></div>"}}"#;
@@ -93,8 +102,8 @@ fn a_grounded_answer_reports_its_search_before_the_text() {
     expected.as_array_mut().unwrap().push(json!({"type": "text", "text": "Pingora 0.9 is out."}));
     assert_eq!(serde_json::to_value(&resp.content).unwrap(), expected);
     assert_eq!(resp.stop_reason.as_deref(), Some("end_turn"));
-    // Counted as Anthropic counts its own searches.
-    assert_eq!(serde_json::to_value(resp.usage).unwrap()["server_tool_use"], json!({"web_search_requests": 1}));
+    // Counted as Anthropic counts its own searches: one per query.
+    assert_eq!(serde_json::to_value(resp.usage).unwrap()["server_tool_use"], json!({"web_search_requests": 2}));
 
     // Metadata without a query or a web page reports no search.
     let body = r#"{"candidates":[{"content":{"role":"model","parts":[{"text":"Hi."}]},"finishReason":"STOP","groundingMetadata":{"groundingChunks":[{"retrievedContext":{"uri":"gs://x"}}]}}],"responseId":"r2"}"#;
@@ -144,7 +153,19 @@ fn a_streamed_search_comes_where_its_metadata_does_under_every_split() {
     assert_eq!(events[6]["delta"]["partial_json"], r#"{"query":"pingora latest release | pingora 0.9"}"#);
     assert_eq!(events[8]["index"], 2);
     assert_eq!(events[8]["content_block"], search_blocks()[1]);
-    assert_eq!(events[10]["usage"]["server_tool_use"], json!({"web_search_requests": 1}));
+    assert_eq!(events[10]["usage"]["server_tool_use"], json!({"web_search_requests": 2}));
+
+    // Metadata sent in parts (the queries mid-stream, the pages with the finish reason)
+    // is told once, whole, at the finish reason.
+    let parts = "data: {\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":\"Pingora 0.9\"}]},\"index\":0}],\"responseId\":\"r1\"}\n\n\
+        data: {\"candidates\":[{\"index\":0,\"groundingMetadata\":{\"webSearchQueries\":[\"pingora latest release\"]}}],\"responseId\":\"r1\"}\n\n\
+        data: {\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":\" is out.\"}]},\"finishReason\":\"STOP\",\"index\":0,\"groundingMetadata\":{\"webSearchQueries\":[\"pingora latest release\"],\"groundingChunks\":[{\"web\":{\"uri\":\"https://a.example\",\"title\":\"a.example\"}}]}}],\"responseId\":\"r1\"}\n\n";
+    let events: Vec<Value> = decode(parts.as_bytes(), &[]).iter().map(|e| serde_json::to_value(e).unwrap()).collect();
+    let starts: Vec<&Value> = events.iter().filter(|e| e["type"] == "content_block_start").collect();
+    assert_eq!(starts.len(), 3, "{events:?}");
+    assert_eq!(starts[2]["content_block"]["content"][0]["url"], "https://a.example");
+    let query = events.iter().find(|e| e["delta"]["type"] == "input_json_delta").unwrap();
+    assert_eq!(query["delta"]["partial_json"], r#"{"query":"pingora latest release"}"#);
 }
 
 /// A canonical answer with a search (as Anthropic's or OpenAI's search reports it).

@@ -392,4 +392,11 @@ fn a_gemini_stream_is_reframed_as_an_array_with_every_field_kept() {
     assert_eq!(elements.len(), 2, "{out}");
     assert_eq!(elements[0], serde_json::from_str::<serde_json::Value>(chunks[0]).unwrap());
     assert_eq!(elements[1]["error"]["status"], "INTERNAL", "{out}");
+
+    // A malformed chunk is not passed on: the error it gives is.
+    let broken = format!("data: {}\r\n\r\ndata: {{\"candidates\":[\r\n\r\n", chunks[0]);
+    let out = run(broken.as_bytes(), &[]);
+    let elements: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(elements.len(), 2, "{out}");
+    assert!(elements[1]["error"]["message"].as_str().unwrap().contains("malformed"), "{out}");
 }

@@ -128,11 +128,13 @@ pub(super) fn to_canonical(body: &[u8]) -> Result<(MessagesRequest, ResponsesReq
 fn declared_tools(given: Vec<ResponsesTool>) -> Result<(Vec<Tool>, ToolNames), ApiError> {
     let mut flat: Vec<(ResponsesTool, Option<String>, usize)> = Vec::new();
     let mut search = None;
+    // A function of the client's named `tool_search` keeps the name (`tool_search::declared`).
+    let search_named = super::tool_search::function_named(&given);
     for (i, tool) in given.into_iter().enumerate() {
         match tool.kind.as_str() {
             kind if super::web_search::is_search(kind) => search = search.or(super::web_search::canonical_tool(&tool)),
             "function" | "custom" => flat.push((tool, None, i)),
-            _ if super::tool_search::is_client_search(&tool) => {
+            _ if super::tool_search::is_client_search(&tool) && !search_named => {
                 flat.push((super::tool_search::function_tool(tool), None, i));
             }
             "namespace" => {
@@ -203,7 +205,7 @@ fn request_info(req: &ResponsesRequest) -> ResponsesRequestInfo {
         tool_names: None,
         encrypted_reasoning: req.include.iter().flatten().any(|i| i == "reasoning.encrypted_content"),
         web_search_sources: req.include.iter().flatten().any(|i| i == super::web_search::SOURCES),
-        tool_search: req.tools.iter().flatten().any(super::tool_search::is_client_search),
+        tool_search: super::tool_search::declared(req.tools.as_deref().unwrap_or_default()),
     }
 }
 
@@ -268,6 +270,9 @@ fn push_item(
                 "input[{i}]: item_reference '{id}' is not supported by this gateway; send the item itself"
             )));
         }
+        // A search the server ran (OpenAI's) has nothing to replay elsewhere.
+        Item::ToolSearchCall { execution, .. } | Item::ToolSearchOutput { execution, .. }
+            if execution.as_deref() != Some("client") => {}
         Item::ToolSearchCall { call_id, arguments, .. } => {
             if call_id.is_empty() {
                 return Err(ApiError::invalid(format!("input[{i}]: a {kind} needs a call_id")));

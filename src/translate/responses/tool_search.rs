@@ -33,6 +33,17 @@ pub(super) fn is_client_search(tool: &ResponsesTool) -> bool {
     tool.kind == NAME && tool.execution.as_deref() == Some("client")
 }
 
+/// Whether `tools` declare a tool search the client runs, and no function of that name
+/// (which would keep the name: the search is then left out).
+pub(super) fn declared(tools: &[ResponsesTool]) -> bool {
+    tools.iter().any(is_client_search) && !function_named(tools)
+}
+
+/// Whether one of `tools` is a function or custom tool named as the search.
+pub(super) fn function_named(tools: &[ResponsesTool]) -> bool {
+    tools.iter().any(|t| matches!(t.kind.as_str(), "function" | "custom") && t.name.as_deref() == Some(NAME))
+}
+
 /// The search as a function tool.
 pub(super) fn function_tool(tool: ResponsesTool) -> ResponsesTool {
     ResponsesTool {

@@ -157,3 +157,45 @@ fn a_streamed_search_is_added_then_done_whole_under_every_split() {
     assert_eq!(serde_json::to_value(&final_response(&events).output).unwrap(), json!([done]));
     assert!(matches!(final_response(&events).output[0], Item::ToolSearchCall { .. }));
 }
+
+#[test]
+fn server_run_searches_and_a_function_of_the_same_name_are_left_alone() {
+    // OpenAI's own search items (server-run, maybe without a call id) are not replayed.
+    let mut body = codex_request();
+    body["input"].as_array_mut().unwrap().push(
+        json!({"type": "tool_search_call", "id": "tsc_9", "call_id": null, "execution": "server", "arguments": {"query": "x"}}),
+    );
+    let (req, _) = request_to_canonical(body.to_string().as_bytes()).unwrap();
+    assert_eq!(req.messages.len(), 7);
+
+    // A function of the client's named `tool_search` keeps the name: the search is left
+    // out, and calls of that name are the function's.
+    let mut body = codex_request();
+    body["tools"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "function", "name": "tool_search", "parameters": {"type": "object"}}));
+    let (req, info) = request_to_canonical(body.to_string().as_bytes()).unwrap();
+    assert!(!info.tool_search);
+    let names: Vec<String> = req.tools.unwrap().into_iter().map(|t| t.name).collect();
+    assert_eq!(names.iter().filter(|n| *n == "tool_search").count(), 1, "{names:?}");
+    let body: Value = serde_json::from_slice(&canonical_to_response(&answer(json!({})), "resp_r1", &info)).unwrap();
+    assert_eq!(body["output"][1]["type"], "function_call");
+}
+
+#[test]
+fn a_search_cut_off_before_its_input_is_whole_is_incomplete() {
+    let (_, info) = request_to_canonical(codex_request().to_string().as_bytes()).unwrap();
+    let input = concat!(
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"m\",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":9,\"output_tokens\":1}}}\n\n",
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_ts\",\"name\":\"tool_search\",\"input\":{}}}\n\n",
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"query\\\": \\\"wea\"}}\n\n",
+        "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n",
+        "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"max_tokens\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":12}}\n\n",
+        "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
+    );
+    let out = encode_split(input.as_bytes(), &[], "resp_r1", &info);
+    let events = assert_frames_valid(&out);
+    let item = serde_json::to_value(&final_response(&events).output[0]).unwrap();
+    assert_eq!((&item["type"], &item["status"]), (&json!("tool_search_call"), &json!("incomplete")), "{item}");
+}

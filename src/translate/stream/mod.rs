@@ -398,9 +398,13 @@ impl StreamTranslator {
                 }
             }
         }
+        // A JSON array takes the frame only when it is JSON: a malformed chunk is told
+        // as the error its decoding gave instead.
+        let mut element_written = false;
         if let (Encoder::GeminiArray(array), Some(f)) = (&mut self.encoder, masked.as_ref().or(frame)) {
-            if !f.data.trim().is_empty() {
+            if !f.data.trim().is_empty() && serde_json::from_str::<serde::de::IgnoredAny>(&f.data).is_ok() {
                 array.element(f.data.as_bytes(), out);
+                element_written = true;
             }
         }
         if let (Encoder::Raw(dialect), Some(f)) = (&self.encoder, masked.as_ref().or(frame)) {
@@ -449,7 +453,7 @@ impl StreamTranslator {
                     }
                 }
                 Encoder::GeminiArray(array) => {
-                    if let (None, StreamEvent::Error { error }) = (frame, &ev) {
+                    if let (false, StreamEvent::Error { error }) = (element_written, &ev) {
                         array.element(&crate::translate::gemini::error_chunk(error), out);
                     }
                 }

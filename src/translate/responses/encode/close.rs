@@ -137,7 +137,10 @@ impl ResponsesEncoder {
                 reasoning_item(id, text, sealed)
             }
             Slot::ToolSearch { id, call_id, json } => {
+                // A call cut off (by the token limit) is not run: its input is not whole.
+                let whole = json.trim().is_empty() || serde_json::from_str::<serde::de::IgnoredAny>(&json).is_ok();
                 let input = crate::translate::tool_input(&json);
+                let status = if whole { status } else { "incomplete" };
                 crate::translate::responses::tool_search::call_item(id, call_id, input, status)
             }
             Slot::Search { id, json, results, .. } => self.search_done(at, id, &json, results, out),
