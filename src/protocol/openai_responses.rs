@@ -251,6 +251,13 @@ pub enum Item {
         execution: Option<String>,
         tools: Vec<ResponsesTool>,
     },
+    /// Tools given in the input rather than in `tools` (Codex's code-mode models: a
+    /// `functions` namespace with the `exec` custom tool, and other namespaces).
+    AdditionalTools {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        tools: Vec<ResponsesTool>,
+    },
     /// Hosted-tool calls and outputs, …
     Other,
 }
@@ -269,6 +276,7 @@ impl Item {
             Item::WebSearchCall { .. } => "web_search_call",
             Item::ToolSearchCall { .. } => "tool_search_call",
             Item::ToolSearchOutput { .. } => "tool_search_output",
+            Item::AdditionalTools { .. } => "additional_tools",
             Item::Other => "other",
         }
     }
@@ -283,7 +291,8 @@ impl Item {
             | Item::CustomToolCallOutput { id, .. }
             | Item::WebSearchCall { id, .. }
             | Item::ToolSearchCall { id, .. }
-            | Item::ToolSearchOutput { id, .. } => id.as_deref(),
+            | Item::ToolSearchOutput { id, .. }
+            | Item::AdditionalTools { id, .. } => id.as_deref(),
             Item::Reasoning { id, .. } | Item::ItemReference { id } => Some(id.as_str()),
             Item::Other => None,
         }

@@ -226,6 +226,10 @@ fn item<'de, D: Deserializer<'de>>(kind: &str, rest: D) -> Result<Item, D::Error
                 arguments: f.arguments,
             }
         }
+        "additional_tools" => {
+            let f = ToolSearchFields::deserialize(rest)?;
+            Item::AdditionalTools { id: f.id, tools: f.tools }
+        }
         "tool_search_output" => {
             let f = ToolSearchFields::deserialize(rest)?;
             Item::ToolSearchOutput {

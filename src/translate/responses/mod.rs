@@ -17,7 +17,9 @@
 //!   is the exception between Responses and Anthropic, both ways (`web_search`). A `namespace` tool's
 //!   tools are function tools `<namespace>__<name>` elsewhere, and their calls come back
 //!   with `name` and `namespace` (`translate::tool_names`). A tool search the client
-//!   runs (Codex's `tool_search`) is a function tool elsewhere (`tool_search`).
+//!   runs (Codex's `tool_search`) is a function tool elsewhere (`tool_search`), and the
+//!   tools an `additional_tools` input item gives (Codex's code mode) are declared with
+//!   the request's own.
 //! - `stop_sequences` (Responses has no `stop`), `top_k`, thinking signatures.
 
 mod decode;
@@ -80,6 +82,8 @@ pub struct ResponsesRequestInfo {
     pub web_search_sources: bool,
     /// The request declares a tool search the client runs (`tool_search`).
     pub tool_search: bool,
+    /// The custom tools its input's `additional_tools` give (Codex's `exec`).
+    pub input_custom_tools: Vec<String>,
 }
 
 impl ResponsesRequestInfo {
@@ -88,7 +92,8 @@ impl ResponsesRequestInfo {
     pub fn is_custom_tool(&self, name: &str) -> bool {
         let (name, namespace) = self.client_tool(name);
         namespace.is_none()
-            && self.tools.iter().flatten().any(|t| t.kind == "custom" && t.name.as_deref() == Some(name))
+            && (self.tools.iter().flatten().any(|t| t.kind == "custom" && t.name.as_deref() == Some(name))
+                || self.input_custom_tools.iter().any(|t| t == name))
     }
 
     /// Whether the upstream's tool `name` is the client's tool search: its calls go back

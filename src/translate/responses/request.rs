@@ -52,6 +52,7 @@ pub(super) fn to_canonical(body: &[u8]) -> Result<(MessagesRequest, ResponsesReq
     // tools a client's tool search found are among them.
     let mut given = req.tools.take().unwrap_or_default();
     if let Some(ResponsesInput::Items(items)) = &req.input {
+        given.extend(input_tools(items));
         if info.tool_search {
             let found = super::tool_search::found_tools(items, &given);
             given.extend(found);
@@ -181,6 +182,27 @@ fn declared_tools(given: Vec<ResponsesTool>) -> Result<(Vec<Tool>, ToolNames), A
     Ok((tools, names))
 }
 
+/// The tools an input's `additional_tools` items give (Codex's code-mode models send
+/// theirs so, with no `tools`): the `functions` namespace's as top-level tools, which is
+/// how their calls name them (`exec`, a custom tool, and `wait`), and other namespaces as
+/// they are.
+fn input_tools(items: &[Item]) -> Vec<ResponsesTool> {
+    let mut tools = Vec::new();
+    for item in items {
+        let Item::AdditionalTools { tools: given, .. } = item else { continue };
+        for tool in given {
+            match (tool.kind.as_str(), tool.name.as_deref()) {
+                ("namespace", Some(TOP_LEVEL)) => tools.extend(tool.tools.iter().flatten().cloned()),
+                _ => tools.push(tool.clone()),
+            }
+        }
+    }
+    tools
+}
+
+/// The namespace whose tools are called by their own names.
+const TOP_LEVEL: &str = "functions";
+
 fn request_info(req: &ResponsesRequest) -> ResponsesRequestInfo {
     // Only function and custom tools are honoured, so only they are echoed.
     let tools: Vec<ResponsesTool> =
@@ -206,6 +228,12 @@ fn request_info(req: &ResponsesRequest) -> ResponsesRequestInfo {
         encrypted_reasoning: req.include.iter().flatten().any(|i| i == "reasoning.encrypted_content"),
         web_search_sources: req.include.iter().flatten().any(|i| i == super::web_search::SOURCES),
         tool_search: super::tool_search::declared(req.tools.as_deref().unwrap_or_default()),
+        input_custom_tools: match &req.input {
+            Some(ResponsesInput::Items(items)) => {
+                input_tools(items).into_iter().filter(|t| t.kind == "custom").filter_map(|t| t.name).collect()
+            }
+            _ => Vec::new(),
+        },
     }
 }
 
@@ -285,6 +313,8 @@ fn push_item(
             }
             push_tool_result(messages, super::tool_search::output_block(call_id, &tools, names));
         }
+        // Declared with the request's tools (`input_tools`).
+        Item::AdditionalTools { .. } => {}
         // Hosted-tool calls and their outputs ran at OpenAI: nothing to replay.
         Item::WebSearchCall { .. } | Item::Other => {}
     }

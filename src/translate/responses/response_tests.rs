@@ -116,6 +116,7 @@ fn echo_info() -> ResponsesRequestInfo {
         encrypted_reasoning: false,
         web_search_sources: false,
         tool_search: false,
+        input_custom_tools: Vec::new(),
     }
 }
 

@@ -1,6 +1,7 @@
-//! Codex's client-run tool search on upstreams without one: the search as a function
-//! tool, its calls and outputs sent back, the tools it found declared, and the model's
-//! calls of it as `tool_search_call` items, complete and streamed under every split.
+//! Codex's tools declared outside `tools`, on upstreams of other dialects: its client-run
+//! tool search (the search as a function tool, its calls and outputs sent back, the tools
+//! it found declared, and the model's calls of it as `tool_search_call` items, complete
+//! and streamed under every split), and its code mode's `additional_tools` input item.
 
 use super::stream_tests::{assert_frames_valid, check_splits, encode_split, final_response};
 use super::*;
@@ -198,4 +199,62 @@ fn a_search_cut_off_before_its_input_is_whole_is_incomplete() {
     let events = assert_frames_valid(&out);
     let item = serde_json::to_value(&final_response(&events).output[0]).unwrap();
     assert_eq!((&item["type"], &item["status"]), (&json!("tool_search_call"), &json!("incomplete")), "{item}");
+}
+
+/// Codex's code-mode models (its default, gpt-6.2-sol) send no `tools`: an
+/// `additional_tools` input item gives them, `exec` (JavaScript, a custom tool) and `wait`
+/// in the `functions` namespace, called by their own names, and other namespaces.
+fn code_mode_request() -> Value {
+    json!({
+        "model": "gpt-6.2-sol", "stream": true, "tool_choice": "auto", "parallel_tool_calls": false,
+        "input": [
+            {"type": "additional_tools", "id": "at_1", "role": "developer", "tools": [
+                {"type": "namespace", "name": "functions", "description": "", "tools": [
+                    {"type": "custom", "name": "exec", "description": "Run JavaScript.",
+                     "format": {"type": "grammar", "syntax": "lark", "definition": "start: SOURCE\nSOURCE: /[\\s\\S]+/\n"}},
+                    {"type": "function", "name": "wait", "strict": false,
+                     "parameters": {"type": "object", "properties": {"cell_id": {"type": "string"}}, "required": ["cell_id"]}}]},
+                {"type": "namespace", "name": "clock", "description": "Tools for reading and waiting on time.", "tools": [
+                    {"type": "function", "name": "sleep", "parameters": {"type": "object", "properties": {"duration_ms": {"type": "number"}}}}]}]},
+            {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "say hello"}]},
+            {"type": "custom_tool_call", "id": "ctc_1", "call_id": "call_c1", "name": "exec", "status": "completed",
+             "input": "const r = await tools.exec_command({cmd: \"echo hello\"});\ntext(r.output);"},
+            {"type": "custom_tool_call_output", "call_id": "call_c1",
+             "output": [{"type": "input_text", "text": "Script completed\nWall time 0.1 seconds\nOutput:\n"}, {"type": "input_text", "text": "hello\n"}]}
+        ]
+    })
+}
+
+#[test]
+fn code_mode_tools_given_in_the_input_are_declared_and_called_back_as_codex_names_them() {
+    let (req, info) = request_to_canonical(code_mode_request().to_string().as_bytes()).unwrap();
+    let v = serde_json::to_value(&req).unwrap();
+    let names: Vec<&str> = v["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["exec", "wait", "clock__sleep"]);
+    // The JavaScript goes in as a custom tool's text.
+    assert_eq!(v["tools"][0]["input_schema"]["required"], json!(["input"]));
+    let messages = v["messages"].as_array().unwrap();
+    assert_eq!(messages[1]["content"][0]["name"], "exec");
+    assert_eq!(
+        messages[1]["content"][0]["input"]["input"],
+        "const r = await tools.exec_command({cmd: \"echo hello\"});\ntext(r.output);"
+    );
+    assert_eq!(messages[2]["content"][0]["tool_use_id"], "call_c1");
+
+    let answer: MessagesResponse = serde_json::from_value(json!({
+        "id": "msg_1", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5",
+        "content": [
+            {"type": "tool_use", "id": "toolu_1", "name": "exec", "input": {"input": "text('hi');"}},
+            {"type": "tool_use", "id": "toolu_2", "name": "clock__sleep", "input": {"duration_ms": 5}}
+        ],
+        "stop_reason": "tool_use", "stop_sequence": null, "usage": {"input_tokens": 9, "output_tokens": 5}
+    }))
+    .unwrap();
+    let body: Value = serde_json::from_slice(&canonical_to_response(&answer, "resp_r1", &info)).unwrap();
+    assert_eq!(
+        body["output"][0],
+        json!({"type": "custom_tool_call", "id": "ctc_r1_0", "status": "completed", "call_id": "toolu_1",
+               "name": "exec", "input": "text('hi');"})
+    );
+    assert_eq!((&body["output"][1]["name"], &body["output"][1]["namespace"]), (&json!("sleep"), &json!("clock")));
 }
