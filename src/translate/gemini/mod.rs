@@ -258,6 +258,8 @@ impl ResponseIds {
 }
 
 #[cfg(test)]
+mod response_tests;
+#[cfg(test)]
 mod search_tests;
 #[cfg(test)]
 mod stream_tests;
