@@ -39,6 +39,8 @@ mod tests;
 #[cfg(test)]
 mod tool_search_tests;
 #[cfg(test)]
+mod tool_tests;
+#[cfg(test)]
 mod web_search_tests;
 
 use super::tool_names::ToolNames;
