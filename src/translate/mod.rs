@@ -295,4 +295,6 @@ pub fn unix_now() -> u64 {
 #[cfg(test)]
 mod exchange_tests;
 #[cfg(test)]
+mod prepared_tests;
+#[cfg(test)]
 mod tests;
