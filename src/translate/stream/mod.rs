@@ -514,4 +514,6 @@ fn encode_synthesized(
 }
 
 #[cfg(test)]
+mod chat_call_tests;
+#[cfg(test)]
 mod tests;
