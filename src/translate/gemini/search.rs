@@ -13,7 +13,8 @@
 //! (`vertexaisearch.cloud.google.com/grounding-api-redirect/…`). A complete answer has
 //! the search before the text, as Anthropic orders it; a stream tells it at the finish
 //! reason, after the text it grounded, with the metadata of every chunk until then
-//! merged (a stream may send it in parts, or again as it grows). The usage counts one
+//! merged (a stream may send it in parts, or again as it grows), or at its end for
+//! metadata that comes only after the finish reason. The usage counts one
 //! search per query. Which part of the text each source supports is not carried over.
 //!
 //! The other way, a Gemini client's `googleSearch` (or `googleSearchRetrieval`) tool is

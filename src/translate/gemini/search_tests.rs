@@ -113,7 +113,7 @@ fn a_grounded_answer_reports_its_search_before_the_text() {
 }
 
 #[test]
-fn a_streamed_search_comes_where_its_metadata_does_under_every_split() {
+fn a_streamed_search_is_told_at_the_finish_reason_under_every_split() {
     let input = format!(
         "data: {{\"candidates\":[{{\"content\":{{\"role\":\"model\",\"parts\":[{{\"text\":\"Pingora 0.9\"}}]}},\"index\":0}}],\"modelVersion\":\"gemini-2.5-flash\",\"responseId\":\"r1\"}}\r\n\r\n\
          data: {{\"candidates\":[{{\"content\":{{\"role\":\"model\",\"parts\":[{{\"text\":\" is out.\"}}]}},\"finishReason\":\"STOP\",\"index\":0,\"groundingMetadata\":{GROUNDING}}}],\"usageMetadata\":{{\"promptTokenCount\":9,\"candidatesTokenCount\":5}},\"responseId\":\"r1\"}}\r\n\r\n\
@@ -166,6 +166,14 @@ fn a_streamed_search_comes_where_its_metadata_does_under_every_split() {
     assert_eq!(starts[2]["content_block"]["content"][0]["url"], "https://a.example");
     let query = events.iter().find(|e| e["delta"]["type"] == "input_json_delta").unwrap();
     assert_eq!(query["delta"]["partial_json"], r#"{"query":"pingora latest release"}"#);
+
+    // Metadata that comes only after the finish reason is told at the end of the stream.
+    let late = "data: {\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":\"Hi.\"}]},\"finishReason\":\"STOP\",\"index\":0}],\"responseId\":\"r2\"}\n\n\
+        data: {\"candidates\":[{\"index\":0,\"groundingMetadata\":{\"webSearchQueries\":[\"hi\"]}}],\"responseId\":\"r2\"}\n\n";
+    let events: Vec<Value> = decode(late.as_bytes(), &[]).iter().map(|e| serde_json::to_value(e).unwrap()).collect();
+    let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds.iter().filter(|k| **k == "content_block_start").count(), 3, "{events:?}");
+    assert_eq!(kinds[kinds.len() - 2..], ["message_delta", "message_stop"]);
 }
 
 /// A canonical answer with a search (as Anthropic's or OpenAI's search reports it).

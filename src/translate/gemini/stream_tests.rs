@@ -399,4 +399,9 @@ fn a_gemini_stream_is_reframed_as_an_array_with_every_field_kept() {
     let elements: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
     assert_eq!(elements.len(), 2, "{out}");
     assert!(elements[1]["error"]["message"].as_str().unwrap().contains("malformed"), "{out}");
+    // JSON that is no chunk is not passed on either.
+    let odd = format!("data: {}\r\n\r\ndata: {{\"candidates\":5}}\r\n\r\n", chunks[0]);
+    let out = run(odd.as_bytes(), &[]);
+    let elements: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!((elements.len(), &elements[1]["error"]["status"]), (2, &serde_json::json!("INTERNAL")), "{out}");
 }

@@ -42,22 +42,27 @@ use serde_json::{json, Value};
 pub(super) fn to_canonical(body: &[u8]) -> Result<(MessagesRequest, ResponsesRequestInfo), ApiError> {
     let mut req: ResponsesRequest =
         crate::protocol::from_json(body).map_err(|e| ApiError::invalid(format!("invalid request body: {e}")))?;
-    let info = request_info(&req);
+    let mut info = request_info(&req);
 
     let mut system: Vec<ContentBlock> = Vec::new();
     if let Some(text) = req.instructions.filter(|t| !t.is_empty()) {
         system.push(ContentBlock::text(text));
     }
     // Tools first: calls in the history take the names their tools get upstream. The
-    // tools a client's tool search found are among them.
+    // tools an `additional_tools` input item gives, and those a client's tool search
+    // found, are among them.
     let mut given = req.tools.take().unwrap_or_default();
     if let Some(ResponsesInput::Items(items)) = &req.input {
-        given.extend(input_tools(items));
-        if info.tool_search {
+        let extra = input_tools(items, &given);
+        info.input_custom_tools = extra.iter().filter(|t| t.kind == "custom").filter_map(|t| t.name.clone()).collect();
+        given.extend(extra);
+        if given.iter().any(super::tool_search::is_client_search) {
             let found = super::tool_search::found_tools(items, &given);
             given.extend(found);
         }
     }
+    // Decided on every tool declared, as `declared_tools` decides it.
+    info.tool_search = super::tool_search::declared(&given);
     let (mut tools, names) = declared_tools(given)?;
     let mut messages: Vec<Message> = Vec::new();
     match req.input {
@@ -183,21 +188,74 @@ fn declared_tools(given: Vec<ResponsesTool>) -> Result<(Vec<Tool>, ToolNames), A
 }
 
 /// The tools an input's `additional_tools` items give (Codex's code-mode models send
-/// theirs so, with no `tools`): the `functions` namespace's as top-level tools, which is
-/// how their calls name them (`exec`, a custom tool, and `wait`), and other namespaces as
-/// they are.
-fn input_tools(items: &[Item]) -> Vec<ResponsesTool> {
-    let mut tools = Vec::new();
-    for item in items {
-        let Item::AdditionalTools { tools: given, .. } = item else { continue };
-        for tool in given {
-            match (tool.kind.as_str(), tool.name.as_deref()) {
-                ("namespace", Some(TOP_LEVEL)) => tools.extend(tool.tools.iter().flatten().cloned()),
-                _ => tools.push(tool.clone()),
+/// theirs so, with no `tools`) that `given` does not declare yet, each once: the
+/// `functions` namespace's as top-level tools, which is how their calls name them (`exec`,
+/// a custom tool, and `wait`), and other namespaces as they are.
+fn input_tools(items: &[Item], given: &[ResponsesTool]) -> Vec<ResponsesTool> {
+    let additional = items.iter().flat_map(|item| match item {
+        Item::AdditionalTools { tools, .. } => tools.as_slice(),
+        _ => &[],
+    });
+    let flat = additional.flat_map(|tool| match (tool.kind.as_str(), tool.name.as_deref()) {
+        ("namespace", Some(TOP_LEVEL)) => tool.tools.as_deref().unwrap_or_default(),
+        _ => std::slice::from_ref(tool),
+    });
+    undeclared(flat, given)
+}
+
+/// Those of `candidates` (function, custom and `namespace` tools) that `given` does not
+/// declare, each once: a namespace keeps only its tools not declared yet.
+pub(super) fn undeclared<'a>(
+    candidates: impl IntoIterator<Item = &'a ResponsesTool>,
+    given: &[ResponsesTool],
+) -> Vec<ResponsesTool> {
+    let mut seen: Vec<(Option<&str>, &str)> = Vec::new();
+    for tool in given {
+        declared_names(tool, &mut seen);
+    }
+    let mut out: Vec<ResponsesTool> = Vec::new();
+    let mut added: Vec<(Option<String>, String)> = Vec::new();
+    let new = |namespace: Option<&str>, name: &str, added: &mut Vec<(Option<String>, String)>| {
+        let known =
+            seen.contains(&(namespace, name)) || added.iter().any(|(ns, n)| ns.as_deref() == namespace && n == name);
+        if !known {
+            added.push((namespace.map(str::to_string), name.to_string()));
+        }
+        !known
+    };
+    for tool in candidates {
+        match tool.kind.as_str() {
+            "namespace" => {
+                let mut kept = tool.clone();
+                let namespace = tool.name.as_deref();
+                if let Some(members) = kept.tools.as_mut() {
+                    members.retain(|m| new(namespace, m.name.as_deref().unwrap_or_default(), &mut added));
+                }
+                if kept.tools.as_ref().is_some_and(|m| !m.is_empty()) {
+                    out.push(kept);
+                }
             }
+            "function" | "custom" => {
+                if new(None, tool.name.as_deref().unwrap_or_default(), &mut added) {
+                    out.push(tool.clone());
+                }
+            }
+            _ => out.push(tool.clone()),
         }
     }
-    tools
+    out
+}
+
+/// The (namespace, name) pairs a declared tool stands for.
+fn declared_names<'a>(tool: &'a ResponsesTool, out: &mut Vec<(Option<&'a str>, &'a str)>) {
+    match tool.kind.as_str() {
+        "namespace" => {
+            for member in tool.tools.iter().flatten() {
+                out.push((tool.name.as_deref(), member.name.as_deref().unwrap_or_default()));
+            }
+        }
+        _ => out.push((None, tool.name.as_deref().unwrap_or_default())),
+    }
 }
 
 /// The namespace whose tools are called by their own names.
@@ -227,13 +285,9 @@ fn request_info(req: &ResponsesRequest) -> ResponsesRequestInfo {
         tool_names: None,
         encrypted_reasoning: req.include.iter().flatten().any(|i| i == "reasoning.encrypted_content"),
         web_search_sources: req.include.iter().flatten().any(|i| i == super::web_search::SOURCES),
-        tool_search: super::tool_search::declared(req.tools.as_deref().unwrap_or_default()),
-        input_custom_tools: match &req.input {
-            Some(ResponsesInput::Items(items)) => {
-                input_tools(items).into_iter().filter(|t| t.kind == "custom").filter_map(|t| t.name).collect()
-            }
-            _ => Vec::new(),
-        },
+        // Set once the tools are all known (`to_canonical`).
+        tool_search: false,
+        input_custom_tools: Vec::new(),
     }
 }
 

@@ -58,55 +58,11 @@ pub(super) fn function_tool(tool: ResponsesTool) -> ResponsesTool {
 /// The tools the request's `tool_search_output` items list that `given` does not
 /// declare yet, each once.
 pub(super) fn found_tools(items: &[Item], given: &[ResponsesTool]) -> Vec<ResponsesTool> {
-    let mut declared: Vec<(Option<&str>, &str)> = Vec::new();
-    for tool in given {
-        flat_names(tool, &mut declared);
-    }
-    let mut found: Vec<ResponsesTool> = Vec::new();
-    let mut seen = declared.into_iter().map(|(ns, n)| (ns.map(str::to_string), n.to_string())).collect::<Vec<_>>();
-    for item in items {
-        let Item::ToolSearchOutput { tools, .. } = item else { continue };
-        for tool in tools {
-            let mut inner = tool.clone();
-            let namespace = (tool.kind == "namespace").then(|| tool.name.clone()).flatten();
-            let members = match inner.tools.as_mut() {
-                Some(members) if tool.kind == "namespace" => members,
-                _ if tool.kind == "function" => {
-                    let key = (None, tool.name.clone().unwrap_or_default());
-                    if !seen.contains(&key) {
-                        seen.push(key);
-                        found.push(inner);
-                    }
-                    continue;
-                }
-                _ => continue,
-            };
-            members.retain(|m| {
-                let key = (namespace.clone(), m.name.clone().unwrap_or_default());
-                let new = !seen.contains(&key);
-                if new {
-                    seen.push(key);
-                }
-                new
-            });
-            if !members.is_empty() {
-                found.push(inner);
-            }
-        }
-    }
-    found
-}
-
-/// The (namespace, name) pairs a declared tool stands for.
-fn flat_names<'a>(tool: &'a ResponsesTool, out: &mut Vec<(Option<&'a str>, &'a str)>) {
-    match tool.kind.as_str() {
-        "namespace" => {
-            for member in tool.tools.iter().flatten() {
-                out.push((tool.name.as_deref(), member.name.as_deref().unwrap_or_default()));
-            }
-        }
-        _ => out.push((None, tool.name.as_deref().unwrap_or_default())),
-    }
+    let listed = items.iter().flat_map(|item| match item {
+        Item::ToolSearchOutput { tools, .. } => tools.as_slice(),
+        _ => &[],
+    });
+    super::request::undeclared(listed, given)
 }
 
 /// A `tool_search_call` sent back: the search's `tool_use`.

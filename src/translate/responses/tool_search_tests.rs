@@ -258,3 +258,42 @@ fn code_mode_tools_given_in_the_input_are_declared_and_called_back_as_codex_name
     );
     assert_eq!((&body["output"][1]["name"], &body["output"][1]["namespace"]), (&json!("sleep"), &json!("clock")));
 }
+
+#[test]
+fn a_tool_given_twice_is_declared_once_and_a_search_given_in_the_input_counts() {
+    let mut body = code_mode_request();
+    // `exec` in `tools` too, and the `clock` namespace given again in a second item.
+    body["tools"] = json!([{"type": "custom", "name": "exec", "description": "Run JavaScript (tools)."}]);
+    let again = body["input"][0].clone();
+    body["input"].as_array_mut().unwrap().insert(1, again);
+    let (req, _) = request_to_canonical(body.to_string().as_bytes()).unwrap();
+    let names: Vec<String> = req.tools.unwrap().into_iter().map(|t| t.name).collect();
+    assert_eq!(names, ["exec", "wait", "clock__sleep"]);
+
+    // A client-run search given in `additional_tools` is the search, with what it found.
+    let mut body = codex_request();
+    let search = body["tools"][1].clone();
+    body["tools"].as_array_mut().unwrap().remove(1);
+    body["input"].as_array_mut().unwrap().insert(0, json!({"type": "additional_tools", "tools": [search]}));
+    let (req, info) = request_to_canonical(body.to_string().as_bytes()).unwrap();
+    assert!(info.tool_search);
+    let names: Vec<String> = req.tools.unwrap().into_iter().map(|t| t.name).collect();
+    assert_eq!(names, ["exec_command", "tool_search", "mcp__wt__lookup_weather", "web_search"]);
+}
+
+#[test]
+fn an_exec_call_cut_off_before_its_script_is_whole_is_incomplete() {
+    let (_, info) = request_to_canonical(code_mode_request().to_string().as_bytes()).unwrap();
+    let input = concat!(
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"m\",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":9,\"output_tokens\":1}}}\n\n",
+        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_x\",\"name\":\"exec\",\"input\":{}}}\n\n",
+        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"input\\\": \\\"const r = await tools.exec_com\"}}\n\n",
+        "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n",
+        "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"max_tokens\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":12}}\n\n",
+        "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
+    );
+    let out = encode_split(input.as_bytes(), &[], "resp_r1", &info);
+    let events = assert_frames_valid(&out);
+    let item = serde_json::to_value(&final_response(&events).output[0]).unwrap();
+    assert_eq!((&item["type"], &item["status"]), (&json!("custom_tool_call"), &json!("incomplete")), "{item}");
+}

@@ -398,11 +398,12 @@ impl StreamTranslator {
                 }
             }
         }
-        // A JSON array takes the frame only when it is JSON: a malformed chunk is told
+        // A JSON array takes the frame only when it is a chunk: a malformed one is told
         // as the error its decoding gave instead.
         let mut element_written = false;
         if let (Encoder::GeminiArray(array), Some(f)) = (&mut self.encoder, masked.as_ref().or(frame)) {
-            if !f.data.trim().is_empty() && serde_json::from_str::<serde::de::IgnoredAny>(&f.data).is_ok() {
+            let chunk = serde_json::from_str::<crate::protocol::gemini::GenerateContentResponse>(&f.data);
+            if !f.data.trim().is_empty() && chunk.is_ok() {
                 array.element(f.data.as_bytes(), out);
                 element_written = true;
             }

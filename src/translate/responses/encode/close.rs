@@ -104,6 +104,8 @@ impl ResponsesEncoder {
                     input: input.clone(),
                 };
                 write(out, &event);
+                // Cut off (by the token limit), its text is not whole: not to be run.
+                let status = if whole_json(&json) { status } else { "incomplete" };
                 custom_tool_call_item(&self.info, id, call_id, &name, input, status)
             }
             Slot::Reasoning { id, text, signature, redacted } => {
@@ -138,9 +140,8 @@ impl ResponsesEncoder {
             }
             Slot::ToolSearch { id, call_id, json } => {
                 // A call cut off (by the token limit) is not run: its input is not whole.
-                let whole = json.trim().is_empty() || serde_json::from_str::<serde::de::IgnoredAny>(&json).is_ok();
                 let input = crate::translate::tool_input(&json);
-                let status = if whole { status } else { "incomplete" };
+                let status = if whole_json(&json) { status } else { "incomplete" };
                 crate::translate::responses::tool_search::call_item(id, call_id, input, status)
             }
             Slot::Search { id, json, results, .. } => self.search_done(at, id, &json, results, out),
@@ -163,4 +164,9 @@ impl ResponsesEncoder {
             self.close_item(at, status, out);
         }
     }
+}
+
+/// Whether a tool call's streamed input is whole JSON (none is whole too: no input).
+fn whole_json(json: &str) -> bool {
+    json.trim().is_empty() || serde_json::from_str::<serde::de::IgnoredAny>(json).is_ok()
 }
