@@ -134,13 +134,16 @@ pub(super) fn to_canonical(body: &[u8]) -> Result<(MessagesRequest, ResponsesReq
 fn declared_tools(given: Vec<ResponsesTool>) -> Result<(Vec<Tool>, ToolNames), ApiError> {
     let mut flat: Vec<(ResponsesTool, Option<String>, usize)> = Vec::new();
     let mut search = None;
-    // A function of the client's named `tool_search` keeps the name (`tool_search::declared`).
-    let search_named = super::tool_search::function_named(&given);
+    // The name `tool_search` is taken: by a function of the client's, which keeps it
+    // (`tool_search::declared`), or by the client's search once declared.
+    let mut search_named = super::tool_search::function_named(&given);
     for (i, tool) in given.into_iter().enumerate() {
         match tool.kind.as_str() {
             kind if super::web_search::is_search(kind) => search = search.or(super::web_search::canonical_tool(&tool)),
             "function" | "custom" => flat.push((tool, None, i)),
+            // Declared once, however often it is given.
             _ if super::tool_search::is_client_search(&tool) && !search_named => {
+                search_named = true;
                 flat.push((super::tool_search::function_tool(tool), None, i));
             }
             "namespace" => {

@@ -279,6 +279,11 @@ fn a_tool_given_twice_is_declared_once_and_a_search_given_in_the_input_counts() 
     assert!(info.tool_search);
     let names: Vec<String> = req.tools.unwrap().into_iter().map(|t| t.name).collect();
     assert_eq!(names, ["exec_command", "tool_search", "mcp__wt__lookup_weather", "web_search"]);
+    // Given in both places, it is declared once.
+    body["tools"].as_array_mut().unwrap().push(search);
+    let (req, _) = request_to_canonical(body.to_string().as_bytes()).unwrap();
+    let names: Vec<String> = req.tools.unwrap().into_iter().map(|t| t.name).collect();
+    assert_eq!(names, ["exec_command", "tool_search", "mcp__wt__lookup_weather", "web_search"]);
 }
 
 #[test]
