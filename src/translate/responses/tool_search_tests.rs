@@ -41,6 +41,29 @@ fn codex_request() -> Value {
     })
 }
 
+/// An Anthropic stream of one `tool_use` block named `name` (id `id`), its input in
+/// `fragments`, ending with `stop_reason`.
+fn tool_use_stream(id: &str, name: &str, fragments: &[&str], stop_reason: &str) -> String {
+    let mut out = String::from(
+        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-sonnet-4-5\",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":9,\"output_tokens\":1}}}\n\n",
+    );
+    let start = json!({"type": "content_block_start", "index": 0,
+        "content_block": {"type": "tool_use", "id": id, "name": name, "input": {}}});
+    out.push_str(&format!("event: content_block_start\ndata: {start}\n\n"));
+    for fragment in fragments {
+        let delta = json!({"type": "content_block_delta", "index": 0,
+            "delta": {"type": "input_json_delta", "partial_json": fragment}});
+        out.push_str(&format!("event: content_block_delta\ndata: {delta}\n\n"));
+    }
+    out.push_str("event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n");
+    let end = json!({"type": "message_delta", "delta": {"stop_reason": stop_reason, "stop_sequence": null},
+        "usage": {"output_tokens": 12}});
+    out.push_str(&format!(
+        "event: message_delta\ndata: {end}\n\nevent: message_stop\ndata: {{\"type\":\"message_stop\"}}\n\n"
+    ));
+    out
+}
+
 #[test]
 fn the_search_is_a_function_tool_and_the_tools_it_found_are_declared() {
     let (req, info) = request_to_canonical(codex_request().to_string().as_bytes()).unwrap();
@@ -120,15 +143,7 @@ fn the_models_search_is_a_tool_search_call_item() {
 #[test]
 fn a_streamed_search_is_added_then_done_whole_under_every_split() {
     let (_, info) = request_to_canonical(codex_request().to_string().as_bytes()).unwrap();
-    let input = concat!(
-        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude-sonnet-4-5\",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":9,\"output_tokens\":1}}}\n\n",
-        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_ts\",\"name\":\"tool_search\",\"input\":{}}}\n\n",
-        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"query\\\": \\\"wea\"}}\n\n",
-        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"ther\\\", \\\"limit\\\": 4}\"}}\n\n",
-        "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n",
-        "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"tool_use\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":12}}\n\n",
-        "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
-    );
+    let input = tool_use_stream("toolu_ts", "tool_search", &["{\"query\": \"wea", "ther\", \"limit\": 4}"], "tool_use");
     let out =
         check_splits("tool search", input.as_bytes(), |cuts| encode_split(input.as_bytes(), cuts, "resp_r1", &info));
     let events = assert_frames_valid(&out);
@@ -187,14 +202,7 @@ fn server_run_searches_and_a_function_of_the_same_name_are_left_alone() {
 #[test]
 fn a_search_cut_off_before_its_input_is_whole_is_incomplete() {
     let (_, info) = request_to_canonical(codex_request().to_string().as_bytes()).unwrap();
-    let input = concat!(
-        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"m\",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":9,\"output_tokens\":1}}}\n\n",
-        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_ts\",\"name\":\"tool_search\",\"input\":{}}}\n\n",
-        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"query\\\": \\\"wea\"}}\n\n",
-        "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n",
-        "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"max_tokens\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":12}}\n\n",
-        "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
-    );
+    let input = tool_use_stream("toolu_ts", "tool_search", &["{\"query\": \"wea"], "max_tokens");
     let out = encode_split(input.as_bytes(), &[], "resp_r1", &info);
     let events = assert_frames_valid(&out);
     let item = serde_json::to_value(&final_response(&events).output[0]).unwrap();
@@ -289,14 +297,7 @@ fn a_tool_given_twice_is_declared_once_and_a_search_given_in_the_input_counts() 
 #[test]
 fn an_exec_call_cut_off_before_its_script_is_whole_is_incomplete() {
     let (_, info) = request_to_canonical(code_mode_request().to_string().as_bytes()).unwrap();
-    let input = concat!(
-        "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"m\",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":{\"input_tokens\":9,\"output_tokens\":1}}}\n\n",
-        "event: content_block_start\ndata: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"tool_use\",\"id\":\"toolu_x\",\"name\":\"exec\",\"input\":{}}}\n\n",
-        "event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"input\\\": \\\"const r = await tools.exec_com\"}}\n\n",
-        "event: content_block_stop\ndata: {\"type\":\"content_block_stop\",\"index\":0}\n\n",
-        "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"max_tokens\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":12}}\n\n",
-        "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
-    );
+    let input = tool_use_stream("toolu_x", "exec", &["{\"input\": \"const r = await tools.exec_com"], "max_tokens");
     let out = encode_split(input.as_bytes(), &[], "resp_r1", &info);
     let events = assert_frames_valid(&out);
     let item = serde_json::to_value(&final_response(&events).output[0]).unwrap();
