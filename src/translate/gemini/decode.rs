@@ -37,10 +37,13 @@ pub struct GeminiDecoder {
     usage: Option<UsageMetadata>,
     /// The model asked for, named when the upstream sends no `modelVersion`.
     pub(crate) model: String,
+    /// The last frame was not a chunk (malformed, or JSON of another shape).
+    rejected: bool,
 }
 
 impl GeminiDecoder {
     pub fn decode(&mut self, frame: &SseFrame, out: &mut Vec<StreamEvent>) {
+        self.rejected = false;
         if self.done {
             return;
         }
@@ -51,6 +54,7 @@ impl GeminiDecoder {
         let chunk: GenerateContentResponse = match serde_json::from_str(data) {
             Ok(c) => c,
             Err(e) => {
+                self.rejected = true;
                 self.fail(ApiError::new(ErrorKind::Api, format!("upstream sent a malformed chunk: {e}")), out);
                 return;
             }
@@ -91,6 +95,12 @@ impl GeminiDecoder {
                 self.finish_reason = Some(reason);
             }
         }
+    }
+
+    /// Whether the frame last decoded was not a chunk: a client reading the stream as it
+    /// came (a JSON array) gets the error it gave instead.
+    pub fn rejected(&self) -> bool {
+        self.rejected
     }
 
     /// The finish reason came; only the end of the body (or more usage) may follow.

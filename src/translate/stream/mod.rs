@@ -398,12 +398,12 @@ impl StreamTranslator {
                 }
             }
         }
-        // A JSON array takes the frame only when it is a chunk: a malformed one is told
-        // as the error its decoding gave instead.
+        // A JSON array takes the frame only when it is a chunk: one the decoder rejected is
+        // told as the error its decoding gave instead.
         let mut element_written = false;
+        let rejected = matches!(&self.decoder, Decoder::Gemini(d) if d.rejected());
         if let (Encoder::GeminiArray(array), Some(f)) = (&mut self.encoder, masked.as_ref().or(frame)) {
-            let chunk = serde_json::from_str::<crate::protocol::gemini::GenerateContentResponse>(&f.data);
-            if !f.data.trim().is_empty() && chunk.is_ok() {
+            if !f.data.trim().is_empty() && !rejected {
                 array.element(f.data.as_bytes(), out);
                 element_written = true;
             }
