@@ -1,7 +1,7 @@
 //! Google Search ⇄ the canonical hosted web search: the tool both ways, and the
 //! answer's grounding as server-tool blocks and back, complete and streamed.
 
-use super::stream_tests::{decode, encode, event_lines, split_invariant};
+use super::stream_tests::{decode, encode, event_lines, split_invariant, to_gemini_client};
 use super::*;
 use crate::protocol::anthropic::{ContentBlock, MessagesRequest, StreamEvent};
 use serde_json::{json, Value};
@@ -270,21 +270,9 @@ fn text_citing_the_pages_found_is_a_grounding_support() {
 
     // Streamed (citations come ahead of the text they belong to), under every split.
     let input = recorded("anthropic_web_search.sse");
+    let opts = crate::translate::stream::ClientStreamOptions::default();
     let sse = split_invariant("cited stream", &input, |i, c| {
-        let options = crate::translate::stream::ClientStreamOptions::default();
-        let mut t = crate::translate::stream::StreamTranslator::new(
-            crate::protocol::Dialect::Anthropic,
-            crate::protocol::Dialect::Gemini,
-            options,
-        );
-        let mut out = Vec::new();
-        let mut start = 0;
-        for &end in c.iter().chain(std::iter::once(&i.len())) {
-            out.extend_from_slice(&t.push(&i[start..end]));
-            start = end;
-        }
-        out.extend_from_slice(&t.finish());
-        String::from_utf8(out).unwrap()
+        to_gemini_client(crate::protocol::Dialect::Anthropic, &opts, i, c)
     });
     let chunks: Vec<Value> =
         sse.split("\n\n").filter_map(|c| c.strip_prefix("data: ")).map(|d| serde_json::from_str(d).unwrap()).collect();

@@ -62,6 +62,26 @@ pub(super) fn event_lines(events: &[StreamEvent]) -> String {
     events.iter().map(|e| serde_json::to_string(e).unwrap() + "\n").collect()
 }
 
+/// A stream from `upstream` to a Gemini client, fed in the pieces `cuts` makes of
+/// `input` through the stream translator, as the relay drives it.
+pub(super) fn to_gemini_client(
+    upstream: crate::protocol::Dialect,
+    opts: &crate::translate::stream::ClientStreamOptions,
+    input: &[u8],
+    cuts: &[usize],
+) -> String {
+    let mut t =
+        crate::translate::stream::StreamTranslator::new(upstream, crate::protocol::Dialect::Gemini, opts.clone());
+    let mut out = Vec::new();
+    let mut start = 0;
+    for &end in cuts.iter().chain(std::iter::once(&input.len())) {
+        out.extend_from_slice(&t.push(&input[start..end]));
+        start = end;
+    }
+    out.extend_from_slice(&t.finish());
+    String::from_utf8(out).unwrap()
+}
+
 /// Runs `run` on `input` whole, split at every byte and byte by byte; all must agree.
 pub(super) fn split_invariant(name: &str, input: &[u8], run: impl Fn(&[u8], &[usize]) -> String) -> String {
     let whole = run(input, &[]);
@@ -367,21 +387,7 @@ fn a_gemini_stream_is_reframed_as_an_array_with_every_field_kept() {
     ];
     let input = format!("data: {}\r\n\r\ndata: {}\r\n\r\n", chunks[0], chunks[1]);
     let opts = crate::translate::stream::ClientStreamOptions { gemini_json_array: true, ..Default::default() };
-    let run = |i: &[u8], cuts: &[usize]| {
-        let mut t = crate::translate::stream::StreamTranslator::new(
-            crate::protocol::Dialect::Gemini,
-            crate::protocol::Dialect::Gemini,
-            opts.clone(),
-        );
-        let mut out = Vec::new();
-        let mut start = 0;
-        for &end in cuts.iter().chain(std::iter::once(&i.len())) {
-            out.extend_from_slice(&t.push(&i[start..end]));
-            start = end;
-        }
-        out.extend_from_slice(&t.finish());
-        String::from_utf8(out).unwrap()
-    };
+    let run = |i: &[u8], cuts: &[usize]| to_gemini_client(crate::protocol::Dialect::Gemini, &opts, i, cuts);
     let out = split_invariant("gemini array", input.as_bytes(), run);
     assert_eq!(out, format!("[{},\r\n{}]", chunks[0], chunks[1]));
 
