@@ -80,7 +80,7 @@ impl ResponsesEncoder {
                 // A call cut off (by the token limit) closes before the stop reason
                 // comes: arguments that are not whole JSON say so, and an agent must not
                 // run it.
-                let whole = serde_json::from_str::<serde::de::IgnoredAny>(&arguments).is_ok();
+                let whole = whole_json(&arguments);
                 function_call_item(&self.info, id, call_id, &name, arguments, if whole { status } else { "incomplete" })
             }
             Slot::Custom { id, call_id, name, json } => {
